@@ -1,0 +1,23 @@
+//! The JIMS configuration model: what an export holds, independent of any file format.
+//!
+//! A configuration is a set of [`Section`]s (see [`SectionId`] for the ten of them). Each section
+//! keeps the root element of its native file(s) as a generic, order-preserving [`Element`] tree,
+//! so that every attribute and child element, known or not, survives a read, merge and write.
+//! Typed access to the fields this project understands sits on top of that tree
+//! ([`items`], [`secret`]), and [`validate`] checks the import rules.
+//!
+//! Architecture invariant: this crate does no I/O, knows no file format and no key. It is the
+//! vocabulary every other crate speaks.
+
+pub mod element;
+pub mod export;
+pub mod items;
+pub mod secret;
+pub mod section;
+pub mod validate;
+
+pub use element::{Attribute, Element};
+pub use export::{Export, Header, PasswordsMode, Scope};
+pub use secret::{FieldLocation, SecretField, SecretKey, SecretSlot, SecretState};
+pub use section::{Configuration, Section, SectionFile, SectionId};
+pub use validate::{Problem, ProblemKind, validate};

@@ -1,0 +1,474 @@
+//! Secret fields: where the passwords of a configuration live, what state each is in, and the
+//! keys by which a missing one is looked up.
+
+use std::fmt;
+
+use crate::element::Element;
+use crate::section::{Configuration, Section, SectionId};
+
+/// The state of a secret field, decided from its raw text (see jims-configuration.md,
+/// "Passwords").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretState<'a> {
+    /// Absent or empty.
+    Missing,
+    /// Text with no `{scheme}` prefix: a plaintext password.
+    Plaintext,
+    /// `{capi} 1,<hex>`: a Windows DPAPI blob, bound to the machine that wrote it.
+    Capi,
+    /// `{fsw} 1,<hex>`: JIMS's internal form, bound to the server that wrote it.
+    Fsw,
+    /// `{aesgcm} 1,<key id>,<hex>`: sealed by this project under the key `key_id`; `None` when
+    /// the value does not have that form (a corrupt value).
+    Sealed {
+        /// The key id inside the value, when it could be read.
+        key_id: Option<&'a str>,
+    },
+    /// `{other} …`: a scheme this project does not know; treated like `{fsw}`.
+    Unknown {
+        /// The scheme's name, without braces.
+        scheme: &'a str,
+    },
+}
+
+impl SecretState<'_> {
+    /// Classifies a raw secret value.
+    pub fn classify(raw: &str) -> SecretState<'_> {
+        if raw.is_empty() {
+            return SecretState::Missing;
+        }
+        let Some((scheme, rest)) = split_scheme(raw) else {
+            return SecretState::Plaintext;
+        };
+        match scheme {
+            "capi" => SecretState::Capi,
+            "fsw" => SecretState::Fsw,
+            "aesgcm" => {
+                let mut parts = rest.split(',');
+                let key_id = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                    (Some("1"), Some(id), Some(_), None) if !id.is_empty() => Some(id),
+                    _ => None,
+                };
+                SecretState::Sealed { key_id }
+            }
+            other => SecretState::Unknown { scheme: other },
+        }
+    }
+
+    /// A short name of the state, for plans and reports (never the value).
+    pub fn label(&self) -> &'static str {
+        match self {
+            SecretState::Missing => "missing",
+            SecretState::Plaintext => "plaintext",
+            SecretState::Capi => "capi",
+            SecretState::Fsw => "fsw",
+            SecretState::Sealed { .. } => "aesgcm",
+            SecretState::Unknown { .. } => "unknown-scheme",
+        }
+    }
+}
+
+/// Splits `{scheme} rest` into `("scheme", "rest")`; `None` if `raw` has no scheme prefix.
+fn split_scheme(raw: &str) -> Option<(&str, &str)> {
+    let body = raw.strip_prefix('{')?;
+    let close = body.find('}')?;
+    let scheme = &body[..close];
+    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let rest = body[close + 1..].strip_prefix(' ')?;
+    Some((scheme, rest))
+}
+
+/// How a secret is written in its holder element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecretSlot {
+    /// A `password="…"` attribute.
+    Attribute,
+    /// A child element `<password fswSpi1="…"/>`.
+    Child,
+}
+
+/// Where a secret field lives in a [`Configuration`]: stable while the configuration's shape is
+/// not changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldLocation {
+    /// The section.
+    pub section: SectionId,
+    /// Index of the native file in [`Section::files`].
+    pub file: usize,
+    /// Index of the item in its root's children.
+    pub item: usize,
+    /// Index of the holder element in the item's children; `None` when the item holds the
+    /// secret itself.
+    pub holder: Option<usize>,
+    /// Attribute or child element.
+    pub slot: SecretSlot,
+}
+
+/// A key by which a secret is looked up in a secret source, e.g. `event_sources/DC1`,
+/// `templates/ad-readers` or `account/CORP\svc`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// The item key: `<section>/<item id>`, with `/<field>` for SRX clients.
+    pub fn item(section: SectionId, item_id: &str, field: &str) -> SecretKey {
+        if section == SectionId::SrxClients {
+            SecretKey(format!("{section}/{item_id}/{field}"))
+        } else {
+            SecretKey(format!("{section}/{item_id}"))
+        }
+    }
+
+    /// The template key: `templates/<template id>`.
+    pub fn template(template_id: &str) -> SecretKey {
+        SecretKey(format!("templates/{template_id}"))
+    }
+
+    /// The account key: `account/<username>`.
+    pub fn account(username: &str) -> SecretKey {
+        SecretKey(format!("account/{username}"))
+    }
+
+    /// A key from its text form.
+    pub fn from_text(text: impl Into<String>) -> SecretKey {
+        SecretKey(text.into())
+    }
+
+    /// The key's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One secret field of a configuration, with what a person needs to recognise it (the
+/// columns of the Add Missing Passwords table) and where it lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretField {
+    /// Where the value lives.
+    pub location: FieldLocation,
+    /// The item's id.
+    pub item_id: String,
+    /// The field's name, bound into sealed values: `password`, or `oauth` / `webapi` for SRX
+    /// clients.
+    pub field: &'static str,
+    /// The Data Type column: `domain_controller`, `active_directory`, a template's kind,
+    /// `credential`, `oauth`, `webapi`, `cso`.
+    pub data_type: String,
+    /// The Data column: server, address or id.
+    pub data: String,
+    /// The Username column: the holder's own user name, else its template's.
+    pub username: Option<String>,
+    /// The template the item is based on.
+    pub template: Option<String>,
+}
+
+impl SecretField {
+    /// The section the field belongs to.
+    pub fn section(&self) -> SectionId {
+        self.location.section
+    }
+
+    /// The lookup keys, most specific first: item, template, account.
+    pub fn keys(&self) -> Vec<SecretKey> {
+        let mut keys = vec![SecretKey::item(self.section(), &self.item_id, self.field)];
+        if let Some(t) = &self.template {
+            keys.push(SecretKey::template(t));
+        }
+        if let Some(u) = &self.username {
+            keys.push(SecretKey::account(u));
+        }
+        keys
+    }
+
+    /// The additional data that binds a sealed value to this field: section, item and field.
+    pub fn binding(&self) -> String {
+        format!("{}\u{0}{}\u{0}{}", self.section(), self.item_id, self.field)
+    }
+}
+
+/// How the holders of one section are found, and what their table columns are.
+struct HolderSpec {
+    /// The holder's element name(s); empty means the item itself.
+    names: &'static [&'static str],
+    /// Slot used when the holder has no secret yet.
+    default_slot: SecretSlot,
+    field: &'static str,
+}
+
+fn holder_specs(section: SectionId) -> &'static [HolderSpec] {
+    use SecretSlot::{Attribute, Child};
+    match section {
+        SectionId::EventSources => &[HolderSpec {
+            names: &["domain_controller", "exchange_server"],
+            default_slot: Attribute,
+            field: "password",
+        }],
+        SectionId::UserDirectories => &[HolderSpec {
+            names: &["active_directory"],
+            default_slot: Attribute,
+            field: "password",
+        }],
+        SectionId::Templates | SectionId::PcProbes => {
+            &[HolderSpec { names: &[], default_slot: Attribute, field: "password" }]
+        }
+        SectionId::SrxClients => &[
+            HolderSpec { names: &["oAuth"], default_slot: Child, field: "oauth" },
+            HolderSpec { names: &["webapi"], default_slot: Child, field: "webapi" },
+        ],
+        SectionId::CsoClients => {
+            &[HolderSpec { names: &[], default_slot: Child, field: "password" }]
+        }
+        SectionId::SyslogSources
+        | SectionId::Session
+        | SectionId::Transports
+        | SectionId::AdminClients => &[],
+    }
+}
+
+/// Whether items of `section` may name a template, and the template `kind` they need.
+pub fn template_kind_for(section: SectionId) -> Option<&'static str> {
+    match section {
+        SectionId::EventSources => Some("event_source"),
+        SectionId::UserDirectories => Some("user_directory"),
+        SectionId::PcProbes => Some("pc_probe"),
+        _ => None,
+    }
+}
+
+fn slot_of(holder: &Element, default: SecretSlot) -> SecretSlot {
+    if holder.child("password").is_some() {
+        SecretSlot::Child
+    } else if holder.attr("password").is_some() {
+        SecretSlot::Attribute
+    } else {
+        default
+    }
+}
+
+/// The secret fields of one section, in document order.
+pub fn section_secret_fields(
+    section: &Section,
+    config: Option<&Configuration>,
+) -> Vec<SecretField> {
+    let specs = holder_specs(section.id);
+    let mut out = Vec::new();
+    if specs.is_empty() {
+        return out;
+    }
+    let templates = config.and_then(|c| c.get(SectionId::Templates));
+    for (file, item_index, item) in section.items() {
+        let item_id = item.attr("id").unwrap_or_default().to_owned();
+        let template =
+            template_kind_for(section.id).and(item.non_empty_attr("template")).map(str::to_owned);
+        let template_user = template
+            .as_deref()
+            .and_then(|t| templates.and_then(|s| s.item(t)))
+            .and_then(|t| t.non_empty_attr("username"))
+            .map(str::to_owned);
+        let mut push = |holder_index: Option<usize>, holder: &Element, spec: &HolderSpec| {
+            let (data_type, data, own_user) = columns(section.id, item, holder);
+            out.push(SecretField {
+                location: FieldLocation {
+                    section: section.id,
+                    file,
+                    item: item_index,
+                    holder: holder_index,
+                    slot: slot_of(holder, spec.default_slot),
+                },
+                item_id: item_id.clone(),
+                field: spec.field,
+                data_type,
+                data,
+                username: own_user.or_else(|| template_user.clone()),
+                template: template.clone(),
+            });
+        };
+        for spec in specs {
+            if spec.names.is_empty() {
+                push(None, item, spec);
+            } else {
+                for (h, holder) in item.children.iter().enumerate() {
+                    if spec.names.contains(&holder.name.as_str()) {
+                        push(Some(h), holder, spec);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The Data Type, Data and own Username of a holder.
+fn columns(
+    section: SectionId,
+    item: &Element,
+    holder: &Element,
+) -> (String, String, Option<String>) {
+    let attr = |e: &Element, n: &str| e.attr(n).unwrap_or_default().to_owned();
+    let user = |e: &Element, n: &str| e.non_empty_attr(n).map(str::to_owned);
+    match section {
+        SectionId::EventSources | SectionId::UserDirectories => {
+            (holder.name.clone(), attr(holder, "server"), user(holder, "username"))
+        }
+        SectionId::Templates => (attr(item, "kind"), attr(item, "id"), user(item, "username")),
+        SectionId::PcProbes => ("credential".into(), attr(item, "id"), user(item, "username")),
+        SectionId::SrxClients if holder.name == "oAuth" => {
+            ("oauth".into(), attr(item, "address"), user(holder, "id"))
+        }
+        SectionId::SrxClients => ("webapi".into(), attr(item, "address"), user(holder, "user")),
+        SectionId::CsoClients => ("cso".into(), attr(item, "address"), user(item, "username")),
+        _ => (String::new(), String::new(), None),
+    }
+}
+
+impl Configuration {
+    /// Every secret field, in the order of the Add Missing Passwords table: sections in
+    /// document order, items in file order, fields in the order of their elements.
+    pub fn secret_fields(&self) -> Vec<SecretField> {
+        self.sections().iter().flat_map(|s| section_secret_fields(s, Some(self))).collect()
+    }
+
+    fn holder(&self, loc: &FieldLocation) -> Option<&Element> {
+        let item = self.get(loc.section)?.files.get(loc.file)?.root.children.get(loc.item)?;
+        match loc.holder {
+            None => Some(item),
+            Some(h) => item.children.get(h),
+        }
+    }
+
+    fn holder_mut(&mut self, loc: &FieldLocation) -> Option<&mut Element> {
+        let item =
+            self.get_mut(loc.section)?.files.get_mut(loc.file)?.root.children.get_mut(loc.item)?;
+        match loc.holder {
+            None => Some(item),
+            Some(h) => item.children.get_mut(h),
+        }
+    }
+
+    /// The raw text of the secret at `loc` (empty when absent).
+    pub fn secret_value(&self, loc: &FieldLocation) -> &str {
+        let Some(holder) = self.holder(loc) else { return "" };
+        match loc.slot {
+            SecretSlot::Attribute => holder.attr("password").unwrap_or_default(),
+            SecretSlot::Child => holder
+                .child("password")
+                .and_then(|p| p.attr("fswSpi1").or(p.text.as_deref()))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Replaces the raw text of the secret at `loc`; the old text is wiped. Returns `false` if
+    /// `loc` does not point into this configuration.
+    pub fn set_secret_value(&mut self, loc: &FieldLocation, value: impl Into<String>) -> bool {
+        let Some(holder) = self.holder_mut(loc) else { return false };
+        match loc.slot {
+            SecretSlot::Attribute => holder.set_attr("password", value),
+            SecretSlot::Child => {
+                if holder.child("password").is_none() {
+                    holder.children.push(Element::new("password"));
+                }
+                let p = holder.child_mut("password").expect("just ensured");
+                if p.text.is_some() && p.attr("fswSpi1").is_none() {
+                    use zeroize::Zeroize;
+                    if let Some(t) = p.text.as_mut() {
+                        t.zeroize();
+                    }
+                    p.text = None;
+                }
+                p.set_attr("fswSpi1", value);
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_every_state() {
+        assert_eq!(SecretState::classify(""), SecretState::Missing);
+        assert_eq!(SecretState::classify("hunter2"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify("{capi} 1,01000000d08c"), SecretState::Capi);
+        assert_eq!(SecretState::classify("{fsw} 1,c3eb4b"), SecretState::Fsw);
+        assert_eq!(
+            SecretState::classify("{aesgcm} 1,9f2c4e1a7b3d5c60,abcd"),
+            SecretState::Sealed { key_id: Some("9f2c4e1a7b3d5c60") }
+        );
+        assert_eq!(SecretState::classify("{aesgcm} 2,x,y"), SecretState::Sealed { key_id: None });
+        assert_eq!(SecretState::classify("{aesgcm} 1,,y"), SecretState::Sealed { key_id: None });
+        assert_eq!(SecretState::classify("{rot13} 1,ab"), SecretState::Unknown { scheme: "rot13" });
+        // Braces without the `{scheme} ` shape are just a password.
+        assert_eq!(SecretState::classify("{not a scheme}"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify("{x}y"), SecretState::Plaintext);
+    }
+
+    fn srx_section() -> Section {
+        let srx = Element::new("SRX")
+            .with_attr("id", "SRX1")
+            .with_attr("address", "10.0.1.1")
+            .with_child(
+                Element::new("oAuth")
+                    .with_attr("id", "srx-edge")
+                    .with_child(Element::new("password").with_attr("fswSpi1", "{fsw} 1,c3")),
+            )
+            .with_child(Element::new("webapi").with_attr("user", "api"))
+            .with_child(Element::new("query"));
+        Section::single(SectionId::SrxClients, Element::new("SRXes").with_child(srx))
+    }
+
+    #[test]
+    fn srx_fields_have_field_keys_and_child_slots() {
+        let mut c = Configuration::new();
+        c.insert(srx_section());
+        let fields = c.secret_fields();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields[0].keys()[0].as_str(), "srx_clients/SRX1/oauth");
+        assert_eq!(fields[0].username.as_deref(), Some("srx-edge"));
+        assert_eq!(fields[1].keys()[0].as_str(), "srx_clients/SRX1/webapi");
+        assert_eq!(fields[1].keys()[1].as_str(), "account/api");
+        assert_eq!(c.secret_value(&fields[0].location), "{fsw} 1,c3");
+        assert_eq!(c.secret_value(&fields[1].location), "");
+        assert!(c.set_secret_value(&fields[1].location, "new"));
+        let webapi =
+            c.get(SectionId::SrxClients).unwrap().files[0].root.children[0].children[1].clone();
+        assert_eq!(webapi.child("password").unwrap().attr("fswSpi1"), Some("new"));
+    }
+
+    #[test]
+    fn template_user_fills_in_and_keys_are_ordered() {
+        let mut c = Configuration::new();
+        c.insert(Section::single(
+            SectionId::Templates,
+            Element::new("templates").with_child(
+                Element::new("template")
+                    .with_attr("id", "t1")
+                    .with_attr("kind", "event_source")
+                    .with_attr("username", "CORP\\svc"),
+            ),
+        ));
+        c.insert(Section::single(
+            SectionId::EventSources,
+            Element::new("event_sources").with_child(
+                Element::new("event_source")
+                    .with_attr("id", "DC1")
+                    .with_attr("template", "t1")
+                    .with_child(Element::new("domain_controller").with_attr("server", "10.0.0.5")),
+            ),
+        ));
+        let f = &c.secret_fields()[0];
+        assert_eq!(f.data_type, "domain_controller");
+        assert_eq!(f.data, "10.0.0.5");
+        let keys: Vec<_> = f.keys().iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["event_sources/DC1", "templates/t1", "account/CORP\\svc"]);
+    }
+}
