@@ -1,0 +1,237 @@
+//! Server keys, key ids, seal and open.
+
+use std::fmt;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::{Error, SEALED_PREFIX, Secret};
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Domain separation for key ids, so a key id says nothing about other uses of the key.
+const KEY_ID_CONTEXT: &[u8] = b"jimsctl server key id v1\0";
+
+/// A key id: the first 8 bytes of `SHA-256("jimsctl server key id v1\0" ‖ key)`, as 16 lowercase
+/// hex digits. It names a key without revealing it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// The key id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A server's 256-bit key, with its cipher keyed once.
+pub struct ServerKey {
+    bytes: Zeroizing<[u8; 32]>,
+    id: KeyId,
+    cipher: Aes256Gcm,
+}
+
+impl fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerKey({})", self.id)
+    }
+}
+
+impl ServerKey {
+    /// A fresh key from the operating system's RNG.
+    pub fn generate() -> Result<ServerKey, Error> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(bytes.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
+        Ok(ServerKey::from_bytes(bytes))
+    }
+
+    /// The key made of these bytes.
+    pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> ServerKey {
+        let mut h = Sha256::new();
+        h.update(KEY_ID_CONTEXT);
+        h.update(bytes.as_ref());
+        let digest = h.finalize();
+        let id = KeyId(hex::encode(&digest[..8]));
+        let cipher = Aes256Gcm::new(bytes.as_ref().into());
+        ServerKey { bytes, id, cipher }
+    }
+
+    /// Reads a key file: 64 hex digits (surrounding whitespace ignored) or exactly 32 raw bytes.
+    pub fn from_key_file(contents: &[u8]) -> Result<ServerKey, Error> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        let text = std::str::from_utf8(contents).ok().map(str::trim);
+        match text {
+            Some(t) if t.len() == 64 => {
+                hex::decode_to_slice(t, bytes.as_mut())
+                    .map_err(|_| Error::BadKey("found other characters".into()))?;
+            }
+            _ if contents.len() == 32 => bytes.copy_from_slice(contents),
+            _ => return Err(Error::BadKey(format!("found {} bytes", contents.len()))),
+        }
+        Ok(ServerKey::from_bytes(bytes))
+    }
+
+    /// The key file's contents: 64 hex digits and a newline. Wiped on drop.
+    pub fn to_key_file(&self) -> Zeroizing<String> {
+        let mut s = Zeroizing::new(String::with_capacity(65));
+        s.push_str(&hex::encode(self.bytes.as_ref()));
+        s.push('\n');
+        s
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> &KeyId {
+        &self.id
+    }
+
+    /// Seals `plaintext` bound to `binding` (section, item, field):
+    /// `{aesgcm} 1,<key id>,<hex>`.
+    pub fn seal(&self, plaintext: &[u8], binding: &[u8]) -> Result<String, Error> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| Error::Rng(e.to_string()))?;
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: binding })
+            .map_err(|_| Error::Malformed("the plaintext is too long to seal"))?;
+        let mut out = String::with_capacity(
+            SEALED_PREFIX.len() + self.id.0.len() + 1 + 2 * (NONCE_LEN + ciphertext.len()),
+        );
+        out.push_str(SEALED_PREFIX);
+        out.push_str(&self.id.0);
+        out.push(',');
+        push_hex(&mut out, &nonce);
+        push_hex(&mut out, &ciphertext);
+        Ok(out)
+    }
+
+    /// Opens a sealed value bound to `binding`. A value under another key id is
+    /// [`Error::ForeignKey`]; a value that fails authentication is [`Error::Tampered`].
+    pub fn open(&self, sealed: &str, binding: &[u8]) -> Result<Secret, Error> {
+        let parsed = SealedValue::parse(sealed)?;
+        if parsed.key_id != self.id.0 {
+            return Err(Error::ForeignKey {
+                found: parsed.key_id.to_owned(),
+                expected: self.id.0.clone(),
+            });
+        }
+        let mut raw = hex::decode(parsed.hex).map_err(|_| Error::Malformed("bad hex digits"))?;
+        if raw.len() < NONCE_LEN + TAG_LEN {
+            return Err(Error::Malformed("too short"));
+        }
+        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
+        let result = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: binding })
+            .map(Secret::new)
+            .map_err(|_| Error::Tampered);
+        raw.zeroize();
+        result
+    }
+}
+
+/// The parts of a sealed value, borrowed from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedValue<'a> {
+    /// The key id inside the value.
+    pub key_id: &'a str,
+    /// The hex payload: nonce, ciphertext and tag.
+    pub hex: &'a str,
+}
+
+impl<'a> SealedValue<'a> {
+    /// Splits `{aesgcm} 1,<key id>,<hex>`.
+    pub fn parse(sealed: &'a str) -> Result<SealedValue<'a>, Error> {
+        let rest = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(Error::Malformed("expected '{aesgcm} 1,<key id>,<hex>'"))?;
+        let (key_id, hex) =
+            rest.split_once(',').ok_or(Error::Malformed("expected '<key id>,<hex>'"))?;
+        if key_id.is_empty() || hex.is_empty() || hex.contains(',') {
+            return Err(Error::Malformed("expected '{aesgcm} 1,<key id>,<hex>'"));
+        }
+        Ok(SealedValue { key_id, hex })
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> ServerKey {
+        ServerKey::from_bytes(Zeroizing::new([byte; 32]))
+    }
+
+    #[test]
+    fn seal_then_open() {
+        let k = ServerKey::generate().unwrap();
+        let sealed = k.seal(b"hunter2", b"event_sources\0DC1\0password").unwrap();
+        assert!(sealed.starts_with(&format!("{{aesgcm}} 1,{},", k.id())));
+        assert!(!sealed.contains("hunter2"));
+        let opened = k.open(&sealed, b"event_sources\0DC1\0password").unwrap();
+        assert_eq!(opened.expose(), b"hunter2");
+    }
+
+    #[test]
+    fn nonces_differ() {
+        let k = key(1);
+        assert_ne!(k.seal(b"x", b"").unwrap(), k.seal(b"x", b"").unwrap());
+    }
+
+    #[test]
+    fn moved_or_tampered_values_fail() {
+        let k = key(1);
+        let sealed = k.seal(b"hunter2", b"a\0b\0password").unwrap();
+        assert!(matches!(k.open(&sealed, b"a\0c\0password"), Err(Error::Tampered)));
+        let mut bad = sealed.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
+        let bad = String::from_utf8(bad).unwrap();
+        assert!(matches!(k.open(&bad, b"a\0b\0password"), Err(Error::Tampered)));
+    }
+
+    #[test]
+    fn foreign_key_and_malformed_values_are_errors() {
+        let sealed = key(1).seal(b"pw", b"").unwrap();
+        let err = key(2).open(&sealed, b"").unwrap_err();
+        assert!(matches!(err, Error::ForeignKey { .. }), "{err}");
+        for bad in ["", "{aesgcm} 1,", "{aesgcm} 1,abc", "{aesgcm} 1,abc,zz", "{aesgcm} 1,x,00"] {
+            let k = key(1);
+            let bad = bad.replace("abc", k.id().as_str()).replace("x,", &format!("{},", k.id()));
+            assert!(k.open(&bad, b"").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_files_round_trip_and_ids_are_stable() {
+        let k = key(7);
+        let again = ServerKey::from_key_file(k.to_key_file().as_bytes()).unwrap();
+        assert_eq!(k.id(), again.id());
+        assert_eq!(k.id().as_str().len(), 16);
+        assert_eq!(ServerKey::from_key_file(&[7u8; 32]).unwrap().id(), k.id());
+        assert!(ServerKey::from_key_file(b"short").is_err());
+        assert!(ServerKey::from_key_file(&[b'g'; 64]).is_err());
+    }
+
+    #[test]
+    fn debug_shows_only_the_id() {
+        let k = key(3);
+        let shown = format!("{k:?}");
+        assert_eq!(shown, format!("ServerKey({})", k.id()));
+    }
+}
