@@ -198,7 +198,7 @@ mod tests {
         let k = key(1);
         let sealed = k.seal(b"hunter2", b"a\0b\0password").unwrap();
         assert!(matches!(k.open(&sealed, b"a\0c\0password"), Err(Error::Tampered)));
-        let mut bad = sealed.clone().into_bytes();
+        let mut bad = sealed.into_bytes();
         let last = bad.len() - 1;
         bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
         let bad = String::from_utf8(bad).unwrap();
