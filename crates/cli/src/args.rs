@@ -1,0 +1,207 @@
+//! The command line, as clap sees it. Names, flags and exit codes follow cli.md.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Import Juniper JIMS server configurations: full or partial, with every missing password
+/// resolved from the secret stores you already have.
+#[derive(Debug, Parser)]
+#[command(name = "jimsctl", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, \
+3 passwords still missing, 4 partial-import warning not accepted, 5 target busy.")]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage a server folder.
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Import an export (XML, JSON or a server folder) into a managed server folder.
+    Import(ImportArgs),
+    /// Show the Add Missing Passwords table of an import, without writing anything.
+    Passwords(PasswordsArgs),
+    /// Write a bundle of a managed server folder.
+    Export(ExportArgs),
+    /// Convert between an XML bundle, a JSON bundle and a server folder, without loss.
+    Convert(ConvertArgs),
+    /// List the versions of a managed server folder.
+    History(TargetArgs),
+    /// Restore an earlier version of a managed server folder (recorded as a new version).
+    Rollback(RollbackArgs),
+    /// Key commands.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServerCommand {
+    /// Make DIR a managed JIMS configuration folder: an empty configuration and a fresh key.
+    Init {
+        /// The folder to create or take over.
+        dir: PathBuf,
+        /// The server's id, carried by its exports (default: the folder's name).
+        #[arg(long, value_name = "ID")]
+        server_id: Option<String>,
+        /// Take over a folder that already holds a JIMS `cwd/`, sealing the plaintext
+        /// passwords it finds.
+        #[arg(long)]
+        adopt: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Print the folder's key id (the `server_key_id` its exports carry).
+    Id(TargetArgs),
+}
+
+/// Output for people (default) or programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum OutputFormat {
+    /// Text for people.
+    #[default]
+    Text,
+    /// One JSON object on standard output.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OutputArgs {
+    /// Output for people or for programs.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target: PathBuf,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// The version to restore (default: the one before the current).
+    #[arg(long, value_name = "N")]
+    pub(crate) to: Option<u64>,
+}
+
+/// The flags `import` and `passwords` share.
+#[derive(Debug, Args)]
+pub(crate) struct ResolveArgs {
+    /// The export: an XML or JSON bundle, or a server configuration folder.
+    pub(crate) export: PathBuf,
+    /// The managed server folder to import into (created when it does not exist).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target: PathBuf,
+    /// Import only these sections of the file (the Advanced chooser).
+    #[arg(long, value_name = "ID[,ID…]", value_delimiter = ',')]
+    pub(crate) sections: Option<Vec<String>>,
+    /// A secret source, repeatable, tried in the order given: env, file:PATH, dir:PATH,
+    /// cmd:PROGRAM [ARG…], prompt.
+    #[arg(long = "secrets", value_name = "SPEC")]
+    pub(crate) secrets: Vec<String>,
+    /// Time limit for each answer of a `cmd:` source, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub(crate) secrets_timeout: f64,
+    /// The exporting server's key file, so its sealed passwords are re-sealed instead of
+    /// counted missing.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) source_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
+    /// Accept the partial-import warning ahead of time.
+    #[arg(long)]
+    pub(crate) accept_warning: bool,
+    /// Do everything but write: print the plan.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PasswordsArgs {
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
+    /// Write a secrets file (JSON or TOML, by extension) with every missing key and an empty
+    /// value, to fill in and pass back with --secrets file:FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) emit: Option<PathBuf>,
+}
+
+/// A bundle's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BundleFormat {
+    /// An XML bundle.
+    Xml,
+    /// A JSON bundle.
+    Json,
+}
+
+/// What `export` does with the passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum PasswordsArg {
+    /// As stored: sealed under this server's key.
+    #[default]
+    Sealed,
+    /// Without passwords.
+    Omit,
+    /// Plaintext, for deploying to a real JIMS (the file gets mode 0600).
+    Plain,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target: PathBuf,
+    /// The bundle to write.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// The bundle's format (default: from OUT's extension, else XML).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<BundleFormat>,
+    /// Only these sections.
+    #[arg(long, value_name = "ID[,ID…]", value_delimiter = ',')]
+    pub(crate) sections: Option<Vec<String>>,
+    /// Sealed (default), omit, or plain.
+    #[arg(long, value_enum, default_value_t = PasswordsArg::Sealed)]
+    pub(crate) passwords: PasswordsArg,
+}
+
+/// `convert`'s output kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConvertKind {
+    /// An XML bundle.
+    Xml,
+    /// A JSON bundle.
+    Json,
+    /// A server configuration folder.
+    Folder,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// An XML bundle, a JSON bundle or a server folder.
+    pub(crate) input: PathBuf,
+    /// Where to write: `.xml` or `.json` by extension, otherwise a new folder.
+    pub(crate) out: PathBuf,
+    /// The output's kind, overriding OUT's extension.
+    #[arg(long, value_enum)]
+    pub(crate) to: Option<ConvertKind>,
+}

@@ -1,0 +1,301 @@
+//! `jimsctl`: the command line over the pipeline. Arguments, output for people and for
+//! programs, questions on a terminal, and the one place where errors become exit codes.
+//!
+//! Architecture invariant: this is the only crate that prints.
+
+mod args;
+mod render;
+mod term;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use pipeline::{ConvertTo, Error, ErrorKind, ExportFormat, ExportOptions, ImportOptions, PasswordsOut};
+use serde_json::json;
+
+use crate::args::{
+    BundleFormat, Cli, Command, ConvertKind, KeyCommand, OutputFormat, PasswordsArg,
+    ResolveArgs, ServerCommand,
+};
+use crate::term::Style;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = output_format(&cli.command);
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => ExitCode::from(report_error(&e, format)),
+    }
+}
+
+fn output_format(command: &Command) -> OutputFormat {
+    match command {
+        Command::Import(a) => a.resolve.output.format,
+        Command::Passwords(a) => a.resolve.output.format,
+        Command::History(t) => t.output.format,
+        Command::Rollback(r) => r.target.output.format,
+        Command::Key(KeyCommand::Id(t)) => t.output.format,
+        Command::Server(ServerCommand::Init { output, .. }) => output.format,
+        Command::Export(_) | Command::Convert(_) => OutputFormat::Text,
+    }
+}
+
+/// Prints `e` and returns its exit code: the one place where errors become exit codes.
+fn report_error(e: &Error, format: OutputFormat) -> u8 {
+    let code = e.exit_code();
+    if format == OutputFormat::Json {
+        let status = match e.kind() {
+            ErrorKind::Invalid(_) => "invalid",
+            ErrorKind::Busy => "busy",
+            _ => "failed",
+        };
+        let mut v = json!({"status": status, "exit_code": code, "error": e.to_string()});
+        if let ErrorKind::Invalid(problems) = e.kind() {
+            v["problems"] = problems.iter().map(|p| json!(p.to_string())).collect();
+        }
+        println!("{v:#}");
+    } else {
+        eprintln!("error: {e}");
+        if let ErrorKind::Busy = e.kind() {
+            eprintln!("hint: another import holds the target; try again when it has finished");
+        }
+    }
+    code
+}
+
+fn run(command: Command) -> Result<u8, Error> {
+    let style = Style { on: term::color_stdout() };
+    match command {
+        Command::Server(ServerCommand::Init { dir, server_id, adopt, output }) => {
+            let report = if adopt {
+                store::adopt(&dir, server_id.as_deref())
+            } else {
+                store::init(&dir, server_id.as_deref())
+            }?;
+            if output.format == OutputFormat::Json {
+                println!(
+                    "{:#}",
+                    json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
+                           "server_id": report.server_id, "key_id": report.key_id.as_str(),
+                           "sealed": report.sealed})
+                );
+            } else {
+                println!(
+                    "{} {} as managed JIMS server '{}' (key id {}).",
+                    if adopt { "Adopted" } else { "Initialised" },
+                    report.dir.display(),
+                    report.server_id,
+                    report.key_id
+                );
+                if adopt {
+                    println!("Sealed {} plaintext password(s) found in it.", report.sealed);
+                }
+            }
+            Ok(0)
+        }
+        Command::Import(a) => {
+            let options = ImportOptions {
+                sections: a.resolve.sections.clone(),
+                accept_warning: a.accept_warning,
+                dry_run: a.dry_run,
+                source_key: a.resolve.source_key.clone(),
+            };
+            let chain = build_chain(&a.resolve)?;
+            let interaction = TerminalInteraction;
+            let outcome = pipeline::import(
+                &a.resolve.export,
+                &a.resolve.target,
+                &options,
+                &chain,
+                None,
+                &interaction,
+            )?;
+            print_outcome(&outcome, &a.resolve, style);
+            Ok(outcome.status.exit_code())
+        }
+        Command::Passwords(a) => {
+            let options = ImportOptions {
+                sections: a.resolve.sections.clone(),
+                source_key: a.resolve.source_key.clone(),
+                ..ImportOptions::default()
+            };
+            let chain = build_chain(&a.resolve)?;
+            let outcome =
+                pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain)?;
+            if let Some(path) = &a.emit {
+                emit_skeleton(path, &outcome.table)?;
+            }
+            if a.resolve.output.format == OutputFormat::Json {
+                println!("{:#}", render::table_json(&outcome.table));
+            } else {
+                print!("{}", render::table(&outcome.table, style));
+                if let Some(path) = &a.emit {
+                    println!("Wrote {} key(s) to fill in to {}.", outcome.table.remaining(), path.display());
+                }
+            }
+            Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
+        }
+        Command::Export(a) => {
+            let options = ExportOptions {
+                format: a.format.map(|f| match f {
+                    BundleFormat::Xml => ExportFormat::Xml,
+                    BundleFormat::Json => ExportFormat::Json,
+                }),
+                sections: a.sections,
+                passwords: match a.passwords {
+                    PasswordsArg::Sealed => PasswordsOut::Sealed,
+                    PasswordsArg::Omit => PasswordsOut::Omit,
+                    PasswordsArg::Plain => PasswordsOut::Plain,
+                },
+            };
+            if options.passwords == PasswordsOut::Plain {
+                eprintln!(
+                    "warning: {} will hold plaintext passwords (mode 0600); keep it safe and delete it after use",
+                    a.out.display()
+                );
+            }
+            let r = pipeline::export(&a.target, &a.out, &options)?;
+            let sections: Vec<&str> = r.sections.iter().map(|s| s.as_str()).collect();
+            println!(
+                "Exported {} ({}, {} sections: {}) to {}, passwords {}.",
+                a.target.display(),
+                r.scope,
+                sections.len(),
+                sections.join(", "),
+                r.out.display(),
+                match r.passwords {
+                    PasswordsOut::Sealed => "sealed",
+                    PasswordsOut::Omit => "omitted",
+                    PasswordsOut::Plain => "in plaintext",
+                }
+            );
+            Ok(0)
+        }
+        Command::Convert(a) => {
+            let to = match a.to {
+                None => ConvertTo::Auto,
+                Some(ConvertKind::Xml) => ConvertTo::Format(ExportFormat::Xml),
+                Some(ConvertKind::Json) => ConvertTo::Format(ExportFormat::Json),
+                Some(ConvertKind::Folder) => ConvertTo::Format(ExportFormat::Folder),
+            };
+            let r = pipeline::convert(&a.input, &a.out, to)?;
+            println!(
+                "Converted {} to {} ({}, {} sections).",
+                a.input.display(),
+                r.out.display(),
+                r.format,
+                r.sections.len()
+            );
+            Ok(0)
+        }
+        Command::History(t) => {
+            let target = store::Target::open_read(&t.target).map_err(Error::from)?;
+            let versions = target.history().map_err(Error::from)?;
+            if t.output.format == OutputFormat::Json {
+                let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
+                println!("{:#}", json!({"current": current, "versions": versions}));
+            } else {
+                for v in &versions {
+                    let sections: Vec<&str> = v.sections.iter().map(|s| s.as_str()).collect();
+                    println!(
+                        "{}{:>4}  {}  {:<8}  {}  {}",
+                        if v.current { "*" } else { " " },
+                        v.version,
+                        v.time,
+                        v.action,
+                        v.export.as_deref().unwrap_or("-"),
+                        sections.join(",")
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Rollback(r) => {
+            let target = store::Target::open(&r.target.target).map_err(Error::from)?;
+            let report = target.rollback(r.to).map_err(Error::from)?;
+            if r.target.output.format == OutputFormat::Json {
+                println!("{:#}", json!({"status": "rolled-back", "version": report.version,
+                    "files_written": report.files_written}));
+            } else {
+                println!(
+                    "Rolled back {}: now version {} ({} file(s) restored).",
+                    r.target.target.display(),
+                    report.version,
+                    report.files_written.len()
+                );
+            }
+            Ok(0)
+        }
+        Command::Key(KeyCommand::Id(t)) => {
+            let target = store::Target::open_read(&t.target).map_err(Error::from)?;
+            if t.output.format == OutputFormat::Json {
+                println!("{:#}", json!({"key_id": target.key_id().as_str()}));
+            } else {
+                println!("{}", target.key_id());
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn print_outcome(outcome: &pipeline::Outcome, a: &ResolveArgs, style: Style) {
+    let export = a.export.display().to_string();
+    let target = a.target.display().to_string();
+    if a.output.format == OutputFormat::Json {
+        println!("{:#}", render::import_json(outcome, &export, &target));
+    } else {
+        print!("{}", render::import_text(outcome, &export, &target, style));
+    }
+}
+
+/// The secret sources given with `--secrets`, in order.
+fn build_chain(a: &ResolveArgs) -> Result<secrets::Chain, Error> {
+    let options = secrets::SourceOptions {
+        timeout: Duration::from_secs_f64(a.secrets_timeout.max(0.001)),
+        ..secrets::SourceOptions::default()
+    };
+    let mut sources = Vec::new();
+    for spec in &a.secrets {
+        match secrets::builtin_source(spec, &options).map_err(Error::from)? {
+            Some(source) => sources.push(source),
+            None => {
+                return Err(Error::new(
+                    ErrorKind::SourceConfig,
+                    format!("the secret source '{spec}' is not available in this build"),
+                ));
+            }
+        }
+    }
+    Ok(secrets::Chain::new(sources))
+}
+
+fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => secrets::SkeletonFormat::Toml,
+        Some("json") => secrets::SkeletonFormat::Json,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("--emit {}: the file must end in .json or .toml", path.display()),
+            ));
+        }
+    };
+    pipeline::write_file_atomic(path, secrets::skeleton(table, format).as_bytes(), 0o600)
+}
+
+/// Asks the partial-import warning on a terminal; without one, nobody accepts it.
+struct TerminalInteraction;
+
+impl pipeline::Interaction for TerminalInteraction {
+    fn accept_partial(&self, warning: &str) -> bool {
+        if !term::interactive() {
+            eprintln!("warning: {warning}");
+            eprintln!("No terminal to ask: run again with --accept-warning to accept it.");
+            return false;
+        }
+        eprintln!("warning: {warning}");
+        term::confirm("Import anyway?")
+    }
+}

@@ -1,0 +1,231 @@
+//! Rendering outcomes for people (text) and for programs (JSON). Only this module and main
+//! print. No secret ever reaches here: the pipeline's results hold none.
+
+use std::fmt::Write as _;
+
+use pipeline::{Outcome, Status};
+use secrets::Table;
+use select::{Action, Plan};
+use serde_json::{Value, json};
+
+use crate::term::Style;
+
+/// The Add Missing Passwords table, as the brief has it, with the status line.
+pub(crate) fn table(table: &Table, style: Style) -> String {
+    let headers = ["Index", "Type", "Data Type", "Data", "Username", "Password", "Template"];
+    let rows: Vec<[String; 7]> = table
+        .rows
+        .iter()
+        .map(|r| {
+            [
+                r.index.to_string(),
+                r.type_label.to_owned(),
+                r.data_type.clone(),
+                r.data.clone(),
+                r.username.clone().unwrap_or_default(),
+                if r.is_fixed() { "OK".to_owned() } else { "missing".to_owned() },
+                r.template.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w - cell.chars().count();
+            let shown = if i == 5 {
+                if cell == "OK" { style.green(cell) } else { style.red(cell) }
+            } else {
+                cell.clone()
+            };
+            s.push_str(&shown);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    let mut out = String::new();
+    let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    let _ = writeln!(out, "{}", style.bold(&line(&header_cells)));
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    let _ = writeln!(out, "{}", status_line(table));
+    out
+}
+
+/// `Total: T  Fixed: F  Remaining: R`.
+pub(crate) fn status_line(table: &Table) -> String {
+    format!("Total: {}  Fixed: {}  Remaining: {}", table.total(), table.fixed(), table.remaining())
+}
+
+/// The plan, section by section.
+pub(crate) fn plan(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    let width = plan.sections.iter().map(|s| s.section.as_str().len()).max().unwrap_or(0);
+    for s in &plan.sections {
+        let name = s.section.as_str();
+        match s.action {
+            Action::Untouched => {
+                let _ = writeln!(out, "  {name:width$}  untouched");
+            }
+            Action::Replaced => {
+                let _ = write!(
+                    out,
+                    "  {name:width$}  {}  {} → {} items",
+                    style.yellow("replaced"),
+                    s.items_before,
+                    s.items_after
+                );
+                let mut parts = Vec::new();
+                if !s.added.is_empty() {
+                    parts.push(format!("{} added", s.added.len()));
+                }
+                if !s.removed.is_empty() {
+                    parts.push(format!("{} removed", s.removed.len()));
+                }
+                if !s.changed.is_empty() {
+                    parts.push(format!("{} changed", s.changed.len()));
+                }
+                if parts.is_empty() {
+                    parts.push("no item changes".into());
+                }
+                let _ = writeln!(out, " ({})", parts.join(", "));
+                for id in &s.added {
+                    let _ = writeln!(out, "      + {id}");
+                }
+                for id in &s.removed {
+                    let _ = writeln!(out, "      - {id}");
+                }
+                for c in &s.changed {
+                    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+                    let _ = writeln!(out, "      ~ {}: {}", c.id, fields.join(", "));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn passwords_json(table: &Table) -> Value {
+    json!({"total": table.total(), "fixed": table.fixed(), "remaining": table.remaining()})
+}
+
+/// Which sources fixed how many rows, e.g. `file: 12, env: 1`.
+fn sources_summary(table: &Table) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in &table.rows {
+        if let Some(s) = &r.source {
+            match counts.iter_mut().find(|(k, _)| k == s) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((s.clone(), 1)),
+            }
+        }
+    }
+    counts.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `import` in text.
+pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style) -> String {
+    let mut out = String::new();
+    let sections: Vec<&str> = o.sections.iter().map(|s| s.as_str()).collect();
+    let head = match o.status {
+        Status::Imported => format!(
+            "Imported {export} ({}) into {target}{}: version {}.",
+            o.format,
+            if o.creates_target { " (created)" } else { "" },
+            o.version.unwrap_or_default()
+        ),
+        Status::DryRun => format!(
+            "Dry run: importing {export} ({}) into {target}{} would do this (nothing was written):",
+            o.format,
+            if o.creates_target { " (would be created)" } else { "" }
+        ),
+        Status::MissingPasswords => format!(
+            "Cannot import {export} into {target} yet: {} password(s) missing. Nothing was written.",
+            o.table.remaining()
+        ),
+        Status::WarningNotAccepted => format!(
+            "The partial-import warning was not accepted; nothing was written.\n\
+             Run again with --accept-warning to import {} into {target}.",
+            sections.join(", ")
+        ),
+    };
+    let _ = writeln!(out, "{head}");
+    if o.status == Status::WarningNotAccepted {
+        return out;
+    }
+    if o.partial {
+        let _ = writeln!(out, "Partial import of: {}.", sections.join(", "));
+    }
+    if let Some(p) = &o.plan {
+        out.push_str(&plan(p, style));
+    }
+    let t = &o.table;
+    if o.status == Status::MissingPasswords {
+        let _ = writeln!(out, "\nAdd Missing Passwords");
+        out.push_str(&table(t, style));
+        let _ = writeln!(
+            out,
+            "\nGive them with --secrets (env, file:PATH, dir:PATH, cmd:PROGRAM, prompt); \
+             `jimsctl passwords … --emit secrets.toml` writes a file to fill in."
+        );
+        return out;
+    }
+    let mut line = format!("Passwords: {} to resolve, {} fixed", t.total(), t.fixed());
+    let by_source = sources_summary(t);
+    if !by_source.is_empty() {
+        let _ = write!(line, " ({by_source})");
+    }
+    if o.sealed_plaintext > 0 {
+        let _ = write!(line, "; {} plaintext password(s) in the export were sealed", o.sealed_plaintext);
+    }
+    if o.resealed > 0 {
+        let _ = write!(line, "; {} re-sealed from the source key", o.resealed);
+    }
+    let _ = writeln!(out, "{line}.");
+    out
+}
+
+/// `import` as one JSON object.
+pub(crate) fn import_json(o: &Outcome, export: &str, target: &str) -> Value {
+    let status = match o.status {
+        Status::Imported => "imported",
+        Status::DryRun => "dry-run",
+        Status::MissingPasswords => "missing-passwords",
+        Status::WarningNotAccepted => "warning-not-accepted",
+    };
+    let mut v = json!({
+        "status": status,
+        "export": export,
+        "target": target,
+        "format": o.format,
+        "sections": o.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "partial": o.partial,
+        "created": o.creates_target && o.status == Status::Imported,
+        "passwords": passwords_json(&o.table),
+        "sealed_plaintext": o.sealed_plaintext,
+        "resealed": o.resealed,
+    });
+    if let Some(p) = &o.plan {
+        v["plan"] = serde_json::to_value(p).unwrap_or(Value::Null);
+    }
+    if let Some(version) = o.version {
+        v["version"] = version.into();
+    }
+    if o.status == Status::MissingPasswords {
+        v["items"] = table_json(&o.table)["items"].clone();
+    }
+    v
+}
+
+/// The table as `passwords --format json` gives it.
+pub(crate) fn table_json(table: &Table) -> Value {
+    serde_json::to_value(table.to_json()).unwrap_or(Value::Null)
+}

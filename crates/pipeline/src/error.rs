@@ -1,0 +1,107 @@
+//! The pipeline's error: one kind per exit code family of cli.md, and a message that names the
+//! file, item or source, never a secret.
+
+use std::path::PathBuf;
+
+use model::Problem;
+
+/// What kind of failure this is; the CLI maps kinds to exit codes in one place.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A missing, unreadable or malformed input file (exit 2).
+    Input,
+    /// Bad usage: a flag combination or value that cannot work (exit 2).
+    Usage,
+    /// An unknown section, or one the file does not hold (exit 2).
+    Selection,
+    /// The merged configuration breaks the import rules (exit 2); every problem is listed.
+    Invalid(Vec<Problem>),
+    /// A wrong source key, or a tampered or corrupt sealed value (exit 2).
+    Crypto,
+    /// A secret source is wrongly configured (exit 2).
+    SourceConfig,
+    /// A secret source failed while answering (exit 1).
+    SourceFailed,
+    /// Another import holds the target (exit 5).
+    Busy,
+    /// The target is not a managed folder, or not in a state we can use (exit 2).
+    Target,
+    /// Anything else: I/O and the like (exit 1).
+    Io,
+}
+
+/// A pipeline failure: its kind, a message a user can act on, and the file it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    path: Option<PathBuf>,
+}
+
+impl Error {
+    /// A new error.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into(), path: None }
+    }
+
+    /// The same error, naming `path`.
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The file the error concerns, when there is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// The exit code of cli.md for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self.kind {
+            ErrorKind::Input
+            | ErrorKind::Usage
+            | ErrorKind::Selection
+            | ErrorKind::Invalid(_)
+            | ErrorKind::Crypto
+            | ErrorKind::SourceConfig
+            | ErrorKind::Target => 2,
+            ErrorKind::Busy => 5,
+            ErrorKind::SourceFailed | ErrorKind::Io => 1,
+        }
+    }
+}
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Error {
+        let kind = match e.kind() {
+            store::ErrorKind::Busy => ErrorKind::Busy,
+            store::ErrorKind::NotManaged | store::ErrorKind::Symlink => ErrorKind::Target,
+            _ => ErrorKind::Io,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+impl From<select::Error> for Error {
+    fn from(e: select::Error) -> Error {
+        Error::new(ErrorKind::Selection, e.to_string())
+    }
+}
+
+impl From<secrets::Error> for Error {
+    fn from(e: secrets::Error) -> Error {
+        let kind = match e.exit_code() {
+            1 => ErrorKind::SourceFailed,
+            _ if e.is_crypto() => ErrorKind::Crypto,
+            _ => ErrorKind::SourceConfig,
+        };
+        Error::new(kind, e.to_string())
+    }
+}

@@ -1,0 +1,263 @@
+//! `export` (a managed folder to a bundle) and `convert` (between bundles and folders).
+
+use std::path::{Path, PathBuf};
+
+use model::{Configuration, Export, Header, PasswordsMode, Scope, SecretState, SectionId};
+
+use crate::error::{Error, ErrorKind};
+use crate::input::{ExportFormat, read_export};
+use crate::output::write_file_atomic;
+
+/// What `export` does with the passwords of the folder (`--passwords`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordsOut {
+    /// As stored: sealed under this server's key (the default).
+    #[default]
+    Sealed,
+    /// The brief's "without passwords": every secret field empty.
+    Omit,
+    /// Opened, as plaintext `password` values, for a real JIMS; the file gets mode 0600.
+    Plain,
+}
+
+/// The flags of `jimsctl export`.
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    /// `--format`; by default from OUT's extension, else XML.
+    pub format: Option<ExportFormat>,
+    /// `--sections`: only these sections (a partial export).
+    pub sections: Option<Vec<String>>,
+    /// `--passwords`.
+    pub passwords: PasswordsOut,
+}
+
+/// What `export` or `convert` wrote.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExportReport {
+    /// The file or folder written.
+    pub out: PathBuf,
+    /// Its format.
+    pub format: ExportFormat,
+    /// The sections it holds.
+    pub sections: Vec<SectionId>,
+    /// `full` or `partial`.
+    pub scope: &'static str,
+    /// What was done with the passwords.
+    pub passwords: PasswordsOut,
+    /// How many secret fields were opened to plaintext (`--passwords plain`).
+    pub opened: usize,
+}
+
+/// The bundle format for an output path: `.json` is JSON, anything else XML.
+fn format_for(out: &Path, explicit: Option<ExportFormat>) -> ExportFormat {
+    explicit.unwrap_or_else(|| match out.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("json") => ExportFormat::Json,
+        _ => ExportFormat::Xml,
+    })
+}
+
+fn encode(export: &Export, format: ExportFormat) -> Vec<u8> {
+    match format {
+        ExportFormat::Json => format_json::write_bundle(export),
+        _ => format_xml::write_bundle(export),
+    }
+}
+
+/// Parses `--sections` ids: every unknown id is named, with the valid ones.
+pub(crate) fn parse_section_ids(ids: &[String]) -> Result<Vec<SectionId>, Error> {
+    let unknown: Vec<&str> =
+        ids.iter().map(String::as_str).filter(|id| SectionId::parse(id).is_none()).collect();
+    if !unknown.is_empty() {
+        let valid: Vec<&str> = SectionId::ALL.iter().map(|s| s.as_str()).collect();
+        return Err(Error::new(
+            ErrorKind::Selection,
+            format!("unknown section '{}'; valid sections: {}", unknown.join("', '"), valid.join(", ")),
+        ));
+    }
+    let mut out: Vec<SectionId> = ids.iter().filter_map(|id| SectionId::parse(id)).collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Writes a bundle of the managed folder `target_dir` to `out`.
+pub fn export(target_dir: &Path, out: &Path, options: &ExportOptions) -> Result<ExportReport, Error> {
+    let target = store::Target::open_read(target_dir)?;
+    let format = format_for(out, options.format);
+    if format == ExportFormat::Folder {
+        return Err(Error::new(ErrorKind::Usage, "export writes a bundle: --format xml or json"));
+    }
+    let mut config: Configuration = target.configuration().clone();
+    if let Some(ids) = &options.sections {
+        let keep = parse_section_ids(ids)?;
+        for id in SectionId::ALL {
+            if !keep.contains(&id) {
+                config.remove(id);
+            }
+        }
+    }
+    let mut opened = 0;
+    match options.passwords {
+        PasswordsOut::Sealed => {}
+        PasswordsOut::Omit => {
+            for field in config.secret_fields() {
+                config.set_secret_value(&field.location, "");
+            }
+        }
+        PasswordsOut::Plain => {
+            for field in config.secret_fields() {
+                let raw = config.secret_value(&field.location);
+                if let SecretState::Sealed { .. } = SecretState::classify(raw) {
+                    let secret = target.key().open(raw, field.binding().as_bytes()).map_err(|e| {
+                        Error::new(
+                            ErrorKind::Crypto,
+                            format!(
+                                "{}: {}/{} {}: {e}",
+                                target_dir.display(),
+                                field.section(),
+                                field.item_id,
+                                field.field
+                            ),
+                        )
+                    })?;
+                    let text = secret.expose_str().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Crypto,
+                            format!("{}/{}: the password is not UTF-8 text", field.section(), field.item_id),
+                        )
+                    })?;
+                    config.set_secret_value(&field.location, text.to_owned());
+                    opened += 1;
+                }
+            }
+        }
+    }
+    let scope = if config.is_full() { Scope::Full } else { Scope::Partial };
+    let passwords_mode = match options.passwords {
+        PasswordsOut::Omit => PasswordsMode::Omitted,
+        _ => PasswordsMode::Included,
+    };
+    let key_id = target.key_id().to_string();
+    let header = Header::new(
+        scope,
+        passwords_mode,
+        Some(target.server_id()),
+        Some(&key_id),
+        Some(&now_rfc3339()),
+    );
+    let sections = config.ids();
+    let bundle = Export { header, configuration: config };
+    let bytes = zeroize::Zeroizing::new(encode(&bundle, format));
+    let mode = if options.passwords == PasswordsOut::Plain { 0o600 } else { 0o644 };
+    write_file_atomic(out, &bytes, mode)?;
+    Ok(ExportReport {
+        out: out.to_owned(),
+        format,
+        sections,
+        scope: scope.as_str(),
+        passwords: options.passwords,
+        opened,
+    })
+}
+
+/// The kind of `convert`'s output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvertTo {
+    /// Decide from OUT: `.xml` or `.json` by extension, otherwise a folder.
+    Auto,
+    /// This format.
+    Format(ExportFormat),
+}
+
+/// Converts between an XML bundle, a JSON bundle and a server folder, without loss (a folder
+/// has no header).
+pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, Error> {
+    let (mut export, _) = read_export(input)?;
+    let format = match to {
+        ConvertTo::Format(f) => f,
+        ConvertTo::Auto => match out.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("xml") => ExportFormat::Xml,
+            Some(e) if e.eq_ignore_ascii_case("json") => ExportFormat::Json,
+            _ => ExportFormat::Folder,
+        },
+    };
+    if export.header.format_version().is_none() {
+        // From a folder: a bundle needs a header; the folder knows no server.
+        export.header = Header::new(export.scope(), PasswordsMode::Included, None, None, None);
+    }
+    let sections = export.configuration.ids();
+    let scope = export.scope().as_str();
+    if format == ExportFormat::Folder {
+        if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("{} exists and is not empty; convert writes a new folder", out.display()),
+            )
+            .with_path(out));
+        }
+        format_xml::folder::write_folder(&export.configuration, out)
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()).with_path(out))?;
+    } else {
+        let has_plaintext = export.configuration.secret_fields().iter().any(|f| {
+            SecretState::classify(export.configuration.secret_value(&f.location))
+                == SecretState::Plaintext
+        });
+        let bytes = zeroize::Zeroizing::new(encode(&export, format));
+        write_file_atomic(out, &bytes, if has_plaintext { 0o600 } else { 0o644 })?;
+    }
+    Ok(ExportReport {
+        out: out.to_owned(),
+        format,
+        sections,
+        scope,
+        passwords: PasswordsOut::Sealed,
+        opened: 0,
+    })
+}
+
+/// The current time as RFC 3339 UTC, to the second.
+pub(crate) fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil from days (Howard Hinnant's algorithm), for 1970 onwards.
+    let z = days as i64 + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(format_for(Path::new("a.JSON"), None), ExportFormat::Json);
+        assert_eq!(format_for(Path::new("a.xml"), None), ExportFormat::Xml);
+        assert_eq!(format_for(Path::new("a"), None), ExportFormat::Xml);
+        assert_eq!(format_for(Path::new("a.xml"), Some(ExportFormat::Json)), ExportFormat::Json);
+    }
+
+    #[test]
+    fn unknown_sections_are_named() {
+        let e = parse_section_ids(&["templates".into(), "nope".into()]).unwrap_err();
+        assert!(e.to_string().starts_with("unknown section 'nope'; valid sections: event_sources"));
+    }
+
+    #[test]
+    fn time_looks_like_rfc3339() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20);
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The import: read, select, merge, validate, resolve passwords, write.
+
+use std::path::{Path, PathBuf};
+
+use model::SectionId;
+use secrets::{Cache, Chain, Table};
+use select::{PARTIAL_WARNING, Plan, Selection};
+
+use crate::error::{Error, ErrorKind};
+use crate::input::{ExportFormat, io_reason, read_export};
+
+/// The flags of `jimsctl import` (and of each entry of a batch).
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// `--sections`: import only these sections of the file.
+    pub sections: Option<Vec<String>>,
+    /// `--accept-warning`: accept the partial-import warning ahead of time.
+    pub accept_warning: bool,
+    /// `--dry-run`: do everything but write.
+    pub dry_run: bool,
+    /// `--source-key`: the exporting server's key file.
+    pub source_key: Option<PathBuf>,
+}
+
+/// What the pipeline may ask a person. The CLI answers on a terminal; programs answer
+/// [`NonInteractive`].
+pub trait Interaction {
+    /// The import is partial and the warning was not accepted ahead of time: show `warning`
+    /// and say whether the person accepts it.
+    fn accept_partial(&self, warning: &str) -> bool;
+}
+
+/// Nobody to ask: a partial import whose warning was not accepted ahead of time stops.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NonInteractive;
+
+impl Interaction for NonInteractive {
+    fn accept_partial(&self, _warning: &str) -> bool {
+        false
+    }
+}
+
+/// How an import ended, when it ended as the import rules say rather than by an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Written (exit 0).
+    Imported,
+    /// A dry run, or `passwords`, that found nothing in the way (exit 0).
+    DryRun,
+    /// Passwords still missing after every source was asked (exit 3); nothing written.
+    MissingPasswords,
+    /// A partial import whose warning was not accepted (exit 4); nothing written.
+    WarningNotAccepted,
+}
+
+impl Status {
+    /// The exit code of cli.md.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Imported | Status::DryRun => 0,
+            Status::MissingPasswords => 3,
+            Status::WarningNotAccepted => 4,
+        }
+    }
+}
+
+/// Everything an import did or would do, for the CLI to render.
+#[derive(Debug)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// The export's format.
+    pub format: ExportFormat,
+    /// The sections imported (or that would be).
+    pub sections: Vec<SectionId>,
+    /// Whether this was a partial import (the warning applies).
+    pub partial: bool,
+    /// Whether the target did not exist and is (or would be) created.
+    pub creates_target: bool,
+    /// What the merge changes, section by section.
+    pub plan: Option<Plan>,
+    /// The Add Missing Passwords table, with which source fixed each row.
+    pub table: Table,
+    /// Plaintext passwords found in the export and sealed.
+    pub sealed_plaintext: usize,
+    /// Passwords re-sealed from the source key.
+    pub resealed: usize,
+    /// The version written, when the import wrote.
+    pub version: Option<u64>,
+    /// Native files written and kept, when the import wrote.
+    pub files_written: Vec<&'static str>,
+    /// Native files kept byte for byte, when the import wrote.
+    pub files_kept: Vec<&'static str>,
+}
+
+/// What a stage needs to know for a `passwords` run rather than an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `import` (with or without `--dry-run`).
+    Import,
+    /// `passwords`: the table only; no warning, no writing.
+    Passwords,
+}
+
+/// Imports `export_path` into the managed folder `target_dir`, asking `chain` for missing
+/// passwords (through `cache` when given, e.g. in a batch).
+pub fn import(
+    export_path: &Path,
+    target_dir: &Path,
+    options: &ImportOptions,
+    chain: &Chain,
+    cache: Option<&Cache>,
+    interaction: &dyn Interaction,
+) -> Result<Outcome, Error> {
+    run(export_path, target_dir, options, chain, cache, interaction, Mode::Import)
+}
+
+/// The Add Missing Passwords table of an import, without writing or asking for acceptance.
+pub fn passwords(
+    export_path: &Path,
+    target_dir: &Path,
+    options: &ImportOptions,
+    chain: &Chain,
+) -> Result<Outcome, Error> {
+    run(export_path, target_dir, options, chain, None, &NonInteractive, Mode::Passwords)
+}
+
+fn run(
+    export_path: &Path,
+    target_dir: &Path,
+    options: &ImportOptions,
+    chain: &Chain,
+    cache: Option<&Cache>,
+    interaction: &dyn Interaction,
+    mode: Mode,
+) -> Result<Outcome, Error> {
+    let (export, format) = read_export(export_path)?;
+    let selection = select::choose(&export, options.sections.as_deref())?;
+    let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
+    let target = store::Target::open(target_dir)?;
+
+    let mut outcome = Outcome {
+        status: Status::DryRun,
+        format,
+        sections: selection.sections.clone(),
+        partial: selection.partial,
+        creates_target: target.is_new(),
+        plan: None,
+        table: Table::default(),
+        sealed_plaintext: 0,
+        resealed: 0,
+        version: None,
+        files_written: Vec::new(),
+        files_kept: Vec::new(),
+    };
+
+    let asks = mode == Mode::Import && !options.dry_run;
+    if selection.partial && asks && !options.accept_warning && !interaction.accept_partial(PARTIAL_WARNING)
+    {
+        outcome.status = Status::WarningNotAccepted;
+        return Ok(outcome);
+    }
+
+    let mut merged = select::merge(target.configuration(), &export.configuration, &selection);
+    let problems = model::validate(&merged);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        return Err(Error::new(
+            ErrorKind::Invalid(problems),
+            format!(
+                "{}: the configuration after the import would break the import rules; nothing was written:\n{}",
+                export_path.display(),
+                list.join("\n")
+            ),
+        )
+        .with_path(export_path));
+    }
+    outcome.plan = Some(select::plan(target.configuration(), &merged, &selection));
+
+    let export_key_id = export.header.server_key_id();
+    let prepared = secrets::prepare(
+        &mut merged,
+        &selection.sections,
+        export_key_id,
+        target.key(),
+        source_key.as_ref(),
+    )
+    .map_err(|e| Error::from(e).with_path(export_path))?;
+    outcome.sealed_plaintext = prepared.sealed_plaintext;
+    outcome.resealed = prepared.resealed;
+    let mut table = prepared.table;
+    let resolved = secrets::resolve(&mut table, chain, cache)?;
+    let remaining = table.remaining();
+    if remaining > 0 {
+        outcome.table = table;
+        outcome.status = Status::MissingPasswords;
+        return Ok(outcome);
+    }
+    secrets::seal_resolved(&mut merged, &table, resolved, target.key())?;
+    outcome.table = table;
+    if !asks {
+        return Ok(outcome);
+    }
+
+    let meta = commit_meta(export_path, &selection, &merged, &outcome);
+    let report = target.commit(&merged, meta)?;
+    outcome.status = Status::Imported;
+    outcome.version = Some(report.version);
+    outcome.files_written = report.files_written;
+    outcome.files_kept = report.files_kept;
+    Ok(outcome)
+}
+
+fn commit_meta(
+    export_path: &Path,
+    selection: &Selection,
+    merged: &model::Configuration,
+    outcome: &Outcome,
+) -> store::CommitMeta {
+    let items: serde_json::Map<String, serde_json::Value> = selection
+        .sections
+        .iter()
+        .filter_map(|id| merged.get(*id).map(|s| (id.to_string(), s.item_count().into())))
+        .collect();
+    store::CommitMeta {
+        action: "import".into(),
+        export: Some(export_path.display().to_string()),
+        sections: selection.sections.clone(),
+        counts: serde_json::json!({
+            "items": items,
+            "passwords": {
+                "total": outcome.table.total(),
+                "fixed": outcome.table.fixed(),
+                "sealed_plaintext": outcome.sealed_plaintext,
+                "resealed": outcome.resealed,
+            },
+        }),
+    }
+}
+
+/// Reads a server key file given with `--source-key`.
+pub(crate) fn read_key_file(path: &Path) -> Result<crypto::ServerKey, Error> {
+    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Input,
+            format!("cannot read the source key {}: {}", path.display(), io_reason(&e)),
+        )
+        .with_path(path)
+    })?);
+    crypto::ServerKey::from_key_file(&bytes).map_err(|e| {
+        Error::new(ErrorKind::Crypto, format!("{}: {e}", path.display())).with_path(path)
+    })
+}

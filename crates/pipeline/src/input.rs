@@ -1,0 +1,151 @@
+//! Reading an export: an XML bundle, a JSON bundle or a server configuration folder, recognised
+//! by content rather than by extension.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use model::Export;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorKind};
+
+/// The largest export file read, in bytes (256 MiB): larger files are refused before reading.
+pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The kind of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// An XML bundle.
+    Xml,
+    /// A JSON bundle.
+    Json,
+    /// A server configuration folder (`cwd/config/…`).
+    Folder,
+}
+
+impl fmt::Display for ExportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExportFormat::Xml => "XML bundle",
+            ExportFormat::Json => "JSON bundle",
+            ExportFormat::Folder => "server folder",
+        })
+    }
+}
+
+/// Recognises a bundle's format from its first significant bytes: `<` is XML, `{` is JSON
+/// (after an optional UTF-8 byte order mark and whitespace).
+pub fn sniff(bytes: &[u8]) -> Option<ExportFormat> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace())? {
+        b'<' => Some(ExportFormat::Xml),
+        b'{' => Some(ExportFormat::Json),
+        _ => None,
+    }
+}
+
+/// Reads the export at `path`: a folder, or a file whose format is recognised by its content.
+/// Every error names the file, and for a parse error the line and column.
+pub fn read_export(path: &Path) -> Result<(Export, ExportFormat), Error> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::new(ErrorKind::Input, format!("cannot read {shown}: {}", io_reason(&e)))
+            .with_path(path)
+    })?;
+    if meta.is_dir() {
+        let export = format_xml::folder::read_folder(path)
+            .map_err(|e| Error::new(ErrorKind::Input, e.to_string()).with_path(path))?;
+        return Ok((export, ExportFormat::Folder));
+    }
+    if meta.len() > MAX_EXPORT_BYTES {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!(
+                "{shown}: the file is {} MiB; exports larger than {} MiB are refused",
+                meta.len() / (1024 * 1024),
+                MAX_EXPORT_BYTES / (1024 * 1024)
+            ),
+        )
+        .with_path(path));
+    }
+    let bytes = read_bounded(path)?;
+    parse_bytes(&bytes, path)
+}
+
+/// Reads a file of at most [`MAX_EXPORT_BYTES`] into a buffer wiped on drop (an export may hold
+/// plaintext passwords).
+fn read_bounded(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let err = |e: std::io::Error| {
+        Error::new(ErrorKind::Input, format!("cannot read {}: {}", path.display(), io_reason(&e)))
+            .with_path(path)
+    };
+    let file = std::fs::File::open(path).map_err(err)?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_EXPORT_BYTES);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize + 1));
+    file.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes).map_err(err)?;
+    if bytes.len() as u64 > MAX_EXPORT_BYTES {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!("{}: exports larger than 256 MiB are refused", path.display()),
+        )
+        .with_path(path));
+    }
+    Ok(bytes)
+}
+
+/// Parses bundle bytes read from `path` (used for error messages only).
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<(Export, ExportFormat), Error> {
+    let input_error = |message: String| Error::new(ErrorKind::Input, message).with_path(path);
+    match sniff(bytes) {
+        Some(ExportFormat::Xml) => format_xml::read_bundle(bytes)
+            .map(|e| (e, ExportFormat::Xml))
+            .map_err(|e| input_error(e.with_path(path).to_string())),
+        Some(ExportFormat::Json) => format_json::read_bundle(bytes)
+            .map(|e| (e, ExportFormat::Json))
+            .map_err(|e| input_error(e.with_path(path).to_string())),
+        _ => {
+            let what = if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+                "it is UTF-16 encoded; only UTF-8 is accepted"
+            } else if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                "it is empty"
+            } else {
+                "it is neither an XML nor a JSON bundle (expected '<jims_export' or '{\"jims_export\"')"
+            };
+            Err(input_error(format!("{}:1:1: not a JIMS export: {what}", path.display())))
+        }
+    }
+}
+
+/// A short reason for an I/O error, without the OS's error number.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"  \n<?xml"), Some(ExportFormat::Xml));
+        assert_eq!(sniff(b"\xEF\xBB\xBF{"), Some(ExportFormat::Json));
+        assert_eq!(sniff(b"PK\x03\x04"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn utf16_and_garbage_are_named() {
+        let p = Path::new("x.xml");
+        let e = parse_bytes(b"\xFF\xFE<\0", p).unwrap_err();
+        assert!(e.to_string().contains("UTF-16"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let e = parse_bytes(b"\x00\x01garbage", p).unwrap_err();
+        assert!(e.to_string().starts_with("x.xml:1:1: not a JIMS export"), "{e}");
+    }
+}

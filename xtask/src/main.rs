@@ -1,0 +1,90 @@
+//! `cargo xtask`: the project's own scripts, in Rust (the cargo-xtask convention).
+//!
+//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, tests).
+//! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
+//!   fixtures, or N synthetic exports in both formats with their secrets files.
+
+mod fixtures;
+mod synth;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        print_help();
+        return Ok(());
+    };
+    match cmd.as_str() {
+        "ci" => ci(),
+        "gen-fixtures" => gen_fixtures(rest),
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => bail!("unknown task '{other}'; run `cargo xtask help`"),
+    }
+}
+
+fn print_help() {
+    println!(
+        "cargo xtask <task>\n\n\
+         tasks:\n  \
+         ci                       run what CI runs: fmt check, clippy -D warnings, every test\n  \
+         gen-fixtures             rewrite the committed fixtures under fixtures/\n  \
+         gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
+         write N synthetic exports (XML and JSON) with secrets files"
+    );
+}
+
+/// The workspace root (xtask's parent folder).
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the root").into()
+}
+
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("could not run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    run("cargo", &["fmt", "--all", "--check"])?;
+    run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run("cargo", &["test", "--workspace"])
+}
+
+fn gen_fixtures(args: &[String]) -> Result<()> {
+    let mut out = None;
+    let mut count = None;
+    let mut scale = 1usize;
+    let mut seed = 1u64;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--out" => out = Some(PathBuf::from(value()?)),
+            "--count" => count = Some(value()?.parse().context("--count takes a number")?),
+            "--scale" => scale = value()?.parse().context("--scale takes a number")?,
+            "--seed" => seed = value()?.parse().context("--seed takes a number")?,
+            other => bail!("unknown option '{other}'"),
+        }
+    }
+    match count {
+        None => fixtures::write_all(&out.unwrap_or_else(|| root().join("fixtures"))),
+        Some(n) => {
+            let out = out.context("--count needs --out DIR")?;
+            synth::write_many(&out, n, scale, seed)
+        }
+    }
+}
