@@ -1,0 +1,109 @@
+//! Running the binary, fixture paths, and snapshot filters.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The workspace's `fixtures/` folder.
+pub(crate) fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// A fixture file by its path under `fixtures/`.
+pub(crate) fn fixture(rel: &str) -> PathBuf {
+    fixtures().join(rel)
+}
+
+/// The result of one run.
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Parses standard output as one JSON value.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// A `jimsctl` command with a clean environment: no colour, no inherited secrets.
+pub(crate) fn cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jimsctl"));
+    c.env_remove("NO_COLOR").stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JIMS_SECRET_") || k.starts_with("JIMSCTL_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Runs `jimsctl ARGS` in `cwd`.
+pub(crate) fn run_in(cwd: &Path, args: &[&str]) -> Run {
+    Run::from(cmd().current_dir(cwd).args(args).output().expect("the binary runs"))
+}
+
+/// Runs `jimsctl ARGS` in the fixtures folder.
+pub(crate) fn run(args: &[&str]) -> Run {
+    run_in(&fixtures(), args)
+}
+
+/// A temporary folder for targets and outputs.
+pub(crate) fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// Every file under `dir` with its bytes, sorted by path (the folder's exact state).
+pub(crate) fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Snapshot filters: temporary paths, key ids, times and sealed values.
+pub(crate) fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]"),
+        (r"\b[0-9a-f]{16}\b", "[KEY-ID]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"\{aesgcm\} 1,[^\x22<\s]+", "[SEALED]"),
+    ]
+}
+
+/// The fixture's passwords (from its secrets file): none may ever be printed.
+pub(crate) fn fixture_passwords() -> Vec<String> {
+    let text = std::fs::read_to_string(fixture("exports/full.secrets.toml")).unwrap();
+    text.lines()
+        .filter_map(|l| l.split_once(" = \"").map(|(_, v)| v.trim_end_matches('"').to_owned()))
+        .collect()
+}
+
+/// Asserts that no fixture password appears in `text`.
+pub(crate) fn assert_no_secret(text: &str) {
+    for pw in fixture_passwords() {
+        assert!(!text.contains(&pw), "a password was printed:\n{text}");
+    }
+}
