@@ -5,6 +5,7 @@
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
 
 mod fixtures;
+mod tidy;
 mod synth;
 
 use std::path::PathBuf;

@@ -1,0 +1,81 @@
+//! The tidy test, run by `cargo test` (rust-analyzer's `xtask/src/tidy.rs` in spirit): house
+//! rules that a reviewer would otherwise have to remember.
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() {
+                if !["target", "snapshots", "fixtures", ".git"].contains(&name) {
+                    rust_files(&p, out);
+                }
+            } else if name.ends_with(".rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    fn sources() -> Vec<PathBuf> {
+        let root = crate::root();
+        let mut files = Vec::new();
+        for dir in ["crates", "plugins", "xtask", "benches"] {
+            rust_files(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 20, "tidy found too few files to be looking in the right place");
+        files
+    }
+
+    #[test]
+    fn every_module_starts_with_a_doc_comment() {
+        let mut missing = Vec::new();
+        for f in sources() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            if !first.starts_with("//!") {
+                missing.push(f.display().to_string());
+            }
+        }
+        assert!(missing.is_empty(), "these files lack a leading `//!` doc comment:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn no_ignored_tests_and_no_unfinished_code() {
+        // Spelled in pieces so that this file does not trip itself.
+        let banned = [concat!("#[", "ignore"), concat!("todo", "!("), concat!("unimplemented", "!(")];
+        let mut found = Vec::new();
+        for f in sources() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                for b in banned {
+                    if line.contains(b) {
+                        found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "banned in shipped code:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn every_crate_inherits_the_workspace_lints() {
+        let root = crate::root();
+        let mut missing = Vec::new();
+        for dir in ["crates", "plugins"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+            for e in entries.flatten() {
+                let manifest = e.path().join("Cargo.toml");
+                if let Ok(text) = std::fs::read_to_string(&manifest) {
+                    if !text.contains("[lints]") || !text.contains("workspace = true") {
+                        missing.push(manifest.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "crates without `[lints] workspace = true`:\n{}", missing.join("\n"));
+    }
+}
