@@ -71,7 +71,11 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorKind::UnknownSection { id, valid } => {
-                write!(f, "unknown section '{id}'; valid sections: {}", valid.join(", "))
+                write!(f, "unknown section '{id}'")?;
+                if let Some(near) = nearest(id, valid) {
+                    write!(f, " (did you mean '{near}'?)")?;
+                }
+                write!(f, "; valid sections: {}", valid.join(", "))
             }
             ErrorKind::NotInFile { id, held } => {
                 write!(f, "section '{id}' is not in this export; ")?;
@@ -148,11 +152,17 @@ impl fmt::Display for Error {
         }
         let mut parts = Vec::new();
         if !unknown.is_empty() {
-            parts.push(format!(
-                "unknown sections {}; valid sections: {}",
-                quoted(&unknown),
-                valid.join(", ")
-            ));
+            let noun = if unknown.len() == 1 { "section" } else { "sections" };
+            let hints: Vec<String> = unknown
+                .iter()
+                .filter_map(|id| nearest(id, valid).map(|n| format!("'{n}' for '{id}'")))
+                .collect();
+            let mut s = format!("unknown {noun} {}", quoted(&unknown));
+            if !hints.is_empty() {
+                s.push_str(&format!(" (did you mean {}?)", hints.join(", ")));
+            }
+            s.push_str(&format!("; valid sections: {}", valid.join(", ")));
+            parts.push(s);
         }
         if !absent.is_empty() {
             let verb = if absent.len() == 1 { "section" } else { "sections" };
@@ -174,6 +184,33 @@ impl fmt::Display for HeldList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_held(f, self.0)
     }
+}
+
+/// The valid id closest to `id`, when it is near enough to be a typo (at most two edits).
+fn nearest<'a>(id: &str, valid: &[&'a str]) -> Option<&'a str> {
+    let id = id.to_ascii_lowercase();
+    valid
+        .iter()
+        .map(|v| (edit_distance(&id, v), *v))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, v)| v)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 fn quoted(ids: &[&str]) -> String {
@@ -333,6 +370,27 @@ mod tests {
              pc_probes, syslog_sources, srx_clients, cso_clients, session, transports, \
              admin_clients"
         );
+    }
+
+    #[test]
+    fn a_typo_gets_a_suggestion() {
+        let e = export(Scope::Full, &SectionId::ALL);
+        let err = choose(&e, Some(&strings(&["Templets"]))).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "unknown section 'Templets' (did you mean 'templates'?); valid sections: "
+            ),
+            "{err}"
+        );
+        let err = choose(&e, Some(&strings(&["sesion", "xyz"]))).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "unknown sections 'sesion', 'xyz' (did you mean 'session' for 'sesion'?); "
+            ),
+            "{err}"
+        );
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]
