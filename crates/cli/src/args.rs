@@ -35,6 +35,21 @@ pub(crate) enum Command {
     /// Key commands.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Show or change the Export/Import settings: the default folder for export files, and
+    /// the last folder an import used.
+    Settings(SettingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    /// Set the default folder where export files are looked up.
+    #[arg(long, value_name = "DIR", conflicts_with = "unset_default_folder")]
+    pub(crate) default_folder: Option<PathBuf>,
+    /// Forget the default folder.
+    #[arg(long)]
+    pub(crate) unset_default_folder: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 
 mod args;
 mod render;
+mod settings;
 mod term;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use crate::args::{
     BundleFormat, Cli, Command, ConvertKind, KeyCommand, OutputFormat, PasswordsArg,
     ResolveArgs, ServerCommand,
 };
+use crate::settings::FoundIn;
 use crate::term::Style;
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn output_format(command: &Command) -> OutputFormat {
         Command::Rollback(r) => r.target.output.format,
         Command::Key(KeyCommand::Id(t)) => t.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
+        Command::Settings(s) => s.output.format,
         Command::Export(_) | Command::Convert(_) => OutputFormat::Text,
     }
 }
@@ -95,7 +98,9 @@ fn run(command: Command) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Import(a) => {
+        Command::Settings(a) => settings_command(a),
+        Command::Import(mut a) => {
+            let found = locate(&mut a.resolve)?;
             let options = ImportOptions {
                 sections: a.resolve.sections.clone(),
                 accept_warning: a.accept_warning,
@@ -112,10 +117,14 @@ fn run(command: Command) -> Result<u8, Error> {
                 None,
                 &interaction,
             )?;
-            print_outcome(&outcome, &a.resolve, style);
+            if outcome.status == pipeline::Status::Imported {
+                settings::remember_export_folder(&a.resolve.export);
+            }
+            print_outcome(&outcome, &a.resolve, &found, style);
             Ok(outcome.status.exit_code())
         }
-        Command::Passwords(a) => {
+        Command::Passwords(mut a) => {
+            locate(&mut a.resolve)?;
             let options = ImportOptions {
                 sections: a.resolve.sections.clone(),
                 source_key: a.resolve.source_key.clone(),
@@ -240,14 +249,79 @@ fn run(command: Command) -> Result<u8, Error> {
     }
 }
 
-fn print_outcome(outcome: &pipeline::Outcome, a: &ResolveArgs, style: Style) {
+fn print_outcome(outcome: &pipeline::Outcome, a: &ResolveArgs, found: &FoundIn, style: Style) {
     let export = a.export.display().to_string();
     let target = a.target.display().to_string();
     if a.output.format == OutputFormat::Json {
-        println!("{:#}", render::import_json(outcome, &export, &target));
+        let mut v = render::import_json(outcome, &export, &target);
+        match found {
+            FoundIn::AsGiven => {}
+            FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
+            FoundIn::DefaultFolder(_) => v["found_in"] = "default-folder".into(),
+        }
+        println!("{v:#}");
     } else {
         print!("{}", render::import_text(outcome, &export, &target, style));
     }
+}
+
+/// Resolves the export's path through the Export/Import settings, and says where it was
+/// found when that was not where it was given.
+fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
+    let (path, found) = settings::locate_export(&a.export)?;
+    match &found {
+        FoundIn::AsGiven => {}
+        FoundIn::LastFolder(dir) => {
+            eprintln!("Found {} in the last folder used, {}.", a.export.display(), dir.display())
+        }
+        FoundIn::DefaultFolder(dir) => {
+            eprintln!("Found {} in the default export folder, {}.", a.export.display(), dir.display())
+        }
+    }
+    a.export = path;
+    Ok(found)
+}
+
+fn settings_command(a: args::SettingsArgs) -> Result<u8, Error> {
+    let mut config = settings::load_config()?;
+    if let Some(dir) = &a.default_folder {
+        let dir = std::path::absolute(dir).map_err(|e| {
+            Error::new(ErrorKind::Usage, format!("{}: {e}", dir.display()))
+        })?;
+        if !dir.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("{} is not a folder", dir.display()),
+            ));
+        }
+        config.exports.default_folder = Some(dir);
+        settings::save_config(&config)?;
+    } else if a.unset_default_folder {
+        config.exports.default_folder = None;
+        settings::save_config(&config)?;
+    }
+    let state = settings::load_state();
+    let shown = |p: Option<&Path>| p.map(|p| p.display().to_string());
+    let config_path = settings::config_path();
+    if a.output.format == OutputFormat::Json {
+        println!(
+            "{:#}",
+            json!({
+                "config_file": shown(config_path.as_deref()),
+                "default_folder": shown(config.exports.default_folder.as_deref()),
+                "last_folder": shown(state.last_folder.as_deref()),
+            })
+        );
+    } else {
+        let none = || "(not set)".to_owned();
+        println!("configuration file: {}", shown(config_path.as_deref()).unwrap_or_else(none));
+        println!(
+            "default export folder: {}",
+            shown(config.exports.default_folder.as_deref()).unwrap_or_else(none)
+        );
+        println!("last folder used: {}", shown(state.last_folder.as_deref()).unwrap_or_else(none));
+    }
+    Ok(0)
 }
 
 /// The secret sources given with `--secrets`, in order.
