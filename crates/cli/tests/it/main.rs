@@ -4,4 +4,5 @@ mod bad_inputs;
 mod export_convert;
 mod history;
 mod import;
+mod settings;
 mod support;

@@ -45,7 +45,16 @@ pub(crate) fn cmd() -> Command {
             c.env_remove(k);
         }
     }
+    // Settings and state go to a folder of this test process, never the user's.
+    let home = isolated_home();
+    c.env("XDG_CONFIG_HOME", home.join("config")).env("XDG_STATE_HOME", home.join("state"));
     c
+}
+
+/// A folder standing in for the user's configuration and state folders in this process.
+pub(crate) fn isolated_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("a temporary folder")).path()
 }
 
 /// Runs `jimsctl ARGS` in `cwd`.
