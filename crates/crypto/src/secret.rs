@@ -42,6 +42,33 @@ impl Secret {
         self.0.is_empty()
     }
 
+    /// Appends `bytes`. When the buffer is full it moves to a larger one and wipes the old one,
+    /// so no copy of the secret is left behind by a reallocation.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        let needed = self.0.len() + bytes.len();
+        if needed > self.0.capacity() {
+            let mut bigger = Vec::with_capacity(needed.max(2 * self.0.capacity()).max(32));
+            bigger.extend_from_slice(&self.0);
+            self.0.zeroize();
+            *self.0 = bigger;
+        }
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Removes the last UTF-8 character (a person's Backspace), wiping its bytes.
+    pub fn pop_char(&mut self) {
+        while let Some(b) = self.0.pop() {
+            let is_start = b & 0xC0 != 0x80;
+            let len = self.0.len();
+            // The popped byte is gone from the length; wipe its storage too.
+            self.0.spare_capacity_mut()[0].write(0);
+            debug_assert!(self.0.len() == len);
+            if is_start {
+                break;
+            }
+        }
+    }
+
     /// Drops one trailing `\n` (or `\r\n`) in place, as secret files and commands end lines.
     pub fn trim_one_newline(&mut self) {
         if self.0.last() == Some(&b'\n') {
@@ -82,6 +109,22 @@ mod tests {
         assert_eq!(format!("{s}"), "[REDACTED]");
         assert!(!format!("{s:?}").contains("hunter2"));
         assert_eq!(s.expose(), b"hunter2");
+    }
+
+    #[test]
+    fn push_and_pop_like_a_prompt() {
+        let mut s = Secret::new(Vec::with_capacity(2));
+        s.push_bytes(b"ab");
+        s.push_bytes("é".as_bytes());
+        s.push_bytes(b"c");
+        assert_eq!(s.expose(), "abéc".as_bytes());
+        s.pop_char();
+        s.pop_char();
+        assert_eq!(s.expose(), b"ab");
+        s.pop_char();
+        s.pop_char();
+        s.pop_char();
+        assert!(s.is_empty());
     }
 
     #[test]
