@@ -1,0 +1,35 @@
+//! Throughput of the JSON bundle reader and writer on a realistic ~100 KB bundle (100 event
+//! sources, 100 user directories, templates, 30 SRX clients with oAuth and webapi passwords,
+//! transports in both files, …).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+#[allow(dead_code)]
+#[path = "../tests/it/sample.rs"]
+mod sample;
+
+fn json_read(c: &mut Criterion) {
+    let bytes = format_json::write_bundle(&sample::realistic_export());
+    let mut group = c.benchmark_group("json_read");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("realistic_100k", |b| {
+        b.iter(|| format_json::read_bundle(black_box(&bytes)).expect("the sample reads"))
+    });
+    group.finish();
+}
+
+fn json_write(c: &mut Criterion) {
+    let export = sample::realistic_export();
+    let len = format_json::write_bundle(&export).len();
+    let mut group = c.benchmark_group("json_write");
+    group.throughput(Throughput::Bytes(len as u64));
+    group.bench_function("realistic_100k", |b| {
+        b.iter(|| format_json::write_bundle(black_box(&export)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, json_read, json_write);
+criterion_main!(benches);

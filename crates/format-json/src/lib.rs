@@ -1,0 +1,53 @@
+//! The JSON bundle of a JIMS configuration (export-formats.md, "JSON bundle"): a reader that
+//! deserializes straight into the [`model`] types and a writer that prints them back, without
+//! loss.
+//!
+//! - [`read_bundle`] turns the bytes of a `.json` bundle into a [`model::Export`]. Every element,
+//!   attribute, value and order the bundle holds is kept, unknown ones included; duplicate
+//!   member names are accepted where they stand for repeated child elements.
+//! - [`write_bundle`] prints an export as pretty JSON (two-space indent, trailing newline).
+//!   The bytes it writes read back to the same export, and that export writes the same bytes.
+//!
+//! # The mapping
+//! ```json
+//! {"jims_export": {"format_version": 1, "scope": "partial", "passwords": "included",
+//!                  "sections": {"event_sources": [ … ], "session": { … }}}}
+//! ```
+//! - The header members come in the order of [`model::Header::attributes`], then `sections`.
+//!   Header values are strings except `format_version`, written as the number `1` (read as the
+//!   number or the string).
+//! - A generic element is an object: each attribute a string member, in order; its text, if any,
+//!   the member `#text`; then each child element a member named after it, in order. A run of
+//!   consecutive children with the same name is an array of objects; a name that comes back
+//!   after another one is a repeated member, so that the order is kept. An attribute whose name
+//!   is also a child's name, or starts with `@` or `#`, is written `@name`; `@name` always reads
+//!   as an attribute.
+//! - A list section (all but `pc_probes`, `session` and `transports`) is the array of its items
+//!   when its root element holds nothing else; otherwise it is `{"$root": <root element>}`.
+//!   `pc_probes` is an object with the root's attributes and a `credentials` array, `session`
+//!   the one `config` object, `transports` an object keyed by native file name
+//!   (`clients_https.xml`, `clients_http.xml`) whose values are list values; each falls back to
+//!   `{"$root": …}` when the root holds more than that shape can say.
+//! - In `oAuth` and `webapi` (children of `SRX` items) and in `CSO` items, a lone child
+//!   `<password fswSpi1="…"/>` is the string member `password`; a `password` attribute of such an
+//!   element is then always written `@password`.
+//! - The name of a section's root element is not written: it is the section's
+//!   [`model::SectionId::root_name`] when read back.
+
+mod error;
+mod read;
+mod shape;
+mod write;
+
+pub use error::{Error, ErrorKind};
+pub use read::read_bundle;
+pub use write::write_bundle;
+
+/// The largest input [`read_bundle`] accepts: 256 MiB. A bigger file is refused with
+/// [`ErrorKind::TooLarge`] before it is parsed. A full JIMS configuration at the product's
+/// limits is a few megabytes.
+pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
+
+/// The deepest nesting of JSON objects and arrays [`read_bundle`] accepts: 64 levels, the
+/// top-level object counting as one. Deeper input is refused with [`ErrorKind::TooDeep`].
+pub const MAX_DEPTH: usize = 64;

@@ -1,0 +1,215 @@
+//! The mapping rules that the reader and the writer share, so that they cannot drift apart.
+
+use model::{Element, SectionId};
+
+/// The member that holds a section's root element when the short form cannot say it all.
+pub(crate) const ROOT_MEMBER: &str = "$root";
+/// The member that holds an element's text.
+pub(crate) const TEXT_MEMBER: &str = "#text";
+/// The member of `pc_probes` that holds its credentials.
+pub(crate) const CREDENTIALS_MEMBER: &str = "credentials";
+/// The header member that holds the sections.
+pub(crate) const SECTIONS_MEMBER: &str = "sections";
+/// The top-level member.
+pub(crate) const TOP_MEMBER: &str = "jims_export";
+/// The name of the password child element and of the password attribute.
+pub(crate) const PASSWORD: &str = "password";
+/// The attribute of a `<password>` element that holds the secret.
+pub(crate) const FSW_ATTRIBUTE: &str = "fswSpi1";
+/// The folder of the `transports` native files, left out of the JSON member names.
+const TRANSPORT_FOLDER: &str = "config/";
+
+/// Where an element sits, as far as the password shortcut cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    /// Anywhere else.
+    Plain,
+    /// The root of `srx_clients` (`SRXes`).
+    SrxRoot,
+    /// An `SRX` item.
+    SrxItem,
+    /// The root of `cso_clients` (`CSOs`).
+    CsoRoot,
+    /// An element whose `<password fswSpi1="…"/>` child is the string member `password`:
+    /// `oAuth` or `webapi` under an `SRX` item, or a `CSO` item.
+    Holder,
+}
+
+impl Ctx {
+    /// The context of the root element of section `id`.
+    pub(crate) fn root(id: SectionId) -> Ctx {
+        match id {
+            SectionId::SrxClients => Ctx::SrxRoot,
+            SectionId::CsoClients => Ctx::CsoRoot,
+            _ => Ctx::Plain,
+        }
+    }
+
+    /// The context of a child named `name` of an element in this context.
+    pub(crate) fn child(self, name: &str) -> Ctx {
+        match (self, name) {
+            (Ctx::SrxRoot, "SRX") => Ctx::SrxItem,
+            (Ctx::SrxItem, "oAuth" | "webapi") | (Ctx::CsoRoot, "CSO") => Ctx::Holder,
+            _ => Ctx::Plain,
+        }
+    }
+}
+
+/// How a section is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// An array of items (or `{"$root": …}`).
+    List,
+    /// `pc_probes`: attributes and a `credentials` array.
+    PcProbes,
+    /// `session`: the one `config` object.
+    Session,
+    /// `transports`: one list value per native file.
+    Transports,
+}
+
+impl Shape {
+    /// The shape of section `id`.
+    pub(crate) fn of(id: SectionId) -> Shape {
+        match id {
+            SectionId::PcProbes => Shape::PcProbes,
+            SectionId::Session => Shape::Session,
+            SectionId::Transports => Shape::Transports,
+            _ => Shape::List,
+        }
+    }
+}
+
+/// Whether a name must be written `@name` wherever it stands for an attribute.
+pub(crate) fn has_reserved_prefix(name: &str) -> bool {
+    name.starts_with(['@', '#'])
+}
+
+/// The secret of `e` if it is a `<password fswSpi1="…"/>` element that the shortcut may write
+/// as a plain string: exactly that one attribute, no children, no text.
+pub(crate) fn shortcut_secret(e: &Element) -> Option<&str> {
+    match e.attributes.as_slice() {
+        [a] if e.name == PASSWORD
+            && a.name == FSW_ATTRIBUTE
+            && e.children.is_empty()
+            && e.text.is_none() =>
+        {
+            Some(&a.value)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the holder `e` (in [`Ctx::Holder`]) writes its password child as a string: it has no
+/// `password` attribute and exactly one `password` child, and that child qualifies.
+pub(crate) fn holder_uses_shortcut(e: &Element) -> bool {
+    if e.attributes.iter().any(|a| a.name == PASSWORD) {
+        return false;
+    }
+    let mut found = None;
+    for c in e.children.iter().filter(|c| c.name == PASSWORD) {
+        if found.is_some() {
+            return false;
+        }
+        found = Some(c);
+    }
+    found.and_then(shortcut_secret).is_some()
+}
+
+/// Whether `root` can be written as the array of its items.
+pub(crate) fn is_plain_list(root: &Element, item_name: &str) -> bool {
+    root.attributes.is_empty()
+        && root.text.is_none()
+        && root.children.iter().all(|c| c.name == item_name)
+}
+
+/// Whether the `pc_probe` root can be written as attributes and a `credentials` array.
+pub(crate) fn is_plain_pc_probes(root: &Element) -> bool {
+    root.text.is_none() && root.children.iter().all(|c| c.name == SectionId::PcProbes.item_name())
+}
+
+/// Whether a `pc_probes` attribute of this name must be written `@name`.
+pub(crate) fn pc_probes_attribute_needs_at(name: &str) -> bool {
+    has_reserved_prefix(name) || name == CREDENTIALS_MEMBER || name == ROOT_MEMBER
+}
+
+/// Whether a header attribute of this name must be written `@name`.
+pub(crate) fn header_attribute_needs_at(name: &str) -> bool {
+    has_reserved_prefix(name) || name == SECTIONS_MEMBER
+}
+
+/// The `config` element of a `cache` root that can be written as the one `config` object.
+pub(crate) fn plain_session_config(root: &Element) -> Option<&Element> {
+    let config = match root.children.as_slice() {
+        [config] if root.attributes.is_empty() && root.text.is_none() => config,
+        _ => return None,
+    };
+    if config.name != SectionId::Session.item_name() || looks_like_root_fallback(config) {
+        return None;
+    }
+    Some(config)
+}
+
+/// Whether a `config` element read from the `session` value is really the `{"$root": …}`
+/// fallback: no attributes, no text and one child named `$root`.
+pub(crate) fn looks_like_root_fallback(config: &Element) -> bool {
+    config.attributes.is_empty()
+        && config.text.is_none()
+        && matches!(config.children.as_slice(), [only] if only.name == ROOT_MEMBER)
+}
+
+/// The JSON member name of a `transports` native file: its file name.
+pub(crate) fn transport_key(path: &str) -> &str {
+    path.strip_prefix(TRANSPORT_FOLDER).unwrap_or(path)
+}
+
+/// The native file of the `transports` member `key`, if it names one.
+pub(crate) fn transport_path(key: &str) -> Option<&'static str> {
+    SectionId::Transports.native_files().iter().copied().find(|p| transport_key(p) == key)
+}
+
+/// The valid `transports` member names, for messages.
+pub(crate) fn transport_keys() -> String {
+    let keys: Vec<&str> =
+        SectionId::Transports.native_files().iter().map(|p| transport_key(p)).collect();
+    keys.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_contexts() {
+        assert_eq!(Ctx::root(SectionId::SrxClients).child("SRX").child("oAuth"), Ctx::Holder);
+        assert_eq!(Ctx::root(SectionId::SrxClients).child("SRX").child("webapi"), Ctx::Holder);
+        assert_eq!(Ctx::root(SectionId::SrxClients).child("SRX").child("query"), Ctx::Plain);
+        assert_eq!(Ctx::root(SectionId::SrxClients).child("oAuth"), Ctx::Plain);
+        assert_eq!(Ctx::root(SectionId::CsoClients).child("CSO"), Ctx::Holder);
+        assert_eq!(Ctx::root(SectionId::Templates).child("template"), Ctx::Plain);
+    }
+
+    #[test]
+    fn shortcut_only_for_a_lone_simple_password() {
+        let pw = Element::new("password").with_attr("fswSpi1", "{fsw} 1,ab");
+        let holder = Element::new("oAuth").with_attr("id", "x").with_child(pw.clone());
+        assert!(holder_uses_shortcut(&holder));
+        assert!(!holder_uses_shortcut(&holder.clone().with_attr("password", "")));
+        assert!(!holder_uses_shortcut(&holder.clone().with_child(pw.clone())));
+        assert!(!holder_uses_shortcut(
+            &Element::new("oAuth").with_child(pw.clone().with_attr("other", "1"))
+        ));
+        assert!(!holder_uses_shortcut(&Element::new("oAuth").with_child(Element::new("password"))));
+        let mut with_text = pw;
+        with_text.text = Some("t".into());
+        assert!(!holder_uses_shortcut(&Element::new("oAuth").with_child(with_text)));
+    }
+
+    #[test]
+    fn transport_names() {
+        assert_eq!(transport_key("config/clients_http.xml"), "clients_http.xml");
+        assert_eq!(transport_path("clients_https.xml"), Some("config/clients_https.xml"));
+        assert_eq!(transport_path("config/clients_https.xml"), None);
+        assert_eq!(transport_keys(), "clients_https.xml, clients_http.xml");
+    }
+}

@@ -1,0 +1,354 @@
+//! The JSON bundle writer: a hand-written pretty printer (two-space indent, as
+//! `serde_json::to_string_pretty` lays it out) into one pre-sized buffer.
+
+use model::{Element, Export, Section, SectionId};
+
+use crate::shape::{
+    self, CREDENTIALS_MEMBER, Ctx, PASSWORD, ROOT_MEMBER, SECTIONS_MEMBER, Shape, TEXT_MEMBER,
+    TOP_MEMBER,
+};
+
+/// Writes `export` as a JSON bundle: pretty, two-space indent, trailing newline.
+///
+/// The header members come in the order of the header's attributes (`format_version` `"1"` as
+/// the number 1), then `sections` in document order. The output reads back with
+/// [`crate::read_bundle`] to an equal export, which writes these same bytes again.
+pub fn write_bundle(export: &Export) -> Vec<u8> {
+    let mut w = Writer { out: Vec::with_capacity(estimate(export)) };
+    w.out.push(b'{');
+    let mut first = true;
+    w.member(&mut first, 1, TOP_MEMBER);
+    w.out.push(b'{');
+    let mut first_header = true;
+    for a in &export.header.attributes {
+        let at = shape::header_attribute_needs_at(&a.name);
+        w.member_maybe_at(&mut first_header, 2, &a.name, at);
+        if a.name == "format_version" && a.value == model::export::FORMAT_VERSION && !at {
+            w.out.extend_from_slice(a.value.as_bytes());
+        } else {
+            w.string(&a.value);
+        }
+    }
+    w.member(&mut first_header, 2, SECTIONS_MEMBER);
+    w.out.push(b'{');
+    let mut first_section = true;
+    for section in export.configuration.sections() {
+        w.member(&mut first_section, 3, section.id.as_str());
+        w.section(section, 3);
+    }
+    w.close(b'}', 2, first_section);
+    w.close(b'}', 1, false);
+    w.close(b'}', 0, false);
+    w.out.push(b'\n');
+    w.out
+}
+
+/// The output buffer and the printing primitives.
+struct Writer {
+    out: Vec<u8>,
+}
+
+/// Spaces for indentation, sliced to the level's width.
+const SPACES: &[u8; 128] = &[b' '; 128];
+
+impl Writer {
+    /// Starts a member or array entry at `level`: the comma if needed, newline and indent.
+    #[inline]
+    fn entry(&mut self, first: &mut bool, level: usize) {
+        if *first {
+            *first = false;
+        } else {
+            self.out.push(b',');
+        }
+        self.out.push(b'\n');
+        self.indent(level);
+    }
+
+    #[inline]
+    fn indent(&mut self, level: usize) {
+        let mut width = level * 2;
+        while width > SPACES.len() {
+            self.out.extend_from_slice(SPACES);
+            width -= SPACES.len();
+        }
+        self.out.extend_from_slice(&SPACES[..width]);
+    }
+
+    /// Starts a member named `name` at `level`, up to and including `": "`.
+    #[inline]
+    fn member(&mut self, first: &mut bool, level: usize, name: &str) {
+        self.member_maybe_at(first, level, name, false);
+    }
+
+    /// Starts a member named `name`, or `@name` when `at`.
+    #[inline]
+    fn member_maybe_at(&mut self, first: &mut bool, level: usize, name: &str, at: bool) {
+        self.entry(first, level);
+        self.out.push(b'"');
+        if at {
+            self.out.push(b'@');
+        }
+        self.string_body(name);
+        self.out.extend_from_slice(b"\": ");
+    }
+
+    /// Ends an object or array opened at `level`.
+    #[inline]
+    fn close(&mut self, bracket: u8, level: usize, empty: bool) {
+        if !empty {
+            self.out.push(b'\n');
+            self.indent(level);
+        }
+        self.out.push(bracket);
+    }
+
+    /// A JSON string.
+    #[inline]
+    fn string(&mut self, s: &str) {
+        self.out.push(b'"');
+        self.string_body(s);
+        self.out.push(b'"');
+    }
+
+    /// The escaped content of a JSON string, as serde_json escapes it.
+    #[inline]
+    fn string_body(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape = ESCAPE[b as usize];
+            if escape == 0 {
+                continue;
+            }
+            self.out.extend_from_slice(&bytes[start..i]);
+            if escape == b'u' {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.out.extend_from_slice(b"\\u00");
+                self.out.push(HEX[(b >> 4) as usize]);
+                self.out.push(HEX[(b & 0xf) as usize]);
+            } else {
+                self.out.push(b'\\');
+                self.out.push(escape);
+            }
+            start = i + 1;
+        }
+        self.out.extend_from_slice(&bytes[start..]);
+    }
+
+    /// The value of a section member; the member's own line is at `level`.
+    fn section(&mut self, section: &Section, level: usize) {
+        let id = section.id;
+        match Shape::of(id) {
+            Shape::List => match section.files.first() {
+                Some(file) => self.list_value(id, &file.root, level),
+                None => self.out.extend_from_slice(b"[]"),
+            },
+            Shape::PcProbes => match section.files.first() {
+                Some(file) => self.pc_probes(&file.root, level),
+                None => self.out.extend_from_slice(b"[]"),
+            },
+            Shape::Session => match section.files.first() {
+                Some(file) => self.session(&file.root, level),
+                None => self.out.extend_from_slice(b"{}"),
+            },
+            Shape::Transports => {
+                self.out.push(b'{');
+                let mut first = true;
+                for file in &section.files {
+                    self.member(&mut first, level + 1, shape::transport_key(file.path));
+                    self.list_value(id, &file.root, level + 1);
+                }
+                self.close(b'}', level, first);
+            }
+        }
+    }
+
+    /// A list value: the array of the root's items, or `{"$root": …}`.
+    fn list_value(&mut self, id: SectionId, root: &Element, level: usize) {
+        let item_name = id.item_name();
+        if shape::is_plain_list(root, item_name) {
+            let item_ctx = Ctx::root(id).child(item_name);
+            self.array_of(&root.children, item_ctx, level);
+        } else {
+            self.root_fallback(root, Ctx::root(id), level);
+        }
+    }
+
+    /// `{"$root": <root as a generic object>}`.
+    fn root_fallback(&mut self, root: &Element, ctx: Ctx, level: usize) {
+        self.out.push(b'{');
+        let mut first = true;
+        self.member(&mut first, level + 1, ROOT_MEMBER);
+        self.element(root, ctx, level + 1);
+        self.close(b'}', level, false);
+    }
+
+    /// An array of generic objects.
+    fn array_of(&mut self, elements: &[Element], ctx: Ctx, level: usize) {
+        self.out.push(b'[');
+        let mut first = true;
+        for e in elements {
+            self.entry(&mut first, level + 1);
+            self.element(e, ctx, level + 1);
+        }
+        self.close(b']', level, first);
+    }
+
+    /// `pc_probes`: the root's attributes and the `credentials` array.
+    fn pc_probes(&mut self, root: &Element, level: usize) {
+        if !shape::is_plain_pc_probes(root) {
+            self.root_fallback(root, Ctx::root(SectionId::PcProbes), level);
+            return;
+        }
+        self.out.push(b'{');
+        let mut first = true;
+        for a in &root.attributes {
+            let at = shape::pc_probes_attribute_needs_at(&a.name);
+            self.member_maybe_at(&mut first, level + 1, &a.name, at);
+            self.string(&a.value);
+        }
+        self.member(&mut first, level + 1, CREDENTIALS_MEMBER);
+        let item_ctx = Ctx::root(SectionId::PcProbes).child(SectionId::PcProbes.item_name());
+        self.array_of(&root.children, item_ctx, level + 1);
+        self.close(b'}', level, false);
+    }
+
+    /// `session`: the one `config` object, or `{"$root": …}`.
+    fn session(&mut self, root: &Element, level: usize) {
+        let ctx = Ctx::root(SectionId::Session);
+        match shape::plain_session_config(root) {
+            Some(config) => self.element(config, ctx.child(&config.name), level),
+            None => self.root_fallback(root, ctx, level),
+        }
+    }
+
+    /// A generic element as an object; its opening brace goes where the cursor is, its members
+    /// at `level + 1`.
+    fn element(&mut self, e: &Element, ctx: Ctx, level: usize) {
+        self.out.push(b'{');
+        let mut first = true;
+        let holder = ctx == Ctx::Holder;
+        let shortcut = holder && shape::holder_uses_shortcut(e);
+        for a in &e.attributes {
+            let at = shape::has_reserved_prefix(&a.name)
+                || (holder && a.name == PASSWORD)
+                || e.children.iter().any(|c| c.name == a.name);
+            self.member_maybe_at(&mut first, level + 1, &a.name, at);
+            self.string(&a.value);
+        }
+        if let Some(text) = &e.text {
+            self.member(&mut first, level + 1, TEXT_MEMBER);
+            self.string(text);
+        }
+        let children = &e.children;
+        let mut i = 0;
+        while i < children.len() {
+            let child = &children[i];
+            let run = children[i..].iter().take_while(|c| c.name == child.name).count();
+            self.member(&mut first, level + 1, &child.name);
+            let secret = if shortcut { shape::shortcut_secret(child) } else { None };
+            if let Some(secret) = secret {
+                self.string(secret);
+            } else if run == 1 {
+                self.element(child, ctx.child(&child.name), level + 1);
+            } else {
+                self.array_of(&children[i..i + run], ctx.child(&child.name), level + 1);
+            }
+            i += run;
+        }
+        self.close(b'}', level, first);
+    }
+}
+
+/// For each byte: 0 if it is written as is, else the letter after the backslash (`u` for
+/// `\u00XX`). The same escapes as serde_json.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// A generous estimate of the output size, so that the buffer (which holds passwords) is
+/// allocated once and never copied by growing.
+fn estimate(export: &Export) -> usize {
+    let mut n = 256;
+    for a in &export.header.attributes {
+        n += a.name.len() + a.value.len() + 16;
+    }
+    for section in export.configuration.sections() {
+        n += 32;
+        for file in &section.files {
+            n += 64 + estimate_element(&file.root, 4);
+        }
+    }
+    n + n / 8
+}
+
+/// The estimated size of `e` written at `level`.
+fn estimate_element(e: &Element, level: usize) -> usize {
+    let line = 2 * level + 8;
+    let mut n = line + e.name.len() + 2 * level + 8;
+    for a in &e.attributes {
+        n += line + a.name.len() + a.value.len();
+    }
+    if let Some(t) = &e.text {
+        n += line + t.len() + 8;
+    }
+    for c in &e.children {
+        n += 2 * level + estimate_element(c, level + 1);
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Configuration, Header, PasswordsMode, Scope};
+
+    fn json_string(s: &str) -> String {
+        let mut w = Writer { out: Vec::new() };
+        w.string(s);
+        String::from_utf8(w.out).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_like_serde_json() {
+        for s in ["", "plain", "q\"b\\s", "\u{0}\u{1f}\u{7f}\t\n\r\u{8}\u{c}", "é€😀", "</script>"]
+        {
+            assert_eq!(json_string(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn empty_partial_bundle() {
+        let export = Export {
+            header: Header::new(Scope::Partial, PasswordsMode::Omitted, None, None, None),
+            configuration: Configuration::new(),
+        };
+        let out = String::from_utf8(write_bundle(&export)).unwrap();
+        assert_eq!(
+            out,
+            "{\n  \"jims_export\": {\n    \"format_version\": 1,\n    \"scope\": \"partial\",\n    \
+             \"passwords\": \"omitted\",\n    \"sections\": {}\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn deep_indent_does_not_panic() {
+        let mut w = Writer { out: Vec::new() };
+        w.indent(100);
+        assert_eq!(w.out.len(), 200);
+        assert!(w.out.iter().all(|&b| b == b' '));
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the JSON bundle reader and writer.
+
+mod roundtrip;
+mod sample;
+mod shapes;
+mod util;
