@@ -1,0 +1,449 @@
+//! Building a version and switching it in, atomically for the whole `cwd/` folder, and finishing
+//! or undoing a commit that a crash interrupted.
+//!
+//! A commit of version N:
+//! 1. builds `.jims-import/staging/version/` (`meta.json` and a `cwd/` snapshot) and
+//!    `.jims-import/staging/live/` (the new `cwd/`): unchanged files are hard links, changed ones
+//!    are written with their mode, synced; every new folder is synced;
+//! 2. writes `.jims-import/journal.json` (the version, the fingerprints of the old and the new
+//!    native files) through a synced temporary file and a rename;
+//! 3. renames `staging/version` to `history/N`;
+//! 4. exchanges `staging/live` with `DIR/cwd` in one `renameat2(RENAME_EXCHANGE)` (the commit
+//!    point), or, where the kernel cannot, renames `DIR/cwd` to `staging/old` and `staging/live`
+//!    to `DIR/cwd`;
+//! 5. syncs `DIR`, appends the audit line, removes the staging folder and the journal.
+//!
+//! [`recover`] reads a journal left by a crash and compares the fingerprint of `DIR/cwd`: the new
+//! one means the commit happened (finish it), the old one means it did not (undo it).
+//!
+//! Snapshots in `history/` never share a file with the live `cwd/` (something editing a live file
+//! in place cannot alter history); live versions share unchanged files with each other, and
+//! history versions with each other.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::fsops;
+use crate::history::Record;
+use crate::layout::{CWD, PARTIAL_PREFIX, StatePaths};
+use crate::live::{self, Bytes, Extra, NativeFiles};
+
+/// Mode of a native file written where none existed before.
+const NEW_FILE_MODE: u32 = 0o640;
+/// Mode of a folder of the live tree made where none existed before.
+const NEW_DIR_MODE: u32 = 0o755;
+/// Mode of files and folders inside `.jims-import/`.
+const PRIVATE_FILE_MODE: u32 = 0o600;
+const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// A native file of the new version.
+pub(crate) struct NewFile {
+    /// Path relative to `cwd/`.
+    pub(crate) path: &'static str,
+    /// Its exact bytes.
+    pub(crate) bytes: Bytes,
+    /// A history file that may hold the same bytes (linked instead of written when it does).
+    pub(crate) hist_candidate: Option<PathBuf>,
+}
+
+/// Where a file of a new tree comes from.
+enum Src {
+    /// A hard link to this existing file.
+    Link(PathBuf),
+    /// Written from the planned bytes with this mode.
+    Write(u32),
+}
+
+struct PlannedFile {
+    path: &'static str,
+    bytes: Bytes,
+    live: Src,
+    hist_candidates: Vec<PathBuf>,
+}
+
+/// What a new version is made of, decided against the live `cwd/` as it is on disk now.
+pub(crate) struct Plan {
+    /// The live `cwd/` the plan was made against; extras are linked from it.
+    cwd: PathBuf,
+    files: Vec<PlannedFile>,
+    removed: Vec<&'static str>,
+    extras: Vec<Extra>,
+    cwd_mode: u32,
+    /// Fingerprint of the new native files.
+    pub(crate) fingerprint: String,
+    /// Fingerprint of the live native files the plan was made against ([`live::ABSENT`] when
+    /// there is no `cwd/`).
+    pub(crate) old_fingerprint: String,
+}
+
+impl Plan {
+    /// Plans the new `cwd/`: `new_files` are all its native files (any other native file is
+    /// removed); a file whose bytes equal the live file's is linked; everything else in `cwd`
+    /// (when it exists) is carried over. `prev_hist` is the current version's snapshot, whose
+    /// identical files history links to.
+    pub(crate) fn new(
+        cwd: &Path,
+        prev_hist: Option<&Path>,
+        new_files: Vec<NewFile>,
+    ) -> Result<Plan, Error> {
+        let cwd_meta = fsops::lstat(cwd)?;
+        let (live, extras) = match &cwd_meta {
+            Some(_) => (live::read_native(cwd)?, live::extras(cwd)?),
+            None => (NativeFiles::new(), Vec::new()),
+        };
+        let mut files = Vec::with_capacity(new_files.len());
+        let mut new_native = NativeFiles::new();
+        for nf in new_files {
+            let live_src = match live.get(nf.path) {
+                Some(old) if **old == *nf.bytes => Src::Link(cwd.join(nf.path)),
+                Some(_) => {
+                    let meta = fsops::lstat(&cwd.join(nf.path))?;
+                    Src::Write(meta.map_or(NEW_FILE_MODE, |m| fsops::mode_of(&m)))
+                }
+                None => Src::Write(NEW_FILE_MODE),
+            };
+            let mut hist_candidates: Vec<PathBuf> =
+                prev_hist.map(|p| p.join(nf.path)).into_iter().collect();
+            hist_candidates.extend(nf.hist_candidate);
+            new_native.insert(nf.path, nf.bytes.clone());
+            files.push(PlannedFile {
+                path: nf.path,
+                bytes: nf.bytes,
+                live: live_src,
+                hist_candidates,
+            });
+        }
+        let removed = live.keys().filter(|p| !new_native.contains_key(*p)).copied().collect();
+        Ok(Plan {
+            cwd: cwd.to_path_buf(),
+            files,
+            removed,
+            extras,
+            cwd_mode: cwd_meta.as_ref().map_or(NEW_DIR_MODE, fsops::mode_of),
+            fingerprint: live::fingerprint(&new_native),
+            old_fingerprint: match cwd_meta {
+                Some(_) => live::fingerprint(&live),
+                None => live::ABSENT.to_owned(),
+            },
+        })
+    }
+
+    /// Native files the new version writes afresh.
+    pub(crate) fn written(&self) -> Vec<&'static str> {
+        self.files.iter().filter(|f| matches!(f.live, Src::Write(_))).map(|f| f.path).collect()
+    }
+
+    /// Native files the new version keeps (hard links to the live file).
+    pub(crate) fn kept(&self) -> Vec<&'static str> {
+        self.files.iter().filter(|f| matches!(f.live, Src::Link(_))).map(|f| f.path).collect()
+    }
+
+    /// Native files the new version no longer has.
+    pub(crate) fn removed(&self) -> Vec<&'static str> {
+        self.removed.clone()
+    }
+
+    /// Builds the live tree at `root` (which must not exist) and syncs it.
+    pub(crate) fn build_live_at(&self, root: &Path) -> Result<(), Error> {
+        let mut dirs = vec![root.to_path_buf()];
+        fsops::create_dir(root, self.cwd_mode)?;
+        for extra in &self.extras {
+            match extra {
+                Extra::Dir(rel, mode) => {
+                    fsops::create_dir(&root.join(rel), *mode)?;
+                    dirs.push(root.join(rel));
+                }
+                Extra::File(rel) => fsops::hard_link(&self.cwd.join(rel), &root.join(rel))?,
+                Extra::Symlink(rel) => fsops::copy_symlink(&self.cwd.join(rel), &root.join(rel))?,
+            }
+        }
+        for f in &self.files {
+            let path = root.join(f.path);
+            ensure_parents(root, f.path, NEW_DIR_MODE, &mut dirs)?;
+            match &f.live {
+                Src::Link(from) => fsops::hard_link(from, &path)?,
+                Src::Write(mode) => fsops::write_new_file(&path, &f.bytes, *mode)?,
+            }
+        }
+        sync_all(&dirs)
+    }
+
+    /// Builds the history entry at `root` (which must not exist): `meta.json` and `cwd/`.
+    pub(crate) fn build_hist_at(&self, root: &Path, record: &Record) -> Result<(), Error> {
+        let cwd = root.join(CWD);
+        let mut dirs = vec![root.to_path_buf(), cwd.clone()];
+        fsops::create_dir(root, PRIVATE_DIR_MODE)?;
+        fsops::write_new_file(&root.join("meta.json"), record.to_json().as_bytes(), 0o600)?;
+        fsops::create_dir(&cwd, PRIVATE_DIR_MODE)?;
+        for f in &self.files {
+            ensure_parents(&cwd, f.path, PRIVATE_DIR_MODE, &mut dirs)?;
+            let path = cwd.join(f.path);
+            let same = f
+                .hist_candidates
+                .iter()
+                .find(|c| matches!(fsops::read_file(c), Ok(Some(b)) if *b == *f.bytes));
+            match same {
+                Some(c) => fsops::hard_link(c, &path)?,
+                None => fsops::write_new_file(&path, &f.bytes, PRIVATE_FILE_MODE)?,
+            }
+        }
+        sync_all(&dirs)
+    }
+}
+
+/// Creates the missing parent folders of `rel` under `root`, remembering them for syncing.
+fn ensure_parents(root: &Path, rel: &str, mode: u32, dirs: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let mut path = root.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for part in &parts[..parts.len() - 1] {
+        path.push(part);
+        if fsops::lstat(&path)?.is_none() {
+            fsops::create_dir(&path, mode)?;
+            dirs.push(path.clone());
+        }
+    }
+    Ok(())
+}
+
+fn sync_all(dirs: &[PathBuf]) -> Result<(), Error> {
+    for d in dirs {
+        fsops::sync_dir(d)?;
+    }
+    Ok(())
+}
+
+/// The journal of a commit in its switching phase.
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    version: u64,
+    /// The commit also created the state folder: undoing it removes `.jims-import/`.
+    created: bool,
+    old: String,
+    new: String,
+    audit: String,
+}
+
+/// One commit of one version.
+pub(crate) struct Commit {
+    pub(crate) dir: PathBuf,
+    pub(crate) state: StatePaths,
+    pub(crate) version: u64,
+    pub(crate) record: Record,
+    pub(crate) plan: Plan,
+    pub(crate) created: bool,
+}
+
+impl Commit {
+    fn cwd(&self) -> PathBuf {
+        self.dir.join(CWD)
+    }
+
+    /// Steps 1–3: build, journal, install the history entry. On failure nothing remains.
+    pub(crate) fn prepare(&self) -> Result<(), Error> {
+        let staging = self.state.staging();
+        let result = (|| {
+            fsops::remove_tree(&staging)?;
+            fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
+            self.plan.build_hist_at(&staging.join("version"), &self.record)?;
+            self.plan.build_live_at(&staging.join("live"))?;
+            fsops::sync_dir(&staging)?;
+            if fsops::lstat(&self.state.version(self.version))?.is_some() {
+                return Err(Error::corrupt(
+                    &self.state.version(self.version),
+                    "already exists although it is not the current version",
+                ));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _ = fsops::remove_tree(&staging);
+            return Err(e);
+        }
+        let journal = Journal {
+            version: self.version,
+            created: self.created,
+            old: self.plan.old_fingerprint.clone(),
+            new: self.plan.fingerprint.clone(),
+            audit: self.record.audit_line(),
+        };
+        if let Err(e) = write_journal(&self.state, &journal) {
+            let _ = fsops::remove_file(&self.state.journal_tmp());
+            let _ = fsops::remove_tree(&staging);
+            return Err(e);
+        }
+        let installed = (|| {
+            fsops::rename(&staging.join("version"), &self.state.version(self.version))?;
+            fsops::sync_dir(&self.state.history())?;
+            fsops::sync_dir(&staging)
+        })();
+        if let Err(e) = installed {
+            let _ = recover(&self.dir, &self.state);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Steps 4–5: the switch, then the clean-up. Once the switch is made the commit stands: a
+    /// failure to clean up leaves the journal, which the next open finishes.
+    pub(crate) fn switch(&self) -> Result<(), Error> {
+        let staging = self.state.staging();
+        let live = staging.join("live");
+        let cwd = self.cwd();
+        let switched = (|| -> Result<(), Error> {
+            if fsops::lstat(&cwd)?.is_some() {
+                if !fsops::exchange(&live, &cwd)? {
+                    fsops::rename(&cwd, &staging.join("old"))?;
+                    fsops::rename(&live, &cwd)?;
+                }
+            } else if let Err(e) = fsops::rename_raw(&live, &cwd) {
+                return Err(match e.raw_os_error() {
+                    Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(&self.dir),
+                    _ => Error::io("rename the new configuration to", &cwd, e),
+                });
+            }
+            Ok(())
+        })();
+        if let Err(e) = switched {
+            // Nothing switched, or the fallback's first rename only: undo (best effort; if
+            // this fails too, the journal stays for the next open).
+            let _ = recover(&self.dir, &self.state);
+            return Err(e);
+        }
+        let _ = self.finish();
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<(), Error> {
+        fsops::sync_dir(&self.dir)?;
+        fsops::append_line(&self.state.audit(), &self.record.audit_line())?;
+        fsops::remove_tree(&self.state.staging())?;
+        fsops::remove_file(&self.state.journal())?;
+        fsops::sync_dir(&self.state.root)
+    }
+}
+
+fn write_journal(state: &StatePaths, journal: &Journal) -> Result<(), Error> {
+    let text = serde_json::to_string(journal).unwrap_or_default();
+    fsops::remove_file(&state.journal_tmp())?;
+    fsops::write_new_file(&state.journal_tmp(), text.as_bytes(), PRIVATE_FILE_MODE)?;
+    fsops::rename(&state.journal_tmp(), &state.journal())?;
+    fsops::sync_dir(&state.root)
+}
+
+/// What [`recover`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recovery {
+    /// There was no interrupted commit.
+    Nothing,
+    /// An interrupted commit had switched: it is finished now.
+    Finished,
+    /// An interrupted commit had not switched: it is undone.
+    Undone,
+    /// An interrupted creation was undone: the state folder is gone.
+    Removed,
+}
+
+/// Whether a recovery is needed: a journal or a staging folder is there.
+pub(crate) fn needs_recovery(state: &StatePaths) -> Result<bool, Error> {
+    Ok(fsops::lstat(&state.journal())?.is_some()
+        || fsops::lstat(&state.journal_tmp())?.is_some()
+        || fsops::lstat(&state.staging())?.is_some())
+}
+
+/// Finishes or undoes an interrupted commit (the caller holds the exclusive lock).
+pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error> {
+    let journal_path = state.journal();
+    let Some(bytes) = fsops::read_file(&journal_path)? else {
+        // Interrupted before the journal was complete: only staging to clear away.
+        if fsops::lstat(&state.journal_tmp())?.is_some() {
+            fsops::remove_file(&state.journal_tmp())?;
+        }
+        if fsops::lstat(&state.staging())?.is_some() {
+            fsops::remove_tree(&state.staging())?;
+            fsops::sync_dir(&state.root)?;
+            return Ok(Recovery::Undone);
+        }
+        return Ok(Recovery::Nothing);
+    };
+    let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::corrupt(&journal_path, format!("an interrupted commit's journal is unreadable: {e}"))
+    })?;
+    let cwd = dir.join(CWD);
+    let staging = state.staging();
+    let old_tree = staging.join("old");
+    if fsops::lstat(&cwd)?.is_none() && fsops::lstat(&old_tree)?.is_some() {
+        // The fallback switch stopped between its two renames.
+        fsops::rename(&old_tree, &cwd)?;
+        fsops::sync_dir(dir)?;
+    }
+    let now = live::fingerprint_dir(&cwd)?;
+    let version_dir = state.version(journal.version);
+    if now == journal.new {
+        if fsops::lstat(&version_dir)?.is_none() {
+            return Err(interrupted(dir, &journal, "its history entry is missing"));
+        }
+        fsops::sync_dir(dir)?;
+        if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
+            fsops::append_line(&state.audit(), &journal.audit)?;
+        }
+        fsops::remove_tree(&staging)?;
+        fsops::remove_file(&journal_path)?;
+        fsops::sync_dir(&state.root)?;
+        Ok(Recovery::Finished)
+    } else if now == journal.old {
+        if journal.created {
+            let away = dir.join(format!("{PARTIAL_PREFIX}{}", fsops::random_suffix()?));
+            fsops::rename(&state.root, &away)?;
+            fsops::sync_dir(dir)?;
+            fsops::remove_tree(&away)?;
+            return Ok(Recovery::Removed);
+        }
+        let discard = state.root.join("discard");
+        fsops::remove_tree(&discard)?;
+        if fsops::lstat(&version_dir)?.is_some() {
+            fsops::rename(&version_dir, &discard)?;
+            fsops::sync_dir(&state.history())?;
+            fsops::remove_tree(&discard)?;
+        }
+        fsops::remove_tree(&staging)?;
+        fsops::remove_file(&journal_path)?;
+        fsops::sync_dir(&state.root)?;
+        Ok(Recovery::Undone)
+    } else {
+        Err(interrupted(dir, &journal, "cwd/ now matches neither the old nor the new version"))
+    }
+}
+
+fn interrupted(dir: &Path, journal: &Journal, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Interrupted,
+        format!(
+            "a commit of version {} in {} was interrupted and cannot be finished or undone \
+             automatically: {why}; compare {}/cwd with .jims-import/history/, then remove \
+             .jims-import/journal.json",
+            journal.version,
+            dir.display(),
+            dir.display()
+        ),
+    )
+    .at(dir)
+}
+
+/// The last line of a file (without its newline), reading at most its last 64 KiB.
+fn last_line(path: &Path) -> Result<Option<String>, Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open", path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io("inspect", path, e))?.len();
+    let start = len.saturating_sub(64 * 1024);
+    file.seek(SeekFrom::Start(start)).map_err(|e| Error::io("read", path, e))?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
+    let text = String::from_utf8_lossy(&buf);
+    Ok(text.trim_end_matches('\n').rsplit('\n').next().map(str::to_owned))
+}

@@ -1,0 +1,208 @@
+//! Making a managed folder: beside it and renamed into place when it does not exist, or inside
+//! it (for an empty folder, or a `cwd/` being adopted) through a partial state folder that is
+//! renamed to `.jims-import` and a journaled switch of `cwd/`.
+
+use std::path::{Path, PathBuf};
+
+use crypto::ServerKey;
+
+use crate::commit::{Commit, NewFile, Plan};
+use crate::error::{Error, ErrorKind};
+use crate::fsops;
+use crate::history::{CommitMeta, Record};
+use crate::layout::{CWD, PARTIAL_PREFIX, STATE_DIR, StatePaths};
+use crate::lock::{Lock, Mode};
+use crate::server::{self, ServerToml};
+
+/// One version to record while creating: its meta and its native files.
+pub(crate) struct VersionSpec {
+    pub(crate) meta: CommitMeta,
+    pub(crate) files: Vec<NewFile>,
+}
+
+/// What a creation wrote (about its last version, the one made live).
+pub(crate) struct Created {
+    pub(crate) version: u64,
+    pub(crate) written: Vec<&'static str>,
+    pub(crate) kept: Vec<&'static str>,
+    pub(crate) removed: Vec<&'static str>,
+}
+
+/// Where a folder is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// `dir` does not exist: build a sibling and rename it to `dir`.
+    Sibling,
+    /// `dir` exists (empty, or holding a `cwd/` to adopt): build inside it.
+    InPlace,
+}
+
+/// Creates the managed folder `dir` holding `versions` (numbered from 0; the last one is live).
+pub(crate) fn create(
+    dir: &Path,
+    placement: Placement,
+    server: &ServerToml,
+    key: &ServerKey,
+    versions: Vec<VersionSpec>,
+) -> Result<Created, Error> {
+    match placement {
+        Placement::Sibling => sibling(dir, server, key, versions),
+        Placement::InPlace => in_place(dir, server, key, versions),
+    }
+}
+
+/// Writes `server.toml`, `server.key` and an empty `history/` into a new state folder, whose
+/// lock is taken and returned.
+fn new_state(
+    root: &Path,
+    server: &ServerToml,
+    key: &ServerKey,
+    dir: &Path,
+) -> Result<(StatePaths, Lock), Error> {
+    let state = StatePaths::new(root.to_path_buf());
+    fsops::create_dir(root, 0o700)?;
+    let lock = Lock::acquire(&state.lock(), Mode::Exclusive, dir)?;
+    server::write(&state, server, key)?;
+    fsops::create_dir(&state.history(), 0o700)?;
+    Ok((state, lock))
+}
+
+/// Plans every version against `cwd`; each history entry links to the one before it.
+fn plans(
+    cwd: &Path,
+    state: &StatePaths,
+    versions: Vec<VersionSpec>,
+) -> Result<Vec<(Record, Plan)>, Error> {
+    let mut out = Vec::with_capacity(versions.len());
+    for (n, spec) in versions.into_iter().enumerate() {
+        let n = n as u64;
+        let prev = n.checked_sub(1).map(|p| state.version(p).join(CWD));
+        let plan = Plan::new(cwd, prev.as_deref(), spec.files)?;
+        let record = Record::new(n, &spec.meta, None, plan.fingerprint.clone());
+        out.push((record, plan));
+    }
+    Ok(out)
+}
+
+fn sibling(
+    dir: &Path,
+    server: &ServerToml,
+    key: &ServerKey,
+    versions: Vec<VersionSpec>,
+) -> Result<Created, Error> {
+    let name = dir.file_name().ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotManaged,
+            format!("{} does not name a folder that can be created", dir.display()),
+        )
+    })?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "cannot create {}: its parent folder {} does not exist; create it first",
+                dir.display(),
+                parent.display()
+            ),
+        )
+        .at(&parent));
+    }
+    let tmp =
+        parent.join(format!(".{}.jims-new-{}", name.to_string_lossy(), fsops::random_suffix()?));
+    let result = (|| {
+        fsops::create_dir(&tmp, 0o755)?;
+        let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
+        let cwd = tmp.join(CWD);
+        let planned = plans(&cwd, &state, versions)?;
+        let last = planned.len() - 1;
+        for (n, (record, plan)) in planned.iter().enumerate() {
+            plan.build_hist_at(&state.version(n as u64), record)?;
+            fsops::append_line(&state.audit(), &record.audit_line())?;
+        }
+        let (record, plan) = &planned[last];
+        plan.build_live_at(&cwd)?;
+        fsops::sync_dir(&state.history())?;
+        fsops::sync_dir(&state.root)?;
+        fsops::sync_dir(&tmp)?;
+        if let Err(e) = fsops::rename_raw(&tmp, dir) {
+            return Err(match e.raw_os_error() {
+                Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(dir),
+                _ => Error::io(&format!("rename {} to", tmp.display()), dir, e),
+            });
+        }
+        fsops::sync_dir(&parent)?;
+        drop(lock);
+        Ok(Created {
+            version: record.version,
+            written: plan.written(),
+            kept: plan.kept(),
+            removed: plan.removed(),
+        })
+    })();
+    if result.is_err() {
+        let _ = fsops::remove_tree(&tmp);
+    }
+    result
+}
+
+fn in_place(
+    dir: &Path,
+    server: &ServerToml,
+    key: &ServerKey,
+    versions: Vec<VersionSpec>,
+) -> Result<Created, Error> {
+    let partial = dir.join(format!("{PARTIAL_PREFIX}{}", fsops::random_suffix()?));
+    let cwd = dir.join(CWD);
+    let prepared = (|| {
+        let (state, lock) = new_state(&partial, server, key, dir)?;
+        let mut planned = plans(&cwd, &state, versions)?;
+        let (record, plan) = planned.pop().expect("at least one version");
+        for (record, plan) in &planned {
+            plan.build_hist_at(&state.version(record.version), record)?;
+            fsops::append_line(&state.audit(), &record.audit_line())?;
+        }
+        let commit = Commit {
+            dir: dir.to_path_buf(),
+            state,
+            version: record.version,
+            record,
+            plan,
+            created: true,
+        };
+        commit.prepare()?;
+        Ok((commit, lock))
+    })();
+    let (mut commit, lock) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = fsops::remove_tree(&partial);
+            return Err(e);
+        }
+    };
+    let state_dir = dir.join(STATE_DIR);
+    if let Err(e) = fsops::rename_raw(&partial, &state_dir) {
+        let _ = fsops::remove_tree(&partial);
+        return Err(match e.raw_os_error() {
+            Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(dir),
+            _ => Error::io(&format!("rename {} to", partial.display()), &state_dir, e),
+        });
+    }
+    commit.state = StatePaths::new(state_dir);
+    let synced = fsops::sync_dir(dir);
+    if let Err(e) = synced {
+        let _ = crate::commit::recover(dir, &commit.state);
+        return Err(e);
+    }
+    commit.switch()?;
+    drop(lock);
+    Ok(Created {
+        version: commit.version,
+        written: commit.plan.written(),
+        kept: commit.plan.kept(),
+        removed: commit.plan.removed(),
+    })
+}

@@ -1,0 +1,296 @@
+//! Every filesystem change the store makes, one small durable step at a time.
+//!
+//! Each function here announces itself through [`step`] before it touches the disk. With the
+//! `fault-injection` feature, `JIMSCTL_FAULT_STEP=N` aborts the process at the N-th step, which
+//! is how the crash tests prove that a commit interrupted anywhere leaves the old or the new
+//! configuration and never a mix. Without the feature `step` does nothing.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::Error;
+
+/// Announces the next filesystem step (see the module documentation).
+fn step(what: &'static str) {
+    #[cfg(feature = "fault-injection")]
+    fault::hit(what);
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = what;
+}
+
+#[cfg(feature = "fault-injection")]
+mod fault {
+    //! `JIMSCTL_FAULT_STEP=N`: abort at the N-th step. `JIMSCTL_FAULT_NO_EXCHANGE=1`: act as if
+    //! the kernel did not support `RENAME_EXCHANGE`. `JIMSCTL_FAULT_TRACE=1`: print each step.
+
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+
+    struct Settings {
+        abort_at: Option<u64>,
+        no_exchange: bool,
+        trace: bool,
+    }
+
+    fn settings() -> &'static Settings {
+        static SETTINGS: OnceLock<Settings> = OnceLock::new();
+        SETTINGS.get_or_init(|| Settings {
+            abort_at: std::env::var("JIMSCTL_FAULT_STEP").ok().and_then(|v| v.parse().ok()),
+            no_exchange: std::env::var_os("JIMSCTL_FAULT_NO_EXCHANGE").is_some(),
+            trace: std::env::var_os("JIMSCTL_FAULT_TRACE").is_some(),
+        })
+    }
+
+    pub(super) fn hit(what: &'static str) {
+        let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+        let s = settings();
+        if s.trace {
+            eprintln!("jimsctl fault-injection step {n}: {what}");
+        }
+        if s.abort_at == Some(n) {
+            eprintln!("jimsctl fault-injection: aborting at step {n} ({what})");
+            std::process::abort();
+        }
+    }
+
+    pub(super) fn exchange_disabled() -> bool {
+        settings().no_exchange
+    }
+}
+
+/// Creates directory `path` with `mode` (the parent must exist).
+pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), Error> {
+    step("create folder");
+    fs::DirBuilder::new()
+        .mode(mode)
+        .create(path)
+        .map_err(|e| Error::io("create the folder", path, e))
+}
+
+/// Creates a new file with `mode` from the start (never more open than that), writes `bytes`
+/// and syncs its data. Fails if the file exists.
+pub(crate) fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    step("create file");
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    step("write file");
+    file.write_all(bytes).map_err(|e| Error::io("write", path, e))?;
+    step("sync file");
+    file.sync_all().map_err(|e| Error::io("sync", path, e))
+}
+
+/// Makes `link` a new hard link to the file `original`.
+pub(crate) fn hard_link(original: &Path, link: &Path) -> Result<(), Error> {
+    step("hard link");
+    fs::hard_link(original, link).map_err(|e| Error::io("link", link, e))
+}
+
+/// Makes `link` a symbolic link with the same target as the symbolic link `original`.
+pub(crate) fn copy_symlink(original: &Path, link: &Path) -> Result<(), Error> {
+    let target = fs::read_link(original).map_err(|e| Error::io("read the link", original, e))?;
+    step("symbolic link");
+    std::os::unix::fs::symlink(&target, link).map_err(|e| Error::io("create the link", link, e))
+}
+
+/// Flushes a directory's entries to disk.
+pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
+    step("sync folder");
+    File::open(path).and_then(|d| d.sync_all()).map_err(|e| Error::io("sync the folder", path, e))
+}
+
+/// Renames `from` to `to` (same filesystem; replaces an empty directory or a file at `to`).
+pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), Error> {
+    step("rename");
+    fs::rename(from, to).map_err(|e| Error::io(&format!("rename {} to", from.display()), to, e))
+}
+
+/// Like [`rename`] but hands the raw I/O error back, for callers that map some errors to other
+/// kinds.
+pub(crate) fn rename_raw(from: &Path, to: &Path) -> io::Result<()> {
+    step("rename");
+    fs::rename(from, to)
+}
+
+/// Atomically exchanges the two paths. `Ok(false)` when the system does not support it
+/// (the caller then falls back to two renames).
+pub(crate) fn exchange(a: &Path, b: &Path) -> Result<bool, Error> {
+    #[cfg(feature = "fault-injection")]
+    if fault::exchange_disabled() {
+        return Ok(false);
+    }
+    step("exchange");
+    match exchange_sys(a, b) {
+        Ok(()) => Ok(true),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP)) => {
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(&format!("exchange {} with", a.display()), b, e)),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn exchange_sys(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call; renameat2
+    // only reads them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange_sys(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::from_raw_os_error(libc::ENOTSUP))
+}
+
+/// Removes a file; a file already gone is fine.
+pub(crate) fn remove_file(path: &Path) -> Result<(), Error> {
+    step("remove file");
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes a folder and everything in it (links are removed, not followed); a folder already
+/// gone is fine.
+pub(crate) fn remove_tree(path: &Path) -> Result<(), Error> {
+    step("remove folder");
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Appends `line` and a newline to `path` (created with mode 0600) and syncs it.
+pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), Error> {
+    step("append");
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))?;
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    file.write_all(&buf).map_err(|e| Error::io("append to", path, e))?;
+    step("sync file");
+    file.sync_data().map_err(|e| Error::io("sync", path, e))
+}
+
+/// The permission bits of `path`'s metadata.
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
+    meta.permissions().mode() & 0o7777
+}
+
+/// `symlink_metadata` that maps "not found" to `None` and refuses symbolic links.
+pub(crate) fn lstat(path: &Path) -> Result<Option<fs::Metadata>, Error> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::symlink(path)),
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("inspect", path, e)),
+    }
+}
+
+/// Reads a regular file without following a symbolic link; `None` when it does not exist.
+pub(crate) fn read_file(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Error> {
+    use std::io::Read;
+    let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Error::symlink(path)),
+        Err(e) => return Err(Error::io("open", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("inspect", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::corrupt(path, "expected a regular file"));
+    }
+    // Pre-sized: the contents may hold passwords, and a growing buffer leaves copies behind.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
+    file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
+    Ok(Some(buf))
+}
+
+/// Eight random bytes as hex, for temporary names.
+pub(crate) fn random_suffix() -> Result<String, Error> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|e| {
+        Error::new(
+            crate::ErrorKind::Crypto,
+            format!("the operating system's random number generator failed: {e}"),
+        )
+    })?;
+    Ok(hex::encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn tmp() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("store-fsops-{}", random_suffix().unwrap()));
+        fs::create_dir(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn new_files_have_their_mode_from_the_start_and_refuse_to_overwrite() {
+        let d = tmp();
+        let p = d.join("k");
+        write_new_file(&p, b"abc", 0o600).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        assert!(write_new_file(&p, b"x", 0o600).is_err());
+        assert_eq!(fs::read(&p).unwrap(), b"abc");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn exchange_swaps_two_folders() {
+        let d = tmp();
+        fs::create_dir(d.join("a")).unwrap();
+        fs::write(d.join("a/f"), "A").unwrap();
+        fs::create_dir(d.join("b")).unwrap();
+        fs::write(d.join("b/f"), "B").unwrap();
+        if exchange(&d.join("a"), &d.join("b")).unwrap() {
+            assert_eq!(fs::read_to_string(d.join("a/f")).unwrap(), "B");
+            assert_eq!(fs::read_to_string(d.join("b/f")).unwrap(), "A");
+        }
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn reading_refuses_links_and_reports_absence() {
+        let d = tmp();
+        fs::write(d.join("real"), "x").unwrap();
+        std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
+        assert_eq!(read_file(&d.join("link")).unwrap_err().kind(), crate::ErrorKind::Symlink);
+        assert!(read_file(&d.join("absent")).unwrap().is_none());
+        assert_eq!(read_file(&d.join("real")).unwrap().unwrap().as_slice(), b"x");
+        assert_eq!(lstat(&d.join("link")).unwrap_err().kind(), crate::ErrorKind::Symlink);
+        fs::remove_dir_all(d).unwrap();
+    }
+}

@@ -1,0 +1,197 @@
+//! The layout of a managed folder and how a folder on disk is classified.
+//!
+//! ```text
+//! DIR/cwd/config/*.xml                          the native files (SectionId::native_files)
+//! DIR/cwd/system/init/admin_whitelist_static.xml
+//! DIR/.jims-import/server.toml                  server id, key id, created time, layout version
+//! DIR/.jims-import/server.key                   64 hex digits and a newline, mode 0600
+//! DIR/.jims-import/history/N/{meta.json,cwd/}   every version, 0 being init or adopt
+//! DIR/.jims-import/lock                         the lock file
+//! DIR/.jims-import/audit.log                    one JSON line per version
+//! DIR/.jims-import/journal.json                 only while a commit is switching
+//! DIR/.jims-import/staging/                     only while a commit is being built
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind};
+use crate::fsops;
+use crate::lock::{Lock, Mode};
+
+/// The folder of jimsctl's own state.
+pub(crate) const STATE_DIR: &str = ".jims-import";
+/// The live configuration folder.
+pub(crate) const CWD: &str = "cwd";
+/// Prefix of a state folder being created in place (a unique suffix follows).
+pub(crate) const PARTIAL_PREFIX: &str = ".jims-import.partial-";
+/// The layout version written to `server.toml`.
+pub(crate) const LAYOUT_VERSION: u32 = 1;
+
+/// Paths inside a state folder.
+#[derive(Clone, Debug)]
+pub(crate) struct StatePaths {
+    /// The state folder itself (`DIR/.jims-import`, or a partial one being created).
+    pub(crate) root: PathBuf,
+}
+
+impl StatePaths {
+    pub(crate) fn new(root: PathBuf) -> StatePaths {
+        StatePaths { root }
+    }
+    pub(crate) fn server_toml(&self) -> PathBuf {
+        self.root.join("server.toml")
+    }
+    pub(crate) fn key(&self) -> PathBuf {
+        self.root.join("server.key")
+    }
+    pub(crate) fn lock(&self) -> PathBuf {
+        self.root.join("lock")
+    }
+    pub(crate) fn audit(&self) -> PathBuf {
+        self.root.join("audit.log")
+    }
+    pub(crate) fn history(&self) -> PathBuf {
+        self.root.join("history")
+    }
+    pub(crate) fn version(&self, n: u64) -> PathBuf {
+        self.history().join(n.to_string())
+    }
+    pub(crate) fn journal(&self) -> PathBuf {
+        self.root.join("journal.json")
+    }
+    pub(crate) fn journal_tmp(&self) -> PathBuf {
+        self.root.join("journal.json.tmp")
+    }
+    pub(crate) fn staging(&self) -> PathBuf {
+        self.root.join("staging")
+    }
+}
+
+/// What a folder on disk is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DirState {
+    /// Nothing at that path.
+    Missing,
+    /// An empty folder (stale partial state folders of dead processes do not count).
+    Empty,
+    /// A managed folder: it holds `.jims-import/`.
+    Managed,
+    /// A JIMS folder that is not managed: it holds `cwd/` but no `.jims-import/`.
+    Unmanaged,
+    /// A folder holding other things.
+    Other,
+}
+
+/// Classifies `dir`, refusing `cwd` or `.jims-import` when they are symbolic links.
+/// Stale partial state folders (left by a process that died while creating one) are removed;
+/// one that is still locked makes the folder [`ErrorKind::Busy`].
+pub(crate) fn classify(dir: &Path) -> Result<DirState, Error> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::new(
+                ErrorKind::NotManaged,
+                format!("{} is a file, not a server folder", dir.display()),
+            )
+            .at(dir));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Missing),
+        Err(e) => return Err(Error::io("inspect", dir, e)),
+    }
+    let state = dir.join(STATE_DIR);
+    match fsops::lstat(&state)? {
+        Some(m) if m.is_dir() => {
+            check_not_symlink(&dir.join(CWD))?;
+            return Ok(DirState::Managed);
+        }
+        Some(_) => return Err(Error::corrupt(&state, "expected a folder, found a file")),
+        None => {}
+    }
+    remove_stale_partials(dir)?;
+    if fsops::lstat(&dir.join(CWD))?.is_some() {
+        return Ok(DirState::Unmanaged);
+    }
+    let mut entries = fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    Ok(if entries.next().is_none() { DirState::Empty } else { DirState::Other })
+}
+
+/// Errors when `path` is a symbolic link.
+pub(crate) fn check_not_symlink(path: &Path) -> Result<(), Error> {
+    fsops::lstat(path).map(|_| ())
+}
+
+/// Removes partial state folders whose creator has died (their lock is free).
+fn remove_stale_partials(dir: &Path) -> Result<(), Error> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(PARTIAL_PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        if fsops::lstat(&path)?.is_some_and(|m| m.is_dir()) {
+            let lock = Lock::acquire(&StatePaths::new(path.clone()).lock(), Mode::Exclusive, dir)?;
+            fsops::remove_tree(&path)?;
+            drop(lock);
+        }
+    }
+    Ok(())
+}
+
+/// The error for a folder that holds a `cwd/` but is not managed.
+pub(crate) fn not_managed_adopt(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::NotManaged,
+        format!(
+            "{} holds a JIMS configuration (cwd/) that jimsctl does not manage yet; \
+             take it over with `jimsctl server init --adopt {}`",
+            dir.display(),
+            dir.display()
+        ),
+    )
+    .at(dir)
+}
+
+/// The error for a non-empty folder that is not a server folder at all.
+pub(crate) fn not_a_server_folder(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::NotManaged,
+        format!(
+            "{} is not a managed server folder (it has no .jims-import/ and no cwd/) and is not \
+             empty; give a new or empty folder, or run `jimsctl server init` on it first",
+            dir.display()
+        ),
+    )
+    .at(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_each_kind_of_folder() {
+        let base = std::env::temp_dir().join(format!("store-layout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        assert_eq!(classify(&base.join("nope")).unwrap(), DirState::Missing);
+        assert_eq!(classify(&base).unwrap(), DirState::Empty);
+        fs::create_dir(base.join(CWD)).unwrap();
+        assert_eq!(classify(&base).unwrap(), DirState::Unmanaged);
+        fs::create_dir(base.join(STATE_DIR)).unwrap();
+        assert_eq!(classify(&base).unwrap(), DirState::Managed);
+        fs::remove_dir(base.join(STATE_DIR)).unwrap();
+        fs::remove_dir(base.join(CWD)).unwrap();
+        fs::write(base.join("README"), "x").unwrap();
+        assert_eq!(classify(&base).unwrap(), DirState::Other);
+        fs::remove_file(base.join("README")).unwrap();
+        // A partial state folder whose creator is gone is cleaned away.
+        fs::create_dir(base.join(format!("{PARTIAL_PREFIX}dead"))).unwrap();
+        assert_eq!(classify(&base).unwrap(), DirState::Empty);
+        assert!(!base.join(format!("{PARTIAL_PREFIX}dead")).exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

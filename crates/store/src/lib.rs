@@ -1,0 +1,222 @@
+//! The managed JIMS server folder: the writer of the import pipeline. Only this crate writes
+//! the target.
+//!
+//! A managed folder `DIR` holds the live configuration in `DIR/cwd/` (the native files of
+//! every section) and jimsctl's own state in `DIR/.jims-import/`: `server.toml`, `server.key`
+//! (mode 0600), `history/N/` for every version, `lock` and `audit.log` (see [Layout](#layout)).
+//!
+//! - [`init`] makes a new folder with an empty configuration and a fresh key (version 0);
+//!   [`adopt`] takes over a JIMS `cwd/` and seals the plaintext passwords it holds.
+//! - [`Target::open`] locks a folder for an import (or prepares a new one in memory),
+//!   [`Target::commit`] writes the next version and [`Target::rollback`] restores an earlier
+//!   one, both atomically for the whole `cwd/`; [`Target::open_read`] serves export and history.
+//!
+//! # Layout
+//! ```text
+//! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
+//! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/N/{meta.json, cwd/}}
+//! ```
+//!
+//! # Durability
+//! Every file is created with its final mode, written and synced; every folder whose entries
+//! change is synced; the new `cwd/` replaces the old one in a single `renameat2(RENAME_EXCHANGE)`
+//! (two journaled renames where the kernel lacks it), and a commit interrupted by a crash is
+//! finished or undone by the next open. With the `fault-injection` feature,
+//! `JIMSCTL_FAULT_STEP=N` aborts the process at the N-th filesystem step.
+
+mod commit;
+mod create;
+mod error;
+mod fsops;
+mod history;
+mod layout;
+mod live;
+mod lock;
+mod server;
+mod target;
+mod time;
+mod xml;
+
+use std::path::{Path, PathBuf};
+
+use crypto::{KeyId, ServerKey};
+use model::{Configuration, SecretState, Section, SectionFile, SectionId};
+use serde::Serialize;
+
+pub use error::{Error, ErrorKind};
+pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
+pub use target::{CommitReport, Target};
+
+use commit::NewFile;
+use create::{Placement, VersionSpec};
+use layout::{CWD, DirState};
+use server::ServerToml;
+
+/// What [`init`] or [`adopt`] made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InitReport {
+    /// The managed folder.
+    pub dir: PathBuf,
+    /// The server's id.
+    pub server_id: String,
+    /// The id of its new key.
+    #[serde(serialize_with = "key_id_str")]
+    pub key_id: KeyId,
+    /// Plaintext passwords found and sealed (adopt only).
+    pub sealed: usize,
+}
+
+fn key_id_str<S: serde::Serializer>(k: &KeyId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+fn init_meta(action: &str) -> CommitMeta {
+    CommitMeta { action: action.to_owned(), ..CommitMeta::default() }
+}
+
+fn server_toml(dir: &Path, server_id: Option<&str>, key: &ServerKey) -> Result<ServerToml, Error> {
+    let server_id = match server_id {
+        Some(id) => {
+            server::check_server_id(id)?;
+            id.to_owned()
+        }
+        None => server::default_server_id(dir, key),
+    };
+    Ok(ServerToml {
+        layout_version: layout::LAYOUT_VERSION,
+        server_id,
+        key_id: key.id().as_str().to_owned(),
+        created: time::now_rfc3339(),
+    })
+}
+
+fn already_managed(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::AlreadyManaged,
+        format!(
+            "{} is already a managed server folder; import into it, or choose another folder",
+            dir.display()
+        ),
+    )
+    .at(dir)
+}
+
+/// Makes `dir` a managed folder: every native file with an empty root, a fresh key, version 0
+/// (`init`). `dir` may be absent (it is created atomically) or an existing folder that is not
+/// managed and holds no `cwd/` (one that does is [`ErrorKind::NotManaged`]: adopt it).
+pub fn init(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
+    let key = ServerKey::generate().map_err(target::crypto_error)?;
+    let toml = server_toml(dir, server_id, &key)?;
+    let placement = match layout::classify(dir)? {
+        DirState::Managed => return Err(already_managed(dir)),
+        DirState::Unmanaged => return Err(layout::not_managed_adopt(dir)),
+        DirState::Missing => Placement::Sibling,
+        DirState::Empty | DirState::Other => Placement::InPlace,
+    };
+    let v0 = VersionSpec { meta: init_meta("init"), files: target::empty_files() };
+    create::create(dir, placement, &toml, &key, vec![v0])?;
+    Ok(InitReport {
+        dir: dir.to_path_buf(),
+        server_id: toml.server_id,
+        key_id: key.id().clone(),
+        sealed: 0,
+    })
+}
+
+/// Takes over `dir`, which holds a JIMS `cwd/` but no `.jims-import/`: a fresh key, every
+/// plaintext password sealed under it (bound to its section, item and field), every missing
+/// native file added with an empty root, version 0 (`adopt`). Files with nothing to seal keep
+/// their bytes. The switch of `cwd/` is atomic, as for a commit.
+pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
+    match layout::classify(dir)? {
+        DirState::Managed => return Err(already_managed(dir)),
+        DirState::Missing | DirState::Empty | DirState::Other => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{} holds no JIMS configuration (cwd/) to adopt; to make a new server \
+                     folder, run `jimsctl server init` without --adopt",
+                    dir.display()
+                ),
+            )
+            .at(dir));
+        }
+        DirState::Unmanaged => {}
+    }
+    let key = ServerKey::generate().map_err(target::crypto_error)?;
+    let toml = server_toml(dir, server_id, &key)?;
+    let cwd = dir.join(CWD);
+    let live = live::read_native(&cwd)?;
+    let found = live::parse(&cwd, &live)?;
+    let mut config = found.clone();
+    fill_missing_files(&mut config);
+    let mut sealed = 0usize;
+    for field in config.secret_fields() {
+        let value = config.secret_value(&field.location);
+        if SecretState::classify(value) != SecretState::Plaintext {
+            continue;
+        }
+        let value =
+            key.seal(value.as_bytes(), field.binding().as_bytes()).map_err(target::crypto_error)?;
+        config.set_secret_value(&field.location, value);
+        sealed += 1;
+    }
+    let mut files = Vec::new();
+    let mut sections = Vec::new();
+    let mut counts = Counts::default();
+    for (section, rel) in live::native_paths() {
+        let Some(file) = section_file(&config, section, rel) else { continue };
+        let bytes = match (live.get(rel), section_file(&found, section, rel)) {
+            (Some(b), Some(old)) if old == file => b.clone(),
+            _ => {
+                if !sections.contains(&section) {
+                    sections.push(section);
+                }
+                zeroize::Zeroizing::new(xml::write(file))
+            }
+        };
+        files.push(NewFile { path: rel, bytes, hist_candidate: None });
+    }
+    for s in config.sections() {
+        counts.items.insert(s.id, s.item_count() as u64);
+    }
+    counts.passwords.sealed = sealed as u64;
+    let meta = CommitMeta { action: "adopt".to_owned(), export: None, sections, counts };
+    create::create(dir, Placement::InPlace, &toml, &key, vec![VersionSpec { meta, files }])?;
+    Ok(InitReport {
+        dir: dir.to_path_buf(),
+        server_id: toml.server_id,
+        key_id: key.id().clone(),
+        sealed,
+    })
+}
+
+fn section_file<'a>(
+    config: &'a Configuration,
+    section: SectionId,
+    rel: &str,
+) -> Option<&'a SectionFile> {
+    config.get(section)?.files.iter().find(|f| f.path == rel)
+}
+
+/// Adds an empty root for every native file the configuration lacks, in native-file order.
+fn fill_missing_files(config: &mut Configuration) {
+    for section in SectionId::ALL {
+        match config.get_mut(section) {
+            None => {
+                config.insert(Section::empty(section));
+            }
+            Some(s) => {
+                let mut files = Vec::with_capacity(section.native_files().len());
+                for rel in section.native_files() {
+                    let existing = s.files.iter().position(|f| f.path == *rel);
+                    files.push(match existing {
+                        Some(i) => s.files[i].clone(),
+                        None => SectionFile { path: rel, root: section.empty_root() },
+                    });
+                }
+                s.files = files;
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The native files of a `cwd/` folder: reading them without following links, parsing them into
+//! a configuration, fingerprinting them, and listing what else the folder holds.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use model::{Configuration, Section, SectionId};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::fsops;
+
+/// A file's bytes, wiped when dropped (a native file may hold a plaintext password).
+pub(crate) type Bytes = Zeroizing<Vec<u8>>;
+
+/// The native files present in a `cwd/`, by path relative to it.
+pub(crate) type NativeFiles = BTreeMap<&'static str, Bytes>;
+
+/// The fingerprint of a `cwd/` that does not exist.
+pub(crate) const ABSENT: &str = "absent";
+
+/// Every native file with its section, in document order.
+pub(crate) fn native_paths() -> impl Iterator<Item = (SectionId, &'static str)> {
+    SectionId::ALL.into_iter().flat_map(|s| s.native_files().iter().map(move |p| (s, *p)))
+}
+
+/// Whether `rel` (relative to `cwd/`) is a native file.
+fn is_native(rel: &Path) -> bool {
+    rel.to_str().is_some_and(|r| SectionId::for_native_file(r).is_some())
+}
+
+/// Reads the native files present under `cwd`, refusing symbolic links on the way.
+pub(crate) fn read_native(cwd: &Path) -> Result<NativeFiles, Error> {
+    crate::layout::check_not_symlink(cwd)?;
+    for dir in ["config", "system", "system/init"] {
+        crate::layout::check_not_symlink(&cwd.join(dir))?;
+    }
+    let mut files = NativeFiles::new();
+    for (_, rel) in native_paths() {
+        if let Some(bytes) = fsops::read_file(&cwd.join(rel))? {
+            files.insert(rel, bytes);
+        }
+    }
+    Ok(files)
+}
+
+/// Parses native files into a configuration: one section per section with at least one file.
+pub(crate) fn parse(cwd: &Path, files: &NativeFiles) -> Result<Configuration, Error> {
+    let mut config = Configuration::new();
+    for section in SectionId::ALL {
+        let mut found = Vec::new();
+        for rel in section.native_files() {
+            if let Some(bytes) = files.get(rel) {
+                found.push(crate::xml::read(section, rel, bytes, &cwd.join(rel))?);
+            }
+        }
+        if !found.is_empty() {
+            config.insert(Section { id: section, files: found });
+        }
+    }
+    Ok(config)
+}
+
+/// SHA-256 over the native files in document order: each path, then whether it is present,
+/// its length and its bytes.
+pub(crate) fn fingerprint(files: &NativeFiles) -> String {
+    let mut h = Sha256::new();
+    for (_, rel) in native_paths() {
+        h.update(rel.as_bytes());
+        h.update([0]);
+        match files.get(rel) {
+            Some(b) => {
+                h.update([1]);
+                h.update((b.len() as u64).to_le_bytes());
+                h.update(b.as_slice());
+            }
+            None => h.update([0]),
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// The fingerprint of `cwd` as it is on disk, [`ABSENT`] when it does not exist.
+pub(crate) fn fingerprint_dir(cwd: &Path) -> Result<String, Error> {
+    if fsops::lstat(cwd)?.is_none() {
+        return Ok(ABSENT.to_owned());
+    }
+    Ok(fingerprint(&read_native(cwd)?))
+}
+
+/// Something in `cwd/` besides the native files, carried unchanged into every new version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Extra {
+    /// A folder and its permission bits.
+    Dir(PathBuf, u32),
+    /// A regular file (hard-linked).
+    File(PathBuf),
+    /// A symbolic link (recreated, never followed).
+    Symlink(PathBuf),
+}
+
+/// Lists everything under `cwd` but the native files, folders before their contents, paths
+/// relative to `cwd`. Sockets, devices and pipes are refused.
+pub(crate) fn extras(cwd: &Path) -> Result<Vec<Extra>, Error> {
+    let mut out = Vec::new();
+    walk(cwd, Path::new(""), &mut out)?;
+    Ok(out)
+}
+
+fn walk(cwd: &Path, rel: &Path, out: &mut Vec<Extra>) -> Result<(), Error> {
+    let dir = cwd.join(rel);
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .map_err(|e| Error::io("list", &dir, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::io("list", &dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let rel = rel.join(entry.file_name());
+        let path = entry.path();
+        let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, e))?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            out.push(Extra::Dir(rel.clone(), fsops::mode_of(&meta)));
+            walk(cwd, &rel, out)?;
+        } else if is_native(&rel) {
+            if !ft.is_file() {
+                return Err(Error::symlink(&path));
+            }
+        } else if ft.is_file() {
+            out.push(Extra::File(rel));
+        } else if ft.is_symlink() {
+            out.push(Extra::Symlink(rel));
+        } else {
+            return Err(Error::corrupt(
+                &path,
+                "is a socket, device or pipe; a configuration folder can only hold files, \
+                 folders and links: move it elsewhere",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_sees_presence_and_bytes() {
+        let mut a = NativeFiles::new();
+        let empty = fingerprint(&a);
+        a.insert("config/cache.xml", Zeroizing::new(b"<cache/>".to_vec()));
+        let one = fingerprint(&a);
+        assert_ne!(empty, one);
+        a.insert("config/cache.xml", Zeroizing::new(b"<cache />".to_vec()));
+        assert_ne!(fingerprint(&a), one);
+        assert_eq!(one.len(), 64);
+        assert_ne!(one, ABSENT);
+    }
+
+    #[test]
+    fn native_paths_cover_every_file_once() {
+        let all: Vec<_> = native_paths().map(|(_, p)| p).collect();
+        assert_eq!(all.len(), 11);
+        assert_eq!(all[0], "config/event_log_reader.xml");
+        assert_eq!(all[10], "system/init/admin_whitelist_static.xml");
+        assert!(is_native(Path::new("config/clients_http.xml")));
+        assert!(!is_native(Path::new("config/other.xml")));
+    }
+}
