@@ -1,0 +1,253 @@
+//! The chain of secret sources, the resolution of the table's rows, the cache shared by a
+//! batch, and the sealing of what was found.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crypto::{Secret, ServerKey};
+use model::{Configuration, SecretKey};
+
+use crate::error::{Error, ErrorKind};
+use crate::source::{Answer, Granularity, Request, SecretSource};
+use crate::table::{Row, Table};
+
+/// The secret sources of an import, in the order given.
+pub struct Chain {
+    sources: Vec<Box<dyn SecretSource>>,
+}
+
+impl fmt::Debug for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.sources.iter().map(|s| s.kind())).finish()
+    }
+}
+
+impl Chain {
+    /// A chain asking `sources` in this order.
+    pub fn new(sources: Vec<Box<dyn SecretSource>>) -> Chain {
+        Chain { sources }
+    }
+
+    /// Adds a source at the end (the command line's `prompt` goes last).
+    pub fn push(&mut self, source: Box<dyn SecretSource>) {
+        self.sources.push(source);
+    }
+
+    /// The number of sources.
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Whether the chain has no source.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// The kinds of the sources, in order.
+    pub fn kinds(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.kind()).collect()
+    }
+
+    /// Asks for `row`: key by key, most specific first, every source in order for each key;
+    /// a per-row source only at the first key's turn. The first answer wins; an empty answer
+    /// counts as none. Returns the password and the kind of the source that gave it.
+    ///
+    /// # Errors
+    /// The first source error, as [`ErrorKind::SourceConfig`] or [`ErrorKind::SourceFailed`],
+    /// naming the source and the key.
+    pub fn lookup(&self, row: &Row) -> Result<Option<(Secret, String)>, Error> {
+        let request = Request::for_row(row);
+        for (round, key) in row.keys.iter().enumerate() {
+            for source in &self.sources {
+                if round > 0 && source.granularity() == Granularity::PerRow {
+                    continue;
+                }
+                match source.lookup(key, &request) {
+                    Ok(Answer::Found(secret)) if !secret.is_empty() => {
+                        return Ok(Some((secret, source.kind())));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e.with_key(key).into()),
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The passwords found by [`resolve`], each with its row's index. Wiped on drop.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// `(row index, password)`, in row order.
+    pub secrets: Vec<(usize, Secret)>,
+}
+
+/// Resolves every row of `table` that is not fixed yet, through `chain` (and `cache`, when
+/// given): see [`Chain::lookup`] for the order. A row answered gets its `source`; a row no
+/// source knows stays missing.
+///
+/// # Errors
+/// The first source error (configuration: exit 2; failure: exit 1), naming source and key.
+pub fn resolve(table: &mut Table, chain: &Chain, cache: Option<&Cache>) -> Result<Resolved, Error> {
+    let mut resolved = Resolved { secrets: Vec::with_capacity(table.remaining()) };
+    for row in table.rows.iter_mut().filter(|r| !r.is_fixed()) {
+        if let Some(secret) = resolve_row(row, chain, cache)? {
+            resolved.secrets.push((row.index, secret));
+        }
+    }
+    Ok(resolved)
+}
+
+/// Resolves one row (for a prompt that goes row by row): the password, with `row.source` set,
+/// or `None` when no source knows it. A row already fixed is asked again.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn resolve_row(
+    row: &mut Row,
+    chain: &Chain,
+    cache: Option<&Cache>,
+) -> Result<Option<Secret>, Error> {
+    let found = match cache {
+        Some(cache) => cache.get_or_lookup(row, || chain.lookup(row))?,
+        None => chain.lookup(row)?,
+    };
+    Ok(found.map(|(secret, kind)| {
+        row.source = Some(kind);
+        secret
+    }))
+}
+
+/// Seals every password of `resolved` into `config` at its row's location, with `key`, bound
+/// to the row's section, item and field.
+///
+/// # Errors
+/// [`ErrorKind::Internal`] when a row index is not in `table`, a row does not point into
+/// `config`, or sealing fails.
+pub fn seal_resolved(
+    config: &mut Configuration,
+    table: &Table,
+    resolved: Resolved,
+    key: &ServerKey,
+) -> Result<(), Error> {
+    for (index, secret) in &resolved.secrets {
+        let Some(row) = table.row(*index) else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("a resolved password names row {index}, which the table does not have"),
+            ));
+        };
+        let sealed = key.seal(secret.expose(), row.binding.as_bytes()).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("could not seal the password of row {index} (`{}`): {e}", row.key()),
+            )
+            .with_source(e)
+        })?;
+        if !config.set_secret_value(&row.location, sealed) {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!(
+                    "row {index} (`{}`) no longer points into the configuration it was made from",
+                    row.key()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a cache entry is keyed by: a row's keys, Data and Username.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    keys: Vec<SecretKey>,
+    data: String,
+    username: Option<String>,
+}
+
+type Slot = Arc<Mutex<Option<(Secret, String)>>>;
+
+/// Passwords found, shared across the imports of a batch: a row with the same keys, Data and
+/// Username as one looked up before is answered from here, with the kind of the source that
+/// first answered. Thread-safe: two imports asking for the same row at once look it up once
+/// (the second waits for the first). Only answers are kept: a row no source knew is asked
+/// again. Every password is wiped when the cache is dropped or cleared.
+#[derive(Default)]
+pub struct Cache {
+    entries: Mutex<HashMap<CacheKey, Slot>>,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("entries", &self.len())
+            .field("hits", &self.hits())
+            .field("misses", &self.misses())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Cache {
+        Cache::default()
+    }
+
+    /// Rows answered from the cache.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Rows the cache could not answer, so the sources were asked.
+    pub fn misses(&self) -> usize {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    /// The number of passwords held.
+    pub fn len(&self) -> usize {
+        lock(&self.entries).values().filter(|s| lock(s).is_some()).count()
+    }
+
+    /// Whether the cache holds no password.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops (and wipes) every password held.
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
+    }
+
+    /// The cached answer for `row`, or `lookup`'s, which is then kept.
+    fn get_or_lookup(
+        &self,
+        row: &Row,
+        lookup: impl FnOnce() -> Result<Option<(Secret, String)>, Error>,
+    ) -> Result<Option<(Secret, String)>, Error> {
+        let key = CacheKey {
+            keys: row.keys.clone(),
+            data: row.data.clone(),
+            username: row.username.clone(),
+        };
+        let slot = Arc::clone(lock(&self.entries).entry(key).or_default());
+        let mut held = lock(&slot);
+        if let Some((secret, kind)) = held.as_ref() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some((secret.clone(), kind.clone())));
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let found = lookup()?;
+        if let Some((secret, kind)) = &found {
+            *held = Some((secret.clone(), kind.clone()));
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,37 @@
+//! The password-resolution stage of an import (architecture.md): what becomes of every
+//! password of the sections imported, and how the missing ones are found.
+//!
+//! 1. [`prepare`] applies the rules of jims-configuration.md ("What an import does with
+//!    each"): plaintext is sealed with the target's key, `{aesgcm}` values are opened to check
+//!    (and re-sealed when they are under the `--source-key`), and everything unusable on this
+//!    target becomes a [`Row`] of the Add Missing Passwords [`Table`].
+//! 2. [`resolve`] asks a [`Chain`] of [`SecretSource`]s for each row, key by key, most
+//!    specific first (item, template, account), optionally through a [`Cache`] shared by a
+//!    batch. The built-in sources (`env`, `file:`, `dir:`, `cmd:`) come from
+//!    [`builtin_source`]; the command line adds `prompt` and the registry adds `plugin:`
+//!    sources through the same trait.
+//! 3. [`seal_resolved`] seals what was found into the configuration.
+//!
+//! [`Table::to_json`] is the `passwords --format json` shape; [`skeleton`] writes a secrets
+//! file to fill in.
+//!
+//! Invariants: this crate prints nothing. A password lives only in a [`crypto::Secret`]; no
+//! error, `Debug` output or table holds one.
+
+mod chain;
+mod error;
+mod prepare;
+mod skeleton;
+mod source;
+mod sources;
+mod table;
+
+pub use chain::{Cache, Chain, Resolved, resolve, resolve_row, seal_resolved};
+pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
+pub use prepare::{Prepared, prepare};
+pub use skeleton::{SkeletonFormat, skeleton};
+pub use source::{
+    Answer, Granularity, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec,
+};
+pub use sources::{CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource};
+pub use table::{ItemJson, MissingReason, Row, Table, TableJson};

@@ -1,0 +1,210 @@
+//! The rules of jims-configuration.md, "What an import does with each": what happens to every
+//! secret field of the imported sections before any secret source is asked.
+
+use crypto::{Secret, ServerKey};
+use model::{Configuration, SecretField, SecretState, SectionId};
+
+use crate::error::{Error, ErrorKind};
+use crate::table::{MissingReason, Row, Table};
+
+/// The outcome of [`prepare`]: the table of what is still missing, and counters for the report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// The Add Missing Passwords table.
+    pub table: Table,
+    /// Plaintext passwords found in the export and sealed with the target's key ("the export
+    /// held plaintext").
+    pub sealed_plaintext: usize,
+    /// `{aesgcm}` values opened with the source key and sealed again with the target's key.
+    pub resealed: usize,
+    /// Values kept as they were: `{aesgcm}` under the target's key (opened to check), and
+    /// `{capi}`, `{fsw}` or unknown-scheme values of an export from this same server.
+    pub kept: usize,
+}
+
+/// What to do with one field, decided before anything is changed.
+enum Action {
+    /// Plaintext: seal it with the target's key.
+    SealPlain,
+    /// Opened with the source key: seal it again with the target's key.
+    Reseal(Secret),
+    /// Usable as it is.
+    Keep,
+    /// Unusable here: a row of the table.
+    Row(MissingReason),
+    /// Absent in an item that names a template: it uses the template's credentials.
+    Inherit,
+}
+
+/// Applies the import rules to every secret field of `sections` in `config` (the merged
+/// configuration, whose imported sections still hold the export's raw values):
+///
+/// - plaintext: sealed with `target_key` (counted in [`Prepared::sealed_plaintext`]);
+/// - `{aesgcm}` under the target's key: opened to check, kept;
+/// - `{aesgcm}` under `source_key`: opened with it, sealed again with the target's key;
+/// - `{aesgcm}` under another key: a row ([`MissingReason::ForeignKey`]);
+/// - `{capi}`, `{fsw}` or an unknown scheme: kept when `export_key_id` is the target's key id,
+///   else a row ([`MissingReason::OtherServer`]);
+/// - missing: a row, except in an item that names a template (it uses the template's).
+///
+/// A row's value in `config` is left as it was until it is resolved. Nothing in `config`
+/// changes when this returns an error.
+///
+/// # Errors
+/// [`ErrorKind::Tampered`] when an `{aesgcm}` value that should open (under the target's key or
+/// the source key, or whose key id cannot be read) does not, naming every such section, item and
+/// field; [`ErrorKind::WrongSourceKey`] when `source_key`'s id matches no `{aesgcm}` value of
+/// those sections; [`ErrorKind::Internal`] when sealing fails.
+pub fn prepare(
+    config: &mut Configuration,
+    sections: &[SectionId],
+    export_key_id: Option<&str>,
+    target_key: &ServerKey,
+    source_key: Option<&ServerKey>,
+) -> Result<Prepared, Error> {
+    let fields: Vec<SecretField> =
+        config.secret_fields().into_iter().filter(|f| sections.contains(&f.section())).collect();
+    let target_id = target_key.id().as_str();
+    let source_id = source_key.map(|k| k.id().as_str());
+    let same_server = export_key_id == Some(target_id);
+
+    let mut broken: Vec<String> = Vec::new();
+    let mut source_matches = 0usize;
+    let mut foreign_ids: Vec<String> = Vec::new();
+    let mut actions = Vec::with_capacity(fields.len());
+    for field in &fields {
+        let raw = config.secret_value(&field.location);
+        let action =
+            match SecretState::classify(raw) {
+                SecretState::Missing if field.template.is_some() => Action::Inherit,
+                SecretState::Missing => Action::Row(MissingReason::Missing),
+                SecretState::Plaintext => Action::SealPlain,
+                SecretState::Capi | SecretState::Fsw | SecretState::Unknown { .. } => {
+                    if same_server { Action::Keep } else { Action::Row(MissingReason::OtherServer) }
+                }
+                SecretState::Sealed { key_id: Some(id) } if id == target_id => {
+                    if source_id == Some(id) {
+                        source_matches += 1;
+                    }
+                    match target_key.open(raw, field.binding().as_bytes()) {
+                        Ok(_) => Action::Keep,
+                        Err(e) => {
+                            broken.push(describe(field, "this server's key", &e));
+                            Action::Keep
+                        }
+                    }
+                }
+                SecretState::Sealed { key_id: Some(id) } if source_id == Some(id) => {
+                    source_matches += 1;
+                    let key = source_key.unwrap_or(target_key);
+                    match key.open(raw, field.binding().as_bytes()) {
+                        Ok(secret) => Action::Reseal(secret),
+                        Err(e) => {
+                            broken.push(describe(field, "the source key", &e));
+                            Action::Keep
+                        }
+                    }
+                }
+                SecretState::Sealed { key_id: Some(id) } => {
+                    if !foreign_ids.iter().any(|f| f == id) {
+                        foreign_ids.push(id.to_owned());
+                    }
+                    Action::Row(MissingReason::ForeignKey)
+                }
+                SecretState::Sealed { key_id: None } => {
+                    broken.push(format!(
+                        "{} (its value starts with {{aesgcm}} but is not of the form \
+                     '{{aesgcm}} 1,<key id>,<hex>')",
+                        place(field)
+                    ));
+                    Action::Keep
+                }
+            };
+        actions.push(action);
+    }
+
+    if !broken.is_empty() {
+        return Err(tampered(broken));
+    }
+    if let (Some(id), 0) = (source_id, source_matches) {
+        let found = if foreign_ids.is_empty() {
+            "they hold no password sealed under another key".to_owned()
+        } else {
+            format!("their sealed passwords are under key id {}", foreign_ids.join(", "))
+        };
+        let names: Vec<&str> = sections.iter().map(|s| s.as_str()).collect();
+        return Err(Error::new(
+            ErrorKind::WrongSourceKey,
+            format!(
+                "wrong source key: its key id {id} matches no sealed password in the sections \
+                 imported ({}), and {found}; give --source-key the key of the server that wrote \
+                 the export",
+                names.join(", ")
+            ),
+        ));
+    }
+
+    let mut prepared = Prepared::default();
+    for (field, action) in fields.iter().zip(actions) {
+        match action {
+            Action::SealPlain => {
+                let sealed =
+                    seal(target_key, config.secret_value(&field.location).as_bytes(), field)?;
+                config.set_secret_value(&field.location, sealed);
+                prepared.sealed_plaintext += 1;
+            }
+            Action::Reseal(secret) => {
+                let sealed = seal(target_key, secret.expose(), field)?;
+                config.set_secret_value(&field.location, sealed);
+                prepared.resealed += 1;
+            }
+            Action::Keep => prepared.kept += 1,
+            Action::Row(reason) => {
+                let index = prepared.table.rows.len() + 1;
+                prepared.table.rows.push(Row::from_field(index, field, reason));
+            }
+            Action::Inherit => {}
+        }
+    }
+    Ok(prepared)
+}
+
+/// `section `event_sources`, item `DC1`, field `password``.
+fn place(field: &SecretField) -> String {
+    format!("section `{}`, item `{}`, field `{}`", field.section(), field.item_id, field.field)
+}
+
+fn describe(field: &SecretField, under: &str, e: &crypto::Error) -> String {
+    format!("{} (under {under}: {e})", place(field))
+}
+
+fn tampered(broken: Vec<String>) -> Error {
+    const SHOWN: usize = 10;
+    let count = broken.len();
+    let mut list = broken.into_iter().take(SHOWN).collect::<Vec<_>>().join("; ");
+    if count > SHOWN {
+        list.push_str(&format!("; and {} more", count - SHOWN));
+    }
+    let head = if count == 1 {
+        "a sealed password of the export does not open".to_owned()
+    } else {
+        format!("{count} sealed passwords of the export do not open")
+    };
+    Error::new(
+        ErrorKind::Tampered,
+        format!(
+            "{head}, so the export was altered or is corrupt: {list}; export the configuration \
+             again from the server that wrote it"
+        ),
+    )
+}
+
+fn seal(key: &ServerKey, plaintext: &[u8], field: &SecretField) -> Result<String, Error> {
+    key.seal(plaintext, field.binding().as_bytes()).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("could not seal the password of {}: {e}", place(field)),
+        )
+        .with_source(e)
+    })
+}

@@ -1,0 +1,219 @@
+//! The chain: key order, per-row sources, errors, the cache, sealing, and the skeleton.
+
+use std::sync::Arc;
+
+use model::SectionId;
+use secrets::{
+    Cache, Chain, ErrorKind, FileSource, SecretSource, SkeletonFormat, SourceError, Table, prepare,
+    resolve, seal_resolved, skeleton,
+};
+
+use crate::{Scripted, Shared, config_of, es_binding, es_password, event_source, key, template};
+
+/// One row for `event_sources/DC1` (template `t1`, account `CORP\svc`) and one for the
+/// template itself.
+fn table() -> (model::Configuration, Table) {
+    let mut c = config_of(
+        vec![event_source("DC1", "10.0.0.5", None, Some("t1"), Some("{capi} 1,00"))],
+        vec![template("t1", "event_source", Some("CORP\\svc"), None)],
+    );
+    let p = prepare(&mut c, &[SectionId::EventSources, SectionId::Templates], None, &key(1), None)
+        .unwrap();
+    assert_eq!(p.table.total(), 2);
+    (c, p.table)
+}
+
+fn shared(s: &Arc<Scripted>) -> Box<dyn SecretSource> {
+    Box::new(Shared(Arc::clone(s)))
+}
+
+#[test]
+fn an_item_answer_in_a_later_source_beats_an_account_answer_in_an_earlier_one() {
+    let (mut c, mut t) = table();
+    let first = Arc::new(Scripted::new("env", &[("account/CORP\\svc", "account-pw")]));
+    let second = Arc::new(Scripted::new(
+        "file",
+        &[("event_sources/DC1", "item-pw"), ("templates/t1", "template-pw")],
+    ));
+    let chain = Chain::new(vec![shared(&first), shared(&second)]);
+    let resolved = resolve(&mut t, &chain, None).unwrap();
+    assert_eq!(t.rows[0].source.as_deref(), Some("file"));
+    assert_eq!(t.rows[1].source.as_deref(), Some("file"));
+    assert_eq!(t.remaining(), 0);
+    assert_eq!(first.asked(), ["event_sources/DC1", "templates/t1"]);
+    assert_eq!(second.asked(), ["event_sources/DC1", "templates/t1"]);
+
+    let target = key(1);
+    seal_resolved(&mut c, &t, resolved, &target).unwrap();
+    let sealed = es_password(&c, 0);
+    assert_eq!(target.open(&sealed, &es_binding("DC1")).unwrap().expose(), b"item-pw");
+    let template_field = c.secret_fields().into_iter().nth(1).unwrap();
+    let sealed = c.secret_value(&template_field.location);
+    assert_eq!(
+        target.open(sealed, b"templates\0t1\0password").unwrap().expose(),
+        b"template-pw",
+        "sealed at the template's own location and binding"
+    );
+}
+
+#[test]
+fn keys_are_asked_most_specific_first_across_sources() {
+    let (_, mut t) = table();
+    let first = Arc::new(Scripted::new("a", &[("account/CORP\\svc", "account-pw")]));
+    let second = Arc::new(Scripted::new("b", &[("templates/t1", "template-pw")]));
+    let chain = Chain::new(vec![shared(&first), shared(&second)]);
+    t.rows.truncate(1);
+    let resolved = resolve(&mut t, &chain, None).unwrap();
+    assert_eq!(t.rows[0].source.as_deref(), Some("b"), "the template key comes before the account");
+    assert_eq!(resolved.secrets.len(), 1);
+    assert_eq!(resolved.secrets[0].1.expose(), b"template-pw");
+    assert_eq!(first.asked(), ["event_sources/DC1", "templates/t1"]);
+}
+
+#[test]
+fn per_row_sources_are_asked_once_with_every_key() {
+    let (_, mut t) = table();
+    t.rows.truncate(1);
+    let cmd = Arc::new(Scripted::new("cmd", &[]).per_row());
+    let file = Arc::new(Scripted::new("file", &[("account/CORP\\svc", "acct")]));
+    let chain = Chain::new(vec![shared(&cmd), shared(&file)]);
+    resolve(&mut t, &chain, None).unwrap();
+    assert_eq!(cmd.asked(), ["event_sources/DC1"], "once, at the first key's turn");
+    let request = &cmd.calls.lock().unwrap()[0].1;
+    assert!(request.contains(r#""keys":["event_sources/DC1","templates/t1","account/CORP\\svc"]"#));
+    assert_eq!(file.asked(), ["event_sources/DC1", "templates/t1", "account/CORP\\svc"]);
+    assert_eq!(t.rows[0].source.as_deref(), Some("file"));
+}
+
+#[test]
+fn nothing_found_leaves_rows_missing() {
+    let (mut c, mut t) = table();
+    let before = c.clone();
+    let chain = Chain::new(vec![Box::new(Scripted::new("env", &[("templates/zz", "x")]))]);
+    let resolved = resolve(&mut t, &chain, None).unwrap();
+    assert!(resolved.secrets.is_empty());
+    assert_eq!((t.fixed(), t.remaining()), (0, 2));
+    seal_resolved(&mut c, &t, resolved, &key(1)).unwrap();
+    assert!(c == before);
+}
+
+struct Broken(SourceError);
+
+impl SecretSource for Broken {
+    fn kind(&self) -> String {
+        self.0.source_kind().to_owned()
+    }
+    fn lookup(
+        &self,
+        _: &model::SecretKey,
+        _: &secrets::Request<'_>,
+    ) -> Result<secrets::Answer, SourceError> {
+        Err(self.0.clone())
+    }
+}
+
+#[test]
+fn source_errors_stop_resolution_naming_source_and_key() {
+    for (error, kind) in [
+        (
+            SourceError::failed("plugin:vault", "the backend is unavailable."),
+            ErrorKind::SourceFailed,
+        ),
+        (SourceError::config("plugin:vault", "no such plugin."), ErrorKind::SourceConfig),
+    ] {
+        let (_, mut t) = table();
+        let chain = Chain::new(vec![Box::new(Broken(error))]);
+        let e = resolve(&mut t, &chain, None).unwrap_err();
+        assert_eq!(e.kind(), kind);
+        let shown = e.to_string();
+        assert!(
+            shown.contains("`plugin:vault`") && shown.contains("`event_sources/DC1`"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn the_cache_looks_up_equal_rows_once() {
+    let events = vec![
+        event_source("A", "10.0.0.5", Some("CORP\\svc"), None, None),
+        event_source("B", "10.0.0.5", Some("CORP\\svc"), None, None),
+    ];
+    let source = Arc::new(Scripted::new("cmd", &[("account/CORP\\svc", "pw")]).per_row());
+    let account = Arc::new(Scripted::new("file", &[("account/CORP\\svc", "pw")]));
+    let chain = Chain::new(vec![shared(&source), shared(&account)]);
+    let cache = Cache::new();
+
+    // Two imports of the same export share the cache: equal keys, Data and Username.
+    for _ in 0..2 {
+        let mut c = config_of(events.clone(), vec![]);
+        let mut t = prepare(&mut c, &[SectionId::EventSources], None, &key(1), None).unwrap().table;
+        let resolved = resolve(&mut t, &chain, Some(&cache)).unwrap();
+        assert_eq!(resolved.secrets.len(), 2);
+        assert!(t.rows.iter().all(|r| r.source.as_deref() == Some("file")));
+    }
+    assert_eq!(source.asked(), ["event_sources/A", "event_sources/B"]);
+    assert_eq!((cache.hits(), cache.misses(), cache.len()), (2, 2, 2));
+
+    // Same keys, other Data: another lookup.
+    let mut c =
+        config_of(vec![event_source("A", "10.9.9.9", Some("CORP\\svc"), None, None)], vec![]);
+    let mut t = prepare(&mut c, &[SectionId::EventSources], None, &key(1), None).unwrap().table;
+    resolve(&mut t, &chain, Some(&cache)).unwrap();
+    assert_eq!((cache.hits(), cache.misses()), (2, 3));
+    cache.clear();
+    assert!(cache.is_empty());
+}
+
+#[test]
+fn the_cache_is_shared_across_threads() {
+    let source = Arc::new(Scripted::new("file", &[("event_sources/A", "pw")]));
+    let chain = Chain::new(vec![shared(&source)]);
+    let cache = Cache::new();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let mut c = config_of(vec![event_source("A", "h", None, None, None)], vec![]);
+                let mut t =
+                    prepare(&mut c, &[SectionId::EventSources], None, &key(1), None).unwrap().table;
+                assert_eq!(resolve(&mut t, &chain, Some(&cache)).unwrap().secrets.len(), 1);
+            });
+        }
+    });
+    assert_eq!(source.asked().len(), 1, "one lookup for the whole batch");
+    assert_eq!((cache.hits(), cache.misses()), (7, 1));
+}
+
+#[test]
+fn skeletons_list_missing_rows_and_read_back() {
+    let (_, mut t) = table();
+    let mut srx = t.rows[0].clone();
+    srx.index = 3;
+    srx.keys = vec![model::SecretKey::from_text("srx_clients/SRX1/oauth")];
+    t.rows.push(srx);
+    let mut fixed = t.rows[0].clone();
+    fixed.index = 4;
+    fixed.keys = vec![model::SecretKey::from_text("cso_clients/CSO1")];
+    fixed.source = Some("env".into());
+    t.rows.push(fixed);
+
+    let json = skeleton(&t, SkeletonFormat::Json);
+    let toml = skeleton(&t, SkeletonFormat::Toml);
+    insta::assert_snapshot!("skeleton_json", json);
+    insta::assert_snapshot!("skeleton_toml", toml);
+
+    // Filled in, each reads back as a `file:` source answering every row.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in
+        [("s.json", json.replace("\"\"", "\"pw\"")), ("s.toml", toml.replace("\"\"", "\"pw\""))]
+    {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let source = FileSource::open(&path).unwrap();
+        assert_eq!(source.len(), 3, "{name}");
+        let mut t = t.clone();
+        let chain = Chain::new(vec![Box::new(source)]);
+        resolve(&mut t, &chain, None).unwrap();
+        assert_eq!(t.remaining(), 0, "{name}");
+    }
+}
