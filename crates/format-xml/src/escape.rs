@@ -1,0 +1,265 @@
+//! Character and entity references: decoding them when reading, writing them when writing.
+//!
+//! Reading accepts the five predefined entities (`&lt; &gt; &amp; &apos; &quot;`) and numeric
+//! character references (`&#10;`, `&#xA;`) of any character but NUL; anything else is refused,
+//! because a document without a DOCTYPE cannot declare entities. Messages about a secret value
+//! (a `password` or `fswSpi1` attribute, the text of a `<password>` element) never quote it.
+
+use std::borrow::Cow;
+
+use crate::error::{ErrorKind, Fail};
+
+/// Where a value being decoded comes from, for error messages.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Place<'n> {
+    /// The value of attribute `name` (`secret` when it holds a password).
+    Attribute {
+        /// The attribute's name.
+        name: &'n str,
+        /// Whether the value is a secret.
+        secret: bool,
+    },
+    /// Text content of element `name`.
+    Text {
+        /// The element's name.
+        name: &'n str,
+        /// Whether the text is a secret.
+        secret: bool,
+    },
+}
+
+impl Place<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Place::Attribute { name, .. } => format!("the value of attribute '{name}'"),
+            Place::Text { name, .. } => format!("the text of <{name}>"),
+        }
+    }
+
+    fn secret(&self) -> bool {
+        match self {
+            Place::Attribute { secret, .. } | Place::Text { secret, .. } => *secret,
+        }
+    }
+}
+
+const ACCEPTED: &str = "only &lt; &gt; &amp; &apos; &quot; and numeric character references such as &#10; are accepted";
+
+/// Decodes the references in `raw`, which starts at byte `offset` of the input. Borrows `raw`
+/// when it holds no reference. An attribute value may not hold a raw `<`.
+pub(crate) fn unescape<'a>(
+    raw: &'a str,
+    offset: usize,
+    place: Place<'_>,
+) -> Result<Cow<'a, str>, Fail> {
+    let bytes = raw.as_bytes();
+    if let Place::Attribute { .. } = place
+        && let Some(p) = bytes.iter().position(|&b| b == b'<')
+    {
+        return Err(Fail::new(
+            ErrorKind::Syntax,
+            offset + p,
+            format!("{} holds a raw '<'; write it as &lt;", place.describe()),
+        ));
+    }
+    let Some(first) = bytes.iter().position(|&b| b == b'&') else {
+        return Ok(Cow::Borrowed(raw));
+    };
+    let mut out = String::with_capacity(raw.len());
+    let mut rest_start = 0;
+    let mut amp = first;
+    loop {
+        out.push_str(&raw[rest_start..amp]);
+        let after = &raw[amp + 1..];
+        let Some(semi) = after.bytes().take(40).position(|b| b == b';') else {
+            return Err(Fail::new(
+                ErrorKind::Entity,
+                offset + amp,
+                format!(
+                    "an '&' in {} does not start a complete entity reference (write a literal \
+                     '&' as &amp;)",
+                    place.describe()
+                ),
+            ));
+        };
+        let name = &after[..semi];
+        let decoded = match name {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "apos" => '\'',
+            "quot" => '"',
+            _ => match name.strip_prefix('#') {
+                Some(num) => char_reference(num).ok_or_else(|| {
+                    let what = if place.secret() {
+                        "a character reference".to_owned()
+                    } else {
+                        format!("the character reference &{name};")
+                    };
+                    Fail::new(
+                        ErrorKind::Entity,
+                        offset + amp,
+                        format!("{what} in {} is not a valid character", place.describe()),
+                    )
+                })?,
+                None => {
+                    let what = if place.secret() || !is_plain_name(name) {
+                        "an unknown entity reference".to_owned()
+                    } else {
+                        format!("the unknown entity reference &{name};")
+                    };
+                    return Err(Fail::new(
+                        ErrorKind::Entity,
+                        offset + amp,
+                        format!("{} holds {what}: {ACCEPTED}", place.describe()),
+                    ));
+                }
+            },
+        };
+        out.push(decoded);
+        rest_start = amp + 1 + semi + 1;
+        match raw[rest_start..].bytes().position(|b| b == b'&') {
+            Some(p) => amp = rest_start + p,
+            None => {
+                out.push_str(&raw[rest_start..]);
+                return Ok(Cow::Owned(out));
+            }
+        }
+    }
+}
+
+/// Whether `name` is short and simple enough to be quoted in a message.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The character of a numeric reference body (`65`, `x41`), if it is a valid non-NUL one.
+fn char_reference(num: &str) -> Option<char> {
+    let (digits, radix) = match num.strip_prefix('x') {
+        Some(hex) => (hex, 16),
+        None => (num, 10),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| (b as char).is_digit(radix)) {
+        return None;
+    }
+    let code = u32::from_str_radix(digits, radix).ok()?;
+    char::from_u32(code).filter(|&c| c != '\0')
+}
+
+/// Bytes that an attribute value written in double quotes must escape.
+const ATTR_ESCAPES: [bool; 256] = table(true);
+/// Bytes that text content must escape.
+const TEXT_ESCAPES: [bool; 256] = table(false);
+
+const fn table(attribute: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    if !attribute {
+        // Newlines and tabs survive in text as they are.
+        t[b'\n' as usize] = false;
+        t[b'\t' as usize] = false;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    if attribute {
+        t[b'"' as usize] = true;
+    }
+    t
+}
+
+/// Appends `value` escaped for a double-quoted attribute value.
+pub(crate) fn escape_attribute(out: &mut Vec<u8>, value: &str) {
+    escape_into(out, value.as_bytes(), &ATTR_ESCAPES);
+}
+
+/// Appends `text` escaped for text content.
+pub(crate) fn escape_text(out: &mut Vec<u8>, text: &str) {
+    escape_into(out, text.as_bytes(), &TEXT_ESCAPES);
+}
+
+#[inline]
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8], table: &[bool; 256]) {
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if table[b as usize] {
+            out.extend_from_slice(&bytes[last..i]);
+            match b {
+                b'&' => out.extend_from_slice(b"&amp;"),
+                b'<' => out.extend_from_slice(b"&lt;"),
+                b'>' => out.extend_from_slice(b"&gt;"),
+                b'"' => out.extend_from_slice(b"&quot;"),
+                _ => {
+                    // A control character: `&#N;` with N < 32.
+                    out.extend_from_slice(b"&#");
+                    if b >= 10 {
+                        out.push(b'0' + b / 10);
+                    }
+                    out.push(b'0' + b % 10);
+                    out.push(b';');
+                }
+            }
+            last = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[last..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ATTR: Place<'static> = Place::Attribute { name: "description", secret: false };
+    const SECRET: Place<'static> = Place::Attribute { name: "password", secret: true };
+
+    #[test]
+    fn decodes_predefined_and_numeric_references() {
+        let s = unescape("a&lt;b&gt;&amp;&apos;&quot;&#65;&#x42;&#x1F600;z", 0, ATTR).unwrap();
+        assert_eq!(s, "a<b>&'\"AB\u{1F600}z");
+        assert!(matches!(unescape("plain", 0, ATTR).unwrap(), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn refuses_unknown_and_broken_references() {
+        let e = unescape("ab&nbsp;", 10, ATTR).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Entity);
+        assert_eq!(e.offset, 12);
+        assert!(e.message.contains("&nbsp;"), "{}", e.message);
+        for bad in ["&#0;", "&#xD800;", "&#;", "&#x;", "&#12a;", "&#99999999999;"] {
+            let e = unescape(bad, 0, ATTR).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Entity, "{bad}");
+        }
+        let e = unescape("a & b", 0, ATTR).unwrap_err();
+        assert_eq!(e.offset, 2);
+        assert!(e.message.contains("&amp;"));
+    }
+
+    #[test]
+    fn secret_values_are_not_quoted() {
+        let e = unescape("hunter&two;", 0, SECRET).unwrap_err();
+        assert!(!e.message.contains("two"), "{}", e.message);
+        let e = unescape("x&#99999999;", 0, SECRET).unwrap_err();
+        assert!(!e.message.contains("9999"), "{}", e.message);
+    }
+
+    #[test]
+    fn refuses_raw_less_than_in_attributes_only() {
+        assert_eq!(unescape("a<b", 5, ATTR).unwrap_err().offset, 6);
+        let text = Place::Text { name: "x", secret: false };
+        assert_eq!(unescape("a>b", 0, text).unwrap(), "a>b");
+    }
+
+    #[test]
+    fn escapes_attributes_and_text() {
+        let mut out = Vec::new();
+        escape_attribute(&mut out, "a<&>\"'\n\t\r\u{1}é");
+        assert_eq!(out, "a&lt;&amp;&gt;&quot;'&#10;&#9;&#13;&#1;é".as_bytes());
+        out.clear();
+        escape_text(&mut out, "a<&>\"\n\t\r\u{1f}");
+        assert_eq!(out, b"a&lt;&amp;&gt;\"\n\t&#13;&#31;");
+    }
+}
