@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 
 #[allow(dead_code)]
 #[path = "../tests/it/sample.rs"]
@@ -31,5 +31,11 @@ fn json_write(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, json_read, json_write);
-criterion_main!(benches);
+// What `criterion_group!`/`criterion_main!` expand to, written out: the macros generate an
+// undocumented public function that the workspace lints refuse.
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    json_read(&mut c);
+    json_write(&mut c);
+    c.final_summary();
+}

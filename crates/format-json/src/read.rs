@@ -109,7 +109,12 @@ impl State {
 
     /// The error for a value of the wrong JSON type.
     fn wrong_type<E: de::Error>(&self, expected: &str, found: &str) -> E {
-        self.fail(ErrorKind::Shape, format!("expected {expected}, found {found}"))
+        let hint = if expected == STRING && found != "an array" && found != "an object" {
+            "; write every value as a JSON string (\"8080\", \"true\")"
+        } else {
+            ""
+        };
+        self.fail(ErrorKind::Shape, format!("expected {expected}, found {found}{hint}"))
     }
 
     /// Adds the member `key` to the path of a recorded error.
@@ -278,9 +283,12 @@ struct StringSeed<'s> {
     st: &'s State,
 }
 
+/// What a string value is called in messages.
+const STRING: &str = "a string";
+
 impl StringSeed<'_> {
     fn expected(&self) -> &'static str {
-        "a string (every value is written as a JSON string, e.g. \"8080\")"
+        STRING
     }
 }
 
@@ -349,8 +357,9 @@ impl<'de> Visitor<'de> for BundleSeed<'_> {
                     "expected an object with the member jims_export once, found it twice",
                 ));
             }
-            let value = map.next_value_seed(ExportSeed { st: self.st });
-            export = Some(self.st.in_key(value, TOP_MEMBER)?);
+            // Member paths in messages start below jims_export, as in
+            // `sections.event_sources[3].domain_controller.server`.
+            export = Some(map.next_value_seed(ExportSeed { st: self.st })?);
         }
         self.st.leave();
         export.ok_or_else(|| {
@@ -413,8 +422,7 @@ impl<'de> Visitor<'de> for ExportSeed<'_> {
                 ));
             }
             let value = if name == "format_version" {
-                let value = map.next_value_seed(VersionSeed { st });
-                st.in_key(value, &name)?
+                map.next_value_seed(VersionSeed { st })?
             } else {
                 let value = map.next_value_seed(StringSeed { st });
                 let value = st.in_key(value, &name)?;
@@ -942,8 +950,8 @@ struct MemberSeed<'s, 'n, 'o> {
 
 impl MemberSeed<'_, '_, '_> {
     fn expected(&self) -> &'static str {
-        "a string, an object or an array of objects (every value is written as a JSON string, \
-         e.g. \"8080\")"
+        // Only scalars are rejected here: a value must then be a string.
+        STRING
     }
 }
 

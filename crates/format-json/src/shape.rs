@@ -195,7 +195,7 @@ mod tests {
         let holder = Element::new("oAuth").with_attr("id", "x").with_child(pw.clone());
         assert!(holder_uses_shortcut(&holder));
         assert!(!holder_uses_shortcut(&holder.clone().with_attr("password", "")));
-        assert!(!holder_uses_shortcut(&holder.clone().with_child(pw.clone())));
+        assert!(!holder_uses_shortcut(&holder.with_child(pw.clone())));
         assert!(!holder_uses_shortcut(
             &Element::new("oAuth").with_child(pw.clone().with_attr("other", "1"))
         ));

@@ -1,6 +1,9 @@
 //! Integration tests of the JSON bundle reader and writer.
 
+mod errors;
+mod props;
 mod roundtrip;
 mod sample;
 mod shapes;
+mod snapshot;
 mod util;
