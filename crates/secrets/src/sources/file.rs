@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use crypto::Secret;
@@ -42,13 +43,39 @@ impl FileFormat {
     }
 }
 
+/// A fast, non-cryptographic hash for the keys of one's own secrets file (FxHash's mixing):
+/// the file is trusted input, so resistance to crafted collisions buys nothing here, and the
+/// lookup sits on the path of every row.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Entries = HashMap<String, Secret, BuildHasherDefault<KeyHasher>>;
+
 /// Passwords from a JSON or TOML object: secret key → password. Nested objects or tables join
 /// their names with `/`, so `{"account": {"CORP\\svc": "…"}}` answers `account/CORP\svc`. An
 /// empty string is "not found". The file is read once, when the source is made; every value is
 /// held as a [`Secret`].
 pub struct FileSource {
     path: PathBuf,
-    entries: HashMap<String, Secret>,
+    entries: Entries,
 }
 
 impl fmt::Debug for FileSource {
@@ -112,7 +139,7 @@ impl FileSource {
         let Node::Map(entries) = root else {
             return Err(fail("it must hold an object of secret key → password".into()));
         };
-        let mut flat = HashMap::new();
+        let mut flat = Entries::default();
         let mut problems = Vec::new();
         flatten("", entries, &mut flat, &mut problems);
         if !problems.is_empty() {
@@ -178,7 +205,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 fn flatten(
     prefix: &str,
     entries: Vec<(String, Node)>,
-    out: &mut HashMap<String, Secret>,
+    out: &mut Entries,
     problems: &mut Vec<String>,
 ) {
     for (name, node) in entries {
