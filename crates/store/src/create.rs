@@ -111,10 +111,12 @@ fn sibling(
         )
         .at(&parent));
     }
-    let tmp =
-        parent.join(format!(".{}.jims-new-{}", name.to_string_lossy(), fsops::random_suffix()?));
+    let prefix = format!(".{}.jims-new-", name.to_string_lossy());
+    remove_stale_siblings(&parent, &prefix, dir)?;
+    let tmp = parent.join(format!("{prefix}{}", fsops::random_suffix()?));
     let result = (|| {
         fsops::create_dir(&tmp, 0o755)?;
+        let _building = Lock::acquire_folder(&tmp, dir)?;
         let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
         let cwd = tmp.join(CWD);
         let planned = plans(&cwd, &state, versions)?;
@@ -147,6 +149,31 @@ fn sibling(
         let _ = fsops::remove_tree(&tmp);
     }
     result
+}
+
+/// Removes the temporary siblings (named `prefix…`) that a process which died while creating
+/// the folder left behind; one still locked belongs to a live process and is left alone.
+fn remove_stale_siblings(parent: &Path, prefix: &str, dir: &Path) -> Result<(), Error> {
+    let entries = std::fs::read_dir(parent).map_err(|e| Error::io("list", parent, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", parent, e))?;
+        if !entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix)) {
+            continue;
+        }
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        match Lock::acquire_folder(&path, dir) {
+            Ok(lock) => {
+                fsops::remove_tree(&path)?;
+                drop(lock);
+            }
+            Err(e) if e.kind() == ErrorKind::Busy => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn in_place(

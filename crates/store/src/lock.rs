@@ -53,6 +53,21 @@ impl Lock {
         }
     }
 
+    /// Locks the folder `path` itself (exclusive, without waiting): used on temporary folders
+    /// being built, so that a cleaner can tell a live builder from a dead one.
+    pub(crate) fn acquire_folder(path: &Path, dir: &Path) -> Result<Lock, Error> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+            .open(path)
+            .map_err(|e| Error::io("open the folder", path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Lock { file, path: path.to_path_buf(), mode: Mode::Exclusive }),
+            Err(TryLockError::WouldBlock) => Err(Error::busy(dir)),
+            Err(TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+        }
+    }
+
     /// The mode held.
     pub(crate) fn mode(&self) -> Mode {
         self.mode

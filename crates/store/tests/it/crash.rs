@@ -1,0 +1,278 @@
+//! Crash consistency: for every filesystem step N of a commit, a child process aborts at step N
+//! (`JIMSCTL_FAULT_STEP`, the `fault-injection` feature); the folder must then open as exactly
+//! the old or exactly the new configuration, and the next commit must succeed. Run with and
+//! without `RENAME_EXCHANGE`.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+
+use model::SectionId;
+use store::{ErrorKind, Target};
+
+use crate::{all_files, config, meta, native_bytes, run_child};
+
+const CHILD: &str = "STORE_IT_CRASH";
+
+/// Helper run in a child process: performs `$STORE_IT_CRASH` = `scenario:dir`.
+#[test]
+fn child() {
+    let Some(spec) = std::env::var_os(CHILD) else { return };
+    let spec = spec.into_string().unwrap();
+    let (scenario, dir) = spec.split_once(':').unwrap();
+    let dir = Path::new(dir);
+    match scenario {
+        "commit" | "create" => {
+            let t = Target::open(dir).unwrap();
+            t.commit(&config_b(), meta(&[SectionId::EventSources, SectionId::Session])).unwrap();
+        }
+        "rollback" => {
+            Target::open(dir).unwrap().rollback(None).unwrap();
+        }
+        "adopt" => {
+            store::adopt(dir, None).unwrap();
+        }
+        "init" => {
+            store::init(dir, None).unwrap();
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn config_a() -> model::Configuration {
+    config(2, "30")
+}
+fn config_b() -> model::Configuration {
+    config(3, "45")
+}
+fn config_c() -> model::Configuration {
+    config(1, "5")
+}
+
+type Files = BTreeMap<&'static str, Vec<u8>>;
+
+/// A temporary folder on tmpfs when there is one: the child processes abort, they do not lose
+/// power, so what fsync costs on a disk (some 15 ms a call here, hundreds of runs) buys these
+/// tests nothing. The other tests run on the ordinary temporary folder.
+fn crash_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(t) = tempfile::tempdir_in(shm)
+    {
+        return t;
+    }
+    tempfile::tempdir().unwrap()
+}
+
+/// Runs the child for N = 1, 2, … until it completes; after each abort calls `check(dir)`, and
+/// after the completing run `check` too. Returns the number of steps of the operation.
+fn every_step(
+    scenario: &str,
+    no_exchange: bool,
+    setup: impl Fn(&Path),
+    check: impl Fn(&Path, bool),
+) -> u64 {
+    for n in 1..5000u64 {
+        let t = crash_tempdir();
+        let dir = t.path().join("srv");
+        setup(&dir);
+        let mut spec = OsString::from(format!("{scenario}:"));
+        spec.push(&dir);
+        let mut envs = vec![(CHILD, spec), ("JIMSCTL_FAULT_STEP", n.to_string().into())];
+        if no_exchange {
+            envs.push(("JIMSCTL_FAULT_NO_EXCHANGE", "1".into()));
+        }
+        let out = run_child("crash::child", &envs);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            assert!(n > 10, "{scenario}: no step aborted; is fault injection compiled in?");
+            check(&dir, true);
+            return n - 1;
+        }
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGABRT),
+            "{scenario} step {n}: the child failed instead of aborting: {stderr}"
+        );
+        assert!(stderr.contains(&format!("aborting at step {n} ")), "{stderr}");
+        check(&dir, false);
+    }
+    panic!("{scenario}: the operation never completed");
+}
+
+/// The native files `setup` followed by `op` produce, computed in this process.
+fn expected(setup: impl Fn(&Path), op: impl Fn(&Path)) -> (Files, Files) {
+    let t = crash_tempdir();
+    let dir = t.path().join("srv");
+    setup(&dir);
+    let old = native_bytes(&dir);
+    op(&dir);
+    (old, native_bytes(&dir))
+}
+
+fn no_leftovers(dir: &Path) {
+    let state = dir.join(".jims-import");
+    for p in ["staging", "journal.json", "journal.json.tmp", "discard"] {
+        assert!(!state.join(p).exists(), "{p} left behind in {}", state.display());
+    }
+}
+
+/// After a crash: opens, tells old from new, checks the history, commits C.
+fn check_commit(dir: &Path, old: &Files, new: &Files, old_version: u64, completed: bool) {
+    let t = Target::open(dir).unwrap();
+    no_leftovers(dir);
+    let now = native_bytes(dir);
+    let version = if now == *new {
+        old_version + 1
+    } else {
+        assert!(!completed, "the completed operation left the old configuration");
+        assert_eq!(now, *old, "a mix of old and new files");
+        old_version
+    };
+    assert_eq!(t.version(), version);
+    let h = t.history().unwrap();
+    assert_eq!(h.len() as u64, version + 1);
+    assert!(h.last().unwrap().current);
+    let audit = std::fs::read_to_string(dir.join(".jims-import/audit.log")).unwrap();
+    assert_eq!(audit.lines().count() as u64, version + 1, "{audit}");
+    let report = t.commit(&config_c(), meta(&[SectionId::EventSources])).unwrap();
+    assert_eq!(report.version, version + 1);
+    let t = Target::open_read(dir).unwrap();
+    assert_eq!(t.configuration(), &config_c());
+    no_leftovers(dir);
+}
+
+fn setup_commit(dir: &Path) {
+    store::init(dir, None).unwrap();
+    Target::open(dir).unwrap().commit(&config_a(), meta(&[SectionId::EventSources])).unwrap();
+}
+
+#[test]
+fn a_commit_interrupted_at_any_step_leaves_old_or_new() {
+    let (old, new) = expected(setup_commit, |d| {
+        let t = Target::open(d).unwrap();
+        t.commit(&config_b(), meta(&[SectionId::EventSources, SectionId::Session])).unwrap();
+    });
+    assert_ne!(old, new);
+    for no_exchange in [false, true] {
+        let steps = every_step("commit", no_exchange, setup_commit, |dir, done| {
+            check_commit(dir, &old, &new, 1, done)
+        });
+        eprintln!("commit (no_exchange={no_exchange}): {steps} steps");
+    }
+}
+
+fn setup_rollback(dir: &Path) {
+    setup_commit(dir);
+    Target::open(dir).unwrap().commit(&config_b(), meta(&[SectionId::EventSources])).unwrap();
+}
+
+#[test]
+fn a_rollback_interrupted_at_any_step_leaves_old_or_new() {
+    let (old, new) = expected(setup_rollback, |d| {
+        Target::open(d).unwrap().rollback(None).unwrap();
+    });
+    assert_ne!(old, new);
+    for no_exchange in [false, true] {
+        every_step("rollback", no_exchange, setup_rollback, |dir, done| {
+            check_commit(dir, &old, &new, 2, done)
+        });
+    }
+}
+
+fn siblings(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir.parent().unwrap()).unwrap().map(|e| e.unwrap().path()).collect()
+}
+
+#[test]
+fn creating_a_folder_interrupted_at_any_step_leaves_nothing_or_all() {
+    let (_, new) = expected(
+        |_| {},
+        |d| {
+            Target::open(d).unwrap().commit(&config_b(), meta(&[SectionId::EventSources])).unwrap();
+        },
+    );
+    every_step(
+        "create",
+        false,
+        |_| {},
+        |dir, done| {
+            let t = Target::open(dir).unwrap();
+            if t.is_new() {
+                assert!(!done);
+                assert!(!dir.exists());
+            } else {
+                assert_eq!(native_bytes(dir), new);
+                assert_eq!(t.version(), 1);
+                assert_eq!(t.history().unwrap().len(), 2);
+            }
+            // The next import succeeds and clears what a dead process left beside the folder.
+            let version = t.version();
+            t.commit(&config_c(), meta(&[SectionId::EventSources])).unwrap();
+            assert_eq!(Target::open(dir).unwrap().version(), version + 1);
+            assert_eq!(siblings(dir), [dir.to_path_buf()]);
+        },
+    );
+}
+
+#[test]
+fn init_in_place_interrupted_at_any_step_leaves_an_empty_folder_or_a_managed_one() {
+    let setup = |dir: &Path| std::fs::create_dir(dir).unwrap();
+    every_step("init", false, setup, |dir, done| {
+        let t = Target::open(dir).unwrap();
+        if t.is_new() {
+            assert!(!done);
+            assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0, "the folder is empty again");
+            drop(t);
+            store::init(dir, None).unwrap();
+        } else {
+            assert_eq!(t.version(), 0);
+            assert_eq!(t.configuration(), &model::Configuration::empty_full());
+            drop(t);
+        }
+        no_leftovers(dir);
+        let t = Target::open(dir).unwrap();
+        t.commit(&config_c(), meta(&[SectionId::EventSources])).unwrap();
+    });
+}
+
+#[test]
+fn adopt_interrupted_at_any_step_leaves_the_original_or_the_adopted_folder() {
+    let setup = |dir: &Path| crate::adopt::jims_folder(dir);
+    let original = {
+        let t = crash_tempdir();
+        let dir = t.path().join("srv");
+        setup(&dir);
+        let mut files: Vec<_> = all_files(&dir)
+            .into_iter()
+            .map(|(p, b)| (p.strip_prefix(&dir).unwrap().to_owned(), b))
+            .collect();
+        files.sort();
+        files
+    };
+    for no_exchange in [false, true] {
+        every_step("adopt", no_exchange, setup, |dir, done| match Target::open(dir) {
+            Err(e) => {
+                assert!(!done);
+                assert_eq!(e.kind(), ErrorKind::NotManaged, "{e}");
+                let mut files: Vec<_> = all_files(dir)
+                    .into_iter()
+                    .map(|(p, b)| (p.strip_prefix(dir).unwrap().to_owned(), b))
+                    .collect();
+                files.sort();
+                assert_eq!(files, original, "the folder is exactly as before");
+                store::adopt(dir, None).unwrap();
+            }
+            Ok(t) => {
+                assert_eq!(t.version(), 0);
+                no_leftovers(dir);
+                for (path, bytes) in all_files(dir) {
+                    let text = String::from_utf8_lossy(&bytes);
+                    assert!(!text.contains("hunter2"), "plaintext left in {}", path.display());
+                }
+                t.commit(&config_c(), meta(&[SectionId::EventSources])).unwrap();
+            }
+        });
+    }
+}
