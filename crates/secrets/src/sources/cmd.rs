@@ -32,7 +32,9 @@ const STDERR_SHOWN: usize = 2048;
 ///
 /// The SPEC `cmd:PROGRAM ARG…` is split on whitespace. Only PROGRAM is killed at the time
 /// limit, not processes it started (a program in its own process group could not use the
-/// terminal); the source stops waiting for them all the same.
+/// terminal); the source stops waiting for them all the same. A program that leaves a process
+/// holding its output open is waited for until that output closes or the time limit passes.
+/// Standard output beyond 64 KiB is a failure: a password is no document.
 #[derive(Debug)]
 pub struct CmdSource {
     program: String,

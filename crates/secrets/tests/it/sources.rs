@@ -150,6 +150,7 @@ fn dir_reads_one_file_per_key() {
     assert_eq!(ask(&*s, "event_sources/DC2").unwrap(), None);
 }
 
+#[cfg(unix)]
 #[test]
 fn dir_never_reads_outside_its_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -202,6 +203,7 @@ fn script(dir: &Path, name: &str, body: &str) -> String {
     format!("cmd:sh {}", path.display())
 }
 
+#[cfg(unix)]
 #[test]
 fn cmd_answers_by_exit_code() {
     let dir = tempfile::tempdir().unwrap();
@@ -232,6 +234,10 @@ fn cmd_answers_by_exit_code() {
     let e = ask(&*killed, "event_sources/DC1").unwrap_err();
     assert!(e.to_string().contains("killed by signal 9"), "{e}");
 
+    let flood = build(&script(d, "flood.sh", "head -c 70000 /dev/zero | tr '\\0' x")).unwrap();
+    let e = ask(&*flood, "event_sources/DC1").unwrap_err();
+    assert!(e.to_string().contains("printed more than 65536 bytes"), "{e}");
+
     let long = "x".repeat(5000);
     let noisy = build(&script(d, "noisy.sh", &format!("echo '{long}' >&2; exit 3"))).unwrap();
     let e = ask(&*noisy, "event_sources/DC1").unwrap_err().to_string();
@@ -239,6 +245,7 @@ fn cmd_answers_by_exit_code() {
     assert!(e.ends_with('…'));
 }
 
+#[cfg(unix)]
 #[test]
 fn cmd_receives_the_request_as_json() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,6 +259,7 @@ fn cmd_receives_the_request_as_json() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn cmd_that_hangs_is_stopped_at_the_time_limit() {
     let dir = tempfile::tempdir().unwrap();
