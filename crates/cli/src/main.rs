@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that prints.
 
 mod args;
+mod prompt;
 mod render;
 mod settings;
 mod term;
@@ -101,14 +102,17 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Settings(a) => settings_command(a),
         Command::Import(mut a) => {
             let found = locate(&mut a.resolve)?;
+            let (chain, prompt) = build_chain(&a.resolve, !a.dry_run)?;
             let options = ImportOptions {
                 sections: a.resolve.sections.clone(),
                 accept_warning: a.accept_warning,
                 dry_run: a.dry_run,
                 source_key: a.resolve.source_key.clone(),
+                prompt,
             };
-            let chain = build_chain(&a.resolve)?;
-            let interaction = TerminalInteraction;
+            let interaction = TerminalInteraction {
+                title: format!("{} → {}", a.resolve.export.display(), a.resolve.target.display()),
+            };
             let outcome = pipeline::import(
                 &a.resolve.export,
                 &a.resolve.target,
@@ -130,7 +134,7 @@ fn run(command: Command) -> Result<u8, Error> {
                 source_key: a.resolve.source_key.clone(),
                 ..ImportOptions::default()
             };
-            let chain = build_chain(&a.resolve)?;
+            let (chain, _) = build_chain(&a.resolve, false)?;
             let outcome =
                 pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain)?;
             if let Some(path) = &a.emit {
@@ -324,14 +328,26 @@ fn settings_command(a: args::SettingsArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// The secret sources given with `--secrets`, in order.
-fn build_chain(a: &ResolveArgs) -> Result<secrets::Chain, Error> {
-    let options = secrets::SourceOptions {
-        timeout: Duration::from_secs_f64(a.secrets_timeout.max(0.001)),
-        ..secrets::SourceOptions::default()
-    };
+/// The secret sources given with `--secrets`, in order, and whether `prompt` was asked for (it
+/// is asked last, after every other source). `prompt` needs a terminal when `will_prompt`.
+fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
+    let mut options = secrets::SourceOptions::default();
+    options.timeout = Duration::from_secs_f64(a.secrets_timeout.max(0.001));
     let mut sources = Vec::new();
+    let mut prompt = false;
     for spec in &a.secrets {
+        if spec == "prompt" {
+            if will_prompt && !term::interactive() {
+                return Err(Error::new(
+                    ErrorKind::SourceConfig,
+                    "--secrets prompt needs a terminal; without one, give the passwords with \
+                     --secrets env, --secrets file:PATH (`jimsctl passwords … --emit FILE` writes \
+                     one to fill in), --secrets dir:PATH or --secrets cmd:PROGRAM",
+                ));
+            }
+            prompt = true;
+            continue;
+        }
         match secrets::builtin_source(spec, &options).map_err(Error::from)? {
             Some(source) => sources.push(source),
             None => {
@@ -342,7 +358,7 @@ fn build_chain(a: &ResolveArgs) -> Result<secrets::Chain, Error> {
             }
         }
     }
-    Ok(secrets::Chain::new(sources))
+    Ok((secrets::Chain::new(sources), prompt))
 }
 
 fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
@@ -359,8 +375,11 @@ fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
     pipeline::write_file_atomic(path, secrets::skeleton(table, format).as_bytes(), 0o600)
 }
 
-/// Asks the partial-import warning on a terminal; without one, nobody accepts it.
-struct TerminalInteraction;
+/// Asks the partial-import warning and the missing passwords on a terminal; without one,
+/// nobody accepts the warning.
+struct TerminalInteraction {
+    title: String,
+}
 
 impl pipeline::Interaction for TerminalInteraction {
     fn accept_partial(&self, warning: &str) -> bool {
@@ -371,5 +390,25 @@ impl pipeline::Interaction for TerminalInteraction {
         }
         eprintln!("warning: {warning}");
         term::confirm("Import anyway?")
+    }
+
+    fn prompt_passwords(
+        &self,
+        table: &mut secrets::Table,
+    ) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        match prompt::run(table, &self.title, color) {
+            Ok(prompt::Ended::Assigned(typed)) => Ok(Some(typed)),
+            Ok(prompt::Ended::Cancelled) => {
+                for row in table.rows.iter_mut() {
+                    if row.source.as_deref() == Some("prompt") {
+                        row.source = None;
+                    }
+                }
+                eprintln!("Cancelled: nothing was written.");
+                Ok(None)
+            }
+            Err(e) => Err(Error::new(ErrorKind::Io, format!("the password prompt failed: {e}"))),
+        }
     }
 }

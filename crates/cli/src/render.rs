@@ -97,20 +97,36 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                     parts.push("no item changes".into());
                 }
                 let _ = writeln!(out, " ({})", parts.join(", "));
-                for id in &s.added {
-                    let _ = writeln!(out, "      + {id}");
+                if !s.added.is_empty() {
+                    let _ = writeln!(out, "      + {}", id_list(&s.added));
                 }
-                for id in &s.removed {
-                    let _ = writeln!(out, "      - {id}");
+                if !s.removed.is_empty() {
+                    let _ = writeln!(out, "      - {}", id_list(&s.removed));
                 }
-                for c in &s.changed {
+                for c in s.changed.iter().take(MAX_LISTED) {
                     let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
                     let _ = writeln!(out, "      ~ {}: {}", c.id, fields.join(", "));
+                }
+                if s.changed.len() > MAX_LISTED {
+                    let _ = writeln!(out, "      ~ … and {} more changed", s.changed.len() - MAX_LISTED);
                 }
             }
         }
     }
     out
+}
+
+/// How many item ids or changed items the text plan lists before it summarises.
+const MAX_LISTED: usize = 8;
+
+/// `a, b, c, … and 12 more`.
+fn id_list(ids: &[String]) -> String {
+    let shown: Vec<&str> = ids.iter().take(MAX_LISTED).map(String::as_str).collect();
+    let mut s = shown.join(", ");
+    if ids.len() > MAX_LISTED {
+        let _ = write!(s, ", … and {} more", ids.len() - MAX_LISTED);
+    }
+    s
 }
 
 fn passwords_json(table: &Table) -> Value {

@@ -82,7 +82,15 @@ impl From<store::Error> for Error {
     fn from(e: store::Error) -> Error {
         let kind = match e.kind() {
             store::ErrorKind::Busy => ErrorKind::Busy,
-            store::ErrorKind::NotManaged | store::ErrorKind::Symlink => ErrorKind::Target,
+            store::ErrorKind::NotManaged
+            | store::ErrorKind::AlreadyManaged
+            | store::ErrorKind::NotFound
+            | store::ErrorKind::Symlink
+            | store::ErrorKind::Corrupt
+            | store::ErrorKind::Parse
+            | store::ErrorKind::NoSuchVersion
+            | store::ErrorKind::InvalidServerId
+            | store::ErrorKind::Unsupported => ErrorKind::Target,
             _ => ErrorKind::Io,
         };
         Error::new(kind, e.to_string())
@@ -97,10 +105,11 @@ impl From<select::Error> for Error {
 
 impl From<secrets::Error> for Error {
     fn from(e: secrets::Error) -> Error {
-        let kind = match e.exit_code() {
-            1 => ErrorKind::SourceFailed,
-            _ if e.is_crypto() => ErrorKind::Crypto,
-            _ => ErrorKind::SourceConfig,
+        let kind = match e.kind() {
+            secrets::ErrorKind::Tampered | secrets::ErrorKind::WrongSourceKey => ErrorKind::Crypto,
+            secrets::ErrorKind::SourceConfig => ErrorKind::SourceConfig,
+            secrets::ErrorKind::SourceFailed => ErrorKind::SourceFailed,
+            _ => ErrorKind::Io,
         };
         Error::new(kind, e.to_string())
     }

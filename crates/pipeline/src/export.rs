@@ -33,7 +33,7 @@ pub struct ExportOptions {
 }
 
 /// What `export` or `convert` wrote.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct ExportReport {
     /// The file or folder written.
     pub out: PathBuf,

@@ -20,6 +20,9 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// `--source-key`: the exporting server's key file.
     pub source_key: Option<PathBuf>,
+    /// `--secrets prompt`: ask a person for what the other sources did not answer. Asked last,
+    /// after every other source, and never in a dry run.
+    pub prompt: bool,
 }
 
 /// What the pipeline may ask a person. The CLI answers on a terminal; programs answer
@@ -28,6 +31,13 @@ pub trait Interaction {
     /// The import is partial and the warning was not accepted ahead of time: show `warning`
     /// and say whether the person accepts it.
     fn accept_partial(&self, warning: &str) -> bool;
+
+    /// `--secrets prompt`: ask for the rows of `table` still missing. Returns the passwords
+    /// assigned by row index (marking each row's source), or `None` when the person cancelled.
+    fn prompt_passwords(&self, table: &mut Table) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
+        let _ = table;
+        Ok(None)
+    }
 }
 
 /// Nobody to ask: a partial import whose warning was not accepted ahead of time stops.
@@ -190,7 +200,12 @@ fn run(
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
-    let resolved = secrets::resolve(&mut table, chain, cache)?;
+    let mut resolved = secrets::resolve(&mut table, chain, cache)?;
+    if table.remaining() > 0 && options.prompt && asks {
+        if let Some(typed) = interaction.prompt_passwords(&mut table)? {
+            resolved.secrets.extend(typed);
+        }
+    }
     let remaining = table.remaining();
     if remaining > 0 {
         outcome.table = table;
@@ -218,25 +233,21 @@ fn commit_meta(
     merged: &model::Configuration,
     outcome: &Outcome,
 ) -> store::CommitMeta {
-    let items: serde_json::Map<String, serde_json::Value> = selection
+    let items = selection
         .sections
         .iter()
-        .filter_map(|id| merged.get(*id).map(|s| (id.to_string(), s.item_count().into())))
+        .filter_map(|id| merged.get(*id).map(|s| (*id, s.item_count() as u64)))
         .collect();
-    store::CommitMeta {
-        action: "import".into(),
-        export: Some(export_path.display().to_string()),
-        sections: selection.sections.clone(),
-        counts: serde_json::json!({
-            "items": items,
-            "passwords": {
-                "total": outcome.table.total(),
-                "fixed": outcome.table.fixed(),
-                "sealed_plaintext": outcome.sealed_plaintext,
-                "resealed": outcome.resealed,
-            },
-        }),
-    }
+    let passwords = store::PasswordCounts {
+        total: outcome.table.total() as u64,
+        fixed: outcome.table.fixed() as u64,
+        sealed: (outcome.sealed_plaintext + outcome.resealed + outcome.table.fixed()) as u64,
+    };
+    store::CommitMeta::import(
+        Some(export_path.display().to_string()),
+        selection.sections.clone(),
+        store::Counts { items, passwords },
+    )
 }
 
 /// Reads a server key file given with `--source-key`.
