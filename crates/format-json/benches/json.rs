@@ -17,6 +17,13 @@ fn json_read(c: &mut Criterion) {
     group.bench_function("realistic_100k", |b| {
         b.iter(|| format_json::read_bundle(black_box(&bytes)).expect("the sample reads"))
     });
+    // Reference points on the same bytes: serde_json's parser alone, and a full Value tree.
+    group.bench_function("baseline_serde_ignored_any", |b| {
+        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&bytes)).unwrap())
+    });
+    group.bench_function("baseline_serde_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).unwrap())
+    });
     group.finish();
 }
 

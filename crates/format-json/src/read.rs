@@ -29,6 +29,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// skipped), nested at most [`MAX_DEPTH`] levels. Every problem is an [`Error`] with the line
 /// and column where it was found; values of the wrong type are named by their member path,
 /// e.g. `sections.event_sources[3].domain_controller.server`. Never panics on any input.
+///
+/// The header may leave out any member (a bundle written by hand), `format_version`
+/// included; a header member given twice is refused, as XML refuses a repeated attribute.
+/// Member names of elements may repeat: each is one more attribute or child, in order.
 pub fn read_bundle(bytes: &[u8]) -> Result<Export, Error> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(Error::new(

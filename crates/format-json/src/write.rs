@@ -345,6 +345,16 @@ mod tests {
     }
 
     #[test]
+    fn buffer_is_sized_once() {
+        let export = crate::sample::realistic_export();
+        let estimate = estimate(&export);
+        let out = write_bundle(&export);
+        assert!(estimate >= out.len(), "{estimate} < {}", out.len());
+        assert!(estimate < out.len() * 3 / 2, "{estimate} is wasteful for {}", out.len());
+        assert_eq!(out.capacity(), estimate);
+    }
+
+    #[test]
     fn deep_indent_does_not_panic() {
         let mut w = Writer { out: Vec::new() };
         w.indent(100);

@@ -6,4 +6,5 @@ mod roundtrip;
 mod sample;
 mod shapes;
 mod snapshot;
+mod spec_example;
 mod util;
