@@ -4,7 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// What kind of failure an [`Error`] is. The command line maps kinds to exit codes.
+/// What kind of failure an [`Error`] is. The command line maps kinds to exit codes; the
+/// codes of cli.md that fit are given with each kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -13,30 +14,30 @@ pub enum ErrorKind {
     /// Another process holds the folder's lock, or the folder appeared meanwhile (exit 5).
     Busy,
     /// The folder is not a managed folder: it holds a `cwd/` without `.jims-import/` (adopt it)
-    /// or other files.
+    /// or other files (exit 2).
     NotManaged,
-    /// `server init` or `adopt` on a folder that is already managed.
+    /// `server init` or `adopt` on a folder that is already managed (exit 2).
     AlreadyManaged,
-    /// The folder (or, for adopt, its `cwd/`) does not exist.
+    /// The folder (or, for adopt, its `cwd/`) does not exist (exit 2).
     NotFound,
-    /// A path inside the folder is a symbolic link, which the store refuses to follow.
+    /// A path inside the folder is a symbolic link, which the store refuses to follow (exit 2).
     Symlink,
     /// jimsctl's own state (`server.toml`, `server.key`, history, journal) is damaged or
-    /// unreadable.
+    /// unreadable (exit 2).
     Corrupt,
-    /// A native configuration file does not parse.
+    /// A native configuration file does not parse (exit 2).
     Parse,
-    /// Key generation or sealing failed.
+    /// Key generation or sealing failed (exit 1).
     Crypto,
-    /// The version asked for is not in the folder's history.
+    /// The version asked for is not in the folder's history (exit 2).
     NoSuchVersion,
-    /// A write was asked of a folder opened for reading.
+    /// A write was asked of a folder opened for reading: a bug of the caller (exit 1).
     ReadOnly,
-    /// The server id is not acceptable.
+    /// The server id is not acceptable (exit 2).
     InvalidServerId,
-    /// An interrupted commit could not be finished nor undone automatically.
+    /// An interrupted commit could not be finished nor undone automatically (exit 1).
     Interrupted,
-    /// The folder was written by a newer jimsctl (unknown layout version).
+    /// The folder was written by a newer jimsctl (unknown layout version) (exit 2).
     Unsupported,
 }
 
