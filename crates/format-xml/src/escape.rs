@@ -53,18 +53,18 @@ pub(crate) fn unescape<'a>(
     place: Place<'_>,
 ) -> Result<Cow<'a, str>, Fail> {
     let bytes = raw.as_bytes();
-    if let Place::Attribute { .. } = place
-        && let Some(p) = bytes.iter().position(|&b| b == b'<')
-    {
+    // One pass finds the first '&' (or, in an attribute value, a '<', which is refused).
+    let attribute = matches!(place, Place::Attribute { .. });
+    let Some(first) = bytes.iter().position(|&b| b == b'&' || (attribute && b == b'<')) else {
+        return Ok(Cow::Borrowed(raw));
+    };
+    if attribute && let Some(p) = bytes[first..].iter().position(|&b| b == b'<') {
         return Err(Fail::new(
             ErrorKind::Syntax,
-            offset + p,
+            offset + first + p,
             format!("{} holds a raw '<'; write it as &lt;", place.describe()),
         ));
     }
-    let Some(first) = bytes.iter().position(|&b| b == b'&') else {
-        return Ok(Cow::Borrowed(raw));
-    };
     let mut out = String::with_capacity(raw.len());
     let mut rest_start = 0;
     let mut amp = first;

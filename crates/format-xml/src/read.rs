@@ -397,15 +397,32 @@ fn trim_ws(s: &str) -> &str {
     s.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
 }
 
+/// Bytes that may start an XML name (ASCII rules of XML 1.0; any non-ASCII byte).
+const NAME_START: [bool; 256] = name_table(false);
+/// Bytes that may continue an XML name.
+const NAME_CHAR: [bool; 256] = name_table(true);
+
+const fn name_table(continuation: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphabetic()
+            || c == b'_'
+            || c == b':'
+            || c >= 0x80
+            || (continuation && (c.is_ascii_digit() || c == b'-' || c == b'.'));
+        b += 1;
+    }
+    t
+}
+
 /// Whether `name` is an acceptable XML name (ASCII rules of XML 1.0; any non-ASCII character
 /// is allowed).
 fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     let Some((&first, rest)) = b.split_first() else { return false };
-    (first.is_ascii_alphabetic() || first == b'_' || first == b':' || first >= 0x80)
-        && rest.iter().all(|&c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.') || c >= 0x80
-        })
+    NAME_START[first as usize] && rest.iter().all(|&c| NAME_CHAR[c as usize])
 }
 
 /// Checks that the input can be text: size, encoding, NUL and control bytes, UTF-8. Returns
@@ -497,6 +514,10 @@ struct Lexer<'a> {
     /// Length of the byte order mark skipped: quick-xml's offsets start after it.
     base: usize,
     seen_any: bool,
+    /// Scratch space of the tree builder, kept to be reused.
+    scratch: Vec<Element>,
+    /// Scratch space for the attributes of one start tag.
+    attributes: Vec<Attribute>,
 }
 
 impl<'a> Lexer<'a> {
@@ -510,7 +531,15 @@ impl<'a> Lexer<'a> {
         config.check_comments = false;
         config.expand_empty_elements = false;
         config.allow_unmatched_ends = false;
-        Ok(Lexer { input, text, reader, base, seen_any: false })
+        Ok(Lexer {
+            input,
+            text,
+            reader,
+            base,
+            seen_any: false,
+            scratch: Vec::new(),
+            attributes: Vec::new(),
+        })
     }
 
     /// The offset of `s` in the input, when `s` borrows from it.
@@ -725,14 +754,35 @@ impl<'a> Lexer<'a> {
     /// An element from a start tag at `offset`: its name and attributes, values decoded,
     /// duplicates refused. When `offsets` is given, it receives each attribute's offset.
     fn open(
+        &mut self,
+        tag: &BytesStart<'_>,
+        offset: usize,
+        offsets: Option<&mut Vec<usize>>,
+    ) -> Result<Element, Fail> {
+        let name = self.name_of(tag, offset)?;
+        // Attributes are gathered in a reused list, then moved into one allocation of the
+        // exact size.
+        let mut attributes = std::mem::take(&mut self.attributes);
+        attributes.clear();
+        let read = self.read_attributes(tag, offset, name, &mut attributes, offsets);
+        let mut exact = Vec::with_capacity(attributes.len());
+        exact.append(&mut attributes);
+        let element =
+            Element { name: name.to_owned(), attributes: exact, children: Vec::new(), text: None };
+        self.attributes = attributes;
+        read.map(|()| element)
+    }
+
+    /// Reads the attributes of `tag` (named `name`, at `offset`) into `attributes`.
+    fn read_attributes(
         &self,
         tag: &BytesStart<'_>,
         offset: usize,
+        name: &str,
+        attributes: &mut Vec<Attribute>,
         mut offsets: Option<&mut Vec<usize>>,
-    ) -> Result<Element, Fail> {
-        let name = self.name_of(tag, offset)?;
+    ) -> Result<(), Fail> {
         let tag_start = self.offset_of(tag).unwrap_or(offset + 1);
-        let mut element = Element::new(name);
         let mut seen: Option<std::collections::HashSet<&'a str>> = None;
         for attr in tag.attributes().with_checks(false) {
             let attr = attr.map_err(|e| attr_error(e, tag_start, name))?;
@@ -746,15 +796,11 @@ impl<'a> Lexer<'a> {
             }
             let duplicate = match &mut seen {
                 Some(set) => !set.insert(key),
-                None if element.attributes.len() < 16 => {
-                    element.attributes.iter().any(|a| a.name == key)
-                }
+                None if attributes.len() < 16 => attributes.iter().any(|a| a.name == key),
                 None => {
                     // Many attributes: switch to a set, seeded with the keys read so far.
                     let mut set = std::collections::HashSet::new();
-                    for earlier in
-                        tag.attributes().with_checks(false).take(element.attributes.len())
-                    {
+                    for earlier in tag.attributes().with_checks(false).take(attributes.len()) {
                         let earlier = earlier.map_err(|e| attr_error(e, tag_start, name))?;
                         set.insert(self.sub(earlier.key.as_ref(), tag_start)?.0);
                     }
@@ -776,9 +822,9 @@ impl<'a> Lexer<'a> {
             if let Some(o) = offsets.as_deref_mut() {
                 o.push(value_at);
             }
-            element.attributes.push(Attribute { name: key.to_owned(), value: value.into_owned() });
+            attributes.push(Attribute { name: key.to_owned(), value: value.into_owned() });
         }
-        Ok(element)
+        Ok(())
     }
 }
 
@@ -812,10 +858,12 @@ struct Frame<'a> {
     /// Whitespace that opened the current run, kept aside until the run holds more.
     pending: Option<&'a str>,
     has_children: bool,
+    /// Where its finished children start in the builder's scratch list.
+    children_start: usize,
 }
 
 impl<'a> Frame<'a> {
-    fn new(element: Element, offset: usize) -> Frame<'a> {
+    fn new(element: Element, offset: usize, children_start: usize) -> Frame<'a> {
         Frame {
             element,
             offset,
@@ -823,6 +871,7 @@ impl<'a> Frame<'a> {
             run_start: 0,
             pending: None,
             has_children: false,
+            children_start,
         }
     }
 
@@ -872,9 +921,12 @@ impl<'a> Frame<'a> {
         self.has_children = true;
     }
 
-    fn finish(mut self) -> Element {
+    /// The finished element; its children are taken off the end of `done` (so that each
+    /// children list is allocated once, at its exact size).
+    fn finish(mut self, done: &mut Vec<Element>) -> Element {
         if self.has_children {
             self.end_run();
+            self.element.children = done.drain(self.children_start..).collect();
         }
         if !self.text.is_empty() && !is_whitespace(&self.text) {
             self.element.text = Some(self.text);
@@ -908,7 +960,10 @@ fn build_subtree<'a>(
         return Ok(element);
     }
     let mut stack: Vec<Frame<'a>> = Vec::with_capacity(8);
-    stack.push(Frame::new(element, offset));
+    // Finished elements waiting for their parent's end tag, reused across calls.
+    let mut done = std::mem::take(&mut lx.scratch);
+    done.clear();
+    stack.push(Frame::new(element, offset, 0));
     loop {
         match lx.next()? {
             Token::Start { tag, empty, offset } => {
@@ -919,18 +974,19 @@ fn build_subtree<'a>(
                 let Some(parent) = stack.last_mut() else { return Err(no_open_element(offset)) };
                 parent.begin_child();
                 if empty {
-                    parent.element.children.push(child);
+                    done.push(child);
                 } else {
-                    stack.push(Frame::new(child, offset));
+                    stack.push(Frame::new(child, offset, done.len()));
                 }
             }
             Token::End => {
                 let Some(frame) = stack.pop() else { return Err(no_open_element(offset)) };
-                let done = frame.finish();
-                match stack.last_mut() {
-                    Some(parent) => parent.element.children.push(done),
-                    None => return Ok(done),
+                let element = frame.finish(&mut done);
+                if stack.is_empty() {
+                    lx.scratch = done;
+                    return Ok(element);
                 }
+                done.push(element);
             }
             Token::Text { raw, offset, cdata } => {
                 let Some(frame) = stack.last_mut() else { return Err(no_open_element(offset)) };

@@ -30,6 +30,7 @@ pub(crate) fn configuration(scale: usize) -> Configuration {
             &[
                 ("id", &id),
                 ("description", &format!("domain controller, site {i} & branch office")),
+                ("location", &format!("HQ datacenter, rack {}", i % 40)),
             ],
         );
         if i % 3 == 0 {
@@ -60,7 +61,11 @@ pub(crate) fn configuration(scale: usize) -> Configuration {
     for i in 0..n {
         let mut item = el(
             "user_info_source",
-            &[("id", &format!("AD{i:03}")), ("description", &format!("forest \"{i}\""))],
+            &[
+                ("id", &format!("AD{i:03}")),
+                ("description", &format!("forest \"{i}\"")),
+                ("location", &format!("HQ datacenter, rack {}", i % 40)),
+            ],
         );
         if i % 2 == 0 {
             item = item.with_attr("template", "ad-readers");
@@ -129,7 +134,7 @@ pub(crate) fn configuration(scale: usize) -> Configuration {
     c.insert(Section::single(SectionId::PcProbes, probe));
 
     let mut syslog = Element::new("syslog_sources");
-    for i in 0..10 {
+    for i in 0..20 {
         syslog.children.push(el(
             "syslog_source",
             &[
@@ -240,7 +245,7 @@ pub(crate) fn configuration(scale: usize) -> Configuration {
     });
 
     let mut clients = Element::new("clients");
-    for i in 0..60 {
+    for i in 0..100 {
         clients.children.push(el(
             "client",
             &[("id", &format!("admin{i}")), ("address", &format!("10.9.9.{i}"))],
