@@ -210,18 +210,7 @@ fn run(command: Command) -> Result<u8, Error> {
                 let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
                 println!("{:#}", json!({"current": current, "versions": versions}));
             } else {
-                for v in &versions {
-                    let sections: Vec<&str> = v.sections.iter().map(|s| s.as_str()).collect();
-                    println!(
-                        "{}{:>4}  {}  {:<8}  {}  {}",
-                        if v.current { "*" } else { " " },
-                        v.version,
-                        v.time,
-                        v.action,
-                        v.export.as_deref().unwrap_or("-"),
-                        sections.join(",")
-                    );
-                }
+                print!("{}", render::history(&versions));
             }
             Ok(0)
         }

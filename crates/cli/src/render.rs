@@ -180,10 +180,10 @@ pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style)
     if o.partial {
         let _ = writeln!(out, "Partial import of: {}.", sections.join(", "));
     }
-    if let Some(p) = &o.plan {
+    let t = &o.table;
+    if let (Some(p), false) = (&o.plan, o.status == Status::MissingPasswords) {
         out.push_str(&plan(p, style));
     }
-    let t = &o.table;
     if o.status == Status::MissingPasswords {
         let _ = writeln!(out, "\nAdd Missing Passwords");
         out.push_str(&table(t, style));
@@ -244,4 +244,35 @@ pub(crate) fn import_json(o: &Outcome, export: &str, target: &str) -> Value {
 /// The table as `passwords --format json` gives it.
 pub(crate) fn table_json(table: &Table) -> Value {
     serde_json::to_value(table.to_json()).unwrap_or(Value::Null)
+}
+
+/// `history` as a table for people, the current version marked with `*`.
+pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
+    let rows: Vec<[String; 5]> = versions
+        .iter()
+        .map(|v| {
+            [
+                format!("{}{}", if v.current { "*" } else { " " }, v.version),
+                v.time.clone(),
+                v.action.clone(),
+                v.export.clone().unwrap_or_else(|| "-".into()),
+                v.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+            ]
+        })
+        .collect();
+    let headers = [" Version", "Time", "Action", "Export", "Sections"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let all = std::iter::once(headers.map(str::to_owned)).chain(rows);
+    for row in all {
+        let cells: Vec<String> =
+            row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
 }

@@ -196,7 +196,14 @@ fn run(
         target.key(),
         source_key.as_ref(),
     )
-    .map_err(|e| Error::from(e).with_path(export_path))?;
+    .map_err(|e| {
+        let e = Error::from(e);
+        let kind = match e.kind() {
+            ErrorKind::Crypto => ErrorKind::Crypto,
+            _ => ErrorKind::Io,
+        };
+        Error::new(kind, format!("{}: {e}", export_path.display())).with_path(export_path)
+    })?;
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;

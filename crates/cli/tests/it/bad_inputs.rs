@@ -112,7 +112,8 @@ fn a_tampered_sealed_value_is_refused_naming_the_item() {
     let before = tree(&target);
     let r = run(&["import", out.to_str().unwrap(), "--target", t]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("cso_clients/CSO1"), "{}", r.stderr);
+    assert!(r.stderr.contains("cso_clients") && r.stderr.contains("CSO1"), "{}", r.stderr);
+    assert!(r.stderr.contains("back.xml"), "the error names the file: {}", r.stderr);
     assert_eq!(tree(&target), before);
 }
 
