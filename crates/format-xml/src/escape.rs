@@ -172,6 +172,33 @@ const fn table(attribute: bool) -> [bool; 256] {
     t
 }
 
+/// The length of `value` escaped for a double-quoted attribute value.
+pub(crate) fn escaped_attribute_len(value: &str) -> usize {
+    escaped_len(value.as_bytes(), &ATTR_ESCAPES)
+}
+
+/// The length of `text` escaped for text content.
+pub(crate) fn escaped_text_len(text: &str) -> usize {
+    escaped_len(text.as_bytes(), &TEXT_ESCAPES)
+}
+
+fn escaped_len(bytes: &[u8], table: &[bool; 256]) -> usize {
+    let mut extra = 0;
+    for &b in bytes {
+        if table[b as usize] {
+            extra += match b {
+                b'&' => 4,
+                b'<' | b'>' => 3,
+                b'"' => 5,
+                // `&#N;` for a control character.
+                _ if b >= 10 => 4,
+                _ => 3,
+            };
+        }
+    }
+    bytes.len() + extra
+}
+
 /// Appends `value` escaped for a double-quoted attribute value.
 pub(crate) fn escape_attribute(out: &mut Vec<u8>, value: &str) {
     escape_into(out, value.as_bytes(), &ATTR_ESCAPES);
@@ -258,8 +285,10 @@ mod tests {
         let mut out = Vec::new();
         escape_attribute(&mut out, "a<&>\"'\n\t\r\u{1}é");
         assert_eq!(out, "a&lt;&amp;&gt;&quot;'&#10;&#9;&#13;&#1;é".as_bytes());
+        assert_eq!(escaped_attribute_len("a<&>\"'\n\t\r\u{1}é"), out.len());
         out.clear();
-        escape_text(&mut out, "a<&>\"\n\t\r\u{1f}");
-        assert_eq!(out, b"a&lt;&amp;&gt;\"\n\t&#13;&#31;");
+        escape_text(&mut out, "a<&>\"\n\t\r\u{1f}\u{2}");
+        assert_eq!(out, b"a&lt;&amp;&gt;\"\n\t&#13;&#31;&#2;");
+        assert_eq!(escaped_text_len("a<&>\"\n\t\r\u{1f}\u{2}"), out.len());
     }
 }

@@ -4,11 +4,12 @@
 //! out again byte for byte: the declaration, two-space indentation, one element per line with
 //! all its attributes in order, `<x/>` when empty, text inline (`<a>text</a>`), attribute values
 //! with `& < > "` and every control character (newline and tab included) as references. Output
-//! goes into one `Vec<u8>` sized up front; nothing is allocated per attribute.
+//! goes into one `Vec<u8>` of exactly the right size, counted by a first pass over the model;
+//! nothing is allocated per attribute.
 
 use model::{Element, Export, SectionFile, SectionId};
 
-use crate::escape::{escape_attribute, escape_text};
+use crate::escape::{escape_attribute, escape_text, escaped_attribute_len, escaped_text_len};
 use crate::read::{BUNDLE_ROOT, FILE_ATTR, SECTION, file_name};
 
 const DECLARATION: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -22,112 +23,153 @@ const SPACES: &[u8; 64] = b"                                                    
 /// root element is wrapped in `<section id="…">`; each transports file's `<xports>` carries a
 /// `file` attribute naming its native file.
 pub fn write_bundle(export: &Export) -> Vec<u8> {
-    let sections = export.configuration.sections();
-    let mut size = DECLARATION.len() + 64;
-    for a in &export.header.attributes {
-        size += a.name.len() + a.value.len() + 4;
-    }
-    for s in sections {
-        size += 2 * SECTION.len() + s.id.as_str().len() + 24;
-        for f in &s.files {
-            size += estimate(&f.root, 2) + 24;
-        }
-    }
-    let mut out = Vec::with_capacity(size + size / 16);
-    out.extend_from_slice(DECLARATION);
-    out.push(b'<');
-    out.extend_from_slice(BUNDLE_ROOT.as_bytes());
-    let header = &export.header;
-    if header.get("format_version").is_none() {
-        write_attribute(&mut out, "format_version", model::export::FORMAT_VERSION);
-    }
-    if header.get("scope").is_none() {
-        write_attribute(&mut out, "scope", export.scope().as_str());
-    }
-    for a in &header.attributes {
-        write_attribute(&mut out, &a.name, &a.value);
-    }
-    if sections.is_empty() {
-        out.extend_from_slice(b"/>\n");
-        return out;
-    }
-    out.extend_from_slice(b">\n");
-    for section in sections {
-        indent(&mut out, 1);
-        out.push(b'<');
-        out.extend_from_slice(SECTION.as_bytes());
-        write_attribute(&mut out, "id", section.id.as_str());
-        if section.files.is_empty() {
-            out.extend_from_slice(b"/>\n");
-            continue;
-        }
-        out.extend_from_slice(b">\n");
-        for file in &section.files {
-            if section.id == SectionId::Transports {
-                write_element(&mut out, &file.root, 2, Some((FILE_ATTR, file_name(file.path))));
-            } else {
-                write_element(&mut out, &file.root, 2, None);
-            }
-        }
-        indent(&mut out, 1);
-        out.extend_from_slice(b"</");
-        out.extend_from_slice(SECTION.as_bytes());
-        out.extend_from_slice(b">\n");
-    }
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(BUNDLE_ROOT.as_bytes());
-    out.extend_from_slice(b">\n");
+    let mut count = Count(0);
+    emit_bundle(&mut count, export);
+    let mut out = Vec::with_capacity(count.0);
+    emit_bundle(&mut out, export);
+    debug_assert_eq!(out.len(), count.0);
     out
 }
 
 /// Writes one native section file: the declaration and the root element, ending with a
 /// newline.
 pub fn write_native_file(file: &SectionFile) -> Vec<u8> {
-    let size = DECLARATION.len() + estimate(&file.root, 0);
-    let mut out = Vec::with_capacity(size + size / 16);
-    out.extend_from_slice(DECLARATION);
-    write_element(&mut out, &file.root, 0, None);
+    let mut count = Count(0);
+    emit_native(&mut count, file);
+    let mut out = Vec::with_capacity(count.0);
+    emit_native(&mut out, file);
+    debug_assert_eq!(out.len(), count.0);
     out
 }
 
-/// Roughly how many bytes `root` takes written at `depth` (escapes aside).
-fn estimate(root: &Element, depth: usize) -> usize {
-    let mut total = 0;
-    let mut stack = vec![(root, depth)];
-    while let Some((e, d)) = stack.pop() {
-        total += 2 * d + 2 * e.name.len() + 6 + e.text.as_ref().map_or(0, String::len);
-        for a in &e.attributes {
-            total += a.name.len() + a.value.len() + 4;
-        }
-        stack.extend(e.children.iter().map(|c| (c, d + 1)));
-    }
-    total
+/// Where the writer's output goes: first a [`Count`] of the bytes, then the `Vec<u8>` sized
+/// for exactly that many, so that the output (which may hold passwords) is never reallocated
+/// and leaves no copies behind.
+trait Sink {
+    fn raw(&mut self, bytes: &[u8]);
+    fn byte(&mut self, b: u8);
+    fn attribute_value(&mut self, value: &str);
+    fn text(&mut self, text: &str);
 }
 
-fn indent(out: &mut Vec<u8>, depth: usize) {
+/// Counts the bytes that would be written.
+struct Count(usize);
+
+impl Sink for Count {
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+    #[inline]
+    fn byte(&mut self, _: u8) {
+        self.0 += 1;
+    }
+    #[inline]
+    fn attribute_value(&mut self, value: &str) {
+        self.0 += escaped_attribute_len(value);
+    }
+    #[inline]
+    fn text(&mut self, text: &str) {
+        self.0 += escaped_text_len(text);
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+    #[inline]
+    fn attribute_value(&mut self, value: &str) {
+        escape_attribute(self, value);
+    }
+    #[inline]
+    fn text(&mut self, text: &str) {
+        escape_text(self, text);
+    }
+}
+
+fn emit_bundle(out: &mut impl Sink, export: &Export) {
+    let sections = export.configuration.sections();
+    out.raw(DECLARATION);
+    out.byte(b'<');
+    out.raw(BUNDLE_ROOT.as_bytes());
+    let header = &export.header;
+    if header.get("format_version").is_none() {
+        write_attribute(out, "format_version", model::export::FORMAT_VERSION);
+    }
+    if header.get("scope").is_none() {
+        write_attribute(out, "scope", export.scope().as_str());
+    }
+    for a in &header.attributes {
+        write_attribute(out, &a.name, &a.value);
+    }
+    if sections.is_empty() {
+        out.raw(b"/>\n");
+        return;
+    }
+    out.raw(b">\n");
+    for section in sections {
+        indent(out, 1);
+        out.byte(b'<');
+        out.raw(SECTION.as_bytes());
+        write_attribute(out, "id", section.id.as_str());
+        if section.files.is_empty() {
+            out.raw(b"/>\n");
+            continue;
+        }
+        out.raw(b">\n");
+        for file in &section.files {
+            if section.id == SectionId::Transports {
+                write_element(out, &file.root, 2, Some((FILE_ATTR, file_name(file.path))));
+            } else {
+                write_element(out, &file.root, 2, None);
+            }
+        }
+        indent(out, 1);
+        out.raw(b"</");
+        out.raw(SECTION.as_bytes());
+        out.raw(b">\n");
+    }
+    out.raw(b"</");
+    out.raw(BUNDLE_ROOT.as_bytes());
+    out.raw(b">\n");
+}
+
+fn emit_native(out: &mut impl Sink, file: &SectionFile) {
+    out.raw(DECLARATION);
+    write_element(out, &file.root, 0, None);
+}
+
+#[inline]
+fn indent(out: &mut impl Sink, depth: usize) {
     let mut n = 2 * depth;
     while n > 0 {
         let k = n.min(SPACES.len());
-        out.extend_from_slice(&SPACES[..k]);
+        out.raw(&SPACES[..k]);
         n -= k;
     }
 }
 
 #[inline]
-fn write_attribute(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"=\"");
-    escape_attribute(out, value);
-    out.push(b'"');
+fn write_attribute(out: &mut impl Sink, name: &str, value: &str) {
+    out.byte(b' ');
+    out.raw(name.as_bytes());
+    out.raw(b"=\"");
+    out.attribute_value(value);
+    out.byte(b'"');
 }
 
 /// Writes `<name attr…` at `depth`. `file`, for a bundle's `<xports>`, is written first and
 /// replaces any attribute of that name.
-fn open_tag(out: &mut Vec<u8>, e: &Element, depth: usize, file: Option<(&str, &str)>) {
+fn open_tag(out: &mut impl Sink, e: &Element, depth: usize, file: Option<(&str, &str)>) {
     indent(out, depth);
-    out.push(b'<');
-    out.extend_from_slice(e.name.as_bytes());
+    out.byte(b'<');
+    out.raw(e.name.as_bytes());
     if let Some((name, value)) = file {
         write_attribute(out, name, value);
         for a in e.attributes.iter().filter(|a| a.name != name) {
@@ -142,37 +184,37 @@ fn open_tag(out: &mut Vec<u8>, e: &Element, depth: usize, file: Option<(&str, &s
 
 /// Ends the start tag of `e`. An element without children is finished here (`/>` or
 /// `>text</name>`) and `false` is returned; otherwise its text follows `>` and the line ends.
-fn close_start(out: &mut Vec<u8>, e: &Element) -> bool {
+fn close_start(out: &mut impl Sink, e: &Element) -> bool {
     match (&e.text, e.children.is_empty()) {
         (None, true) => {
-            out.extend_from_slice(b"/>\n");
+            out.raw(b"/>\n");
             false
         }
         (Some(text), true) => {
-            out.push(b'>');
-            escape_text(out, text);
+            out.byte(b'>');
+            out.text(text);
             end_tag(out, e);
             false
         }
         (text, false) => {
-            out.push(b'>');
+            out.byte(b'>');
             if let Some(text) = text {
-                escape_text(out, text);
+                out.text(text);
             }
-            out.push(b'\n');
+            out.byte(b'\n');
             true
         }
     }
 }
 
-fn end_tag(out: &mut Vec<u8>, e: &Element) {
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(e.name.as_bytes());
-    out.extend_from_slice(b">\n");
+fn end_tag(out: &mut impl Sink, e: &Element) {
+    out.raw(b"</");
+    out.raw(e.name.as_bytes());
+    out.raw(b">\n");
 }
 
 /// Writes `root` and everything under it at `depth`, with an explicit stack.
-fn write_element(out: &mut Vec<u8>, root: &Element, depth: usize, file: Option<(&str, &str)>) {
+fn write_element(out: &mut impl Sink, root: &Element, depth: usize, file: Option<(&str, &str)>) {
     open_tag(out, root, depth, file);
     if !close_start(out, root) {
         return;
@@ -223,7 +265,7 @@ mod tests {
 
     #[test]
     fn indentation_beyond_the_space_buffer() {
-        let mut out = Vec::new();
+        let mut out: Vec<u8> = Vec::new();
         indent(&mut out, 40);
         assert_eq!(out.len(), 80);
         assert!(out.iter().all(|&b| b == b' '));
