@@ -518,6 +518,8 @@ struct Lexer<'a> {
     scratch: Vec<Element>,
     /// Scratch space for the attributes of one start tag.
     attributes: Vec<Attribute>,
+    /// Scratch space for their names.
+    keys: Vec<&'a str>,
 }
 
 impl<'a> Lexer<'a> {
@@ -539,6 +541,7 @@ impl<'a> Lexer<'a> {
             seen_any: false,
             scratch: Vec::new(),
             attributes: Vec::new(),
+            keys: Vec::new(),
         })
     }
 
@@ -760,71 +763,21 @@ impl<'a> Lexer<'a> {
         offsets: Option<&mut Vec<usize>>,
     ) -> Result<Element, Fail> {
         let name = self.name_of(tag, offset)?;
+        let (raw, raw_at) = self.sub(tag.attributes_raw(), offset + 1 + name.len())?;
         // Attributes are gathered in a reused list, then moved into one allocation of the
         // exact size.
         let mut attributes = std::mem::take(&mut self.attributes);
+        let mut keys = std::mem::take(&mut self.keys);
         attributes.clear();
-        let read = self.read_attributes(tag, offset, name, &mut attributes, offsets);
+        keys.clear();
+        let read = read_attributes(raw, raw_at, name, &mut attributes, &mut keys, offsets);
         let mut exact = Vec::with_capacity(attributes.len());
         exact.append(&mut attributes);
         let element =
             Element { name: name.to_owned(), attributes: exact, children: Vec::new(), text: None };
         self.attributes = attributes;
+        self.keys = keys;
         read.map(|()| element)
-    }
-
-    /// Reads the attributes of `tag` (named `name`, at `offset`) into `attributes`.
-    fn read_attributes(
-        &self,
-        tag: &BytesStart<'_>,
-        offset: usize,
-        name: &str,
-        attributes: &mut Vec<Attribute>,
-        mut offsets: Option<&mut Vec<usize>>,
-    ) -> Result<(), Fail> {
-        let tag_start = self.offset_of(tag).unwrap_or(offset + 1);
-        let mut seen: Option<std::collections::HashSet<&'a str>> = None;
-        for attr in tag.attributes().with_checks(false) {
-            let attr = attr.map_err(|e| attr_error(e, tag_start, name))?;
-            let (key, key_at) = self.sub(attr.key.as_ref(), tag_start)?;
-            if !valid_name(key) {
-                return Err(Fail::new(
-                    ErrorKind::Syntax,
-                    key_at,
-                    format!("{} is not a valid attribute name (in <{name}>)", quoted(key)),
-                ));
-            }
-            let duplicate = match &mut seen {
-                Some(set) => !set.insert(key),
-                None if attributes.len() < 16 => attributes.iter().any(|a| a.name == key),
-                None => {
-                    // Many attributes: switch to a set, seeded with the keys read so far.
-                    let mut set = std::collections::HashSet::new();
-                    for earlier in tag.attributes().with_checks(false).take(attributes.len()) {
-                        let earlier = earlier.map_err(|e| attr_error(e, tag_start, name))?;
-                        set.insert(self.sub(earlier.key.as_ref(), tag_start)?.0);
-                    }
-                    let dup = !set.insert(key);
-                    seen = Some(set);
-                    dup
-                }
-            };
-            if duplicate {
-                return Err(Fail::new(
-                    ErrorKind::DuplicateAttribute,
-                    key_at,
-                    format!("<{name}> carries the attribute '{key}' twice"),
-                ));
-            }
-            let (raw, value_at) = self.sub(&attr.value, key_at + key.len())?;
-            let secret = is_secret_attribute(key);
-            let value = unescape(raw, value_at, Place::Attribute { name: key, secret })?;
-            if let Some(o) = offsets.as_deref_mut() {
-                o.push(value_at);
-            }
-            attributes.push(Attribute { name: key.to_owned(), value: value.into_owned() });
-        }
-        Ok(())
     }
 }
 
@@ -832,18 +785,94 @@ fn doctype(at: usize) -> Fail {
     Fail::new(ErrorKind::Doctype, at, "DOCTYPE and entity declarations are not accepted")
 }
 
-fn attr_error(e: quick_xml::events::attributes::AttrError, tag_start: usize, name: &str) -> Fail {
-    use quick_xml::events::attributes::AttrError as A;
-    let (pos, what) = match e {
-        A::ExpectedEq(p) => (p, "an attribute name must be followed by '='"),
-        A::ExpectedValue(p) => (p, "an attribute has '=' but no value"),
-        A::UnquotedValue(p) => (p, "an attribute value must be in quotes"),
-        A::ExpectedQuote(p, _) => (p, "an attribute value is not closed by its quote"),
-        A::Duplicated(p, _) => (p, "an attribute appears twice"),
+/// Reads the attributes in `raw` (the part of a start tag after the element's name, at offset
+/// `at`) into `attributes`, values decoded, duplicates refused. `keys` receives the names
+/// (borrowed from the input) and `offsets`, when given, the offset of each value.
+fn read_attributes<'a>(
+    raw: &'a str,
+    at: usize,
+    element: &str,
+    attributes: &mut Vec<Attribute>,
+    keys: &mut Vec<&'a str>,
+    mut offsets: Option<&mut Vec<usize>>,
+) -> Result<(), Fail> {
+    let b = raw.as_bytes();
+    let syntax = |i: usize, what: &str| {
+        Fail::new(ErrorKind::Syntax, at + i, format!("{what} (in <{element}>)"))
     };
-    let kind =
-        if let A::Duplicated(..) = e { ErrorKind::DuplicateAttribute } else { ErrorKind::Syntax };
-    Fail::new(kind, tag_start + pos, format!("{what} (in <{name}>)"))
+    let mut seen: Option<std::collections::HashSet<&'a str>> = None;
+    let mut i = 0;
+    loop {
+        let before = i;
+        while i < b.len() && is_ws_byte(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return Ok(());
+        }
+        if i == before && !keys.is_empty() {
+            return Err(syntax(i, "attributes must be separated by whitespace"));
+        }
+        let key_at = i;
+        while i < b.len() && !is_ws_byte(b[i]) && b[i] != b'=' {
+            i += 1;
+        }
+        let key = &raw[key_at..i];
+        if !valid_name(key) {
+            return Err(Fail::new(
+                ErrorKind::Syntax,
+                at + key_at,
+                format!("{} is not a valid attribute name (in <{element}>)", quoted(key)),
+            ));
+        }
+        while i < b.len() && is_ws_byte(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return Err(syntax(key_at + key.len(), "an attribute name must be followed by '='"));
+        }
+        i += 1;
+        while i < b.len() && is_ws_byte(b[i]) {
+            i += 1;
+        }
+        let quote = match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            Some(_) => return Err(syntax(i, "an attribute value must be in quotes")),
+            None => return Err(syntax(i, "an attribute has '=' but no value")),
+        };
+        let value_at = i + 1;
+        let Some(len) = b[value_at..].iter().position(|&c| c == quote) else {
+            return Err(syntax(i, "an attribute value is not closed by its quote"));
+        };
+        let value = &raw[value_at..value_at + len];
+        i = value_at + len + 1;
+
+        let duplicate = match &mut seen {
+            Some(set) => !set.insert(key),
+            None if keys.len() < 16 => keys.contains(&key),
+            None => {
+                // Many attributes: switch to a set.
+                let mut set: std::collections::HashSet<&'a str> = keys.iter().copied().collect();
+                let dup = !set.insert(key);
+                seen = Some(set);
+                dup
+            }
+        };
+        if duplicate {
+            return Err(Fail::new(
+                ErrorKind::DuplicateAttribute,
+                at + key_at,
+                format!("<{element}> carries the attribute '{key}' twice"),
+            ));
+        }
+        keys.push(key);
+        let secret = is_secret_attribute(key);
+        let value = unescape(value, at + value_at, Place::Attribute { name: key, secret })?;
+        if let Some(o) = offsets.as_deref_mut() {
+            o.push(at + value_at);
+        }
+        attributes.push(Attribute { name: key.to_owned(), value: value.into_owned() });
+    }
 }
 
 /// An element being built: its attributes and children so far, and its text.

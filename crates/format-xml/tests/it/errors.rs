@@ -312,6 +312,13 @@ fn malformed_attributes_and_names() {
     check(&e, ErrorKind::Syntax, 3, 33, "must be followed by '='");
     let e = bundle_err(with_section("  <section id=\"session\"><cache a=b/></section>\n"));
     check(&e, ErrorKind::Syntax, 3, 34, "must be in quotes");
+    let e =
+        bundle_err(with_section("  <section id=\"session\"><cache a=\"1\"b=\"2\"/></section>\n"));
+    check(&e, ErrorKind::Syntax, 3, 37, "attributes must be separated by whitespace");
+    let e = bundle_err(with_section("  <section id=\"session\"><cache a=\"1/></section>\n"));
+    check(&e, ErrorKind::Syntax, 3, 25, "a tag is not closed");
+    let e = bundle_err(with_section("  <section id=\"session\"><cache a= /></section>\n"));
+    check(&e, ErrorKind::Syntax, 3, 35, "has '=' but no value");
     let e = bundle_err(with_section("  <section id=\"session\"><cache a=\"<\"/></section>\n"));
     check(&e, ErrorKind::Syntax, 3, 35, "holds a raw '<'");
     let e = bundle_err(with_section("  <section id=\"session\"><cache><1x/></cache></section>\n"));
