@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use model::{Configuration, Element, Export, Scope, SectionId};
+use model::{Configuration, Export, Scope, SectionId};
 
 use crate::synth::{self, Rng, Shape};
 
@@ -75,7 +75,7 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
     let mut malformed = json[..json.len() / 3].to_vec();
     malformed.extend_from_slice(b",,\n}");
     write(&dir.join("malformed.json"), malformed)?;
-    let mut bad_utf8 = xml.clone();
+    let mut bad_utf8 = xml;
     let at = text.find("Domain controller 1 ").expect("fixture has DC1") + 7;
     bad_utf8[at] = 0xff;
     write(&dir.join("invalid-utf8.xml"), bad_utf8)?;
@@ -84,9 +84,13 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
     write(&dir.join("garbage.bin"), garbage)?;
     write(
         &dir.join("wrong-root.xml"),
-        text.replacen("<jims_export", "<jims_backup", 1).replace("</jims_export>", "</jims_backup>"),
+        text.replacen("<jims_export", "<jims_backup", 1)
+            .replace("</jims_export>", "</jims_backup>"),
     )?;
-    write(&dir.join("unknown-version.xml"), text.replacen("format_version=\"1\"", "format_version=\"2\"", 1))?;
+    write(
+        &dir.join("unknown-version.xml"),
+        text.replacen("format_version=\"1\"", "format_version=\"2\"", 1),
+    )?;
 
     let mut dup = full.clone();
     let events = dup.configuration.get_mut(SectionId::EventSources).expect("full");
@@ -119,6 +123,5 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
     let only_events = synth::export(only_events, SERVER_ID, KEY_ID);
     write(&dir.join("events-without-templates.xml"), format_xml::write_bundle(&only_events))?;
 
-    let _ = Element::new("unused");
     Ok(())
 }

@@ -5,8 +5,8 @@
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
 
 mod fixtures;
-mod tidy;
 mod synth;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::Command;

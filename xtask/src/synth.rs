@@ -22,10 +22,6 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     pub(crate) fn hex(&mut self, bytes: usize) -> String {
         let mut s = String::with_capacity(bytes * 2);
         while s.len() < bytes * 2 {
@@ -64,13 +60,25 @@ impl Shape {
 /// know (`site`, `tls_min`, `<filter>`).
 pub(crate) fn configuration(shape: &Shape, rng: &mut Rng) -> Configuration {
     let mut c = Configuration::new();
-    let mut capi = |rng: &mut Rng| format!("{{capi}} 1,01000000d08c9ddf0115d1118c7a00c04fc297eb{}", rng.hex(46));
+    let capi = |rng: &mut Rng| {
+        format!("{{capi}} 1,01000000d08c9ddf0115d1118c7a00c04fc297eb{}", rng.hex(46))
+    };
     let fsw = |rng: &mut Rng| format!("{{fsw}} 1,{}", rng.hex(24));
 
     let mut templates = Element::new("templates");
     for (id, description, kind, user) in [
-        ("dc-readers", "Event log readers (domain controllers)", "event_source", "CORP\\JIMS-EventLogReader"),
-        ("exchange-readers", "Event log readers (Exchange)", "event_source", "CORP\\JIMS-EventLogReader"),
+        (
+            "dc-readers",
+            "Event log readers (domain controllers)",
+            "event_source",
+            "CORP\\JIMS-EventLogReader",
+        ),
+        (
+            "exchange-readers",
+            "Event log readers (Exchange)",
+            "event_source",
+            "CORP\\JIMS-EventLogReader",
+        ),
         ("ad-readers", "Directory readers", "user_directory", "CORP\\JIMS-ADRemoteAccess"),
         ("probe-admins", "PC probe accounts", "pc_probe", "CORP\\JIMS-PCProbe"),
     ] {
@@ -153,7 +161,8 @@ pub(crate) fn configuration(shape: &Shape, rng: &mut Rng) -> Configuration {
         dirs.children.push(item);
     }
 
-    let mut probe = Element::new("pc_probe").with_attr("enabled", "true").with_attr("timeout_ms", "5000");
+    let mut probe =
+        Element::new("pc_probe").with_attr("enabled", "true").with_attr("timeout_ms", "5000");
     probe.children.push(
         Element::new("credential").with_attr("id", "P1").with_attr("template", "probe-admins"),
     );
@@ -261,7 +270,11 @@ pub(crate) fn configuration(shape: &Shape, rng: &mut Rng) -> Configuration {
 
     let mut admins = Element::new("clients");
     for (i, a) in ["127.0.0.1", "10.0.99.10", "10.0.99.11"].iter().enumerate() {
-        admins.children.push(Element::new("client").with_attr("id", format!("admin{}", i + 1)).with_attr("address", *a));
+        admins.children.push(
+            Element::new("client")
+                .with_attr("id", format!("admin{}", i + 1))
+                .with_attr("address", *a),
+        );
     }
 
     c.insert(Section::single(SectionId::EventSources, events));

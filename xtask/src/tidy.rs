@@ -40,13 +40,18 @@ mod tests {
                 missing.push(f.display().to_string());
             }
         }
-        assert!(missing.is_empty(), "these files lack a leading `//!` doc comment:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "these files lack a leading `//!` doc comment:\n{}",
+            missing.join("\n")
+        );
     }
 
     #[test]
     fn no_ignored_tests_and_no_unfinished_code() {
         // Spelled in pieces so that this file does not trip itself.
-        let banned = [concat!("#[", "ignore"), concat!("todo", "!("), concat!("unimplemented", "!(")];
+        let banned =
+            [concat!("#[", "ignore"), concat!("todo", "!("), concat!("unimplemented", "!(")];
         let mut found = Vec::new();
         for f in sources() {
             let text = std::fs::read_to_string(&f).unwrap();
@@ -69,13 +74,17 @@ mod tests {
             let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
             for e in entries.flatten() {
                 let manifest = e.path().join("Cargo.toml");
-                if let Ok(text) = std::fs::read_to_string(&manifest) {
-                    if !text.contains("[lints]") || !text.contains("workspace = true") {
-                        missing.push(manifest.display().to_string());
-                    }
+                if let Ok(text) = std::fs::read_to_string(&manifest)
+                    && (!text.contains("[lints]") || !text.contains("workspace = true"))
+                {
+                    missing.push(manifest.display().to_string());
                 }
             }
         }
-        assert!(missing.is_empty(), "crates without `[lints] workspace = true`:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "crates without `[lints] workspace = true`:\n{}",
+            missing.join("\n")
+        );
     }
 }

@@ -14,12 +14,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use pipeline::{ConvertTo, Error, ErrorKind, ExportFormat, ExportOptions, ImportOptions, PasswordsOut};
+use pipeline::{
+    ConvertTo, Error, ErrorKind, ExportFormat, ExportOptions, ImportOptions, PasswordsOut,
+};
 use serde_json::json;
 
 use crate::args::{
-    BundleFormat, Cli, Command, ConvertKind, KeyCommand, OutputFormat, PasswordsArg,
-    ResolveArgs, ServerCommand,
+    BundleFormat, Cli, Command, ConvertKind, KeyCommand, OutputFormat, PasswordsArg, ResolveArgs,
+    ServerCommand,
 };
 use crate::settings::FoundIn;
 use crate::term::Style;
@@ -145,7 +147,11 @@ fn run(command: Command) -> Result<u8, Error> {
             } else {
                 print!("{}", render::table(&outcome.table, style));
                 if let Some(path) = &a.emit {
-                    println!("Wrote {} key(s) to fill in to {}.", outcome.table.remaining(), path.display());
+                    println!(
+                        "Wrote {} key(s) to fill in to {}.",
+                        outcome.table.remaining(),
+                        path.display()
+                    );
                 }
             }
             Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
@@ -218,8 +224,11 @@ fn run(command: Command) -> Result<u8, Error> {
             let target = store::Target::open(&r.target.target).map_err(Error::from)?;
             let report = target.rollback(r.to).map_err(Error::from)?;
             if r.target.output.format == OutputFormat::Json {
-                println!("{:#}", json!({"status": "rolled-back", "version": report.version,
-                    "files_written": report.files_written}));
+                println!(
+                    "{:#}",
+                    json!({"status": "rolled-back", "version": report.version,
+                    "files_written": report.files_written})
+                );
             } else {
                 println!(
                     "Rolled back {}: now version {} ({} file(s) restored).",
@@ -268,7 +277,11 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
             eprintln!("Found {} in the last folder used, {}.", a.export.display(), dir.display())
         }
         FoundIn::DefaultFolder(dir) => {
-            eprintln!("Found {} in the default export folder, {}.", a.export.display(), dir.display())
+            eprintln!(
+                "Found {} in the default export folder, {}.",
+                a.export.display(),
+                dir.display()
+            )
         }
     }
     a.export = path;
@@ -278,14 +291,10 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 fn settings_command(a: args::SettingsArgs) -> Result<u8, Error> {
     let mut config = settings::load_config()?;
     if let Some(dir) = &a.default_folder {
-        let dir = std::path::absolute(dir).map_err(|e| {
-            Error::new(ErrorKind::Usage, format!("{}: {e}", dir.display()))
-        })?;
+        let dir = std::path::absolute(dir)
+            .map_err(|e| Error::new(ErrorKind::Usage, format!("{}: {e}", dir.display())))?;
         if !dir.is_dir() {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!("{} is not a folder", dir.display()),
-            ));
+            return Err(Error::new(ErrorKind::Usage, format!("{} is not a folder", dir.display())));
         }
         config.exports.default_folder = Some(dir);
         settings::save_config(&config)?;

@@ -110,7 +110,8 @@ pub(crate) fn run(table: &mut Table, title: &str, color: bool) -> std::io::Resul
                     note = "Type the password, then Enter to assign it.".into();
                     continue;
                 }
-                let typed = std::mem::replace(&mut entry, Secret::new(Vec::with_capacity(MAX_PASSWORD)));
+                let typed =
+                    std::mem::replace(&mut entry, Secret::new(Vec::with_capacity(MAX_PASSWORD)));
                 let mut filled = 0;
                 for i in 0..table.rows.len() {
                     if i != current && !table.rows[i].is_fixed() && shares(table, current, i) {
@@ -122,7 +123,9 @@ pub(crate) fn run(table: &mut Table, title: &str, color: bool) -> std::io::Resul
                 table.rows[current].source = Some("prompt".into());
                 assigned.push((table.rows[current].index, typed));
                 if filled > 0 {
-                    note = format!("Assigned; it also filled {filled} other row(s) with the same template or account.");
+                    note = format!(
+                        "Assigned; it also filled {filled} other row(s) with the same template or account."
+                    );
                 }
                 match next_missing(table, current + 1) {
                     Some(n) => current = n,
@@ -134,8 +137,15 @@ pub(crate) fn run(table: &mut Table, title: &str, color: bool) -> std::io::Resul
     }
 }
 
-fn draw(table: &Table, current: usize, typed: usize, title: &str, note: &str, color: bool) -> std::io::Result<()> {
-    let (width, height) = size().unwrap_or((100, 30));
+fn draw(
+    table: &Table,
+    current: usize,
+    typed: usize,
+    title: &str,
+    note: &str,
+    color: bool,
+) -> std::io::Result<()> {
+    let (width, height) = size().ok().filter(|&(w, h)| w > 0 && h > 0).unwrap_or((120, 40));
     let mut err = stderr();
     queue!(err, cursor::MoveTo(0, 0), Clear(ClearType::All))?;
     let mut line = |text: &str, attr: Option<Attribute>| -> std::io::Result<()> {
@@ -186,9 +196,12 @@ fn draw(table: &Table, current: usize, typed: usize, title: &str, note: &str, co
     }
     let (total, fixed) = (table.total(), table.fixed());
     line("", None)?;
-    line(&format!("Total: {total}  Fixed: {fixed}  Remaining: {}", total - fixed), Some(Attribute::Bold))?;
+    line(
+        &format!("Total: {total}  Fixed: {fixed}  Remaining: {}", total - fixed),
+        Some(Attribute::Bold),
+    )?;
     let bar_width = 30usize;
-    let done = if total == 0 { bar_width } else { fixed * bar_width / total };
+    let done = (fixed * bar_width).checked_div(total).unwrap_or(bar_width);
     line(&format!("[{}{}] {fixed}/{total}", "#".repeat(done), "-".repeat(bar_width - done)), None)?;
     let r = &table.rows[current];
     line("", None)?;

@@ -108,7 +108,11 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                     let _ = writeln!(out, "      ~ {}: {}", c.id, fields.join(", "));
                 }
                 if s.changed.len() > MAX_LISTED {
-                    let _ = writeln!(out, "      ~ … and {} more changed", s.changed.len() - MAX_LISTED);
+                    let _ = writeln!(
+                        out,
+                        "      ~ … and {} more changed",
+                        s.changed.len() - MAX_LISTED
+                    );
                 }
             }
         }
@@ -200,7 +204,11 @@ pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style)
         let _ = write!(line, " ({by_source})");
     }
     if o.sealed_plaintext > 0 {
-        let _ = write!(line, "; {} plaintext password(s) in the export were sealed", o.sealed_plaintext);
+        let _ = write!(
+            line,
+            "; {} plaintext password(s) in the export were sealed",
+            o.sealed_plaintext
+        );
     }
     if o.resealed > 0 {
         let _ = write!(line, "; {} re-sealed from the source key", o.resealed);
@@ -270,8 +278,7 @@ pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
     let mut out = String::new();
     let all = std::iter::once(headers.map(str::to_owned)).chain(rows);
     for row in all {
-        let cells: Vec<String> =
-            row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out

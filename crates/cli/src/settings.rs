@@ -102,7 +102,10 @@ pub(crate) fn load_state() -> State {
 /// Saves the configuration.
 pub(crate) fn save_config(config: &Config) -> Result<PathBuf, Error> {
     let path = config_path().ok_or_else(|| {
-        Error::new(ErrorKind::Usage, "no configuration folder: set HOME, XDG_CONFIG_HOME or JIMSCTL_CONFIG")
+        Error::new(
+            ErrorKind::Usage,
+            "no configuration folder: set HOME, XDG_CONFIG_HOME or JIMSCTL_CONFIG",
+        )
     })?;
     save(&path, config)?;
     Ok(path)
@@ -112,9 +115,7 @@ pub(crate) fn save_config(config: &Config) -> Result<PathBuf, Error> {
 /// worth failing an import for.
 pub(crate) fn remember_export_folder(export: &Path) {
     let Some(path) = state_path() else { return };
-    let folder = std::path::absolute(export)
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_owned));
+    let folder = std::path::absolute(export).ok().and_then(|p| p.parent().map(Path::to_owned));
     if let Some(folder) = folder {
         let _ = save(&path, &State { last_folder: Some(folder) });
     }

@@ -72,7 +72,11 @@ pub(crate) fn parse_section_ids(ids: &[String]) -> Result<Vec<SectionId>, Error>
         let valid: Vec<&str> = SectionId::ALL.iter().map(|s| s.as_str()).collect();
         return Err(Error::new(
             ErrorKind::Selection,
-            format!("unknown section '{}'; valid sections: {}", unknown.join("', '"), valid.join(", ")),
+            format!(
+                "unknown section '{}'; valid sections: {}",
+                unknown.join("', '"),
+                valid.join(", ")
+            ),
         ));
     }
     let mut out: Vec<SectionId> = ids.iter().filter_map(|id| SectionId::parse(id)).collect();
@@ -82,7 +86,11 @@ pub(crate) fn parse_section_ids(ids: &[String]) -> Result<Vec<SectionId>, Error>
 }
 
 /// Writes a bundle of the managed folder `target_dir` to `out`.
-pub fn export(target_dir: &Path, out: &Path, options: &ExportOptions) -> Result<ExportReport, Error> {
+pub fn export(
+    target_dir: &Path,
+    out: &Path,
+    options: &ExportOptions,
+) -> Result<ExportReport, Error> {
     let target = store::Target::open_read(target_dir)?;
     let format = format_for(out, options.format);
     if format == ExportFormat::Folder {
@@ -109,22 +117,27 @@ pub fn export(target_dir: &Path, out: &Path, options: &ExportOptions) -> Result<
             for field in config.secret_fields() {
                 let raw = config.secret_value(&field.location);
                 if let SecretState::Sealed { .. } = SecretState::classify(raw) {
-                    let secret = target.key().open(raw, field.binding().as_bytes()).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Crypto,
-                            format!(
-                                "{}: {}/{} {}: {e}",
-                                target_dir.display(),
-                                field.section(),
-                                field.item_id,
-                                field.field
-                            ),
-                        )
-                    })?;
+                    let secret =
+                        target.key().open(raw, field.binding().as_bytes()).map_err(|e| {
+                            Error::new(
+                                ErrorKind::Crypto,
+                                format!(
+                                    "{}: {}/{} {}: {e}",
+                                    target_dir.display(),
+                                    field.section(),
+                                    field.item_id,
+                                    field.field
+                                ),
+                            )
+                        })?;
                     let text = secret.expose_str().ok_or_else(|| {
                         Error::new(
                             ErrorKind::Crypto,
-                            format!("{}/{}: the password is not UTF-8 text", field.section(), field.item_id),
+                            format!(
+                                "{}/{}: the password is not UTF-8 text",
+                                field.section(),
+                                field.item_id
+                            ),
                         )
                     })?;
                     config.set_secret_value(&field.location, text.to_owned());

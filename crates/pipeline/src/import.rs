@@ -34,7 +34,10 @@ pub trait Interaction {
 
     /// `--secrets prompt`: ask for the rows of `table` still missing. Returns the passwords
     /// assigned by row index (marking each row's source), or `None` when the person cancelled.
-    fn prompt_passwords(&self, table: &mut Table) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
+    fn prompt_passwords(
+        &self,
+        table: &mut Table,
+    ) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
         let _ = table;
         Ok(None)
     }
@@ -166,7 +169,10 @@ fn run(
     };
 
     let asks = mode == Mode::Import && !options.dry_run;
-    if selection.partial && asks && !options.accept_warning && !interaction.accept_partial(PARTIAL_WARNING)
+    if selection.partial
+        && asks
+        && !options.accept_warning
+        && !interaction.accept_partial(PARTIAL_WARNING)
     {
         outcome.status = Status::WarningNotAccepted;
         return Ok(outcome);
@@ -208,10 +214,12 @@ fn run(
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
     let mut resolved = secrets::resolve(&mut table, chain, cache)?;
-    if table.remaining() > 0 && options.prompt && asks {
-        if let Some(typed) = interaction.prompt_passwords(&mut table)? {
-            resolved.secrets.extend(typed);
-        }
+    if table.remaining() > 0
+        && options.prompt
+        && asks
+        && let Some(typed) = interaction.prompt_passwords(&mut table)?
+    {
+        resolved.secrets.extend(typed);
     }
     let remaining = table.remaining();
     if remaining > 0 {

@@ -20,6 +20,8 @@ mod output;
 
 pub use error::{Error, ErrorKind};
 pub use export::{ConvertTo, ExportOptions, ExportReport, PasswordsOut, convert, export};
-pub use import::{ImportOptions, Interaction, Mode, NonInteractive, Outcome, Status, import, passwords};
+pub use import::{
+    ImportOptions, Interaction, Mode, NonInteractive, Outcome, Status, import, passwords,
+};
 pub use input::{ExportFormat, read_export};
 pub use output::write_file_atomic;

@@ -34,7 +34,9 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Err
         f.write_all(bytes).map_err(|e| fail("write", e))?;
         f.sync_all().map_err(|e| fail("sync", e))?;
         std::fs::rename(&tmp, path).map_err(|e| fail("replace", e))?;
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| fail("sync the folder of", e))
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| fail("sync the folder of", e))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -58,7 +58,10 @@ fn duplicate_ids() {
 
 #[test]
 fn too_many_event_sources() {
-    refused("bad/too-many-event-sources.xml", &["event_sources: 101 items, but JIMS allows at most 100"]);
+    refused(
+        "bad/too-many-event-sources.xml",
+        &["event_sources: 101 items, but JIMS allows at most 100"],
+    );
 }
 
 #[test]
@@ -81,7 +84,15 @@ fn importing_only_events_into_an_empty_server_names_every_dangling_template() {
     let t = target.to_str().unwrap();
     assert_eq!(run(&["server", "init", t]).code, 0);
     let before = tree(&target);
-    let r = run(&["import", "bad/events-without-templates.xml", "--target", t, "--accept-warning", "--format", "json"]);
+    let r = run(&[
+        "import",
+        "bad/events-without-templates.xml",
+        "--target",
+        t,
+        "--accept-warning",
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["status"], "invalid");
@@ -121,10 +132,26 @@ fn a_tampered_sealed_value_is_refused_naming_the_item() {
 fn unknown_and_absent_sections_are_named() {
     let dir = tmp();
     let t = dir.path().join("t");
-    let r = run(&["import", "exports/partial.xml", "--target", t.to_str().unwrap(), "--sections", "bogus", "--accept-warning"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        t.to_str().unwrap(),
+        "--sections",
+        "bogus",
+        "--accept-warning",
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("'bogus'") && r.stderr.contains("event_sources"), "{}", r.stderr);
-    let r = run(&["import", "exports/partial.xml", "--target", t.to_str().unwrap(), "--sections", "cso_clients", "--accept-warning"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        t.to_str().unwrap(),
+        "--sections",
+        "cso_clients",
+        "--accept-warning",
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cso_clients") && r.stderr.contains("templates"), "{}", r.stderr);
     assert!(!t.exists());

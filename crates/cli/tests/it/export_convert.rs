@@ -31,13 +31,33 @@ fn export_sealed_then_reimport_on_the_same_server_needs_no_password() {
 fn export_without_passwords_and_in_plaintext() {
     let (dir, target) = imported();
     let omit = dir.path().join("omit.xml");
-    assert_eq!(run(&["export", "--target", &target, "--out", omit.to_str().unwrap(), "--passwords", "omit"]).code, 0);
+    assert_eq!(
+        run(&[
+            "export",
+            "--target",
+            &target,
+            "--out",
+            omit.to_str().unwrap(),
+            "--passwords",
+            "omit"
+        ])
+        .code,
+        0
+    );
     let text = std::fs::read_to_string(&omit).unwrap();
     assert!(text.contains("passwords=\"omitted\""));
     assert!(!text.contains("{aesgcm}"));
 
     let plain = dir.path().join("plain.xml");
-    let r = run(&["export", "--target", &target, "--out", plain.to_str().unwrap(), "--passwords", "plain"]);
+    let r = run(&[
+        "export",
+        "--target",
+        &target,
+        "--out",
+        plain.to_str().unwrap(),
+        "--passwords",
+        "plain",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("plaintext"), "warns: {}", r.stderr);
     assert_no_secret(&r.stdout);
@@ -51,11 +71,22 @@ fn export_without_passwords_and_in_plaintext() {
 fn export_sections_makes_a_partial_bundle() {
     let (dir, target) = imported();
     let out = dir.path().join("p.xml");
-    let r = run(&["export", "--target", &target, "--out", out.to_str().unwrap(), "--sections", "templates,srx_clients"]);
+    let r = run(&[
+        "export",
+        "--target",
+        &target,
+        "--out",
+        out.to_str().unwrap(),
+        "--sections",
+        "templates,srx_clients",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("scope=\"partial\""));
-    assert!(text.contains("<section id=\"templates\">") && text.contains("<section id=\"srx_clients\">"));
+    assert!(
+        text.contains("<section id=\"templates\">")
+            && text.contains("<section id=\"srx_clients\">")
+    );
     assert!(!text.contains("<section id=\"event_sources\">"));
 }
 
@@ -65,8 +96,14 @@ fn convert_round_trips_between_every_kind() {
     let d = |n: &str| dir.path().join(n).display().to_string();
     assert_eq!(run(&["convert", "exports/full.xml", &d("a.json")]).code, 0);
     assert_eq!(run(&["convert", &d("a.json"), &d("b.xml")]).code, 0);
-    assert_eq!(std::fs::read(d("b.xml")).unwrap(), std::fs::read(fixture("exports/full.xml")).unwrap());
-    assert_eq!(std::fs::read(d("a.json")).unwrap(), std::fs::read(fixture("exports/full.json")).unwrap());
+    assert_eq!(
+        std::fs::read(d("b.xml")).unwrap(),
+        std::fs::read(fixture("exports/full.xml")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(d("a.json")).unwrap(),
+        std::fs::read(fixture("exports/full.json")).unwrap()
+    );
     // Folder → bundle → folder returns the same files.
     assert_eq!(run(&["convert", "server-folder", &d("f.xml")]).code, 0);
     let r = run(&["convert", &d("f.xml"), &d("folder")]);

@@ -14,7 +14,16 @@ fn history_and_rollback() {
     assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
     let full = tree(&target.join("cwd"));
     assert_eq!(
-        run(&["import", "exports/partial.xml", "--target", t, "--secrets", &secrets, "--accept-warning"]).code,
+        run(&[
+            "import",
+            "exports/partial.xml",
+            "--target",
+            t,
+            "--secrets",
+            &secrets,
+            "--accept-warning"
+        ])
+        .code,
         0
     );
 
@@ -24,7 +33,10 @@ fn history_and_rollback() {
     assert_eq!(v["current"], 2);
     let versions = v["versions"].as_array().unwrap();
     assert_eq!(versions.last().unwrap()["version"], 2);
-    assert_eq!(versions.last().unwrap()["sections"], serde_json::json!(["user_directories", "templates"]));
+    assert_eq!(
+        versions.last().unwrap()["sections"],
+        serde_json::json!(["user_directories", "templates"])
+    );
     for version in versions {
         for k in ["version", "time", "export", "sections"] {
             assert!(version.get(k).is_some(), "{version}");

@@ -2,9 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{
-    assert_no_secret, filters, fixture, run, run_in, tmp, tree,
-};
+use crate::support::{assert_no_secret, filters, fixture, run, run_in, tmp, tree};
 
 fn secrets_arg() -> String {
     format!("file:{}", fixture("exports/full.secrets.toml").display())
@@ -20,7 +18,11 @@ fn full_import_into_a_new_target_creates_it() {
     assert!(r.stdout.contains("(created)"), "{}", r.stdout);
     assert_no_secret(&r.stdout);
     assert_no_secret(&r.stderr);
-    for f in ["cwd/config/event_log_reader.xml", "cwd/config/srx_interface.xml", "cwd/system/init/admin_whitelist_static.xml"] {
+    for f in [
+        "cwd/config/event_log_reader.xml",
+        "cwd/config/srx_interface.xml",
+        "cwd/system/init/admin_whitelist_static.xml",
+    ] {
         assert!(target.join(f).is_file(), "{f} missing");
     }
     let key = target.join(".jims-import/server.key");
@@ -43,7 +45,14 @@ fn json_and_xml_exports_import_to_the_same_files() {
     let dir = tmp();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for (export, target) in [("exports/full.xml", &a), ("exports/full.json", &b)] {
-        let r = run(&["import", export, "--target", target.to_str().unwrap(), "--secrets", &secrets_arg()]);
+        let r = run(&[
+            "import",
+            export,
+            "--target",
+            target.to_str().unwrap(),
+            "--secrets",
+            &secrets_arg(),
+        ]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     }
     // Sealed values differ (fresh keys and nonces); everything else is identical.
@@ -51,7 +60,13 @@ fn json_and_xml_exports_import_to_the_same_files() {
         let re_sealed = |s: String| {
             s.split("{aesgcm} 1,")
                 .enumerate()
-                .map(|(i, part)| if i == 0 { part.to_owned() } else { part.split_once('"').map(|x| x.1).unwrap_or("").to_owned() })
+                .map(|(i, part)| {
+                    if i == 0 {
+                        part.to_owned()
+                    } else {
+                        part.split_once('"').map(|x| x.1).unwrap_or("").to_owned()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("[SEALED]\"")
         };
@@ -81,7 +96,14 @@ fn missing_passwords_print_the_table_exit_3_and_write_nothing() {
 fn passwords_json_has_the_cli_md_shape() {
     let dir = tmp();
     let target = dir.path().join("t");
-    let r = run(&["passwords", "exports/full.json", "--target", target.to_str().unwrap(), "--format", "json"]);
+    let r = run(&[
+        "passwords",
+        "exports/full.json",
+        "--target",
+        target.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     let v = r.json();
     let total = v["total"].as_u64().unwrap();
@@ -89,17 +111,34 @@ fn passwords_json_has_the_cli_md_shape() {
     assert_eq!(v["fixed"], 0);
     assert_eq!(v["remaining"].as_u64(), Some(total));
     let first = &v["items"][0];
-    for k in ["index", "type", "data_type", "data", "username", "password", "template", "key", "source"] {
+    for k in
+        ["index", "type", "data_type", "data", "username", "password", "template", "key", "source"]
+    {
         assert!(first.get(k).is_some(), "item lacks {k}: {first}");
     }
     assert_eq!(first["index"], 1);
     assert_eq!(first["password"], "missing");
     // With the secrets file every row is OK and names its source.
-    let r = run(&["passwords", "exports/full.json", "--target", target.to_str().unwrap(), "--format", "json", "--secrets", &secrets_arg()]);
+    let r = run(&[
+        "passwords",
+        "exports/full.json",
+        "--target",
+        target.to_str().unwrap(),
+        "--format",
+        "json",
+        "--secrets",
+        &secrets_arg(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["remaining"], 0);
-    assert!(v["items"].as_array().unwrap().iter().all(|i| i["password"] == "OK" && i["source"] == "file"));
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["password"] == "OK" && i["source"] == "file")
+    );
     assert!(!target.exists(), "passwords writes nothing");
 }
 
@@ -108,7 +147,16 @@ fn import_json_output_and_second_import_keeps_untouched_files() {
     let dir = tmp();
     let target = dir.path().join("t");
     let t = target.to_str().unwrap();
-    let r = run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets_arg(), "--format", "json"]);
+    let r = run(&[
+        "import",
+        "exports/full.xml",
+        "--target",
+        t,
+        "--secrets",
+        &secrets_arg(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["status"], "imported");
@@ -119,7 +167,17 @@ fn import_json_output_and_second_import_keeps_untouched_files() {
 
     // A partial import of user directories and templates leaves every other file as it was.
     let before = tree(&target.join("cwd"));
-    let r = run(&["import", "exports/partial.xml", "--target", t, "--secrets", &secrets_arg(), "--accept-warning", "--format", "json"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        t,
+        "--secrets",
+        &secrets_arg(),
+        "--accept-warning",
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.json()["version"], 2);
     let after = tree(&target.join("cwd"));
@@ -145,7 +203,18 @@ fn partial_import_without_acceptance_exits_4_and_writes_nothing() {
     assert!(r.stderr.contains("You are choosing to import a partial configuration, only those elements will be overwritten."));
     assert_eq!(tree(&target), before);
     // Choosing a subset of a full file is partial too.
-    let r = run(&["import", "exports/full.xml", "--target", t, "--sections", "templates", "--secrets", &secrets_arg(), "--format", "json"]);
+    let r = run(&[
+        "import",
+        "exports/full.xml",
+        "--target",
+        t,
+        "--sections",
+        "templates",
+        "--secrets",
+        &secrets_arg(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 4);
     assert_eq!(r.json()["status"], "warning-not-accepted");
 }
@@ -155,7 +224,15 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tmp();
     let target = dir.path().join("t");
     let t = target.to_str().unwrap();
-    let r = run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets_arg(), "--dry-run"]);
+    let r = run(&[
+        "import",
+        "exports/full.xml",
+        "--target",
+        t,
+        "--secrets",
+        &secrets_arg(),
+        "--dry-run",
+    ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(!target.exists());
     assert!(r.stdout.contains("nothing was written"), "{}", r.stdout);
@@ -184,7 +261,10 @@ fn a_folder_that_is_not_managed_is_refused_with_a_hint() {
     let dir = tmp();
     let r = run(&["convert", "exports/full.xml", dir.path().join("plain").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(dir.path(), &["import", &fixture("exports/full.xml").display().to_string(), "--target", "plain"]);
+    let r = run_in(
+        dir.path(),
+        &["import", &fixture("exports/full.xml").display().to_string(), "--target", "plain"],
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--adopt"), "{}", r.stderr);
 }

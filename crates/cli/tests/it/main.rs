@@ -6,3 +6,4 @@ mod history;
 mod import;
 mod settings;
 mod support;
+mod terminal;

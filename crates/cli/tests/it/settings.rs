@@ -16,7 +16,11 @@ fn bare_export_names_are_found_in_the_last_then_the_default_folder() {
             .args(args)
             .output()
             .unwrap();
-        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     // Not found anywhere yet.
     let (code, _, err) = run(&["passwords", "full.xml", "--target", "t"]);
@@ -24,7 +28,8 @@ fn bare_export_names_are_found_in_the_last_then_the_default_folder() {
 
     // A default folder makes a bare name resolve there, and the output says so.
     let exports = fixture("exports");
-    let (code, out, _) = run(&["settings", "--default-folder", exports.to_str().unwrap(), "--format", "json"]);
+    let (code, out, _) =
+        run(&["settings", "--default-folder", exports.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["default_folder"].as_str().unwrap().ends_with("exports"));
@@ -39,11 +44,28 @@ fn bare_export_names_are_found_in_the_last_then_the_default_folder() {
     std::fs::copy(exports.join("partial.xml"), other.join("partial.xml")).unwrap();
     std::fs::copy(exports.join("partial.xml"), other.join("full.xml")).unwrap();
     let secrets = format!("file:{}", exports.join("full.secrets.toml").display());
-    let (code, _, err) = run(&["import", other.join("partial.xml").to_str().unwrap(), "--target", "t", "--secrets", &secrets, "--accept-warning"]);
+    let (code, _, err) = run(&[
+        "import",
+        other.join("partial.xml").to_str().unwrap(),
+        "--target",
+        "t",
+        "--secrets",
+        &secrets,
+        "--accept-warning",
+    ]);
     assert_eq!(code, 0, "{err}");
     let (_, out, _) = run(&["settings"]);
     assert!(out.contains(&format!("last folder used: {}", other.display())), "{out}");
-    let (code, _, err) = run(&["import", "full.xml", "--target", "t", "--secrets", &secrets, "--accept-warning", "--dry-run"]);
+    let (code, _, err) = run(&[
+        "import",
+        "full.xml",
+        "--target",
+        "t",
+        "--secrets",
+        &secrets,
+        "--accept-warning",
+        "--dry-run",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("in the last folder used"), "{err}");
 
