@@ -33,5 +33,7 @@ pub use skeleton::{SkeletonFormat, skeleton};
 pub use source::{
     Answer, Granularity, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec,
 };
-pub use sources::{CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource};
+pub use sources::{
+    CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource, KEYS_VARIABLE,
+};
 pub use table::{ItemJson, MissingReason, Row, Table, TableJson};

@@ -5,5 +5,6 @@ mod export_convert;
 mod history;
 mod import;
 mod settings;
+mod sources;
 mod support;
 mod terminal;

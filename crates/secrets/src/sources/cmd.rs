@@ -17,6 +17,9 @@ use crate::source::{Answer, Granularity, Request, SecretSource};
 const KIND: &str = "cmd";
 /// The most a program may print on stdout: a password, not a document.
 const MAX_OUTPUT: usize = 64 * 1024;
+/// The environment variable that holds the row's secret keys, most specific first, one per
+/// line, for programs that would rather not parse the JSON request.
+pub const KEYS_VARIABLE: &str = "JIMS_SECRET_KEYS";
 /// How much of stderr is shown when the program fails.
 const STDERR_SHOWN: usize = 2048;
 
@@ -69,11 +72,14 @@ impl CmdSource {
         Ok(CmdSource { program, args, timeout })
     }
 
-    fn run(&self, request: &[u8]) -> Result<Answer, SourceError> {
+    /// Runs the program with `request` on stdin and the row's keys, one per line, in the
+    /// environment variable [`KEYS_VARIABLE`] (handy for shell recipes).
+    fn run(&self, request: &[u8], keys: &str) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let deadline = started + self.timeout;
         let mut child = Command::new(&self.program)
             .args(&self.args)
+            .env(KEYS_VARIABLE, keys)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -175,7 +181,8 @@ impl SecretSource for CmdSource {
     }
 
     fn lookup(&self, _key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
-        self.run(request.to_json().as_bytes())
+        let keys: Vec<&str> = request.keys.iter().map(SecretKey::as_str).collect();
+        self.run(request.to_json().as_bytes(), &keys.join("\n"))
     }
 }
 

@@ -9,7 +9,7 @@ mod dir;
 mod env;
 mod file;
 
-pub use cmd::CmdSource;
+pub use cmd::{CmdSource, KEYS_VARIABLE};
 pub use dir::DirSource;
 pub use env::{EnvLookup, EnvSource};
 pub use file::{FileFormat, FileSource};

@@ -1,0 +1,15 @@
+#!/bin/sh
+# jimsctl `cmd:` recipe for pass (https://www.passwordstore.org/).
+# Looks up "$JIMS_PASS_PREFIX/<key>" (default prefix: jims) for each of the row's secret keys,
+# most specific first, and prints the first line of the first entry found.
+#   jimsctl import EXPORT --target DIR --secrets "cmd:docs/recipes/pass.sh"
+# Store entries with e.g.: pass insert jims/templates/dc-readers
+set -f
+IFS='
+'
+for key in $JIMS_SECRET_KEYS; do
+  if pass show "${JIMS_PASS_PREFIX:-jims}/$key" 2>/dev/null | head -n 1 | grep .; then
+    exit 0
+  fi
+done
+exit 1
