@@ -3,8 +3,10 @@
 //! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, tests).
 //! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
+//! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
 
 mod fixtures;
+mod fuzz;
 mod synth;
 mod tidy;
 
@@ -22,6 +24,7 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "ci" => ci(),
         "gen-fixtures" => gen_fixtures(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -37,7 +40,9 @@ fn print_help() {
          ci                       run what CI runs: fmt check, clippy -D warnings, every test\n  \
          gen-fixtures             rewrite the committed fixtures under fixtures/\n  \
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
-         write N synthetic exports (XML and JSON) with secrets files"
+         write N synthetic exports (XML and JSON) with secrets files\n  \
+         fuzz [--minutes N] [--target NAME]\n                           \
+         seed fuzz/corpus/ from fixtures/ and run each fuzz target N minutes"
     );
 }
 

@@ -1,0 +1,148 @@
+//! The bodies of jimsctl's fuzz targets: one function per untrusted-input parser, each taking
+//! arbitrary bytes. `fuzz/` (cargo-fuzz, libFuzzer) calls them from its `fuzz_target!`s, and
+//! this crate's integration test replays every saved input of `fuzz/corpus/<target>/` and
+//! `fuzz/regressions/<target>/` through the very same functions, so `cargo test` runs them on
+//! stable Rust.
+//!
+//! Each function panics only when an invariant breaks; a parser refusing the input is fine:
+//! - the parsers never panic, and their errors render (`Display`) without panicking;
+//! - what a reader accepts, its writer writes and the reader reads back to the same value
+//!   (the formats are lossless);
+//! - a sealed value opens only under its key and binding, and sealing then opening gives the
+//!   plaintext back.
+
+use std::path::Path;
+
+use model::{Export, SecretState, SectionId};
+
+/// Every fuzz target: its name (the folder under `fuzz/corpus/`) and its body.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("xml_bundle", xml_bundle),
+    ("json_bundle", json_bundle),
+    ("native_file", native_file),
+    ("sealed_value", sealed_value),
+    ("secrets_file", secrets_file),
+];
+
+/// The XML bundle reader (`format_xml::read_bundle`), and the round trip of what it accepts.
+pub fn xml_bundle(data: &[u8]) {
+    match format_xml::read_bundle(data) {
+        Ok(export) => {
+            let written = format_xml::write_bundle(&export);
+            let back = format_xml::read_bundle(&written)
+                .unwrap_or_else(|e| panic!("the XML writer's output does not read back: {e}"));
+            assert_same(&export, &back, "XML");
+        }
+        Err(e) => render(&e),
+    }
+}
+
+/// The JSON bundle reader (`format_json::read_bundle`), and the round trip of what it accepts.
+pub fn json_bundle(data: &[u8]) {
+    match format_json::read_bundle(data) {
+        Ok(export) => {
+            let written = format_json::write_bundle(&export);
+            let back = format_json::read_bundle(&written)
+                .unwrap_or_else(|e| panic!("the JSON writer's output does not read back: {e}"));
+            assert_same(&export, &back, "JSON");
+        }
+        Err(e) => render(&e),
+    }
+}
+
+/// The native folder reader, a file at a time (`format_xml::read_native_file`): the first byte
+/// chooses which of the eleven native files the rest is read as.
+pub fn native_file(data: &[u8]) {
+    let Some((&choice, bytes)) = data.split_first() else { return };
+    let files: Vec<(SectionId, &'static str)> = SectionId::ALL
+        .into_iter()
+        .flat_map(|s| s.native_files().iter().map(move |p| (s, *p)))
+        .collect();
+    let (section, path) = files[usize::from(choice) % files.len()];
+    match format_xml::read_native_file(section, path, bytes) {
+        Ok(file) => {
+            let written = format_xml::write_native_file(&file);
+            let back = format_xml::read_native_file(section, path, &written).unwrap_or_else(|e| {
+                panic!("the native writer's output does not read back for {path}: {e}")
+            });
+            assert!(back == file, "{path} changed in a write and read");
+        }
+        Err(e) => render(&e),
+    }
+}
+
+/// The sealed-value parser and opener (`crypto::SealedValue::parse`, `ServerKey::open`), the
+/// key-file parser, and the secret-state classifier of the model.
+pub fn sealed_value(data: &[u8]) {
+    let _ = crypto::ServerKey::from_key_file(data).map(|k| k.id().as_str().len());
+    let key = crypto::ServerKey::from_bytes(zeroize::Zeroizing::new([7u8; 32]));
+    let binding = b"event_sources\0DC1\0password";
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = SecretState::classify(text).label();
+    let _ = crypto::SealedValue::parse(text);
+    if let Err(e) = key.open(text, binding) {
+        render(&e);
+    }
+    // The same text as the payload of a value under this key, so that decoding and
+    // authentication are reached: arbitrary payloads must never open.
+    let under_key = format!("{}{},{text}", crypto::SEALED_PREFIX, key.id());
+    if let Ok(secret) = key.open(&under_key, binding) {
+        panic!("an arbitrary payload opened ({} bytes)", secret.expose().len());
+    }
+    // Sealing then opening gives the plaintext back, only under the same binding.
+    let sealed = key.seal(data, binding).expect("sealing never fails");
+    let opened = key.open(&sealed, binding).expect("a sealed value opens");
+    assert!(opened.expose() == data, "sealing then opening changed the value");
+    assert!(key.open(&sealed, b"event_sources\0DC2\0password").is_err(), "a moved value opened");
+}
+
+/// The secrets-file parsers (`secrets::FileSource::parse`): the first byte's lowest bit
+/// chooses JSON or TOML for the rest.
+pub fn secrets_file(data: &[u8]) {
+    let Some((&choice, bytes)) = data.split_first() else { return };
+    let (format, name) = if choice & 1 == 0 {
+        (secrets::FileFormat::Json, "fuzz.secrets.json")
+    } else {
+        (secrets::FileFormat::Toml, "fuzz.secrets.toml")
+    };
+    match secrets::FileSource::parse(bytes, format, Path::new(name)) {
+        Ok(source) => assert_eq!(source.len() == 0, source.is_empty()),
+        Err(e) => render(&e),
+    }
+}
+
+/// Renders an error, as the CLI would.
+fn render(e: &dyn std::fmt::Display) {
+    let _ = e.to_string();
+}
+
+fn assert_same(a: &Export, b: &Export, what: &str) {
+    assert!(a == b, "an export changed in a {what} write and read");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_takes_empty_and_tiny_inputs() {
+        for (name, target) in TARGETS {
+            for input in [&b""[..], b"\0", b"<", b"{", b"\xff\xfe"] {
+                target(input);
+            }
+            assert!(!name.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_broken_round_trip_is_caught() {
+        let result = std::panic::catch_unwind(|| {
+            assert_same(&Export::default(), &Export { ..Export::default() }, "XML");
+        });
+        assert!(result.is_ok());
+        let mut other = Export::default();
+        other.configuration.insert(model::Section::empty(SectionId::Session));
+        let result = std::panic::catch_unwind(|| assert_same(&Export::default(), &other, "XML"));
+        assert!(result.is_err(), "different exports must fail the check");
+    }
+}
