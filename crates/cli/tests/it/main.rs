@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod export_convert;
 mod history;
+mod hygiene;
 mod import;
 mod settings;
 mod sources;
