@@ -5,6 +5,7 @@ mod export_convert;
 mod history;
 mod hygiene;
 mod import;
+mod partial;
 mod settings;
 mod sources;
 mod support;
