@@ -1,0 +1,3 @@
+//! Pipeline tests: the formats against each other, and the library entry points.
+
+mod roundtrip;
