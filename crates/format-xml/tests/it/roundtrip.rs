@@ -146,6 +146,19 @@ fn a_header_without_version_or_scope_is_completed_when_written() {
 }
 
 #[test]
+fn a_transports_section_without_files_round_trips() {
+    let mut configuration = model::Configuration::new();
+    configuration.insert(model::Section { id: SectionId::Transports, files: vec![] });
+    let export = Export {
+        header: Header::new(Scope::Partial, model::PasswordsMode::Included, None, None, None),
+        configuration,
+    };
+    let bytes = write_bundle(&export);
+    assert!(String::from_utf8_lossy(&bytes).contains("\n  <section id=\"transports\"/>\n"));
+    assert_eq!(read_bundle(&bytes).unwrap(), export);
+}
+
+#[test]
 fn a_bundle_without_sections_is_self_closing() {
     let export = Export {
         header: Header::new(Scope::Partial, model::PasswordsMode::Included, None, None, None),
