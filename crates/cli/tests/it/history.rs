@@ -78,3 +78,50 @@ fn init_refuses_a_managed_folder() {
     let r = run(&["server", "init", t.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+#[test]
+fn adopt_takes_over_a_jims_folder_and_seals_its_plaintext() {
+    let dir = tmp();
+    let folder = dir.path().join("jims");
+    let f = folder.to_str().unwrap();
+    assert_eq!(run(&["convert", "exports/full.xml", f]).code, 0);
+    let before = std::fs::read_to_string(folder.join("cwd/config/event_log_reader.xml")).unwrap();
+    assert!(before.contains("password=\"Plain-"), "the folder holds plaintext passwords");
+    let r = run(&["server", "init", f, "--adopt", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["status"], "adopted");
+    assert_eq!(v["sealed"], 4, "{v}");
+    let after = std::fs::read_to_string(folder.join("cwd/config/event_log_reader.xml")).unwrap();
+    assert!(!after.contains("password=\"Plain-"), "no plaintext is left");
+    assert!(after.contains("{aesgcm} 1,"));
+    assert!(after.contains("tls_min=\"1.2\""), "everything else is kept");
+    // The adopted folder is a target like any other.
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let r = run(&["import", "exports/partial.xml", "--target", f, "--secrets", &secrets, "--accept-warning"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn the_audit_log_records_each_import_without_secrets() {
+    let dir = tmp();
+    let target = dir.path().join("t");
+    let t = target.to_str().unwrap();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
+    assert_eq!(
+        run(&["import", "exports/partial.json", "--target", t, "--secrets", &secrets, "--accept-warning"]).code,
+        0
+    );
+    let log = std::fs::read_to_string(target.join(".jims-import/audit.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let imports: Vec<&serde_json::Value> = lines.iter().filter(|l| l["action"] == "import").collect();
+    assert_eq!(imports.len(), 2, "{log}");
+    let last = imports[1];
+    assert!(last["time"].as_str().unwrap().ends_with('Z'));
+    assert!(last["export"].as_str().unwrap().ends_with("partial.json"));
+    assert_eq!(last["sections"], serde_json::json!(["user_directories", "templates"]));
+    assert_eq!(last["counts"]["items"]["user_directories"], 12);
+    assert_eq!(last["counts"]["passwords"]["total"], 7);
+    crate::support::assert_no_secret(&log);
+}
