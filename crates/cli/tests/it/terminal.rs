@@ -115,6 +115,8 @@ fn the_prompt_fills_every_row_and_masks_what_is_typed() {
     assert!(screen.contains("Remaining:"), "{screen}");
     assert!(screen.contains("**************"), "the entry is masked: {screen}");
     assert!(!screen.contains("Typed-Secret-1"), "the password was echoed");
+    // dc-readers and exchange-readers share the account CORP\JIMS-EventLogReader: typed once.
+    assert!(screen.contains("also filled 1 other row(s)"), "{screen}");
     let dirs =
         std::fs::read_to_string(Path::new(&target).join("cwd/config/user_directory.xml")).unwrap();
     assert!(dirs.contains("{aesgcm} 1,"), "the typed passwords are sealed");
@@ -160,4 +162,20 @@ fn prompt_without_a_terminal_says_what_to_use_instead() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn the_table_is_red_and_green_on_a_terminal_and_plain_without_one() {
+    let dir = tmp();
+    let t = dir.path().join("t").display().to_string();
+    let secrets = dir.path().join("some.toml");
+    std::fs::write(&secrets, "[templates]\n\"ad-readers\" = \"Pw-some\"\n").unwrap();
+    let spec = format!("file:{}", secrets.display());
+    let (code, screen) = on_terminal(&["passwords", "exports/partial.xml", "--target", &t, "--secrets", &spec], &[]);
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("\x1b[31mmissing\x1b[0m"), "missing rows are red: {screen:?}");
+    assert!(screen.contains("\x1b[32mOK\x1b[0m"), "fixed rows are green: {screen:?}");
+    assert!(screen.contains("Total: 7  Fixed: 1  Remaining: 6"), "{screen}");
+    let r = crate::support::run(&["passwords", "exports/partial.xml", "--target", &t, "--secrets", &spec]);
+    assert!(!r.stdout.contains('\x1b'), "no colour without a terminal");
 }
