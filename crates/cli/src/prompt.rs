@@ -18,6 +18,8 @@ use crossterm::{cursor, queue};
 use crypto::Secret;
 use secrets::Table;
 
+use crate::render;
+
 /// The longest password accepted at the prompt, in bytes (the buffer is sized once).
 const MAX_PASSWORD: usize = 1024;
 
@@ -159,32 +161,11 @@ fn draw(
     };
     line(&format!("Add Missing Passwords: {title}"), Some(Attribute::Bold))?;
     line("", None)?;
-    let headers = ["Index", "Type", "Data Type", "Data", "Username", "Password", "Template"];
-    let cells: Vec<[String; 7]> = table
-        .rows
-        .iter()
-        .map(|r| {
-            [
-                r.index.to_string(),
-                r.type_label.to_owned(),
-                r.data_type.clone(),
-                r.data.clone(),
-                r.username.clone().unwrap_or_default(),
-                if r.is_fixed() { "OK".into() } else { "missing".into() },
-                r.template.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let mut widths = headers.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
+    let (cells, widths) = render::table_cells(table);
     let fmt_row = |row: &[String]| -> String {
         row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect::<Vec<_>>().join("  ")
     };
-    let header: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    let header: Vec<String> = render::TABLE_HEADERS.iter().map(|h| (*h).to_owned()).collect();
     line(&fmt_row(&header), Some(Attribute::Underlined))?;
     // Show a window of rows around the current one that fits the screen.
     let room = (height as usize).saturating_sub(10).max(3);

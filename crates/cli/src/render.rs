@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 
 use crate::term::Style;
 
-/// The Add Missing Passwords table, as the brief has it, with the status line.
-pub(crate) fn table(table: &Table, style: Style) -> String {
-    let headers = ["Index", "Type", "Data Type", "Data", "Username", "Password", "Template"];
+/// The columns of the Add Missing Passwords table, as the brief names them.
+pub(crate) const TABLE_HEADERS: [&str; 7] =
+    ["Index", "Type", "Data Type", "Data", "Username", "Password", "Template"];
+
+/// The cells of every row of the table, and the width of each column (headers included).
+pub(crate) fn table_cells(table: &Table) -> (Vec<[String; 7]>, [usize; 7]) {
     let rows: Vec<[String; 7]> = table
         .rows
         .iter()
@@ -28,12 +31,19 @@ pub(crate) fn table(table: &Table, style: Style) -> String {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
+    let mut widths = TABLE_HEADERS.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
+    (rows, widths)
+}
+
+/// The Add Missing Passwords table, as the brief has it, with the status line.
+pub(crate) fn table(table: &Table, style: Style) -> String {
+    let headers = TABLE_HEADERS;
+    let (rows, widths) = table_cells(table);
     let line = |cells: &[String]| {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {

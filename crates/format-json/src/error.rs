@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use model::Location;
+
 /// What kind of problem a JSON bundle has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -37,28 +39,26 @@ pub enum ErrorKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
-    path: Option<PathBuf>,
-    line: Option<u64>,
-    column: Option<u64>,
+    location: Location,
     message: String,
 }
 
 impl Error {
     /// A new error with no position.
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, path: None, line: None, column: None, message: message.into() }
+        Error { kind, location: Location::default(), message: message.into() }
     }
 
     /// This error at `line` and `column` (1-based; 0 means unknown).
     pub(crate) fn at(mut self, line: u64, column: u64) -> Error {
-        self.line = (line > 0).then_some(line);
-        self.column = (line > 0 && column > 0).then_some(column);
+        let path = self.location.path.take();
+        self.location = Location { path, ..Location::at(line, column) };
         self
     }
 
     /// This error, naming the file it was read from.
     pub fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
-        self.path = Some(path.into());
+        self.location.path = Some(path.into());
         self
     }
 
@@ -69,17 +69,17 @@ impl Error {
 
     /// The file, if [`Error::with_path`] named one.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.location.path()
     }
 
     /// The 1-based line of the problem, when known.
     pub fn line(&self) -> Option<u64> {
-        self.line
+        self.location.line
     }
 
     /// The 1-based column (in bytes) of the problem, when known.
     pub fn column(&self) -> Option<u64> {
-        self.column
+        self.location.column
     }
 
     /// The message alone, without file, line or column.
@@ -90,19 +90,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(path) = &self.path {
-            write!(f, "{}:", path.display())?;
-        }
-        if let Some(line) = self.line {
-            write!(f, "{line}:")?;
-            if let Some(column) = self.column {
-                write!(f, "{column}:")?;
-            }
-        }
-        if self.path.is_some() || self.line.is_some() {
-            f.write_str(" ")?;
-        }
-        f.write_str(&self.message)
+        write!(f, "{}{}", self.location, self.message)
     }
 }
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use model::Location;
+
 /// What kind of failure an [`Error`] is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -60,9 +62,7 @@ pub enum ErrorKind {
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
-    path: Option<PathBuf>,
-    line: Option<u64>,
-    column: Option<u64>,
+    location: Location,
     message: String,
     source: Option<std::io::Error>,
 }
@@ -70,16 +70,14 @@ pub struct Error {
 impl Error {
     /// An error with no position.
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, path: None, line: None, column: None, message: message.into(), source: None }
+        Error { kind, location: Location::default(), message: message.into(), source: None }
     }
 
     /// An I/O error about `path`, with its cause.
     pub(crate) fn io(path: &Path, what: &str, source: std::io::Error) -> Error {
         Error {
             kind: ErrorKind::Io,
-            path: Some(path.to_owned()),
-            line: None,
-            column: None,
+            location: Location { path: Some(path.to_owned()), ..Location::default() },
             message: format!("{what}: {source}"),
             source: Some(source),
         }
@@ -88,14 +86,14 @@ impl Error {
     /// The same error, saying which file it is about.
     #[must_use]
     pub fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
-        self.path = Some(path.into());
+        self.location.path = Some(path.into());
         self
     }
 
     /// The same error at this 1-based line and column.
     pub(crate) fn at(mut self, line: u64, column: u64) -> Error {
-        self.line = Some(line);
-        self.column = Some(column);
+        self.location.line = Some(line);
+        self.location.column = Some(column);
         self
     }
 
@@ -106,17 +104,17 @@ impl Error {
 
     /// The file the error is about, when known.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.location.path()
     }
 
     /// The 1-based line of the error in its input, when known.
     pub fn line(&self) -> Option<u64> {
-        self.line
+        self.location.line
     }
 
     /// The 1-based column (in characters) of the error in its input, when known.
     pub fn column(&self) -> Option<u64> {
-        self.column
+        self.location.column
     }
 
     /// The message alone, without the path and position.
@@ -127,19 +125,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(path) = &self.path {
-            write!(f, "{}:", path.display())?;
-        }
-        if let Some(line) = self.line {
-            write!(f, "{line}:")?;
-            if let Some(column) = self.column {
-                write!(f, "{column}:")?;
-            }
-        }
-        if self.path.is_some() || self.line.is_some() {
-            f.write_str(" ")?;
-        }
-        f.write_str(&self.message)
+        write!(f, "{}{}", self.location, self.message)
     }
 }
 

@@ -12,12 +12,14 @@
 pub mod element;
 pub mod export;
 pub mod items;
+pub mod location;
 pub mod secret;
 pub mod section;
 pub mod validate;
 
 pub use element::{Attribute, Element};
 pub use export::{Export, Header, PasswordsMode, Scope};
+pub use location::Location;
 pub use secret::{FieldLocation, SecretField, SecretKey, SecretSlot, SecretState};
 pub use section::{Configuration, Section, SectionFile, SectionId};
 pub use validate::{Problem, ProblemKind, validate};
