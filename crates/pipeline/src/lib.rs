@@ -11,6 +11,33 @@
 //!
 //! Architecture invariants: this crate prints nothing (it returns data), and it writes the
 //! target only through `store`.
+//!
+//! # Using it as a library
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Passwords from a secrets file; any `secrets::SecretSource` can join the chain.
+//! let file = secrets::builtin_source("file:secrets.toml", &secrets::SourceOptions::default())?
+//!     .expect("file: is a built-in source");
+//! let chain = secrets::Chain::new(vec![file]);
+//! let options = pipeline::ImportOptions { accept_warning: true, ..Default::default() };
+//! let outcome = pipeline::import(
+//!     Path::new("export.xml"),
+//!     Path::new("server"),
+//!     &options,
+//!     &chain,
+//!     None,
+//!     &pipeline::NonInteractive,
+//! )?;
+//! match outcome.status {
+//!     pipeline::Status::Imported => println!("version {}", outcome.version.unwrap_or_default()),
+//!     other => println!("not imported: exit code {}", other.exit_code()),
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod error;
 mod export;
