@@ -52,7 +52,8 @@ impl Error {
     /// This error at `line` and `column` (1-based; 0 means unknown).
     pub(crate) fn at(mut self, line: u64, column: u64) -> Error {
         let path = self.location.path.take();
-        self.location = Location { path, ..Location::at(line, column) };
+        // serde_json reports column 0 for a problem at a line's very start: that is column 1.
+        self.location = Location { path, ..Location::at(line, column.max(1)) };
         self
     }
 

@@ -156,3 +156,24 @@ fn unknown_and_absent_sections_are_named() {
     assert!(r.stderr.contains("cso_clients") && r.stderr.contains("templates"), "{}", r.stderr);
     assert!(!t.exists());
 }
+
+#[test]
+fn every_bad_input_message_names_the_file_line_and_column() {
+    let dir = tmp();
+    let t = dir.path().join("t");
+    let mut report = String::new();
+    let mut names: Vec<String> = std::fs::read_dir(fixture("bad"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let r = run(&["import", &format!("bad/{name}"), "--target", t.to_str().unwrap(), "--accept-warning"]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        report.push_str(&format!("{name} (exit {}):\n{}\n", r.code, r.stderr.trim_end()));
+    }
+    assert!(!t.exists());
+    insta::with_settings!({filters => crate::support::filters()}, {
+        insta::assert_snapshot!("bad_input_messages", report);
+    });
+}

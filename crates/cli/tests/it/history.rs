@@ -98,7 +98,15 @@ fn adopt_takes_over_a_jims_folder_and_seals_its_plaintext() {
     assert!(after.contains("tls_min=\"1.2\""), "everything else is kept");
     // The adopted folder is a target like any other.
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    let r = run(&["import", "exports/partial.xml", "--target", f, "--secrets", &secrets, "--accept-warning"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        f,
+        "--secrets",
+        &secrets,
+        "--accept-warning",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -110,12 +118,23 @@ fn the_audit_log_records_each_import_without_secrets() {
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
     assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
     assert_eq!(
-        run(&["import", "exports/partial.json", "--target", t, "--secrets", &secrets, "--accept-warning"]).code,
+        run(&[
+            "import",
+            "exports/partial.json",
+            "--target",
+            t,
+            "--secrets",
+            &secrets,
+            "--accept-warning"
+        ])
+        .code,
         0
     );
     let log = std::fs::read_to_string(target.join(".jims-import/audit.log")).unwrap();
-    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let imports: Vec<&serde_json::Value> = lines.iter().filter(|l| l["action"] == "import").collect();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let imports: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["action"] == "import").collect();
     assert_eq!(imports.len(), 2, "{log}");
     let last = imports[1];
     assert!(last["time"].as_str().unwrap().ends_with('Z'));

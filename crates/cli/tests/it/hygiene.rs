@@ -44,19 +44,99 @@ fn no_command_prints_or_stores_a_password_in_clear() {
     let d = |n: &str| dir.path().join(n).display().to_string();
     let runs: Vec<Vec<String>> = vec![
         vec!["passwords".into(), "exports/full.xml".into(), "--target".into(), t.clone()],
-        vec!["passwords".into(), "exports/full.xml".into(), "--target".into(), t.clone(), "--format".into(), "json".into(), "--secrets".into(), secrets.clone()],
+        vec![
+            "passwords".into(),
+            "exports/full.xml".into(),
+            "--target".into(),
+            t.clone(),
+            "--format".into(),
+            "json".into(),
+            "--secrets".into(),
+            secrets.clone(),
+        ],
         vec!["import".into(), "exports/full.xml".into(), "--target".into(), t.clone()],
-        vec!["import".into(), "exports/full.xml".into(), "--target".into(), t.clone(), "--secrets".into(), secrets.clone(), "--dry-run".into(), "--format".into(), "json".into()],
-        vec!["import".into(), "exports/full.xml".into(), "--target".into(), t.clone(), "--secrets".into(), secrets.clone()],
-        vec!["import".into(), "exports/partial.json".into(), "--target".into(), t.clone(), "--secrets".into(), secrets.clone(), "--accept-warning".into(), "--format".into(), "json".into()],
-        vec!["import".into(), "exports/partial.xml".into(), "--target".into(), t.clone(), "--secrets".into(), secrets.clone()],
-        vec!["import".into(), "bad/dangling-template.xml".into(), "--target".into(), t.clone(), "--secrets".into(), secrets.clone()],
+        vec![
+            "import".into(),
+            "exports/full.xml".into(),
+            "--target".into(),
+            t.clone(),
+            "--secrets".into(),
+            secrets.clone(),
+            "--dry-run".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![
+            "import".into(),
+            "exports/full.xml".into(),
+            "--target".into(),
+            t.clone(),
+            "--secrets".into(),
+            secrets.clone(),
+        ],
+        vec![
+            "import".into(),
+            "exports/partial.json".into(),
+            "--target".into(),
+            t.clone(),
+            "--secrets".into(),
+            secrets.clone(),
+            "--accept-warning".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![
+            "import".into(),
+            "exports/partial.xml".into(),
+            "--target".into(),
+            t.clone(),
+            "--secrets".into(),
+            secrets.clone(),
+        ],
+        vec![
+            "import".into(),
+            "bad/dangling-template.xml".into(),
+            "--target".into(),
+            t.clone(),
+            "--secrets".into(),
+            secrets.clone(),
+        ],
         vec!["import".into(), "bad/malformed.json".into(), "--target".into(), t.clone()],
-        vec!["import".into(), "bad/truncated.xml".into(), "--target".into(), t.clone(), "--format".into(), "json".into()],
+        vec![
+            "import".into(),
+            "bad/truncated.xml".into(),
+            "--target".into(),
+            t.clone(),
+            "--format".into(),
+            "json".into(),
+        ],
         vec!["export".into(), "--target".into(), t.clone(), "--out".into(), d("sealed.xml")],
-        vec!["export".into(), "--target".into(), t.clone(), "--out".into(), d("omit.json"), "--passwords".into(), "omit".into()],
-        vec!["export".into(), "--target".into(), t.clone(), "--out".into(), plain_s.clone(), "--passwords".into(), "plain".into()],
-        vec!["import".into(), plain_s.clone(), "--target".into(), t.clone(), "--format".into(), "json".into()],
+        vec![
+            "export".into(),
+            "--target".into(),
+            t.clone(),
+            "--out".into(),
+            d("omit.json"),
+            "--passwords".into(),
+            "omit".into(),
+        ],
+        vec![
+            "export".into(),
+            "--target".into(),
+            t.clone(),
+            "--out".into(),
+            plain_s.clone(),
+            "--passwords".into(),
+            "plain".into(),
+        ],
+        vec![
+            "import".into(),
+            plain_s.clone(),
+            "--target".into(),
+            t.clone(),
+            "--format".into(),
+            "json".into(),
+        ],
         vec!["history".into(), "--target".into(), t.clone()],
         vec!["history".into(), "--target".into(), t.clone(), "--format".into(), "json".into()],
         vec!["rollback".into(), "--target".into(), t.clone()],
@@ -85,7 +165,9 @@ fn no_snapshot_holds_a_password() {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut scanned = 0;
     for entry in std::fs::read_dir(&crates).unwrap().flatten() {
-        for snapshots in [entry.path().join("tests/it/snapshots"), entry.path().join("src/snapshots")] {
+        for snapshots in
+            [entry.path().join("tests/it/snapshots"), entry.path().join("src/snapshots")]
+        {
             for (rel, bytes) in tree(&snapshots) {
                 scan(&format!("snapshot {rel}"), &String::from_utf8_lossy(&bytes), &known);
                 scanned += 1;

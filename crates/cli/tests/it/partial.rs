@@ -62,19 +62,37 @@ enum Chooser {
 fn scope_chooser_and_target_matrix() {
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
     for (export, file_sections) in [
-        ("exports/full.xml", vec!["event_sources", "user_directories", "templates", "srx_clients", "cso_clients"]),
+        (
+            "exports/full.xml",
+            vec!["event_sources", "user_directories", "templates", "srx_clients", "cso_clients"],
+        ),
         ("exports/partial.xml", vec!["user_directories", "templates"]),
     ] {
         let full = export.ends_with("full.xml");
-        for chooser in [Chooser::None, Chooser::Subset, Chooser::MissingSection, Chooser::UnknownId] {
+        for chooser in [Chooser::None, Chooser::Subset, Chooser::MissingSection, Chooser::UnknownId]
+        {
             if full && matches!(chooser, Chooser::MissingSection) {
                 continue; // a full file holds every section
             }
             for holding in [false, true] {
                 let dir = tmp();
-                let target = if holding { holding_target(dir.path()) } else { dir.path().join("new").display().to_string() };
+                let target = if holding {
+                    holding_target(dir.path())
+                } else {
+                    dir.path().join("new").display().to_string()
+                };
                 let before = natives(Path::new(&target));
-                let mut args = vec!["import", export, "--target", &target, "--secrets", &secrets, "--accept-warning", "--format", "json"];
+                let mut args = vec![
+                    "import",
+                    export,
+                    "--target",
+                    &target,
+                    "--secrets",
+                    &secrets,
+                    "--accept-warning",
+                    "--format",
+                    "json",
+                ];
                 let chosen: Vec<&str> = match chooser {
                     Chooser::None => file_sections.clone(),
                     Chooser::Subset => vec!["templates"],
@@ -85,7 +103,8 @@ fn scope_chooser_and_target_matrix() {
                 if !matches!(chooser, Chooser::None) {
                     args.extend(["--sections", &list]);
                 }
-                let case = format!("{export} × {chooser:?} × {}", if holding { "holding" } else { "new" });
+                let case =
+                    format!("{export} × {chooser:?} × {}", if holding { "holding" } else { "new" });
                 let r = run(&args);
                 match chooser {
                     Chooser::MissingSection | Chooser::UnknownId => {
@@ -93,49 +112,91 @@ fn scope_chooser_and_target_matrix() {
                         let error = r.json()["error"].as_str().unwrap().to_owned();
                         assert!(error.contains(chosen[0]), "{case}: {error}");
                         if matches!(chooser, Chooser::MissingSection) {
-                            assert!(error.contains("templates"), "{case}: lists what the file holds: {error}");
+                            assert!(
+                                error.contains("templates"),
+                                "{case}: lists what the file holds: {error}"
+                            );
                         } else {
-                            assert!(error.contains("event_sources"), "{case}: lists the valid ids: {error}");
+                            assert!(
+                                error.contains("event_sources"),
+                                "{case}: lists the valid ids: {error}"
+                            );
                         }
                         assert_eq!(natives(Path::new(&target)), before, "{case}: nothing written");
                     }
                     Chooser::None | Chooser::Subset => {
                         assert_eq!(r.code, 0, "{case}: {}", r.stdout);
                         let v = r.json();
-                        let imported: Vec<&str> =
-                            v["sections"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+                        let imported: Vec<&str> = v["sections"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.as_str().unwrap())
+                            .collect();
                         if full && matches!(chooser, Chooser::None) {
                             assert_eq!(imported.len(), 10, "{case}");
                             assert_eq!(v["partial"], false, "{case}");
                         } else {
                             assert_eq!(v["partial"], true, "{case}");
-                            assert!(chosen.iter().all(|c| imported.contains(c)), "{case}: {imported:?}");
+                            assert!(
+                                chosen.iter().all(|c| imported.contains(c)),
+                                "{case}: {imported:?}"
+                            );
                         }
                         for s in v["plan"]["sections"].as_array().unwrap() {
                             let id = s["section"].as_str().unwrap();
-                            let expected = if imported.contains(&id) { "replaced" } else { "untouched" };
+                            let expected =
+                                if imported.contains(&id) { "replaced" } else { "untouched" };
                             assert_eq!(s["action"], expected, "{case}: {id}");
                         }
                         if holding {
                             let after = natives(Path::new(&target));
-                            let replaced: Vec<&str> = imported.iter().flat_map(|s| {
-                                if ["event_sources", "user_directories", "templates", "srx_clients", "cso_clients"].contains(s) { files_of(s) } else { vec![] }
-                            }).collect();
+                            let replaced: Vec<&str> = imported
+                                .iter()
+                                .flat_map(|s| {
+                                    if [
+                                        "event_sources",
+                                        "user_directories",
+                                        "templates",
+                                        "srx_clients",
+                                        "cso_clients",
+                                    ]
+                                    .contains(s)
+                                    {
+                                        files_of(s)
+                                    } else {
+                                        vec![]
+                                    }
+                                })
+                                .collect();
                             for (file, (bytes, ino)) in &before {
                                 let sections_file = replaced.contains(&file.as_str());
                                 let (new_bytes, new_ino) = &after[file];
                                 if !sections_file && !(full && matches!(chooser, Chooser::None)) {
                                     assert_eq!(bytes, new_bytes, "{case}: {file} kept its bytes");
-                                    assert_eq!(ino, new_ino, "{case}: {file} was not even rewritten");
+                                    assert_eq!(
+                                        ino, new_ino,
+                                        "{case}: {file} was not even rewritten"
+                                    );
                                 }
                             }
                             // The chosen sections now hold the file's content.
                             if imported.contains(&"user_directories") {
-                                let dirs = String::from_utf8(after["config/user_directory.xml"].0.clone()).unwrap();
-                                assert!(!dirs.contains("Old forest"), "{case}: user directories replaced");
+                                let dirs =
+                                    String::from_utf8(after["config/user_directory.xml"].0.clone())
+                                        .unwrap();
+                                assert!(
+                                    !dirs.contains("Old forest"),
+                                    "{case}: user directories replaced"
+                                );
                             } else {
-                                let dirs = String::from_utf8(after["config/user_directory.xml"].0.clone()).unwrap();
-                                assert!(dirs.contains("Old forest"), "{case}: user directories untouched");
+                                let dirs =
+                                    String::from_utf8(after["config/user_directory.xml"].0.clone())
+                                        .unwrap();
+                                assert!(
+                                    dirs.contains("Old forest"),
+                                    "{case}: user directories untouched"
+                                );
                             }
                         }
                     }
@@ -150,13 +211,39 @@ fn the_plan_in_text_and_json() {
     let dir = tmp();
     let target = holding_target(dir.path());
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    let r = run(&["import", "exports/full.xml", "--target", &target, "--secrets", &secrets, "--sections", "user_directories,templates,cso_clients", "--dry-run"]);
+    let r = run(&[
+        "import",
+        "exports/full.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &secrets,
+        "--sections",
+        "user_directories,templates,cso_clients",
+        "--dry-run",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Partial import of: user_directories, templates, cso_clients."), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Partial import of: user_directories, templates, cso_clients."),
+        "{}",
+        r.stdout
+    );
     insta::with_settings!({filters => filters()}, {
         insta::assert_snapshot!("plan_text", r.stdout);
     });
-    let r = run(&["import", "exports/full.xml", "--target", &target, "--secrets", &secrets, "--sections", "user_directories,templates,cso_clients", "--dry-run", "--format", "json"]);
+    let r = run(&[
+        "import",
+        "exports/full.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &secrets,
+        "--sections",
+        "user_directories,templates,cso_clients",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["status"], "dry-run");

@@ -21,7 +21,15 @@ const PARTIAL_KEYS: [(&str, &str); 7] = [
 /// The plaintext passwords a `--passwords plain` export of `target` holds, by item key order.
 fn plain_passwords(target: &str, dir: &Path) -> String {
     let out = dir.join("plain.xml");
-    let r = run(&["export", "--target", target, "--out", out.to_str().unwrap(), "--passwords", "plain"]);
+    let r = run(&[
+        "export",
+        "--target",
+        target,
+        "--out",
+        out.to_str().unwrap(),
+        "--passwords",
+        "plain",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::read_to_string(out).unwrap()
 }
@@ -52,7 +60,17 @@ fn env_dir_and_file_sources_each_resolve_every_row() {
         c.env(env_name(k), v);
     }
     let out = c
-        .args(["import", "exports/partial.xml", "--target", &target, "--secrets", "env", "--accept-warning", "--format", "json"])
+        .args([
+            "import",
+            "exports/partial.xml",
+            "--target",
+            &target,
+            "--secrets",
+            "env",
+            "--accept-warning",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -70,7 +88,15 @@ fn env_dir_and_file_sources_each_resolve_every_row() {
     }
     let target = dir.path().join("dir").display().to_string();
     let spec = format!("dir:{}", secrets.display());
-    let r = run(&["import", "exports/partial.xml", "--target", &target, "--secrets", &spec, "--accept-warning"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &spec,
+        "--accept-warning",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(plain_passwords(&target, dir.path()).contains("Pw-AD8-directory"));
 
@@ -85,7 +111,15 @@ fn env_dir_and_file_sources_each_resolve_every_row() {
     .unwrap();
     let target = dir.path().join("file").display().to_string();
     let spec = format!("file:{}", file.display());
-    let r = run(&["import", "exports/partial.xml", "--target", &target, "--secrets", &spec, "--accept-warning"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &spec,
+        "--accept-warning",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("(file: 7)"), "{}", r.stdout);
     assert_no_secret(&r.stdout);
@@ -106,7 +140,18 @@ fn an_item_answer_in_a_later_source_beats_an_account_answer_in_an_earlier_one() 
     let out = cmd()
         .current_dir(crate::support::fixtures())
         .env("JIMS_SECRET_USER_DIRECTORIES_AD8", "Pw-item-8")
-        .args(["passwords", "exports/partial.xml", "--target", &target, "--secrets", &spec, "--secrets", "env", "--format", "json"])
+        .args([
+            "passwords",
+            "exports/partial.xml",
+            "--target",
+            &target,
+            "--secrets",
+            &spec,
+            "--secrets",
+            "env",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -134,11 +179,22 @@ fn cmd_source_gets_the_request_and_counts_one_run_per_row() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let target = dir.path().join("t").display().to_string();
     let spec = format!("cmd:{}", script.display());
-    let r = run(&["import", "exports/partial.xml", "--target", &target, "--secrets", &spec, "--accept-warning"]);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &spec,
+        "--accept-warning",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let requests = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<serde_json::Value> =
-        requests.lines().filter(|l| !l.is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = requests
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 7, "one run per row");
     let first = &lines[0];
     for k in ["keys", "index", "type", "data_type", "data", "username", "template"] {
@@ -194,7 +250,14 @@ fn emit_writes_a_skeleton_that_file_reads_back() {
     let target = dir.path().join("t").display().to_string();
     for ext in ["toml", "json"] {
         let skeleton = dir.path().join(format!("fill-me.{ext}"));
-        let r = run(&["passwords", "exports/partial.xml", "--target", &target, "--emit", skeleton.to_str().unwrap()]);
+        let r = run(&[
+            "passwords",
+            "exports/partial.xml",
+            "--target",
+            &target,
+            "--emit",
+            skeleton.to_str().unwrap(),
+        ]);
         assert_eq!(r.code, 3, "{}", r.stderr);
         let text = std::fs::read_to_string(&skeleton).unwrap();
         for (k, _) in PARTIAL_KEYS {
@@ -250,9 +313,23 @@ fn bad_sources_are_clear_errors_and_write_nothing() {
         ("vault".to_owned(), 2, "vault"),
     ];
     for (spec, code, expect) in cases {
-        let r = run(&["import", "exports/partial.xml", "--target", t, "--secrets", &spec, "--secrets-timeout", "0.5", "--accept-warning"]);
+        let r = run(&[
+            "import",
+            "exports/partial.xml",
+            "--target",
+            t,
+            "--secrets",
+            &spec,
+            "--secrets-timeout",
+            "0.5",
+            "--accept-warning",
+        ]);
         assert_eq!(r.code, code, "{spec}: {}{}", r.stdout, r.stderr);
-        assert!(r.stderr.to_lowercase().contains(&expect.to_lowercase()), "{spec}: expected {expect:?} in {}", r.stderr);
+        assert!(
+            r.stderr.to_lowercase().contains(&expect.to_lowercase()),
+            "{spec}: expected {expect:?} in {}",
+            r.stderr
+        );
         assert!(!r.stderr.contains("Pw-should-not-print"), "{spec} printed a secret: {}", r.stderr);
         assert!(!r.stderr.contains("panicked"));
         assert!(!target.exists(), "{spec} wrote the target");
@@ -270,12 +347,17 @@ fn bad_sources_are_clear_errors_and_write_nothing() {
 fn sh(program: &str, args: &[&str], env: &[(&str, &Path)], stdin: Option<&str>) {
     use std::io::Write;
     let mut c = Command::new(program);
-    c.args(args).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    c.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     for (k, v) in env {
         c.env(k, v);
     }
     let mut child = c.spawn().unwrap_or_else(|e| {
-        panic!("`{program}` is needed for this test (.ci/run installs Debian's pass and gnupg): {e}")
+        panic!(
+            "`{program}` is needed for this test (.ci/run installs Debian's pass and gnupg): {e}"
+        )
     });
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
@@ -292,7 +374,21 @@ fn a_real_pass_store_through_the_cmd_recipe() {
     std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let store = dir.path().join("store");
     let env: [(&str, &Path); 2] = [("GNUPGHOME", &gnupg), ("PASSWORD_STORE_DIR", &store)];
-    sh("gpg", &["--batch", "--passphrase", "", "--quick-gen-key", "jimsctl test <test@jimsctl.invalid>", "default", "default", "never"], &env, None);
+    sh(
+        "gpg",
+        &[
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "jimsctl test <test@jimsctl.invalid>",
+            "default",
+            "default",
+            "never",
+        ],
+        &env,
+        None,
+    );
     sh("pass", &["init", "test@jimsctl.invalid"], &env, None);
     for (k, v) in PARTIAL_KEYS {
         sh("pass", &["insert", "-m", &format!("jims/{k}")], &env, Some(&format!("{v}\n")));
@@ -303,12 +399,21 @@ fn a_real_pass_store_through_the_cmd_recipe() {
         .current_dir(crate::support::fixtures())
         .env("GNUPGHOME", &gnupg)
         .env("PASSWORD_STORE_DIR", &store)
-        .args(["import", "exports/partial.xml", "--target", &target, "--accept-warning", "--format", "json"])
+        .args([
+            "import",
+            "exports/partial.xml",
+            "--target",
+            &target,
+            "--accept-warning",
+            "--format",
+            "json",
+        ])
         .arg("--secrets")
         .arg(format!("cmd:{}", recipe.display()))
         .output()
         .unwrap();
-    let _ = Command::new("gpgconf").arg("--kill").arg("gpg-agent").env("GNUPGHOME", &gnupg).status();
+    let _ =
+        Command::new("gpgconf").arg("--kill").arg("gpg-agent").env("GNUPGHOME", &gnupg).status();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["passwords"]["fixed"], 7);

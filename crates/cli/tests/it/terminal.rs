@@ -171,11 +171,19 @@ fn the_table_is_red_and_green_on_a_terminal_and_plain_without_one() {
     let secrets = dir.path().join("some.toml");
     std::fs::write(&secrets, "[templates]\n\"ad-readers\" = \"Pw-some\"\n").unwrap();
     let spec = format!("file:{}", secrets.display());
-    let (code, screen) = on_terminal(&["passwords", "exports/partial.xml", "--target", &t, "--secrets", &spec], &[]);
+    let (code, screen) =
+        on_terminal(&["passwords", "exports/partial.xml", "--target", &t, "--secrets", &spec], &[]);
     assert_eq!(code, 3, "{screen}");
     assert!(screen.contains("\x1b[31mmissing\x1b[0m"), "missing rows are red: {screen:?}");
     assert!(screen.contains("\x1b[32mOK\x1b[0m"), "fixed rows are green: {screen:?}");
     assert!(screen.contains("Total: 7  Fixed: 1  Remaining: 6"), "{screen}");
-    let r = crate::support::run(&["passwords", "exports/partial.xml", "--target", &t, "--secrets", &spec]);
+    let r = crate::support::run(&[
+        "passwords",
+        "exports/partial.xml",
+        "--target",
+        &t,
+        "--secrets",
+        &spec,
+    ]);
     assert!(!r.stdout.contains('\x1b'), "no colour without a terminal");
 }
