@@ -130,6 +130,14 @@ impl Plan {
         })
     }
 
+    /// Drops the planned bytes (once the new trees are built, only the names are needed), so
+    /// that a commit waiting in a group holds no file contents.
+    pub(crate) fn forget_bytes(&mut self) {
+        for f in &mut self.files {
+            f.bytes = Bytes::default();
+        }
+    }
+
     /// Native files the new version writes afresh.
     pub(crate) fn written(&self) -> Vec<&'static str> {
         self.files.iter().filter(|f| matches!(f.live, Src::Write(_))).map(|f| f.path).collect()
@@ -242,6 +250,12 @@ impl Commit {
 
     /// Steps 1–3: build, journal, install the history entry. On failure nothing remains.
     pub(crate) fn prepare(&self) -> Result<(), Error> {
+        self.stage()?;
+        self.install()
+    }
+
+    /// Steps 1–2: build the staging folder and write the journal. On failure nothing remains.
+    pub(crate) fn stage(&self) -> Result<(), Error> {
         let staging = self.state.staging();
         let result = (|| {
             fsops::remove_tree(&staging)?;
@@ -273,51 +287,77 @@ impl Commit {
             let _ = fsops::remove_tree(&staging);
             return Err(e);
         }
-        let installed = (|| {
-            fsops::rename(&staging.join("version"), &self.state.version(self.version))?;
-            fsops::sync_dir(&self.state.history())?;
-            fsops::sync_dir(&staging)
-        })();
-        if let Err(e) = installed {
-            let _ = recover(&self.dir, &self.state);
-            return Err(e);
-        }
         Ok(())
+    }
+
+    /// Step 3: install the history entry (the journal must be durable first). On failure the
+    /// commit is undone.
+    pub(crate) fn install(&self) -> Result<(), Error> {
+        self.install_steps().inspect_err(|_| {
+            let _ = recover(&self.dir, &self.state);
+        })
+    }
+
+    /// [`Commit::install`] without the undoing on failure (a group undoes outside its deferred
+    /// syncs).
+    pub(crate) fn install_steps(&self) -> Result<(), Error> {
+        let staging = self.state.staging();
+        fsops::rename(&staging.join("version"), &self.state.version(self.version))?;
+        fsops::sync_dir(&self.state.history())?;
+        fsops::sync_dir(&staging)
     }
 
     /// Steps 4–5: the switch, then the clean-up. Once the switch is made the commit stands: a
     /// failure to clean up leaves the journal, which the next open finishes.
     pub(crate) fn switch(&self) -> Result<(), Error> {
-        let staging = self.state.staging();
-        let live = staging.join("live");
-        let cwd = self.cwd();
-        let switched = (|| -> Result<(), Error> {
-            if fsops::lstat(&cwd)?.is_some() {
-                if !fsops::exchange(&live, &cwd)? {
-                    fsops::rename(&cwd, &staging.join("old"))?;
-                    fsops::rename(&live, &cwd)?;
-                }
-            } else if let Err(e) = fsops::rename_raw(&live, &cwd) {
-                return Err(match e.raw_os_error() {
-                    Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(&self.dir),
-                    _ => Error::io("rename the new configuration to", &cwd, e),
-                });
-            }
-            Ok(())
-        })();
-        if let Err(e) = switched {
-            // Nothing switched, or the fallback's first rename only: undo (best effort; if
-            // this fails too, the journal stays for the next open).
-            let _ = recover(&self.dir, &self.state);
-            return Err(e);
-        }
+        self.exchange()?;
         let _ = self.finish();
         Ok(())
     }
 
-    fn finish(&self) -> Result<(), Error> {
+    /// Step 4 alone: the switch, the commit point. On failure the commit is undone.
+    pub(crate) fn exchange(&self) -> Result<(), Error> {
+        self.exchange_steps().inspect_err(|_| {
+            // Nothing switched, or the fallback's first rename only: undo (best effort; if
+            // this fails too, the journal stays for the next open).
+            let _ = recover(&self.dir, &self.state);
+        })
+    }
+
+    /// [`Commit::exchange`] without the undoing on failure.
+    pub(crate) fn exchange_steps(&self) -> Result<(), Error> {
+        let staging = self.state.staging();
+        let live = staging.join("live");
+        let cwd = self.cwd();
+        if fsops::lstat(&cwd)?.is_some() {
+            if !fsops::exchange(&live, &cwd)? {
+                fsops::rename(&cwd, &staging.join("old"))?;
+                fsops::rename(&live, &cwd)?;
+            }
+        } else if let Err(e) = fsops::rename_raw(&live, &cwd) {
+            return Err(match e.raw_os_error() {
+                Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(&self.dir),
+                _ => Error::io("rename the new configuration to", &cwd, e),
+            });
+        }
+        Ok(())
+    }
+
+    /// Step 5: the clean-up after the switch. A failure leaves the journal, which the next open
+    /// finishes.
+    pub(crate) fn finish(&self) -> Result<(), Error> {
         fsops::sync_dir(&self.dir)?;
-        fsops::append_line(&self.state.audit(), &self.record.audit_line())?;
+        self.audit()?;
+        self.clean_up()
+    }
+
+    /// Step 5a: the audit line (the switch must be durable first).
+    pub(crate) fn audit(&self) -> Result<(), Error> {
+        fsops::append_line(&self.state.audit(), &self.record.audit_line())
+    }
+
+    /// Step 5b: the staging folder and the journal go (the audit line must be durable first).
+    pub(crate) fn clean_up(&self) -> Result<(), Error> {
         fsops::remove_tree(&self.state.staging())?;
         fsops::remove_file(&self.state.journal())?;
         fsops::sync_dir(&self.state.root)

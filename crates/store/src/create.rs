@@ -21,6 +21,7 @@ pub(crate) struct VersionSpec {
 }
 
 /// What a creation wrote (about its last version, the one made live).
+#[derive(Clone)]
 pub(crate) struct Created {
     pub(crate) version: u64,
     pub(crate) written: Vec<&'static str>,
@@ -90,6 +91,61 @@ fn sibling(
     key: &ServerKey,
     versions: Vec<VersionSpec>,
 ) -> Result<Created, Error> {
+    let built = build_sibling(dir, server, key, versions)?;
+    let parent = built.parent.clone();
+    let created = built.place()?;
+    fsops::sync_dir(&parent)?;
+    Ok(created)
+}
+
+/// A new managed folder built (and, unless syncs are deferred, synced) beside the folder it
+/// becomes, under its locks, waiting for [`Sibling::place`].
+pub(crate) struct Sibling {
+    dir: PathBuf,
+    parent: PathBuf,
+    tmp: PathBuf,
+    _building: Lock,
+    _state: Lock,
+    created: Created,
+}
+
+impl Sibling {
+    /// The parent folder, whose entry the placement changes.
+    pub(crate) fn parent(&self) -> &Path {
+        &self.parent
+    }
+
+    /// What the creation writes.
+    pub(crate) fn created(&self) -> &Created {
+        &self.created
+    }
+
+    /// Renames the built folder into place: the commit point. The parent folder still needs a
+    /// sync for the placement to be durable. On failure the built folder is removed.
+    pub(crate) fn place(self) -> Result<Created, Error> {
+        if let Err(e) = fsops::rename_raw(&self.tmp, &self.dir) {
+            let _ = fsops::remove_tree(&self.tmp);
+            return Err(match e.raw_os_error() {
+                Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(&self.dir),
+                _ => Error::io(&format!("rename {} to", self.tmp.display()), &self.dir, e),
+            });
+        }
+        Ok(self.created)
+    }
+
+    /// Removes the built folder: the creation does not happen.
+    pub(crate) fn abandon(self) {
+        let _ = fsops::remove_tree(&self.tmp);
+    }
+}
+
+/// Builds a new managed folder beside `dir` (see [`Sibling`]).
+pub(crate) fn build_sibling(
+    dir: &Path,
+    server: &ServerToml,
+    key: &ServerKey,
+    versions: Vec<VersionSpec>,
+) -> Result<Sibling, Error> {
     let name = dir.file_name().ok_or_else(|| {
         Error::new(
             ErrorKind::NotManaged,
@@ -116,7 +172,7 @@ fn sibling(
     let tmp = parent.join(format!("{prefix}{}", fsops::random_suffix()?));
     let result = (|| {
         fsops::create_dir(&tmp, 0o755)?;
-        let _building = Lock::acquire_folder(&tmp, dir)?;
+        let building = Lock::acquire_folder(&tmp, dir)?;
         let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
         let cwd = tmp.join(CWD);
         let planned = plans(&cwd, &state, versions)?;
@@ -130,25 +186,28 @@ fn sibling(
         fsops::sync_dir(&state.history())?;
         fsops::sync_dir(&state.root)?;
         fsops::sync_dir(&tmp)?;
-        if let Err(e) = fsops::rename_raw(&tmp, dir) {
-            return Err(match e.raw_os_error() {
-                Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(dir),
-                _ => Error::io(&format!("rename {} to", tmp.display()), dir, e),
-            });
-        }
-        fsops::sync_dir(&parent)?;
-        drop(lock);
-        Ok(Created {
+        let created = Created {
             version: record.version,
             written: plan.written(),
             kept: plan.kept(),
             removed: plan.removed(),
-        })
+        };
+        Ok((building, lock, created))
     })();
-    if result.is_err() {
-        let _ = fsops::remove_tree(&tmp);
+    match result {
+        Ok((building, lock, created)) => Ok(Sibling {
+            dir: dir.to_path_buf(),
+            parent,
+            tmp,
+            _building: building,
+            _state: lock,
+            created,
+        }),
+        Err(e) => {
+            let _ = fsops::remove_tree(&tmp);
+            Err(e)
+        }
     }
-    result
 }
 
 /// Removes the temporary siblings (named `prefix…`) that a process which died while creating
@@ -182,6 +241,75 @@ fn in_place(
     key: &ServerKey,
     versions: Vec<VersionSpec>,
 ) -> Result<Created, Error> {
+    let mut built = build_in_place(dir, server, key, versions)?;
+    built.install()?;
+    built.commit.switch()?;
+    Ok(built.into_created())
+}
+
+/// A managed folder being made inside an existing folder: its state folder built (and, unless
+/// syncs are deferred, synced) under a partial name, the commit prepared in it, waiting for
+/// [`InPlace::install`] and the switch of `cwd/`.
+pub(crate) struct InPlace {
+    partial: PathBuf,
+    pub(crate) commit: Commit,
+    _lock: Lock,
+}
+
+impl InPlace {
+    /// The folder being made managed.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.commit.dir
+    }
+
+    /// What the creation writes.
+    pub(crate) fn created(&self) -> Created {
+        Created {
+            version: self.commit.version,
+            written: self.commit.plan.written(),
+            kept: self.commit.plan.kept(),
+            removed: self.commit.plan.removed(),
+        }
+    }
+
+    fn into_created(self) -> Created {
+        self.created()
+    }
+
+    /// Renames the partial state folder to `.jims-import`: from now on the folder is managed and
+    /// its journal says how to finish or undo the commit. On failure nothing remains.
+    pub(crate) fn install(&mut self) -> Result<(), Error> {
+        let dir = self.commit.dir.clone();
+        let state_dir = dir.join(STATE_DIR);
+        if let Err(e) = fsops::rename_raw(&self.partial, &state_dir) {
+            let _ = fsops::remove_tree(&self.partial);
+            return Err(match e.raw_os_error() {
+                Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(&dir),
+                _ => Error::io(&format!("rename {} to", self.partial.display()), &state_dir, e),
+            });
+        }
+        self.commit.state = StatePaths::new(state_dir);
+        if let Err(e) = fsops::sync_dir(&dir) {
+            let _ = crate::commit::recover(&dir, &self.commit.state);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Removes the partial state folder: the folder stays as it was. Only before
+    /// [`InPlace::install`].
+    pub(crate) fn abandon(self) {
+        let _ = fsops::remove_tree(&self.partial);
+    }
+}
+
+/// Prepares making `dir` managed in place (see [`InPlace`]).
+pub(crate) fn build_in_place(
+    dir: &Path,
+    server: &ServerToml,
+    key: &ServerKey,
+    versions: Vec<VersionSpec>,
+) -> Result<InPlace, Error> {
     let partial = dir.join(format!("{PARTIAL_PREFIX}{}", fsops::random_suffix()?));
     let cwd = dir.join(CWD);
     let prepared = (|| {
@@ -203,33 +331,11 @@ fn in_place(
         commit.prepare()?;
         Ok((commit, lock))
     })();
-    let (mut commit, lock) = match prepared {
-        Ok(p) => p,
+    match prepared {
+        Ok((commit, lock)) => Ok(InPlace { partial, commit, _lock: lock }),
         Err(e) => {
             let _ = fsops::remove_tree(&partial);
-            return Err(e);
+            Err(e)
         }
-    };
-    let state_dir = dir.join(STATE_DIR);
-    if let Err(e) = fsops::rename_raw(&partial, &state_dir) {
-        let _ = fsops::remove_tree(&partial);
-        return Err(match e.raw_os_error() {
-            Some(libc::EEXIST | libc::ENOTEMPTY) => Error::busy(dir),
-            _ => Error::io(&format!("rename {} to", partial.display()), &state_dir, e),
-        });
     }
-    commit.state = StatePaths::new(state_dir);
-    let synced = fsops::sync_dir(dir);
-    if let Err(e) = synced {
-        let _ = crate::commit::recover(dir, &commit.state);
-        return Err(e);
-    }
-    commit.switch()?;
-    drop(lock);
-    Ok(Created {
-        version: commit.version,
-        written: commit.plan.written(),
-        kept: commit.plan.kept(),
-        removed: commit.plan.removed(),
-    })
 }

@@ -4,6 +4,10 @@
 //! `fault-injection` feature, `JIMSCTL_FAULT_STEP=N` aborts the process at the N-th step, which
 //! is how the crash tests prove that a commit interrupted anywhere leaves the old or the new
 //! configuration and never a mix. Without the feature `step` does nothing.
+//!
+//! A group commit ([`crate::Group`]) runs these steps inside [`deferring`]: files and folders are
+//! then not synced one by one; the group makes them durable all at once with [`syncfs`] between
+//! its phases, in the same order as the one-by-one syncs would.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -62,6 +66,49 @@ mod fault {
     }
 }
 
+thread_local! {
+    /// Whether this thread's syncs are deferred to a group's [`syncfs`] (see [`deferring`]).
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's per-file and per-folder syncs deferred: the caller promises to
+/// call [`syncfs`] on the filesystem before anything depends on what `f` wrote being durable.
+/// Only on Linux, which has `syncfs(2)`; elsewhere every sync still happens.
+pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEFERRED.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DEFERRED.with(|d| d.replace(cfg!(target_os = "linux"))));
+    f()
+}
+
+/// Whether syncs are deferred on this thread.
+fn deferred() -> bool {
+    DEFERRED.with(std::cell::Cell::get)
+}
+
+/// Flushes every file and folder of the filesystem holding the folder `dir` to disk
+/// (`syncfs(2)`): what any process wrote to that filesystem before the call is durable when it
+/// returns. Elsewhere than on Linux the syncs were not deferred, so there is nothing to do.
+pub(crate) fn syncfs(dir: &Path) -> Result<(), Error> {
+    step("sync filesystem");
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let d = File::open(dir).map_err(|e| Error::io("open the folder", dir, e))?;
+        // SAFETY: `d` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
+            return Err(Error::io("sync the filesystem of", dir, io::Error::last_os_error()));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = dir;
+    Ok(())
+}
+
 /// Creates directory `path` with `mode` (the parent must exist).
 pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), Error> {
     step("create folder");
@@ -84,6 +131,9 @@ pub(crate) fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(),
         .map_err(|e| Error::io("create", path, e))?;
     step("write file");
     file.write_all(bytes).map_err(|e| Error::io("write", path, e))?;
+    if deferred() {
+        return Ok(());
+    }
     step("sync file");
     file.sync_all().map_err(|e| Error::io("sync", path, e))
 }
@@ -103,6 +153,9 @@ pub(crate) fn copy_symlink(original: &Path, link: &Path) -> Result<(), Error> {
 
 /// Flushes a directory's entries to disk.
 pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
+    if deferred() {
+        return Ok(());
+    }
     step("sync folder");
     File::open(path).and_then(|d| d.sync_all()).map_err(|e| Error::io("sync the folder", path, e))
 }
@@ -196,6 +249,9 @@ pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), Error> {
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
     file.write_all(&buf).map_err(|e| Error::io("append to", path, e))?;
+    if deferred() {
+        return Ok(());
+    }
     step("sync file");
     file.sync_data().map_err(|e| Error::io("sync", path, e))
 }

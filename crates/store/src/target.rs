@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::commit::{Commit, NewFile, Plan, Recovery};
 use crate::create::{self, Placement, VersionSpec};
 use crate::error::{Error, ErrorKind};
+use crate::group::{self, Pending};
 use crate::history::{self, CommitMeta, Counts, Record, VersionInfo};
 use crate::layout::{self, CWD, DirState, STATE_DIR, StatePaths};
 use crate::live::{self, NativeFiles};
@@ -269,13 +270,26 @@ impl Target {
             created: crate::time::now_rfc3339(),
         };
         let init = VersionSpec { meta: crate::init_meta("init"), files: empty_files() };
-        let created = create::create(
-            &self.dir,
-            placement,
-            &toml,
-            &self.key,
-            vec![init, VersionSpec { meta, files }],
-        )?;
+        let versions = vec![init, VersionSpec { meta, files }];
+        if group::active() {
+            return group::stage(|| {
+                let (pending, created) = match placement {
+                    Placement::Sibling => {
+                        let s = create::build_sibling(&self.dir, &toml, &self.key, versions)?;
+                        let created = s.created().clone();
+                        (Pending::Sibling(s), created)
+                    }
+                    Placement::InPlace => {
+                        let mut p = create::build_in_place(&self.dir, &toml, &self.key, versions)?;
+                        p.commit.plan.forget_bytes();
+                        let created = p.created();
+                        (Pending::InPlace(p), created)
+                    }
+                };
+                Ok((pending, created_report(created)))
+            });
+        }
+        let created = create::create(&self.dir, placement, &toml, &self.key, versions)?;
         Ok(CommitReport {
             version: created.version,
             created: true,
@@ -298,7 +312,22 @@ impl Target {
         layout::check_not_symlink(&state.version(self.version))?;
         let plan = Plan::new(&cwd, Some(&prev), files)?;
         let record = Record::new(version, &meta, restored, plan.fingerprint.clone());
-        let commit = Commit { dir: self.dir, state, version, record, plan, created: false };
+        let mut commit = Commit { dir: self.dir, state, version, record, plan, created: false };
+        if group::active() {
+            let lock = self.lock;
+            return group::stage(move || {
+                commit.stage()?;
+                commit.plan.forget_bytes();
+                let report = CommitReport {
+                    version,
+                    created: false,
+                    files_written: commit.plan.written(),
+                    files_kept: commit.plan.kept(),
+                    files_removed: commit.plan.removed(),
+                };
+                Ok((Pending::Existing { commit, _lock: lock }, report))
+            });
+        }
         commit.prepare()?;
         commit.switch()?;
         Ok(CommitReport {
@@ -383,6 +412,16 @@ impl Target {
             .collect();
         let meta = CommitMeta { action: "rollback".to_owned(), export: None, sections, counts };
         self.write_version(files, meta, Some(to))
+    }
+}
+
+fn created_report(created: create::Created) -> CommitReport {
+    CommitReport {
+        version: created.version,
+        created: true,
+        files_written: created.written,
+        files_kept: created.kept,
+        files_removed: created.removed,
     }
 }
 

@@ -4,6 +4,7 @@
 mod adopt;
 mod commit;
 mod crash;
+mod group;
 mod history;
 mod layout;
 mod lock;

@@ -1,0 +1,274 @@
+//! Group commits: commits staged in a group change nothing until the group commits; then they
+//! are all done, as a commit alone does them, with syncs grouped; a crash at any step leaves
+//! every folder old or new.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+
+use model::SectionId;
+use store::{ErrorKind, Group, Target};
+
+use crate::{config, meta, native_bytes, run_child, scratch};
+
+const CHILD: &str = "STORE_IT_GROUP";
+
+/// The three kinds of folder a group commits into, under `base`: `new` (absent), `empty` (an
+/// empty folder) and `existing` (managed, at version 1 with 2 event sources).
+fn setup(base: &Path) {
+    std::fs::create_dir_all(base.join("empty")).unwrap();
+    let existing = base.join("existing");
+    store::init(&existing, None).unwrap();
+    Target::open(&existing)
+        .unwrap()
+        .commit(&config(2, "30"), meta(&[SectionId::EventSources]))
+        .unwrap();
+}
+
+const KINDS: [&str; 3] = ["new", "empty", "existing"];
+
+/// Stages a commit of 3 event sources into each folder of `base` in `group`.
+fn stage_all(group: &Group, base: &Path) -> Vec<store::CommitReport> {
+    let (reports, staged) = group.scope(|| {
+        KINDS
+            .iter()
+            .map(|k| {
+                let t = Target::open(&base.join(k)).unwrap();
+                t.commit(&config(3, "45"), meta(&[SectionId::EventSources, SectionId::Session]))
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(staged.iter().map(|s| s.index()).collect::<Vec<_>>(), [0, 1, 2]);
+    reports
+}
+
+#[test]
+fn nothing_changes_until_the_group_commits_then_everything_does() {
+    let (_t, base) = scratch("base");
+    setup(&base);
+    let before = native_bytes(&base.join("existing"));
+    let group = Group::new();
+    let reports = stage_all(&group, &base);
+    assert_eq!(group.len(), 3);
+    assert_eq!(reports.iter().map(|r| r.version).collect::<Vec<_>>(), [1, 1, 2]);
+    assert_eq!(reports.iter().map(|r| r.created).collect::<Vec<_>>(), [true, true, false]);
+
+    // Staged: the folders are as they were, and locked.
+    assert!(!base.join("new").exists());
+    assert_eq!(std::fs::read_dir(base.join("empty")).unwrap().count(), 1, "a partial state");
+    assert_eq!(native_bytes(&base.join("existing")), before);
+    let busy = Target::open(&base.join("existing")).unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Busy);
+    assert_eq!(Target::open(&base.join("empty")).unwrap_err().kind(), ErrorKind::Busy);
+
+    let results = group.commit();
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        r.as_ref().unwrap();
+    }
+    // Done exactly as commits alone do them.
+    let (_u, alone) = scratch("alone");
+    setup(&alone);
+    for k in KINDS {
+        let t = Target::open(&alone.join(k)).unwrap();
+        t.commit(&config(3, "45"), meta(&[SectionId::EventSources, SectionId::Session])).unwrap();
+    }
+    for (k, report) in KINDS.iter().zip(&reports) {
+        let dir = base.join(k);
+        assert_eq!(native_bytes(&dir), native_bytes(&alone.join(k)), "{k}");
+        let t = Target::open(&dir).unwrap();
+        assert_eq!(t.version(), report.version, "{k}");
+        assert_eq!(t.configuration(), &config(3, "45"));
+        assert_eq!(t.history().unwrap().len() as u64, report.version + 1);
+        let audit = std::fs::read_to_string(dir.join(".jims-import/audit.log")).unwrap();
+        assert_eq!(audit.lines().count() as u64, report.version + 1, "{k}: {audit}");
+        no_leftovers(&dir);
+    }
+    assert_eq!(entries(&base), ["empty", "existing", "new"]);
+}
+
+#[test]
+fn a_group_dropped_without_committing_undoes_everything() {
+    let (_t, base) = scratch("base");
+    setup(&base);
+    let before = native_bytes(&base.join("existing"));
+    let group = Group::new();
+    stage_all(&group, &base);
+    drop(group);
+    assert_eq!(entries(&base), ["empty", "existing"]);
+    assert_eq!(std::fs::read_dir(base.join("empty")).unwrap().count(), 0);
+    assert_eq!(native_bytes(&base.join("existing")), before);
+    let t = Target::open(&base.join("existing")).unwrap();
+    assert_eq!(t.version(), 1);
+    no_leftovers(&base.join("existing"));
+    assert!(Target::open(&base.join("empty")).unwrap().is_new());
+}
+
+#[test]
+fn two_creations_of_one_folder_in_a_group_leave_one_and_the_other_busy() {
+    let (_t, dir) = scratch("srv");
+    let group = Group::new();
+    let (_, staged) = group.scope(|| {
+        for n in [1, 4] {
+            let t = Target::open(&dir).unwrap();
+            t.commit(&config(n, "5"), meta(&[SectionId::EventSources])).unwrap();
+        }
+    });
+    assert_eq!(staged.len(), 2);
+    let results = group.commit();
+    results[0].as_ref().unwrap();
+    assert_eq!(results[1].as_ref().unwrap_err().kind(), ErrorKind::Busy);
+    assert_eq!(Target::open(&dir).unwrap().configuration(), &config(1, "5"));
+    assert_eq!(entries(dir.parent().unwrap()), ["srv"]);
+}
+
+#[test]
+fn outside_a_scope_commits_are_not_staged() {
+    let (_t, dir) = scratch("srv");
+    let group = Group::new();
+    let ((), staged) = group.scope(|| {});
+    assert!(staged.is_empty());
+    Target::open(&dir).unwrap().commit(&config(1, "5"), meta(&[SectionId::EventSources])).unwrap();
+    assert!(group.is_empty());
+    assert!(group.commit().is_empty());
+    assert_eq!(Target::open(&dir).unwrap().version(), 1);
+}
+
+/// Helper run in a child process: `$STORE_IT_GROUP` = `BASE`: stages and commits the group.
+#[test]
+fn child() {
+    let Some(base) = std::env::var_os(CHILD) else { return };
+    let base = Path::new(&base);
+    let group = Group::new();
+    stage_all(&group, base);
+    for r in group.commit() {
+        r.unwrap();
+    }
+}
+
+/// Runs the child on a fresh `base`, with `envs`.
+fn run_group(base: &Path, envs: &[(&str, OsString)]) -> std::process::Output {
+    let mut all = vec![(CHILD, OsString::from(base))];
+    all.extend(envs.iter().cloned());
+    run_child("group::child", &all)
+}
+
+#[test]
+fn a_group_syncs_per_phase_not_per_file() {
+    let (_t, base) = scratch("base");
+    setup(&base);
+    let out = run_group(&base, &[("JIMSCTL_FAULT_TRACE", "1".into())]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let trace = String::from_utf8_lossy(&out.stderr);
+    let count = |what: &str| trace.lines().filter(|l| l.ends_with(what)).count();
+    assert_eq!(count("sync file"), 0, "{trace}");
+    assert_eq!(count("sync folder"), 0, "{trace}");
+    assert_eq!(count("sync filesystem"), 5, "{trace}");
+}
+
+fn no_leftovers(dir: &Path) {
+    let state = dir.join(".jims-import");
+    for p in ["staging", "journal.json", "journal.json.tmp", "discard"] {
+        assert!(!state.join(p).exists(), "{p} left behind in {}", state.display());
+    }
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+type Files = BTreeMap<&'static str, Vec<u8>>;
+
+/// After a crash at some step: each folder is as it was or as committed, whole; the next
+/// commit into each succeeds and clears what the dead process left.
+fn check(base: &Path, old: &Files, new: &Files, completed: bool) {
+    for k in KINDS {
+        let dir = base.join(k);
+        let t = Target::open(&dir).unwrap();
+        let version = if t.is_new() {
+            assert!(!completed, "{k}: the completed group left it new");
+            assert!(k != "existing");
+            0
+        } else {
+            no_leftovers(&dir);
+            let now = native_bytes(&dir);
+            let (old_version, new_version) = if k == "existing" { (1, 2) } else { (0, 1) };
+            let version = if now == *new {
+                new_version
+            } else {
+                assert!(!completed, "{k}: the completed group left the old configuration");
+                assert_eq!(k, "existing", "a new folder holds the new configuration or nothing");
+                assert_eq!(now, *old, "{k}: a mix of old and new files");
+                old_version
+            };
+            assert_eq!(t.version(), version, "{k}");
+            assert_eq!(t.history().unwrap().len() as u64, version + 1, "{k}");
+            let audit = std::fs::read_to_string(dir.join(".jims-import/audit.log")).unwrap();
+            assert_eq!(audit.lines().count() as u64, version + 1, "{k}: {audit}");
+            version
+        };
+        t.commit(&config(1, "5"), meta(&[SectionId::EventSources])).unwrap();
+        let t = Target::open_read(&dir).unwrap();
+        assert_eq!(t.version(), version + 1);
+        assert_eq!(t.configuration(), &config(1, "5"));
+    }
+    assert_eq!(entries(base), ["empty", "existing", "new"]);
+}
+
+#[test]
+fn a_group_interrupted_at_any_step_leaves_each_folder_old_or_new() {
+    let (_t, probe) = scratch("probe");
+    setup(&probe);
+    let old = native_bytes(&probe.join("existing"));
+    let group = Group::new();
+    stage_all(&group, &probe);
+    group.commit();
+    let new = native_bytes(&probe.join("existing"));
+    assert_eq!(native_bytes(&probe.join("new")), new);
+
+    for no_exchange in [false, true] {
+        every_step(no_exchange, &old, &new);
+    }
+}
+
+fn every_step(no_exchange: bool, old: &Files, new: &Files) {
+    for n in 1..5000u64 {
+        let t = crash_tempdir();
+        let base = t.path().join("base");
+        setup(&base);
+        let mut envs = vec![("JIMSCTL_FAULT_STEP", n.to_string().into())];
+        if no_exchange {
+            envs.push(("JIMSCTL_FAULT_NO_EXCHANGE", "1".into()));
+        }
+        let out = run_group(&base, &envs);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            assert!(n > 20, "no step aborted; is fault injection compiled in?");
+            check(&base, old, new, true);
+            eprintln!("group (no_exchange={no_exchange}): {} steps", n - 1);
+            return;
+        }
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "step {n}: {stderr}");
+        assert!(stderr.contains(&format!("aborting at step {n} ")), "{stderr}");
+        check(&base, old, new, false);
+    }
+    panic!("the group never completed");
+}
+
+/// tmpfs when there is one: the children abort, they do not lose power (see crash.rs).
+fn crash_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(t) = tempfile::tempdir_in(shm)
+    {
+        return t;
+    }
+    tempfile::tempdir().unwrap()
+}
