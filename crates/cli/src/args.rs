@@ -38,6 +38,61 @@ pub(crate) enum Command {
     /// Show or change the Export/Import settings: the default folder for export files, and
     /// the last folder an import used.
     Settings(SettingsArgs),
+    /// Run many imports at once, in parallel: from a manifest, or from a folder of exports.
+    Batch(BatchArgs),
+}
+
+/// `jimsctl batch`: the list of imports, the `import` flags that apply to every entry that does
+/// not set its own, and how to run.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("list").required(true).args(["manifest", "exports"])))]
+#[command(after_help = "Exit codes: 0 every import succeeded, 6 at least one did not (each \
+one's own code is in the report); 2 bad usage or an unreadable manifest.")]
+pub(crate) struct BatchArgs {
+    /// The imports: a TOML file of [[import]] tables or a JSON file {"import": [...]}, each
+    /// with export, target and optionally sections, accept_warning, secrets, source_key,
+    /// dry_run.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["exports", "targets"])]
+    pub(crate) manifest: Option<PathBuf>,
+    /// A folder of exports: each NAME.xml or NAME.json (not *.secrets.json) is imported into
+    /// TARGETS/NAME/.
+    #[arg(long, value_name = "DIR", requires = "targets")]
+    pub(crate) exports: Option<PathBuf>,
+    /// The folder holding the managed folders (with --exports); made when absent.
+    #[arg(long, value_name = "DIR", requires = "exports")]
+    pub(crate) targets: Option<PathBuf>,
+    /// Imports run at once (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+    /// Import only these sections of each file.
+    #[arg(long, value_name = "ID[,ID…]", value_delimiter = ',')]
+    pub(crate) sections: Option<Vec<String>>,
+    /// Accept the partial-import warning for every partial import.
+    #[arg(long)]
+    pub(crate) accept_warning: bool,
+    /// A secret source, repeatable, tried in the order given; `{name}` (the export's file name
+    /// without extension) and `{dir}` (its folder) are replaced per export, e.g.
+    /// file:{dir}/{name}.secrets.json.
+    #[arg(long = "secrets", value_name = "SPEC")]
+    pub(crate) secrets: Vec<String>,
+    /// Time limit for each answer of a `cmd:` source, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub(crate) secrets_timeout: f64,
+    /// The exporting server's key file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) source_key: Option<PathBuf>,
+    /// Do everything but write.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Look every secret up for each import (by default a secret with the same keys, Data and
+    /// Username is looked up once for the whole batch).
+    #[arg(long)]
+    pub(crate) no_shared_lookups: bool,
+    /// Write the report (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

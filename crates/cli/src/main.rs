@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that prints.
 
 mod args;
+mod batch;
 mod prompt;
 mod render;
 mod settings;
@@ -44,6 +45,7 @@ fn output_format(command: &Command) -> OutputFormat {
         Command::Key(KeyCommand::Id(t)) => t.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
         Command::Settings(s) => s.output.format,
+        Command::Batch(a) => a.output.format,
         Command::Export(_) | Command::Convert(_) => OutputFormat::Text,
     }
 }
@@ -102,6 +104,7 @@ fn run(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Settings(a) => settings_command(a),
+        Command::Batch(a) => batch::run(a, style),
         Command::Import(mut a) => {
             let found = locate(&mut a.resolve)?;
             let (chain, prompt) = build_chain(&a.resolve, !a.dry_run)?;

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! [`import`] runs the chain for one export and one target and returns an [`Outcome`] that the
-//! CLI renders; [`export`] and [`convert`] are the other directions. Every stage is a crate of
+//! CLI renders; [`batch::run`] runs many in parallel; [`export`] and [`convert`] are the other
+//! directions. Every stage is a crate of
 //! its own; this crate only chains them and decides nothing that a stage owns.
 //!
 //! Architecture invariants: this crate prints nothing (it returns data), and it writes the
@@ -39,6 +40,7 @@
 //! # }
 //! ```
 
+pub mod batch;
 mod error;
 mod export;
 mod import;

@@ -1,0 +1,825 @@
+//! Many imports at once (`jimsctl batch`): a list of entries from a manifest or from a folder of
+//! exports, run in parallel on rayon, each one isolated from the others, with the secret sources
+//! opened once and the lookups shared, their commits grouped so that the batch pays a few
+//! filesystem syncs per group rather than dozens per import, and a report.
+//!
+//! - [`read_manifest`] (TOML `[[import]]` tables or JSON `{"import": [...]}`) and [`scan`]
+//!   (`EXPORTS/<name>.xml|json` → `TARGETS/<name>/`) make the [`Entry`] list.
+//! - [`run`] imports them with [`crate::import`] and returns a [`Report`], which serializes
+//!   as the report of cli.md.
+//!
+//! # Isolation
+//! An entry that fails (a bad file, passwords missing, a busy target, a wrongly configured
+//! source of its own) is reported with its own status and exit code; the others go on. The
+//! commits of up to [`Options::group_size`] entries are staged in a [`store::Group`] and made
+//! durable and switched in together while the next entries are imported; each commit stays
+//! atomic, and every import reported `imported` is durable when [`run`] returns. Entries into
+//! the same target run one after the other, in list order.
+//!
+//! # Secrets
+//! The `--secrets` SPECs of an entry may hold `{name}` (the export's file name without its
+//! extension) and `{dir}` (the export's folder), e.g. `file:{dir}/{name}.secrets.json` for a
+//! secrets file beside each export. A SPEC without them is opened once for the whole batch and
+//! shared; one with them is opened for its entry only. Entries with the same SPECs share one
+//! [`secrets::Cache`], so a secret with the same keys, Data and Username is looked up once for
+//! the whole batch; the caches live in memory only and are wiped when [`run`] returns.
+//!
+//! # Cancelling
+//! Setting the `cancel` flag (Ctrl-C) stops starting new imports: the ones running finish and
+//! are committed, the others are reported `skipped`. Every target is left whole.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Instant;
+
+use model::SectionId;
+use rayon::prelude::*;
+use secrets::{Answer, Cache, Chain, Granularity, Request, SecretSource, SourceError};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::import::{ImportOptions, Interaction, Outcome, Status, import};
+use crate::input::io_reason;
+
+/// The `import` flags of one entry of a manifest; each one unset takes the batch's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// `--sections`.
+    pub sections: Option<Vec<String>>,
+    /// `--accept-warning`.
+    pub accept_warning: Option<bool>,
+    /// `--secrets`, in order (SPECs, `{name}` and `{dir}` expanded per export).
+    pub secrets: Option<Vec<String>>,
+    /// `--source-key`.
+    pub source_key: Option<PathBuf>,
+    /// `--dry-run`.
+    pub dry_run: Option<bool>,
+}
+
+/// The `import` flags given to the batch: they apply to every entry that does not set its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Defaults {
+    /// `--sections`.
+    pub sections: Option<Vec<String>>,
+    /// `--accept-warning`.
+    pub accept_warning: bool,
+    /// `--secrets`, in order.
+    pub secrets: Vec<String>,
+    /// `--source-key`.
+    pub source_key: Option<PathBuf>,
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+/// One import of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The export.
+    pub export: PathBuf,
+    /// The managed folder to import into (created when absent).
+    pub target: PathBuf,
+    /// Its own flags.
+    pub overrides: Overrides,
+    /// Why the entry cannot run at all (e.g. a name with both an `.xml` and a `.json`): it is
+    /// reported failed (exit 2) with this message.
+    pub problem: Option<String>,
+}
+
+/// How a batch runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Imports running at once (`-j`); 0 means one per core.
+    pub jobs: usize,
+    /// Share lookups across the batch through a cache (off with `--no-shared-lookups`).
+    pub shared_lookups: bool,
+    /// Commits grouped into one durable flush.
+    pub group_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { jobs: 0, shared_lookups: true, group_size: 64 }
+    }
+}
+
+/// Opens the secret source a SPEC names (not `prompt`, which the batch hands to the
+/// [`Interaction`]). The CLI's opener knows the built-in sources and plugins.
+pub type Opener<'a> = dyn Fn(&str) -> Result<Box<dyn SecretSource>, Error> + Sync + 'a;
+
+/// How an entry ended: `import --format json`'s status, and `skipped` for an entry not started
+/// because the batch was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryStatus {
+    /// Written (exit 0).
+    Imported,
+    /// A dry run that found nothing in the way (exit 0).
+    DryRun,
+    /// Passwords still missing (exit 3).
+    MissingPasswords,
+    /// A partial import whose warning was not accepted (exit 4).
+    WarningNotAccepted,
+    /// The configuration would break the import rules (exit 2).
+    Invalid,
+    /// The target is busy (exit 5).
+    Busy,
+    /// Any other failure (exit 1 or 2).
+    Failed,
+    /// Not started: the batch was cancelled (exit 1).
+    Skipped,
+}
+
+impl EntryStatus {
+    fn of(status: Status) -> EntryStatus {
+        match status {
+            Status::Imported => EntryStatus::Imported,
+            Status::DryRun => EntryStatus::DryRun,
+            Status::MissingPasswords => EntryStatus::MissingPasswords,
+            Status::WarningNotAccepted => EntryStatus::WarningNotAccepted,
+        }
+    }
+
+    fn of_error(e: &Error) -> EntryStatus {
+        match e.kind() {
+            ErrorKind::Invalid(_) => EntryStatus::Invalid,
+            ErrorKind::Busy => EntryStatus::Busy,
+            _ => EntryStatus::Failed,
+        }
+    }
+
+    /// The status as the report writes it (`imported`, `dry-run`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Imported => "imported",
+            EntryStatus::DryRun => "dry-run",
+            EntryStatus::MissingPasswords => "missing-passwords",
+            EntryStatus::WarningNotAccepted => "warning-not-accepted",
+            EntryStatus::Invalid => "invalid",
+            EntryStatus::Busy => "busy",
+            EntryStatus::Failed => "failed",
+            EntryStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// The password counters of an import.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Passwords {
+    /// Rows of the Add Missing Passwords table.
+    pub total: usize,
+    /// Rows fixed.
+    pub fixed: usize,
+    /// Rows still missing.
+    pub remaining: usize,
+}
+
+/// What became of one entry. Holds names and numbers, never a secret.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EntryReport {
+    /// The export, as listed.
+    #[serde(serialize_with = "display")]
+    pub export: PathBuf,
+    /// The target, as listed.
+    #[serde(serialize_with = "display")]
+    pub target: PathBuf,
+    /// How it ended.
+    pub status: EntryStatus,
+    /// Its own exit code, as `jimsctl import` would have returned.
+    pub exit_code: u8,
+    /// The sections imported (or that would be).
+    #[serde(serialize_with = "section_names")]
+    pub sections: Vec<SectionId>,
+    /// The password counters, when the import got as far as the table.
+    pub passwords: Option<Passwords>,
+    /// The secret keys still missing (for `missing-passwords`), most specific key of each row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// The version written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Whether the import created the target.
+    pub created: bool,
+    /// The error, for a failed entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long the import took, in seconds (reading to staging its commit).
+    pub seconds: f64,
+}
+
+fn display<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
+}
+
+fn section_names<S: serde::Serializer>(list: &[SectionId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(list.iter().map(|k| k.as_str()))
+}
+
+impl EntryReport {
+    fn new(entry: &Entry, status: EntryStatus, exit_code: u8) -> EntryReport {
+        EntryReport {
+            export: entry.export.clone(),
+            target: entry.target.clone(),
+            status,
+            exit_code,
+            sections: Vec::new(),
+            passwords: None,
+            missing: Vec::new(),
+            version: None,
+            created: false,
+            error: None,
+            seconds: 0.0,
+        }
+    }
+
+    fn failed(entry: &Entry, e: &Error) -> EntryReport {
+        let mut r = EntryReport::new(entry, EntryStatus::of_error(e), e.exit_code());
+        r.error = Some(e.to_string());
+        r
+    }
+
+    fn of_outcome(entry: &Entry, o: &Outcome) -> EntryReport {
+        let mut r = EntryReport::new(entry, EntryStatus::of(o.status), o.status.exit_code());
+        r.sections.clone_from(&o.sections);
+        r.passwords = Some(Passwords {
+            total: o.table.total(),
+            fixed: o.table.fixed(),
+            remaining: o.table.remaining(),
+        });
+        if o.status == Status::MissingPasswords {
+            r.missing = o.table.missing().map(|row| row.key().as_str().to_owned()).collect();
+        }
+        r.version = o.version;
+        r.created = o.creates_target && o.status == Status::Imported;
+        r
+    }
+
+    /// Whether the import succeeded (exit 0).
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == 0
+    }
+}
+
+/// Lookups answered from the batch's caches, and asked of the sources.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Lookups {
+    /// Rows answered from a cache.
+    pub hits: usize,
+    /// Rows asked of the sources.
+    pub misses: usize,
+}
+
+/// The counts of a batch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Totals {
+    /// Entries in the batch.
+    pub imports: usize,
+    /// Entries imported.
+    pub imported: usize,
+    /// Dry runs that would succeed.
+    pub dry_run: usize,
+    /// Entries that failed (any other status but `skipped`).
+    pub failed: usize,
+    /// Entries not started because the batch was cancelled.
+    pub skipped: usize,
+    /// Entries per status, for every status that occurred.
+    pub statuses: std::collections::BTreeMap<&'static str, usize>,
+    /// The shared lookups (zero without shared lookups).
+    pub lookups: Lookups,
+    /// Wall-clock time of the batch, in seconds.
+    pub seconds: f64,
+}
+
+/// What a batch did: one entry per import, in list order, and the totals. Serialized, it is
+/// the `--report` of cli.md.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// One per entry, in list order.
+    pub imports: Vec<EntryReport>,
+    /// The counts.
+    pub totals: Totals,
+    /// Whether the batch was cancelled.
+    pub cancelled: bool,
+}
+
+impl Report {
+    /// The batch's exit code: 0 when every import succeeded, 6 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.imports.iter().all(EntryReport::succeeded) { 0 } else { 6 }
+    }
+}
+
+/// What [`run`] tells its observer as entries end (for a progress bar).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// An entry ended (for an import that wrote: once its commit is durable).
+    Done(&'a EntryReport),
+}
+
+/// The manifest file: `[[import]]` tables (TOML) or `{"import": [...]}` (JSON).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(default)]
+    import: Vec<ManifestEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestEntry {
+    export: PathBuf,
+    target: PathBuf,
+    #[serde(flatten)]
+    overrides: Overrides,
+}
+
+/// Reads a manifest: TOML (`[[import]]` tables) or JSON (`{"import": [...]}`), told apart by
+/// the extension `.json` or `.toml`, else by content. Each entry has `export` and `target` and
+/// optionally `sections`, `accept_warning`, `secrets` (a list of SPECs), `source_key`,
+/// `dry_run`. Relative `export`, `target` and `source_key` paths are taken from the
+/// manifest's folder; SPECs are used as given.
+///
+/// # Errors
+/// [`ErrorKind::Input`] (exit 2) for a file that cannot be read, does not parse (with line and
+/// column), has an unknown field or no entry.
+pub fn read_manifest(path: &Path) -> Result<Vec<Entry>, Error> {
+    let input = |m: String| Error::new(ErrorKind::Input, m).with_path(path);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        input(format!("cannot read the manifest {}: {}", path.display(), io_reason(&e)))
+    })?;
+    let json = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => true,
+        Some("toml") => false,
+        _ => text.trim_start().starts_with('{'),
+    };
+    let manifest: Manifest = if json {
+        serde_json::from_str(&text).map_err(|e| {
+            input(format!(
+                "{}:{}:{}: not a valid batch manifest: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?
+    } else {
+        toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            input(format!("{}{at}: not a valid batch manifest: {}", path.display(), e.message()))
+        })?
+    };
+    if manifest.import.is_empty() {
+        return Err(input(format!(
+            "{}: the manifest lists no import; add {}",
+            path.display(),
+            if json {
+                r#"{"import": [{"export": "…", "target": "…"}]}"#
+            } else {
+                "[[import]] tables with export = \"…\" and target = \"…\""
+            }
+        )));
+    }
+    let base = path.parent().unwrap_or(Path::new(""));
+    Ok(manifest
+        .import
+        .into_iter()
+        .map(|m| {
+            let mut overrides = m.overrides;
+            overrides.source_key = overrides.source_key.map(|k| base.join(k));
+            Entry {
+                export: base.join(m.export),
+                target: base.join(m.target),
+                overrides,
+                problem: None,
+            }
+        })
+        .collect())
+}
+
+/// Lists `exports/<name>.xml` and `exports/<name>.json` (not `*.secrets.json`, not hidden
+/// files), sorted by name, each paired with `targets/<name>`. A name with both an `.xml` and a
+/// `.json` is one entry with a problem (ambiguous).
+///
+/// # Errors
+/// [`ErrorKind::Input`] when `exports` cannot be listed or holds no export.
+pub fn scan(exports: &Path, targets: &Path) -> Result<Vec<Entry>, Error> {
+    let input = |m: String| Error::new(ErrorKind::Input, m).with_path(exports);
+    let list = std::fs::read_dir(exports)
+        .map_err(|e| input(format!("cannot list {}: {}", exports.display(), io_reason(&e))))?;
+    let mut found: std::collections::BTreeMap<String, Vec<PathBuf>> = Default::default();
+    for item in list {
+        let item = item.map_err(|e| input(format!("cannot list {}: {e}", exports.display())))?;
+        let name = item.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') || name.ends_with(".secrets.json") {
+            continue;
+        }
+        let Some(stem) = name.strip_suffix(".xml").or_else(|| name.strip_suffix(".json")) else {
+            continue;
+        };
+        if stem.is_empty() || !item.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) {
+            continue;
+        }
+        found.entry(stem.to_owned()).or_default().push(item.path());
+    }
+    if found.is_empty() {
+        return Err(input(format!(
+            "{} holds no export (<name>.xml or <name>.json)",
+            exports.display()
+        )));
+    }
+    Ok(found
+        .into_iter()
+        .map(|(name, mut paths)| {
+            paths.sort();
+            let problem = (paths.len() > 1).then(|| {
+                format!(
+                    "{name} is ambiguous: both {}.xml and {}.json are in {}; keep one of them",
+                    name,
+                    name,
+                    exports.display()
+                )
+            });
+            Entry {
+                export: paths.swap_remove(0),
+                target: targets.join(&name),
+                overrides: Overrides::default(),
+                problem,
+            }
+        })
+        .collect())
+}
+
+/// A source opened once and shared by the chains of the batch.
+struct Shared(Arc<dyn SecretSource>);
+
+impl SecretSource for Shared {
+    fn kind(&self) -> String {
+        self.0.kind()
+    }
+    fn granularity(&self) -> Granularity {
+        self.0.granularity()
+    }
+    fn lookup(&self, key: &model::SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
+        self.0.lookup(key, request)
+    }
+}
+
+/// A chain and its cache, shared by the entries with the same SPECs.
+struct Lookup {
+    chain: Chain,
+    cache: Option<Cache>,
+}
+
+/// A source opened for the batch, or why it could not be.
+type Opened = Result<Arc<dyn SecretSource>, String>;
+
+/// The sources and chains of a batch.
+struct Sources<'a> {
+    open: &'a Opener<'a>,
+    shared_lookups: bool,
+    /// Opened sources by SPEC (only SPECs without placeholders); a failure is kept as its
+    /// message.
+    opened: Mutex<HashMap<String, Opened>>,
+    /// Chains by their SPECs (only chains without placeholders).
+    chains: Mutex<HashMap<Vec<String>, Arc<Lookup>>>,
+    /// The caches of chains used by one entry only: their counts, kept when they go.
+    private: Mutex<Lookups>,
+}
+
+fn has_placeholder(spec: &str) -> bool {
+    spec.contains("{name}") || spec.contains("{dir}")
+}
+
+/// `{name}` and `{dir}` of `export`.
+fn expand(spec: &str, export: &Path) -> String {
+    let name = export.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = name
+        .strip_suffix(".xml")
+        .or_else(|| name.strip_suffix(".json"))
+        .unwrap_or(&name)
+        .to_owned();
+    let dir = match export.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+        _ => ".".to_owned(),
+    };
+    spec.replace("{name}", &name).replace("{dir}", &dir)
+}
+
+impl<'a> Sources<'a> {
+    fn new(open: &'a Opener<'a>, shared_lookups: bool) -> Sources<'a> {
+        Sources {
+            open,
+            shared_lookups,
+            opened: Mutex::default(),
+            chains: Mutex::default(),
+            private: Mutex::default(),
+        }
+    }
+
+    /// The source of a SPEC without placeholders, opened on first use.
+    fn shared_source(&self, spec: &str) -> Result<Arc<dyn SecretSource>, Error> {
+        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = opened
+            .entry(spec.to_owned())
+            .or_insert_with(|| (self.open)(spec).map(Arc::from).map_err(|e| e.to_string()));
+        found.clone().map_err(|m| Error::new(ErrorKind::SourceConfig, m))
+    }
+
+    /// The chain and cache for `specs` (without `prompt`) of an entry importing `export`.
+    fn lookup_for(&self, specs: &[String], export: &Path) -> Result<Arc<Lookup>, Error> {
+        let private = specs.iter().any(|s| has_placeholder(s));
+        if !private
+            && let Some(l) = self.chains.lock().unwrap_or_else(PoisonError::into_inner).get(specs)
+        {
+            return Ok(Arc::clone(l));
+        }
+        let mut sources: Vec<Box<dyn SecretSource>> = Vec::with_capacity(specs.len());
+        for spec in specs {
+            if has_placeholder(spec) {
+                sources.push((self.open)(&expand(spec, export))?);
+            } else {
+                sources.push(Box::new(Shared(self.shared_source(spec)?)));
+            }
+        }
+        let lookup = Arc::new(Lookup {
+            chain: Chain::new(sources),
+            cache: self.shared_lookups.then(Cache::new),
+        });
+        if !private {
+            let mut chains = self.chains.lock().unwrap_or_else(PoisonError::into_inner);
+            return Ok(Arc::clone(chains.entry(specs.to_vec()).or_insert(lookup)));
+        }
+        Ok(lookup)
+    }
+
+    /// Counts the lookups of a private chain that is done with.
+    fn retire(&self, lookup: Arc<Lookup>) {
+        if let Ok(l) = Arc::try_unwrap(lookup)
+            && let Some(c) = &l.cache
+        {
+            let mut p = self.private.lock().unwrap_or_else(PoisonError::into_inner);
+            p.hits += c.hits();
+            p.misses += c.misses();
+        }
+    }
+
+    fn lookups(&self) -> Lookups {
+        let mut total = *self.private.lock().unwrap_or_else(PoisonError::into_inner);
+        for l in self.chains.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            if let Some(c) = &l.cache {
+                total.hits += c.hits();
+                total.misses += c.misses();
+            }
+        }
+        total
+    }
+}
+
+/// An entry's flags, its own or the batch's.
+fn settle(entry: &Entry, defaults: &Defaults) -> (ImportOptions, Vec<String>) {
+    let o = &entry.overrides;
+    let mut specs = o.secrets.clone().unwrap_or_else(|| defaults.secrets.clone());
+    let prompt = specs.iter().any(|s| s == "prompt");
+    specs.retain(|s| s != "prompt");
+    let options = ImportOptions {
+        sections: o.sections.clone().or_else(|| defaults.sections.clone()),
+        accept_warning: o.accept_warning.unwrap_or(defaults.accept_warning),
+        dry_run: o.dry_run.unwrap_or(defaults.dry_run),
+        source_key: o.source_key.clone().or_else(|| defaults.source_key.clone()),
+        prompt,
+    };
+    (options, specs)
+}
+
+/// A path made absolute and lexically normal, to tell when two entries share a target.
+fn identity(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Splits the entries into waves: the k-th entry into a target goes into wave k, so that no
+/// two imports into one target run at once and they run in list order.
+fn waves(entries: &[Entry]) -> Vec<Vec<usize>> {
+    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let n = seen.entry(identity(&e.target)).or_insert(0);
+        if waves.len() <= *n {
+            waves.push(Vec::new());
+        }
+        waves[*n].push(i);
+        *n += 1;
+    }
+    waves
+}
+
+/// What the flusher is handed: a group and its staged entries (index, staged, report).
+type Flush = (store::Group, Vec<(usize, store::Staged, EntryReport)>);
+
+/// Imports every entry (see the [module documentation](self)) and reports on each.
+///
+/// `open` opens a SPEC's source; `interaction` answers the partial-import warning and
+/// `prompt` (called from several threads: it must serialize what it asks); `observe` hears of
+/// each entry as it ends; `cancel` stops the batch from starting more imports.
+///
+/// # Errors
+/// Only for the batch as a whole, before any import starts: the thread pool cannot start, or a
+/// SPEC given for the whole batch (without placeholders) names a source that cannot be opened
+/// (exit 2). Each entry's own failure is in its [`EntryReport`].
+pub fn run(
+    entries: &[Entry],
+    defaults: &Defaults,
+    options: &Options,
+    open: &Opener<'_>,
+    interaction: &(dyn Interaction + Sync),
+    observe: &(dyn Fn(Event<'_>) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Report, Error> {
+    let started = Instant::now();
+    let sources = Sources::new(open, options.shared_lookups);
+    if entries.iter().any(|e| e.overrides.secrets.is_none()) {
+        for spec in defaults.secrets.iter().filter(|s| *s != "prompt" && !has_placeholder(s)) {
+            sources.shared_source(spec)?;
+        }
+    }
+    let jobs = match options.jobs {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("jimsctl-batch-{i}"))
+        .build()
+        .map_err(|e| {
+            Error::new(ErrorKind::Io, format!("cannot start {jobs} import threads: {e}"))
+        })?;
+    let group_size = options.group_size.max(1);
+    let reports: Mutex<Vec<Option<EntryReport>>> = Mutex::new(vec![None; entries.len()]);
+    let store_report = |i: usize, r: EntryReport| {
+        observe(Event::Done(&r));
+        reports.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(r);
+    };
+    // Groups handed to the flusher, and groups it has committed.
+    let flushed = (Mutex::new(0usize), Condvar::new());
+    let mut sent = 0usize;
+
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<Flush>(1);
+        let flusher = s.spawn(|| {
+            for (group, staged) in rx {
+                let mut results: Vec<Option<Result<(), store::Error>>> =
+                    group.commit().into_iter().map(Some).collect();
+                for (i, st, mut report) in staged {
+                    let result = results.get_mut(st.index()).and_then(Option::take);
+                    if let Some(Err(e)) = result {
+                        let seconds = report.seconds;
+                        report = EntryReport::failed(&entries[i], &Error::from(e));
+                        report.seconds = seconds;
+                    }
+                    store_report(i, report);
+                }
+                let (count, done) = &flushed;
+                *count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                done.notify_all();
+            }
+        });
+        for wave in waves(entries) {
+            for chunk in wave.chunks(group_size) {
+                let group = store::Group::new();
+                let done: Vec<(usize, EntryReport, Option<store::Staged>)> = pool.install(|| {
+                    chunk
+                        .par_iter()
+                        .map(|&i| {
+                            let (report, staged) = run_entry(
+                                &entries[i],
+                                defaults,
+                                &sources,
+                                &group,
+                                interaction,
+                                cancel,
+                            );
+                            (i, report, staged)
+                        })
+                        .collect()
+                });
+                let mut staged = Vec::new();
+                for (i, report, st) in done {
+                    match st {
+                        Some(st) => staged.push((i, st, report)),
+                        None => store_report(i, report),
+                    }
+                }
+                if staged.is_empty() {
+                    continue;
+                }
+                if tx.send((group, staged)).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            // The next wave imports into the same targets: wait until this one is committed.
+            let (count, done) = &flushed;
+            let mut n = count.lock().unwrap_or_else(PoisonError::into_inner);
+            while *n < sent {
+                n = done.wait(n).unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        drop(tx);
+        let _ = flusher.join();
+    });
+
+    let imports: Vec<EntryReport> = reports
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .zip(entries)
+        .map(|(r, e)| {
+            r.unwrap_or_else(|| {
+                let mut r = EntryReport::new(e, EntryStatus::Failed, 1);
+                r.error = Some("the import did not report back".into());
+                r
+            })
+        })
+        .collect();
+    let mut totals = Totals { imports: imports.len(), ..Totals::default() };
+    for r in &imports {
+        match r.status {
+            EntryStatus::Imported => totals.imported += 1,
+            EntryStatus::DryRun => totals.dry_run += 1,
+            EntryStatus::Skipped => totals.skipped += 1,
+            _ => totals.failed += 1,
+        }
+        *totals.statuses.entry(r.status.as_str()).or_default() += 1;
+    }
+    totals.lookups = sources.lookups();
+    totals.seconds = started.elapsed().as_secs_f64();
+    Ok(Report { imports, totals, cancelled: cancel.load(Ordering::Relaxed) })
+}
+
+/// Runs one entry: its import, with its commit staged in `group`.
+fn run_entry(
+    entry: &Entry,
+    defaults: &Defaults,
+    sources: &Sources<'_>,
+    group: &store::Group,
+    interaction: &(dyn Interaction + Sync),
+    cancel: &AtomicBool,
+) -> (EntryReport, Option<store::Staged>) {
+    if cancel.load(Ordering::Relaxed) {
+        let mut r = EntryReport::new(entry, EntryStatus::Skipped, 1);
+        r.error = Some("not started: the batch was interrupted".into());
+        return (r, None);
+    }
+    if let Some(problem) = &entry.problem {
+        let e = Error::new(ErrorKind::Input, problem.clone()).with_path(&entry.export);
+        return (EntryReport::failed(entry, &e), None);
+    }
+    let started = Instant::now();
+    let (options, specs) = settle(entry, defaults);
+    let lookup = match sources.lookup_for(&specs, &entry.export) {
+        Ok(l) => l,
+        Err(e) => {
+            let mut r = EntryReport::failed(entry, &e);
+            r.seconds = started.elapsed().as_secs_f64();
+            return (r, None);
+        }
+    };
+    let (result, staged) = group.scope(|| {
+        import(
+            &entry.export,
+            &entry.target,
+            &options,
+            &lookup.chain,
+            lookup.cache.as_ref(),
+            interaction,
+        )
+    });
+    sources.retire(lookup);
+    let mut report = match &result {
+        Ok(outcome) => EntryReport::of_outcome(entry, outcome),
+        Err(e) => EntryReport::failed(entry, e),
+    };
+    report.seconds = started.elapsed().as_secs_f64();
+    (report, staged.first().copied())
+}
