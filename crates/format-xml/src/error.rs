@@ -29,6 +29,9 @@ pub enum ErrorKind {
     DuplicateAttribute,
     /// Elements are nested deeper than [`crate::MAX_DEPTH`].
     TooDeep,
+    /// An element carries more than [`crate::MAX_ATTRIBUTES`] attributes, or an attribute
+    /// value or an element's text is longer than [`crate::MAX_VALUE_BYTES`].
+    TooBig,
     /// The root element is not the one expected (`jims_export`, or the section's root).
     WrongRoot,
     /// Text or an element where none is allowed (at the top level, in `<jims_export>`, in a

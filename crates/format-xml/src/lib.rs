@@ -11,7 +11,8 @@
 //! space; the writer writes them as `&#10;` and `&#9;`).
 //!
 //! Untrusted input is bounded: at most [`MAX_INPUT_BYTES`] bytes, at most [`MAX_DEPTH`] levels
-//! of elements, UTF-8 only, no DOCTYPE (so no entity expansion), no NUL or control bytes. The
+//! of elements, at most [`MAX_ATTRIBUTES`] attributes on an element, values and text of at most
+//! [`MAX_VALUE_BYTES`] bytes, UTF-8 only, no DOCTYPE (so no entity expansion), no NUL or control bytes. The
 //! reader never panics and never recurses on the input's depth. Errors carry the 1-based line
 //! and column (in characters) of the problem, and never quote a secret value.
 //!
@@ -48,3 +49,11 @@ pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
 /// The deepest nesting of elements the readers accept, counting the root element as level 1
 /// (in a bundle, `<jims_export>` is level 1 and a section's root level 3).
 pub const MAX_DEPTH: usize = 64;
+
+/// The most attributes one element may carry. A JIMS element has a few dozen at most; a
+/// hostile input with millions is refused before they are stored.
+pub const MAX_ATTRIBUTES: usize = 1024;
+
+/// The longest attribute value, as written in the input, and the longest text of one element:
+/// 1 MiB. The largest JIMS values (descriptions, certificate hashes) are far shorter.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;

@@ -15,7 +15,7 @@ use quick_xml::{Reader, errors::IllFormedError, errors::SyntaxError};
 
 use crate::error::{Error, ErrorKind, Fail, line_column};
 use crate::escape::{Place, unescape};
-use crate::{MAX_DEPTH, MAX_INPUT_BYTES};
+use crate::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_VALUE_BYTES};
 
 /// The UTF-8 byte order mark, accepted (and skipped) at the start of an input.
 pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -846,6 +846,28 @@ fn read_attributes<'a>(
         };
         let value = &raw[value_at..value_at + len];
         i = value_at + len + 1;
+        if len > MAX_VALUE_BYTES {
+            return Err(Fail::new(
+                ErrorKind::TooBig,
+                at + value_at,
+                format!(
+                    "the value of the attribute '{key}' of <{element}> is {} KiB long; values \
+                     longer than {} KiB are refused",
+                    len >> 10,
+                    MAX_VALUE_BYTES >> 10
+                ),
+            ));
+        }
+        if keys.len() == MAX_ATTRIBUTES {
+            return Err(Fail::new(
+                ErrorKind::TooBig,
+                at + key_at,
+                format!(
+                    "<{element}> carries more than {MAX_ATTRIBUTES} attributes; this reader \
+                     refuses that"
+                ),
+            ));
+        }
 
         let duplicate = match &mut seen {
             Some(set) => !set.insert(key),
@@ -915,7 +937,7 @@ impl<'a> Frame<'a> {
                     self.pending = None;
                 }
             }
-            return Ok(());
+            return self.check_text_len(offset);
         }
         if let Some(p) = self.pending.take() {
             self.text.push_str(p);
@@ -927,6 +949,22 @@ impl<'a> Frame<'a> {
             let place = Place::Text { name: &self.element.name, secret };
             let decoded = unescape(raw, offset, place)?;
             self.text.push_str(&decoded);
+        }
+        self.check_text_len(offset)
+    }
+
+    /// Fails once the element's text is longer than [`MAX_VALUE_BYTES`].
+    fn check_text_len(&self, offset: usize) -> Result<(), Fail> {
+        if self.text.len() > MAX_VALUE_BYTES {
+            return Err(Fail::new(
+                ErrorKind::TooBig,
+                offset,
+                format!(
+                    "the text of <{}> is longer than {} KiB; this reader refuses that",
+                    self.element.name,
+                    MAX_VALUE_BYTES >> 10
+                ),
+            ));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 mod errors;
 mod folder;
+mod limits;
 mod props;
 mod roundtrip;
 mod sample;
