@@ -17,6 +17,9 @@ pub enum ErrorKind {
     Syntax,
     /// Objects and arrays nest deeper than [`crate::MAX_DEPTH`].
     TooDeep,
+    /// A string value longer than [`crate::MAX_VALUE_BYTES`], or an element with more than
+    /// [`crate::MAX_ATTRIBUTES`] attributes.
+    TooBig,
     /// Well-formed JSON that is not a bundle: the wrong top level, or a value of the wrong type
     /// (a number, boolean or null where a string belongs, …).
     Shape,

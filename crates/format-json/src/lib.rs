@@ -57,3 +57,11 @@ pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
 /// The deepest nesting of JSON objects and arrays [`read_bundle`] accepts: 64 levels, the
 /// top-level object counting as one. Deeper input is refused with [`ErrorKind::TooDeep`].
 pub const MAX_DEPTH: usize = 64;
+
+/// The most attributes one element may have: more is refused with [`ErrorKind::TooBig`] (as
+/// in the XML reader).
+pub const MAX_ATTRIBUTES: usize = 1024;
+
+/// The longest string value [`read_bundle`] accepts, in bytes: 1 MiB. Longer is refused with
+/// [`ErrorKind::TooBig`] (as in the XML reader).
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;

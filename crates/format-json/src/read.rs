@@ -18,7 +18,7 @@ use crate::shape::{
     self, CREDENTIALS_MEMBER, Ctx, FSW_ATTRIBUTE, PASSWORD, ROOT_MEMBER, SECTIONS_MEMBER, Shape,
     TEXT_MEMBER, TOP_MEMBER,
 };
-use crate::{MAX_DEPTH, MAX_INPUT_BYTES};
+use crate::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_VALUE_BYTES};
 
 /// The byte-order mark some Windows tools put at the start of a UTF-8 file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -151,6 +151,36 @@ impl State {
             ));
         }
         self.depth.set(depth);
+        Ok(())
+    }
+
+    /// Fails when a string value is longer than [`MAX_VALUE_BYTES`].
+    fn check_value<E: de::Error>(&self, v: &str) -> Result<(), E> {
+        if v.len() > MAX_VALUE_BYTES {
+            return Err(self.fail(
+                ErrorKind::TooBig,
+                format!(
+                    "a value of {} KiB; values longer than {} KiB are refused",
+                    v.len() >> 10,
+                    MAX_VALUE_BYTES >> 10
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fails when an element holds more than [`MAX_ATTRIBUTES`] attributes.
+    fn check_attributes<E: de::Error>(&self, e: &Element) -> Result<(), E> {
+        if e.attributes.len() > MAX_ATTRIBUTES {
+            return Err(self.fail(
+                ErrorKind::TooBig,
+                format!(
+                    "the element {} has more than {MAX_ATTRIBUTES} attributes; this reader \
+                     refuses that",
+                    e.name
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -309,9 +339,11 @@ impl<'de> Visitor<'de> for StringSeed<'_> {
         f.write_str(self.expected())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.st.check_value(v)?;
         Ok(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        self.st.check_value(&v)?;
         Ok(v)
     }
     reject!(scalars);
@@ -764,6 +796,7 @@ impl<'de> Visitor<'de> for PcProbesVisitor<'_> {
                 let value = st.in_key(value, &key)?;
                 root.attributes.push(Attribute { name: key.into_owned(), value });
             }
+            st.check_attributes(&root)?;
         }
         st.leave();
         match fallback {
@@ -937,6 +970,7 @@ fn element_members<'de, A: MapAccess<'de>>(
                 }
             }
         }
+        st.check_attributes(e)?;
     }
     st.leave();
     Ok(())
@@ -972,9 +1006,11 @@ impl<'de> Visitor<'de> for MemberSeed<'_, '_, '_> {
         f.write_str(self.expected())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.st.check_value(v)?;
         Ok(Some(v.to_owned()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        self.st.check_value(&v)?;
         Ok(Some(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {

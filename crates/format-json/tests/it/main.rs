@@ -1,6 +1,7 @@
 //! Integration tests of the JSON bundle reader and writer.
 
 mod errors;
+mod limits;
 mod props;
 mod roundtrip;
 mod sample;
