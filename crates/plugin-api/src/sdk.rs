@@ -2,9 +2,11 @@
 //! ([`Password`], [`PluginError`]), and the glue that [`export_plugin!`](crate::export_plugin)
 //! instantiates for a type.
 
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -198,10 +200,34 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+thread_local! {
+    /// Whether this thread is inside a call from the host.
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes panics inside a call from the host quiet: the host reports them, with their message,
+/// as the plugin's error. Panics elsewhere (a plugin's own threads) go to the hook the plugin
+/// had. Installed once, at the first call.
+fn install_quiet_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_CALL.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f` with panics caught: an error or a panic is written to `error` and its status
 /// returned.
 fn guarded(error: *mut ErrorBuf, f: impl FnOnce() -> Result<Status, PluginError>) -> Status {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    install_quiet_hook();
+    let outer = IN_CALL.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_CALL.with(|c| c.set(outer));
+    match result {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => {
             // SAFETY: the host's buffer, as the ABI promises.
@@ -299,11 +325,13 @@ pub unsafe extern "C" fn destroy<T: Plugin>(instance: *mut c_void) {
     if instance.is_null() {
         return;
     }
-    // A panic in a destructor is swallowed: unwinding must not cross into the host.
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    // A panic in a destructor is swallowed: unwinding must not cross into the host, and
+    // there is nobody left to tell.
+    guarded(std::ptr::null_mut(), || {
         // SAFETY: made by `Box::into_raw` in `create::<T>`, destroyed once.
         drop(unsafe { Box::from_raw(instance.cast::<T>()) });
-    }));
+        Ok(status::OK)
+    });
 }
 
 /// The functions table of `T`.

@@ -1,0 +1,247 @@
+//! The registry with real shared libraries: the example plugin, and one purpose-built library
+//! per way a plugin can be broken. Each test loads copies in a folder of its own, so a plugin
+//! poisoned by one test is never the one another test loads.
+
+mod libs;
+
+use std::path::Path;
+
+use model::SecretKey;
+use registry::{LoadErrorKind, PluginInfo, Registry};
+use secrets::{Answer, ErrorKind, Granularity, Request, SecretSource, SourceOptions};
+
+fn registry(folder: &Path) -> Registry {
+    Registry::builtin_with_plugin_dirs(vec![folder.to_owned()])
+}
+
+fn source(r: &Registry, spec: &str) -> Result<Box<dyn SecretSource>, secrets::Error> {
+    r.source(spec, &SourceOptions::default()).map(|s| s.expect("a source"))
+}
+
+fn keys() -> Vec<SecretKey> {
+    ["event_sources/DC1", "account/CORP\\svc"].map(SecretKey::from_text).to_vec()
+}
+
+fn request(keys: &[SecretKey]) -> Request<'_> {
+    Request {
+        keys,
+        index: 1,
+        type_label: "Event Source",
+        data_type: "domain_controller",
+        data: "10.0.0.5",
+        username: Some("CORP\\svc"),
+        template: None,
+    }
+}
+
+fn lookup(s: &dyn SecretSource) -> Result<Option<String>, secrets::SourceError> {
+    let keys = keys();
+    s.lookup(&keys[0], &request(&keys)).map(|a| match a {
+        Answer::Found(secret) => Some(secret.expose_str().unwrap().to_owned()),
+        Answer::NotFound => None,
+    })
+}
+
+fn info<'a>(list: &'a [PluginInfo], file: &str) -> &'a PluginInfo {
+    list.iter()
+        .find(|i| i.path.file_name().is_some_and(|n| n == libs::lib_name(file).as_str()))
+        .unwrap_or_else(|| panic!("{file} is not listed: {list:?}"))
+}
+
+#[test]
+fn usable_plugins_are_listed_with_their_manifest() {
+    let folder = libs::folder_with(&[
+        &libs::plugin("example_plugin"),
+        &libs::plugin("keepass_plugin"),
+        &libs::test_plugin("scripted"),
+    ]);
+    let list = registry(folder.path()).plugins();
+    assert_eq!(list.len(), 3);
+    let example = info(&list, "example_plugin");
+    assert!(example.usable(), "{example:?}");
+    assert_eq!(example.name.as_deref(), Some("example"));
+    assert_eq!(example.version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!((example.abi, example.thread_safe), (Some(registry::host_abi()), Some(true)));
+    assert_eq!(info(&list, "keepass_plugin").name.as_deref(), Some("keepass"));
+    assert_eq!(info(&list, "scripted").thread_safe, Some(false));
+}
+
+#[test]
+fn a_plugin_is_an_ordinary_per_row_source() {
+    let folder =
+        libs::folder_with(&[&libs::plugin("example_plugin"), &libs::test_plugin("scripted")]);
+    let r = registry(folder.path());
+    let s = source(&r, "plugin:scripted").unwrap();
+    assert_eq!((s.kind(), s.granularity()), ("plugin:scripted".to_owned(), Granularity::PerRow));
+    assert_eq!(lookup(&*s).unwrap().as_deref(), Some("scripted:event_sources/DC1"));
+    assert_eq!(lookup(&*source(&r, "plugin:scripted:not-found").unwrap()).unwrap(), None);
+    // The example reads variables nobody sets: not found, through the whole boundary.
+    let example = source(&r, "plugin:example:JIMSCTL_TEST_UNSET_").unwrap();
+    assert_eq!(lookup(&*example).unwrap(), None);
+}
+
+#[test]
+fn plugin_errors_keep_their_kind_and_name_the_file() {
+    let folder =
+        libs::folder_with(&[&libs::test_plugin("scripted"), &libs::plugin("example_plugin")]);
+    let r = registry(folder.path());
+    let file = folder.path().join(libs::lib_name("scripted")).display().to_string();
+    for (config, kind, says) in [
+        (
+            "unavailable",
+            secrets::SourceErrorKind::Failed,
+            "its backend is unavailable: the scripted backend is down",
+        ),
+        ("config", secrets::SourceErrorKind::Config, "the scripted backend rejects this CONFIG"),
+        (
+            "internal",
+            secrets::SourceErrorKind::Failed,
+            "it failed: the scripted backend is confused",
+        ),
+    ] {
+        let e = lookup(&*source(&r, &format!("plugin:scripted:{config}")).unwrap()).unwrap_err();
+        assert_eq!(e.kind(), kind, "{e}");
+        assert!(e.message().starts_with(&file) && e.message().contains(says), "{e}");
+        assert_eq!(e.source_kind(), "plugin:scripted");
+    }
+    // A CONFIG the plugin rejects at creation: exit 2, with the plugin's own words.
+    let e = source(&r, "plugin:scripted:bogus").err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::SourceConfig);
+    assert!(e.to_string().contains("unknown mode `bogus`"), "{e}");
+    let e = source(&r, "plugin:example:lower-case").err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::SourceConfig);
+    assert!(e.to_string().contains("is not a variable-name prefix"), "{e}");
+}
+
+#[test]
+fn a_plugin_that_is_not_thread_safe_is_called_one_at_a_time() {
+    let folder = libs::folder_with(&[&libs::test_plugin("scripted")]);
+    let r = registry(folder.path());
+    // `slow` sleeps 20 ms inside each call and fails if another call is inside at that time.
+    let s = source(&r, "plugin:scripted:slow").unwrap();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| (0..3).map(|_| lookup(&*s)).collect::<Vec<_>>()))
+            .collect();
+        for h in handles {
+            for answer in h.join().unwrap() {
+                assert_eq!(answer.unwrap().as_deref(), Some("scripted:event_sources/DC1"));
+            }
+        }
+    });
+}
+
+#[test]
+fn every_broken_library_is_listed_with_its_reason() {
+    let folder = libs::folder_with(&[
+        &libs::test_plugin("no_symbol"),
+        &libs::test_plugin("wrong_magic"),
+        &libs::test_plugin("wrong_major"),
+        &libs::test_plugin("null_manifest"),
+        &libs::test_plugin("null_instance"),
+        &libs::plugin("example_plugin"),
+    ]);
+    std::fs::write(folder.path().join(libs::lib_name("not_a_library")), "#!/bin/sh\necho hi\n")
+        .unwrap();
+    let list = registry(folder.path()).plugins();
+    assert_eq!(list.len(), 7);
+    for (file, kind, says) in [
+        ("not_a_library", LoadErrorKind::NotALibrary, "not a shared library"),
+        ("no_symbol", LoadErrorKind::MissingSymbol, "does not export `jimsctl_plugin_manifest`"),
+        ("wrong_magic", LoadErrorKind::BadMagic, "starts with `NOTJIMS!` instead of the magic"),
+        (
+            "wrong_major",
+            LoadErrorKind::AbiMajor,
+            "built for plugin ABI 2.0, but this jimsctl speaks ABI 1",
+        ),
+        ("null_manifest", LoadErrorKind::NullManifest, "returned null instead of a manifest"),
+    ] {
+        let i = info(&list, file);
+        let e = i.error.as_ref().unwrap_or_else(|| panic!("{file} is listed usable"));
+        assert_eq!(e.kind(), kind, "{e}");
+        assert!(e.reason().contains(says), "{e}");
+        assert_eq!(e.path(), i.path);
+        assert!(e.to_string().starts_with(&i.path.display().to_string()), "{e}");
+        assert!(!i.usable());
+    }
+    assert_eq!(info(&list, "wrong_major").abi, Some((2, 0)));
+    assert!(info(&list, "null_instance").usable() && info(&list, "example_plugin").usable());
+}
+
+#[test]
+fn using_a_broken_library_names_the_file_and_the_reason() {
+    let folder = libs::folder_with(&[
+        &libs::test_plugin("no_symbol"),
+        &libs::test_plugin("wrong_magic"),
+        &libs::test_plugin("wrong_major"),
+        &libs::test_plugin("null_manifest"),
+        &libs::test_plugin("null_instance"),
+    ]);
+    std::fs::write(folder.path().join(libs::lib_name("not_a_library")), "text").unwrap();
+    let r = registry(folder.path());
+    for (name, says) in [
+        ("not_a_library", "not a shared library"),
+        ("no_symbol", "does not export"),
+        ("wrong_magic", "instead of the magic `JIMSPLUG`"),
+        ("wrong-major", "built for plugin ABI 2.0"),
+        ("null_manifest", "returned null instead of a manifest"),
+        ("null_instance", "said OK but returned no instance (null)"),
+    ] {
+        let e = source(&r, &format!("plugin:{name}")).err().unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(e.kind(), ErrorKind::SourceConfig, "{name}: {e}");
+        let file = folder.path().join(libs::lib_name(&name.replace('-', "_")));
+        assert!(e.to_string().contains(&file.display().to_string()), "{name}: {e}");
+        assert!(e.to_string().contains(says), "{name}: {e}");
+        assert!(e.to_string().starts_with(&format!("secret source `plugin:{name}` is not usable")));
+    }
+}
+
+#[test]
+fn a_panic_in_create_is_reported_and_poisons_the_plugin() {
+    let folder = libs::folder_with(&[&libs::test_plugin("panics")]);
+    let r = registry(folder.path());
+    let e = source(&r, "plugin:panics:create").err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::SourceConfig);
+    assert!(
+        e.to_string().contains("it panicked in create (panicked: the plugin broke while starting)"),
+        "{e}"
+    );
+    // Poisoned: not even a fresh instance is made.
+    let e = source(&r, "plugin:panics").err().unwrap();
+    assert!(e.to_string().contains("it is not called again"), "{e}");
+}
+
+#[test]
+fn a_panic_in_resolve_is_reported_and_the_plugin_is_not_called_again() {
+    let folder = libs::folder_with(&[&libs::test_plugin("panics")]);
+    let r = registry(folder.path());
+    let s = source(&r, "plugin:panics").unwrap();
+    let e = lookup(&*s).unwrap_err();
+    assert_eq!(e.kind(), secrets::SourceErrorKind::Config);
+    assert!(
+        e.message()
+            .contains("it panicked in resolve (panicked: the plugin broke while looking up row 1)"),
+        "{e}"
+    );
+    let e = lookup(&*s).unwrap_err();
+    assert!(e.message().contains("it is not called again"), "{e}");
+    // The host is still here, and so is every other source.
+    assert_eq!(source(&r, "env").unwrap().kind(), "env");
+}
+
+#[test]
+fn the_first_usable_plugin_of_a_name_wins_and_unknown_names_say_where_they_looked() {
+    let first = libs::folder_with(&[&libs::test_plugin("scripted")]);
+    let second =
+        libs::folder_with(&[&libs::test_plugin("scripted"), &libs::plugin("example_plugin")]);
+    let r =
+        Registry::builtin_with_plugin_dirs(vec![first.path().to_owned(), second.path().to_owned()]);
+    assert_eq!(r.plugins().len(), 2 + 1);
+    let s = source(&r, "plugin:scripted").unwrap();
+    assert_eq!(lookup(&*s).unwrap().as_deref(), Some("scripted:event_sources/DC1"));
+    let e = source(&r, "plugin:vault").err().unwrap();
+    let text = e.to_string();
+    assert!(text.contains("no plugin named `vault`"), "{text}");
+    assert!(text.contains(&first.path().display().to_string()), "{text}");
+    assert!(text.contains("the plugins found are scripted, example"), "{text}");
+}
