@@ -26,8 +26,11 @@ fn step(what: &'static str) {
 
 #[cfg(feature = "fault-injection")]
 mod fault {
-    //! `JIMSCTL_FAULT_STEP=N`: abort at the N-th step. `JIMSCTL_FAULT_NO_EXCHANGE=1`: act as if
-    //! the kernel did not support `RENAME_EXCHANGE`. `JIMSCTL_FAULT_TRACE=1`: print each step.
+    //! `JIMSCTL_FAULT_STEP=N`: abort at the N-th step. `JIMSCTL_FAULT_PAUSE=N`: stop before the
+    //! N-th step, say so on stderr (`jimsctl fault-injection: paused at step N (…)`) and wait
+    //! to be killed, so that another process can `SIGKILL` it there.
+    //! `JIMSCTL_FAULT_NO_EXCHANGE=1`: act as if the kernel did not support `RENAME_EXCHANGE`.
+    //! `JIMSCTL_FAULT_TRACE=1`: print each step.
 
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +39,7 @@ mod fault {
 
     struct Settings {
         abort_at: Option<u64>,
+        pause_at: Option<u64>,
         no_exchange: bool,
         trace: bool,
     }
@@ -44,6 +48,7 @@ mod fault {
         static SETTINGS: OnceLock<Settings> = OnceLock::new();
         SETTINGS.get_or_init(|| Settings {
             abort_at: std::env::var("JIMSCTL_FAULT_STEP").ok().and_then(|v| v.parse().ok()),
+            pause_at: std::env::var("JIMSCTL_FAULT_PAUSE").ok().and_then(|v| v.parse().ok()),
             no_exchange: std::env::var_os("JIMSCTL_FAULT_NO_EXCHANGE").is_some(),
             trace: std::env::var_os("JIMSCTL_FAULT_TRACE").is_some(),
         })
@@ -58,6 +63,12 @@ mod fault {
         if s.abort_at == Some(n) {
             eprintln!("jimsctl fault-injection: aborting at step {n} ({what})");
             std::process::abort();
+        }
+        if s.pause_at == Some(n) {
+            eprintln!("jimsctl fault-injection: paused at step {n} ({what})");
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
         }
     }
 
