@@ -40,6 +40,17 @@ pub(crate) enum Command {
     Settings(SettingsArgs),
     /// Run many imports at once, in parallel: from a manifest, or from a folder of exports.
     Batch(BatchArgs),
+    /// Secret-source plugins: the libraries found, their ABI version and status.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+/// `jimsctl plugins …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginsCommand {
+    /// List every library in the plugin folders (JIMSCTL_PLUGIN_PATH, then plugins/ beside
+    /// jimsctl): name, version, ABI version, and whether it is usable or why not.
+    List(OutputArgs),
 }
 
 /// `jimsctl batch`: the list of imports, the `import` flags that apply to every entry that does
@@ -178,7 +189,7 @@ pub(crate) struct ResolveArgs {
     #[arg(long, value_name = "ID[,ID…]", value_delimiter = ',')]
     pub(crate) sections: Option<Vec<String>>,
     /// A secret source, repeatable, tried in the order given: env, file:PATH, dir:PATH,
-    /// cmd:PROGRAM [ARG…], prompt.
+    /// cmd:PROGRAM [ARG…], plugin:NAME[:CONFIG], prompt.
     #[arg(long = "secrets", value_name = "SPEC")]
     pub(crate) secrets: Vec<String>,
     /// Time limit for each answer of a `cmd:` source, in seconds.

@@ -5,6 +5,7 @@
 
 mod args;
 mod batch;
+mod plugins;
 mod prompt;
 mod render;
 mod settings;
@@ -46,6 +47,7 @@ fn output_format(command: &Command) -> OutputFormat {
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
         Command::Settings(s) => s.output.format,
         Command::Batch(a) => a.output.format,
+        Command::Plugins(args::PluginsCommand::List(o)) => o.format,
         Command::Export(_) | Command::Convert(_) => OutputFormat::Text,
     }
 }
@@ -105,6 +107,7 @@ fn run(command: Command) -> Result<u8, Error> {
         }
         Command::Settings(a) => settings_command(a),
         Command::Batch(a) => batch::run(a, style),
+        Command::Plugins(c) => plugins::run(c, style),
         Command::Import(mut a) => {
             let found = locate(&mut a.resolve)?;
             let (chain, prompt) = build_chain(&a.resolve, !a.dry_run)?;
@@ -349,12 +352,13 @@ fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bo
             prompt = true;
             continue;
         }
-        match secrets::builtin_source(spec, &options).map_err(Error::from)? {
+        // Built-in sources and plugins alike, found through the registry by the SPEC's scheme.
+        match pipeline::secret_source(spec, &options)? {
             Some(source) => sources.push(source),
             None => {
                 return Err(Error::new(
                     ErrorKind::SourceConfig,
-                    format!("the secret source '{spec}' is not available in this build"),
+                    format!("the secret source '{spec}' is not available here"),
                 ));
             }
         }

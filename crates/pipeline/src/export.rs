@@ -57,11 +57,12 @@ fn format_for(out: &Path, explicit: Option<ExportFormat>) -> ExportFormat {
     })
 }
 
-fn encode(export: &Export, format: ExportFormat) -> Vec<u8> {
-    match format {
-        ExportFormat::Json => format_json::write_bundle(export),
-        _ => format_xml::write_bundle(export),
-    }
+/// The bundle's bytes, from the default registry's writer of `format`.
+fn encode(export: &Export, format: ExportFormat) -> Result<Vec<u8>, Error> {
+    crate::default_registry()
+        .writer(crate::stages::format_name(format))
+        .map(|w| w.write(export))
+        .ok_or_else(|| Error::new(ErrorKind::Usage, format!("no writer writes a {format}")))
 }
 
 /// Parses `--sections` ids: every unknown id is named, with the valid ones.
@@ -161,7 +162,7 @@ pub fn export(
     );
     let sections = config.ids();
     let bundle = Export { header, configuration: config };
-    let bytes = zeroize::Zeroizing::new(encode(&bundle, format));
+    let bytes = zeroize::Zeroizing::new(encode(&bundle, format)?);
     let mode = if options.passwords == PasswordsOut::Plain { 0o600 } else { 0o644 };
     write_file_atomic(out, &bytes, mode)?;
     Ok(ExportReport {
@@ -216,7 +217,7 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
             SecretState::classify(export.configuration.secret_value(&f.location))
                 == SecretState::Plaintext
         });
-        let bytes = zeroize::Zeroizing::new(encode(&export, format));
+        let bytes = zeroize::Zeroizing::new(encode(&export, format)?);
         write_file_atomic(out, &bytes, if has_plaintext { 0o600 } else { 0o644 })?;
     }
     Ok(ExportReport {

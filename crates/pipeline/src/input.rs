@@ -6,9 +6,11 @@ use std::io::Read;
 use std::path::Path;
 
 use model::Export;
+use registry::{Input, Registry};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind};
+use crate::stages;
 
 /// The largest export file read, in bytes (256 MiB): larger files are refused before reading.
 pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
@@ -38,26 +40,33 @@ impl fmt::Display for ExportFormat {
 /// Recognises a bundle's format from its first significant bytes: `<` is XML, `{` is JSON
 /// (after an optional UTF-8 byte order mark and whitespace).
 pub fn sniff(bytes: &[u8]) -> Option<ExportFormat> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match bytes.iter().find(|b| !b.is_ascii_whitespace())? {
-        b'<' => Some(ExportFormat::Xml),
-        b'{' => Some(ExportFormat::Json),
-        _ => None,
-    }
+    let input = Input::Bytes { bytes, path: Path::new("") };
+    let reader = crate::default_registry().reader_for(&input)?;
+    stages::format_of(reader.format())
 }
 
 /// Reads the export at `path`: a folder, or a file whose format is recognised by its content.
-/// Every error names the file, and for a parse error the line and column.
+/// Every error names the file, and for a parse error the line and column. The reader is found
+/// in the [default registry](crate::default_registry).
 pub fn read_export(path: &Path) -> Result<(Export, ExportFormat), Error> {
+    read_export_with(crate::default_registry(), path)
+}
+
+/// [`read_export`] with the readers of `registry`.
+pub fn read_export_with(registry: &Registry, path: &Path) -> Result<(Export, ExportFormat), Error> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| {
         Error::new(ErrorKind::Input, format!("cannot read {shown}: {}", io_reason(&e)))
             .with_path(path)
     })?;
     if meta.is_dir() {
-        let export = format_xml::folder::read_folder(path)
-            .map_err(|e| Error::new(ErrorKind::Input, e.to_string()).with_path(path))?;
-        return Ok((export, ExportFormat::Folder));
+        return read_with(registry, Input::Folder(path), path)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Input,
+                format!("{shown} is a folder, and no reader reads folders"),
+            )
+            .with_path(path)
+        });
     }
     if meta.len() > MAX_EXPORT_BYTES {
         return Err(Error::new(
@@ -71,7 +80,27 @@ pub fn read_export(path: &Path) -> Result<(Export, ExportFormat), Error> {
         .with_path(path));
     }
     let bytes = read_bounded(path)?;
-    parse_bytes(&bytes, path)
+    parse_bytes_with(registry, &bytes, path)
+}
+
+/// Reads `input` with the first reader of `registry` that recognises it; `None` when none
+/// does.
+fn read_with(
+    registry: &Registry,
+    input: Input<'_>,
+    path: &Path,
+) -> Result<Option<(Export, ExportFormat)>, Error> {
+    let Some(reader) = registry.reader_for(&input) else { return Ok(None) };
+    let input_error = |message: String| Error::new(ErrorKind::Input, message).with_path(path);
+    let format = stages::format_of(reader.format()).ok_or_else(|| {
+        input_error(format!(
+            "{}: read as `{}`, a format the pipeline cannot import",
+            path.display(),
+            reader.format()
+        ))
+    })?;
+    let export = reader.read(input).map_err(|e| input_error(e.to_string()))?;
+    Ok(Some((export, format)))
 }
 
 /// Reads a file of at most [`MAX_EXPORT_BYTES`] into a buffer wiped on drop (an export may hold
@@ -97,25 +126,27 @@ fn read_bounded(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
 
 /// Parses bundle bytes read from `path` (used for error messages only).
 pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<(Export, ExportFormat), Error> {
-    let input_error = |message: String| Error::new(ErrorKind::Input, message).with_path(path);
-    match sniff(bytes) {
-        Some(ExportFormat::Xml) => format_xml::read_bundle(bytes)
-            .map(|e| (e, ExportFormat::Xml))
-            .map_err(|e| input_error(e.with_path(path).to_string())),
-        Some(ExportFormat::Json) => format_json::read_bundle(bytes)
-            .map(|e| (e, ExportFormat::Json))
-            .map_err(|e| input_error(e.with_path(path).to_string())),
-        _ => {
-            let what = if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-                "it is UTF-16 encoded; only UTF-8 is accepted"
-            } else if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                "it is empty"
-            } else {
-                "it is neither an XML nor a JSON bundle (expected '<jims_export' or '{\"jims_export\"')"
-            };
-            Err(input_error(format!("{}:1:1: not a JIMS export: {what}", path.display())))
-        }
+    parse_bytes_with(crate::default_registry(), bytes, path)
+}
+
+/// [`parse_bytes`] with the readers of `registry`.
+pub fn parse_bytes_with(
+    registry: &Registry,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(Export, ExportFormat), Error> {
+    if let Some(read) = read_with(registry, Input::Bytes { bytes, path }, path)? {
+        return Ok(read);
     }
+    let what = if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        "it is UTF-16 encoded; only UTF-8 is accepted"
+    } else if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        "it is empty"
+    } else {
+        "it is neither an XML nor a JSON bundle (expected '<jims_export' or '{\"jims_export\"')"
+    };
+    Err(Error::new(ErrorKind::Input, format!("{}:1:1: not a JIMS export: {what}", path.display()))
+        .with_path(path))
 }
 
 /// A short reason for an I/O error, without the OS's error number.

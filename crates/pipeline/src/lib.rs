@@ -8,7 +8,9 @@
 //! [`import`] runs the chain for one export and one target and returns an [`Outcome`] that the
 //! CLI renders; [`batch::run`] runs many in parallel; [`export`] and [`convert`] are the other
 //! directions. Every stage is a crate of
-//! its own; this crate only chains them and decides nothing that a stage owns.
+//! its own; this crate only chains them and decides nothing that a stage owns. Readers,
+//! bundle writers and secret sources are found by name in the [`default_registry`], which also
+//! loads secret-source plugins ([`secret_source`] builds a `--secrets SPEC`).
 //!
 //! Architecture invariants: this crate prints nothing (it returns data), and it writes the
 //! target only through `store`.
@@ -46,6 +48,7 @@ mod export;
 mod import;
 pub mod input;
 mod output;
+mod stages;
 
 pub use error::{Error, ErrorKind};
 pub use export::{ConvertTo, ExportOptions, ExportReport, PasswordsOut, convert, export};
@@ -54,3 +57,6 @@ pub use import::{
 };
 pub use input::{ExportFormat, read_export};
 pub use output::write_file_atomic;
+/// The registry crate: register your own readers, writers or secret-source schemes.
+pub use registry;
+pub use stages::{default_registry, secret_source};
