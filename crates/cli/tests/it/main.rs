@@ -7,6 +7,7 @@ mod history;
 mod hygiene;
 mod import;
 mod partial;
+mod plugins;
 mod settings;
 mod sources;
 mod support;

@@ -1,0 +1,363 @@
+//! Plugins through the real binary: `jimsctl plugins list`, `--secrets plugin:keepass:PATH` on
+//! the database made by keepassxc-cli, and every broken library on use (exit 2, naming the file
+//! and the reason). The libraries come from the workspace's build; every test shares one plugin
+//! folder (each run of the binary loads it afresh).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::{Run, assert_no_secret, cmd, filters, fixture, tmp};
+
+const MASTER: &str = "jimsctl fixture master password";
+
+/// Every password of the KeePass fixtures: none may ever be printed.
+const KEEPASS_PASSWORDS: [&str; 12] = [
+    "Kp-dc1-3f9a61c2",
+    "Kp-ad4-8b27e0d5",
+    "Kp-dcreaders-51c4a9e7",
+    "Kp-corp-adremote-0e6d2b94",
+    "Kp-corp-eventlog-c7a1f350",
+    "Kp-corp-pcprobe-9d02e6b8",
+    "Kp-forest8-24f8c1a3",
+    "Kp-forest12-6b3e9d07",
+    "Kp-srx1-oauth-a8d4f215",
+    "Kp-twin-one",
+    "Kp-twin-two",
+    "Kp-keyfile-dc1-e5b7c930",
+];
+
+/// The purpose-built broken libraries, and `panics` (which loads, then panics when called).
+const BROKEN: [&str; 6] =
+    ["no_symbol", "wrong_magic", "wrong_major", "null_manifest", "null_instance", "panics"];
+
+fn lib_name(name: &str) -> String {
+    format!("{}{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
+}
+
+/// `target/<profile>`: the test binary lives in its `deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_owned()
+}
+
+/// One plugin folder for this test process: the example and KeePass plugins, the broken test
+/// plugins, and a text file named like a library. `cargo test --workspace` built the libraries;
+/// `cargo build` runs once here anyway (a no-op then), so that testing this crate alone never
+/// uses a stale or missing library.
+fn plugin_folder() -> &'static Path {
+    static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
+    FOLDER
+        .get_or_init(|| {
+            let dir = profile_dir();
+            let profile = match dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") | None => "dev".to_owned(),
+                Some(other) => other.to_owned(),
+            };
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "--quiet", "--profile", &profile, "--lib", "--examples"])
+                .args(["-p", "example-plugin", "-p", "keepass-plugin", "-p", "test-plugins"])
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the plugin libraries failed");
+            let folder = tmp();
+            let mut libraries =
+                vec![dir.join(lib_name("example_plugin")), dir.join(lib_name("keepass_plugin"))];
+            libraries.extend(BROKEN.iter().map(|n| dir.join("examples").join(lib_name(n))));
+            for lib in libraries {
+                std::fs::copy(&lib, folder.path().join(lib.file_name().unwrap()))
+                    .unwrap_or_else(|e| panic!("{}: {e}", lib.display()));
+            }
+            std::fs::write(folder.path().join(lib_name("not_a_library")), "not ELF\n").unwrap();
+            folder
+        })
+        .path()
+}
+
+/// `jimsctl ARGS` with the plugin folder on `JIMSCTL_PLUGIN_PATH` and `env` set.
+fn run_with(env: &[(&str, &Path)], args: &[&str]) -> Run {
+    let mut c = cmd();
+    c.current_dir(fixture("")).env("JIMSCTL_PLUGIN_PATH", plugin_folder());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.args(args).output().expect("the binary runs");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    for text in [&run.stdout, &run.stderr] {
+        assert_no_secret(text);
+        for pw in KEEPASS_PASSWORDS {
+            assert!(!text.contains(pw), "a KeePass password was printed:\n{text}");
+        }
+        assert!(!text.contains(MASTER), "the master password was printed:\n{text}");
+    }
+    run
+}
+
+fn keepass_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/keepass/fixtures").join(name)
+}
+
+fn password_env() -> Vec<(&'static str, &'static Path)> {
+    vec![("JIMSCTL_KEEPASS_PASSWORD", Path::new(MASTER))]
+}
+
+fn secrets_arg(spec: String) -> String {
+    format!("--secrets={spec}")
+}
+
+#[test]
+fn list_shows_every_library_with_its_abi_and_status() {
+    let r = run_with(&[], &["plugins", "list", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["abi"], "1.0");
+    assert_eq!(v["folders"][0]["path"], plugin_folder().display().to_string());
+    assert_eq!(v["folders"][0]["from"], "JIMSCTL_PLUGIN_PATH");
+    let plugins = v["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 9);
+    let by_file = |n: &str| {
+        plugins
+            .iter()
+            .find(|p| p["file"].as_str().unwrap().ends_with(&lib_name(n)))
+            .unwrap_or_else(|| panic!("{n} not listed"))
+    };
+    let kp = by_file("keepass_plugin");
+    assert_eq!(
+        (&kp["name"], &kp["abi"], &kp["usable"]),
+        (&"keepass".into(), &"1.0".into(), &true.into())
+    );
+    assert_eq!(kp["version"], env!("CARGO_PKG_VERSION"));
+    for usable in ["example_plugin", "null_instance", "panics"] {
+        assert_eq!(by_file(usable)["usable"], true, "{usable}");
+    }
+    for (file, reason) in [
+        ("not_a_library", "not a shared library"),
+        ("no_symbol", "does not export `jimsctl_plugin_manifest`"),
+        ("wrong_magic", "instead of the magic `JIMSPLUG`"),
+        ("wrong_major", "built for plugin ABI 2.0, but this jimsctl speaks ABI 1"),
+        ("null_manifest", "returned null instead of a manifest"),
+    ] {
+        let p = by_file(file);
+        assert_eq!(p["usable"], false, "{file}");
+        assert!(p["error"].as_str().unwrap().contains(reason), "{file}: {p}");
+    }
+    assert_eq!(by_file("wrong_major")["abi"], "2.0");
+}
+
+#[test]
+fn list_as_text() {
+    let r = run_with(&[], &["plugins", "list"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut f = filters();
+    f.push((r"(?m)^  \S+/plugins \(beside jimsctl", "  [BINARY-DIR]/plugins (beside jimsctl"));
+    insta::with_settings!({filters => f}, {
+        insta::assert_snapshot!("plugins_list_text", r.stdout);
+    });
+}
+
+#[test]
+fn list_without_plugins_says_where_to_put_them() {
+    let r = crate::support::run(&["plugins", "list"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("No plugin library found."), "{}", r.stdout);
+    assert!(r.stdout.contains("(beside jimsctl"), "{}", r.stdout);
+}
+
+#[test]
+fn keepass_answers_every_row_of_an_import() {
+    let work = tmp();
+    let target = work.path().join("srv");
+    let db = keepass_fixture("jims.kdbx");
+    let r = run_with(
+        &password_env(),
+        &[
+            "import",
+            "exports/partial.xml",
+            "--target",
+            target.to_str().unwrap(),
+            "--accept-warning",
+            "--format",
+            "json",
+            &secrets_arg(format!("plugin:keepass:{}", db.display())),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v = r.json();
+    assert_eq!(v["status"], "imported");
+    assert_eq!(v["passwords"]["remaining"], 0);
+
+    // The passwords sealed are the database's: item, template and account entries, each row
+    // answered by its most specific key.
+    let plain = work.path().join("plain.json");
+    let e = run_with(
+        &[],
+        &[
+            "export",
+            "--target",
+            target.to_str().unwrap(),
+            "--out",
+            plain.to_str().unwrap(),
+            "--passwords",
+            "plain",
+        ],
+    );
+    assert_eq!(e.code, 0, "{}", e.stderr);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    for (item, password) in [
+        ("AD4", "Kp-ad4-8b27e0d5"),                        // user_directories/AD4
+        ("AD8", "Kp-forest8-24f8c1a3"),                    // account/FOREST8\JIMS-ADRemoteAccess
+        ("AD12", "Kp-forest12-6b3e9d07"),                  // account/FOREST12\…
+        ("dc-readers", "Kp-dcreaders-51c4a9e7"),           // templates/dc-readers
+        ("exchange-readers", "Kp-corp-eventlog-c7a1f350"), // account/CORP\JIMS-EventLogReader
+        ("ad-readers", "Kp-corp-adremote-0e6d2b94"),       // account/CORP\JIMS-ADRemoteAccess
+        ("probe-admins", "Kp-corp-pcprobe-9d02e6b8"),      // account/CORP\JIMS-PCProbe
+    ] {
+        assert!(text.contains(password), "{item}: {password} not exported");
+    }
+}
+
+#[test]
+fn the_passwords_table_names_the_plugin_as_the_source() {
+    let work = tmp();
+    let db = keepass_fixture("jims.kdbx");
+    let r = run_with(
+        &password_env(),
+        &[
+            "passwords",
+            "exports/partial.xml",
+            "--target",
+            work.path().join("srv").to_str().unwrap(),
+            "--format",
+            "json",
+            &secrets_arg(format!("plugin:keepass:{}", db.display())),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!((v["total"].as_u64(), v["remaining"].as_u64()), (Some(7), Some(0)));
+    for item in v["items"].as_array().unwrap() {
+        assert_eq!(item["source"], "plugin:keepass", "{item}");
+    }
+}
+
+#[test]
+fn a_key_file_opens_its_database_and_no_key_is_a_config_error() {
+    let work = tmp();
+    let target = work.path().join("srv");
+    let spec =
+        secrets_arg(format!("plugin:keepass:{}", keepass_fixture("jims-keyfile.kdbx").display()));
+    let args = ["passwords", "exports/partial.xml", "--target", target.to_str().unwrap(), &spec];
+    // Opened: the database answers none of these rows, so they stay missing (exit 3).
+    let keyfile = keepass_fixture("jims.keyx");
+    let r = run_with(&[("JIMSCTL_KEEPASS_KEYFILE", &keyfile)], &args);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let r = run_with(&[], &args);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("set JIMSCTL_KEEPASS_PASSWORD"), "{}", r.stderr);
+}
+
+#[test]
+fn a_wrong_master_password_or_an_unreadable_database_is_exit_2() {
+    let work = tmp();
+    let target = work.path().join("srv");
+    let wrong = [("JIMSCTL_KEEPASS_PASSWORD", Path::new("not the master password"))];
+    for (env, db, says) in [
+        (&wrong[..], keepass_fixture("jims.kdbx"), "does not open the KeePass database"),
+        (&password_env()[..], keepass_fixture("missing.kdbx"), "no such file"),
+        (&password_env()[..], keepass_fixture("make-fixture.sh"), "is not a KeePass database"),
+    ] {
+        let r = run_with(
+            env,
+            &[
+                "import",
+                "exports/partial.xml",
+                "--target",
+                target.to_str().unwrap(),
+                "--accept-warning",
+                &secrets_arg(format!("plugin:keepass:{}", db.display())),
+            ],
+        );
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.starts_with("error: secret source `plugin:keepass` is not usable"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(&lib_name("keepass_plugin")), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(says) && r.stderr.contains(&db.display().to_string()),
+            "{}",
+            r.stderr
+        );
+        assert!(!target.exists(), "nothing is written");
+    }
+}
+
+#[test]
+fn every_broken_plugin_is_exit_2_naming_the_file_and_the_reason() {
+    let work = tmp();
+    let target = work.path().join("srv");
+    for (spec, file, says) in [
+        ("plugin:not_a_library", "not_a_library", "not a shared library"),
+        ("plugin:no_symbol", "no_symbol", "does not export `jimsctl_plugin_manifest`"),
+        ("plugin:wrong_magic", "wrong_magic", "instead of the magic `JIMSPLUG`"),
+        ("plugin:wrong_major", "wrong_major", "built for plugin ABI 2.0"),
+        ("plugin:null_manifest", "null_manifest", "returned null instead of a manifest"),
+        ("plugin:null_instance", "null_instance", "returned no instance (null)"),
+        (
+            "plugin:panics:create",
+            "panics",
+            "it panicked in create (panicked: the plugin broke while starting)",
+        ),
+        (
+            "plugin:panics",
+            "panics",
+            "it panicked in resolve (panicked: the plugin broke while looking up row 1)",
+        ),
+    ] {
+        let r = run_with(
+            &[],
+            &[
+                "passwords",
+                "exports/partial.xml",
+                "--target",
+                target.to_str().unwrap(),
+                &secrets_arg(spec.into()),
+            ],
+        );
+        assert_eq!(r.code, 2, "{spec}: {}", r.stderr);
+        let file = plugin_folder().join(lib_name(file));
+        assert!(r.stderr.contains(&file.display().to_string()), "{spec}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{spec}: {}", r.stderr);
+        // One sentence, no backtrace or panic noise from the plugin.
+        assert_eq!(r.stderr.lines().count(), 1, "{spec}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn an_unknown_plugin_is_exit_2_in_json_too() {
+    let work = tmp();
+    let r = run_with(
+        &[],
+        &[
+            "import",
+            "exports/partial.xml",
+            "--target",
+            work.path().join("srv").to_str().unwrap(),
+            "--format",
+            "json",
+            "--secrets",
+            "plugin:vault:addr=https://vault:8200",
+        ],
+    );
+    assert_eq!(r.code, 2);
+    let v = r.json();
+    assert_eq!((v["status"].as_str(), v["exit_code"].as_u64()), (Some("failed"), Some(2)));
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("no plugin named `vault`") && error.contains("plugins list"), "{error}");
+}
