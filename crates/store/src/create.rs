@@ -62,10 +62,26 @@ fn new_state(
 ) -> Result<(StatePaths, Lock), Error> {
     let state = StatePaths::new(root.to_path_buf());
     fsops::create_dir(root, 0o700)?;
-    let lock = Lock::acquire(&state.lock(), Mode::Exclusive, dir)?;
+    let lock = lock_new(root, dir, || Lock::acquire(&state.lock(), Mode::Exclusive, dir))?;
     server::write(&state, server, key)?;
     fsops::create_dir(&state.history(), 0o700)?;
     Ok((state, lock))
+}
+
+/// Locks the temporary folder `tmp`, just created, with `lock`. Between its creation and its
+/// lock, another process creating the same managed folder may take it for what a dead process
+/// left and lock or remove it: the folder is then busy (another import is creating it).
+fn lock_new(
+    tmp: &Path,
+    dir: &Path,
+    lock: impl FnOnce() -> Result<Lock, Error>,
+) -> Result<Lock, Error> {
+    let locked = lock();
+    match (locked, fsops::lstat(tmp)) {
+        (Ok(lock), Ok(Some(_))) => Ok(lock),
+        (Err(e), Ok(Some(_))) if e.kind() != ErrorKind::Busy => Err(e),
+        _ => Err(Error::busy(dir)),
+    }
 }
 
 /// Plans every version against `cwd`; each history entry links to the one before it.
@@ -172,7 +188,7 @@ pub(crate) fn build_sibling(
     let tmp = parent.join(format!("{prefix}{}", fsops::random_suffix()?));
     let result = (|| {
         fsops::create_dir(&tmp, 0o755)?;
-        let building = Lock::acquire_folder(&tmp, dir)?;
+        let building = lock_new(&tmp, dir, || Lock::acquire_folder(&tmp, dir))?;
         let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
         let cwd = tmp.join(CWD);
         let planned = plans(&cwd, &state, versions)?;
