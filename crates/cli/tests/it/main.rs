@@ -5,6 +5,7 @@ mod concurrency;
 mod crash;
 mod export_convert;
 mod history;
+mod hostile;
 mod hygiene;
 mod import;
 mod partial;
