@@ -255,7 +255,10 @@ pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), Error> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| Error::io("open", path, e))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::symlink(path),
+            _ => Error::io("open", path, e),
+        })?;
     let mut buf = Vec::with_capacity(line.len() + 1);
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');

@@ -83,11 +83,23 @@ pub(crate) enum DirState {
     Other,
 }
 
-/// Classifies `dir`, refusing `cwd` or `.jims-import` when they are symbolic links.
+/// Classifies `dir`, refusing `dir` itself, `cwd` or `.jims-import` when they are symbolic
+/// links.
 /// Stale partial state folders (left by a process that died while creating one) are removed;
 /// one that is still locked makes the folder [`ErrorKind::Busy`].
 pub(crate) fn classify(dir: &Path) -> Result<DirState, Error> {
-    match fs::metadata(dir) {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::new(
+                ErrorKind::Symlink,
+                format!(
+                    "{} is a symbolic link; jimsctl does not follow it to a server folder \
+                     elsewhere: give the real folder's path",
+                    dir.display()
+                ),
+            )
+            .at(dir));
+        }
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
             return Err(Error::new(

@@ -137,6 +137,8 @@ impl Target {
     }
 
     fn load(dir: &Path, state: StatePaths, lock: Lock) -> Result<Target, Error> {
+        // Refused before anything is written (a commit appends to the audit log last).
+        layout::check_not_symlink(&state.audit())?;
         let (toml, key) = server::read(&state)?;
         let version = *history::versions(&state)?.last().ok_or_else(|| {
             Error::corrupt(&state.history(), "holds no version; the server folder is damaged")
