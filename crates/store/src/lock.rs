@@ -29,19 +29,36 @@ pub(crate) struct Lock {
 impl Lock {
     /// Locks `path` (created with mode 0600 when absent) without waiting. Someone else holding
     /// it is [`crate::ErrorKind::Busy`] about `dir`.
+    ///
+    /// A shared lock on a folder that cannot be written (a read-only mount, or a user without
+    /// write permission) is taken on the existing lock file opened for reading only, so that
+    /// such a folder can still be exported and listed.
     pub(crate) fn acquire(path: &Path, mode: Mode, dir: &Path) -> Result<Lock, Error> {
-        let file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) => Error::symlink(path),
-                _ => Error::io("open the lock file", path, e),
-            })?;
+            .open(path);
+        let opened = match opened {
+            Err(e)
+                if mode == Mode::Shared
+                    && matches!(e.raw_os_error(), Some(libc::EROFS | libc::EACCES)) =>
+            {
+                OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(path)
+                    .map_err(|_| e)
+            }
+            other => other,
+        };
+        let file = opened.map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::symlink(path),
+            _ => Error::io("open the lock file", path, e),
+        })?;
         let result = match mode {
             Mode::Exclusive => file.try_lock(),
             Mode::Shared => file.try_lock_shared(),
