@@ -6,6 +6,7 @@ mod crash;
 mod export_convert;
 mod history;
 mod hostile;
+mod hostile_fs;
 mod hygiene;
 mod import;
 mod partial;
