@@ -179,7 +179,8 @@ pub struct ErrorBuf {
 /// The answer of every plugin function: one of the [`status`] values.
 pub type Status = i32;
 
-/// The values of [`Status`]. A value not listed here counts as [`INTERNAL`].
+/// The values of [`Status`]. A value not listed here counts as
+/// [`INTERNAL`](status::INTERNAL).
 pub mod status {
     use super::Status;
 
