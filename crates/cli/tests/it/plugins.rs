@@ -361,3 +361,29 @@ fn an_unknown_plugin_is_exit_2_in_json_too() {
     let error = v["error"].as_str().unwrap();
     assert!(error.contains("no plugin named `vault`") && error.contains("plugins list"), "{error}");
 }
+
+#[test]
+fn plugins_beside_the_binary_are_found_without_the_variable() {
+    let bin = tmp();
+    let jimsctl = bin.path().join("jimsctl");
+    std::fs::copy(env!("CARGO_BIN_EXE_jimsctl"), &jimsctl).unwrap();
+    std::fs::create_dir(bin.path().join("plugins")).unwrap();
+    let example = lib_name("example_plugin");
+    plugin_folder(); // built and copied
+    std::fs::copy(plugin_folder().join(&example), bin.path().join("plugins").join(&example))
+        .unwrap();
+    // The copy, with the isolated settings folders `cmd()` gives the usual binary.
+    let usual = cmd();
+    let out = Command::new(&jimsctl)
+        .envs(usual.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env_remove("JIMSCTL_PLUGIN_PATH")
+        .args(["plugins", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["folders"].as_array().unwrap().len(), 1);
+    assert_eq!(v["folders"][0]["from"], "beside jimsctl");
+    assert_eq!(v["plugins"][0]["name"], "example");
+    assert_eq!(v["plugins"][0]["usable"], true);
+}
