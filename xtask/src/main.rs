@@ -4,7 +4,9 @@
 //! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
+//! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
 
+mod bench;
 mod fixtures;
 mod fuzz;
 mod synth;
@@ -24,6 +26,9 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "ci" => ci(),
         "gen-fixtures" => gen_fixtures(rest),
+        "bench" => bench::bench(rest),
+        "bench-run" => bench::run(rest),
+        "bench-stage" => bench::stage(rest),
         "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
@@ -42,7 +47,10 @@ fn print_help() {
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
          write N synthetic exports (XML and JSON) with secrets files\n  \
          fuzz [--minutes N] [--target NAME]\n                           \
-         seed fuzz/corpus/ from fixtures/ and run each fuzz target N minutes"
+         seed fuzz/corpus/ from fixtures/ and run each fuzz target N minutes\n  \
+         bench [--count 1000] [--large 10000] [--baseline 50] [--jobs N] [--keep --dir DIR]\n                           \
+         (release) the durable batch against the format floor: exports/s, MB/s,\n                           \
+         ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6"
     );
 }
 

@@ -48,7 +48,7 @@ impl Shape {
             domain_controllers: (80 * scale).min(90),
             exchange_servers: 10,
             user_directories: (60 * scale).min(100),
-            srx_clients: 120 * scale,
+            srx_clients: 100 * scale,
             cso_clients: 10,
         }
     }

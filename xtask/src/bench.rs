@@ -1,0 +1,376 @@
+//! `cargo xtask bench`: the batch against the format floor, in one run, on this machine.
+//!
+//! Generates synthetic exports (`synth`, about 100 KB each, XML and JSON alternately, each with
+//! its `<name>.secrets.json`), then measures, each stage in a child process of its own (so that
+//! its peak memory, `VmHWM`, is its own):
+//!
+//! - (a) the format floor: read each file with the project's readers and write it back with
+//!   its writers (no sync), nothing else;
+//! - (b) the batch import of the same files into fresh targets with the `file:` source
+//!   `file:{dir}/{name}.secrets.json` and full durability, at 1 thread and at all cores;
+//! - the same batch with each commit alone (the durability of `jimsctl import`, before grouping)
+//!   on a few exports, for comparison;
+//! - the batch at a larger count, for peak memory as the batch grows.
+//!
+//! and prints exports/s, MB/s, the ratio (b)/(a), the speed-up from 1 thread to all, the peak
+//! memory and the goals of issue 6. Everything runs in release; the orchestration re-runs this
+//! program built with `--release`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+/// `cargo xtask bench ARGS`: builds this program in release and runs `bench-run ARGS` with it.
+pub(crate) fn bench(args: &[String]) -> Result<()> {
+    crate::run("cargo", &["build", "--release", "--quiet", "-p", "xtask"])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| crate::root().join("target"), PathBuf::from);
+    let exe = target.join("release").join("xtask");
+    let status = Command::new(&exe)
+        .arg("bench-run")
+        .args(args)
+        .status()
+        .with_context(|| format!("could not run {}", exe.display()))?;
+    if !status.success() {
+        bail!("the benchmark failed ({status})");
+    }
+    Ok(())
+}
+
+struct Settings {
+    count: usize,
+    large: usize,
+    baseline: usize,
+    scale: usize,
+    seed: u64,
+    jobs: usize,
+    dir: Option<PathBuf>,
+    keep: bool,
+}
+
+fn settings(args: &[String]) -> Result<Settings> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut s = Settings {
+        count: 1000,
+        large: 10_000,
+        baseline: 50,
+        scale: 1,
+        seed: 1,
+        jobs: cores,
+        dir: None,
+        keep: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--count" => s.count = value()?.parse().context("--count takes a number")?,
+            "--large" => s.large = value()?.parse().context("--large takes a number")?,
+            "--baseline" => s.baseline = value()?.parse().context("--baseline takes a number")?,
+            "--scale" => s.scale = value()?.parse().context("--scale takes a number")?,
+            "--seed" => s.seed = value()?.parse().context("--seed takes a number")?,
+            "--jobs" => s.jobs = value()?.parse().context("--jobs takes a number")?,
+            "--dir" => s.dir = Some(PathBuf::from(value()?)),
+            "--keep" => s.keep = true,
+            other => bail!(
+                "unknown option '{other}'; bench takes --count N --large N --baseline N \
+                 --scale K --seed S --jobs N --dir DIR --keep"
+            ),
+        }
+    }
+    if s.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    Ok(s)
+}
+
+/// What one stage measured (a child's one line of output).
+#[derive(Clone, Copy, Debug, Default)]
+struct Measure {
+    exports: usize,
+    bytes: u64,
+    seconds: f64,
+    failed: usize,
+    peak_kb: u64,
+}
+
+impl Measure {
+    fn per_second(&self) -> f64 {
+        self.exports as f64 / self.seconds
+    }
+    fn mb_per_second(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.seconds
+    }
+    fn line(&self) -> String {
+        format!("{} {} {} {} {}", self.exports, self.bytes, self.seconds, self.failed, self.peak_kb)
+    }
+    fn parse(line: &str) -> Result<Measure> {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 5 {
+            bail!("a stage printed {line:?}");
+        }
+        Ok(Measure {
+            exports: f[0].parse()?,
+            bytes: f[1].parse()?,
+            seconds: f[2].parse()?,
+            failed: f[3].parse()?,
+            peak_kb: f[4].parse()?,
+        })
+    }
+}
+
+/// `bench-run`: the whole benchmark (in release).
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let s = settings(args)?;
+    let base = match &s.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("jimsctl-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
+    let result = measure_all(&s, &base);
+    if !s.keep {
+        eprintln!("removing {}", base.display());
+        let _ = std::fs::remove_dir_all(&base);
+    }
+    result
+}
+
+fn measure_all(s: &Settings, base: &Path) -> Result<()> {
+    let exports = base.join("exports");
+    crate::synth::write_many(&exports, s.count, s.scale, s.seed)?;
+    let (files, bytes) = export_files(&exports)?;
+    let xml = files.iter().filter(|p| p.extension().is_some_and(|e| e == "xml")).count();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "jimsctl bench: {} exports ({xml} XML, {} JSON), {:.1} MB, {:.0} KB each on average; \
+         {cores} core(s), -j {}",
+        files.len(),
+        files.len() - xml,
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e3 / files.len() as f64,
+        s.jobs
+    );
+    println!(
+        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8}",
+        "stage", "threads", "seconds", "exports/s", "MB/s", "peak MB"
+    );
+    let mut n = 0;
+    let mut stage = |kind: &str, label: &str, from: &Path, jobs: usize| -> Result<Measure> {
+        n += 1;
+        let out = base.join(format!("out-{n}-{kind}-j{jobs}"));
+        let m = run_stage(kind, from, &out, jobs)?;
+        println!(
+            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1}{}",
+            m.seconds,
+            m.per_second(),
+            m.mb_per_second(),
+            m.peak_kb as f64 / 1024.0,
+            if m.failed > 0 { format!("  ({} FAILED)", m.failed) } else { String::new() }
+        );
+        Ok(m)
+    };
+    let floor1 = stage("floor", "(a) format floor: read + write", &exports, 1)?;
+    let floor_n = stage("floor", "(a) format floor: read + write", &exports, s.jobs)?;
+    let batch1 = stage("batch", "(b) batch, durable, commits grouped", &exports, 1)?;
+    let batch_n = stage("batch", "(b) batch, durable, commits grouped", &exports, s.jobs)?;
+    let mut alone = None;
+    if s.baseline > 0 {
+        let few = base.join("exports-baseline");
+        crate::synth::write_many(&few, s.baseline.min(s.count), s.scale, s.seed)?;
+        let a1 = stage("alone", "    batch, durable, each commit alone", &few, 1)?;
+        let an = stage("alone", "    batch, durable, each commit alone", &few, s.jobs)?;
+        alone = Some((a1, an));
+    }
+    let mut large = None;
+    if s.large > 0 {
+        let many = base.join("exports-large");
+        crate::synth::write_many(&many, s.large, s.scale, s.seed)?;
+        large = Some(stage("batch", &format!("(b) batch of {}, grouped", s.large), &many, s.jobs)?);
+    }
+
+    let ratio1 = batch1.per_second() / floor1.per_second();
+    let ratio_n = batch_n.per_second() / floor_n.per_second();
+    let speedup = batch_n.per_second() / batch1.per_second();
+    let floor_speedup = floor_n.per_second() / floor1.per_second();
+    let peak = |m: &Measure| m.peak_kb as f64 / 1024.0;
+    let mark = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!();
+    println!("ratio (b)/(a): {ratio1:.2} at 1 thread, {ratio_n:.2} at {} threads", s.jobs);
+    println!("speed-up 1 → {} threads: batch {speedup:.2}x, floor {floor_speedup:.2}x", s.jobs);
+    if let Some((a1, an)) = alone {
+        println!(
+            "grouping the commits: {:.1}x at 1 thread, {:.1}x at {} threads (vs. each commit alone)",
+            batch1.per_second() / a1.per_second(),
+            batch_n.per_second() / an.per_second(),
+            s.jobs
+        );
+    }
+    let peak_small = peak(&batch1).max(peak(&batch_n));
+    match &large {
+        Some(l) => println!(
+            "peak memory: {peak_small:.1} MB at {} exports, {:.1} MB at {}",
+            s.count,
+            peak(l),
+            s.large
+        ),
+        None => println!("peak memory: {peak_small:.1} MB at {} exports", s.count),
+    }
+    println!();
+    println!("goals (issue 6):");
+    println!(
+        "  durable batch at least half the floor's throughput: {} ({ratio1:.2} at 1 thread, \
+         {ratio_n:.2} at {})",
+        mark(ratio1 >= 0.5 && ratio_n >= 0.5),
+        s.jobs
+    );
+    if s.jobs >= 2 {
+        println!(
+            "  at least 1.7x from 1 thread to {}: {} ({speedup:.2}x)",
+            s.jobs,
+            mark(speedup >= 1.7)
+        );
+    }
+    let large_peak = large.as_ref().map_or(peak_small, peak);
+    println!(
+        "  peak memory under 150 MB: {} ({:.1} MB)",
+        mark(peak_small.max(large_peak) < 150.0),
+        peak_small.max(large_peak)
+    );
+    if large.is_some() {
+        println!(
+            "  flat from {} to {} exports (within 25%): {} ({peak_small:.1} → {large_peak:.1} MB)",
+            s.count,
+            s.large,
+            mark(large_peak <= peak_small * 1.25)
+        );
+    }
+    Ok(())
+}
+
+/// Runs one stage in a child process (this program, `bench-stage`), after flushing what the
+/// stages before it left dirty, so that it pays only for its own writes.
+fn run_stage(kind: &str, exports: &Path, out: &Path, jobs: usize) -> Result<Measure> {
+    let _ = Command::new("sync").status();
+    let exe = std::env::current_exe()?;
+    let output = Command::new(exe)
+        .arg("bench-stage")
+        .arg(kind)
+        .arg(exports)
+        .arg(out)
+        .arg(jobs.to_string())
+        .output()?;
+    if !output.status.success() {
+        bail!("stage {kind} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Measure::parse(text.lines().last().unwrap_or_default())
+}
+
+/// The exports of a folder (not the secrets files), sorted, and their total size.
+fn export_files(dir: &Path) -> Result<(Vec<PathBuf>, u64)> {
+    let mut files = Vec::new();
+    let mut bytes = 0;
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.ends_with(".secrets.json") || !(name.ends_with(".xml") || name.ends_with(".json")) {
+            continue;
+        }
+        bytes += std::fs::metadata(&p)?.len();
+        files.push(p);
+    }
+    files.sort();
+    Ok((files, bytes))
+}
+
+/// `bench-stage KIND EXPORTS OUT JOBS`: one measurement, printed as one line.
+pub(crate) fn stage(args: &[String]) -> Result<()> {
+    let [kind, exports, out, jobs] = args else {
+        bail!("bench-stage takes KIND EXPORTS OUT JOBS");
+    };
+    let (exports, out) = (Path::new(exports), Path::new(out));
+    let jobs: usize = jobs.parse()?;
+    let (files, bytes) = export_files(exports)?;
+    std::fs::create_dir_all(out)?;
+    let started = Instant::now();
+    let failed = match kind.as_str() {
+        "floor" => floor(&files, out, jobs)?,
+        "batch" => batch(exports, out, jobs, true)?,
+        "alone" => batch(exports, out, jobs, false)?,
+        other => bail!("unknown stage {other}"),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let m = Measure { exports: files.len(), bytes, seconds, failed, peak_kb: peak_kb() };
+    println!("{}", m.line());
+    Ok(())
+}
+
+/// (a): read each export with the project's readers and write it back with its writers.
+fn floor(files: &[PathBuf], out: &Path, jobs: usize) -> Result<usize> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let failed = AtomicUsize::new(0);
+    pool.install(|| {
+        files.par_iter().for_each(|path| {
+            let done = (|| -> Result<()> {
+                let bytes = std::fs::read(path)?;
+                let data = if bytes.first() == Some(&b'<') {
+                    format_xml::write_bundle(&format_xml::read_bundle(&bytes)?)
+                } else {
+                    format_json::write_bundle(&format_json::read_bundle(&bytes)?)
+                };
+                std::fs::write(out.join(path.file_name().context("a file name")?), data)?;
+                Ok(())
+            })();
+            if done.is_err() {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    });
+    Ok(failed.into_inner())
+}
+
+/// (b): `jimsctl batch --exports EXPORTS --targets OUT --secrets file:{dir}/{name}.secrets.json`.
+fn batch(exports: &Path, out: &Path, jobs: usize, grouped: bool) -> Result<usize> {
+    let entries = pipeline::batch::scan(exports, out)?;
+    let defaults = pipeline::batch::Defaults {
+        secrets: vec!["file:{dir}/{name}.secrets.json".into()],
+        ..Default::default()
+    };
+    let options = pipeline::batch::Options { jobs, group_commits: grouped, ..Default::default() };
+    let source_options = secrets::SourceOptions::default();
+    let open = |spec: &str| -> Result<Box<dyn secrets::SecretSource>, pipeline::Error> {
+        secrets::builtin_source(spec, &source_options)?.ok_or_else(|| {
+            pipeline::Error::new(pipeline::ErrorKind::SourceConfig, format!("no source {spec}"))
+        })
+    };
+    let report = pipeline::batch::run(
+        &entries,
+        &defaults,
+        &options,
+        &open,
+        &pipeline::NonInteractive,
+        &|_| {},
+        &AtomicBool::new(false),
+    )?;
+    if let Some(bad) = report.imports.iter().find(|r| !r.succeeded()) {
+        eprintln!("{}: {} {:?}", bad.export.display(), bad.status.as_str(), bad.error);
+    }
+    Ok(report.imports.iter().filter(|r| !r.succeeded()).count())
+}
+
+/// This process's peak resident memory (`VmHWM`), in KiB.
+fn peak_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
