@@ -99,7 +99,7 @@ fn no_command_prints_or_stores_a_password_in_clear() {
             "--target".into(),
             t.clone(),
             "--secrets".into(),
-            secrets.clone(),
+            secrets,
         ],
         vec!["import".into(), "bad/malformed.json".into(), "--target".into(), t.clone()],
         vec![
@@ -131,7 +131,7 @@ fn no_command_prints_or_stores_a_password_in_clear() {
         ],
         vec![
             "import".into(),
-            plain_s.clone(),
+            plain_s,
             "--target".into(),
             t.clone(),
             "--format".into(),
