@@ -29,11 +29,22 @@ use crate::settings::FoundIn;
 use crate::term::Style;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let format = output_format(&cli.command);
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => ExitCode::from(report_error(&e, format)),
+    }
+}
+
+/// Behave like other Unix tools when the reader of our output goes away (`jimsctl … | head`):
+/// end quietly on SIGPIPE instead of panicking on a failed write. Rust ignores SIGPIPE by default.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists; restoring the
+    // default disposition of a signal has no other effect on this process's memory.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
