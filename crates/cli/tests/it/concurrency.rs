@@ -48,6 +48,7 @@ fn import_all(dir: &Path, exports: &[PathBuf], target: &Path) -> Vec<i32> {
             let code = out.status.code().unwrap_or(-1);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(code == 0 || code == 5, "an import ended {code}: {stderr}");
+            crate::hostile::assert_no_password("a concurrent import", &stderr);
             if code == 5 {
                 assert!(stderr.contains("busy") || stderr.contains("another"), "{stderr}");
             }
@@ -133,6 +134,7 @@ fn race(n: usize, start: Start) {
     let current = h["current"].as_u64().unwrap();
     let snapshot = target.join(format!(".jims-import/history/{current}/cwd"));
     assert_eq!(tree(&target.join("cwd")), tree(&snapshot));
+    crate::hostile::assert_no_password_in(&target);
     let audit = std::fs::read_to_string(target.join(".jims-import/audit.log")).unwrap();
     assert_eq!(audit.lines().count(), before + 1 + won.len(), "{audit}");
     // Nothing was left beside the folder by the imports that lost a race to create it.

@@ -12,6 +12,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::hostile::{assert_no_password, assert_no_password_in};
 use crate::support::{Run, cmd, fixture, run_in};
 
 /// The secrets file of the fixtures, as a `--secrets` spec.
@@ -188,6 +189,8 @@ fn every_step(s: &Scenario) -> u64 {
         let t = base.join(format!("n{n}"));
         copy(&s.template, &t);
         let paused = s.run_paused(&t, n);
+        assert_no_password(&format!("step {n}'s output"), paused.as_deref().unwrap_or(""));
+        assert_no_password_in(&t);
         let (current, versions) = history(base, &t);
         assert_eq!(versions as u64, current + 1, "step {n}");
         let now = files(&t.join("cwd"));
@@ -212,6 +215,10 @@ fn every_step(s: &Scenario) -> u64 {
         assert_eq!(files(&t.join("cwd")), restored, "step {n}: rollback");
         let r = run_args(base, &s.import_args(&t));
         assert_eq!(r.code, 0, "step {n}: the next import: {}", r.stderr);
+        assert_no_password(
+            &format!("step {n}: the next import"),
+            &format!("{}{}", r.stdout, r.stderr),
+        );
         assert_eq!(history(base, &t), (current + 2, current as usize + 3), "step {n}");
         std::fs::remove_dir_all(&t).unwrap();
         if paused.is_none() {

@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::support::{Run, fixture, fixture_passwords, isolated_home, run_in, tree};
 
 /// Every password the fixtures carry: the secrets file's and the export's own plaintext ones.
-fn known_passwords() -> Vec<String> {
+pub(crate) fn known_passwords() -> Vec<String> {
     let mut all = fixture_passwords();
     let export = std::fs::read_to_string(fixture("exports/full.xml")).unwrap();
     for part in export.split("password=\"Plain-").skip(1) {
@@ -21,9 +21,21 @@ fn known_passwords() -> Vec<String> {
     all
 }
 
-fn assert_no_password(what: &str, text: &str) {
+pub(crate) fn assert_no_password(what: &str, text: &str) {
     for pw in known_passwords() {
         assert!(!text.contains(&pw), "a password appears in {what}");
+    }
+}
+
+/// No file under `dir` but a server key holds a password in clear.
+pub(crate) fn assert_no_password_in(dir: &Path) {
+    for (rel, bytes) in tree(dir) {
+        if !rel.ends_with("server.key") {
+            assert_no_password(
+                &dir.join(&rel).display().to_string(),
+                &String::from_utf8_lossy(&bytes),
+            );
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::hostile::{assert_no_password, assert_no_password_in};
 use crate::support::{Run, fixture, run_in, tree};
 
 fn secrets() -> String {
@@ -73,6 +74,7 @@ fn refuses_link(rel: &str) {
         assert!(r.stderr.contains("symbolic link"), "{rel}: {}", r.stderr);
         assert!(r.stderr.contains(real.file_name().unwrap().to_str().unwrap()), "{}", r.stderr);
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        assert_no_password(rel, &format!("{}{}", r.stdout, r.stderr));
     }
     assert_eq!(files(&t), before_t, "{rel}: the target changed");
     assert_eq!(files(&outside), before_out, "{rel}: what the link points to changed");
@@ -177,6 +179,7 @@ fn a_read_only_target_is_not_changed_and_can_still_be_read() {
     ] {
         let r = run_in(dir.path(), &args);
         assert_eq!(r.code, 1, "{}: {}{}", args[0], r.stdout, r.stderr);
+        assert_no_password("a read-only target", &format!("{}{}", r.stdout, r.stderr));
         assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
     }
     let r = run_in(dir.path(), &["history", "--target", "t", "--format", "json"]);
@@ -219,6 +222,8 @@ fn a_full_disk_at_every_level_leaves_the_folder_as_it_was() {
         copy(&dir.path().join("t"), &mnt.join("t"));
         fill(&mnt, level * 4096);
         let imported = import(&mnt, &b, "t");
+        assert_no_password("a full disk", &format!("{}{}", imported.stdout, imported.stderr));
+        assert_no_password_in(&mnt.join("t"));
         let now = files(&mnt.join("t/cwd"));
         if imported.code == 0 {
             assert_ne!(now, old, "level {level}: exit 0 but the old configuration");
