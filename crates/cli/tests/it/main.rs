@@ -1,6 +1,7 @@
 //! CLI tests: the real `jimsctl` binary on the fixtures, as a user runs it.
 
 mod bad_inputs;
+mod batch;
 mod concurrency;
 mod crash;
 mod export_convert;
