@@ -831,3 +831,201 @@ fn run_entry(
     report.seconds = started.elapsed().as_secs_f64();
     (report, staged.first().copied())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
+    }
+
+    fn entry(export: &str, target: &str) -> Entry {
+        Entry {
+            export: export.into(),
+            target: target.into(),
+            overrides: Overrides::default(),
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn placeholders_name_the_export_and_its_folder() {
+        let spec = "file:{dir}/{name}.secrets.json";
+        assert_eq!(expand(spec, Path::new("/e/hq.xml")), "file:/e/hq.secrets.json");
+        assert_eq!(expand(spec, Path::new("b.json")), "file:./b.secrets.json");
+        assert_eq!(expand("cmd:get {name}", Path::new("/e/srv-folder")), "cmd:get srv-folder");
+        assert!(has_placeholder(spec) && !has_placeholder("env"));
+    }
+
+    #[test]
+    fn entries_into_one_target_go_into_successive_waves() {
+        let e = [
+            entry("a", "t1"),
+            entry("b", "t2"),
+            entry("c", "./t1"),
+            entry("d", "x/../t1"),
+            entry("e", "t3"),
+        ];
+        assert_eq!(waves(&e), vec![vec![0, 1, 4], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn an_entry_takes_its_own_flags_first() {
+        let defaults = Defaults {
+            sections: Some(vec!["templates".into()]),
+            accept_warning: true,
+            secrets: vec!["env".into(), "prompt".into()],
+            source_key: Some("k".into()),
+            dry_run: true,
+        };
+        let (o, specs) = settle(&entry("a", "t"), &defaults);
+        assert_eq!(specs, ["env"]);
+        assert!(o.prompt && o.dry_run && o.accept_warning);
+        let mut e = entry("a", "t");
+        e.overrides = Overrides {
+            sections: Some(vec!["session".into()]),
+            accept_warning: Some(false),
+            secrets: Some(vec![]),
+            source_key: None,
+            dry_run: Some(false),
+        };
+        let (o, specs) = settle(&e, &defaults);
+        assert!(specs.is_empty());
+        assert_eq!(o.sections, Some(vec!["session".to_owned()]));
+        assert!(!o.prompt && !o.dry_run && !o.accept_warning);
+        assert_eq!(o.source_key, Some(PathBuf::from("k")));
+    }
+
+    #[test]
+    fn scan_pairs_exports_with_targets() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["b.json", "a.xml", "c.xml", "c.json", "a.secrets.json", ".hidden.xml", "n.txt"] {
+            std::fs::write(d.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(d.path().join("dir.xml")).unwrap();
+        let e = scan(d.path(), Path::new("T")).unwrap();
+        let names: Vec<_> = e.iter().map(|e| e.target.display().to_string()).collect();
+        assert_eq!(names, ["T/a", "T/b", "T/c"]);
+        assert!(e[0].problem.is_none() && e[1].export.ends_with("b.json"));
+        assert!(e[2].problem.as_deref().unwrap().contains("ambiguous"));
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(scan(empty.path(), Path::new("T")).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn manifests_in_toml_and_json_resolve_paths_beside_them() {
+        let d = tempfile::tempdir().unwrap();
+        let toml = d.path().join("m.toml");
+        std::fs::write(
+            &toml,
+            "[[import]]\nexport = \"e/a.xml\"\ntarget = \"/abs/t\"\ndry_run = true\n\
+             secrets = [\"env\"]\nsource_key = \"k.key\"\n",
+        )
+        .unwrap();
+        let e = read_manifest(&toml).unwrap();
+        assert_eq!(e[0].export, d.path().join("e/a.xml"));
+        assert_eq!(e[0].target, PathBuf::from("/abs/t"));
+        assert_eq!(e[0].overrides.dry_run, Some(true));
+        assert_eq!(e[0].overrides.source_key, Some(d.path().join("k.key")));
+        let json = d.path().join("m.json");
+        std::fs::write(
+            &json,
+            r#"{"import": [{"export": "a.xml", "target": "t", "sections": ["session"]}]}"#,
+        )
+        .unwrap();
+        let e = read_manifest(&json).unwrap();
+        assert_eq!(e[0].overrides.sections, Some(vec!["session".to_owned()]));
+        std::fs::write(&json, "{\"import\": [\n{\"export\": 1}]}").unwrap();
+        let err = read_manifest(&json).unwrap_err().to_string();
+        assert!(err.contains("m.json:2:"), "{err}");
+        std::fs::write(&json, r#"{"import": []}"#).unwrap();
+        assert!(read_manifest(&json).unwrap_err().to_string().contains("lists no import"));
+    }
+
+    /// A source that answers every key and counts the lookups and the opens.
+    struct Counting(Arc<AtomicUsizePair>);
+
+    #[derive(Default)]
+    struct AtomicUsizePair {
+        opened: std::sync::atomic::AtomicUsize,
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    impl SecretSource for Counting {
+        fn kind(&self) -> String {
+            "counting".into()
+        }
+        fn lookup(
+            &self,
+            _key: &model::SecretKey,
+            _request: &Request<'_>,
+        ) -> Result<Answer, SourceError> {
+            self.0.asked.fetch_add(1, Ordering::Relaxed);
+            Ok(Answer::Found(crypto::Secret::copy_from(b"Pw-counted")))
+        }
+    }
+
+    #[test]
+    fn a_batch_opens_each_source_once_and_shares_its_answers() {
+        let d = tempfile::tempdir().unwrap();
+        let full = fixture("exports/full.xml");
+        let entries: Vec<Entry> = (0..4)
+            .map(|n| {
+                entry(
+                    full.to_str().unwrap(),
+                    d.path().join(format!("t{}", n % 3)).to_str().unwrap(),
+                )
+            })
+            .collect();
+        let counts = Arc::new(AtomicUsizePair::default());
+        let open = |spec: &str| -> Result<Box<dyn SecretSource>, Error> {
+            assert_eq!(spec, "counting");
+            counts.opened.fetch_add(1, Ordering::Relaxed);
+            Ok(Box::new(Counting(Arc::clone(&counts))))
+        };
+        let defaults = Defaults { secrets: vec!["counting".into()], ..Defaults::default() };
+        let options = Options { jobs: 2, group_size: 2, ..Options::default() };
+        let report = run(
+            &entries,
+            &defaults,
+            &options,
+            &open,
+            &crate::NonInteractive,
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(report.exit_code(), 0, "{report:#?}");
+        let versions: Vec<_> = report.imports.iter().map(|r| r.version).collect();
+        assert_eq!(versions, [Some(1), Some(1), Some(1), Some(2)], "t0 twice, in order");
+        assert_eq!(counts.opened.load(Ordering::Relaxed), 1);
+        let rows = report.imports[0].passwords.unwrap().total;
+        let lookups = report.totals.lookups;
+        assert_eq!(lookups.hits + lookups.misses, 4 * rows);
+        assert_eq!(counts.asked.load(Ordering::Relaxed), lookups.misses);
+        assert!(lookups.misses <= rows);
+        assert_eq!(report.totals.imported, 4);
+    }
+
+    #[test]
+    fn a_cancelled_batch_starts_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let entries = [entry("a.xml", d.path().join("t").to_str().unwrap())];
+        let open = |_: &str| -> Result<Box<dyn SecretSource>, Error> { unreachable!() };
+        let report = run(
+            &entries,
+            &Defaults::default(),
+            &Options::default(),
+            &open,
+            &crate::NonInteractive,
+            &|_| {},
+            &AtomicBool::new(true),
+        )
+        .unwrap();
+        assert_eq!(report.imports[0].status, EntryStatus::Skipped);
+        assert!(report.cancelled);
+        assert_eq!(report.exit_code(), 6);
+        assert!(!d.path().join("t").exists());
+    }
+}
