@@ -184,7 +184,11 @@ pub(crate) fn build_sibling(
         .at(&parent));
     }
     let prefix = format!(".{}.jims-new-", name.to_string_lossy());
-    remove_stale_siblings(&parent, &prefix, dir)?;
+    // In a group, once per parent for every name (the group's own siblings are made after);
+    // alone, the siblings of this folder.
+    let any_name = |n: &str| n.starts_with('.') && n.contains(".jims-new-");
+    crate::group::clean_parent_once(&parent, || remove_stale_siblings(&parent, any_name, dir))
+        .unwrap_or_else(|| remove_stale_siblings(&parent, |n| n.starts_with(&prefix), dir))?;
     let tmp = parent.join(format!("{prefix}{}", fsops::random_suffix()?));
     let result = (|| {
         fsops::create_dir(&tmp, 0o755)?;
@@ -226,13 +230,17 @@ pub(crate) fn build_sibling(
     }
 }
 
-/// Removes the temporary siblings (named `prefix…`) that a process which died while creating
-/// the folder left behind; one still locked belongs to a live process and is left alone.
-fn remove_stale_siblings(parent: &Path, prefix: &str, dir: &Path) -> Result<(), Error> {
+/// Removes the temporary siblings (whose names `matches`) that a process which died while
+/// creating a folder left behind; one still locked belongs to a live process and is left alone.
+fn remove_stale_siblings(
+    parent: &Path,
+    matches: impl Fn(&str) -> bool,
+    dir: &Path,
+) -> Result<(), Error> {
     let entries = std::fs::read_dir(parent).map_err(|e| Error::io("list", parent, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", parent, e))?;
-        if !entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix)) {
+        if !entry.file_name().to_str().is_some_and(&matches) {
             continue;
         }
         let path = entry.path();

@@ -93,6 +93,8 @@ impl Staged {
 #[derive(Default)]
 struct Inner {
     pending: Mutex<Vec<Option<Pending>>>,
+    /// Parent folders already cleared of dead processes' temporary siblings in this group.
+    cleaned: Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 /// A group commit (see the [module documentation](self)): commits made inside
@@ -206,6 +208,29 @@ fn copy(e: &Error) -> Error {
 /// Whether this thread is in a group's scope.
 pub(crate) fn active() -> bool {
     CURRENT.with(|c| c.borrow().is_some())
+}
+
+/// In a group's scope: runs `clean` (clearing `parent` of every dead creator's temporary
+/// sibling) unless the group already did it for `parent`, and returns its result; the other
+/// threads of the group wait meanwhile, so that none of their own siblings exists yet. `None`
+/// outside a group (the caller clears the siblings of its own folder, as a commit alone does).
+///
+/// Without this, each new folder of a batch would list the whole parent folder: quadratic in
+/// the number of targets.
+pub(crate) fn clean_parent_once(
+    parent: &Path,
+    clean: impl FnOnce() -> Result<(), Error>,
+) -> Option<Result<(), Error>> {
+    let inner = CURRENT.with(|c| c.borrow().as_ref().map(|(inner, _)| Arc::clone(inner)))?;
+    let mut cleaned = inner.cleaned.lock().unwrap_or_else(PoisonError::into_inner);
+    if cleaned.contains(parent) {
+        return Some(Ok(()));
+    }
+    let result = clean();
+    if result.is_ok() {
+        cleaned.insert(parent.to_path_buf());
+    }
+    Some(result)
 }
 
 /// Stages a commit in the current group: `build` runs with syncs deferred and returns the

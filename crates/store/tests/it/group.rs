@@ -125,6 +125,31 @@ fn two_creations_of_one_folder_in_a_group_leave_one_and_the_other_busy() {
 }
 
 #[test]
+fn a_group_clears_dead_creators_leftovers_once_per_parent() {
+    let (_t, base) = scratch("base");
+    std::fs::create_dir(&base).unwrap();
+    // Left by processes that died while creating other folders: unlocked, so stale.
+    for stale in [".other.jims-new-0011", ".srv-9.jims-new-ab"] {
+        std::fs::create_dir(base.join(stale)).unwrap();
+    }
+    let group = Group::new();
+    let (_, staged) = group.scope(|| {
+        for n in 0..3 {
+            let t = Target::open(&base.join(format!("srv-{n}"))).unwrap();
+            t.commit(&config(1, "5"), meta(&[SectionId::EventSources])).unwrap();
+        }
+    });
+    assert_eq!(staged.len(), 3);
+    let names = entries(&base);
+    assert_eq!(names.len(), 3, "only the group's own siblings: {names:?}");
+    assert!(names.iter().all(|n| n.contains(".jims-new-") && !n.starts_with(".other")));
+    for r in group.commit() {
+        r.unwrap();
+    }
+    assert_eq!(entries(&base), ["srv-0", "srv-1", "srv-2"]);
+}
+
+#[test]
 fn outside_a_scope_commits_are_not_staged() {
     let (_t, dir) = scratch("srv");
     let group = Group::new();
