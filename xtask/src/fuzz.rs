@@ -48,6 +48,9 @@ fn parse(args: &[String]) -> Result<Options> {
             other => bail!("unknown option '{other}'"),
         }
     }
+    if o.minutes == 0 {
+        bail!("--minutes must be at least 1 (libFuzzer reads 0 as \"forever\")");
+    }
     if o.targets.is_empty() {
         o.targets = TARGETS.iter().map(|t| (*t).to_owned()).collect();
     }
