@@ -168,7 +168,13 @@ fn every_bad_input_message_names_the_file_line_and_column() {
         .collect();
     names.sort();
     for name in names {
-        let r = run(&["import", &format!("bad/{name}"), "--target", t.to_str().unwrap(), "--accept-warning"]);
+        let r = run(&[
+            "import",
+            &format!("bad/{name}"),
+            "--target",
+            t.to_str().unwrap(),
+            "--accept-warning",
+        ]);
         assert_eq!(r.code, 2, "{name}: {}", r.stderr);
         report.push_str(&format!("{name} (exit {}):\n{}\n", r.code, r.stderr.trim_end()));
     }
