@@ -38,13 +38,13 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
             ErrorKind::SourceConfig,
             "--secrets prompt needs a terminal; without one, give the passwords with --secrets \
              env, file:PATH (file:{dir}/{name}.secrets.json for one file per export), dir:PATH \
-             or cmd:PROGRAM",
+             cmd:PROGRAM or plugin:NAME[:CONFIG]",
         ));
     }
     let mut source_options = secrets::SourceOptions::default();
     source_options.timeout = Duration::from_secs_f64(a.secrets_timeout.max(0.001));
     let open = |spec: &str| -> Result<Box<dyn secrets::SecretSource>, Error> {
-        secrets::builtin_source(spec, &source_options).map_err(Error::from)?.ok_or_else(|| {
+        pipeline::secret_source(spec, &source_options)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::SourceConfig,
                 format!("the secret source '{spec}' is not available in a batch"),

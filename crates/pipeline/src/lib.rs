@@ -21,9 +21,10 @@
 //! use std::path::Path;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Passwords from a secrets file; any `secrets::SecretSource` can join the chain.
-//! let file = secrets::builtin_source("file:secrets.toml", &secrets::SourceOptions::default())?
-//!     .expect("file: is a built-in source");
+//! // Passwords from a secrets file; any `secrets::SecretSource` can join the chain, and
+//! // `secret_source` builds every `--secrets SPEC`, plugins included.
+//! let file = pipeline::secret_source("file:secrets.toml", &secrets::SourceOptions::default())?
+//!     .expect("file: is not `prompt`");
 //! let chain = secrets::Chain::new(vec![file]);
 //! let options = pipeline::ImportOptions { accept_warning: true, ..Default::default() };
 //! let outcome = pipeline::import(
