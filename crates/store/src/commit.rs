@@ -93,8 +93,7 @@ impl Plan {
             Some(_) => (live::read_native(cwd)?, live::extras(cwd)?),
             None => (NativeFiles::new(), Vec::new()),
         };
-        let mut files = Vec::with_capacity(new_files.len());
-        let mut new_native = NativeFiles::new();
+        let mut files: Vec<PlannedFile> = Vec::with_capacity(new_files.len());
         for nf in new_files {
             let live_src = match live.get(nf.path) {
                 Some(old) if **old == *nf.bytes => Src::Link(cwd.join(nf.path)),
@@ -107,7 +106,6 @@ impl Plan {
             let mut hist_candidates: Vec<PathBuf> =
                 prev_hist.map(|p| p.join(nf.path)).into_iter().collect();
             hist_candidates.extend(nf.hist_candidate);
-            new_native.insert(nf.path, nf.bytes.clone());
             files.push(PlannedFile {
                 path: nf.path,
                 bytes: nf.bytes,
@@ -115,14 +113,18 @@ impl Plan {
                 hist_candidates,
             });
         }
-        let removed = live.keys().filter(|p| !new_native.contains_key(*p)).copied().collect();
+        let removed =
+            live.keys().filter(|p| !files.iter().any(|f| f.path == **p)).copied().collect();
+        let fingerprint = live::fingerprint_by(|rel| {
+            files.iter().find(|f| f.path == rel).map(|f| f.bytes.as_slice())
+        });
         Ok(Plan {
             cwd: cwd.to_path_buf(),
             files,
             removed,
             extras,
             cwd_mode: cwd_meta.as_ref().map_or(NEW_DIR_MODE, fsops::mode_of),
-            fingerprint: live::fingerprint(&new_native),
+            fingerprint,
             old_fingerprint: match cwd_meta {
                 Some(_) => live::fingerprint(&live),
                 None => live::ABSENT.to_owned(),

@@ -66,15 +66,20 @@ pub(crate) fn parse(cwd: &Path, files: &NativeFiles) -> Result<Configuration, Er
 /// SHA-256 over the native files in document order: each path, then whether it is present,
 /// its length and its bytes.
 pub(crate) fn fingerprint(files: &NativeFiles) -> String {
+    fingerprint_by(|rel| files.get(rel).map(|b| b.as_slice()))
+}
+
+/// [`fingerprint`] of the files that `get` gives by path (without gathering them in a map).
+pub(crate) fn fingerprint_by<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> String {
     let mut h = Sha256::new();
     for (_, rel) in native_paths() {
         h.update(rel.as_bytes());
         h.update([0]);
-        match files.get(rel) {
+        match get(rel) {
             Some(b) => {
                 h.update([1]);
                 h.update((b.len() as u64).to_le_bytes());
-                h.update(b.as_slice());
+                h.update(b);
             }
             None => h.update([0]),
         }
