@@ -96,6 +96,9 @@ struct Measure {
     seconds: f64,
     failed: usize,
     peak_kb: u64,
+    /// CPU time of the stage's process (user and system), in seconds: unlike the wall clock,
+    /// hardly changed by other work on the machine.
+    cpu: f64,
 }
 
 impl Measure {
@@ -105,12 +108,16 @@ impl Measure {
     fn mb_per_second(&self) -> f64 {
         self.bytes as f64 / 1e6 / self.seconds
     }
+    fn cpu_ms_per_export(&self) -> f64 {
+        self.cpu * 1e3 / self.exports as f64
+    }
     fn line(&self) -> String {
-        format!("{} {} {} {} {}", self.exports, self.bytes, self.seconds, self.failed, self.peak_kb)
+        let Measure { exports, bytes, seconds, failed, peak_kb, cpu } = self;
+        format!("{exports} {bytes} {seconds} {failed} {peak_kb} {cpu}")
     }
     fn parse(line: &str) -> Result<Measure> {
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() != 5 {
+        if f.len() != 6 {
             bail!("a stage printed {line:?}");
         }
         Ok(Measure {
@@ -119,6 +126,7 @@ impl Measure {
             seconds: f[2].parse()?,
             failed: f[3].parse()?,
             peak_kb: f[4].parse()?,
+            cpu: f[5].parse()?,
         })
     }
 }
@@ -155,8 +163,8 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         s.jobs
     );
     println!(
-        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8}",
-        "stage", "threads", "seconds", "exports/s", "MB/s", "peak MB"
+        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8} {:>8}",
+        "stage", "threads", "seconds", "exports/s", "MB/s", "peak MB", "CPU ms"
     );
     let mut n = 0;
     let mut stage = |kind: &str, label: &str, from: &Path, jobs: usize| -> Result<Measure> {
@@ -164,11 +172,12 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         let out = base.join(format!("out-{n}-{kind}-j{jobs}"));
         let m = run_stage(kind, from, &out, jobs)?;
         println!(
-            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1}{}",
+            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1} {:>8.2}{}",
             m.seconds,
             m.per_second(),
             m.mb_per_second(),
             m.peak_kb as f64 / 1024.0,
+            m.cpu_ms_per_export(),
             if m.failed > 0 { format!("  ({} FAILED)", m.failed) } else { String::new() }
         );
         Ok(m)
@@ -199,6 +208,13 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
     let peak = |m: &Measure| m.peak_kb as f64 / 1024.0;
     let mark = |ok: bool| if ok { "met" } else { "NOT met" };
     println!();
+    println!(
+        "CPU per export: floor {:.2} ms, batch {:.2} ms (1 thread): the ratio if both had a core \
+         to themselves: {:.2}",
+        floor1.cpu_ms_per_export(),
+        batch1.cpu_ms_per_export(),
+        floor1.cpu_ms_per_export() / batch1.cpu_ms_per_export()
+    );
     println!("ratio (b)/(a): {ratio1:.2} at 1 thread, {ratio_n:.2} at {} threads", s.jobs);
     println!("speed-up 1 → {} threads: batch {speedup:.2}x, floor {floor_speedup:.2}x", s.jobs);
     if let Some((a1, an)) = alone {
@@ -304,7 +320,8 @@ pub(crate) fn stage(args: &[String]) -> Result<()> {
         other => bail!("unknown stage {other}"),
     };
     let seconds = started.elapsed().as_secs_f64();
-    let m = Measure { exports: files.len(), bytes, seconds, failed, peak_kb: peak_kb() };
+    let m =
+        Measure { exports: files.len(), bytes, seconds, failed, peak_kb: peak_kb(), cpu: cpu() };
     println!("{}", m.line());
     Ok(())
 }
@@ -360,6 +377,18 @@ fn batch(exports: &Path, out: &Path, jobs: usize, grouped: bool) -> Result<usize
         eprintln!("{}: {} {:?}", bad.export.display(), bad.status.as_str(), bad.error);
     }
     Ok(report.imports.iter().filter(|r| !r.succeeded()).count())
+}
+
+/// This process's CPU time so far, user and system, in seconds (`/proc/self/stat`, in clock
+/// ticks of 1/100 s).
+fn cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime, fields 14 and 15 of the line, are the 12th and 13th after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// This process's peak resident memory (`VmHWM`), in KiB.
