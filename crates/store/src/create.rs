@@ -253,6 +253,8 @@ fn remove_stale_siblings(
                 drop(lock);
             }
             Err(e) if e.kind() == ErrorKind::Busy => {}
+            // Another creator cleaned it up between the listing and now: nothing left to do.
+            Err(_) if matches!(fsops::lstat(&path), Ok(None)) => {}
             Err(e) => return Err(e),
         }
     }

@@ -124,8 +124,19 @@ pub(crate) fn classify(dir: &Path) -> Result<DirState, Error> {
     if fsops::lstat(&dir.join(CWD))?.is_some() {
         return Ok(DirState::Unmanaged);
     }
-    let mut entries = fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
-    Ok(if entries.next().is_none() { DirState::Empty } else { DirState::Other })
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
+        names.push(entry.map_err(|e| Error::io("list", dir, e))?.file_name());
+    }
+    if names.is_empty() {
+        return Ok(DirState::Empty);
+    }
+    // Only partial state folders made since the clean-up above: another process is making
+    // this folder a managed one right now.
+    if names.iter().all(|n| n.to_str().is_some_and(|n| n.starts_with(PARTIAL_PREFIX))) {
+        return Err(Error::busy(dir));
+    }
+    Ok(DirState::Other)
 }
 
 /// Errors when `path` is a symbolic link.
