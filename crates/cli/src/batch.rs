@@ -93,9 +93,9 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
         pipeline::write_file_atomic(path, format!("{json:#}\n").as_bytes(), 0o644)?;
     }
     if a.output.format == OutputFormat::Json {
-        println!("{json:#}");
+        outln!("{json:#}");
     } else {
-        print!("{}", summary(&report, a.report.as_deref(), style));
+        out!("{}", summary(&report, a.report.as_deref(), style));
     }
     Ok(report.exit_code())
 }

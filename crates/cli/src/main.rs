@@ -3,6 +3,20 @@
 //!
 //! Architecture invariant: this is the only crate that prints.
 
+/// `print!` to standard output through [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` to standard output through [`write_stdout`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod args;
 mod batch;
 mod plugins;
@@ -29,7 +43,6 @@ use crate::settings::FoundIn;
 use crate::term::Style;
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = Cli::parse();
     let format = output_format(&cli.command);
     match run(cli.command) {
@@ -38,13 +51,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Behave like other Unix tools when the reader of our output goes away (`jimsctl … | head`):
-/// end quietly on SIGPIPE instead of panicking on a failed write. Rust ignores SIGPIPE by default.
-fn restore_sigpipe() {
-    // SAFETY: called first thing in `main`, before any other thread exists; restoring the
-    // default disposition of a signal has no other effect on this process's memory.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+/// Writes to standard output; when its reader has gone away (`jimsctl … | head`), ends the
+/// process quietly as other Unix tools do, instead of panicking as `println!` would.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -76,7 +93,7 @@ fn report_error(e: &Error, format: OutputFormat) -> u8 {
         if let ErrorKind::Invalid(problems) = e.kind() {
             v["problems"] = problems.iter().map(|p| json!(p.to_string())).collect();
         }
-        println!("{v:#}");
+        outln!("{v:#}");
     } else {
         eprintln!("error: {e}");
         if let ErrorKind::Busy = e.kind() {
@@ -96,14 +113,14 @@ fn run(command: Command) -> Result<u8, Error> {
                 store::init(&dir, server_id.as_deref())
             }?;
             if output.format == OutputFormat::Json {
-                println!(
+                outln!(
                     "{:#}",
                     json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
                            "server_id": report.server_id, "key_id": report.key_id.as_str(),
                            "sealed": report.sealed})
                 );
             } else {
-                println!(
+                outln!(
                     "{} {} as managed JIMS server '{}' (key id {}).",
                     if adopt { "Adopted" } else { "Initialised" },
                     report.dir.display(),
@@ -111,7 +128,7 @@ fn run(command: Command) -> Result<u8, Error> {
                     report.key_id
                 );
                 if adopt {
-                    println!("Sealed {} plaintext password(s) found in it.", report.sealed);
+                    outln!("Sealed {} plaintext password(s) found in it.", report.sealed);
                 }
             }
             Ok(0)
@@ -160,11 +177,11 @@ fn run(command: Command) -> Result<u8, Error> {
                 emit_skeleton(path, &outcome.table)?;
             }
             if a.resolve.output.format == OutputFormat::Json {
-                println!("{:#}", render::table_json(&outcome.table));
+                outln!("{:#}", render::table_json(&outcome.table));
             } else {
-                print!("{}", render::table(&outcome.table, style));
+                out!("{}", render::table(&outcome.table, style));
                 if let Some(path) = &a.emit {
-                    println!(
+                    outln!(
                         "Wrote {} key(s) to fill in to {}.",
                         outcome.table.remaining(),
                         path.display()
@@ -194,7 +211,7 @@ fn run(command: Command) -> Result<u8, Error> {
             }
             let r = pipeline::export(&a.target, &a.out, &options)?;
             let sections: Vec<&str> = r.sections.iter().map(|s| s.as_str()).collect();
-            println!(
+            outln!(
                 "Exported {} ({}, {} sections: {}) to {}, passwords {}.",
                 a.target.display(),
                 r.scope,
@@ -217,7 +234,7 @@ fn run(command: Command) -> Result<u8, Error> {
                 Some(ConvertKind::Folder) => ConvertTo::Format(ExportFormat::Folder),
             };
             let r = pipeline::convert(&a.input, &a.out, to)?;
-            println!(
+            outln!(
                 "Converted {} to {} ({}, {} sections).",
                 a.input.display(),
                 r.out.display(),
@@ -231,9 +248,9 @@ fn run(command: Command) -> Result<u8, Error> {
             let versions = target.history().map_err(Error::from)?;
             if t.output.format == OutputFormat::Json {
                 let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
-                println!("{:#}", json!({"current": current, "versions": versions}));
+                outln!("{:#}", json!({"current": current, "versions": versions}));
             } else {
-                print!("{}", render::history(&versions));
+                out!("{}", render::history(&versions));
             }
             Ok(0)
         }
@@ -241,13 +258,13 @@ fn run(command: Command) -> Result<u8, Error> {
             let target = store::Target::open(&r.target.target).map_err(Error::from)?;
             let report = target.rollback(r.to).map_err(Error::from)?;
             if r.target.output.format == OutputFormat::Json {
-                println!(
+                outln!(
                     "{:#}",
                     json!({"status": "rolled-back", "version": report.version,
                     "files_written": report.files_written})
                 );
             } else {
-                println!(
+                outln!(
                     "Rolled back {}: now version {} ({} file(s) restored).",
                     r.target.target.display(),
                     report.version,
@@ -259,9 +276,9 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Key(KeyCommand::Id(t)) => {
             let target = store::Target::open_read(&t.target).map_err(Error::from)?;
             if t.output.format == OutputFormat::Json {
-                println!("{:#}", json!({"key_id": target.key_id().as_str()}));
+                outln!("{:#}", json!({"key_id": target.key_id().as_str()}));
             } else {
-                println!("{}", target.key_id());
+                outln!("{}", target.key_id());
             }
             Ok(0)
         }
@@ -278,9 +295,9 @@ fn print_outcome(outcome: &pipeline::Outcome, a: &ResolveArgs, found: &FoundIn, 
             FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
             FoundIn::DefaultFolder(_) => v["found_in"] = "default-folder".into(),
         }
-        println!("{v:#}");
+        outln!("{v:#}");
     } else {
-        print!("{}", render::import_text(outcome, &export, &target, style));
+        out!("{}", render::import_text(outcome, &export, &target, style));
     }
 }
 
@@ -323,7 +340,7 @@ fn settings_command(a: args::SettingsArgs) -> Result<u8, Error> {
     let shown = |p: Option<&Path>| p.map(|p| p.display().to_string());
     let config_path = settings::config_path();
     if a.output.format == OutputFormat::Json {
-        println!(
+        outln!(
             "{:#}",
             json!({
                 "config_file": shown(config_path.as_deref()),
@@ -333,12 +350,12 @@ fn settings_command(a: args::SettingsArgs) -> Result<u8, Error> {
         );
     } else {
         let none = || "(not set)".to_owned();
-        println!("configuration file: {}", shown(config_path.as_deref()).unwrap_or_else(none));
-        println!(
+        outln!("configuration file: {}", shown(config_path.as_deref()).unwrap_or_else(none));
+        outln!(
             "default export folder: {}",
             shown(config.exports.default_folder.as_deref()).unwrap_or_else(none)
         );
-        println!("last folder used: {}", shown(state.last_folder.as_deref()).unwrap_or_else(none));
+        outln!("last folder used: {}", shown(state.last_folder.as_deref()).unwrap_or_else(none));
     }
     Ok(0)
 }

@@ -19,9 +19,9 @@ pub(crate) fn run(command: PluginsCommand, style: Style) -> Result<u8, Error> {
     let folders = r.plugin_dirs();
     let plugins = r.plugins();
     if output.format == OutputFormat::Json {
-        println!("{:#}", list_json(folders, &plugins));
+        outln!("{:#}", list_json(folders, &plugins));
     } else {
-        print!("{}", list_text(folders, &plugins, style));
+        out!("{}", list_text(folders, &plugins, style));
     }
     Ok(0)
 }

@@ -268,3 +268,21 @@ fn a_folder_that_is_not_managed_is_refused_with_a_hint() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--adopt"), "{}", r.stderr);
 }
+
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    let dir = tmp();
+    let target = dir.path().join("t");
+    let mut child = crate::support::cmd()
+        .current_dir(crate::support::fixtures())
+        .args(["passwords", "exports/full.xml", "--target", target.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as `| head` does
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
