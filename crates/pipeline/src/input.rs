@@ -68,12 +68,22 @@ pub fn read_export_with(registry: &Registry, path: &Path) -> Result<(Export, Exp
             .with_path(path)
         });
     }
+    if !meta.is_file() {
+        // A FIFO would block until written to, a device would stream without end.
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!(
+                "{shown} is not a regular file nor a folder; give an export file or a server folder"
+            ),
+        )
+        .with_path(path));
+    }
     if meta.len() > MAX_EXPORT_BYTES {
         return Err(Error::new(
             ErrorKind::Input,
             format!(
-                "{shown}: the file is {} MiB; exports larger than {} MiB are refused",
-                meta.len() / (1024 * 1024),
+                "{shown}: the file is {} bytes, more than the {MAX_EXPORT_BYTES} bytes allowed: exports larger than {} MiB are refused",
+                meta.len(),
                 MAX_EXPORT_BYTES / (1024 * 1024)
             ),
         )
@@ -161,6 +171,13 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_and_fifos_are_refused_without_reading() {
+        let e = read_export(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn sniffs_by_content() {
