@@ -87,4 +87,50 @@ mod tests {
             missing.join("\n")
         );
     }
+
+    /// Like `cargo insta test --unreferenced=reject`: every snapshot file must still be asserted
+    /// by a test of its crate (named in a `.rs` file there), so stale snapshots fail the build.
+    #[test]
+    fn no_snapshot_is_unreferenced() {
+        let root = crate::root();
+        let mut snapshots = Vec::new();
+        let mut all = Vec::new();
+        for dir in ["crates", "plugins"] {
+            rust_files(&root.join(dir), &mut all);
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+            for krate in entries.flatten() {
+                let mut found = Vec::new();
+                snap_files(&krate.path(), &mut found);
+                snapshots.extend(found.into_iter().map(|s| (krate.path(), s)));
+            }
+        }
+        assert!(snapshots.len() >= 10, "tidy found the snapshots ({})", snapshots.len());
+        let mut stale = Vec::new();
+        for (krate, snap) in snapshots {
+            let file = snap.file_name().unwrap().to_string_lossy().into_owned();
+            let name = file.trim_end_matches(".snap").rsplit("__").next().unwrap().to_owned();
+            let used = all
+                .iter()
+                .filter(|f| f.starts_with(&krate))
+                .any(|f| std::fs::read_to_string(f).is_ok_and(|text| text.contains(name.as_str())));
+            if !used {
+                stale.push(snap.display().to_string());
+            }
+        }
+        assert!(stale.is_empty(), "snapshots no test asserts any more:\n{}", stale.join("\n"));
+    }
+
+    fn snap_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "target") {
+                    snap_files(&p, out);
+                }
+            } else if p.extension().is_some_and(|x| x == "snap") {
+                out.push(p);
+            }
+        }
+    }
 }
