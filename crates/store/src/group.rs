@@ -97,7 +97,7 @@ struct Inner {
     cleaned: Mutex<std::collections::HashSet<PathBuf>>,
 }
 
-/// A group commit (see the [module documentation](self)): commits made inside
+/// A group commit (see the module documentation of `store::group`): commits made inside
 /// [`Group::scope`] are staged, and [`Group::commit`] makes them all durable and switches them
 /// in. Shared by reference between threads; each thread stages its own commits.
 ///
@@ -161,7 +161,7 @@ impl Group {
     }
 
     /// Makes every staged commit durable and switches it in, phase by phase (see the
-    /// [module documentation](self)). Returns one result per staged commit, in the order of
+    /// module documentation of `store::group`). Returns one result per staged commit, in the order of
     /// [`Staged::index`]: `Ok` when it is done and durable, the error otherwise (the folder is
     /// then as it was, except as the error says).
     pub fn commit(self) -> Vec<Result<(), Error>> {
