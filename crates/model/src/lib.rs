@@ -4,7 +4,7 @@
 //! keeps the root element of its native file(s) as a generic, order-preserving [`Element`] tree,
 //! so that every attribute and child element, known or not, survives a read, merge and write.
 //! Typed access to the fields this project understands sits on top of that tree
-//! ([`items`], [`secret`]), and [`validate`] checks the import rules.
+//! ([`items`], [`secret`]), and [`validate()`] checks the import rules.
 //!
 //! Architecture invariant: this crate does no I/O, knows no file format and no key. It is the
 //! vocabulary every other crate speaks.
