@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use pipeline::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::args::OutputFormat;
 
 /// jimsctl's own configuration file.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -152,4 +155,43 @@ pub(crate) fn locate_export(given: &Path) -> Result<(PathBuf, FoundIn), Error> {
         }
     }
     Ok((given.to_owned(), FoundIn::AsGiven))
+}
+
+/// `jimsctl settings`: shows the settings, after setting or forgetting the default folder.
+pub(crate) fn command(a: crate::args::SettingsArgs) -> Result<u8, Error> {
+    let mut config = load_config()?;
+    if let Some(dir) = &a.default_folder {
+        let dir = std::path::absolute(dir)
+            .map_err(|e| Error::new(ErrorKind::Usage, format!("{}: {e}", dir.display())))?;
+        if !dir.is_dir() {
+            return Err(Error::new(ErrorKind::Usage, format!("{} is not a folder", dir.display())));
+        }
+        config.exports.default_folder = Some(dir);
+        save_config(&config)?;
+    } else if a.unset_default_folder {
+        config.exports.default_folder = None;
+        save_config(&config)?;
+    }
+    let state = load_state();
+    let shown = |p: Option<&Path>| p.map(|p| p.display().to_string());
+    let config_path = config_path();
+    if a.output.format == OutputFormat::Json {
+        outln!(
+            "{:#}",
+            json!({
+                "config_file": shown(config_path.as_deref()),
+                "default_folder": shown(config.exports.default_folder.as_deref()),
+                "last_folder": shown(state.last_folder.as_deref()),
+            })
+        );
+    } else {
+        let none = || "(not set)".to_owned();
+        outln!("configuration file: {}", shown(config_path.as_deref()).unwrap_or_else(none));
+        outln!(
+            "default export folder: {}",
+            shown(config.exports.default_folder.as_deref()).unwrap_or_else(none)
+        );
+        outln!("last folder used: {}", shown(state.last_folder.as_deref()).unwrap_or_else(none));
+    }
+    Ok(0)
 }

@@ -1,0 +1,145 @@
+//! The commands about one managed folder or one file: `server init`, `export`, `convert`,
+//! `history`, `rollback` and `key id`.
+
+use std::path::Path;
+
+use pipeline::{ConvertTo, Error, ExportFormat, ExportOptions, PasswordsOut};
+use serde_json::json;
+
+use crate::args::{
+    BundleFormat, ConvertArgs, ConvertKind, ExportArgs, OutputFormat, PasswordsArg, RollbackArgs,
+    TargetArgs,
+};
+use crate::render;
+
+/// `jimsctl server init [--adopt]`.
+pub(crate) fn init(
+    dir: &Path,
+    server_id: Option<&str>,
+    adopt: bool,
+    format: OutputFormat,
+) -> Result<u8, Error> {
+    let report = if adopt { store::adopt(dir, server_id) } else { store::init(dir, server_id) }?;
+    if format == OutputFormat::Json {
+        outln!(
+            "{:#}",
+            json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
+                       "server_id": report.server_id, "key_id": report.key_id.as_str(),
+                       "sealed": report.sealed})
+        );
+    } else {
+        outln!(
+            "{} {} as managed JIMS server '{}' (key id {}).",
+            if adopt { "Adopted" } else { "Initialised" },
+            report.dir.display(),
+            report.server_id,
+            report.key_id
+        );
+        if adopt {
+            outln!("Sealed {} plaintext password(s) found in it.", report.sealed);
+        }
+    }
+    Ok(0)
+}
+
+/// `jimsctl export`.
+pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
+    let options = ExportOptions {
+        format: a.format.map(|f| match f {
+            BundleFormat::Xml => ExportFormat::Xml,
+            BundleFormat::Json => ExportFormat::Json,
+        }),
+        sections: a.sections,
+        passwords: match a.passwords {
+            PasswordsArg::Sealed => PasswordsOut::Sealed,
+            PasswordsArg::Omit => PasswordsOut::Omit,
+            PasswordsArg::Plain => PasswordsOut::Plain,
+        },
+    };
+    if options.passwords == PasswordsOut::Plain {
+        eprintln!(
+            "warning: {} will hold plaintext passwords (mode 0600); keep it safe and delete it after use",
+            a.out.display()
+        );
+    }
+    let r = pipeline::export(&a.target, &a.out, &options)?;
+    let sections: Vec<&str> = r.sections.iter().map(|s| s.as_str()).collect();
+    outln!(
+        "Exported {} ({}, {} sections: {}) to {}, passwords {}.",
+        a.target.display(),
+        r.scope,
+        sections.len(),
+        sections.join(", "),
+        r.out.display(),
+        match r.passwords {
+            PasswordsOut::Sealed => "sealed",
+            PasswordsOut::Omit => "omitted",
+            PasswordsOut::Plain => "in plaintext",
+        }
+    );
+    Ok(0)
+}
+
+/// `jimsctl convert`.
+pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
+    let to = match a.to {
+        None => ConvertTo::Auto,
+        Some(ConvertKind::Xml) => ConvertTo::Format(ExportFormat::Xml),
+        Some(ConvertKind::Json) => ConvertTo::Format(ExportFormat::Json),
+        Some(ConvertKind::Folder) => ConvertTo::Format(ExportFormat::Folder),
+    };
+    let r = pipeline::convert(&a.input, &a.out, to)?;
+    outln!(
+        "Converted {} to {} ({}, {} sections).",
+        a.input.display(),
+        r.out.display(),
+        r.format,
+        r.sections.len()
+    );
+    Ok(0)
+}
+
+/// `jimsctl history`.
+pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
+    let target = store::Target::open_read(&t.target).map_err(Error::from)?;
+    let versions = target.history().map_err(Error::from)?;
+    if t.output.format == OutputFormat::Json {
+        let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
+        outln!("{:#}", json!({"current": current, "versions": versions}));
+    } else {
+        out!("{}", render::history(&versions));
+    }
+    Ok(0)
+}
+
+/// `jimsctl rollback`.
+pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
+    let target = store::Target::open(&r.target.target).map_err(Error::from)?;
+    let report = target.rollback(r.to).map_err(Error::from)?;
+    if r.target.output.format == OutputFormat::Json {
+        outln!(
+            "{:#}",
+            json!({"status": "rolled-back", "version": report.version,
+                "files_written": report.files_written})
+        );
+    } else {
+        outln!(
+            "Rolled back {}: now version {} ({} file(s) restored).",
+            r.target.target.display(),
+            report.version,
+            report.files_written.len()
+        );
+    }
+    Ok(0)
+}
+
+/// `jimsctl key id`.
+pub(crate) fn key_id(t: TargetArgs) -> Result<u8, Error> {
+    let target = store::Target::open_read(&t.target).map_err(Error::from)?;
+    if t.output.format == OutputFormat::Json {
+        outln!("{:#}", json!({"key_id": target.key_id().as_str()}));
+    } else {
+        outln!("{}", target.key_id());
+    }
+    Ok(0)
+}
