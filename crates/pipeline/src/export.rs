@@ -158,7 +158,7 @@ pub fn export(
         passwords_mode,
         Some(target.server_id()),
         Some(&key_id),
-        Some(&now_rfc3339()),
+        Some(&store::now_rfc3339()),
     );
     let sections = config.ids();
     let bundle = Export { header, configuration: config };
@@ -230,26 +230,6 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
     })
 }
 
-/// The current time as RFC 3339 UTC, to the second.
-pub(crate) fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil from days (Howard Hinnant's algorithm), for 1970 onwards.
-    let z = days as i64 + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,12 +246,5 @@ mod tests {
     fn unknown_sections_are_named() {
         let e = parse_section_ids(&["templates".into(), "nope".into()]).unwrap_err();
         assert!(e.to_string().starts_with("unknown section 'nope'; valid sections: event_sources"));
-    }
-
-    #[test]
-    fn time_looks_like_rfc3339() {
-        let t = now_rfc3339();
-        assert_eq!(t.len(), 20);
-        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
     }
 }

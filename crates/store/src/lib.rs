@@ -53,6 +53,7 @@ pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
 pub use target::{CommitReport, Target};
+pub use time::now_rfc3339;
 
 use commit::NewFile;
 use create::{Placement, VersionSpec};
@@ -93,7 +94,7 @@ fn server_toml(dir: &Path, server_id: Option<&str>, key: &ServerKey) -> Result<S
         layout_version: layout::LAYOUT_VERSION,
         server_id,
         key_id: key.id().as_str().to_owned(),
-        created: time::now_rfc3339(),
+        created: now_rfc3339(),
     })
 }
 
