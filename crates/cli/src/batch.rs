@@ -16,6 +16,7 @@ use pipeline::{Error, ErrorKind};
 use secrets::Table;
 
 use crate::args::{BatchArgs, OutputFormat};
+use crate::sources;
 use crate::term::{self, Style};
 
 /// Runs `jimsctl batch`; returns 0 when every import succeeded, 6 otherwise.
@@ -34,23 +35,12 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
         !dry && specs.iter().any(|s| s == "prompt")
     });
     if prompting && !term::interactive() {
-        return Err(Error::new(
-            ErrorKind::SourceConfig,
-            "--secrets prompt needs a terminal; without one, give the passwords with --secrets \
-             env, file:PATH (file:{dir}/{name}.secrets.json for one file per export), dir:PATH \
-             cmd:PROGRAM or plugin:NAME[:CONFIG]",
+        return Err(sources::prompt_without_terminal(
+            "file:{dir}/{name}.secrets.json for one file per export",
         ));
     }
-    let mut source_options = secrets::SourceOptions::default();
-    source_options.timeout = Duration::from_secs_f64(a.secrets_timeout.max(0.001));
-    let open = |spec: &str| -> Result<Box<dyn secrets::SecretSource>, Error> {
-        pipeline::secret_source(spec, &source_options)?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::SourceConfig,
-                format!("the secret source '{spec}' is not available in a batch"),
-            )
-        })
-    };
+    let source_options = sources::options(a.secrets_timeout);
+    let open = |spec: &str| sources::open(spec, &source_options);
     let options = batch::Options {
         jobs: a.jobs.map_or(0, usize::from),
         shared_lookups: !a.no_shared_lookups,

@@ -2,14 +2,13 @@
 //! sources, asking on the terminal, and printing the outcome.
 
 use std::path::Path;
-use std::time::Duration;
 
 use pipeline::{Error, ErrorKind, ImportOptions};
 
 use crate::args::{ImportArgs, OutputFormat, PasswordsArgs, ResolveArgs};
 use crate::settings::{self, FoundIn};
 use crate::term::{self, Style};
-use crate::{prompt, render};
+use crate::{prompt, render, sources};
 
 /// `jimsctl import`.
 pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
@@ -104,35 +103,22 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 /// The secret sources given with `--secrets`, in order, and whether `prompt` was asked for (it
 /// is asked last, after every other source). `prompt` needs a terminal when `will_prompt`.
 fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
-    let mut options = secrets::SourceOptions::default();
-    options.timeout = Duration::from_secs_f64(a.secrets_timeout.max(0.001));
-    let mut sources = Vec::new();
+    let options = sources::options(a.secrets_timeout);
+    let mut chain = Vec::new();
     let mut prompt = false;
     for spec in &a.secrets {
         if spec == "prompt" {
             if will_prompt && !term::interactive() {
-                return Err(Error::new(
-                    ErrorKind::SourceConfig,
-                    "--secrets prompt needs a terminal; without one, give the passwords with \
-                     --secrets env, --secrets file:PATH (`jimsctl passwords … --emit FILE` writes \
-                     one to fill in), --secrets dir:PATH or --secrets cmd:PROGRAM",
+                return Err(sources::prompt_without_terminal(
+                    "`jimsctl passwords … --emit FILE` writes one to fill in",
                 ));
             }
             prompt = true;
-            continue;
-        }
-        // Built-in sources and plugins alike, found through the registry by the SPEC's scheme.
-        match pipeline::secret_source(spec, &options)? {
-            Some(source) => sources.push(source),
-            None => {
-                return Err(Error::new(
-                    ErrorKind::SourceConfig,
-                    format!("the secret source '{spec}' is not available here"),
-                ));
-            }
+        } else {
+            chain.push(sources::open(spec, &options)?);
         }
     }
-    Ok((secrets::Chain::new(sources), prompt))
+    Ok((secrets::Chain::new(chain), prompt))
 }
 
 fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {

@@ -29,6 +29,7 @@ mod plugins;
 mod prompt;
 mod render;
 mod settings;
+mod sources;
 mod term;
 
 use std::process::ExitCode;

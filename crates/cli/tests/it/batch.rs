@@ -535,3 +535,16 @@ fn ctrl_c_stops_starting_imports_and_leaves_every_target_whole() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn prompt_without_a_terminal_is_refused_before_any_import() {
+    let dir = tmp();
+    let exports = exports(dir.path(), &[("a.xml", "exports/full.xml")]);
+    let targets = dir.path().join("targets");
+    let r =
+        run(&["batch", "--exports", s(&exports), "--targets", s(&targets), "--secrets", "prompt"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("needs a terminal"), "{}", r.stderr);
+    assert!(r.stderr.contains("file:{dir}/{name}.secrets.json"), "a batch's hint: {}", r.stderr);
+    assert!(!targets.join("a").exists(), "nothing imported");
+}

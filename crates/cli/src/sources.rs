@@ -1,0 +1,39 @@
+//! Secret sources as the command line builds them from `--secrets SPEC`, shared by `import`,
+//! `passwords` and `batch`: the options, the registry lookup, and the one refusal of `prompt`
+//! without a terminal.
+
+use std::time::Duration;
+
+use pipeline::{Error, ErrorKind};
+use secrets::{SecretSource, SourceOptions};
+
+/// The sources' options from `--secrets-timeout` (seconds).
+pub(crate) fn options(timeout_seconds: f64) -> SourceOptions {
+    let mut options = SourceOptions::default();
+    options.timeout = Duration::from_secs_f64(timeout_seconds.max(0.001));
+    options
+}
+
+/// The source a SPEC names, built-in or plugin, found through the registry by its scheme.
+/// `prompt` is not a source of a chain: the caller asks a person itself.
+pub(crate) fn open(spec: &str, options: &SourceOptions) -> Result<Box<dyn SecretSource>, Error> {
+    pipeline::secret_source(spec, options)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::SourceConfig,
+            format!("the secret source '{spec}' cannot be used here"),
+        )
+    })
+}
+
+/// The error for `--secrets prompt` with no terminal to ask on; `file_hint` says how to get a
+/// file of passwords for this command.
+pub(crate) fn prompt_without_terminal(file_hint: &str) -> Error {
+    Error::new(
+        ErrorKind::SourceConfig,
+        format!(
+            "--secrets prompt needs a terminal; without one, give the passwords with --secrets \
+             env, --secrets file:PATH ({file_hint}), --secrets dir:PATH, --secrets cmd:PROGRAM \
+             or --secrets plugin:NAME[:CONFIG]"
+        ),
+    )
+}
