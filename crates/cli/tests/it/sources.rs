@@ -334,13 +334,29 @@ fn bad_sources_are_clear_errors_and_write_nothing() {
         assert!(!r.stderr.contains("panicked"));
         assert!(!target.exists(), "{spec} wrote the target");
     }
-    // A key that would escape a dir: source is simply not found there, never read.
+    // A folder of a dir: source that links outside it is not followed: the key is not found.
     let secrets = dir.path().join("secrets");
+    let outside = dir.path().join("outside");
     std::fs::create_dir_all(&secrets).unwrap();
-    std::fs::write(dir.path().join("outside"), "Pw-outside").unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("dc-readers"), "Pw-outside").unwrap();
+    std::os::unix::fs::symlink(&outside, secrets.join("templates")).unwrap();
     let spec = format!("dir:{}", secrets.display());
-    let r = run(&["passwords", "exports/partial.xml", "--target", t, "--secrets", &spec]);
+    let r = run(&[
+        "passwords",
+        "exports/partial.xml",
+        "--target",
+        t,
+        "--secrets",
+        &spec,
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
+    let v = r.json();
+    let row =
+        v["items"].as_array().unwrap().iter().find(|i| i["key"] == "templates/dc-readers").unwrap();
+    assert_eq!(row["password"], "missing", "the link out of the folder was followed: {row}");
 }
 
 /// Runs a command for the `pass` test, failing with what it printed.
