@@ -2,12 +2,12 @@
 //! or undoing a commit that a crash interrupted.
 //!
 //! A commit of version N:
-//! 1. builds `.jims-import/staging/version/` (`meta.json` and a `cwd/` snapshot) and
-//!    `.jims-import/staging/live/` (the new `cwd/`): unchanged files are hard links, changed ones
-//!    are written with their mode, synced; every new folder is synced;
+//! 1. builds `.jims-import/staging/version.tar` (the version's archive, see [`crate::snapshot`])
+//!    and `.jims-import/staging/live/` (the new `cwd/`): unchanged files are hard links, changed
+//!    ones are written with their mode, synced; every new folder is synced;
 //! 2. writes `.jims-import/journal.json` (the version, the fingerprints of the old and the new
 //!    native files) through a synced temporary file and a rename;
-//! 3. renames `staging/version` to `history/N`;
+//! 3. renames `staging/version.tar` to `history/N.tar`;
 //! 4. exchanges `staging/live` with `DIR/cwd` in one `renameat2(RENAME_EXCHANGE)` (the commit
 //!    point), or, where the kernel cannot, renames `DIR/cwd` to `staging/old` and `staging/live`
 //!    to `DIR/cwd`;
@@ -16,9 +16,8 @@
 //! [`recover`] reads a journal left by a crash and compares the fingerprint of `DIR/cwd`: the new
 //! one means the commit happened (finish it), the old one means it did not (undo it).
 //!
-//! Snapshots in `history/` never share a file with the live `cwd/` (something editing a live file
-//! in place cannot alter history); live versions share unchanged files with each other, and
-//! history versions with each other.
+//! Archives in `history/` never share a file with the live `cwd/` (something editing a live file
+//! in place cannot alter history); live versions share unchanged files with each other.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +36,8 @@ const NEW_DIR_MODE: u32 = 0o755;
 /// Mode of files and folders inside `.jims-import/`.
 const PRIVATE_FILE_MODE: u32 = 0o600;
 const PRIVATE_DIR_MODE: u32 = 0o700;
+/// The version's archive in the staging folder, until it is installed in `history/`.
+const STAGED_ARCHIVE: &str = "version.tar";
 
 /// A native file of the new version.
 pub(crate) struct NewFile {
@@ -44,8 +45,6 @@ pub(crate) struct NewFile {
     pub(crate) path: &'static str,
     /// Its exact bytes.
     pub(crate) bytes: Bytes,
-    /// A history file that may hold the same bytes (linked instead of written when it does).
-    pub(crate) hist_candidate: Option<PathBuf>,
 }
 
 /// Where a file of a new tree comes from.
@@ -60,7 +59,6 @@ struct PlannedFile {
     path: &'static str,
     bytes: Bytes,
     live: Src,
-    hist_candidates: Vec<PathBuf>,
 }
 
 /// What a new version is made of, decided against the live `cwd/` as it is on disk now.
@@ -81,13 +79,8 @@ pub(crate) struct Plan {
 impl Plan {
     /// Plans the new `cwd/`: `new_files` are all its native files (any other native file is
     /// removed); a file whose bytes equal the live file's is linked; everything else in `cwd`
-    /// (when it exists) is carried over. `prev_hist` is the current version's snapshot, whose
-    /// identical files history links to.
-    pub(crate) fn new(
-        cwd: &Path,
-        prev_hist: Option<&Path>,
-        new_files: Vec<NewFile>,
-    ) -> Result<Plan, Error> {
+    /// (when it exists) is carried over.
+    pub(crate) fn new(cwd: &Path, new_files: Vec<NewFile>) -> Result<Plan, Error> {
         let cwd_meta = fsops::lstat(cwd)?;
         let (live, extras) = match &cwd_meta {
             Some(_) => (live::read_native(cwd)?, live::extras(cwd)?),
@@ -103,15 +96,7 @@ impl Plan {
                 }
                 None => Src::Write(NEW_FILE_MODE),
             };
-            let mut hist_candidates: Vec<PathBuf> =
-                prev_hist.map(|p| p.join(nf.path)).into_iter().collect();
-            hist_candidates.extend(nf.hist_candidate);
-            files.push(PlannedFile {
-                path: nf.path,
-                bytes: nf.bytes,
-                live: live_src,
-                hist_candidates,
-            });
+            files.push(PlannedFile { path: nf.path, bytes: nf.bytes, live: live_src });
         }
         let removed =
             live.keys().filter(|p| !files.iter().any(|f| f.path == **p)).copied().collect();
@@ -180,26 +165,12 @@ impl Plan {
         sync_all(&dirs)
     }
 
-    /// Builds the history entry at `root` (which must not exist): `meta.json` and `cwd/`.
-    pub(crate) fn build_hist_at(&self, root: &Path, record: &Record) -> Result<(), Error> {
-        let cwd = root.join(CWD);
-        let mut dirs = vec![root.to_path_buf(), cwd.clone()];
-        fsops::create_dir(root, PRIVATE_DIR_MODE)?;
-        fsops::write_new_file(&root.join("meta.json"), record.to_json().as_bytes(), 0o600)?;
-        fsops::create_dir(&cwd, PRIVATE_DIR_MODE)?;
-        for f in &self.files {
-            ensure_parents(&cwd, f.path, PRIVATE_DIR_MODE, &mut dirs)?;
-            let path = cwd.join(f.path);
-            let same = f
-                .hist_candidates
-                .iter()
-                .find(|c| matches!(fsops::read_file(c), Ok(Some(b)) if *b == *f.bytes));
-            match same {
-                Some(c) => fsops::hard_link(c, &path)?,
-                None => fsops::write_new_file(&path, &f.bytes, PRIVATE_FILE_MODE)?,
-            }
-        }
-        sync_all(&dirs)
+    /// Writes the version's archive (`record` and the new native files) at `path`, which must
+    /// not exist, and syncs it.
+    pub(crate) fn write_archive(&self, path: &Path, record: &Record) -> Result<(), Error> {
+        let files = self.files.iter().map(|f| (f.path, f.bytes.as_slice()));
+        let bytes = crate::snapshot::build(record, files)?;
+        fsops::write_new_file(path, &bytes, PRIVATE_FILE_MODE)
     }
 }
 
@@ -262,7 +233,7 @@ impl Commit {
         let result = (|| {
             fsops::remove_tree(&staging)?;
             fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
-            self.plan.build_hist_at(&staging.join("version"), &self.record)?;
+            self.plan.write_archive(&staging.join(STAGED_ARCHIVE), &self.record)?;
             self.plan.build_live_at(&staging.join("live"))?;
             fsops::sync_dir(&staging)?;
             if fsops::lstat(&self.state.version(self.version))?.is_some() {
@@ -304,7 +275,7 @@ impl Commit {
     /// syncs).
     pub(crate) fn install_steps(&self) -> Result<(), Error> {
         let staging = self.state.staging();
-        fsops::rename(&staging.join("version"), &self.state.version(self.version))?;
+        fsops::rename(&staging.join(STAGED_ARCHIVE), &self.state.version(self.version))?;
         fsops::sync_dir(&self.state.history())?;
         fsops::sync_dir(&staging)
     }
@@ -421,9 +392,9 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
         fsops::sync_dir(dir)?;
     }
     let now = live::fingerprint_dir(&cwd)?;
-    let version_dir = state.version(journal.version);
+    let archive = state.version(journal.version);
     if now == journal.new {
-        if fsops::lstat(&version_dir)?.is_none() {
+        if fsops::lstat(&archive)?.is_none() {
             return Err(interrupted(dir, &journal, "its history entry is missing"));
         }
         fsops::sync_dir(dir)?;
@@ -442,12 +413,9 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             fsops::remove_tree(&away)?;
             return Ok(Recovery::Removed);
         }
-        let discard = state.root.join("discard");
-        fsops::remove_tree(&discard)?;
-        if fsops::lstat(&version_dir)?.is_some() {
-            fsops::rename(&version_dir, &discard)?;
+        if fsops::lstat(&archive)?.is_some() {
+            fsops::remove_file(&archive)?;
             fsops::sync_dir(&state.history())?;
-            fsops::remove_tree(&discard)?;
         }
         fsops::remove_tree(&staging)?;
         fsops::remove_file(&journal_path)?;

@@ -14,13 +14,15 @@ use crate::layout::{CWD, PARTIAL_PREFIX, STATE_DIR, StatePaths};
 use crate::lock::{Lock, Mode};
 use crate::server::{self, ServerToml};
 
-/// One version to record while creating: its meta and its native files.
+/// The version a creation records and makes live: its number (0 for `init` and `adopt`, 1 for
+/// an import into a new folder), its meta and its native files.
 pub(crate) struct VersionSpec {
+    pub(crate) version: u64,
     pub(crate) meta: CommitMeta,
     pub(crate) files: Vec<NewFile>,
 }
 
-/// What a creation wrote (about its last version, the one made live).
+/// What a creation wrote.
 #[derive(Clone)]
 pub(crate) struct Created {
     pub(crate) version: u64,
@@ -38,17 +40,17 @@ pub(crate) enum Placement {
     InPlace,
 }
 
-/// Creates the managed folder `dir` holding `versions` (numbered from 0; the last one is live).
+/// Creates the managed folder `dir` with `version` live and in its history.
 pub(crate) fn create(
     dir: &Path,
     placement: Placement,
     server: &ServerToml,
     key: &ServerKey,
-    versions: Vec<VersionSpec>,
+    version: VersionSpec,
 ) -> Result<Created, Error> {
     match placement {
-        Placement::Sibling => sibling(dir, server, key, versions),
-        Placement::InPlace => in_place(dir, server, key, versions),
+        Placement::Sibling => sibling(dir, server, key, version),
+        Placement::InPlace => in_place(dir, server, key, version),
     }
 }
 
@@ -84,30 +86,20 @@ fn lock_new(
     }
 }
 
-/// Plans every version against `cwd`; each history entry links to the one before it.
-fn plans(
-    cwd: &Path,
-    state: &StatePaths,
-    versions: Vec<VersionSpec>,
-) -> Result<Vec<(Record, Plan)>, Error> {
-    let mut out = Vec::with_capacity(versions.len());
-    for (n, spec) in versions.into_iter().enumerate() {
-        let n = n as u64;
-        let prev = n.checked_sub(1).map(|p| state.version(p).join(CWD));
-        let plan = Plan::new(cwd, prev.as_deref(), spec.files)?;
-        let record = Record::new(n, &spec.meta, None, plan.fingerprint.clone());
-        out.push((record, plan));
-    }
-    Ok(out)
+/// Plans `spec` against `cwd` (absent, or the `cwd/` being adopted).
+fn plan_version(cwd: &Path, spec: VersionSpec) -> Result<(Record, Plan), Error> {
+    let plan = Plan::new(cwd, spec.files)?;
+    let record = Record::new(spec.version, &spec.meta, None, plan.fingerprint.clone());
+    Ok((record, plan))
 }
 
 fn sibling(
     dir: &Path,
     server: &ServerToml,
     key: &ServerKey,
-    versions: Vec<VersionSpec>,
+    version: VersionSpec,
 ) -> Result<Created, Error> {
-    let built = build_sibling(dir, server, key, versions)?;
+    let built = build_sibling(dir, server, key, version)?;
     let parent = built.parent.clone();
     let created = built.place()?;
     fsops::sync_dir(&parent)?;
@@ -160,7 +152,7 @@ pub(crate) fn build_sibling(
     dir: &Path,
     server: &ServerToml,
     key: &ServerKey,
-    versions: Vec<VersionSpec>,
+    version: VersionSpec,
 ) -> Result<Sibling, Error> {
     let name = dir.file_name().ok_or_else(|| {
         Error::new(
@@ -195,13 +187,9 @@ pub(crate) fn build_sibling(
         let building = lock_new(&tmp, dir, || Lock::acquire_folder(&tmp, dir))?;
         let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
         let cwd = tmp.join(CWD);
-        let planned = plans(&cwd, &state, versions)?;
-        let last = planned.len() - 1;
-        for (n, (record, plan)) in planned.iter().enumerate() {
-            plan.build_hist_at(&state.version(n as u64), record)?;
-            fsops::append_line(&state.audit(), &record.audit_line())?;
-        }
-        let (record, plan) = &planned[last];
+        let (record, plan) = plan_version(&cwd, version)?;
+        plan.write_archive(&state.version(record.version), &record)?;
+        fsops::append_line(&state.audit(), &record.audit_line())?;
         plan.build_live_at(&cwd)?;
         fsops::sync_dir(&state.history())?;
         fsops::sync_dir(&state.root)?;
@@ -265,9 +253,9 @@ fn in_place(
     dir: &Path,
     server: &ServerToml,
     key: &ServerKey,
-    versions: Vec<VersionSpec>,
+    version: VersionSpec,
 ) -> Result<Created, Error> {
-    let mut built = build_in_place(dir, server, key, versions)?;
+    let mut built = build_in_place(dir, server, key, version)?;
     built.install()?;
     built.commit.switch()?;
     Ok(built.into_created())
@@ -334,18 +322,13 @@ pub(crate) fn build_in_place(
     dir: &Path,
     server: &ServerToml,
     key: &ServerKey,
-    versions: Vec<VersionSpec>,
+    version: VersionSpec,
 ) -> Result<InPlace, Error> {
     let partial = dir.join(format!("{PARTIAL_PREFIX}{}", fsops::random_suffix()?));
     let cwd = dir.join(CWD);
     let prepared = (|| {
         let (state, lock) = new_state(&partial, server, key, dir)?;
-        let mut planned = plans(&cwd, &state, versions)?;
-        let (record, plan) = planned.pop().expect("at least one version");
-        for (record, plan) in &planned {
-            plan.build_hist_at(&state.version(record.version), record)?;
-            fsops::append_line(&state.audit(), &record.audit_line())?;
-        }
+        let (record, plan) = plan_version(&cwd, version)?;
         let commit = Commit {
             dir: dir.to_path_buf(),
             state,

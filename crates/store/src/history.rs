@@ -1,5 +1,5 @@
-//! Versions: what each commit records (`history/N/meta.json`), the public [`VersionInfo`], and
-//! the listing of a folder's history.
+//! Versions: what each commit records (`meta.json` in `history/N.tar`, see [`crate::snapshot`]),
+//! the public [`VersionInfo`], and the listing of a folder's history.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,10 +9,9 @@ use model::SectionId;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
-use crate::fsops;
 use crate::layout::StatePaths;
 
-/// What a commit is: recorded in the version's `meta.json` and in the audit log. Never holds a
+/// What a commit is: recorded in the version's archive and in the audit log. Never holds a
 /// secret: only names and numbers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CommitMeta {
@@ -66,7 +65,8 @@ fn section_list<S: Serializer>(list: &[SectionId], s: S) -> Result<S::Ok, S::Err
 /// One version of a managed folder, as `history` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VersionInfo {
-    /// 0 for `init`/`adopt`, then 1, 2, 3… one per import or rollback.
+    /// 0 for `init`/`adopt`, then 1, 2, 3… one per import or rollback (a folder made by an
+    /// import starts at 1).
     pub version: u64,
     /// When it was committed (RFC 3339 UTC).
     pub time: String,
@@ -83,7 +83,7 @@ pub struct VersionInfo {
     pub current: bool,
 }
 
-/// `history/N/meta.json` and the audit log's line: the same record.
+/// A version's `meta.json` and the audit log's line: the same record.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(crate) time: String,
@@ -152,23 +152,19 @@ impl Record {
     }
 }
 
-/// Reads `history/N/meta.json`.
+/// Reads the record of version `n` (the first member of `history/N.tar`).
 pub(crate) fn read_record(paths: &StatePaths, n: u64) -> Result<Record, Error> {
-    let dir = paths.version(n);
-    crate::layout::check_not_symlink(&dir)?;
-    let path = dir.join("meta.json");
-    let bytes = fsops::read_file(&path)?
+    let path = paths.version(n);
+    let record = crate::snapshot::read_record(&path)?
         .ok_or_else(|| Error::corrupt(&path, "missing; the history entry is damaged"))?;
-    let record: Record = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::corrupt(&path, format!("not a valid version record: {e}")))?;
     if record.version != n {
         return Err(Error::corrupt(&path, format!("records version {}", record.version)));
     }
     Ok(record)
 }
 
-/// The version numbers in `history/`, ascending. Entries that are not numbers are ignored;
-/// an entry that is a symbolic link is an error.
+/// The version numbers in `history/` (files `N.tar`), ascending. Other entries are ignored; an
+/// entry that is a symbolic link is an error.
 pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
     let dir = paths.history();
     crate::layout::check_not_symlink(&dir)?;
@@ -180,12 +176,16 @@ pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
-        let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else {
+        let name = entry.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|s| s.strip_suffix(".tar"))
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|s| *s == "0" || !s.starts_with('0'))
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
             continue;
         };
-        if n.to_string() != entry.file_name().to_str().unwrap_or_default() {
-            continue;
-        }
         crate::layout::check_not_symlink(&entry.path())?;
         out.push(n);
     }
@@ -199,10 +199,7 @@ pub(crate) fn list(paths: &StatePaths) -> Result<Vec<VersionInfo>, Error> {
     let last = numbers.last().copied();
     numbers
         .into_iter()
-        .map(|n| {
-            let path = paths.version(n).join("meta.json");
-            read_record(paths, n)?.info(&path, Some(n) == last)
-        })
+        .map(|n| read_record(paths, n)?.info(&paths.version(n), Some(n) == last))
         .collect()
 }
 

@@ -5,7 +5,9 @@
 //! DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/server.toml                  server id, key id, created time, layout version
 //! DIR/.jims-import/server.key                   64 hex digits and a newline, mode 0600
-//! DIR/.jims-import/history/N/{meta.json,cwd/}   every version, 0 being init or adopt
+//! DIR/.jims-import/history/N.tar               every version: meta.json and cwd/ (a tar
+//!                                               archive); 0 is init or adopt, an import into
+//!                                               a new folder makes 1
 //! DIR/.jims-import/lock                         the lock file
 //! DIR/.jims-import/audit.log                    one JSON line per version
 //! DIR/.jims-import/journal.json                 only while a commit is switching
@@ -26,7 +28,8 @@ pub(crate) const CWD: &str = "cwd";
 /// Prefix of a state folder being created in place (a unique suffix follows).
 pub(crate) const PARTIAL_PREFIX: &str = ".jims-import.partial-";
 /// The layout version written to `server.toml`.
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+/// 2: history versions are `history/N.tar` archives (1 had `history/N/` folders).
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 
 /// Paths inside a state folder.
 #[derive(Clone, Debug)]
@@ -55,7 +58,7 @@ impl StatePaths {
         self.root.join("history")
     }
     pub(crate) fn version(&self, n: u64) -> PathBuf {
-        self.history().join(n.to_string())
+        self.history().join(format!("{n}.tar"))
     }
     pub(crate) fn journal(&self) -> PathBuf {
         self.root.join("journal.json")

@@ -3,7 +3,8 @@
 //!
 //! A managed folder `DIR` holds the live configuration in `DIR/cwd/` (the native files of
 //! every section) and jimsctl's own state in `DIR/.jims-import/`: `server.toml`, `server.key`
-//! (mode 0600), `history/N/` for every version, `lock` and `audit.log` (see [Layout](#layout)).
+//! (mode 0600), `history/N.tar` for every version, `lock` and `audit.log` (see
+//! [Layout](#layout)).
 //!
 //! - [`init`] makes a new folder with an empty configuration and a fresh key (version 0);
 //!   [`adopt`] takes over a JIMS `cwd/` and seals the plaintext passwords it holds.
@@ -17,7 +18,7 @@
 //! # Layout
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
-//! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/N/{meta.json, cwd/}}
+//! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/N.tar}
 //! ```
 //!
 //! # Durability
@@ -39,6 +40,7 @@ mod layout;
 mod live;
 mod lock;
 mod server;
+mod snapshot;
 mod target;
 mod time;
 mod xml;
@@ -121,8 +123,8 @@ pub fn init(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
         DirState::Missing => Placement::Sibling,
         DirState::Empty | DirState::Other => Placement::InPlace,
     };
-    let v0 = VersionSpec { meta: init_meta("init"), files: target::empty_files() };
-    create::create(dir, placement, &toml, &key, vec![v0])?;
+    let v0 = VersionSpec { version: 0, meta: init_meta("init"), files: target::empty_files() };
+    create::create(dir, placement, &toml, &key, v0)?;
     Ok(InitReport {
         dir: dir.to_path_buf(),
         server_id: toml.server_id,
@@ -183,14 +185,15 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
                 zeroize::Zeroizing::new(xml::write(file))
             }
         };
-        files.push(NewFile { path: rel, bytes, hist_candidate: None });
+        files.push(NewFile { path: rel, bytes });
     }
     for s in config.sections() {
         counts.items.insert(s.id, s.item_count() as u64);
     }
     counts.passwords.sealed = sealed as u64;
     let meta = CommitMeta { action: "adopt".to_owned(), export: None, sections, counts };
-    create::create(dir, Placement::InPlace, &toml, &key, vec![VersionSpec { meta, files }])?;
+    let v0 = VersionSpec { version: 0, meta, files };
+    create::create(dir, Placement::InPlace, &toml, &key, v0)?;
     Ok(InitReport {
         dir: dir.to_path_buf(),
         server_id: toml.server_id,

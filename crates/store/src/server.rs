@@ -91,6 +91,19 @@ pub(crate) fn read(paths: &StatePaths) -> Result<(ServerToml, ServerKey), Error>
         )
         .at(&toml_path));
     }
+    if server.layout_version < LAYOUT_VERSION {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} has layout version {}, from a development version of jimsctl that kept \
+                 history in folders; export its configuration with that version and import it \
+                 into a new folder",
+                toml_path.display(),
+                server.layout_version
+            ),
+        )
+        .at(&toml_path));
+    }
     let key_path = paths.key();
     let meta = fsops::lstat(&key_path)?
         .ok_or_else(|| Error::corrupt(&key_path, "missing; the server's key is lost"))?;

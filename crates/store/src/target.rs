@@ -226,8 +226,7 @@ impl Target {
 
     /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
     /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
-    /// same file, not rewritten). A new folder is created, with version 0 (`init`, empty) and
-    /// version 1 (this commit).
+    /// same file, not rewritten). A new folder is created with this commit as version 1.
     pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
         self.check_writable()?;
         let files = self.files_for(new);
@@ -254,7 +253,7 @@ impl Target {
                 Some(b) if unchanged => b.clone(),
                 _ => zeroize::Zeroizing::new(crate::xml::write(file)),
             };
-            out.push(NewFile { path: rel, bytes, hist_candidate: None });
+            out.push(NewFile { path: rel, bytes });
         }
         out
     }
@@ -271,18 +270,17 @@ impl Target {
             key_id: self.key.id().as_str().to_owned(),
             created: crate::time::now_rfc3339(),
         };
-        let init = VersionSpec { meta: crate::init_meta("init"), files: empty_files() };
-        let versions = vec![init, VersionSpec { meta, files }];
+        let version = VersionSpec { version: self.version + 1, meta, files };
         if group::active() {
             return group::stage(|| {
                 let (pending, created) = match placement {
                     Placement::Sibling => {
-                        let s = create::build_sibling(&self.dir, &toml, &self.key, versions)?;
+                        let s = create::build_sibling(&self.dir, &toml, &self.key, version)?;
                         let created = s.created().clone();
                         (Pending::Sibling(s), created)
                     }
                     Placement::InPlace => {
-                        let mut p = create::build_in_place(&self.dir, &toml, &self.key, versions)?;
+                        let mut p = create::build_in_place(&self.dir, &toml, &self.key, version)?;
                         p.commit.plan.forget_bytes();
                         let created = p.created();
                         (Pending::InPlace(p), created)
@@ -291,7 +289,7 @@ impl Target {
                 Ok((pending, created_report(created)))
             });
         }
-        let created = create::create(&self.dir, placement, &toml, &self.key, versions)?;
+        let created = create::create(&self.dir, placement, &toml, &self.key, version)?;
         Ok(CommitReport {
             version: created.version,
             created: true,
@@ -310,9 +308,7 @@ impl Target {
         let state = self.state();
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
-        let prev = state.version(self.version).join(CWD);
-        layout::check_not_symlink(&state.version(self.version))?;
-        let plan = Plan::new(&cwd, Some(&prev), files)?;
+        let plan = Plan::new(&cwd, files)?;
         let record = Record::new(version, &meta, restored, plan.fingerprint.clone());
         let mut commit = Commit { dir: self.dir, state, version, record, plan, created: false };
         if group::active() {
@@ -362,35 +358,35 @@ impl Target {
         }
         let state = self.state();
         let available = history::versions(&state)?;
+        let first = available.first().copied().unwrap_or(self.version);
         let to = match to {
             Some(n) => n,
-            None => self.version.checked_sub(1).ok_or_else(|| {
-                Error::new(
+            None if self.version > first => self.version - 1,
+            None => {
+                return Err(Error::new(
                     ErrorKind::NoSuchVersion,
                     format!(
-                        "{} is at version 0, its first: there is no earlier version to roll \
-                         back to",
+                        "{} is at version {first}, its first: there is no earlier version to \
+                         roll back to",
                         self.dir.display()
                     ),
-                )
-            })?,
+                ));
+            }
         };
         if !available.contains(&to) {
             return Err(Error::new(
                 ErrorKind::NoSuchVersion,
                 format!(
-                    "version {to} is not in the history of {} (versions {}–{}); see \
+                    "version {to} is not in the history of {} (versions {first}–{}); see \
                      `jimsctl history`",
                     self.dir.display(),
-                    available.first().copied().unwrap_or(0),
                     self.version
                 ),
             ));
         }
-        let snapshot = state.version(to).join(CWD);
-        layout::check_not_symlink(&state.version(to))?;
-        let restored = live::read_native(&snapshot)?;
-        let config = live::parse(&snapshot, &restored)?;
+        let archive = state.version(to);
+        let (_, restored) = crate::snapshot::read(&archive)?;
+        let config = live::parse(&archive, &restored)?;
         let mut sections = Vec::new();
         let mut counts = Counts::default();
         for section in SectionId::ALL {
@@ -404,14 +400,7 @@ impl Target {
                 }
             }
         }
-        let files = restored
-            .iter()
-            .map(|(rel, bytes)| NewFile {
-                path: rel,
-                bytes: bytes.clone(),
-                hist_candidate: Some(snapshot.join(rel)),
-            })
-            .collect();
+        let files = restored.into_iter().map(|(path, bytes)| NewFile { path, bytes }).collect();
         let meta = CommitMeta { action: "rollback".to_owned(), export: None, sections, counts };
         self.write_version(files, meta, Some(to))
     }
@@ -437,11 +426,7 @@ pub(crate) fn files_of(config: &Configuration) -> Vec<NewFile> {
     live::native_paths()
         .filter_map(|(section, rel)| {
             let file = config.get(section)?.files.iter().find(|f| f.path == rel)?;
-            Some(NewFile {
-                path: rel,
-                bytes: zeroize::Zeroizing::new(crate::xml::write(file)),
-                hist_candidate: None,
-            })
+            Some(NewFile { path: rel, bytes: zeroize::Zeroizing::new(crate::xml::write(file)) })
         })
         .collect()
 }

@@ -31,6 +31,11 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     crate::support::tree(dir).into_iter().collect()
 }
 
+/// The native files of version `n` of `t`, as [`files`] gives those of its live `cwd/`.
+fn archived(t: &Path, n: u64) -> BTreeMap<String, Vec<u8>> {
+    crate::support::archived_cwd(t, n).into_iter().collect()
+}
+
 /// Sealed values hold random nonces: the same import twice seals differently.
 fn normalized(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
     files
@@ -192,7 +197,8 @@ fn every_step(s: &Scenario) -> u64 {
         assert_no_password(&format!("step {n}'s output"), paused.as_deref().unwrap_or(""));
         assert_no_password_in(&t);
         let (current, versions) = history(base, &t);
-        assert_eq!(versions as u64, current + 1, "step {n}");
+        // The template was made by an import: its versions are 1..=current.
+        assert_eq!(versions as u64, current, "step {n}");
         let now = files(&t.join("cwd"));
         if current == s.old_version {
             assert!(paused.is_some(), "the completed operation left the old version");
@@ -200,26 +206,33 @@ fn every_step(s: &Scenario) -> u64 {
         } else {
             assert_eq!(current, s.old_version + 1, "step {n}");
             assert_eq!(normalized(&now), new, "step {n}: a mix of old and new");
-            let snapshot = files(&t.join(format!(".jims-import/history/{current}/cwd")));
-            assert_eq!(now, snapshot, "step {n}: the live folder is not its version's snapshot");
+            let snapshot = archived(&t, current);
+            assert_eq!(now, snapshot, "step {n}: the live folder is not its version's archive");
         }
         for leftover in ["staging", "journal.json", "journal.json.tmp"] {
             assert!(!t.join(".jims-import").join(leftover).exists(), "step {n}: {leftover}");
         }
         let audit = std::fs::read_to_string(t.join(".jims-import/audit.log")).unwrap();
-        assert_eq!(audit.lines().count() as u64, current + 1, "step {n}: {audit}");
-        // Rollback works, and so does the next import.
+        assert_eq!(audit.lines().count() as u64, current, "step {n}: {audit}");
+        // Rollback works (or says there is nothing before version 1), and so does the next
+        // import.
         let r = run_in(base, &["rollback", "--target", t.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "step {n}: rollback: {}", r.stderr);
-        let restored = files(&t.join(format!(".jims-import/history/{}/cwd", current - 1)));
-        assert_eq!(files(&t.join("cwd")), restored, "step {n}: rollback");
+        let mut latest = current;
+        if current > 1 {
+            assert_eq!(r.code, 0, "step {n}: rollback: {}", r.stderr);
+            assert_eq!(files(&t.join("cwd")), archived(&t, current - 1), "step {n}: rollback");
+            latest += 1;
+        } else {
+            assert_eq!(r.code, 2, "step {n}: rollback at version 1: {}", r.stderr);
+            assert!(r.stderr.contains("no earlier version"), "step {n}: {}", r.stderr);
+        }
         let r = run_args(base, &s.import_args(&t));
         assert_eq!(r.code, 0, "step {n}: the next import: {}", r.stderr);
         assert_no_password(
             &format!("step {n}: the next import"),
             &format!("{}{}", r.stdout, r.stderr),
         );
-        assert_eq!(history(base, &t), (current + 2, current as usize + 3), "step {n}");
+        assert_eq!(history(base, &t), (latest + 1, latest as usize + 1), "step {n}");
         std::fs::remove_dir_all(&t).unwrap();
         if paused.is_none() {
             assert!(n > 20, "only {n} steps: is the store's fault hook compiled in?");

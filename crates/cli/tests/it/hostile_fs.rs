@@ -93,7 +93,7 @@ fn a_symlinked_state_folder_is_never_followed() {
 
 #[test]
 fn a_symlinked_history_entry_is_never_followed() {
-    refuses_link(".jims-import/history/1");
+    refuses_link(".jims-import/history/1.tar");
 }
 
 #[test]
@@ -318,6 +318,11 @@ fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
             checked += 1;
         }
     }
-    assert!(checked > 60, "only {checked} files checked");
+    // t: 11 native files, server.toml, server.key, lock, audit.log, history/{1,2,3}.tar;
+    // s: 11 native files, the four state files and history/0.tar.
+    assert_eq!(checked, 34, "files checked");
+    for archive in ["t/.jims-import/history/3.tar", "s/.jims-import/history/0.tar"] {
+        assert_eq!(mode(&p(archive)), 0o600, "{archive}");
+    }
     assert_eq!(mode(&p("sealed.json")) & 0o022, 0, "an export is never writable by others");
 }

@@ -73,6 +73,27 @@ pub(crate) fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
 
+/// The native files of version `n` of the managed folder `target` (the members of
+/// `.jims-import/history/N.tar` under `cwd/`), by path relative to `cwd/`, sorted: comparable
+/// with [`tree`] of the live `cwd/`.
+pub(crate) fn archived_cwd(target: &Path, n: u64) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let path = target.join(format!(".jims-import/history/{n}.tar"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    for entry in tar::Archive::new(file).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_str().unwrap().to_owned();
+        if let Some(rel) = name.strip_prefix("cwd/") {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            out.push((rel.to_owned(), bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Every file under `dir` with its bytes, sorted by path (the folder's exact state).
 pub(crate) fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

@@ -91,10 +91,8 @@ fn hand_edited_files_and_other_files_survive_a_commit_unchanged() {
         fs::read_link(cwd.join("config/notes-link")).unwrap().to_str(),
         Some("../notes.txt")
     );
-    // History keeps its own copy, not the live file.
-    let snap = dir.join(".jims-import/history/1/cwd/config/cache.xml");
-    assert_eq!(fs::read_to_string(&snap).unwrap(), edited);
-    assert_ne!(ino(&snap), cache);
+    // History keeps its own copy of the bytes, in the version's archive.
+    assert_eq!(crate::archive(&dir, 1)["cwd/config/cache.xml"], edited.as_bytes());
 }
 
 #[test]
@@ -143,8 +141,10 @@ fn the_audit_log_has_one_line_per_version_and_no_secret() {
     assert_eq!(last["sections"], serde_json::json!(["event_sources"]));
     assert_eq!(last["counts"]["items"]["event_sources"], 1);
     assert!(!audit.contains("hunter2"));
-    let history = fs::read_to_string(dir.join(".jims-import/history/1/meta.json")).unwrap();
-    assert!(!history.contains("hunter2"));
+    let history = crate::archive(&dir, 1);
+    let meta = String::from_utf8(history["meta.json"].clone()).unwrap();
+    assert!(meta.contains(r#""action": "import""#), "{meta}");
+    assert!(!meta.contains("hunter2"));
 }
 
 #[test]

@@ -26,9 +26,12 @@ fn init_makes_the_whole_layout_with_a_private_key() {
     let toml = fs::read_to_string(state.join("server.toml")).unwrap();
     assert!(toml.contains("server_id = \"jims-hq-01\""), "{toml}");
     assert!(toml.contains(&format!("key_id = \"{}\"", report.key_id)), "{toml}");
-    assert!(toml.contains("layout_version = 1"), "{toml}");
+    assert!(toml.contains("layout_version = 2"), "{toml}");
     assert!(state.join("lock").is_file());
-    assert!(state.join("history/0/meta.json").is_file());
+    assert_eq!(fs::read_dir(state.join("history")).unwrap().count(), 1);
+    let v0 = crate::archive(&dir, 0);
+    assert!(String::from_utf8_lossy(&v0["meta.json"]).contains(r#""action": "init""#));
+    assert_eq!(v0.len(), 12, "meta.json and the 11 native files: {:?}", v0.keys());
     let audit = fs::read_to_string(state.join("audit.log")).unwrap();
     assert_eq!(audit.lines().count(), 1);
     assert!(audit.contains(r#""action":"init""#), "{audit}");
@@ -116,9 +119,9 @@ fn opening_a_missing_folder_writes_nothing_until_commit() {
     assert_eq!(t2.configuration(), &new);
     let h = t2.history().unwrap();
     let actions: Vec<_> = h.iter().map(|v| (v.version, v.action.as_str())).collect();
-    assert_eq!(actions, [(0, "init"), (1, "import")]);
-    assert_eq!(h[1].export.as_deref(), Some("export.xml"));
-    assert_eq!(h[1].sections, [SectionId::EventSources, SectionId::Session]);
+    assert_eq!(actions, [(1, "import")], "a folder made by an import starts at version 1");
+    assert_eq!(h[0].export.as_deref(), Some("export.xml"));
+    assert_eq!(h[0].sections, [SectionId::EventSources, SectionId::Session]);
 }
 
 #[test]
@@ -179,7 +182,7 @@ fn symbolic_links_in_the_folder_are_refused_and_named() {
     fs::rename(t.path().join("cache.xml"), &cache).unwrap();
 
     // A history entry that is a link.
-    let h0 = dir.join(".jims-import/history/0");
+    let h0 = dir.join(".jims-import/history/0.tar");
     fs::rename(&h0, t.path().join("h0")).unwrap();
     std::os::unix::fs::symlink(t.path().join("h0"), &h0).unwrap();
     let err = Target::open(&dir).unwrap_err();

@@ -31,6 +31,23 @@ pub(crate) fn native_bytes(dir: &Path) -> BTreeMap<&'static str, Vec<u8>> {
     out
 }
 
+/// The members of a folder's `history/N.tar` (`meta.json`, `cwd/…`) with their bytes, read
+/// with the `tar` crate as any tar tool would.
+pub(crate) fn archive(dir: &Path, n: u64) -> BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let path = dir.join(format!(".jims-import/history/{n}.tar"));
+    let file = std::fs::File::open(&path).unwrap();
+    let mut out = BTreeMap::new();
+    for entry in tar::Archive::new(file).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_str().unwrap().to_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        out.insert(name, bytes);
+    }
+    out
+}
+
 /// The inode of a file.
 pub(crate) fn ino(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().ino()
