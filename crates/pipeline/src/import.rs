@@ -148,7 +148,7 @@ fn run(
     interaction: &dyn Interaction,
     mode: Mode,
 ) -> Result<Outcome, Error> {
-    let (export, format) = read_export(export_path)?;
+    let (mut export, format) = read_export(export_path)?;
     let selection = select::choose(&export, options.sections.as_deref())?;
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
     let target = store::Target::open(target_dir)?;
@@ -178,7 +178,12 @@ fn run(
         return Ok(outcome);
     }
 
-    let mut merged = select::merge(target.configuration(), &export.configuration, &selection);
+    // The export's sections are moved into the merge; only its header is used after this.
+    let mut merged = select::merge_owned(
+        target.configuration(),
+        std::mem::take(&mut export.configuration),
+        &selection,
+    );
     let problems = model::validate(&merged);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();

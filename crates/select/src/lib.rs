@@ -1,6 +1,7 @@
 //! The selection stage of an import: which sections of an export are imported
-//! ([`choose`]), the merge of those sections into the target's configuration ([`merge`]), and
-//! the plan of what the merge changes ([`plan`]).
+//! ([`choose`]), the merge of those sections into the target's configuration ([`merge`], or
+//! [`merge_owned`] when the export is no longer needed), and the plan of what the merge
+//! changes ([`plan`]).
 //!
 //! The rules come from jims-configuration.md, "Import semantics": the sections imported are
 //! those in the file, or a subset chosen from them; choosing a section the file lacks is an
@@ -15,5 +16,5 @@ mod merge;
 mod plan;
 
 pub use choose::{Error, ErrorKind, PARTIAL_WARNING, Selection, choose};
-pub use merge::{merge, merge_in_place};
+pub use merge::{merge, merge_in_place, merge_owned};
 pub use plan::{Action, FieldChange, ItemChange, MOVED_FILE_FIELD, Plan, SectionPlan, plan};

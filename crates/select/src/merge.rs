@@ -12,39 +12,69 @@ use crate::choose::Selection;
 /// section lacks (one of the two `transports` files, say) is cleared to an empty root, so that
 /// nothing of the old section survives. A chosen section that `export` does not hold is left as
 /// it was; [`crate::choose`] never chooses one.
+///
+/// This copies the sections it takes from `export`; an import that no longer needs the export's
+/// configuration calls [`merge_owned`], which moves them instead. Only the sections of `current`
+/// that stay are copied.
 pub fn merge(
     current: &Configuration,
     export: &Configuration,
     selection: &Selection,
 ) -> Configuration {
-    let mut merged = current.clone();
-    merge_in_place(&mut merged, export, selection);
-    merged
+    let taken: Vec<Section> =
+        selection.sections.iter().filter_map(|&id| export.get(id).cloned()).collect();
+    merge_taken(current, taken)
+}
+
+/// [`merge`], taking `export` by value: the sections of `selection` are moved out of it rather
+/// than copied, and the rest of `export` is dropped. The result is the same as [`merge`]'s.
+pub fn merge_owned(
+    current: &Configuration,
+    mut export: Configuration,
+    selection: &Selection,
+) -> Configuration {
+    let taken: Vec<Section> =
+        selection.sections.iter().filter_map(|&id| export.remove(id)).collect();
+    merge_taken(current, taken)
 }
 
 /// [`merge`] into `current` itself, without copying the sections that stay.
 pub fn merge_in_place(current: &mut Configuration, export: &Configuration, selection: &Selection) {
     for &id in &selection.sections {
         if let Some(section) = export.get(id) {
-            current.insert(complete(section));
+            current.insert(complete(section.clone()));
         }
     }
 }
 
-/// A copy of `section` with an empty root for each native file it lacks, files in native order
-/// (files of other paths, which a well-formed section does not have, keep their place at the
-/// end).
-fn complete(section: &Section) -> Section {
-    let mut out = section.clone();
-    let natives = section.id.native_files();
+/// `current` with each of the export's sections `taken` (one per id) cleared and replaced; the
+/// sections of `current` that are replaced are never copied.
+fn merge_taken(current: &Configuration, taken: Vec<Section>) -> Configuration {
+    let mut merged = Configuration::new();
+    for section in current.sections() {
+        if !taken.iter().any(|t| t.id == section.id) {
+            merged.insert(section.clone());
+        }
+    }
+    for section in taken {
+        merged.insert(complete(section));
+    }
+    merged
+}
+
+/// `section` with an empty root for each native file it lacks, files in native order (files of
+/// other paths, which a well-formed section does not have, keep their place at the end).
+fn complete(mut section: Section) -> Section {
+    let id = section.id;
+    let natives = id.native_files();
     for path in natives {
-        if !out.files.iter().any(|f| f.path == *path) {
-            out.files.push(SectionFile { path, root: section.id.empty_root() });
+        if !section.files.iter().any(|f| f.path == *path) {
+            section.files.push(SectionFile { path, root: id.empty_root() });
         }
     }
     let rank = |f: &SectionFile| natives.iter().position(|p| *p == f.path).unwrap_or(natives.len());
-    out.files.sort_by_key(rank);
-    out
+    section.files.sort_by_key(rank);
+    section
 }
 
 #[cfg(test)]
@@ -97,6 +127,45 @@ mod tests {
         let export = Configuration::new();
         let sel = Selection { sections: vec![SectionId::Templates], partial: true };
         assert_eq!(merge(&current, &export, &sel), current);
+    }
+
+    #[test]
+    fn merge_owned_gives_what_merge_gives() {
+        let mut current = Configuration::empty_full();
+        current.insert(Section::single(
+            SectionId::AdminClients,
+            Element::new("clients").with_child(Element::new("client").with_attr("id", "old")),
+        ));
+        current.remove(SectionId::Session);
+        let mut export = Configuration::new();
+        export.insert(Section {
+            id: SectionId::Transports,
+            files: vec![SectionFile {
+                path: "config/clients_http.xml",
+                root: Element::new("xports").with_child(transport("new-http")),
+            }],
+        });
+        export.insert(Section::single(
+            SectionId::AdminClients,
+            Element::new("clients").with_child(Element::new("client").with_attr("id", "new")),
+        ));
+        export.insert(Section::empty(SectionId::Session));
+        export.insert(Section::empty(SectionId::Templates));
+        let selections = [
+            vec![SectionId::Transports, SectionId::AdminClients, SectionId::Session],
+            vec![SectionId::AdminClients],
+            vec![SectionId::Session, SectionId::EventSources],
+            vec![SectionId::Templates, SectionId::Templates],
+            vec![],
+        ];
+        for sections in selections {
+            let sel = Selection { sections, partial: true };
+            let by_copy = merge(&current, &export, &sel);
+            assert_eq!(merge_owned(&current, export.clone(), &sel), by_copy, "{sel:?}");
+            let mut in_place = current.clone();
+            merge_in_place(&mut in_place, &export, &sel);
+            assert_eq!(in_place, by_copy, "{sel:?}");
+        }
     }
 
     #[test]
