@@ -17,6 +17,11 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+/// The allocator `jimsctl` ships with, so that `cargo xtask bench` measures both of its stages
+/// (the format floor and the batch) as the binary would run them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
