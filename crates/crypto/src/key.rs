@@ -1,5 +1,6 @@
 //! Server keys, key ids, seal and open.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -11,6 +12,10 @@ use crate::{Error, SEALED_PREFIX, Secret};
 
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+/// Nonces drawn from the OS RNG at once, per thread: 341 nonces (4092 bytes) in one
+/// `getrandom` call.
+const NONCES_PER_FILL: usize = 341;
+const POOL_LEN: usize = NONCE_LEN * NONCES_PER_FILL;
 /// Domain separation for key ids, so a key id says nothing about other uses of the key.
 const KEY_ID_CONTEXT: &[u8] = b"jimsctl server key id v1\0";
 
@@ -95,8 +100,7 @@ impl ServerKey {
     /// Seals `plaintext` bound to `binding` (section, item, field):
     /// `{aesgcm} 1,<key id>,<hex>`.
     pub fn seal(&self, plaintext: &[u8], binding: &[u8]) -> Result<String, Error> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| Error::Rng(e.to_string()))?;
+        let nonce = next_nonce()?;
         let ciphertext = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: binding })
@@ -135,6 +139,42 @@ impl ServerKey {
         raw.zeroize();
         result
     }
+}
+
+/// Random bytes from the operating system's RNG, handed out 12 at a time as nonces, so that a
+/// seal does not cost a system call. A region handed out is never handed out again: `used` only
+/// grows until the whole buffer is consumed, and only then is the buffer filled afresh.
+///
+/// The pool lives in the process's memory, so a process that forked and went on sealing in both
+/// parent and child would hand out the same nonces twice; jimsctl starts child processes only
+/// to `exec` them (`cmd:` sources), which never seal.
+struct NoncePool {
+    bytes: [u8; POOL_LEN],
+    /// The bytes handed out (or never filled): the next nonce starts here.
+    used: usize,
+}
+
+thread_local! {
+    /// Each thread's pool, empty until its first seal. Per thread, so no lock is taken and no
+    /// two threads ever share bytes.
+    static NONCES: RefCell<NoncePool> =
+        const { RefCell::new(NoncePool { bytes: [0; POOL_LEN], used: POOL_LEN }) };
+}
+
+/// A fresh 96-bit nonce from this thread's [`NoncePool`], refilled from the OS RNG when it is
+/// used up. A failed refill leaves the pool empty, so nothing is handed out until a refill
+/// succeeds.
+fn next_nonce() -> Result<[u8; NONCE_LEN], Error> {
+    NONCES.with_borrow_mut(|pool| {
+        if pool.used + NONCE_LEN > pool.bytes.len() {
+            getrandom::fill(&mut pool.bytes).map_err(|e| Error::Rng(e.to_string()))?;
+            pool.used = 0;
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&pool.bytes[pool.used..pool.used + NONCE_LEN]);
+        pool.used += NONCE_LEN;
+        Ok(nonce)
+    })
 }
 
 /// The parts of a sealed value, borrowed from its text.
@@ -191,6 +231,22 @@ mod tests {
     fn nonces_differ() {
         let k = key(1);
         assert_ne!(k.seal(b"x", b"").unwrap(), k.seal(b"x", b"").unwrap());
+    }
+
+    #[test]
+    fn nonces_stay_distinct_across_refills() {
+        use std::collections::HashSet;
+        let k = key(1);
+        let count = 3 * NONCES_PER_FILL + 7;
+        let mut nonces = HashSet::new();
+        for _ in 0..count {
+            let sealed = k.seal(b"x", b"").unwrap();
+            let parsed = SealedValue::parse(&sealed).unwrap();
+            let nonce = &parsed.hex[..2 * NONCE_LEN];
+            assert!(nonces.insert(nonce.to_owned()), "nonce {nonce} handed out twice");
+            assert_eq!(k.open(&sealed, b"").unwrap().expose(), b"x");
+        }
+        assert_eq!(nonces.len(), count);
     }
 
     #[test]
