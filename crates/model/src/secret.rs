@@ -114,21 +114,22 @@ pub struct SecretKey(String);
 impl SecretKey {
     /// The item key: `<section>/<item id>`, with `/<field>` for SRX clients.
     pub fn item(section: SectionId, item_id: &str, field: &str) -> SecretKey {
+        // `concat` sizes the text once; these keys are built for every row of every import.
         if section == SectionId::SrxClients {
-            SecretKey(format!("{section}/{item_id}/{field}"))
+            SecretKey([section.as_str(), "/", item_id, "/", field].concat())
         } else {
-            SecretKey(format!("{section}/{item_id}"))
+            SecretKey([section.as_str(), "/", item_id].concat())
         }
     }
 
     /// The template key: `templates/<template id>`.
     pub fn template(template_id: &str) -> SecretKey {
-        SecretKey(format!("templates/{template_id}"))
+        SecretKey(["templates/", template_id].concat())
     }
 
     /// The account key: `account/<username>`.
     pub fn account(username: &str) -> SecretKey {
-        SecretKey(format!("account/{username}"))
+        SecretKey(["account/", username].concat())
     }
 
     /// A key from its text form.
@@ -178,7 +179,9 @@ impl SecretField {
 
     /// The lookup keys, most specific first: item, template, account.
     pub fn keys(&self) -> Vec<SecretKey> {
-        let mut keys = vec![SecretKey::item(self.section(), &self.item_id, self.field)];
+        let count = 1 + usize::from(self.template.is_some()) + usize::from(self.username.is_some());
+        let mut keys = Vec::with_capacity(count);
+        keys.push(SecretKey::item(self.section(), &self.item_id, self.field));
         if let Some(t) = &self.template {
             keys.push(SecretKey::template(t));
         }
@@ -190,7 +193,7 @@ impl SecretField {
 
     /// The additional data that binds a sealed value to this field: section, item and field.
     pub fn binding(&self) -> String {
-        format!("{}\u{0}{}\u{0}{}", self.section(), self.item_id, self.field)
+        [self.section().as_str(), "\0", &self.item_id, "\0", self.field].concat()
     }
 }
 
@@ -258,10 +261,20 @@ pub fn section_secret_fields(
     section: &Section,
     config: Option<&Configuration>,
 ) -> Vec<SecretField> {
-    let specs = holder_specs(section.id);
     let mut out = Vec::new();
+    push_secret_fields(section, config, &mut out);
+    out
+}
+
+/// Appends the secret fields of `section` to `out`, in document order.
+fn push_secret_fields(
+    section: &Section,
+    config: Option<&Configuration>,
+    out: &mut Vec<SecretField>,
+) {
+    let specs = holder_specs(section.id);
     if specs.is_empty() {
-        return out;
+        return;
     }
     let templates = config.and_then(|c| c.get(SectionId::Templates));
     for (file, item_index, item) in section.items() {
@@ -303,7 +316,6 @@ pub fn section_secret_fields(
             }
         }
     }
-    out
 }
 
 /// The Data Type, Data and own Username of a holder.
@@ -333,7 +345,12 @@ impl Configuration {
     /// Every secret field, in the order of the Add Missing Passwords table: sections in
     /// document order, items in file order, fields in the order of their elements.
     pub fn secret_fields(&self) -> Vec<SecretField> {
-        self.sections().iter().flat_map(|s| section_secret_fields(s, Some(self))).collect()
+        // One vector for every section, rather than one per section copied into another.
+        let mut out = Vec::new();
+        for section in self.sections() {
+            push_secret_fields(section, Some(self), &mut out);
+        }
+        out
     }
 
     fn holder(&self, loc: &FieldLocation) -> Option<&Element> {
@@ -470,5 +487,6 @@ mod tests {
         assert_eq!(f.data, "10.0.0.5");
         let keys: Vec<_> = f.keys().iter().map(|k| k.to_string()).collect();
         assert_eq!(keys, ["event_sources/DC1", "templates/t1", "account/CORP\\svc"]);
+        assert_eq!(f.binding(), "event_sources\0DC1\0password");
     }
 }
