@@ -144,17 +144,19 @@ pub fn prepare(
         ));
     }
 
-    let mut prepared = Prepared::default();
-    for (field, action) in fields.iter().zip(actions) {
+    let rows = actions.iter().filter(|a| matches!(a, Action::Row(_))).count();
+    let mut prepared =
+        Prepared { table: Table { rows: Vec::with_capacity(rows) }, ..Prepared::default() };
+    for (field, action) in fields.into_iter().zip(actions) {
         match action {
             Action::SealPlain => {
                 let sealed =
-                    seal(target_key, config.secret_value(&field.location).as_bytes(), field)?;
+                    seal(target_key, config.secret_value(&field.location).as_bytes(), &field)?;
                 config.set_secret_value(&field.location, sealed);
                 prepared.sealed_plaintext += 1;
             }
             Action::Reseal(secret) => {
-                let sealed = seal(target_key, secret.expose(), field)?;
+                let sealed = seal(target_key, secret.expose(), &field)?;
                 config.set_secret_value(&field.location, sealed);
                 prepared.resealed += 1;
             }

@@ -62,18 +62,20 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row for `field`, numbered `index`.
-    pub fn from_field(index: usize, field: &SecretField, reason: MissingReason) -> Row {
+    /// The row for `field`, numbered `index`. The field's texts move into the row.
+    pub fn from_field(index: usize, field: SecretField, reason: MissingReason) -> Row {
+        let keys = field.keys();
+        let binding = field.binding();
         Row {
             index,
             type_label: field.section().type_label(),
-            data_type: field.data_type.clone(),
-            data: field.data.clone(),
-            username: field.username.clone(),
-            template: field.template.clone(),
-            keys: field.keys(),
+            data_type: field.data_type,
+            data: field.data,
+            username: field.username,
+            template: field.template,
+            keys,
             location: field.location,
-            binding: field.binding(),
+            binding,
             reason,
             source: None,
         }
