@@ -69,8 +69,6 @@ pub(crate) struct Plan {
     removed: Vec<&'static str>,
     extras: Vec<Extra>,
     cwd_mode: u32,
-    /// Fingerprint of the new native files.
-    pub(crate) fingerprint: String,
     /// Fingerprint of the live native files the plan was made against ([`live::ABSENT`] when
     /// there is no `cwd/`).
     pub(crate) old_fingerprint: String,
@@ -100,20 +98,25 @@ impl Plan {
         }
         let removed =
             live.keys().filter(|p| !files.iter().any(|f| f.path == **p)).copied().collect();
-        let fingerprint = live::fingerprint_by(|rel| {
-            files.iter().find(|f| f.path == rel).map(|f| f.bytes.as_slice())
-        });
         Ok(Plan {
             cwd: cwd.to_path_buf(),
             files,
             removed,
             extras,
             cwd_mode: cwd_meta.as_ref().map_or(NEW_DIR_MODE, fsops::mode_of),
-            fingerprint,
             old_fingerprint: match cwd_meta {
                 Some(_) => live::fingerprint(&live),
                 None => live::ABSENT.to_owned(),
             },
+        })
+    }
+
+    /// Fingerprint of the new native files (only while the bytes are held: before
+    /// [`Plan::forget_bytes`]). Computed for a journal only: a new folder placed by one rename
+    /// needs none.
+    pub(crate) fn fingerprint(&self) -> String {
+        live::fingerprint_by(|rel| {
+            self.files.iter().find(|f| f.path == rel).map(|f| f.bytes.as_slice())
         })
     }
 
@@ -175,12 +178,13 @@ impl Plan {
 }
 
 /// Creates the missing parent folders of `rel` under `root`, remembering them for syncing.
+/// `dirs` holds every folder of the tree built so far (the tree is new: nothing else exists).
 fn ensure_parents(root: &Path, rel: &str, mode: u32, dirs: &mut Vec<PathBuf>) -> Result<(), Error> {
     let mut path = root.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
     for part in &parts[..parts.len() - 1] {
         path.push(part);
-        if fsops::lstat(&path)?.is_none() {
+        if !dirs.contains(&path) {
             fsops::create_dir(&path, mode)?;
             dirs.push(path.clone());
         }
@@ -252,7 +256,7 @@ impl Commit {
             version: self.version,
             created: self.created,
             old: self.plan.old_fingerprint.clone(),
-            new: self.plan.fingerprint.clone(),
+            new: self.plan.fingerprint(),
             audit: self.record.audit_line(),
         };
         if let Err(e) = write_journal(&self.state, &journal) {

@@ -89,7 +89,7 @@ fn lock_new(
 /// Plans `spec` against `cwd` (absent, or the `cwd/` being adopted).
 fn plan_version(cwd: &Path, spec: VersionSpec) -> Result<(Record, Plan), Error> {
     let plan = Plan::new(cwd, spec.files)?;
-    let record = Record::new(spec.version, &spec.meta, None, plan.fingerprint.clone());
+    let record = Record::new(spec.version, &spec.meta, None);
     Ok((record, plan))
 }
 

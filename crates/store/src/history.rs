@@ -94,19 +94,10 @@ pub(crate) struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) restored: Option<u64>,
     pub(crate) counts: serde_json::Value,
-    /// SHA-256 over the version's native files (see [`crate::live::fingerprint`]); kept in
-    /// `meta.json`, left out of the audit log.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub(crate) fingerprint: String,
 }
 
 impl Record {
-    pub(crate) fn new(
-        version: u64,
-        meta: &CommitMeta,
-        restored: Option<u64>,
-        fingerprint: String,
-    ) -> Record {
+    pub(crate) fn new(version: u64, meta: &CommitMeta, restored: Option<u64>) -> Record {
         Record {
             time: crate::time::now_rfc3339(),
             action: meta.action.clone(),
@@ -115,7 +106,6 @@ impl Record {
             sections: meta.sections.iter().map(|s| s.as_str().to_owned()).collect(),
             restored,
             counts: serde_json::to_value(&meta.counts).unwrap_or_default(),
-            fingerprint,
         }
     }
 
@@ -126,9 +116,7 @@ impl Record {
 
     /// The audit log's line: time, action, version, export, sections, counts.
     pub(crate) fn audit_line(&self) -> String {
-        let mut r = self.clone();
-        r.fingerprint.clear();
-        serde_json::to_string(&r).unwrap_or_default()
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     fn info(&self, path: &Path, current: bool) -> Result<VersionInfo, Error> {
@@ -217,10 +205,8 @@ mod tests {
             vec![SectionId::UserDirectories, SectionId::Templates],
             counts,
         );
-        let r = Record::new(4, &meta, None, "ab".into());
+        let r = Record::new(4, &meta, None);
         let line = r.audit_line();
-        assert!(!line.contains("fingerprint"), "{line}");
-        assert!(r.to_json().contains("fingerprint"));
         assert!(line.contains(r#""sections":["user_directories","templates"]"#), "{line}");
         assert!(line.contains(r#""items":{"templates":3}"#), "{line}");
         assert!(line.contains(r#""passwords":{"total":2,"fixed":1,"sealed":2}"#), "{line}");

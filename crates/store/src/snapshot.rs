@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn round_trips_the_record_and_the_files_byte_for_byte() {
         let d = tmp();
-        let record = Record::new(3, &CommitMeta::default(), None, "ff".into());
+        let record = Record::new(3, &CommitMeta::default(), Some(2));
         let files =
             [("config/cache.xml", &b"<cache/>\n"[..]), ("config/templates.xml", &[0u8; 700])];
         let bytes = build(&record, files.iter().copied()).unwrap();
@@ -195,7 +195,7 @@ mod tests {
         std::fs::write(&path, &*bytes).unwrap();
         assert_eq!(read_record(&path).unwrap().unwrap().version, 3);
         let (back, natives) = read(&path).unwrap();
-        assert_eq!(back.fingerprint, "ff");
+        assert_eq!(back.restored, Some(2));
         assert_eq!(natives.len(), 2);
         assert_eq!(natives["config/cache.xml"].as_slice(), b"<cache/>\n");
         assert_eq!(natives["config/templates.xml"].as_slice(), &[0u8; 700]);
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn refuses_foreign_members_links_and_truncation() {
         let d = tmp();
-        let record = Record::new(1, &CommitMeta::default(), None, String::new());
+        let record = Record::new(1, &CommitMeta::default(), None);
         let good = build(&record, [("config/cache.xml", &b"<cache/>"[..])].into_iter()).unwrap();
         let path = d.join("1.tar");
         // Cut in the middle of the second member.

@@ -309,7 +309,7 @@ impl Target {
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
         let plan = Plan::new(&cwd, files)?;
-        let record = Record::new(version, &meta, restored, plan.fingerprint.clone());
+        let record = Record::new(version, &meta, restored);
         let mut commit = Commit { dir: self.dir, state, version, record, plan, created: false };
         if group::active() {
             let lock = self.lock;
