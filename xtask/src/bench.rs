@@ -96,9 +96,11 @@ struct Measure {
     seconds: f64,
     failed: usize,
     peak_kb: u64,
-    /// CPU time of the stage's process (user and system), in seconds: unlike the wall clock,
+    /// CPU time of the stage's process in user space, in seconds: unlike the wall clock,
     /// hardly changed by other work on the machine.
-    cpu: f64,
+    user: f64,
+    /// CPU time of the stage's process in the kernel (the filesystem's work), in seconds.
+    sys: f64,
 }
 
 impl Measure {
@@ -109,15 +111,21 @@ impl Measure {
         self.bytes as f64 / 1e6 / self.seconds
     }
     fn cpu_ms_per_export(&self) -> f64 {
-        self.cpu * 1e3 / self.exports as f64
+        (self.user + self.sys) * 1e3 / self.exports as f64
+    }
+    fn user_ms_per_export(&self) -> f64 {
+        self.user * 1e3 / self.exports as f64
+    }
+    fn sys_ms_per_export(&self) -> f64 {
+        self.sys * 1e3 / self.exports as f64
     }
     fn line(&self) -> String {
-        let Measure { exports, bytes, seconds, failed, peak_kb, cpu } = self;
-        format!("{exports} {bytes} {seconds} {failed} {peak_kb} {cpu}")
+        let Measure { exports, bytes, seconds, failed, peak_kb, user, sys } = self;
+        format!("{exports} {bytes} {seconds} {failed} {peak_kb} {user} {sys}")
     }
     fn parse(line: &str) -> Result<Measure> {
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() != 6 {
+        if f.len() != 7 {
             bail!("a stage printed {line:?}");
         }
         Ok(Measure {
@@ -126,7 +134,8 @@ impl Measure {
             seconds: f[2].parse()?,
             failed: f[3].parse()?,
             peak_kb: f[4].parse()?,
-            cpu: f[5].parse()?,
+            user: f[5].parse()?,
+            sys: f[6].parse()?,
         })
     }
 }
@@ -163,21 +172,23 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         s.jobs
     );
     println!(
-        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8} {:>8}",
-        "stage", "threads", "seconds", "exports/s", "MB/s", "peak MB", "CPU ms"
+        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8} {:>8} {:>7}",
+        "stage", "threads", "seconds", "exports/s", "MB/s", "peak MB", "user ms", "sys ms"
     );
+    let probe_before = probe_file_creation(&base.join("probe-1"))?;
     let mut n = 0;
     let mut stage = |kind: &str, label: &str, from: &Path, jobs: usize| -> Result<Measure> {
         n += 1;
         let out = base.join(format!("out-{n}-{kind}-j{jobs}"));
         let m = run_stage(kind, from, &out, jobs)?;
         println!(
-            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1} {:>8.2}{}",
+            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1} {:>8.2} {:>7.2}{}",
             m.seconds,
             m.per_second(),
             m.mb_per_second(),
             m.peak_kb as f64 / 1024.0,
-            m.cpu_ms_per_export(),
+            m.user_ms_per_export(),
+            m.sys_ms_per_export(),
             if m.failed > 0 { format!("  ({} FAILED)", m.failed) } else { String::new() }
         );
         Ok(m)
@@ -201,6 +212,22 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         large = Some(stage("batch", &format!("(b) batch of {}, grouped", s.large), &many, s.jobs)?);
     }
 
+    let probe_after = probe_file_creation(&base.join("probe-2"))?;
+    println!();
+    println!(
+        "filesystem: a new empty file took {probe_before:.1} µs before the stages, \
+         {probe_after:.1} µs after ({PROBE_FILES} files in {})",
+        base.display()
+    );
+    if probe_before.max(probe_after) > SLOW_FILE_US {
+        println!(
+            "  note: slow for creating files (over {SLOW_FILE_US} µs). On ext4 without a journal \
+             the inode allocator skips every inode freed in the last minutes (see \
+             `recently_deleted` in fs/ext4/ialloc.c), so a mass deletion shortly before (a \
+             previous bench, a test run) makes each new file cost more: the batch creates 23 \
+             entries per new target, the floor one file per export. Rerun a few minutes after."
+        );
+    }
     let ratio1 = batch1.per_second() / floor1.per_second();
     let ratio_n = batch_n.per_second() / floor_n.per_second();
     let speedup = batch_n.per_second() / batch1.per_second();
@@ -271,6 +298,22 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Files made by [`probe_file_creation`].
+const PROBE_FILES: usize = 2000;
+/// Above this many microseconds per new file, the bench says the filesystem is slow at it.
+const SLOW_FILE_US: f64 = 50.0;
+
+/// Microseconds to create each of [`PROBE_FILES`] empty files in a new folder `dir`, which is
+/// left in place (deleting it here would slow the next files made on this filesystem).
+fn probe_file_creation(dir: &Path) -> Result<f64> {
+    std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let started = Instant::now();
+    for i in 0..PROBE_FILES {
+        std::fs::File::create(dir.join(format!("f{i}")))?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e6 / PROBE_FILES as f64)
+}
+
 /// Runs one stage in a child process (this program, `bench-stage`), after flushing what the
 /// stages before it left dirty, so that it pays only for its own writes.
 fn run_stage(kind: &str, exports: &Path, out: &Path, jobs: usize) -> Result<Measure> {
@@ -324,8 +367,8 @@ pub(crate) fn stage(args: &[String]) -> Result<()> {
         other => bail!("unknown stage {other}"),
     };
     let seconds = started.elapsed().as_secs_f64();
-    let m =
-        Measure { exports: files.len(), bytes, seconds, failed, peak_kb: peak_kb(), cpu: cpu() };
+    let (user, sys) = cpu();
+    let m = Measure { exports: files.len(), bytes, seconds, failed, peak_kb: peak_kb(), user, sys };
     println!("{}", m.line());
     Ok(())
 }
@@ -385,14 +428,14 @@ fn batch(exports: &Path, out: &Path, jobs: usize, grouped: bool) -> Result<usize
 
 /// This process's CPU time so far, user and system, in seconds (`/proc/self/stat`, in clock
 /// ticks of 1/100 s).
-fn cpu() -> f64 {
+fn cpu() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name (which may hold spaces) start after the last ')'.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime, fields 14 and 15 of the line, are the 12th and 13th after the name.
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
 /// This process's peak resident memory (`VmHWM`), in KiB.

@@ -12,9 +12,11 @@
 
 mod key;
 mod secret;
+mod wipe;
 
 pub use key::{KeyId, SealedValue, ServerKey};
 pub use secret::Secret;
+pub use wipe::SecretBytes;
 
 /// What went wrong with a key or a sealed value. Never carries a secret.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use model::Export;
 use registry::{Input, Registry};
-use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind};
 use crate::stages;
@@ -115,14 +114,14 @@ fn read_with(
 
 /// Reads a file of at most [`MAX_EXPORT_BYTES`] into a buffer wiped on drop (an export may hold
 /// plaintext passwords).
-fn read_bounded(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn read_bounded(path: &Path) -> Result<crypto::SecretBytes, Error> {
     let err = |e: std::io::Error| {
         Error::new(ErrorKind::Input, format!("cannot read {}: {}", path.display(), io_reason(&e)))
             .with_path(path)
     };
     let file = std::fs::File::open(path).map_err(err)?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_EXPORT_BYTES);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize + 1));
+    let mut bytes = crypto::SecretBytes::with_capacity(len as usize + 1);
     file.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes).map_err(err)?;
     if bytes.len() as u64 > MAX_EXPORT_BYTES {
         return Err(Error::new(

@@ -286,7 +286,7 @@ pub(crate) fn lstat(path: &Path) -> Result<Option<fs::Metadata>, Error> {
 }
 
 /// Reads a regular file without following a symbolic link; `None` when it does not exist.
-pub(crate) fn read_file(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Error> {
+pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Error> {
     use std::io::Read;
     let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
         Ok(f) => f,
@@ -299,7 +299,7 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>
         return Err(Error::corrupt(path, "expected a regular file"));
     }
     // Pre-sized: the contents may hold passwords, and a growing buffer leaves copies behind.
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
+    let mut buf = crypto::SecretBytes::with_capacity(meta.len() as usize + 1);
     file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
     Ok(Some(buf))
 }

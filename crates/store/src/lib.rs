@@ -182,7 +182,7 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
                 if !sections.contains(&section) {
                     sections.push(section);
                 }
-                zeroize::Zeroizing::new(xml::write(file))
+                crypto::SecretBytes::new(xml::write(file))
             }
         };
         files.push(NewFile { path: rel, bytes });

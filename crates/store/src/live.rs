@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 
 use model::{Configuration, Section, SectionId};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fsops;
 
 /// A file's bytes, wiped when dropped (a native file may hold a plaintext password).
-pub(crate) type Bytes = Zeroizing<Vec<u8>>;
+pub(crate) type Bytes = crypto::SecretBytes;
 
 /// The native files present in a `cwd/`, by path relative to it.
 pub(crate) type NativeFiles = BTreeMap<&'static str, Bytes>;
@@ -156,10 +155,10 @@ mod tests {
     fn fingerprint_sees_presence_and_bytes() {
         let mut a = NativeFiles::new();
         let empty = fingerprint(&a);
-        a.insert("config/cache.xml", Zeroizing::new(b"<cache/>".to_vec()));
+        a.insert("config/cache.xml", Bytes::new(b"<cache/>".to_vec()));
         let one = fingerprint(&a);
         assert_ne!(empty, one);
-        a.insert("config/cache.xml", Zeroizing::new(b"<cache />".to_vec()));
+        a.insert("config/cache.xml", Bytes::new(b"<cache />".to_vec()));
         assert_ne!(fingerprint(&a), one);
         assert_eq!(one.len(), 64);
         assert_ne!(one, ABSENT);

@@ -12,8 +12,6 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use zeroize::Zeroizing;
-
 use crate::error::Error;
 use crate::history::Record;
 use crate::live::{self, Bytes, NativeFiles};
@@ -42,7 +40,7 @@ pub(crate) fn build<'a>(
     let mtime = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut out = Zeroizing::new(Vec::with_capacity(size));
+    let mut out = Bytes::with_capacity(size);
     {
         let mut builder = tar::Builder::new(&mut *out);
         let mut append = |path: &str, data: &[u8]| {
@@ -100,7 +98,7 @@ fn member_bytes(
     if size > MAX_MEMBER {
         return Err(damaged(path, format!("{name} claims {size} bytes")));
     }
-    let mut buf = Zeroizing::new(Vec::with_capacity(size as usize));
+    let mut buf = Bytes::with_capacity(size as usize);
     entry.read_to_end(&mut buf).map_err(|e| damaged(path, e))?;
     if buf.len() as u64 != size {
         return Err(damaged(path, format!("{name} is cut short")));

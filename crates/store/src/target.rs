@@ -251,7 +251,7 @@ impl Target {
                 .is_some_and(|old| old == file);
             let bytes = match self.live.get(rel) {
                 Some(b) if unchanged => b.clone(),
-                _ => zeroize::Zeroizing::new(crate::xml::write(file)),
+                _ => crypto::SecretBytes::new(crate::xml::write(file)),
             };
             out.push(NewFile { path: rel, bytes });
         }
@@ -426,7 +426,7 @@ pub(crate) fn files_of(config: &Configuration) -> Vec<NewFile> {
     live::native_paths()
         .filter_map(|(section, rel)| {
             let file = config.get(section)?.files.iter().find(|f| f.path == rel)?;
-            Some(NewFile { path: rel, bytes: zeroize::Zeroizing::new(crate::xml::write(file)) })
+            Some(NewFile { path: rel, bytes: crypto::SecretBytes::new(crate::xml::write(file)) })
         })
         .collect()
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use crypto::Secret;
 use model::SecretKey;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use zeroize::Zeroizing;
 
 use crate::error::SourceError;
 use crate::source::{Answer, Request, SecretSource};
@@ -106,7 +105,7 @@ impl FileSource {
             ));
         };
         // `fs::read` sizes its buffer from the file's length once; the buffer is wiped on drop.
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        let bytes = crypto::SecretBytes::new(std::fs::read(path).map_err(|e| {
             SourceError::config(
                 KIND,
                 format!("cannot read {}: {e}; check the path given to --secrets", path.display()),
