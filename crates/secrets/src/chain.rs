@@ -1,15 +1,16 @@
 //! The chain of secret sources, the resolution of the table's rows, the cache shared by a
 //! batch, and the sealing of what was found.
 
-use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crypto::{Secret, ServerKey};
-use model::{Configuration, SecretKey};
+use model::Configuration;
 
 use crate::error::{Error, ErrorKind};
+use crate::hash::{FastMap, hash_bytes};
 use crate::source::{Answer, Granularity, Request, SecretSource};
 use crate::table::{Row, Table};
 
@@ -92,6 +93,9 @@ pub struct Resolved {
 /// The first source error (configuration: exit 2; failure: exit 1), naming source and key.
 pub fn resolve(table: &mut Table, chain: &Chain, cache: Option<&Cache>) -> Result<Resolved, Error> {
     let mut resolved = Resolved { secrets: Vec::with_capacity(table.remaining()) };
+    if let Some(cache) = cache {
+        cache.reserve(table.remaining());
+    }
     for row in table.rows.iter_mut().filter(|r| !r.is_fixed()) {
         if let Some(secret) = resolve_row(row, chain, cache)? {
             resolved.secrets.push((row.index, secret));
@@ -159,12 +163,51 @@ pub fn seal_resolved(
     Ok(())
 }
 
-/// What a cache entry is keyed by: a row's keys, Data and Username.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// What a cache entry is keyed by: a row's keys, Data and Username, encoded into one buffer
+/// (one allocation per row rather than one per text), with its hash computed once.
+///
+/// The encoding is injective: the number of keys, then each key, the Data, and the Username
+/// (absent, or present with its text), every text preceded by its length. Only names, Data
+/// and Username are in it, never a password.
+#[derive(PartialEq, Eq)]
 struct CacheKey {
-    keys: Vec<SecretKey>,
-    data: String,
-    username: Option<String>,
+    hash: u64,
+    bytes: Box<[u8]>,
+}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl CacheKey {
+    fn of(row: &Row) -> CacheKey {
+        const LEN: usize = size_of::<u64>();
+        let keys = row.keys.iter().map(|k| LEN + k.as_str().len()).sum::<usize>();
+        let username = row.username.as_ref().map_or(0, |u| LEN + u.len());
+        let size = LEN + keys + LEN + row.data.len() + 1 + username;
+        let mut bytes = Vec::with_capacity(size);
+        let push = |bytes: &mut Vec<u8>, text: &str| {
+            bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(text.as_bytes());
+        };
+        bytes.extend_from_slice(&(row.keys.len() as u64).to_le_bytes());
+        for key in &row.keys {
+            push(&mut bytes, key.as_str());
+        }
+        push(&mut bytes, &row.data);
+        match &row.username {
+            Some(u) => {
+                bytes.push(1);
+                push(&mut bytes, u);
+            }
+            None => bytes.push(0),
+        }
+        debug_assert_eq!(bytes.len(), size);
+        let bytes = bytes.into_boxed_slice();
+        CacheKey { hash: hash_bytes(&bytes), bytes }
+    }
 }
 
 type Slot = Arc<Mutex<Option<(Secret, String)>>>;
@@ -176,7 +219,7 @@ type Slot = Arc<Mutex<Option<(Secret, String)>>>;
 /// again. Every password is wiped when the cache is dropped or cleared.
 #[derive(Default)]
 pub struct Cache {
-    entries: Mutex<HashMap<CacheKey, Slot>>,
+    entries: Mutex<FastMap<CacheKey, Slot>>,
     hits: AtomicUsize,
     misses: AtomicUsize,
 }
@@ -226,17 +269,19 @@ impl Cache {
         lock(&self.entries).clear();
     }
 
+    /// Makes room for `rows` more entries at once, rather than growing the map (and hashing
+    /// every entry again) step by step.
+    fn reserve(&self, rows: usize) {
+        lock(&self.entries).reserve(rows);
+    }
+
     /// The cached answer for `row`, or `lookup`'s, which is then kept.
     fn get_or_lookup(
         &self,
         row: &Row,
         lookup: impl FnOnce() -> Result<Option<(Secret, String)>, Error>,
     ) -> Result<Option<(Secret, String)>, Error> {
-        let key = CacheKey {
-            keys: row.keys.clone(),
-            data: row.data.clone(),
-            username: row.username.clone(),
-        };
+        let key = CacheKey::of(row);
         let slot = Arc::clone(lock(&self.entries).entry(key).or_default());
         let mut held = lock(&slot);
         if let Some((secret, kind)) = held.as_ref() {

@@ -20,6 +20,7 @@
 
 mod chain;
 mod error;
+mod hash;
 mod prepare;
 mod skeleton;
 mod source;

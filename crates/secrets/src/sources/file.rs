@@ -1,9 +1,7 @@
 //! `file:PATH`: passwords from a JSON or TOML object, read and parsed once.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use crypto::Secret;
@@ -11,6 +9,7 @@ use model::SecretKey;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::SourceError;
+use crate::hash::FastMap;
 use crate::source::{Answer, Request, SecretSource};
 
 const KIND: &str = "file";
@@ -42,31 +41,9 @@ impl FileFormat {
     }
 }
 
-/// A fast, non-cryptographic hash for the keys of one's own secrets file (FxHash's mixing):
-/// the file is trusted input, so resistance to crafted collisions buys nothing here, and the
-/// lookup sits on the path of every row.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Entries = HashMap<String, Secret, BuildHasherDefault<KeyHasher>>;
+/// The file's keys are the user's own (see [`crate::hash`]), and the lookup sits on the path of
+/// every row: a fast hasher.
+type Entries = FastMap<String, Secret>;
 
 /// Passwords from a JSON or TOML object: secret key → password. Nested objects or tables join
 /// their names with `/`, so `{"account": {"CORP\\svc": "…"}}` answers `account/CORP\svc`. An
