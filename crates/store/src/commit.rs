@@ -1,17 +1,24 @@
 //! Building a version and switching it in, atomically for the whole `cwd/` folder, and finishing
 //! or undoing a commit that a crash interrupted.
 //!
-//! A commit of version N:
-//! 1. builds `.jims-import/staging/version.tar` (the version's archive, see [`crate::snapshot`])
-//!    and `.jims-import/staging/live/` (the new `cwd/`): unchanged files are hard links, changed
-//!    ones are written with their mode, synced; every new folder is synced;
+//! A commit of version N, replacing version N−1:
+//! 1. builds, in `.jims-import/staging/`, `record.json` (version N's record), `replaced.tar`
+//!    (version N−1 as it is now: its record and the live native files, see [`crate::snapshot`])
+//!    and `live/` (the new `cwd/`: unchanged files are hard links, changed ones are written with
+//!    their mode), everything synced;
 //! 2. writes `.jims-import/journal.json` (the version, the fingerprints of the old and the new
 //!    native files) through a synced temporary file and a rename;
-//! 3. renames `staging/version.tar` to `history/N.tar`;
+//! 3. renames `staging/replaced.tar` to `history/N−1.tar` and `staging/record.json` to
+//!    `history/N.json`;
 //! 4. exchanges `staging/live` with `DIR/cwd` in one `renameat2(RENAME_EXCHANGE)` (the commit
 //!    point), or, where the kernel cannot, renames `DIR/cwd` to `staging/old` and `staging/live`
 //!    to `DIR/cwd`;
-//! 5. syncs `DIR`, appends the audit line, removes the staging folder and the journal.
+//! 5. syncs `DIR`, appends the audit line, removes `history/N−1.json` (its archive holds it
+//!    now), the staging folder and the journal.
+//!
+//! So the current version has only its record; each earlier version is archived as it was when
+//! the next one replaced it (with whatever was edited in `cwd/` meanwhile): a rollback restores
+//! exactly what an import replaced, and a new folder writes no archive at all.
 //!
 //! [`recover`] reads a journal left by a crash and compares the fingerprint of `DIR/cwd`: the new
 //! one means the commit happened (finish it), the old one means it did not (undo it).
@@ -36,8 +43,10 @@ const NEW_DIR_MODE: u32 = 0o755;
 /// Mode of files and folders inside `.jims-import/`.
 const PRIVATE_FILE_MODE: u32 = 0o600;
 const PRIVATE_DIR_MODE: u32 = 0o700;
-/// The version's archive in the staging folder, until it is installed in `history/`.
-const STAGED_ARCHIVE: &str = "version.tar";
+/// The replaced version's archive in the staging folder, until it is installed in `history/`.
+const STAGED_ARCHIVE: &str = "replaced.tar";
+/// The new version's record in the staging folder, until it is installed in `history/`.
+const STAGED_RECORD: &str = "record.json";
 
 /// A native file of the new version.
 pub(crate) struct NewFile {
@@ -72,6 +81,8 @@ pub(crate) struct Plan {
     /// Fingerprint of the live native files the plan was made against ([`live::ABSENT`] when
     /// there is no `cwd/`).
     pub(crate) old_fingerprint: String,
+    /// The live native files the plan was made against: the replaced version's archive.
+    old_files: NativeFiles,
 }
 
 impl Plan {
@@ -108,6 +119,7 @@ impl Plan {
                 Some(_) => live::fingerprint(&live),
                 None => live::ABSENT.to_owned(),
             },
+            old_files: live,
         })
     }
 
@@ -126,6 +138,7 @@ impl Plan {
         for f in &mut self.files {
             f.bytes = Bytes::default();
         }
+        self.old_files = NativeFiles::new();
     }
 
     /// Native files the new version writes afresh.
@@ -168,10 +181,10 @@ impl Plan {
         sync_all(&dirs)
     }
 
-    /// Writes the version's archive (`record` and the new native files) at `path`, which must
-    /// not exist, and syncs it.
-    pub(crate) fn write_archive(&self, path: &Path, record: &Record) -> Result<(), Error> {
-        let files = self.files.iter().map(|f| (f.path, f.bytes.as_slice()));
+    /// Writes the archive of the version being replaced (its `record` and the live native
+    /// files the plan was made against) at `path`, which must not exist, and syncs it.
+    pub(crate) fn write_replaced(&self, path: &Path, record: &Record) -> Result<(), Error> {
+        let files = self.old_files.iter().map(|(rel, bytes)| (*rel, bytes.as_slice()));
         let bytes = crate::snapshot::build(record, files)?;
         fsops::write_new_file(path, &bytes, PRIVATE_FILE_MODE)
     }
@@ -205,6 +218,9 @@ struct Journal {
     version: u64,
     /// The commit also created the state folder: undoing it removes `.jims-import/`.
     created: bool,
+    /// The version replaced, archived by this commit (none when it creates the folder).
+    #[serde(default)]
+    replaced: Option<u64>,
     old: String,
     new: String,
     audit: String,
@@ -218,6 +234,9 @@ pub(crate) struct Commit {
     pub(crate) record: Record,
     pub(crate) plan: Plan,
     pub(crate) created: bool,
+    /// The record of the version this commit replaces, archived by it (`None` when the commit
+    /// creates the folder).
+    pub(crate) replaced: Option<Record>,
 }
 
 impl Commit {
@@ -237,14 +256,18 @@ impl Commit {
         let result = (|| {
             fsops::remove_tree(&staging)?;
             fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
-            self.plan.write_archive(&staging.join(STAGED_ARCHIVE), &self.record)?;
+            crate::history::write_record(&staging.join(STAGED_RECORD), &self.record)?;
+            if let Some(replaced) = &self.replaced {
+                self.plan.write_replaced(&staging.join(STAGED_ARCHIVE), replaced)?;
+            }
             self.plan.build_live_at(&staging.join("live"))?;
             fsops::sync_dir(&staging)?;
-            if fsops::lstat(&self.state.version(self.version))?.is_some() {
-                return Err(Error::corrupt(
-                    &self.state.version(self.version),
-                    "already exists although it is not the current version",
-                ));
+            let mut taken = vec![self.state.record(self.version), self.state.archive(self.version)];
+            taken.extend(self.replaced.as_ref().map(|r| self.state.archive(r.version)));
+            for path in taken {
+                if fsops::lstat(&path)?.is_some() {
+                    return Err(Error::corrupt(&path, "already exists; the history is damaged"));
+                }
             }
             Ok(())
         })();
@@ -255,6 +278,7 @@ impl Commit {
         let journal = Journal {
             version: self.version,
             created: self.created,
+            replaced: self.replaced.as_ref().map(|r| r.version),
             old: self.plan.old_fingerprint.clone(),
             new: self.plan.fingerprint(),
             audit: self.record.audit_line(),
@@ -279,7 +303,10 @@ impl Commit {
     /// syncs).
     pub(crate) fn install_steps(&self) -> Result<(), Error> {
         let staging = self.state.staging();
-        fsops::rename(&staging.join(STAGED_ARCHIVE), &self.state.version(self.version))?;
+        if let Some(replaced) = &self.replaced {
+            fsops::rename(&staging.join(STAGED_ARCHIVE), &self.state.archive(replaced.version))?;
+        }
+        fsops::rename(&staging.join(STAGED_RECORD), &self.state.record(self.version))?;
         fsops::sync_dir(&self.state.history())?;
         fsops::sync_dir(&staging)
     }
@@ -333,8 +360,13 @@ impl Commit {
         fsops::append_line(&self.state.audit(), &self.record.audit_line())
     }
 
-    /// Step 5b: the staging folder and the journal go (the audit line must be durable first).
+    /// Step 5b: the replaced version's record (now in its archive), the staging folder and the
+    /// journal go (the audit line must be durable first).
     pub(crate) fn clean_up(&self) -> Result<(), Error> {
+        if let Some(replaced) = &self.replaced {
+            fsops::remove_file(&self.state.record(replaced.version))?;
+            fsops::sync_dir(&self.state.history())?;
+        }
         fsops::remove_tree(&self.state.staging())?;
         fsops::remove_file(&self.state.journal())?;
         fsops::sync_dir(&self.state.root)
@@ -396,14 +428,27 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
         fsops::sync_dir(dir)?;
     }
     let now = live::fingerprint_dir(&cwd)?;
-    let archive = state.version(journal.version);
+    let record = state.record(journal.version);
     if now == journal.new {
-        if fsops::lstat(&archive)?.is_none() {
+        if fsops::lstat(&record)?.is_none() {
             return Err(interrupted(dir, &journal, "its history entry is missing"));
+        }
+        if let Some(r) = journal.replaced
+            && fsops::lstat(&state.archive(r))?.is_none()
+        {
+            return Err(interrupted(
+                dir,
+                &journal,
+                "the archive of the version it replaced is missing",
+            ));
         }
         fsops::sync_dir(dir)?;
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
             fsops::append_line(&state.audit(), &journal.audit)?;
+        }
+        if let Some(r) = journal.replaced {
+            fsops::remove_file(&state.record(r))?;
+            fsops::sync_dir(&state.history())?;
         }
         fsops::remove_tree(&staging)?;
         fsops::remove_file(&journal_path)?;
@@ -417,10 +462,16 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             fsops::remove_tree(&away)?;
             return Ok(Recovery::Removed);
         }
-        if fsops::lstat(&archive)?.is_some() {
+        // The replaced version's archive goes only while its record is still there (it always
+        // is before the switch).
+        let archive = journal.replaced.map(|r| (state.archive(r), state.record(r)));
+        if let Some((archive, its_record)) = archive
+            && fsops::lstat(&its_record)?.is_some()
+        {
             fsops::remove_file(&archive)?;
-            fsops::sync_dir(&state.history())?;
         }
+        fsops::remove_file(&record)?;
+        fsops::sync_dir(&state.history())?;
         fsops::remove_tree(&staging)?;
         fsops::remove_file(&journal_path)?;
         fsops::sync_dir(&state.root)?;

@@ -188,7 +188,7 @@ pub(crate) fn build_sibling(
         let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
         let cwd = tmp.join(CWD);
         let (record, plan) = plan_version(&cwd, version)?;
-        plan.write_archive(&state.version(record.version), &record)?;
+        crate::history::write_record(&state.record(record.version), &record)?;
         fsops::append_line(&state.audit(), &record.audit_line())?;
         plan.build_live_at(&cwd)?;
         fsops::sync_dir(&state.history())?;
@@ -336,6 +336,7 @@ pub(crate) fn build_in_place(
             record,
             plan,
             created: true,
+            replaced: None,
         };
         commit.prepare()?;
         Ok((commit, lock))

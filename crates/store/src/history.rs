@@ -1,5 +1,6 @@
-//! Versions: what each commit records (`meta.json` in `history/N.tar`, see [`crate::snapshot`]),
-//! the public [`VersionInfo`], and the listing of a folder's history.
+//! Versions: what each commit records (`history/N.json` while version N is current, then
+//! `meta.json` in its archive `history/N.tar`, see [`crate::snapshot`]), the public
+//! [`VersionInfo`], and the listing of a folder's history.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,6 +10,7 @@ use model::SectionId;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
+use crate::fsops;
 use crate::layout::StatePaths;
 
 /// What a commit is: recorded in the version's archive and in the audit log. Never holds a
@@ -83,7 +85,8 @@ pub struct VersionInfo {
     pub current: bool,
 }
 
-/// A version's `meta.json` and the audit log's line: the same record.
+/// A version's record (`history/N.json`, an archive's `meta.json`) and the audit log's line:
+/// the same record.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(crate) time: String,
@@ -140,19 +143,37 @@ impl Record {
     }
 }
 
-/// Reads the record of version `n` (the first member of `history/N.tar`).
+/// Reads the record of version `n`: `history/N.json` while it is current, else the first
+/// member of its archive `history/N.tar`.
 pub(crate) fn read_record(paths: &StatePaths, n: u64) -> Result<Record, Error> {
-    let path = paths.version(n);
-    let record = crate::snapshot::read_record(&path)?
-        .ok_or_else(|| Error::corrupt(&path, "missing; the history entry is damaged"))?;
+    let json = paths.record(n);
+    let (record, path) = match fsops::read_file(&json)? {
+        Some(bytes) => {
+            let record: Record = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::corrupt(&json, format!("not a valid version record: {e}")))?;
+            (record, json)
+        }
+        None => {
+            let tar = paths.archive(n);
+            let record = crate::snapshot::read_record(&tar)?
+                .ok_or_else(|| Error::corrupt(&tar, "missing; the history entry is damaged"))?;
+            (record, tar)
+        }
+    };
     if record.version != n {
         return Err(Error::corrupt(&path, format!("records version {}", record.version)));
     }
     Ok(record)
 }
 
-/// The version numbers in `history/` (files `N.tar`), ascending. Other entries are ignored; an
-/// entry that is a symbolic link is an error.
+/// Writes the record of the new version `record.version` into the folder `dir` (the staging
+/// folder, from which it is renamed to `history/N.json`).
+pub(crate) fn write_record(path: &Path, record: &Record) -> Result<(), Error> {
+    fsops::write_new_file(path, record.to_json().as_bytes(), 0o600)
+}
+
+/// The version numbers in `history/` (files `N.json` and `N.tar`), ascending. Other entries are
+/// ignored; an entry that is a symbolic link is an error.
 pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
     let dir = paths.history();
     crate::layout::check_not_symlink(&dir)?;
@@ -167,7 +188,7 @@ pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
         let name = entry.file_name();
         let Some(n) = name
             .to_str()
-            .and_then(|s| s.strip_suffix(".tar"))
+            .and_then(|s| s.strip_suffix(".tar").or_else(|| s.strip_suffix(".json")))
             .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
             .filter(|s| *s == "0" || !s.starts_with('0'))
             .and_then(|s| s.parse::<u64>().ok())
@@ -178,6 +199,7 @@ pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
         out.push(n);
     }
     out.sort_unstable();
+    out.dedup();
     Ok(out)
 }
 
@@ -187,7 +209,7 @@ pub(crate) fn list(paths: &StatePaths) -> Result<Vec<VersionInfo>, Error> {
     let last = numbers.last().copied();
     numbers
         .into_iter()
-        .map(|n| read_record(paths, n)?.info(&paths.version(n), Some(n) == last))
+        .map(|n| read_record(paths, n)?.info(&paths.record(n), Some(n) == last))
         .collect()
 }
 

@@ -5,9 +5,10 @@
 //! DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/server.toml                  server id, key id, created time, layout version
 //! DIR/.jims-import/server.key                   64 hex digits and a newline, mode 0600
-//! DIR/.jims-import/history/N.tar               every version: meta.json and cwd/ (a tar
-//!                                               archive); 0 is init or adopt, an import into
-//!                                               a new folder makes 1
+//! DIR/.jims-import/history/N.json              the current version's record (0 is init or
+//!                                               adopt; an import into a new folder makes 1)
+//! DIR/.jims-import/history/N.tar               each earlier version as it was when replaced:
+//!                                               meta.json and cwd/ (a tar archive)
 //! DIR/.jims-import/lock                         the lock file
 //! DIR/.jims-import/audit.log                    one JSON line per version
 //! DIR/.jims-import/journal.json                 only while a commit is switching
@@ -28,7 +29,8 @@ pub(crate) const CWD: &str = "cwd";
 /// Prefix of a state folder being created in place (a unique suffix follows).
 pub(crate) const PARTIAL_PREFIX: &str = ".jims-import.partial-";
 /// The layout version written to `server.toml`.
-/// 2: history versions are `history/N.tar` archives (1 had `history/N/` folders).
+/// 2: the current version's record is `history/N.json`, earlier versions `history/N.tar`
+/// archives (1 had a `history/N/` folder for every version).
 pub(crate) const LAYOUT_VERSION: u32 = 2;
 
 /// Paths inside a state folder.
@@ -57,8 +59,13 @@ impl StatePaths {
     pub(crate) fn history(&self) -> PathBuf {
         self.root.join("history")
     }
-    pub(crate) fn version(&self, n: u64) -> PathBuf {
+    /// The archive of version `n`, written when it is replaced.
+    pub(crate) fn archive(&self, n: u64) -> PathBuf {
         self.history().join(format!("{n}.tar"))
+    }
+    /// The record of version `n` while it is current.
+    pub(crate) fn record(&self, n: u64) -> PathBuf {
+        self.history().join(format!("{n}.json"))
     }
     pub(crate) fn journal(&self) -> PathBuf {
         self.root.join("journal.json")

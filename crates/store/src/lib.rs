@@ -3,8 +3,8 @@
 //!
 //! A managed folder `DIR` holds the live configuration in `DIR/cwd/` (the native files of
 //! every section) and jimsctl's own state in `DIR/.jims-import/`: `server.toml`, `server.key`
-//! (mode 0600), `history/N.tar` for every version, `lock` and `audit.log` (see
-//! [Layout](#layout)).
+//! (mode 0600), `history/N.json` (the current version's record) and `history/N.tar` (each
+//! earlier version, archived when replaced), `lock` and `audit.log` (see [Layout](#layout)).
 //!
 //! - [`init`] makes a new folder with an empty configuration and a fresh key (version 0);
 //!   [`adopt`] takes over a JIMS `cwd/` and seals the plaintext passwords it holds.
@@ -18,7 +18,7 @@
 //! # Layout
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
-//! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/N.tar}
+//! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/{N.json, M.tar…}}
 //! ```
 //!
 //! # Durability

@@ -1,11 +1,14 @@
-//! One version as one file: `history/N.tar`, a plain tar archive holding `meta.json` (the
-//! version's [`Record`]) followed by `cwd/<path>` for each native file of the version, byte for
-//! byte. Any tar tool reads it (`tar -xf 3.tar` gives back `meta.json` and `cwd/`).
+//! An earlier version as one file: `history/N.tar`, a plain tar archive holding `meta.json` (the
+//! version's [`Record`]) followed by `cwd/<path>` for each native file the version had when the
+//! next one replaced it, byte for byte. Any tar tool reads it (`tar -xf 3.tar` gives back
+//! `meta.json` and `cwd/`).
 //!
-//! One file per version rather than a folder tree: a new managed folder costs one inode for its
-//! first version instead of twenty, which is most of what a batch of new folders pays the
-//! filesystem. Versions share nothing with each other or with the live `cwd/`: something
-//! editing a live file in place cannot alter history, and each version is restorable alone.
+//! One file per version rather than a folder tree, and written only when the version is
+//! replaced (the current one is the live `cwd/` and its record `history/N.json`): a new managed
+//! folder writes no archive, and each later one a single file, which is most of what a batch of
+//! new folders saves on the filesystem. Archives share nothing with each other or with the live
+//! `cwd/`: something editing a live file in place cannot alter history, and each version is
+//! restorable alone.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;

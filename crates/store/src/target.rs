@@ -310,7 +310,9 @@ impl Target {
         let cwd = self.dir.join(CWD);
         let plan = Plan::new(&cwd, files)?;
         let record = Record::new(version, &meta, restored);
-        let mut commit = Commit { dir: self.dir, state, version, record, plan, created: false };
+        let replaced = Some(history::read_record(&state, self.version)?);
+        let mut commit =
+            Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
         if group::active() {
             let lock = self.lock;
             return group::stage(move || {
@@ -373,6 +375,16 @@ impl Target {
                 ));
             }
         };
+        if to == self.version {
+            return Err(Error::new(
+                ErrorKind::NoSuchVersion,
+                format!(
+                    "version {to} is the current version of {}: there is nothing to restore; \
+                     see `jimsctl history`",
+                    self.dir.display()
+                ),
+            ));
+        }
         if !available.contains(&to) {
             return Err(Error::new(
                 ErrorKind::NoSuchVersion,
@@ -384,7 +396,7 @@ impl Target {
                 ),
             ));
         }
-        let archive = state.version(to);
+        let archive = state.archive(to);
         let (_, restored) = crate::snapshot::read(&archive)?;
         let config = live::parse(&archive, &restored)?;
         let mut sections = Vec::new();

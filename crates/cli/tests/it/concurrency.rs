@@ -59,7 +59,11 @@ fn import_all(dir: &Path, exports: &[PathBuf], target: &Path) -> Vec<i32> {
 
 /// Which variants' markers the live configuration holds, and whether both marked files do.
 fn markers(target: &Path, n: usize) -> BTreeSet<usize> {
-    let files = tree(&target.join("cwd"));
+    markers_in(&tree(&target.join("cwd")), n)
+}
+
+/// [`markers`] of a set of native files (a live folder's, or an archived version's).
+fn markers_in(files: &[(String, Vec<u8>)], n: usize) -> BTreeSet<usize> {
     let text = |name: &str| {
         let (_, b) = files.iter().find(|(p, _)| p.ends_with(name)).unwrap();
         String::from_utf8_lossy(b).into_owned()
@@ -129,11 +133,18 @@ fn race(n: usize, start: Start) {
     assert_eq!(recorded_set, won, "history records {recorded:?}, exits {codes:?}");
     assert_eq!(h["current"].as_u64().unwrap() as usize, before + won.len());
 
-    // The live folder is the last recorded import, whole, and its version's snapshot.
+    // The live folder is the last recorded import, whole; each earlier version is archived as
+    // the next one found it: the import recorded for it, whole.
     let last = *recorded.last().unwrap();
     assert_eq!(markers(&target, n), BTreeSet::from([last]));
     let current = h["current"].as_u64().unwrap();
-    assert_eq!(tree(&target.join("cwd")), crate::support::archived_cwd(&target, current));
+    for (i, variant) in recorded.iter().enumerate().rev().skip(1) {
+        let version = (before + i + 1) as u64;
+        let archived = crate::support::archived_cwd(&target, version);
+        assert_eq!(archived.len(), 11, "version {version}: every native file");
+        assert_eq!(markers_in(&archived, n), BTreeSet::from([*variant]), "version {version}");
+    }
+    assert!(target.join(format!(".jims-import/history/{current}.json")).is_file());
     crate::hostile::assert_no_password_in(&target);
     let audit = std::fs::read_to_string(target.join(".jims-import/audit.log")).unwrap();
     assert_eq!(audit.lines().count(), before + won.len(), "{audit}");

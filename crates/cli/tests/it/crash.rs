@@ -200,14 +200,18 @@ fn every_step(s: &Scenario) -> u64 {
         // The template was made by an import: its versions are 1..=current.
         assert_eq!(versions as u64, current, "step {n}");
         let now = files(&t.join("cwd"));
+        let history_dir = t.join(".jims-import/history");
+        assert!(history_dir.join(format!("{current}.json")).is_file(), "step {n}: its record");
         if current == s.old_version {
             assert!(paused.is_some(), "the completed operation left the old version");
             assert_eq!(now, old, "step {n}: version {current} but not its configuration");
+            assert!(!history_dir.join(format!("{current}.tar")).exists(), "step {n}: archived");
         } else {
             assert_eq!(current, s.old_version + 1, "step {n}");
             assert_eq!(normalized(&now), new, "step {n}: a mix of old and new");
-            let snapshot = archived(&t, current);
-            assert_eq!(now, snapshot, "step {n}: the live folder is not its version's archive");
+            // The replaced version is archived exactly as it was live.
+            assert_eq!(archived(&t, s.old_version), old, "step {n}: the replaced version");
+            assert!(!history_dir.join(format!("{}.json", s.old_version)).exists(), "step {n}");
         }
         for leftover in ["staging", "journal.json", "journal.json.tmp"] {
             assert!(!t.join(".jims-import").join(leftover).exists(), "step {n}: {leftover}");

@@ -93,7 +93,7 @@ fn a_symlinked_state_folder_is_never_followed() {
 
 #[test]
 fn a_symlinked_history_entry_is_never_followed() {
-    refuses_link(".jims-import/history/1.tar");
+    refuses_link(".jims-import/history/1.json");
 }
 
 #[test]
@@ -318,11 +318,13 @@ fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
             checked += 1;
         }
     }
-    // t: 11 native files, server.toml, server.key, lock, audit.log, history/{1,2,3}.tar;
-    // s: 11 native files, the four state files and history/0.tar.
+    // t: 11 native files, server.toml, server.key, lock, audit.log, history/{1,2}.tar (the
+    // versions replaced) and history/3.json (the current one's record); s: 11 native files, the
+    // four state files and history/0.json.
     assert_eq!(checked, 34, "files checked");
-    for archive in ["t/.jims-import/history/3.tar", "s/.jims-import/history/0.tar"] {
-        assert_eq!(mode(&p(archive)), 0o600, "{archive}");
+    for entry in ["t/.jims-import/history/2.tar", "t/.jims-import/history/3.json"] {
+        assert_eq!(mode(&p(entry)), 0o600, "{entry}");
     }
+    assert_eq!(mode(&p("s/.jims-import/history/0.json")), 0o600);
     assert_eq!(mode(&p("sealed.json")) & 0o022, 0, "an export is never writable by others");
 }

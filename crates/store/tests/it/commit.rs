@@ -91,8 +91,21 @@ fn hand_edited_files_and_other_files_survive_a_commit_unchanged() {
         fs::read_link(cwd.join("config/notes-link")).unwrap().to_str(),
         Some("../notes.txt")
     );
-    // History keeps its own copy of the bytes, in the version's archive.
-    assert_eq!(crate::archive(&dir, 1)["cwd/config/cache.xml"], edited.as_bytes());
+    // The replaced version is archived as it was when replaced, hand edits included, and a
+    // rollback restores exactly that.
+    let v0 = crate::archive(&dir, 0);
+    assert_eq!(v0["cwd/config/cache.xml"], edited.as_bytes());
+    assert!(!v0.contains_key("cwd/notes.txt"), "only native files are archived");
+    assert!(!dir.join(".jims-import/history/0.json").exists(), "its record is in its archive");
+    let before = native_bytes(&dir);
+    Target::open(&dir).unwrap().rollback(None).unwrap();
+    let after = native_bytes(&dir);
+    assert_eq!(after["config/cache.xml"], edited.as_bytes());
+    assert_ne!(after, before);
+    assert_eq!(
+        crate::archive(&dir, 1)["cwd/config/event_log_reader.xml"],
+        before["config/event_log_reader.xml"]
+    );
 }
 
 #[test]
@@ -141,10 +154,12 @@ fn the_audit_log_has_one_line_per_version_and_no_secret() {
     assert_eq!(last["sections"], serde_json::json!(["event_sources"]));
     assert_eq!(last["counts"]["items"]["event_sources"], 1);
     assert!(!audit.contains("hunter2"));
-    let history = crate::archive(&dir, 1);
-    let meta = String::from_utf8(history["meta.json"].clone()).unwrap();
+    // The current version's record; the replaced one's is in its archive.
+    let meta = fs::read_to_string(dir.join(".jims-import/history/1.json")).unwrap();
     assert!(meta.contains(r#""action": "import""#), "{meta}");
     assert!(!meta.contains("hunter2"));
+    let v0 = crate::archive(&dir, 0);
+    assert!(String::from_utf8_lossy(&v0["meta.json"]).contains(r#""action": "init""#));
 }
 
 #[test]
