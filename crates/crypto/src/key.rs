@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
@@ -16,6 +16,9 @@ const TAG_LEN: usize = 16;
 /// `getrandom` call.
 const NONCES_PER_FILL: usize = 341;
 const POOL_LEN: usize = NONCE_LEN * NONCES_PER_FILL;
+/// Plaintexts up to this length are encrypted in a buffer on the stack (wiped after use), longer
+/// ones in one on the heap sized once.
+const STACK_PLAINTEXT: usize = 128;
 /// Domain separation for key ids, so a key id says nothing about other uses of the key.
 const KEY_ID_CONTEXT: &[u8] = b"jimsctl server key id v1\0";
 
@@ -41,6 +44,8 @@ impl fmt::Display for KeyId {
 pub struct ServerKey {
     bytes: Zeroizing<[u8; 32]>,
     id: KeyId,
+    /// `{aesgcm} 1,<key id>,`: the start of every value sealed under this key.
+    sealed_prefix: String,
     cipher: Aes256Gcm,
 }
 
@@ -66,7 +71,8 @@ impl ServerKey {
         let digest = h.finalize();
         let id = KeyId(hex::encode(&digest[..8]));
         let cipher = Aes256Gcm::new(bytes.as_ref().into());
-        ServerKey { bytes, id, cipher }
+        let sealed_prefix = [SEALED_PREFIX, id.as_str(), ","].concat();
+        ServerKey { bytes, id, sealed_prefix, cipher }
     }
 
     /// Reads a key file: 64 hex digits (surrounding whitespace ignored) or exactly 32 raw bytes.
@@ -101,19 +107,38 @@ impl ServerKey {
     /// `{aesgcm} 1,<key id>,<hex>`.
     pub fn seal(&self, plaintext: &[u8], binding: &[u8]) -> Result<String, Error> {
         let nonce = next_nonce()?;
-        let ciphertext = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: binding })
-            .map_err(|_| Error::Malformed("the plaintext is too long to seal"))?;
-        let mut out = String::with_capacity(
-            SEALED_PREFIX.len() + self.id.0.len() + 1 + 2 * (NONCE_LEN + ciphertext.len()),
-        );
-        out.push_str(SEALED_PREFIX);
-        out.push_str(&self.id.0);
-        out.push(',');
-        push_hex(&mut out, &nonce);
-        push_hex(&mut out, &ciphertext);
-        Ok(out)
+        // The plaintext is copied into a buffer and encrypted there in place, so the buffer
+        // holds only ciphertext once `encrypt_in_place_detached` succeeds; when it fails (before
+        // encrypting), the copy is wiped.
+        let mut stack = [0u8; STACK_PLAINTEXT];
+        let mut heap = Vec::new();
+        let buffer: &mut [u8] = if plaintext.len() <= STACK_PLAINTEXT {
+            &mut stack[..plaintext.len()]
+        } else {
+            heap.reserve_exact(plaintext.len());
+            heap.resize(plaintext.len(), 0);
+            &mut heap[..]
+        };
+        buffer.copy_from_slice(plaintext);
+        let tag =
+            match self.cipher.encrypt_in_place_detached(Nonce::from_slice(&nonce), binding, buffer)
+            {
+                Ok(tag) => tag,
+                Err(_) => {
+                    buffer.zeroize();
+                    return Err(Error::Malformed("the plaintext is too long to seal"));
+                }
+            };
+
+        let prefix = self.sealed_prefix.as_bytes();
+        let mut out = Vec::with_capacity(prefix.len() + 2 * (NONCE_LEN + buffer.len() + TAG_LEN));
+        out.extend_from_slice(prefix);
+        out.resize(out.capacity(), 0);
+        let rest = write_hex(&mut out[prefix.len()..], &nonce);
+        let rest = write_hex(rest, buffer);
+        write_hex(rest, &tag);
+        // Only ASCII was written: the prefix and hex digits.
+        String::from_utf8(out).map_err(|_| Error::Malformed("a sealed value is ASCII"))
     }
 
     /// Opens a sealed value bound to `binding`. A value under another key id is
@@ -201,12 +226,15 @@ impl<'a> SealedValue<'a> {
     }
 }
 
-fn push_hex(out: &mut String, bytes: &[u8]) {
+/// Writes `bytes` as lowercase hex digits at the start of `out`, and returns the rest of `out`.
+fn write_hex<'a>(out: &'a mut [u8], bytes: &[u8]) -> &'a mut [u8] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
+    let (head, rest) = out.split_at_mut(2 * bytes.len());
+    for (pair, b) in head.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
+    rest
 }
 
 #[cfg(test)]
@@ -225,6 +253,22 @@ mod tests {
         assert!(!sealed.contains("hunter2"));
         let opened = k.open(&sealed, b"event_sources\0DC1\0password").unwrap();
         assert_eq!(opened.expose(), b"hunter2");
+    }
+
+    #[test]
+    fn plaintexts_of_every_length_round_trip_as_lowercase_hex() {
+        let k = key(5);
+        for len in
+            [0, 1, 15, 16, 17, STACK_PLAINTEXT - 1, STACK_PLAINTEXT, STACK_PLAINTEXT + 1, 1000]
+        {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let sealed = k.seal(&plaintext, b"s\0i\0password").unwrap();
+            let parsed = SealedValue::parse(&sealed).unwrap();
+            assert_eq!(parsed.key_id, k.id().as_str());
+            assert_eq!(parsed.hex.len(), 2 * (NONCE_LEN + len + TAG_LEN));
+            assert!(parsed.hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            assert_eq!(k.open(&sealed, b"s\0i\0password").unwrap().expose(), &plaintext[..]);
+        }
     }
 
     #[test]
