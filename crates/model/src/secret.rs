@@ -1,6 +1,7 @@
 //! Secret fields: where the passwords of a configuration live, what state each is in, and the
 //! keys by which a missing one is looked up.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::element::Element;
@@ -267,8 +268,8 @@ pub fn section_secret_fields(
 }
 
 /// Appends the secret fields of `section` to `out`, in document order.
-fn push_secret_fields(
-    section: &Section,
+fn push_secret_fields<'s>(
+    section: &'s Section,
     config: Option<&Configuration>,
     out: &mut Vec<SecretField>,
 ) {
@@ -277,18 +278,28 @@ fn push_secret_fields(
         return;
     }
     let templates = config.and_then(|c| c.get(SectionId::Templates));
+    let mut last_template: Option<(&str, Option<&str>)> = None;
     for (file, item_index, item) in section.items() {
         let item_id = item.attr("id").unwrap_or_default().to_owned();
-        let template =
-            template_kind_for(section.id).and(item.non_empty_attr("template")).map(str::to_owned);
-        let template_user = template
-            .as_deref()
-            .and_then(|t| templates.and_then(|s| s.item(t)))
-            .and_then(|t| t.non_empty_attr("username"))
-            .map(str::to_owned);
-        let mut push = |holder_index: Option<usize>, holder: &Element, spec: &HolderSpec| {
+        let template_name = template_kind_for(section.id).and(item.non_empty_attr("template"));
+        let template = template_name.map(str::to_owned);
+        let template_user = template_name.and_then(|t| match last_template {
+            // Items often share a template: look it up once for a run of them.
+            Some((name, user)) if name == t => user,
+            _ => {
+                let user =
+                    templates.and_then(|s| s.item(t)).and_then(|t| t.non_empty_attr("username"));
+                last_template = Some((t, user));
+                user
+            }
+        });
+        let template_user = template_user.map(str::to_owned);
+        let field = |(holder_index, holder, spec): Holder<'s>,
+                     item_id: String,
+                     template: Option<String>,
+                     template_user: Cow<'_, Option<String>>| {
             let (data_type, data, own_user) = columns(section.id, item, holder);
-            out.push(SecretField {
+            SecretField {
                 location: FieldLocation {
                     section: section.id,
                     file,
@@ -296,27 +307,43 @@ fn push_secret_fields(
                     holder: holder_index,
                     slot: slot_of(holder, spec.default_slot),
                 },
-                item_id: item_id.clone(),
+                item_id,
                 field: spec.field,
                 data_type,
                 data,
-                username: own_user.or_else(|| template_user.clone()),
-                template: template.clone(),
-            });
+                username: own_user.or_else(|| template_user.into_owned()),
+                template,
+            }
+        };
+        // Each holder is pushed once the next one is found, with copies of the item's texts;
+        // the last one (usually the only one) takes them.
+        let mut pending: Option<Holder<'s>> = None;
+        let mut found = |holder: Holder<'s>| {
+            if let Some(previous) = pending.replace(holder) {
+                let user = Cow::Borrowed(&template_user);
+                out.push(field(previous, item_id.clone(), template.clone(), user));
+            }
         };
         for spec in specs {
             if spec.names.is_empty() {
-                push(None, item, spec);
+                found((None, item, spec));
             } else {
                 for (h, holder) in item.children.iter().enumerate() {
                     if spec.names.contains(&holder.name.as_str()) {
-                        push(Some(h), holder, spec);
+                        found((Some(h), holder, spec));
                     }
                 }
             }
         }
+        if let Some(last) = pending {
+            out.push(field(last, item_id, template, Cow::Owned(template_user)));
+        }
     }
 }
+
+/// A holder of a secret: its index in the item's children (`None`: the item itself), the
+/// element, and how its secret is written.
+type Holder<'a> = (Option<usize>, &'a Element, &'static HolderSpec);
 
 /// The Data Type, Data and own Username of a holder.
 fn columns(
@@ -345,8 +372,18 @@ impl Configuration {
     /// Every secret field, in the order of the Add Missing Passwords table: sections in
     /// document order, items in file order, fields in the order of their elements.
     pub fn secret_fields(&self) -> Vec<SecretField> {
-        // One vector for every section, rather than one per section copied into another.
-        let mut out = Vec::new();
+        // One vector for every section, rather than one per section copied into another, sized
+        // once for up to one field per holder kind and child of a root: a field is a couple of
+        // hundred bytes, which growing step by step would copy again at every step.
+        let expected = self
+            .sections()
+            .iter()
+            .map(|s| {
+                let children: usize = s.files.iter().map(|f| f.root.children.len()).sum();
+                holder_specs(s.id).len() * children
+            })
+            .sum();
+        let mut out = Vec::with_capacity(expected);
         for section in self.sections() {
             push_secret_fields(section, Some(self), &mut out);
         }
@@ -459,6 +496,60 @@ mod tests {
         let webapi =
             c.get(SectionId::SrxClients).unwrap().files[0].root.children[0].children[1].clone();
         assert_eq!(webapi.child("password").unwrap().attr("fswSpi1"), Some("new"));
+    }
+
+    #[test]
+    fn every_holder_of_an_item_gets_its_texts_and_shared_templates_their_user() {
+        let mut c = Configuration::new();
+        c.insert(Section::single(
+            SectionId::Templates,
+            Element::new("templates")
+                .with_child(
+                    Element::new("template")
+                        .with_attr("id", "t1")
+                        .with_attr("kind", "event_source")
+                        .with_attr("username", "CORP\\a"),
+                )
+                .with_child(
+                    Element::new("template")
+                        .with_attr("id", "t2")
+                        .with_attr("kind", "event_source"),
+                ),
+        ));
+        let source = |id: &str, template: &str, servers: &[&str]| {
+            let mut e =
+                Element::new("event_source").with_attr("id", id).with_attr("template", template);
+            for s in servers {
+                e = e.with_child(Element::new("domain_controller").with_attr("server", *s));
+            }
+            e
+        };
+        c.insert(Section::single(
+            SectionId::EventSources,
+            Element::new("event_sources")
+                .with_child(source("DC1", "t1", &["a", "b"]))
+                .with_child(source("DC2", "t1", &["c"]))
+                .with_child(source("DC3", "t2", &["d"]))
+                .with_child(source("DC4", "t1", &["e"])),
+        ));
+        let seen: Vec<_> = c
+            .secret_fields()
+            .into_iter()
+            .filter(|f| f.section() == SectionId::EventSources)
+            .map(|f| (f.item_id, f.data, f.template, f.username, f.location.holder))
+            .collect();
+        let t1 = || Some("t1".to_owned());
+        let a = || Some("CORP\\a".to_owned());
+        assert_eq!(
+            seen,
+            [
+                ("DC1".into(), "a".into(), t1(), a(), Some(0)),
+                ("DC1".into(), "b".into(), t1(), a(), Some(1)),
+                ("DC2".into(), "c".into(), t1(), a(), Some(0)),
+                ("DC3".into(), "d".into(), Some("t2".into()), None, Some(0)),
+                ("DC4".into(), "e".into(), t1(), a(), Some(0)),
+            ]
+        );
     }
 
     #[test]
