@@ -267,7 +267,9 @@ impl EntryReport {
     }
 }
 
-/// Lookups answered from the batch's caches, and asked of the sources.
+/// Lookups through the batch's shared chains (those of SPECs without `{name}` or `{dir}`):
+/// answered from their caches, and asked of the sources. An entry's own chain is not cached
+/// (it could share nothing) and not counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Lookups {
     /// Rows answered from a cache.
@@ -497,8 +499,6 @@ struct Sources<'a> {
     opened: Mutex<HashMap<String, Opened>>,
     /// Chains by their SPECs (only chains without placeholders).
     chains: Mutex<HashMap<Vec<String>, Arc<Lookup>>>,
-    /// The caches of chains used by one entry only: their counts, kept when they go.
-    private: Mutex<Lookups>,
 }
 
 fn has_placeholder(spec: &str) -> bool {
@@ -522,13 +522,7 @@ fn expand(spec: &str, export: &Path) -> String {
 
 impl<'a> Sources<'a> {
     fn new(open: &'a Opener<'a>, shared_lookups: bool) -> Sources<'a> {
-        Sources {
-            open,
-            shared_lookups,
-            opened: Mutex::default(),
-            chains: Mutex::default(),
-            private: Mutex::default(),
-        }
+        Sources { open, shared_lookups, opened: Mutex::default(), chains: Mutex::default() }
     }
 
     /// The source of a SPEC without placeholders, opened on first use.
@@ -556,9 +550,11 @@ impl<'a> Sources<'a> {
                 sources.push(Box::new(Shared(self.shared_source(spec)?)));
             }
         }
+        // An entry's own chain (a SPEC naming its export) shares nothing with other entries,
+        // and within one export every row has its own item: a cache could never answer.
         let lookup = Arc::new(Lookup {
             chain: Chain::new(sources),
-            cache: self.shared_lookups.then(Cache::new),
+            cache: (self.shared_lookups && !private).then(Cache::new),
         });
         if !private {
             let mut chains = self.chains.lock().unwrap_or_else(PoisonError::into_inner);
@@ -567,19 +563,8 @@ impl<'a> Sources<'a> {
         Ok(lookup)
     }
 
-    /// Counts the lookups of a private chain that is done with.
-    fn retire(&self, lookup: Arc<Lookup>) {
-        if let Ok(l) = Arc::try_unwrap(lookup)
-            && let Some(c) = &l.cache
-        {
-            let mut p = self.private.lock().unwrap_or_else(PoisonError::into_inner);
-            p.hits += c.hits();
-            p.misses += c.misses();
-        }
-    }
-
     fn lookups(&self) -> Lookups {
-        let mut total = *self.private.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut total = Lookups::default();
         for l in self.chains.lock().unwrap_or_else(PoisonError::into_inner).values() {
             if let Some(c) = &l.cache {
                 total.hits += c.hits();
@@ -823,7 +808,6 @@ fn run_entry(
         Some(group) => group.scope(go),
         None => (go(), Vec::new()),
     };
-    sources.retire(lookup);
     let mut report = match &result {
         Ok(outcome) => EntryReport::of_outcome(entry, outcome),
         Err(e) => EntryReport::failed(entry, e),
