@@ -104,13 +104,7 @@ mod tests {
             ],
         });
         let mut export = Configuration::new();
-        export.insert(Section {
-            id: SectionId::Transports,
-            files: vec![SectionFile {
-                path: "config/clients_http.xml",
-                root: Element::new("xports").with_child(transport("new-http")),
-            }],
-        });
+        export.insert(new_http_only());
         let sel = Selection { sections: vec![SectionId::Transports], partial: true };
         let merged = merge(&current, &export, &sel);
         let t = merged.get(SectionId::Transports).unwrap();
@@ -119,6 +113,17 @@ mod tests {
         assert_eq!(t.files[0].root, Element::new("xports"));
         assert_eq!(t.files[1].root.children, [transport("new-http")]);
         assert_eq!(t.item_count(), 1);
+    }
+
+    /// A transports section holding only `clients_http.xml`, with the transport `new-http`.
+    fn new_http_only() -> Section {
+        Section {
+            id: SectionId::Transports,
+            files: vec![SectionFile {
+                path: "config/clients_http.xml",
+                root: Element::new("xports").with_child(transport("new-http")),
+            }],
+        }
     }
 
     #[test]
@@ -138,13 +143,7 @@ mod tests {
         ));
         current.remove(SectionId::Session);
         let mut export = Configuration::new();
-        export.insert(Section {
-            id: SectionId::Transports,
-            files: vec![SectionFile {
-                path: "config/clients_http.xml",
-                root: Element::new("xports").with_child(transport("new-http")),
-            }],
-        });
+        export.insert(new_http_only());
         export.insert(Section::single(
             SectionId::AdminClients,
             Element::new("clients").with_child(Element::new("client").with_attr("id", "new")),
