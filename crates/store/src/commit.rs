@@ -89,11 +89,19 @@ impl Plan {
     /// Plans the new `cwd/`: `new_files` are all its native files (any other native file is
     /// removed); a file whose bytes equal the live file's is linked; everything else in `cwd`
     /// (when it exists) is carried over.
-    pub(crate) fn new(cwd: &Path, new_files: Vec<NewFile>) -> Result<Plan, Error> {
+    ///
+    /// `read` is the live native files when the caller has already read them under the lock it
+    /// still holds (they are then not read again).
+    pub(crate) fn new(
+        cwd: &Path,
+        new_files: Vec<NewFile>,
+        read: Option<NativeFiles>,
+    ) -> Result<Plan, Error> {
         let cwd_meta = fsops::lstat(cwd)?;
-        let (live, extras) = match &cwd_meta {
-            Some(_) => (live::read_native(cwd)?, live::extras(cwd)?),
-            None => (NativeFiles::new(), Vec::new()),
+        let (live, extras) = match (&cwd_meta, read) {
+            (Some(_), Some(read)) => (read, live::extras(cwd)?),
+            (Some(_), None) => (live::read_native(cwd)?, live::extras(cwd)?),
+            (None, _) => (NativeFiles::new(), Vec::new()),
         };
         let mut files: Vec<PlannedFile> = Vec::with_capacity(new_files.len());
         for nf in new_files {

@@ -308,7 +308,8 @@ impl Target {
         let state = self.state();
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
-        let plan = Plan::new(&cwd, files)?;
+        // The live files were read when the folder was opened, under the lock still held.
+        let plan = Plan::new(&cwd, files, Some(self.live))?;
         let record = Record::new(version, &meta, restored);
         let replaced = Some(history::read_record(&state, self.version)?);
         let mut commit =
