@@ -20,6 +20,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         dry_run: a.dry_run,
         source_key: a.resolve.source_key.clone(),
         prompt,
+        no_plan: false,
     };
     let interaction = TerminalInteraction {
         title: format!("{} → {}", a.resolve.export.display(), a.resolve.target.display()),

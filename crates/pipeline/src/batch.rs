@@ -587,6 +587,8 @@ fn settle(entry: &Entry, defaults: &Defaults) -> (ImportOptions, Vec<String>) {
         dry_run: o.dry_run.unwrap_or(defaults.dry_run),
         source_key: o.source_key.clone().or_else(|| defaults.source_key.clone()),
         prompt,
+        // The report has no plan.
+        no_plan: true,
     };
     (options, specs)
 }

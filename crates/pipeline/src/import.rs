@@ -23,6 +23,9 @@ pub struct ImportOptions {
     /// `--secrets prompt`: ask a person for what the other sources did not answer. Asked last,
     /// after every other source, and never in a dry run.
     pub prompt: bool,
+    /// Leave [`Outcome::plan`] empty: nobody will read what the merge changes (a batch), and
+    /// comparing the old and new sections costs a tenth of a re-import.
+    pub no_plan: bool,
 }
 
 /// What the pipeline may ask a person. The CLI answers on a terminal; programs answer
@@ -91,7 +94,8 @@ pub struct Outcome {
     pub partial: bool,
     /// Whether the target did not exist and is (or would be) created.
     pub creates_target: bool,
-    /// What the merge changes, section by section.
+    /// What the merge changes, section by section (`None` with [`ImportOptions::no_plan`], or
+    /// when the import stopped before the merge).
     pub plan: Option<Plan>,
     /// The Add Missing Passwords table, with which source fixed each row.
     pub table: Table,
@@ -197,7 +201,9 @@ fn run(
         )
         .with_path(export_path));
     }
-    outcome.plan = Some(select::plan(target.configuration(), &merged, &selection));
+    if !options.no_plan {
+        outcome.plan = Some(select::plan(target.configuration(), &merged, &selection));
+    }
 
     let export_key_id = export.header.server_key_id();
     let prepared = secrets::prepare(
