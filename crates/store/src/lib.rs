@@ -157,7 +157,7 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
     let toml = server_toml(dir, server_id, &key)?;
     let cwd = dir.join(CWD);
     let live = live::read_native(&cwd)?;
-    let found = live::parse(&cwd, &live)?;
+    let found = live::parse(&cwd, &live, &[])?;
     let mut config = found.clone();
     fill_missing_files(&mut config);
     let mut sealed = 0usize;

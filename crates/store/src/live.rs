@@ -45,10 +45,15 @@ pub(crate) fn read_native(cwd: &Path) -> Result<NativeFiles, Error> {
     Ok(files)
 }
 
-/// Parses native files into a configuration: one section per section with at least one file.
-pub(crate) fn parse(cwd: &Path, files: &NativeFiles) -> Result<Configuration, Error> {
+/// Parses native files into a configuration: one section per section with at least one file,
+/// but for the sections `unparsed`.
+pub(crate) fn parse(
+    cwd: &Path,
+    files: &NativeFiles,
+    unparsed: &[SectionId],
+) -> Result<Configuration, Error> {
     let mut config = Configuration::new();
-    for section in SectionId::ALL {
+    for section in SectionId::ALL.into_iter().filter(|s| !unparsed.contains(s)) {
         let mut found = Vec::new();
         for rel in section.native_files() {
             if let Some(bytes) = files.get(rel) {

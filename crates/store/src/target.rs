@@ -68,6 +68,14 @@ impl Target {
     /// empty full configuration in memory, nothing on disk until [`Target::commit`]. A folder
     /// holding `cwd/` without `.jims-import/` is [`ErrorKind::NotManaged`] (adopt it first).
     pub fn open(dir: &Path) -> Result<Target, Error> {
+        Target::open_to_replace(dir, &[])
+    }
+
+    /// [`Target::open`] for an import that replaces the sections `replaced` and will not look
+    /// at their current content: their native files are read (a file the new version leaves
+    /// byte for byte as it is stays the same file) but not parsed, so [`Target::configuration`]
+    /// holds only the other sections, and a replaced section's malformed file is no error.
+    pub fn open_to_replace(dir: &Path, replaced: &[SectionId]) -> Result<Target, Error> {
         for _ in 0..3 {
             match layout::classify(dir)? {
                 DirState::Missing | DirState::Empty => return Target::fresh(dir),
@@ -79,7 +87,7 @@ impl Target {
                     if crate::commit::recover(dir, &state)? == Recovery::Removed {
                         continue;
                     }
-                    return Target::load(dir, state, lock);
+                    return Target::load(dir, state, lock, replaced);
                 }
             }
         }
@@ -116,7 +124,7 @@ impl Target {
                         }
                         lock = lock.relock(Mode::Shared, dir)?;
                     }
-                    return Target::load(dir, state, lock);
+                    return Target::load(dir, state, lock, &[]);
                 }
             }
         }
@@ -136,7 +144,12 @@ impl Target {
         })
     }
 
-    fn load(dir: &Path, state: StatePaths, lock: Lock) -> Result<Target, Error> {
+    fn load(
+        dir: &Path,
+        state: StatePaths,
+        lock: Lock,
+        unparsed: &[SectionId],
+    ) -> Result<Target, Error> {
         // Refused before anything is written (a commit appends to the audit log last).
         layout::check_not_symlink(&state.audit())?;
         let (toml, key) = server::read(&state)?;
@@ -149,7 +162,7 @@ impl Target {
         } else {
             NativeFiles::new()
         };
-        let configuration = live::parse(&cwd, &live)?;
+        let configuration = live::parse(&cwd, &live, unparsed)?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
@@ -191,7 +204,7 @@ impl Target {
     }
 
     /// The current configuration (every section, for a new folder; the sections whose files
-    /// are present, otherwise).
+    /// are present, otherwise, but those opened as replaced: see [`Target::open_to_replace`]).
     pub fn configuration(&self) -> &Configuration {
         &self.configuration
     }
@@ -399,7 +412,7 @@ impl Target {
         }
         let archive = state.archive(to);
         let (_, restored) = crate::snapshot::read(&archive)?;
-        let config = live::parse(&archive, &restored)?;
+        let config = live::parse(&archive, &restored, &[])?;
         let mut sections = Vec::new();
         let mut counts = Counts::default();
         for section in SectionId::ALL {

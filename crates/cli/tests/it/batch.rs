@@ -548,3 +548,33 @@ fn prompt_without_a_terminal_is_refused_before_any_import() {
     assert!(r.stderr.contains("file:{dir}/{name}.secrets.json"), "a batch's hint: {}", r.stderr);
     assert!(!targets.join("a").exists(), "nothing imported");
 }
+
+/// A batch does not read what it replaces: a target whose replaced file is damaged is repaired
+/// by a full import, while `import` (which shows what changes) names the damaged file.
+#[test]
+fn a_batch_replaces_a_damaged_file_that_import_stops_at() {
+    let dir = tmp();
+    let base = dir.path();
+    let t = base.join("t");
+    let full = fixture("exports/full.xml");
+    let r = run(&["import", s(&full), "--target", s(&t), "--secrets", &secrets_arg()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let damaged = t.join("cwd/config/templates.xml");
+    std::fs::write(&damaged, "<templates><template id=").unwrap();
+
+    let r = run(&["import", s(&full), "--target", s(&t), "--secrets", &secrets_arg()]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("templates.xml"), "{}", r.stderr);
+
+    let manifest = base.join("batch.toml");
+    let entry = format!("[[import]]\nexport = {:?}\ntarget = {:?}\n", s(&full), s(&t));
+    std::fs::write(&manifest, entry).unwrap();
+    let r = run(&["batch", "--manifest", s(&manifest), "--secrets", &secrets_arg()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let repaired = std::fs::read_to_string(&damaged).unwrap();
+    assert!(repaired.contains("</templates>"), "{repaired}");
+    // The damaged file is kept in the history, as the batch found it.
+    let archived = crate::support::archived_cwd(&t, 1);
+    let (_, old) = archived.iter().find(|(p, _)| p == "config/templates.xml").unwrap();
+    assert_eq!(old, b"<templates><template id=");
+}

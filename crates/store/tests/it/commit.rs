@@ -173,3 +173,28 @@ fn a_folder_opened_for_reading_cannot_be_written() {
     assert_eq!(t.rollback(None).unwrap_err().kind(), ErrorKind::ReadOnly);
     assert_eq!(Target::open_read(&dir).unwrap().version(), 0);
 }
+
+#[test]
+fn opened_to_replace_a_section_its_old_content_is_not_parsed_but_identical_bytes_are_kept() {
+    let (_t, dir) = scratch("srv");
+    store::init(&dir, None).unwrap();
+    Target::open(&dir)
+        .unwrap()
+        .commit(&config(2, "60"), meta(&[SectionId::EventSources, SectionId::Session]))
+        .unwrap();
+    let cwd = dir.join("cwd");
+    let session = ino(&cwd.join("config/cache.xml"));
+    // A replaced section's file that does not even parse is no obstacle to replacing it...
+    fs::write(cwd.join("config/event_log_reader.xml"), "<event_sources><broken").unwrap();
+    assert_eq!(Target::open(&dir).unwrap_err().kind(), ErrorKind::Parse);
+    let t = Target::open_to_replace(&dir, &[SectionId::EventSources, SectionId::Session]).unwrap();
+    assert!(t.configuration().get(SectionId::EventSources).is_none());
+    assert!(t.configuration().get(SectionId::Session).is_none());
+    assert!(t.configuration().get(SectionId::Templates).is_some(), "the others are parsed");
+    // ...and a replaced file whose new bytes are the old ones stays the same file.
+    let report = t.commit(&config(3, "60"), meta(&[SectionId::EventSources, SectionId::Session]));
+    let report = report.unwrap();
+    assert_eq!(report.files_written, ["config/event_log_reader.xml"]);
+    assert_eq!(ino(&cwd.join("config/cache.xml")), session);
+    assert_eq!(Target::open(&dir).unwrap().configuration(), &config(3, "60"));
+}
