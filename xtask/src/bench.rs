@@ -308,7 +308,7 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
 /// Files made by [`probe_file_creation`].
 const PROBE_FILES: usize = 2000;
 /// Above this many microseconds per new file, the bench says the filesystem is slow at it.
-const SLOW_FILE_US: f64 = 50.0;
+const SLOW_FILE_US: f64 = 25.0;
 
 /// The longest [`settle_filesystem`] waits.
 const MAX_SETTLE: std::time::Duration = std::time::Duration::from_secs(420);
