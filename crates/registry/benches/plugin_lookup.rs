@@ -13,6 +13,10 @@
 #[path = "../tests/it/libs.rs"]
 mod libs;
 
+/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

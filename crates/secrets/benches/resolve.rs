@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo bench -p secrets -- --warm-up-time 1 --measurement-time 3`.
 
+/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_main};
