@@ -2,13 +2,13 @@
 //! sources, 100 user directories, templates, 30 SRX clients with oAuth and webapi passwords,
 //! transports in both files, …).
 
-/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
+
+/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[allow(dead_code)]
 #[path = "../tests/it/sample.rs"]

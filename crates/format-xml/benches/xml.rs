@@ -2,13 +2,13 @@
 //! 100 KB (100 event sources, 100 user directories, 30 SRX clients, …).
 #![allow(missing_docs)] // criterion's macros generate undocumented functions
 
-/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/it/sample.rs"]
 mod sample;

@@ -156,9 +156,10 @@ fn run(
     let selection = select::choose(&export, options.sections.as_deref())?;
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
     // Without a plan, nothing looks at the current content of the sections replaced.
-    let target = match options.no_plan {
-        true => store::Target::open_to_replace(target_dir, &selection.sections)?,
-        false => store::Target::open(target_dir)?,
+    let target = if options.no_plan {
+        store::Target::open_to_replace(target_dir, &selection.sections)?
+    } else {
+        store::Target::open(target_dir)?
     };
 
     let mut outcome = Outcome {

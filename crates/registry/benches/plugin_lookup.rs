@@ -13,15 +13,15 @@
 #[path = "../tests/it/libs.rs"]
 mod libs;
 
-/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use model::SecretKey;
 use secrets::{Answer, Request, SourceOptions};
+
+/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
     // SAFETY: set before any other thread of this process runs.

@@ -3,10 +3,6 @@
 //!
 //! Run: `cargo bench -p secrets -- --warm-up-time 1 --measurement-time 3`.
 
-/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_main};
@@ -14,6 +10,10 @@ use crypto::ServerKey;
 use model::{Configuration, Element, Section, SectionId};
 use secrets::{Chain, FileSource, SecretSource, Table, prepare, resolve, seal_resolved};
 use zeroize::Zeroizing;
+
+/// The allocator the jimsctl binary ships with, so that the numbers are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ROWS: usize = 10_000;
 

@@ -166,8 +166,8 @@ pub(crate) fn read_record(paths: &StatePaths, n: u64) -> Result<Record, Error> {
     Ok(record)
 }
 
-/// Writes the record of the new version `record.version` into the folder `dir` (the staging
-/// folder, from which it is renamed to `history/N.json`).
+/// Writes `record` as a new file at `path` (in the staging folder, from which a commit renames
+/// it to `history/N.json`; or straight there when a folder is created beside its place).
 pub(crate) fn write_record(path: &Path, record: &Record) -> Result<(), Error> {
     fsops::write_new_file(path, record.to_json().as_bytes(), 0o600)
 }
