@@ -108,6 +108,10 @@ struct Measure {
     user: f64,
     /// CPU time of the stage's process in the kernel (the filesystem's work), in seconds.
     sys: f64,
+    /// CPU time of the whole machine while the stage ran (every core, busy in any process or
+    /// the kernel), in seconds: the stage's own and what the kernel did for it elsewhere, above
+    /// all the writeback of the files it wrote, which runs in kernel threads.
+    machine: f64,
 }
 
 impl Measure {
@@ -126,8 +130,12 @@ impl Measure {
     fn sys_ms_per_export(&self) -> f64 {
         self.sys * 1e3 / self.exports as f64
     }
+    /// CPU time per export spent outside the stage's process (kernel threads, interrupts).
+    fn other_ms_per_export(&self) -> f64 {
+        (self.machine - self.user - self.sys).max(0.0) * 1e3 / self.exports as f64
+    }
     fn line(&self) -> String {
-        let Measure { exports, bytes, seconds, failed, peak_kb, user, sys } = self;
+        let Measure { exports, bytes, seconds, failed, peak_kb, user, sys, machine: _ } = self;
         format!("{exports} {bytes} {seconds} {failed} {peak_kb} {user} {sys}")
     }
     fn parse(line: &str) -> Result<Measure> {
@@ -143,6 +151,7 @@ impl Measure {
             peak_kb: f[4].parse()?,
             user: f[5].parse()?,
             sys: f[6].parse()?,
+            machine: 0.0,
         })
     }
 }
@@ -179,8 +188,16 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         s.jobs
     );
     println!(
-        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8} {:>8} {:>7}",
-        "stage", "threads", "seconds", "exports/s", "MB/s", "peak MB", "user ms", "sys ms"
+        "{:<44} {:>7} {:>8} {:>10} {:>7} {:>8} {:>8} {:>7} {:>8}",
+        "stage",
+        "threads",
+        "seconds",
+        "exports/s",
+        "MB/s",
+        "peak MB",
+        "user ms",
+        "sys ms",
+        "other ms"
     );
     let probe_before = settle_filesystem(base, s.no_wait)?;
     let mut n = 0;
@@ -189,13 +206,14 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         let out = base.join(format!("out-{n}-{kind}-j{jobs}"));
         let m = run_stage(kind, from, &out, jobs)?;
         println!(
-            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1} {:>8.2} {:>7.2}{}",
+            "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1} {:>8.2} {:>7.2} {:>8.2}{}",
             m.seconds,
             m.per_second(),
             m.mb_per_second(),
             m.peak_kb as f64 / 1024.0,
             m.user_ms_per_export(),
             m.sys_ms_per_export(),
+            m.other_ms_per_export(),
             if m.failed > 0 { format!("  ({} FAILED)", m.failed) } else { String::new() }
         );
         Ok(m)
@@ -251,6 +269,25 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
     );
     println!("ratio (b)/(a): {ratio1:.2} at 1 thread, {ratio_n:.2} at {} threads", s.jobs);
     println!("speed-up 1 → {} threads: batch {speedup:.2}x, floor {floor_speedup:.2}x", s.jobs);
+    if batch_n.machine > 0.0 {
+        // No stage can finish before the machine has done its CPU work on every core at once:
+        // what bounds the batch at all cores, whatever jimsctl does with its threads.
+        let fastest = batch_n.machine / cores as f64;
+        println!(
+            "machine CPU per export at {} threads, the stage's process and the kernel's work for \
+             it elsewhere (writeback threads): floor {:.2} ms, batch {:.2} ms (of which {:.2} ms \
+             outside the process); with all {cores} cores busy the batch takes at least {:.2} s, \
+             so the ratio at {} threads is at most {:.2} and the speed-up at most {:.2}x",
+            s.jobs,
+            floor_n.machine * 1e3 / floor_n.exports as f64,
+            batch_n.machine * 1e3 / batch_n.exports as f64,
+            batch_n.other_ms_per_export(),
+            fastest,
+            s.jobs,
+            floor_n.seconds / fastest,
+            batch1.seconds / fastest
+        );
+    }
     if let Some((a1, an)) = alone {
         println!(
             "grouping the commits: {:.1}x at 1 thread, {:.1}x at {} threads (vs. each commit alone)",
@@ -353,6 +390,7 @@ fn probe_file_creation(dir: &Path) -> Result<f64> {
 fn run_stage(kind: &str, exports: &Path, out: &Path, jobs: usize) -> Result<Measure> {
     let _ = Command::new("sync").status();
     let exe = std::env::current_exe()?;
+    let busy_before = machine_busy();
     let output = Command::new(exe)
         .arg("bench-stage")
         .arg(kind)
@@ -363,8 +401,22 @@ fn run_stage(kind: &str, exports: &Path, out: &Path, jobs: usize) -> Result<Meas
     if !output.status.success() {
         bail!("stage {kind} failed: {}", String::from_utf8_lossy(&output.stderr));
     }
+    let machine = machine_busy() - busy_before;
     let text = String::from_utf8_lossy(&output.stdout);
-    Measure::parse(text.lines().last().unwrap_or_default())
+    let m = Measure::parse(text.lines().last().unwrap_or_default())?;
+    Ok(Measure { machine, ..m })
+}
+
+/// The CPU time every core of the machine has been busy since boot (`/proc/stat`: user, nice,
+/// system, irq, softirq and steal, in clock ticks of 1/100 s), in seconds.
+fn machine_busy() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0.0 };
+    let ticks: Vec<f64> =
+        cpu.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0.0)).collect();
+    let field = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    // user nice system idle iowait irq softirq steal
+    (field(0) + field(1) + field(2) + field(5) + field(6) + field(7)) / 100.0
 }
 
 /// The exports of a folder (not the secrets files), sorted, and their total size.
@@ -402,7 +454,16 @@ pub(crate) fn stage(args: &[String]) -> Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
     let (user, sys) = cpu();
-    let m = Measure { exports: files.len(), bytes, seconds, failed, peak_kb: peak_kb(), user, sys };
+    let m = Measure {
+        exports: files.len(),
+        bytes,
+        seconds,
+        failed,
+        peak_kb: peak_kb(),
+        user,
+        sys,
+        machine: 0.0,
+    };
     println!("{}", m.line());
     Ok(())
 }
