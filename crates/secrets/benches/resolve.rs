@@ -1,10 +1,14 @@
-//! Resolving and sealing 10,000 missing passwords from a `file:` source, against the raw
-//! AES-256-GCM seal of 10,000 passwords with one keyed cipher (the floor of that work).
+//! Resolving and sealing 10,000 missing passwords from a `file:` source, against sealing them
+//! alone (`ServerKey::seal`: a fresh nonce, AES-256-GCM, the `{aesgcm} 1,<key id>,<hex>` text)
+//! and against the raw AES-256-GCM encryption of the same passwords with one keyed cipher and a
+//! counter nonce (the floor of that work: issue 4 asks that sealing cost no more than twice it).
 //!
 //! Run: `cargo bench -p secrets -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
 
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use criterion::{BatchSize, Criterion, Throughput, criterion_main};
 use crypto::ServerKey;
 use model::{Configuration, Element, Section, SectionId};
@@ -85,7 +89,22 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    group.bench_function("raw_seal", |b| {
+    let raw = Aes256Gcm::new_from_slice(&[7u8; 32]).unwrap();
+    group.bench_function("raw_aes_gcm", |b| {
+        b.iter_with_large_drop(|| {
+            inputs
+                .iter()
+                .enumerate()
+                .map(|(i, (pw, binding))| {
+                    let mut nonce = [0u8; 12];
+                    nonce[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    let payload = Payload { msg: black_box(pw), aad: black_box(binding) };
+                    raw.encrypt(Nonce::from_slice(&nonce), payload).unwrap()
+                })
+                .collect::<Vec<Vec<u8>>>()
+        });
+    });
+    group.bench_function("seal", |b| {
         b.iter_with_large_drop(|| {
             inputs
                 .iter()
