@@ -187,6 +187,10 @@ fn run(
         return Ok(outcome);
     }
 
+    if let Some(key) = &source_key {
+        secrets::check_source_key(&export.configuration, key)
+            .map_err(|e| secrets_error(export_path, e))?;
+    }
     // The export's sections are moved into the merge; only its header is used after this.
     let mut merged = select::merge_owned(
         target.configuration(),
@@ -218,14 +222,7 @@ fn run(
         target.key(),
         source_key.as_ref(),
     )
-    .map_err(|e| {
-        let e = Error::from(e);
-        let kind = match e.kind() {
-            ErrorKind::Crypto => ErrorKind::Crypto,
-            _ => ErrorKind::Io,
-        };
-        Error::new(kind, format!("{}: {e}", export_path.display())).with_path(export_path)
-    })?;
+    .map_err(|e| secrets_error(export_path, e))?;
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
@@ -293,4 +290,15 @@ pub(crate) fn read_key_file(path: &Path) -> Result<crypto::ServerKey, Error> {
     crypto::ServerKey::from_key_file(&bytes).map_err(|e| {
         Error::new(ErrorKind::Crypto, format!("{}: {e}", path.display())).with_path(path)
     })
+}
+
+/// An error of the secrets stage about the export at `export_path` (tampered values, a wrong
+/// source key: exit 2; anything else: exit 1), naming the file.
+fn secrets_error(export_path: &Path, e: secrets::Error) -> Error {
+    let e = Error::from(e);
+    let kind = match e.kind() {
+        ErrorKind::Crypto => ErrorKind::Crypto,
+        _ => ErrorKind::Io,
+    };
+    Error::new(kind, format!("{}: {e}", export_path.display())).with_path(export_path)
 }

@@ -12,7 +12,7 @@ pub enum ErrorKind {
     /// A sealed value that this target should open does not open: it was altered, moved to
     /// another item or field, or is malformed (exit 2).
     Tampered,
-    /// The `--source-key` given matches no sealed value of the sections imported (exit 2).
+    /// The `--source-key` given matches no sealed value of the export (exit 2).
     WrongSourceKey,
     /// A `--secrets` SPEC that names no known source, or a source whose configuration is wrong:
     /// a missing or malformed file or folder, a program that does not exist (exit 2).

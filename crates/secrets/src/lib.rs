@@ -1,6 +1,8 @@
 //! The password-resolution stage of an import (architecture.md): what becomes of every
 //! password of the sections imported, and how the missing ones are found.
 //!
+//! 0. [`check_source_key`] checks, before the merge, that a `--source-key` is the key of the
+//!    server that wrote the export.
 //! 1. [`prepare`] applies the rules of jims-configuration.md ("What an import does with
 //!    each"): plaintext is sealed with the target's key, `{aesgcm}` values are opened to check
 //!    (and re-sealed when they are under the `--source-key`), and everything unusable on this
@@ -29,10 +31,10 @@ mod table;
 
 pub use chain::{Cache, Chain, Resolved, resolve, resolve_row, seal_resolved};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
-pub use prepare::{Prepared, prepare};
+pub use prepare::{Prepared, check_source_key, prepare};
 pub use skeleton::{SkeletonFormat, skeleton};
 pub use source::{
-    Answer, Granularity, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec,
+    Answer, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec,
 };
 pub use sources::{
     CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource, KEYS_VARIABLE,

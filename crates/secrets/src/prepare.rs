@@ -50,11 +50,13 @@ enum Action {
 /// A row's value in `config` is left as it was until it is resolved. Nothing in `config`
 /// changes when this returns an error.
 ///
+/// Whether `source_key` belongs to the export is [`check_source_key`]'s to say, over the whole
+/// export, before the merge.
+///
 /// # Errors
 /// [`ErrorKind::Tampered`] when an `{aesgcm}` value that should open (under the target's key or
 /// the source key, or whose key id cannot be read) does not, naming every such section, item and
-/// field; [`ErrorKind::WrongSourceKey`] when `source_key`'s id matches no `{aesgcm}` value of
-/// those sections; [`ErrorKind::Internal`] when sealing fails.
+/// field; [`ErrorKind::Internal`] when sealing fails.
 pub fn prepare(
     config: &mut Configuration,
     sections: &[SectionId],
@@ -70,8 +72,6 @@ pub fn prepare(
     let same_server = export_key_id == Some(target_id);
 
     let mut broken: Vec<String> = Vec::new();
-    let mut source_matches = 0usize;
-    let mut foreign_ids: Vec<String> = Vec::new();
     let mut actions = Vec::with_capacity(fields.len());
     for field in &fields {
         let raw = config.secret_value(&field.location);
@@ -84,9 +84,6 @@ pub fn prepare(
                     if same_server { Action::Keep } else { Action::Row(MissingReason::OtherServer) }
                 }
                 SecretState::Sealed { key_id: Some(id) } if id == target_id => {
-                    if source_id == Some(id) {
-                        source_matches += 1;
-                    }
                     match target_key.open(raw, field.binding().as_bytes()) {
                         Ok(_) => Action::Keep,
                         Err(e) => {
@@ -96,7 +93,6 @@ pub fn prepare(
                     }
                 }
                 SecretState::Sealed { key_id: Some(id) } if source_id == Some(id) => {
-                    source_matches += 1;
                     let key = source_key.unwrap_or(target_key);
                     match key.open(raw, field.binding().as_bytes()) {
                         Ok(secret) => Action::Reseal(secret),
@@ -106,12 +102,7 @@ pub fn prepare(
                         }
                     }
                 }
-                SecretState::Sealed { key_id: Some(id) } => {
-                    if !foreign_ids.iter().any(|f| f == id) {
-                        foreign_ids.push(id.to_owned());
-                    }
-                    Action::Row(MissingReason::ForeignKey)
-                }
+                SecretState::Sealed { key_id: Some(_) } => Action::Row(MissingReason::ForeignKey),
                 SecretState::Sealed { key_id: None } => {
                     broken.push(format!(
                         "{} (its value starts with {{aesgcm}} but is not of the form \
@@ -126,23 +117,6 @@ pub fn prepare(
 
     if !broken.is_empty() {
         return Err(tampered(broken));
-    }
-    if let (Some(id), 0) = (source_id, source_matches) {
-        let found = if foreign_ids.is_empty() {
-            "they hold no password sealed under another key".to_owned()
-        } else {
-            format!("their sealed passwords are under key id {}", foreign_ids.join(", "))
-        };
-        let names: Vec<&str> = sections.iter().map(|s| s.as_str()).collect();
-        return Err(Error::new(
-            ErrorKind::WrongSourceKey,
-            format!(
-                "wrong source key: its key id {id} matches no sealed password in the sections \
-                 imported ({}), and {found}; give --source-key the key of the server that wrote \
-                 the export",
-                names.join(", ")
-            ),
-        ));
     }
 
     let rows = actions.iter().filter(|a| matches!(a, Action::Row(_))).count();
@@ -170,6 +144,43 @@ pub fn prepare(
         }
     }
     Ok(prepared)
+}
+
+/// Checks that `source_key` is the key of the server that wrote `export` (the export's whole
+/// configuration, every section, before any is chosen): jims-configuration.md, "A
+/// `--source-key` whose key id matches no value in the export is a wrong key". So a partial
+/// import of sections without sealed passwords accepts the right key.
+///
+/// # Errors
+/// [`ErrorKind::WrongSourceKey`] when no `{aesgcm}` value of the export is under the key's id,
+/// naming the key ids the export's sealed values are under (never a value).
+pub fn check_source_key(export: &Configuration, source_key: &ServerKey) -> Result<(), Error> {
+    let id = source_key.id().as_str();
+    let mut foreign_ids: Vec<&str> = Vec::new();
+    for field in export.secret_fields() {
+        if let SecretState::Sealed { key_id: Some(found) } =
+            SecretState::classify(export.secret_value(&field.location))
+        {
+            if found == id {
+                return Ok(());
+            }
+            if !foreign_ids.contains(&found) {
+                foreign_ids.push(found);
+            }
+        }
+    }
+    let found = if foreign_ids.is_empty() {
+        "it holds no password sealed under any key".to_owned()
+    } else {
+        format!("its sealed passwords are under key id {}", foreign_ids.join(", "))
+    };
+    Err(Error::new(
+        ErrorKind::WrongSourceKey,
+        format!(
+            "wrong source key: its key id {id} matches no sealed password in the export, and \
+             {found}; give --source-key the key of the server that wrote the export"
+        ),
+    ))
 }
 
 /// `section `event_sources`, item `DC1`, field `password``.

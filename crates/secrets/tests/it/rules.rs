@@ -2,7 +2,7 @@
 //! source key, wrong source keys, tampered values, template inheritance, and the table.
 
 use model::{Configuration, Element, Section, SectionId};
-use secrets::{ErrorKind, MissingReason, prepare};
+use secrets::{ErrorKind, MissingReason, check_source_key, prepare};
 
 use crate::{config_of, es_binding, es_password, event_source, key, template};
 
@@ -134,19 +134,36 @@ fn tampered_under_the_source_key_fails() {
 fn a_source_key_matching_nothing_is_wrong() {
     let (target, exporter, wrong) = (key(1), key(2), key(3));
     let sealed = exporter.seal(b"pw", &es_binding("DC1")).unwrap();
-    let mut c = config_of(vec![event_source("DC1", "s", None, None, Some(&sealed))], vec![]);
-    let e = prepare(&mut c, ES, None, &target, Some(&wrong)).unwrap_err();
+    let c = config_of(vec![event_source("DC1", "s", None, None, Some(&sealed))], vec![]);
+    let e = check_source_key(&c, &wrong).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongSourceKey);
     let shown = e.to_string();
     assert!(
         shown.contains(wrong.id().as_str()) && shown.contains(exporter.id().as_str()),
         "{shown}"
     );
+    assert!(!shown.contains(&sealed), "{shown}");
+    check_source_key(&c, &exporter).unwrap();
+    let _ = target;
 
     // With nothing sealed at all, any source key is wrong too.
-    let mut c = config_of(vec![event_source("DC1", "s", None, None, None)], vec![]);
-    let e = prepare(&mut c, ES, None, &target, Some(&wrong)).unwrap_err();
+    let c = config_of(vec![event_source("DC1", "s", None, None, None)], vec![]);
+    let e = check_source_key(&c, &wrong).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongSourceKey);
+}
+
+#[test]
+fn the_source_key_is_checked_against_the_whole_export_not_the_sections_chosen() {
+    let (target, exporter) = (key(1), key(2));
+    // The export's sealed password is in a template; only event sources are imported.
+    let sealed = exporter.seal(b"pw", b"templates\0t1\0password").unwrap();
+    let mut c = config_of(
+        vec![event_source("DC1", "s", None, None, None)],
+        vec![template("t1", "event_source", Some("CORP\\svc"), Some(&sealed))],
+    );
+    check_source_key(&c, &exporter).unwrap();
+    let p = prepare(&mut c, &[SectionId::EventSources], None, &target, Some(&exporter)).unwrap();
+    assert_eq!((p.resealed, p.table.total()), (0, 1));
 }
 
 #[test]
