@@ -7,7 +7,7 @@
 //! - state: `$XDG_STATE_HOME/jimsctl/state.toml`, else `~/.local/state/jimsctl/state.toml`; it
 //!   holds `last_folder = "…"`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use pipeline::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -135,11 +135,18 @@ pub(crate) enum FoundIn {
     DefaultFolder(PathBuf),
 }
 
-/// Resolves an export named on the command line: a bare file name that is not in the current
-/// folder is looked up in the last folder, then in the default folder.
+/// Resolves an export named on the command line: a relative path or a bare file name
+/// (jims-configuration.md, "Export/Import settings") that is not found from the current folder
+/// is looked up in the last folder, then in the default folder. An absolute path, or one that
+/// starts with `.` or `..`, names its place itself and is taken as given.
 pub(crate) fn locate_export(given: &Path) -> Result<(PathBuf, FoundIn), Error> {
-    let bare = given.components().count() == 1 && !given.is_absolute();
-    if !bare || given.exists() {
+    let anchored = matches!(
+        given.components().next(),
+        None | Some(
+            Component::RootDir | Component::Prefix(_) | Component::CurDir | Component::ParentDir
+        )
+    );
+    if anchored || given.exists() {
         return Ok((given.to_owned(), FoundIn::AsGiven));
     }
     if let Some(last) = load_state().last_folder {

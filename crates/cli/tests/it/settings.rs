@@ -3,7 +3,7 @@
 use crate::support::{cmd, fixture, tmp};
 
 #[test]
-fn bare_export_names_are_found_in_the_last_then_the_default_folder() {
+fn relative_export_paths_are_found_in_the_last_then_the_default_folder() {
     let dir = tmp();
     let home = dir.path().join("home");
     let work = dir.path().join("work");
@@ -37,6 +37,20 @@ fn bare_export_names_are_found_in_the_last_then_the_default_folder() {
     let (code, _, err) = run(&["passwords", "full.xml", "--target", "t"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("in the default export folder"), "{err}");
+    // So does a relative path with folders in it; one anchored at `.` names the current folder.
+    let (code, _, err) = run(&["passwords", "../exports/full.xml", "--target", "t"]);
+    assert_eq!(code, 2, "{err}");
+    let nested = dir.path().join("nested");
+    std::fs::create_dir_all(nested.join("sub")).unwrap();
+    std::fs::copy(exports.join("full.xml"), nested.join("sub/full.xml")).unwrap();
+    let (code, _, _) =
+        run(&["settings", "--default-folder", nested.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = run(&["passwords", "sub/full.xml", "--target", "t"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("in the default export folder"), "{err}");
+    let (code, _, err) = run(&["passwords", "./sub/full.xml", "--target", "t"]);
+    assert_eq!(code, 2, "{err}");
 
     // A successful import remembers its folder as the last folder, which is tried first.
     let other = dir.path().join("other");
