@@ -55,7 +55,11 @@ pub(crate) fn unescape<'a>(
     let bytes = raw.as_bytes();
     // One pass finds the first '&' (or, in an attribute value, a '<', which is refused).
     let attribute = matches!(place, Place::Attribute { .. });
-    let Some(first) = bytes.iter().position(|&b| b == b'&' || (attribute && b == b'<')) else {
+    // XML 1.0 §3.3.3: a literal tab, newline or carriage return (a CR LF pair counting as one,
+    // §2.11) in an attribute value is read as a space; a character reference such as `&#10;`
+    // keeps its character. So a value means here what it means to JIMS's own XML parser.
+    let special = |b: u8| b == b'&' || (attribute && matches!(b, b'<' | b'\t' | b'\n' | b'\r'));
+    let Some(first) = bytes.iter().position(|&b| special(b)) else {
         return Ok(Cow::Borrowed(raw));
     };
     if attribute && let Some(p) = bytes[first..].iter().position(|&b| b == b'<') {
@@ -65,11 +69,16 @@ pub(crate) fn unescape<'a>(
             format!("{} holds a raw '<'; write it as &lt;", place.describe()),
         ));
     }
+    let spaces = attribute && bytes[first..].iter().any(|&b| matches!(b, b'\t' | b'\n' | b'\r'));
     let mut out = String::with_capacity(raw.len());
+    let Some(amp) = bytes[first..].iter().position(|&b| b == b'&') else {
+        push_literal(&mut out, raw, spaces);
+        return Ok(Cow::Owned(out));
+    };
     let mut rest_start = 0;
-    let mut amp = first;
+    let mut amp = first + amp;
     loop {
-        out.push_str(&raw[rest_start..amp]);
+        push_literal(&mut out, &raw[rest_start..amp], spaces);
         let after = &raw[amp + 1..];
         let Some(semi) = after.bytes().take(40).position(|b| b == b';') else {
             return Err(Fail::new(
@@ -121,9 +130,29 @@ pub(crate) fn unescape<'a>(
         match raw[rest_start..].bytes().position(|b| b == b'&') {
             Some(p) => amp = rest_start + p,
             None => {
-                out.push_str(&raw[rest_start..]);
+                push_literal(&mut out, &raw[rest_start..], spaces);
                 return Ok(Cow::Owned(out));
             }
+        }
+    }
+}
+
+/// Appends the literal text `text` to `out`; with `spaces`, as an attribute value's literal text
+/// is read (XML 1.0 §3.3.3): each tab, newline, carriage return or CR LF pair becomes one space.
+fn push_literal(out: &mut String, text: &str, spaces: bool) {
+    if !spaces {
+        out.push_str(text);
+        return;
+    }
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push(' ');
+            }
+            '\t' | '\n' => out.push(' '),
+            c => out.push(c),
         }
     }
 }
@@ -278,6 +307,18 @@ mod tests {
         assert_eq!(unescape("a<b", 5, ATTR).unwrap_err().offset, 6);
         let text = Place::Text { name: "x", secret: false };
         assert_eq!(unescape("a>b", 0, text).unwrap(), "a>b");
+    }
+
+    #[test]
+    fn literal_white_space_in_attribute_values_reads_as_spaces() {
+        // As a conforming XML parser (JIMS's own) reads them: one space each, CR LF as one.
+        assert_eq!(unescape("a\tb\nc\r\nd\re", 0, ATTR).unwrap(), "a b c d e");
+        assert_eq!(unescape("a\n&amp;\r\n", 0, ATTR).unwrap(), "a & ");
+        // Character references keep their character, so what the writer escapes comes back.
+        assert_eq!(unescape("a&#10;b&#9;c&#13;", 0, ATTR).unwrap(), "a\nb\tc\r");
+        // Element text is left as it is.
+        let text = Place::Text { name: "x", secret: false };
+        assert_eq!(unescape("a\n\tb", 0, text).unwrap(), "a\n\tb");
     }
 
     #[test]
