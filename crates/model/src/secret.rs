@@ -34,6 +34,10 @@ pub enum SecretState<'a> {
 
 impl SecretState<'_> {
     /// Classifies a raw secret value.
+    ///
+    /// A value that starts with `{scheme}` (letters, digits or `_`) has that scheme, whether or
+    /// not a space follows: so `{aesgcm}1,x,y` is a corrupt sealed value, never a plaintext
+    /// password to seal.
     pub fn classify(raw: &str) -> SecretState<'_> {
         if raw.is_empty() {
             return SecretState::Missing;
@@ -44,14 +48,7 @@ impl SecretState<'_> {
         match scheme {
             "capi" => SecretState::Capi,
             "fsw" => SecretState::Fsw,
-            "aesgcm" => {
-                let mut parts = rest.split(',');
-                let key_id = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-                    (Some("1"), Some(id), Some(_), None) if !id.is_empty() => Some(id),
-                    _ => None,
-                };
-                SecretState::Sealed { key_id }
-            }
+            "aesgcm" => SecretState::Sealed { key_id: sealed_key_id(rest) },
             other => SecretState::Unknown { scheme: other },
         }
     }
@@ -69,7 +66,8 @@ impl SecretState<'_> {
     }
 }
 
-/// Splits `{scheme} rest` into `("scheme", "rest")`; `None` if `raw` has no scheme prefix.
+/// Splits `{scheme}rest` into `("scheme", "rest")` (`rest` keeps its leading space, if any);
+/// `None` if `raw` does not start with a `{scheme}` prefix.
 fn split_scheme(raw: &str) -> Option<(&str, &str)> {
     let body = raw.strip_prefix('{')?;
     let close = body.find('}')?;
@@ -77,8 +75,20 @@ fn split_scheme(raw: &str) -> Option<(&str, &str)> {
     if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return None;
     }
-    let rest = body[close + 1..].strip_prefix(' ')?;
-    Some((scheme, rest))
+    Some((scheme, &body[close + 1..]))
+}
+
+/// The key id of what follows `{aesgcm}`, when it is exactly ` 1,<key id>,<hex>`.
+fn sealed_key_id(rest: &str) -> Option<&str> {
+    let mut parts = rest.strip_prefix(' ')?.split(',');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("1"), Some(id), Some(hex), None)
+            if !id.is_empty() && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Some(id)
+        }
+        _ => None,
+    }
 }
 
 /// How a secret is written in its holder element.
@@ -461,9 +471,46 @@ mod tests {
         assert_eq!(SecretState::classify("{aesgcm} 2,x,y"), SecretState::Sealed { key_id: None });
         assert_eq!(SecretState::classify("{aesgcm} 1,,y"), SecretState::Sealed { key_id: None });
         assert_eq!(SecretState::classify("{rot13} 1,ab"), SecretState::Unknown { scheme: "rot13" });
-        // Braces without the `{scheme} ` shape are just a password.
+        // Braces without the `{scheme}` shape are just a password.
         assert_eq!(SecretState::classify("{not a scheme}"), SecretState::Plaintext);
-        assert_eq!(SecretState::classify("{x}y"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify("{}x"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify("{x-y} 1,ab"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify("x{fsw} 1,ab"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify("{open"), SecretState::Plaintext);
+        assert_eq!(SecretState::classify(" {fsw} 1,ab"), SecretState::Plaintext);
+    }
+
+    #[test]
+    fn a_scheme_prefix_without_a_space_is_still_that_scheme() {
+        // Never plaintext: a corrupt blob must not be sealed as if it were the password.
+        for corrupt in [
+            "{aesgcm}1,9f2c4e1a7b3d5c60,abcd",
+            "{aesgcm}1,x,y",
+            "{aesgcm}",
+            "{aesgcm} ",
+            "{aesgcm}  1,9f2c4e1a7b3d5c60,abcd",
+            "{aesgcm} 1,9f2c4e1a7b3d5c60,",
+            "{aesgcm} 1,9f2c4e1a7b3d5c60,zz",
+            "{aesgcm} 1,9f2c4e1a7b3d5c60,ab,cd",
+            "{aesgcm} 1,9f2c4e1a7b3d5c60",
+        ] {
+            assert_eq!(
+                SecretState::classify(corrupt),
+                SecretState::Sealed { key_id: None },
+                "{corrupt:?}"
+            );
+        }
+        assert_eq!(SecretState::classify("{capi}"), SecretState::Capi);
+        assert_eq!(SecretState::classify("{capi}1,0100"), SecretState::Capi);
+        assert_eq!(SecretState::classify("{capi} anything"), SecretState::Capi);
+        assert_eq!(SecretState::classify("{fsw}1,abcd"), SecretState::Fsw);
+        assert_eq!(SecretState::classify("{fsw}"), SecretState::Fsw);
+        assert_eq!(SecretState::classify("{x}y"), SecretState::Unknown { scheme: "x" });
+        assert_eq!(SecretState::classify("{rot_13}"), SecretState::Unknown { scheme: "rot_13" });
+        assert_eq!(
+            SecretState::classify("{AESGCM} 1,a,b"),
+            SecretState::Unknown { scheme: "AESGCM" }
+        );
     }
 
     fn srx_section() -> Section {
