@@ -334,14 +334,16 @@ fn push_secret_fields<'s>(
                 out.push(field(previous, item_id.clone(), template.clone(), user));
             }
         };
-        for spec in specs {
-            if spec.names.is_empty() {
-                found((None, item, spec));
-            } else {
-                for (h, holder) in item.children.iter().enumerate() {
-                    if spec.names.contains(&holder.name.as_str()) {
-                        found((Some(h), holder, spec));
-                    }
+        // The item itself first, then its holders in the order of its children, whatever
+        // their kinds (an SRX's `webapi` may come before its `oAuth`).
+        for spec in specs.iter().filter(|s| s.names.is_empty()) {
+            found((None, item, spec));
+        }
+        if specs.iter().any(|s| !s.names.is_empty()) {
+            for (h, holder) in item.children.iter().enumerate() {
+                let name = holder.name.as_str();
+                if let Some(spec) = specs.iter().find(|s| s.names.contains(&name)) {
+                    found((Some(h), holder, spec));
                 }
             }
         }
@@ -543,6 +545,30 @@ mod tests {
         let webapi =
             c.get(SectionId::SrxClients).unwrap().files[0].root.children[0].children[1].clone();
         assert_eq!(webapi.child("password").unwrap().attr("fswSpi1"), Some("new"));
+    }
+
+    #[test]
+    fn srx_fields_follow_the_order_of_the_children() {
+        let srx = Element::new("SRX")
+            .with_attr("id", "SRX1")
+            .with_attr("address", "10.0.1.1")
+            .with_child(Element::new("query"))
+            .with_child(Element::new("webapi").with_attr("user", "api"))
+            .with_child(Element::new("oAuth").with_attr("id", "srx-edge"));
+        let mut c = Configuration::new();
+        c.insert(Section::single(SectionId::SrxClients, Element::new("SRXes").with_child(srx)));
+        let seen: Vec<_> = c
+            .secret_fields()
+            .into_iter()
+            .map(|f| (f.field, f.data_type, f.username, f.location.holder))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("webapi", "webapi".to_owned(), Some("api".to_owned()), Some(1)),
+                ("oauth", "oauth".to_owned(), Some("srx-edge".to_owned()), Some(2)),
+            ]
+        );
     }
 
     #[test]
