@@ -101,7 +101,7 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
 
 /// `jimsctl history`.
 pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_read(&t.target).map_err(Error::from)?;
+    let target = store::Target::open_state(&t.target).map_err(Error::from)?;
     let versions = target.history().map_err(Error::from)?;
     if t.output.format == OutputFormat::Json {
         let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
@@ -114,7 +114,10 @@ pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
 
 /// `jimsctl rollback`.
 pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
-    let target = store::Target::open(&r.target.target).map_err(Error::from)?;
+    // A rollback replaces every section and never looks at their content: a live file
+    // damaged by hand does not stand in the way of restoring a good version.
+    let target = store::Target::open_to_replace(&r.target.target, &model::SectionId::ALL)
+        .map_err(Error::from)?;
     let report = target.rollback(r.to).map_err(Error::from)?;
     if r.target.output.format == OutputFormat::Json {
         outln!(
@@ -135,7 +138,7 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
 
 /// `jimsctl key id`.
 pub(crate) fn key_id(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_read(&t.target).map_err(Error::from)?;
+    let target = store::Target::open_state(&t.target).map_err(Error::from)?;
     if t.output.format == OutputFormat::Json {
         outln!("{:#}", json!({"key_id": target.key_id().as_str()}));
     } else {

@@ -94,10 +94,21 @@ impl Target {
         Err(Error::busy(dir))
     }
 
-    /// Opens `dir` for reading (export, history, key id) under a shared lock. An interrupted
-    /// commit is recovered first, under the exclusive lock held briefly. Creates nothing: a
-    /// folder that is not managed is an error.
+    /// Opens `dir` for reading (export) under a shared lock. An interrupted commit is recovered
+    /// first, under the exclusive lock held briefly. Creates nothing: a folder that is not
+    /// managed is an error.
     pub fn open_read(dir: &Path) -> Result<Target, Error> {
+        Target::open_read_parsing(dir, &[])
+    }
+
+    /// [`Target::open_read`] for what needs only the folder's state (history, key id): the
+    /// live native files are read but not parsed, so [`Target::configuration`] is empty and a
+    /// file damaged by hand is no error.
+    pub fn open_state(dir: &Path) -> Result<Target, Error> {
+        Target::open_read_parsing(dir, &SectionId::ALL)
+    }
+
+    fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
         for _ in 0..3 {
             match layout::classify(dir)? {
                 DirState::Missing | DirState::Empty => {
@@ -124,7 +135,7 @@ impl Target {
                         }
                         lock = lock.relock(Mode::Shared, dir)?;
                     }
-                    return Target::load(dir, state, lock, &[]);
+                    return Target::load(dir, state, lock, unparsed);
                 }
             }
         }

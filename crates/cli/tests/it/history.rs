@@ -56,6 +56,40 @@ fn history_and_rollback() {
 }
 
 #[test]
+fn a_live_file_damaged_by_hand_does_not_stop_history_key_id_or_rollback() {
+    let dir = tmp();
+    let target = dir.path().join("t");
+    let t = target.to_str().unwrap();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
+    let good = tree(&target.join("cwd"));
+    let args = ["import", "exports/partial.xml", "--target", t, "--secrets", &secrets];
+    assert_eq!(run(&[&args[..], &["--accept-warning"]].concat()).code, 0);
+    let templates = target.join("cwd/config/templates.xml");
+    let mut text = std::fs::read_to_string(&templates).unwrap();
+    text.push_str("junk\n");
+    std::fs::write(&templates, text).unwrap();
+
+    // Reading the configuration stops at the damage, naming the file, line and column...
+    let r = run(&["export", "--target", t, "--out", dir.path().join("e.xml").to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("templates.xml:"), "{}", r.stderr);
+    // ...but what needs only the folder's state works, and so does the way out: a rollback.
+    let r = run(&["history", "--target", t, "--format", "json"]);
+    assert_eq!((r.code, r.json()["current"].as_u64()), (0, Some(2)), "{}", r.stderr);
+    assert_eq!(run(&["key", "id", "--target", t]).code, 0);
+    let r = run(&["rollback", "--target", t]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(tree(&target.join("cwd")), good, "the version before is back");
+    // The damaged version is kept in history as it was, but is not restored: rolling forward
+    // to it stops at the damage, naming it, and changes nothing.
+    let r = run(&["rollback", "--target", t, "--to", "2"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("templates.xml:8:1"), "{}", r.stderr);
+    assert_eq!(tree(&target.join("cwd")), good);
+}
+
+#[test]
 fn key_id_matches_what_exports_carry() {
     let dir = tmp();
     let target = dir.path().join("t");
