@@ -87,7 +87,7 @@ pub(crate) struct BatchArgs {
     #[arg(long = "secrets", value_name = "SPEC")]
     pub(crate) secrets: Vec<String>,
     /// Time limit for each answer of a `cmd:` source, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
     /// The exporting server's key file.
     #[arg(long, value_name = "FILE")]
@@ -193,7 +193,7 @@ pub(crate) struct ResolveArgs {
     #[arg(long = "secrets", value_name = "SPEC")]
     pub(crate) secrets: Vec<String>,
     /// Time limit for each answer of a `cmd:` source, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
     /// The exporting server's key file, so its sealed passwords are re-sealed instead of
     /// counted missing.
@@ -285,4 +285,18 @@ pub(crate) struct ConvertArgs {
     /// The output's kind, overriding OUT's extension.
     #[arg(long, value_enum)]
     pub(crate) to: Option<ConvertKind>,
+}
+
+/// The longest `--secrets-timeout` accepted: a day.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// `--secrets-timeout SECONDS`: a number of seconds above 0 and at most a day.
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    let seconds: f64 =
+        text.trim().parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS {
+        Ok(seconds)
+    } else {
+        Err(format!("the time limit must be above 0 and at most {MAX_TIMEOUT_SECONDS} seconds"))
+    }
 }

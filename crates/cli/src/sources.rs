@@ -7,10 +7,13 @@ use std::time::Duration;
 use pipeline::{Error, ErrorKind};
 use secrets::{SecretSource, SourceOptions};
 
-/// The sources' options from `--secrets-timeout` (seconds).
+/// The sources' options from `--secrets-timeout` (seconds, checked by the argument parser to be
+/// above 0 and at most a day; anything else is clamped rather than trusted).
 pub(crate) fn options(timeout_seconds: f64) -> SourceOptions {
     let mut options = SourceOptions::default();
-    options.timeout = Duration::from_secs_f64(timeout_seconds.max(0.001));
+    let seconds =
+        if timeout_seconds.is_finite() { timeout_seconds.clamp(0.001, 86_400.0) } else { 30.0 };
+    options.timeout = Duration::from_secs_f64(seconds);
     options
 }
 

@@ -183,3 +183,21 @@ fn every_bad_input_message_names_the_file_line_and_column() {
         insta::assert_snapshot!("bad_input_messages", report);
     });
 }
+
+#[test]
+fn a_time_limit_that_is_not_a_sensible_number_of_seconds_is_bad_usage() {
+    let dir = tmp();
+    let t = dir.path().join("t");
+    for bad in ["inf", "NaN", "1e30", "0", "-1", "soon"] {
+        for command in ["passwords", "import"] {
+            let limit = format!("--secrets-timeout={bad}");
+            let r = run(&[command, "exports/partial.xml", "--target", t.to_str().unwrap(), &limit]);
+            assert_eq!(r.code, 2, "{command} {bad}: {}", r.stderr);
+            assert!(r.stderr.contains("--secrets-timeout"), "{command} {bad}: {}", r.stderr);
+            assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        }
+    }
+    let r = run(&["batch", "--exports", "exports", "--targets", "t", "--secrets-timeout", "inf"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!t.exists());
+}
