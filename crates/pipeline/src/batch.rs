@@ -37,7 +37,7 @@ use std::time::Instant;
 
 use model::SectionId;
 use rayon::prelude::*;
-use secrets::{Answer, Cache, Chain, Granularity, Request, SecretSource, SourceError};
+use secrets::{Answer, Cache, Chain, Request, SecretSource, SourceError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
@@ -472,9 +472,6 @@ struct Shared(Arc<dyn SecretSource>);
 impl SecretSource for Shared {
     fn kind(&self) -> String {
         self.0.kind()
-    }
-    fn granularity(&self) -> Granularity {
-        self.0.granularity()
     }
     fn lookup(&self, key: &model::SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
         self.0.lookup(key, request)

@@ -11,7 +11,7 @@ use model::Configuration;
 
 use crate::error::{Error, ErrorKind};
 use crate::hash::{FastMap, hash_bytes};
-use crate::source::{Answer, Granularity, Request, SecretSource};
+use crate::source::{Answer, Request, SecretSource};
 use crate::table::{Row, Table};
 
 /// The secret sources of an import, in the order given.
@@ -51,20 +51,21 @@ impl Chain {
         self.sources.iter().map(|s| s.kind()).collect()
     }
 
-    /// Asks for `row`: key by key, most specific first, every source in order for each key;
-    /// a per-row source only at the first key's turn. The first answer wins; an empty answer
-    /// counts as none. Returns the password and the kind of the source that gave it.
+    /// Asks for `row`: key by key, most specific first (item, template, account), and for each
+    /// key every source in order, each with a request for that key alone. The first answer
+    /// wins, so an item's answer in any source beats an account answer in an earlier one; an
+    /// empty answer counts as none. Every source is asked so, `cmd:` and plugins included (a
+    /// `cmd:` program runs once for each key it is asked). Returns the password and the kind
+    /// of the source that gave it.
     ///
     /// # Errors
     /// The first source error, as [`ErrorKind::SourceConfig`] or [`ErrorKind::SourceFailed`],
     /// naming the source and the key.
     pub fn lookup(&self, row: &Row) -> Result<Option<(Secret, String)>, Error> {
-        let request = Request::for_row(row);
-        for (round, key) in row.keys.iter().enumerate() {
+        let whole = Request::for_row(row);
+        for key in &row.keys {
+            let request = whole.asking(key);
             for source in &self.sources {
-                if round > 0 && source.granularity() == Granularity::PerRow {
-                    continue;
-                }
                 match source.lookup(key, &request) {
                     Ok(Answer::Found(secret)) if !secret.is_empty() => {
                         return Ok(Some((secret, source.kind())));

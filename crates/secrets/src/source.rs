@@ -12,12 +12,16 @@ use crate::error::{Error, ErrorKind, SourceError};
 use crate::sources::{CmdSource, DirSource, EnvSource, FileSource};
 use crate::table::Row;
 
-/// What a source is asked: the row's keys and columns. Serialized, it is the JSON that a
-/// `cmd:` program receives on standard input:
-/// `{"keys":[...],"index":N,"type":…,"data_type":…,"data":…,"username":…|null,"template":…|null}`.
+/// What a source is asked: a key of a row and the row's columns. Serialized, it is the JSON
+/// that a `cmd:` program (and a plugin) receives:
+/// `{"keys":[KEY],"index":N,"type":…,"data_type":…,"data":…,"username":…|null,"template":…|null}`.
+///
+/// The chain asks key by key, so in a lookup `keys` holds the one key asked
+/// ([`Request::asking`]); [`Request::for_row`] holds every key of the row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Request<'a> {
-    /// Every key of the row, most specific first.
+    /// The keys asked: in a lookup, the one key asked; for a whole row, every key of the row,
+    /// most specific first.
     #[serde(serialize_with = "keys_as_strings")]
     pub keys: &'a [SecretKey],
     /// The row's index in the table.
@@ -53,6 +57,15 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// The same row, asking for `key` alone: the request a source is asked with in the
+    /// chain's round for `key`.
+    pub fn asking<'b>(&self, key: &'b SecretKey) -> Request<'b>
+    where
+        'a: 'b,
+    {
+        Request { keys: std::slice::from_ref(key), ..*self }
+    }
+
     /// The request as the JSON a `cmd:` program receives.
     pub fn to_json(&self) -> String {
         // Serializing plain strings and numbers into a String cannot fail.
@@ -69,15 +82,6 @@ pub enum Answer {
     NotFound,
 }
 
-/// How often a source is asked for a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Granularity {
-    /// Once per key (env, file, dir, prompt).
-    PerKey,
-    /// Once per row, at the first key's turn, with every key in the request (cmd, plugins).
-    PerRow,
-}
-
 /// A place passwords come from. Implemented by the built-in sources, by the command line's
 /// `prompt`, and by the registry's plugin wrappers.
 pub trait SecretSource: Send + Sync {
@@ -85,12 +89,9 @@ pub trait SecretSource: Send + Sync {
     /// `plugin:NAME`. Never the source's argument.
     fn kind(&self) -> String;
 
-    /// Whether the source is asked per key or once per row.
-    fn granularity(&self) -> Granularity {
-        Granularity::PerKey
-    }
-
-    /// Looks up `key` (for a per-row source, the row's first key) for the row in `request`.
+    /// Looks up `key` for the row in `request`. The chain asks every source key by key, most
+    /// specific first, with a request whose `keys` holds `key` alone
+    /// ([`Request::asking`]); a source answers for that key only.
     ///
     /// # Errors
     /// A [`SourceError`]: configuration (exit 2) or failure (exit 1). It never holds a secret.

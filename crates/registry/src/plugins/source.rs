@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crypto::Secret;
 use model::SecretKey;
 use plugin_api::abi::{ErrorBuf, Sink, Status, StrRef, status};
-use secrets::{Answer, Granularity, Request, SecretSource, SourceError};
+use secrets::{Answer, Request, SecretSource, SourceError};
 
 use super::load::Loaded;
 
@@ -19,9 +19,10 @@ const ERROR_CAPACITY: usize = 4096;
 /// The longest password a plugin may hand over: a password, not a document.
 const MAX_PASSWORD: usize = 64 * 1024;
 
-/// A plugin instance, made once per run from its CONFIG string, asked once per row with every
-/// key of the row. A plugin that is not thread-safe is called under a lock. A plugin that
-/// panicked is never called again, nor destroyed.
+/// A plugin instance, made once per run from its CONFIG string. The chain asks it key by key,
+/// like every other source: each call's request holds the one key asked (beside the row's
+/// columns). A plugin that is not thread-safe is called under a lock. A plugin that panicked is
+/// never called again, nor destroyed.
 pub struct PluginSource {
     kind: String,
     library: Arc<Loaded>,
@@ -181,11 +182,8 @@ impl SecretSource for PluginSource {
         self.kind.clone()
     }
 
-    fn granularity(&self) -> Granularity {
-        Granularity::PerRow
-    }
-
-    fn lookup(&self, _key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
+    /// Calls the plugin's resolve once, asking for `key` alone, whatever keys `request` holds.
+    fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
         let file = self.library.path.display();
         if let Some(why) = self.library.poisoned() {
             return Err(SourceError::config(
@@ -193,7 +191,7 @@ impl SecretSource for PluginSource {
                 format!("{file}: {why}; it is not called again"),
             ));
         }
-        let json = request.to_json();
+        let json = request.asking(key).to_json();
         let mut received: Option<Received> = None;
         let sink = Sink { context: (&raw mut received).cast(), put };
         let called = {

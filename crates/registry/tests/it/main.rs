@@ -8,7 +8,7 @@ use std::path::Path;
 
 use model::SecretKey;
 use registry::{LoadErrorKind, PluginInfo, Registry};
-use secrets::{Answer, ErrorKind, Granularity, Request, SecretSource, SourceOptions};
+use secrets::{Answer, ErrorKind, Request, SecretSource, SourceOptions};
 
 fn registry(folder: &Path) -> Registry {
     Registry::builtin_with_plugin_dirs(vec![folder.to_owned()])
@@ -35,8 +35,13 @@ fn request(keys: &[SecretKey]) -> Request<'_> {
 }
 
 fn lookup(s: &dyn SecretSource) -> Result<Option<String>, secrets::SourceError> {
+    lookup_key(s, 0)
+}
+
+/// Asks `s` for the `n`-th key, with a request holding every key of the row.
+fn lookup_key(s: &dyn SecretSource, n: usize) -> Result<Option<String>, secrets::SourceError> {
     let keys = keys();
-    s.lookup(&keys[0], &request(&keys)).map(|a| match a {
+    s.lookup(&keys[n], &request(&keys)).map(|a| match a {
         Answer::Found(secret) => Some(secret.expose_str().unwrap().to_owned()),
         Answer::NotFound => None,
     })
@@ -67,13 +72,15 @@ fn usable_plugins_are_listed_with_their_manifest() {
 }
 
 #[test]
-fn a_plugin_is_an_ordinary_per_row_source() {
+fn a_plugin_is_an_ordinary_source_asked_for_one_key() {
     let folder =
         libs::folder_with(&[&libs::plugin("example_plugin"), &libs::test_plugin("scripted")]);
     let r = registry(folder.path());
     let s = source(&r, "plugin:scripted").unwrap();
-    assert_eq!((s.kind(), s.granularity()), ("plugin:scripted".to_owned(), Granularity::PerRow));
+    assert_eq!(s.kind(), "plugin:scripted");
+    // `scripted` answers with the first key it is given: it is given the key asked alone.
     assert_eq!(lookup(&*s).unwrap().as_deref(), Some("scripted:event_sources/DC1"));
+    assert_eq!(lookup_key(&*s, 1).unwrap().as_deref(), Some("scripted:account/CORP\\svc"));
     assert_eq!(lookup(&*source(&r, "plugin:scripted:not-found").unwrap()).unwrap(), None);
     // The example reads variables nobody sets: not found, through the whole boundary.
     let example = source(&r, "plugin:example:JIMSCTL_TEST_UNSET_").unwrap();

@@ -1,4 +1,4 @@
-//! `cmd:PROGRAM [ARG…]`: a program asked once per row, with the request as JSON on stdin.
+//! `cmd:PROGRAM [ARG…]`: a program run once per key asked, with the request as JSON on stdin.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -12,19 +12,21 @@ use model::SecretKey;
 use zeroize::Zeroizing;
 
 use crate::error::SourceError;
-use crate::source::{Answer, Granularity, Request, SecretSource};
+use crate::source::{Answer, Request, SecretSource};
 
 const KIND: &str = "cmd";
 /// The most a program may print on stdout: a password, not a document.
 const MAX_OUTPUT: usize = 64 * 1024;
-/// The environment variable that holds the row's secret keys, most specific first, one per
-/// line, for programs that would rather not parse the JSON request.
+/// The environment variable that holds the key asked (the request's `keys`: one key, one line),
+/// for programs that would rather not parse the JSON request.
 pub const KEYS_VARIABLE: &str = "JIMS_SECRET_KEYS";
 /// How much of stderr is shown when the program fails.
 const STDERR_SHOWN: usize = 2048;
 
-/// A program that answers for a row. It receives the [`Request`] as JSON on standard input and
-/// answers by its exit code:
+/// A program that answers for one key of a row. The chain asks it key by key, like every other
+/// source: it runs once for each key it is asked, and receives the [`Request`] for that key
+/// (`keys` holds that key alone, beside the row's columns) as JSON on standard input. It answers
+/// by its exit code:
 ///
 /// - 0: its standard output is the password (one trailing newline dropped; empty output is a
 ///   failure);
@@ -46,7 +48,7 @@ pub struct CmdSource {
 }
 
 impl CmdSource {
-    /// The source running `program` with `args`, allowed `timeout` per row.
+    /// The source running `program` with `args`, allowed `timeout` per run.
     ///
     /// # Errors
     /// A configuration error when `program` does not exist: a path that is not a file, or a
@@ -72,8 +74,8 @@ impl CmdSource {
         Ok(CmdSource { program, args, timeout })
     }
 
-    /// Runs the program with `request` on stdin and the row's keys, one per line, in the
-    /// environment variable [`KEYS_VARIABLE`] (handy for shell recipes).
+    /// Runs the program with `request` on stdin and the request's keys (the key asked), one
+    /// per line, in the environment variable [`KEYS_VARIABLE`] (handy for shell recipes).
     fn run(&self, request: &[u8], keys: &str) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let deadline = started + self.timeout;
@@ -176,13 +178,10 @@ impl SecretSource for CmdSource {
         KIND.into()
     }
 
-    fn granularity(&self) -> Granularity {
-        Granularity::PerRow
-    }
-
-    fn lookup(&self, _key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
-        let keys: Vec<&str> = request.keys.iter().map(SecretKey::as_str).collect();
-        self.run(request.to_json().as_bytes(), &keys.join("\n"))
+    /// Runs the program once, asking for `key` alone, whatever keys `request` holds.
+    fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
+        let request = request.asking(key);
+        self.run(request.to_json().as_bytes(), key.as_str())
     }
 }
 

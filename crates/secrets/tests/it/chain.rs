@@ -1,11 +1,12 @@
-//! The chain: key order, per-row sources, errors, the cache, sealing, and the skeleton.
+//! The chain: key order (every source, `cmd:` included, key by key), errors, the cache,
+//! sealing, and the skeleton.
 
 use std::sync::Arc;
 
 use model::SectionId;
 use secrets::{
-    Cache, Chain, ErrorKind, FileSource, SecretSource, SkeletonFormat, SourceError, Table, prepare,
-    resolve, seal_resolved, skeleton,
+    Cache, Chain, ErrorKind, FileSource, SecretSource, SkeletonFormat, SourceError, SourceOptions,
+    Table, builtin_source, prepare, resolve, seal_resolved, skeleton,
 };
 
 use crate::{Scripted, Shared, config_of, es_binding, es_password, event_source, key, template};
@@ -71,18 +72,108 @@ fn keys_are_asked_most_specific_first_across_sources() {
 }
 
 #[test]
-fn per_row_sources_are_asked_once_with_every_key() {
+fn every_source_is_asked_key_by_key_with_that_key_alone() {
     let (_, mut t) = table();
     t.rows.truncate(1);
-    let cmd = Arc::new(Scripted::new("cmd", &[]).per_row());
+    let cmd = Arc::new(Scripted::new("cmd", &[]));
     let file = Arc::new(Scripted::new("file", &[("account/CORP\\svc", "acct")]));
     let chain = Chain::new(vec![shared(&cmd), shared(&file)]);
     resolve(&mut t, &chain, None).unwrap();
-    assert_eq!(cmd.asked(), ["event_sources/DC1"], "once, at the first key's turn");
-    let request = &cmd.calls.lock().unwrap()[0].1;
-    assert!(request.contains(r#""keys":["event_sources/DC1","templates/t1","account/CORP\\svc"]"#));
-    assert_eq!(file.asked(), ["event_sources/DC1", "templates/t1", "account/CORP\\svc"]);
+    let every_key = ["event_sources/DC1", "templates/t1", "account/CORP\\svc"];
+    assert_eq!(cmd.asked(), every_key, "a command is asked for each key in its turn");
+    assert_eq!(file.asked(), every_key);
+    for (key, request) in cmd.calls.lock().unwrap().iter() {
+        let request: serde_json::Value = serde_json::from_str(request).unwrap();
+        assert_eq!(request["keys"], serde_json::json!([key]), "only the key asked: {request}");
+        // The row's other fields are all there.
+        let row = serde_json::json!({
+            "keys": [key], "index": t.rows[0].index, "type": "Event Source",
+            "data_type": t.rows[0].data_type, "data": "10.0.0.5", "username": "CORP\\svc",
+            "template": "t1",
+        });
+        assert_eq!(request, row);
+    }
     assert_eq!(t.rows[0].source.as_deref(), Some("file"));
+}
+
+#[test]
+fn an_account_answer_in_an_earlier_command_loses_to_an_item_answer_in_a_later_source() {
+    let (_, mut t) = table();
+    t.rows.truncate(1);
+    let cmd = Arc::new(Scripted::new("cmd", &[("account/CORP\\svc", "account-pw")]));
+    let file = Arc::new(Scripted::new("file", &[("event_sources/DC1", "item-pw")]));
+    let chain = Chain::new(vec![shared(&cmd), shared(&file)]);
+    let resolved = resolve(&mut t, &chain, None).unwrap();
+    assert_eq!(t.rows[0].source.as_deref(), Some("file"));
+    assert_eq!(resolved.secrets[0].1.expose(), b"item-pw");
+    assert_eq!(cmd.asked(), ["event_sources/DC1"], "asked for the item key only, then stopped");
+    assert_eq!(file.asked(), ["event_sources/DC1"]);
+}
+
+/// A `cmd:` SPEC running `body` through `sh`, and the file where it logs each request (one
+/// line each).
+#[cfg(unix)]
+fn logging_cmd(dir: &std::path::Path, body: &str) -> (String, std::path::PathBuf) {
+    let log = dir.join("requests.log");
+    let path = dir.join("answer.sh");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\ncat >> '{}'\necho >> '{}'\n{body}\n", log.display(), log.display()),
+    )
+    .unwrap();
+    (format!("cmd:sh {}", path.display()), log)
+}
+
+/// The audit's case with the real sources: `--secrets cmd:X --secrets file:F`, where X knows
+/// only the account and F the item. The item's answer wins, whatever source holds it.
+#[cfg(unix)]
+#[test]
+fn a_real_command_answering_the_account_loses_to_a_later_file_holding_the_item() {
+    let dir = tempfile::tempdir().unwrap();
+    // Like the recipes: try each key given, answer the first known one.
+    let (cmd, log) = logging_cmd(
+        dir.path(),
+        "printf '%s\\n' \"$JIMS_SECRET_KEYS\" | while read -r k; do\n\
+         case \"$k\" in account/*) echo account-pw; exit 0;; esac\n\
+         done | grep . || exit 1",
+    );
+    let file = dir.path().join("secrets.json");
+    std::fs::write(&file, r#"{"event_sources/DC1": "item-pw"}"#).unwrap();
+    let options = SourceOptions::default();
+    let sources = [cmd, format!("file:{}", file.display())]
+        .iter()
+        .map(|spec| builtin_source(spec, &options).unwrap().unwrap())
+        .collect();
+    let chain = Chain::new(sources);
+
+    let (mut c, mut t) = table();
+    let resolved = resolve(&mut t, &chain, None).unwrap();
+    assert_eq!(t.rows[0].key().as_str(), "event_sources/DC1");
+    assert_eq!(t.rows[0].source.as_deref(), Some("file"), "the item's own answer wins");
+    // The template's row has no item answer anywhere: the command's account answer is its.
+    assert_eq!(t.rows[1].source.as_deref(), Some("cmd"));
+
+    let target = key(1);
+    seal_resolved(&mut c, &t, resolved, &target).unwrap();
+    let sealed = es_password(&c, 0);
+    assert_eq!(target.open(&sealed, &es_binding("DC1")).unwrap().expose(), b"item-pw");
+
+    // One run per key asked, each asked for that key alone: the item's row stopped at its
+    // first key (the file answered it); the template's row reached its account key.
+    let keys: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["keys"].clone())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            serde_json::json!(["event_sources/DC1"]),
+            serde_json::json!(["templates/t1"]),
+            serde_json::json!(["account/CORP\\svc"]),
+        ]
+    );
 }
 
 #[test]
@@ -139,7 +230,7 @@ fn the_cache_looks_up_equal_rows_once() {
         event_source("A", "10.0.0.5", Some("CORP\\svc"), None, None),
         event_source("B", "10.0.0.5", Some("CORP\\svc"), None, None),
     ];
-    let source = Arc::new(Scripted::new("cmd", &[("account/CORP\\svc", "pw")]).per_row());
+    let source = Arc::new(Scripted::new("cmd", &[]));
     let account = Arc::new(Scripted::new("file", &[("account/CORP\\svc", "pw")]));
     let chain = Chain::new(vec![shared(&source), shared(&account)]);
     let cache = Cache::new();
@@ -152,7 +243,10 @@ fn the_cache_looks_up_equal_rows_once() {
         assert_eq!(resolved.secrets.len(), 2);
         assert!(t.rows.iter().all(|r| r.source.as_deref() == Some("file")));
     }
-    assert_eq!(source.asked(), ["event_sources/A", "event_sources/B"]);
+    // Each row's two keys, asked once for both imports: the second is answered by the cache.
+    let asked = ["event_sources/A", "account/CORP\\svc", "event_sources/B", "account/CORP\\svc"];
+    assert_eq!(source.asked(), asked);
+    assert_eq!(account.asked(), asked);
     assert_eq!((cache.hits(), cache.misses(), cache.len()), (2, 2, 2));
 
     // Same keys, other Data: another lookup.

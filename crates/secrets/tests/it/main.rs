@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use crypto::{Secret, ServerKey};
 use model::{Configuration, Element, SecretKey, Section, SectionId};
-use secrets::{Answer, Granularity, Request, SecretSource, SourceError};
+use secrets::{Answer, Request, SecretSource, SourceError};
 use zeroize::Zeroizing;
 
 /// A key made of one repeated byte.
@@ -84,10 +84,10 @@ pub(crate) fn es_password(c: &Configuration, n: usize) -> String {
     c.secret_value(&f.location).to_owned()
 }
 
-/// A source answering from a map, counting its lookups and the requests it saw.
+/// A source answering from a map, counting its lookups and the requests it saw (as the JSON a
+/// `cmd:` program would receive).
 pub(crate) struct Scripted {
     pub kind: &'static str,
-    pub granularity: Granularity,
     pub answers: HashMap<String, String>,
     pub calls: Mutex<Vec<(String, String)>>,
 }
@@ -96,15 +96,9 @@ impl Scripted {
     pub(crate) fn new(kind: &'static str, answers: &[(&str, &str)]) -> Scripted {
         Scripted {
             kind,
-            granularity: Granularity::PerKey,
             answers: answers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             calls: Mutex::new(Vec::new()),
         }
-    }
-
-    pub(crate) fn per_row(mut self) -> Scripted {
-        self.granularity = Granularity::PerRow;
-        self
     }
 
     /// The keys asked, in order.
@@ -116,10 +110,6 @@ impl Scripted {
 impl SecretSource for Scripted {
     fn kind(&self) -> String {
         self.kind.into()
-    }
-
-    fn granularity(&self) -> Granularity {
-        self.granularity
     }
 
     fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
@@ -137,9 +127,6 @@ pub(crate) struct Shared(pub std::sync::Arc<Scripted>);
 impl SecretSource for Shared {
     fn kind(&self) -> String {
         self.0.kind()
-    }
-    fn granularity(&self) -> Granularity {
-        self.0.granularity()
     }
     fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
         self.0.lookup(key, request)

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use model::SecretKey;
 use secrets::{
-    Answer, DirSource, EnvSource, Error, ErrorKind, Granularity, MissingReason, Request, Row,
-    SecretSource, SourceErrorKind, SourceOptions, builtin_source,
+    Answer, DirSource, EnvSource, Error, ErrorKind, MissingReason, Request, Row, SecretSource,
+    SourceErrorKind, SourceOptions, builtin_source,
 };
 
 /// A row for event source `DC1` with a template and an account.
@@ -210,7 +210,6 @@ fn cmd_answers_by_exit_code() {
     let d = dir.path();
     let found = build(&script(d, "found.sh", "printf 'pw-cmd\\n'")).unwrap();
     assert_eq!(found.kind(), "cmd");
-    assert_eq!(found.granularity(), Granularity::PerRow);
     assert_eq!(ask(&*found, "event_sources/DC1").unwrap().as_deref(), Some("pw-cmd"));
 
     let not_found = build(&script(d, "nf.sh", "echo 'no such key' >&2; exit 1")).unwrap();
@@ -247,16 +246,29 @@ fn cmd_answers_by_exit_code() {
 
 #[cfg(unix)]
 #[test]
-fn cmd_receives_the_request_as_json() {
+fn cmd_receives_the_request_for_the_key_asked_as_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("request.json");
-    let s =
-        build(&script(dir.path(), "req.sh", &format!("cat > {}; echo pw", out.display()))).unwrap();
+    let env = dir.path().join("keys.txt");
+    let body = format!(
+        "cat > {}; printf '%s' \"$JIMS_SECRET_KEYS\" > {}; echo pw",
+        out.display(),
+        env.display()
+    );
+    let s = build(&script(dir.path(), "req.sh", &body)).unwrap();
+    // Even handed the whole row, the program is asked for the one key, beside the row's columns.
     assert_eq!(ask(&*s, "event_sources/DC1").unwrap().as_deref(), Some("pw"));
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
-        r#"{"keys":["event_sources/DC1","templates/t1","account/CORP\\svc"],"index":3,"type":"Event Source","data_type":"domain_controller","data":"10.0.0.5","username":"CORP\\svc","template":"t1"}"#
+        r#"{"keys":["event_sources/DC1"],"index":3,"type":"Event Source","data_type":"domain_controller","data":"10.0.0.5","username":"CORP\\svc","template":"t1"}"#
     );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), "event_sources/DC1");
+    assert_eq!(ask(&*s, "account/CORP\\svc").unwrap().as_deref(), Some("pw"));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        r#"{"keys":["account/CORP\\svc"],"index":3,"type":"Event Source","data_type":"domain_controller","data":"10.0.0.5","username":"CORP\\svc","template":"t1"}"#
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), "account/CORP\\svc");
 }
 
 #[cfg(unix)]
