@@ -195,13 +195,92 @@ fn cmd_source_gets_the_request_and_counts_one_run_per_row() {
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 7, "one run per row");
+    assert_eq!(lines.len(), 7, "one run per row: the program answers the first key it is asked");
     let first = &lines[0];
     for k in ["keys", "index", "type", "data_type", "data", "username", "template"] {
         assert!(first.get(k).is_some(), "the request lacks {k}: {first}");
     }
-    assert_eq!(first["keys"][0], "user_directories/AD4");
+    assert_eq!(first["keys"], serde_json::json!(["user_directories/AD4"]), "the key asked alone");
     assert!(plain_passwords(&target, dir.path()).contains("Pw-from-cmd-templates-dc-readers"));
+}
+
+/// The audit's case: `--secrets cmd:X --secrets file:F`, where X knows only the accounts and F
+/// one item's own password. The item's answer wins although its source comes later: every
+/// source, `cmd:` included, is asked key by key, with the key asked alone.
+#[test]
+fn an_item_answer_in_a_later_file_beats_an_account_answer_of_an_earlier_cmd() {
+    let dir = tmp();
+    let log = dir.path().join("requests.log");
+    let script = dir.path().join("accounts.sh");
+    // Like the recipes: answers when a key it is given is an account.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat >> '{log}'\necho >> '{log}'\n\
+             printf '%s\\n' \"$JIMS_SECRET_KEYS\" | grep -q '^account/' || exit 1\n\
+             echo Pw-cmd-account\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("items.json");
+    std::fs::write(&file, r#"{"user_directories": {"AD8": "Pw-file-item-8"}}"#).unwrap();
+    let target = dir.path().join("t").display().to_string();
+    // Through `sh`: running a script just written could race with another test's fork.
+    let cmd_spec = format!("cmd:sh {}", script.display());
+    let file_spec = format!("file:{}", file.display());
+    let r = run(&[
+        "passwords",
+        "exports/partial.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &cmd_spec,
+        "--secrets",
+        &file_spec,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for shown in [&r.stdout, &r.stderr] {
+        assert!(!shown.contains("Pw-cmd-account") && !shown.contains("Pw-file-item-8"), "{shown}");
+        assert_no_secret(shown);
+    }
+    let v = r.json();
+    let items = v["items"].as_array().unwrap();
+    let source_of = |key: &str| items.iter().find(|i| i["key"] == key).unwrap()["source"].clone();
+    assert_eq!(source_of("user_directories/AD8"), "file", "the item's own answer wins");
+    assert_eq!(source_of("user_directories/AD4"), "cmd", "no item answer: the account's");
+    assert_eq!(source_of("templates/ad-readers"), "cmd");
+
+    // One run per key asked, each with that key alone; AD8's row stopped at its item key.
+    let requests: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(requests.iter().all(|q| q["keys"].as_array().unwrap().len() == 1), "{requests:?}");
+    let ad8_index = &items.iter().find(|i| i["key"] == "user_directories/AD8").unwrap()["index"];
+    let ad8: Vec<_> = requests.iter().filter(|q| q["index"] == *ad8_index).collect();
+    assert_eq!(ad8.len(), 1, "{ad8:?}");
+    assert_eq!(ad8[0]["keys"], serde_json::json!(["user_directories/AD8"]));
+
+    // And the import seals the file's password for AD8.
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        &target,
+        "--secrets",
+        &cmd_spec,
+        "--secrets",
+        &file_spec,
+        "--accept-warning",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plain = plain_passwords(&target, dir.path());
+    assert!(plain.contains("Pw-file-item-8") && plain.contains("Pw-cmd-account"));
 }
 
 #[test]
