@@ -89,12 +89,7 @@ fn output_format(command: &Command) -> OutputFormat {
 fn report_error(e: &Error, format: OutputFormat) -> u8 {
     let code = e.exit_code();
     if format == OutputFormat::Json {
-        let status = match e.kind() {
-            ErrorKind::Invalid(_) => "invalid",
-            ErrorKind::Busy => "busy",
-            _ => "failed",
-        };
-        let mut v = json!({"status": status, "exit_code": code, "error": e.to_string()});
+        let mut v = json!({"status": e.status(), "exit_code": code, "error": e.to_string()});
         if let ErrorKind::Invalid(problems) = e.kind() {
             v["problems"] = problems.iter().map(|p| json!(p.to_string())).collect();
         }

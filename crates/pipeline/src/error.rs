@@ -62,6 +62,17 @@ impl Error {
         self.path.as_deref()
     }
 
+    /// The `status` that `import --format json` and a batch report give this error, following
+    /// its exit code: `invalid` for bad input of any kind (exit 2: a malformed file, an unknown
+    /// section, a failed validation, a wrong key…), `busy` (exit 5), else `failed` (exit 1).
+    pub fn status(&self) -> &'static str {
+        match self.exit_code() {
+            2 => "invalid",
+            5 => "busy",
+            _ => "failed",
+        }
+    }
+
     /// The exit code of cli.md for this error.
     pub fn exit_code(&self) -> u8 {
         match self.kind {

@@ -357,7 +357,7 @@ fn an_unknown_plugin_is_exit_2_in_json_too() {
     );
     assert_eq!(r.code, 2);
     let v = r.json();
-    assert_eq!((v["status"].as_str(), v["exit_code"].as_u64()), (Some("failed"), Some(2)));
+    assert_eq!((v["status"].as_str(), v["exit_code"].as_u64()), (Some("invalid"), Some(2)));
     let error = v["error"].as_str().unwrap();
     assert!(error.contains("no plugin named `vault`") && error.contains("plugins list"), "{error}");
 }
