@@ -36,7 +36,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
     if outcome.status == pipeline::Status::Imported {
         settings::remember_export_folder(&a.resolve.export);
     }
-    print_outcome(&outcome, &a.resolve, &found, style);
+    print_outcome(&outcome, &a.resolve, a.dry_run, &found, style);
     Ok(outcome.status.exit_code())
 }
 
@@ -64,11 +64,17 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
 }
 
-fn print_outcome(outcome: &pipeline::Outcome, a: &ResolveArgs, found: &FoundIn, style: Style) {
+fn print_outcome(
+    outcome: &pipeline::Outcome,
+    a: &ResolveArgs,
+    dry_run: bool,
+    found: &FoundIn,
+    style: Style,
+) {
     let export = a.export.display().to_string();
     let target = a.target.display().to_string();
     if a.output.format == OutputFormat::Json {
-        let mut v = render::import_json(outcome, &export, &target);
+        let mut v = render::import_json(outcome, &export, &target, dry_run);
         match found {
             FoundIn::AsGiven => {}
             FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
@@ -76,7 +82,7 @@ fn print_outcome(outcome: &pipeline::Outcome, a: &ResolveArgs, found: &FoundIn, 
         }
         outln!("{v:#}");
     } else {
-        out!("{}", render::import_text(outcome, &export, &target, style));
+        out!("{}", render::import_text(outcome, &export, &target, dry_run, style));
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use pipeline::{Outcome, Status};
 use secrets::Table;
-use select::{Action, Plan};
+use select::{Action, PARTIAL_WARNING, Plan};
 use serde_json::{Value, json};
 
 use crate::term::Style;
@@ -161,8 +161,15 @@ fn sources_summary(table: &Table) -> String {
     counts.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
 }
 
-/// `import` in text.
-pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style) -> String {
+/// `import` in text; a dry run (`dry_run`) shows the plan and the partial-import warning even
+/// when passwords are missing, since the plan is what it is for.
+pub(crate) fn import_text(
+    o: &Outcome,
+    export: &str,
+    target: &str,
+    dry_run: bool,
+    style: Style,
+) -> String {
     let mut out = String::new();
     let sections: Vec<&str> = o.sections.iter().map(|s| s.as_str()).collect();
     let head = match o.status {
@@ -176,6 +183,12 @@ pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style)
             "Dry run: importing {export} ({}) into {target}{} would do this (nothing was written):",
             o.format,
             if o.creates_target { " (would be created)" } else { "" }
+        ),
+        Status::MissingPasswords if dry_run => format!(
+            "Dry run: importing {export} ({}) into {target} would stop: {} password(s) missing \
+             (nothing was written). It would do this once they are given:",
+            o.format,
+            o.table.remaining()
         ),
         Status::MissingPasswords => format!(
             "Cannot import {export} into {target} yet: {} password(s) missing. Nothing was written.",
@@ -192,10 +205,13 @@ pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style)
         return out;
     }
     if o.partial {
+        if dry_run {
+            let _ = writeln!(out, "Warning: {PARTIAL_WARNING}");
+        }
         let _ = writeln!(out, "Partial import of: {}.", sections.join(", "));
     }
     let t = &o.table;
-    if let (Some(p), false) = (&o.plan, o.status == Status::MissingPasswords) {
+    if let (Some(p), true) = (&o.plan, dry_run || o.status != Status::MissingPasswords) {
         out.push_str(&plan(p, style));
     }
     if o.status == Status::MissingPasswords {
@@ -227,8 +243,8 @@ pub(crate) fn import_text(o: &Outcome, export: &str, target: &str, style: Style)
     out
 }
 
-/// `import` as one JSON object.
-pub(crate) fn import_json(o: &Outcome, export: &str, target: &str) -> Value {
+/// `import` as one JSON object; a dry run of a partial import carries the warning's text.
+pub(crate) fn import_json(o: &Outcome, export: &str, target: &str, dry_run: bool) -> Value {
     let status = match o.status {
         Status::Imported => "imported",
         Status::DryRun => "dry-run",
@@ -249,6 +265,9 @@ pub(crate) fn import_json(o: &Outcome, export: &str, target: &str) -> Value {
     });
     if let Some(p) = &o.plan {
         v["plan"] = serde_json::to_value(p).unwrap_or(Value::Null);
+    }
+    if o.partial && (dry_run || o.status == Status::WarningNotAccepted) {
+        v["warning"] = PARTIAL_WARNING.into();
     }
     if let Some(version) = o.version {
         v["version"] = version.into();

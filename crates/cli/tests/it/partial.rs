@@ -251,3 +251,35 @@ fn the_plan_in_text_and_json() {
         insta::assert_json_snapshot!("plan_json", v["plan"]);
     });
 }
+
+#[test]
+fn a_dry_run_shows_its_plan_and_the_warning_even_with_passwords_missing() {
+    let dir = tmp();
+    let target = dir.path().join("t").display().to_string();
+    let r = run(&["import", "exports/partial.xml", "--target", &target, "--dry-run"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.starts_with("Dry run: importing exports/partial.xml"), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("Warning: {}", select::PARTIAL_WARNING)), "{}", r.stdout);
+    assert!(r.stdout.contains("user_directories  replaced"), "{}", r.stdout);
+    assert!(r.stdout.contains("Add Missing Passwords"), "{}", r.stdout);
+    assert!(!Path::new(&target).exists());
+
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        &target,
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["status"], "missing-passwords");
+    assert_eq!(v["warning"], select::PARTIAL_WARNING);
+    assert!(v["plan"].is_object() || v["plan"].is_array(), "{v}");
+    // An import that is not a dry run shows the warning only when it was not accepted.
+    let r = run(&["import", "exports/partial.xml", "--target", &target, "--format", "json"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.json()["warning"], select::PARTIAL_WARNING);
+}
