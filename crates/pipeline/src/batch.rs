@@ -127,11 +127,12 @@ pub enum EntryStatus {
     MissingPasswords,
     /// A partial import whose warning was not accepted (exit 4).
     WarningNotAccepted,
-    /// The configuration would break the import rules (exit 2).
+    /// Bad input of any kind: a malformed export, an unknown section, a failed validation, a
+    /// wrong key, a misconfigured source (exit 2).
     Invalid,
     /// The target is busy (exit 5).
     Busy,
-    /// Any other failure (exit 1 or 2).
+    /// Any other failure (exit 1).
     Failed,
     /// Not started: the batch was cancelled (exit 1).
     Skipped,
@@ -147,10 +148,12 @@ impl EntryStatus {
         }
     }
 
+    /// The status of an entry that ended in `e`, as `import --format json` gives it
+    /// ([`Error::status`]).
     fn of_error(e: &Error) -> EntryStatus {
-        match e.kind() {
-            ErrorKind::Invalid(_) => EntryStatus::Invalid,
-            ErrorKind::Busy => EntryStatus::Busy,
+        match e.status() {
+            "invalid" => EntryStatus::Invalid,
+            "busy" => EntryStatus::Busy,
             _ => EntryStatus::Failed,
         }
     }

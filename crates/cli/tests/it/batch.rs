@@ -78,7 +78,7 @@ fn a_broken_export_fails_alone_and_the_others_are_imported() {
         assert_eq!(e["version"], 1);
     }
     let broken = entry(&rep, "broken.xml");
-    assert_eq!(broken["status"], "failed");
+    assert_eq!(broken["status"], "invalid");
     assert_eq!(broken["exit_code"], 2);
     assert!(broken["error"].as_str().unwrap().contains("broken.xml:"), "{broken}");
     assert_eq!(rep["totals"]["imported"], 2);
