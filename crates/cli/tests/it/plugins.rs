@@ -314,11 +314,6 @@ fn every_broken_plugin_is_exit_2_naming_the_file_and_the_reason() {
             "panics",
             "it panicked in create (panicked: the plugin broke while starting)",
         ),
-        (
-            "plugin:panics",
-            "panics",
-            "it panicked in resolve (panicked: the plugin broke while looking up row 1)",
-        ),
     ] {
         let r = run_with(
             &[],
@@ -337,6 +332,29 @@ fn every_broken_plugin_is_exit_2_naming_the_file_and_the_reason() {
         // One sentence, no backtrace or panic noise from the plugin.
         assert_eq!(r.stderr.lines().count(), 1, "{spec}: {}", r.stderr);
     }
+}
+
+#[test]
+fn a_plugin_that_panics_while_answering_is_a_failed_source_exit_1() {
+    let work = tmp();
+    let target = work.path().join("srv");
+    let r = run_with(
+        &[],
+        &[
+            "passwords",
+            "exports/partial.xml",
+            "--target",
+            target.to_str().unwrap(),
+            &secrets_arg("plugin:panics".into()),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let file = plugin_folder().join(lib_name("panics"));
+    assert!(r.stderr.contains(&file.display().to_string()), "{}", r.stderr);
+    let says = "it panicked in resolve (panicked: the plugin broke while looking up row 1)";
+    assert!(r.stderr.contains(says), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!target.exists(), "nothing is written");
 }
 
 #[test]

@@ -185,8 +185,10 @@ impl SecretSource for PluginSource {
     /// Calls the plugin's resolve once, asking for `key` alone, whatever keys `request` holds.
     fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
         let file = self.library.path.display();
+        // A panic is the plugin failing while answering (cli.md: exit 1), not a configuration
+        // the user got wrong.
         if let Some(why) = self.library.poisoned() {
-            return Err(SourceError::config(
+            return Err(SourceError::failed(
                 &self.kind,
                 format!("{file}: {why}; it is not called again"),
             ));
@@ -228,7 +230,7 @@ impl SecretSource for PluginSource {
             status::PANICKED => {
                 let why = format!("it panicked in resolve ({message})");
                 self.library.poison(&why);
-                Err(SourceError::config(
+                Err(SourceError::failed(
                     &self.kind,
                     format!("{file}: {why}; it is not called again"),
                 ))

@@ -224,7 +224,7 @@ fn a_panic_in_resolve_is_reported_and_the_plugin_is_not_called_again() {
     let r = registry(folder.path());
     let s = source(&r, "plugin:panics").unwrap();
     let e = lookup(&*s).unwrap_err();
-    assert_eq!(e.kind(), secrets::SourceErrorKind::Config);
+    assert_eq!(e.kind(), secrets::SourceErrorKind::Failed);
     assert!(
         e.message()
             .contains("it panicked in resolve (panicked: the plugin broke while looking up row 1)"),
