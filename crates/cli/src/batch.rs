@@ -90,11 +90,19 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
     Ok(report.exit_code())
 }
 
-/// The entries: from the manifest, or from the folder of exports (whose targets folder is made
-/// when absent, unless nothing is to be written).
+/// The entries: from the manifest (whose targets' parent folders are made when absent, as
+/// `--targets DIR` is, for the entries that write), or from the folder of exports (whose
+/// targets folder is made when absent, unless nothing is to be written).
 fn list(a: &BatchArgs) -> Result<Vec<Entry>, Error> {
     if let Some(manifest) = &a.manifest {
-        return batch::read_manifest(manifest);
+        let entries = batch::read_manifest(manifest)?;
+        for e in entries.iter().filter(|e| !e.overrides.dry_run.unwrap_or(a.dry_run)) {
+            if let Some(parent) = e.target.parent().filter(|p| !p.as_os_str().is_empty()) {
+                // At worst the entry fails alone, naming the missing folder.
+                let _ = std::fs::create_dir_all(parent);
+            }
+        }
+        return Ok(entries);
     }
     let (Some(exports), Some(targets)) = (&a.exports, &a.targets) else {
         return Err(Error::new(

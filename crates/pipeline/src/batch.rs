@@ -348,8 +348,9 @@ struct ManifestEntry {
 /// Reads a manifest: TOML (`[[import]]` tables) or JSON (`{"import": [...]}`), told apart by
 /// the extension `.json` or `.toml`, else by content. Each entry has `export` and `target` and
 /// optionally `sections`, `accept_warning`, `secrets` (a list of SPECs), `source_key`,
-/// `dry_run`. Relative `export`, `target` and `source_key` paths are taken from the
-/// manifest's folder; SPECs are used as given.
+/// `dry_run`. Relative paths are taken from the manifest's folder: `export`, `target`,
+/// `source_key`, and the PATH of a `file:PATH` or `dir:PATH` SPEC (one that starts with a
+/// placeholder, `{dir}`, is already anchored); other SPECs are used as given.
 ///
 /// # Errors
 /// [`ErrorKind::Input`] (exit 2) for a file that cannot be read, does not parse (with line and
@@ -405,6 +406,11 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Entry>, Error> {
         .map(|m| {
             let mut overrides = m.overrides;
             overrides.source_key = overrides.source_key.map(|k| base.join(k));
+            if let Some(specs) = &mut overrides.secrets {
+                for spec in specs.iter_mut() {
+                    *spec = spec_beside(base, spec);
+                }
+            }
             Entry {
                 export: base.join(m.export),
                 target: base.join(m.target),
@@ -413,6 +419,22 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Entry>, Error> {
             }
         })
         .collect())
+}
+
+/// A manifest's SPEC with the relative PATH of `file:PATH` or `dir:PATH` taken from the
+/// manifest's folder `base`; any other SPEC, an absolute PATH or one that starts with a
+/// placeholder as it is.
+fn spec_beside(base: &Path, spec: &str) -> String {
+    for scheme in ["file:", "dir:"] {
+        if let Some(path) = spec.strip_prefix(scheme)
+            && !path.is_empty()
+            && !path.starts_with('{')
+            && Path::new(path).is_relative()
+        {
+            return format!("{scheme}{}", base.join(path).display());
+        }
+    }
+    spec.to_owned()
 }
 
 /// Lists `exports/<name>.xml` and `exports/<name>.json` (not `*.secrets.json`, not hidden
@@ -916,7 +938,8 @@ mod tests {
         std::fs::write(
             &toml,
             "[[import]]\nexport = \"e/a.xml\"\ntarget = \"/abs/t\"\ndry_run = true\n\
-             secrets = [\"env\"]\nsource_key = \"k.key\"\n",
+             secrets = [\"env\", \"file:s/a.toml\", \"dir:/abs/pw\", \"file:{dir}/x.json\", \
+             \"cmd:bin/lookup\"]\nsource_key = \"k.key\"\n",
         )
         .unwrap();
         let e = read_manifest(&toml).unwrap();
@@ -924,6 +947,14 @@ mod tests {
         assert_eq!(e[0].target, PathBuf::from("/abs/t"));
         assert_eq!(e[0].overrides.dry_run, Some(true));
         assert_eq!(e[0].overrides.source_key, Some(d.path().join("k.key")));
+        let beside = format!("file:{}", d.path().join("s/a.toml").display());
+        assert_eq!(
+            e[0].overrides.secrets.as_deref(),
+            Some(
+                &["env", &beside, "dir:/abs/pw", "file:{dir}/x.json", "cmd:bin/lookup"]
+                    .map(String::from)[..]
+            )
+        );
         let json = d.path().join("m.json");
         std::fs::write(
             &json,

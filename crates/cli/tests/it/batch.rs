@@ -406,6 +406,36 @@ fn a_toml_manifest_in_one_order_into_one_target_and_per_export_secrets() {
 }
 
 #[test]
+fn a_manifest_s_paths_and_secrets_files_are_beside_it_wherever_the_batch_runs() {
+    // The README's example: targets in a folder that does not exist yet, an entry's own
+    // `file:` secrets given relative to the manifest, and the batch run from elsewhere.
+    let dir = tmp();
+    let base = dir.path().join("ops");
+    let ex =
+        exports(&base, &[("hq.xml", "exports/full.xml"), ("branch.json", "exports/partial.json")]);
+    std::fs::create_dir_all(base.join("secrets")).unwrap();
+    std::fs::copy(fixture("exports/full.secrets.toml"), base.join("secrets/branch.toml")).unwrap();
+    std::fs::write(
+        base.join("batch.toml"),
+        "[[import]]\nexport = \"exports/hq.xml\"\ntarget = \"servers/hq\"\n\
+         secrets = [\"file:secrets/branch.toml\"]\n\n\
+         [[import]]\nexport = \"exports/branch.json\"\ntarget = \"servers/branch\"\n\
+         sections = [\"user_directories\", \"templates\"]\naccept_warning = true\n\
+         secrets = [\"file:secrets/branch.toml\", \"env\"]\n",
+    )
+    .unwrap();
+    let _ = ex;
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let r = run_in(&elsewhere, &["batch", "--manifest", "../ops/batch.toml", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for name in ["hq", "branch"] {
+        assert!(base.join("servers").join(name).join("cwd/config/templates.xml").is_file());
+    }
+    assert!(!elsewhere.join("servers").exists() && !elsewhere.join("secrets").exists());
+}
+
+#[test]
 fn a_name_with_both_an_xml_and_a_json_export_is_ambiguous() {
     let dir = tmp();
     let ex = exports(
