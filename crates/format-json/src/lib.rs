@@ -4,7 +4,8 @@
 //!
 //! - [`read_bundle`] turns the bytes of a `.json` bundle into a [`model::Export`]. Every element,
 //!   attribute, value and order the bundle holds is kept, unknown ones included; duplicate
-//!   member names are accepted where they stand for repeated child elements.
+//!   member names (which the writer never writes) are accepted where they stand for repeated
+//!   child elements.
 //! - [`write_bundle`] prints an export as pretty JSON (two-space indent, trailing newline).
 //!   The bytes it writes read back to the same export, and that export writes the same bytes.
 //!
@@ -18,8 +19,10 @@
 //!   number or the string).
 //! - A generic element is an object: each attribute a string member, in order; its text, if any,
 //!   the member `#text`; then each child element a member named after it, in order. A run of
-//!   consecutive children with the same name is an array of objects; a name that comes back
-//!   after another one is a repeated member, so that the order is kept. An attribute whose name
+//!   consecutive children with the same name is an array of objects. No member name is ever
+//!   written twice in one object: when a child's name comes back after another one (or starts
+//!   with `@` or `#`), all of that element's children are written instead, in order, as
+//!   `"#children": [{"name": {…}}, …]`, one one-member object per child. An attribute whose name
 //!   is also a child's name, or starts with `@` or `#`, is written `@name`; `@name` always reads
 //!   as an attribute.
 //! - A list section (all but `pc_probes`, `session` and `transports`) is the array of its items
@@ -29,8 +32,9 @@
 //!   (`clients_https.xml`, `clients_http.xml`) whose values are list values; each falls back to
 //!   `{"$root": …}` when the root holds more than that shape can say.
 //! - In `oAuth` and `webapi` (children of `SRX` items) and in `CSO` items, a lone child
-//!   `<password fswSpi1="…"/>` is the string member `password`; a `password` attribute of such an
-//!   element is then always written `@password`.
+//!   `<password fswSpi1="…"/>` is the string member `password` (in `#children`, the entry
+//!   `{"password": "…"}`); a `password` attribute of such an element is always written
+//!   `@password`.
 //! - The name of a section's root element is not written: it is the section's
 //!   [`model::SectionId::root_name`] when read back.
 

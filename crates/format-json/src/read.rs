@@ -15,8 +15,8 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, ErrorKind};
 use crate::shape::{
-    self, CREDENTIALS_MEMBER, Ctx, FSW_ATTRIBUTE, PASSWORD, ROOT_MEMBER, SECTIONS_MEMBER, Shape,
-    TEXT_MEMBER, TOP_MEMBER,
+    self, CHILDREN_MEMBER, CREDENTIALS_MEMBER, Ctx, FSW_ATTRIBUTE, PASSWORD, ROOT_MEMBER,
+    SECTIONS_MEMBER, Shape, TEXT_MEMBER, TOP_MEMBER,
 };
 use crate::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_VALUE_BYTES};
 
@@ -32,7 +32,9 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 ///
 /// The header may leave out any member (a bundle written by hand), `format_version`
 /// included; a header member given twice is refused, as XML refuses a repeated attribute.
-/// Member names of elements may repeat: each is one more attribute or child, in order.
+/// Member names of elements may repeat: each is one more attribute or child, in order. An
+/// element's `#children` (an array of one-member objects) adds its children in order, where it
+/// stands; it may be given once per element.
 pub fn read_bundle(bytes: &[u8]) -> Result<Export, Error> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(Error::new(
@@ -939,6 +941,7 @@ fn element_members<'de, A: MapAccess<'de>>(
     e: &mut Element,
 ) -> Result<(), A::Error> {
     st.enter()?;
+    let mut children_seen = false;
     while let Some(key) = map.next_key_seed(KeySeed)? {
         if let Some(name) = key.strip_prefix('@') {
             let value = map.next_value_seed(StringSeed { st });
@@ -953,18 +956,31 @@ fn element_members<'de, A: MapAccess<'de>>(
             }
             let value = map.next_value_seed(StringSeed { st });
             e.text = Some(st.in_key(value, &key)?);
+        } else if key == CHILDREN_MEMBER {
+            if children_seen {
+                return Err(st.fail(
+                    ErrorKind::Shape,
+                    format!(
+                        "the member #children is given twice in the element {}; merge the two \
+                         arrays",
+                        e.name
+                    ),
+                ));
+            }
+            children_seen = true;
+            let value = map.next_value_seed(OrderedChildrenSeed { st, ctx, out: &mut e.children });
+            st.in_key(value, &key)?;
         } else {
             let value = map.next_value_seed(MemberSeed {
                 st,
                 ctx: ctx.child(&key),
                 name: &key,
                 out: &mut e.children,
+                strings: Strings::Attribute,
             });
             if let Some(value) = st.in_key(value, &key)? {
-                if ctx == Ctx::Holder && key == PASSWORD {
-                    let mut password = Element::new(PASSWORD);
-                    password.attributes.push(Attribute::new(FSW_ATTRIBUTE, value));
-                    e.children.push(password);
+                if shape::is_shortcut_member(ctx, &key) {
+                    e.children.push(shortcut_password(value));
                 } else {
                     e.attributes.push(Attribute { name: key.into_owned(), value });
                 }
@@ -976,6 +992,127 @@ fn element_members<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
+/// The `<password fswSpi1="…"/>` child that the password shortcut's string stands for.
+fn shortcut_password(secret: String) -> Element {
+    let mut password = Element::new(PASSWORD);
+    password.attributes.push(Attribute::new(FSW_ATTRIBUTE, secret));
+    password
+}
+
+/// The value of `#children`: an array of one-member objects `{"name": {…}}`, each a child
+/// element (or, for a run, `{"name": [{…}, …]}`), pushed onto `out` in order. In a holder, the
+/// entry `{"password": "…"}` is the password shortcut.
+struct OrderedChildrenSeed<'s, 'o> {
+    st: &'s State,
+    /// The context of the element whose children these are.
+    ctx: Ctx,
+    out: &'o mut Vec<Element>,
+}
+
+/// What `#children` and its entries are called in messages.
+const CHILDREN_EXPECTED: &str = "an array of one-member objects, {\"name\": {…}} per child element";
+const ENTRY_EXPECTED: &str = "an object with exactly one member, {\"name\": {…}}";
+
+impl OrderedChildrenSeed<'_, '_> {
+    fn expected(&self) -> &'static str {
+        CHILDREN_EXPECTED
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for OrderedChildrenSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OrderedChildrenSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expected())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let st = self.st;
+        st.enter()?;
+        let mut index = 0;
+        loop {
+            let entry = seq.next_element_seed(ChildEntrySeed { st, ctx: self.ctx, out: self.out });
+            if st.in_index(entry, index)?.is_none() {
+                break;
+            }
+            index += 1;
+        }
+        st.leave();
+        Ok(())
+    }
+    reject!(scalars);
+    reject!(str);
+    reject!(map);
+}
+
+/// One entry of `#children`: `{"name": {…}}`.
+struct ChildEntrySeed<'s, 'o> {
+    st: &'s State,
+    ctx: Ctx,
+    out: &'o mut Vec<Element>,
+}
+
+impl ChildEntrySeed<'_, '_> {
+    fn expected(&self) -> &'static str {
+        ENTRY_EXPECTED
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ChildEntrySeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ChildEntrySeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expected())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let st = self.st;
+        st.enter()?;
+        let Some(key) = map.next_key_seed(KeySeed)? else {
+            return Err(st.wrong_type(ENTRY_EXPECTED, "an empty object"));
+        };
+        let strings = if shape::is_shortcut_member(self.ctx, &key) {
+            Strings::Shortcut
+        } else {
+            Strings::Refused
+        };
+        let value = map.next_value_seed(MemberSeed {
+            st,
+            ctx: self.ctx.child(&key),
+            name: &key,
+            out: &mut *self.out,
+            strings,
+        });
+        if let Some(value) = st.in_key(value, &key)? {
+            self.out.push(shortcut_password(value));
+        }
+        if let Some(other) = map.next_key_seed(KeySeed)? {
+            return Err(st.fail(
+                ErrorKind::Shape,
+                format!(
+                    "expected {ENTRY_EXPECTED}, found a second member {other:?}; give each child \
+                     element its own entry"
+                ),
+            ));
+        }
+        st.leave();
+        Ok(())
+    }
+    reject!(scalars);
+    reject!(str);
+    reject!(seq);
+}
+
 /// The value of an element's member: a string (an attribute, returned) or an object or array of
 /// objects (child elements named `name`, pushed onto `out`).
 struct MemberSeed<'s, 'n, 'o> {
@@ -984,12 +1121,38 @@ struct MemberSeed<'s, 'n, 'o> {
     ctx: Ctx,
     name: &'n str,
     out: &'o mut Vec<Element>,
+    /// What a string value is: an attribute (a member of an element's object), the password
+    /// shortcut (an entry of a holder's `#children`), or not allowed (any other entry).
+    strings: Strings,
+}
+
+/// Whether a member's value may be a string, and what it then stands for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strings {
+    /// A member of an element's object: a string is an attribute.
+    Attribute,
+    /// The entry `{"password": "…"}` of a holder's `#children`: the password shortcut.
+    Shortcut,
+    /// Any other entry of `#children`: a child element, never a string.
+    Refused,
 }
 
 impl MemberSeed<'_, '_, '_> {
-    fn expected(&self) -> &'static str {
-        // Only scalars are rejected here: a value must then be a string.
-        STRING
+    fn expected(&self) -> Cow<'static, str> {
+        match self.strings {
+            // Only scalars are rejected here: a value must then be a string.
+            Strings::Attribute => Cow::Borrowed(STRING),
+            Strings::Shortcut => Cow::Borrowed("a string (the password shortcut) or an object"),
+            Strings::Refused => Cow::Owned(format!("an object (the element {})", self.name)),
+        }
+    }
+
+    fn string<E: de::Error>(self, v: String) -> Result<Option<String>, E> {
+        if self.strings == Strings::Refused {
+            return Err(self.st.wrong_type(&self.expected(), "a string"));
+        }
+        self.st.check_value(&v)?;
+        Ok(Some(v))
     }
 }
 
@@ -1003,15 +1166,16 @@ impl<'de> DeserializeSeed<'de> for MemberSeed<'_, '_, '_> {
 impl<'de> Visitor<'de> for MemberSeed<'_, '_, '_> {
     type Value = Option<String>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.expected())
+        f.write_str(&self.expected())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        self.st.check_value(v)?;
-        Ok(Some(v.to_owned()))
+        if self.strings != Strings::Refused {
+            self.st.check_value(v)?;
+        }
+        self.string(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        self.st.check_value(&v)?;
-        Ok(Some(v))
+        self.string(v)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let mut e = Element::new(self.name);

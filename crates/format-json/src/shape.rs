@@ -6,6 +6,10 @@ use model::{Element, SectionId};
 pub(crate) const ROOT_MEMBER: &str = "$root";
 /// The member that holds an element's text.
 pub(crate) const TEXT_MEMBER: &str = "#text";
+/// The member that holds an element's children in document order, each entry a one-member
+/// object `{"name": {…}}`, when they cannot be members of the element's object (see
+/// [`children_as_members`]).
+pub(crate) const CHILDREN_MEMBER: &str = "#children";
 /// The member of `pc_probes` that holds its credentials.
 pub(crate) const CREDENTIALS_MEMBER: &str = "credentials";
 /// The header member that holds the sections.
@@ -83,6 +87,53 @@ impl Shape {
 /// Whether a name must be written `@name` wherever it stands for an attribute.
 pub(crate) fn has_reserved_prefix(name: &str) -> bool {
     name.starts_with(['@', '#'])
+}
+
+/// Whether the children of an element can be written as members named after them without
+/// writing any member name twice and without a name that reads as a reserved member: every
+/// name's occurrences are adjacent (a run of one name is one array member) and no name starts
+/// with `@` or `#`. Otherwise they are written in order under [`CHILDREN_MEMBER`].
+pub(crate) fn children_as_members(children: &[Element]) -> bool {
+    /// Up to this many runs, earlier runs are searched in place; beyond, sorted.
+    const SCAN_RUNS: usize = 32;
+    let mut runs = 0usize;
+    for (i, c) in children.iter().enumerate() {
+        if has_reserved_prefix(&c.name) {
+            return false;
+        }
+        if i > 0 && children[i - 1].name == c.name {
+            continue;
+        }
+        runs += 1;
+        if runs > SCAN_RUNS {
+            break;
+        }
+        // A new run: its name must not have started an earlier one.
+        let earlier = &children[..i];
+        if earlier.iter().any(|e| e.name == c.name) {
+            return false;
+        }
+    }
+    if runs <= SCAN_RUNS {
+        return true;
+    }
+    let mut names: Vec<&str> = Vec::with_capacity(children.len());
+    for (i, c) in children.iter().enumerate() {
+        if has_reserved_prefix(&c.name) {
+            return false;
+        }
+        if i == 0 || children[i - 1].name != c.name {
+            names.push(&c.name);
+        }
+    }
+    names.sort_unstable();
+    names.windows(2).all(|w| w[0] != w[1])
+}
+
+/// Whether a member `name` of an element in context `ctx` is the password shortcut: the string
+/// that stands for a `<password fswSpi1="…"/>` child of a holder.
+pub(crate) fn is_shortcut_member(ctx: Ctx, name: &str) -> bool {
+    ctx == Ctx::Holder && name == PASSWORD
 }
 
 /// The secret of `e` if it is a `<password fswSpi1="…"/>` element that the shortcut may write
@@ -203,6 +254,26 @@ mod tests {
         let mut with_text = pw;
         with_text.text = Some("t".into());
         assert!(!holder_uses_shortcut(&Element::new("oAuth").with_child(with_text)));
+    }
+
+    #[test]
+    fn children_are_members_only_without_a_repeated_name() {
+        let of =
+            |names: &[&str]| -> Vec<Element> { names.iter().map(|n| Element::new(*n)).collect() };
+        assert!(children_as_members(&[]));
+        assert!(children_as_members(&of(&["a", "a", "b", "c", "c"])));
+        assert!(!children_as_members(&of(&["a", "b", "a"])));
+        assert!(!children_as_members(&of(&["filter", "tag", "filter"])));
+        assert!(!children_as_members(&of(&["#children"])));
+        assert!(!children_as_members(&of(&["a", "@a"])));
+        let many: Vec<String> = (0..100).map(|i| format!("n{i}")).collect();
+        let mut names: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(children_as_members(&of(&names)));
+        names.push("n50");
+        assert!(!children_as_members(&of(&names)));
+        names.pop();
+        names.push("#text");
+        assert!(!children_as_members(&of(&names)));
     }
 
     #[test]

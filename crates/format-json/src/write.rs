@@ -4,8 +4,8 @@
 use model::{Element, Export, Section, SectionId};
 
 use crate::shape::{
-    self, CREDENTIALS_MEMBER, Ctx, PASSWORD, ROOT_MEMBER, SECTIONS_MEMBER, Shape, TEXT_MEMBER,
-    TOP_MEMBER,
+    self, CHILDREN_MEMBER, CREDENTIALS_MEMBER, Ctx, ROOT_MEMBER, SECTIONS_MEMBER, Shape,
+    TEXT_MEMBER, TOP_MEMBER,
 };
 
 /// Writes `export` as a JSON bundle: pretty, two-space indent, trailing newline.
@@ -231,7 +231,7 @@ impl Writer {
         let shortcut = holder && shape::holder_uses_shortcut(e);
         for a in &e.attributes {
             let at = shape::has_reserved_prefix(&a.name)
-                || (holder && a.name == PASSWORD)
+                || shape::is_shortcut_member(ctx, &a.name)
                 || e.children.iter().any(|c| c.name == a.name);
             self.member_maybe_at(&mut first, level + 1, &a.name, at);
             self.string(&a.value);
@@ -241,13 +241,32 @@ impl Writer {
             self.string(text);
         }
         let children = &e.children;
+        if !shape::children_as_members(children) {
+            // In order, one entry per child, so that no member name is written twice.
+            self.member(&mut first, level + 1, CHILDREN_MEMBER);
+            self.out.push(b'[');
+            let mut first_entry = true;
+            for child in children {
+                self.entry(&mut first_entry, level + 2);
+                self.out.push(b'{');
+                let mut first_member = true;
+                self.member(&mut first_member, level + 3, &child.name);
+                match shortcut.then(|| shape::shortcut_secret(child)).flatten() {
+                    Some(secret) => self.string(secret),
+                    None => self.element(child, ctx.child(&child.name), level + 3),
+                }
+                self.close(b'}', level + 2, false);
+            }
+            self.close(b']', level + 1, first_entry);
+            self.close(b'}', level, false);
+            return;
+        }
         let mut i = 0;
         while i < children.len() {
             let child = &children[i];
             let run = children[i..].iter().take_while(|c| c.name == child.name).count();
             self.member(&mut first, level + 1, &child.name);
-            let secret = if shortcut { shape::shortcut_secret(child) } else { None };
-            if let Some(secret) = secret {
+            if let Some(secret) = shortcut.then(|| shape::shortcut_secret(child)).flatten() {
                 self.string(secret);
             } else if run == 1 {
                 self.element(child, ctx.child(&child.name), level + 1);
@@ -305,8 +324,16 @@ fn estimate_element(e: &Element, level: usize) -> usize {
     if let Some(t) = &e.text {
         n += line + t.len() + 8;
     }
-    for c in &e.children {
-        n += 2 * level + estimate_element(c, level + 1);
+    if shape::children_as_members(&e.children) {
+        for c in &e.children {
+            n += 2 * level + estimate_element(c, level + 1);
+        }
+    } else {
+        // `"#children": [`, and per child its entry's braces, indents and deeper indent.
+        n += line + CHILDREN_MEMBER.len() + 8;
+        for c in &e.children {
+            n += 6 * level + 16 + estimate_element(c, level + 3);
+        }
     }
     n
 }

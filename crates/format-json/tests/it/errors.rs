@@ -129,6 +129,67 @@ fn wrong_types_of_containers() {
 }
 
 #[test]
+fn malformed_ordered_children() {
+    let cases = [
+        (
+            r##"{"templates": [{"#children": {"a": {}}}]}"##,
+            "sections.templates[0].#children: expected an array of one-member objects, {\"name\": {…}} per child element, found an object",
+        ),
+        (
+            r##"{"templates": [{"#children": "a"}]}"##,
+            "sections.templates[0].#children: expected an array of one-member objects, {\"name\": {…}} per child element, found a string",
+        ),
+        (
+            r##"{"templates": [{"#children": [{"a": {}}, []]}]}"##,
+            "sections.templates[0].#children[1]: expected an object with exactly one member, {\"name\": {…}}, found an array",
+        ),
+        (
+            r##"{"templates": [{"#children": [null]}]}"##,
+            "sections.templates[0].#children[0]: expected an object with exactly one member, {\"name\": {…}}, found null",
+        ),
+        (
+            r##"{"templates": [{"#children": [{}]}]}"##,
+            "sections.templates[0].#children[0]: expected an object with exactly one member, {\"name\": {…}}, found an empty object",
+        ),
+        (
+            r##"{"templates": [{"#children": [{"a": {}, "b": {}}]}]}"##,
+            "sections.templates[0].#children[0]: expected an object with exactly one member, {\"name\": {…}}, found a second member \"b\"; give each child element its own entry",
+        ),
+        (
+            r##"{"templates": [{"#children": [{"a": "x"}]}]}"##,
+            "sections.templates[0].#children[0].a: expected an object (the element a), found a string",
+        ),
+        (
+            r##"{"templates": [{"#children": [{"password": "x"}]}]}"##,
+            "sections.templates[0].#children[0].password: expected an object (the element password), found a string",
+        ),
+        (
+            r##"{"srx_clients": [{"oAuth": {"#children": [{"password": 5}]}}]}"##,
+            "sections.srx_clients[0].oAuth.#children[0].password: expected a string (the password shortcut) or an object, found a number",
+        ),
+        (
+            r##"{"templates": [{"#children": [{"a": {"n": 1}}]}]}"##,
+            "sections.templates[0].#children[0].a.n: expected a string, found a number; write every value as a JSON string (\"8080\", \"true\")",
+        ),
+        (
+            r##"{"templates": [{"#children": [], "#children": []}]}"##,
+            "sections.templates[0]: the member #children is given twice in the element template; merge the two arrays",
+        ),
+    ];
+    for (sections, expected) in cases {
+        let (kind, line, column, message) = fails(bundle(sections).as_bytes());
+        assert_eq!(kind, ErrorKind::Shape, "{sections}");
+        assert_eq!(message, expected, "{sections}");
+        assert_eq!(line, Some(1), "{sections}");
+        assert!(column.is_some_and(|c| c > 30), "{sections}: {column:?}");
+    }
+    // The position is where the problem is, on its own line.
+    let input = bundle("{\"templates\": [{\"#children\": [\n  {\"a\": {}},\n  {\"b\": \"x\"}]}]}");
+    let (_, line, column, _) = fails(input.as_bytes());
+    assert_eq!((line, column), (Some(3), Some(11)));
+}
+
+#[test]
 fn wrong_top_level_shape() {
     let cases: [(&[u8], &str, u64); 5] = [
         (b"[]", "expected an object with the member jims_export, found an array", 2),

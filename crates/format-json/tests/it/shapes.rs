@@ -1,4 +1,4 @@
-//! The mapping: list sections, `$root`, `@name`, `#text`, repeated members, the password
+//! The mapping: list sections, `$root`, `@name`, `#text`, runs, `#children`, the password
 //! shortcut, `pc_probes`, `session` and `transports`.
 
 use model::{Element, Section, SectionFile, SectionId};
@@ -36,7 +36,7 @@ fn list_section_with_root_attributes_text_or_strangers_uses_root() {
         .with_child(Element::new("client").with_attr("id", "b"));
     assert_eq!(
         sections_json(&export_of(single(SectionId::AdminClients, root))),
-        r#"{"admin_clients":{"$root":{"client":{"id":"a"},"note":{},"client":{"id":"b"}}}}"#
+        r##"{"admin_clients":{"$root":{"#children":[{"client":{"id":"a"}},{"note":{}},{"client":{"id":"b"}}]}}}"##
     );
     let mut root = Element::new("clients");
     root.text = Some("stray".into());
@@ -47,7 +47,20 @@ fn list_section_with_root_attributes_text_or_strangers_uses_root() {
 }
 
 #[test]
-fn runs_become_arrays_and_recurring_names_repeat_members() {
+fn runs_become_arrays_and_recurring_names_use_ordered_children() {
+    // Every name's occurrences adjacent: members, a run as an array.
+    let item = Element::new("event_source")
+        .with_attr("id", "x")
+        .with_child(Element::new("a").with_attr("n", "1"))
+        .with_child(Element::new("a").with_attr("n", "2"))
+        .with_child(Element::new("b"));
+    let root = Element::new("event_sources").with_child(item);
+    assert_eq!(
+        sections_json(&export_of(single(SectionId::EventSources, root))),
+        r#"{"event_sources":[{"id":"x","a":[{"n":"1"},{"n":"2"}],"b":{}}]}"#
+    );
+    // A name that comes back after another one: "#children", one entry per child, in order;
+    // the attributes stay members.
     let item = Element::new("event_source")
         .with_attr("id", "x")
         .with_child(Element::new("a").with_attr("n", "1"))
@@ -57,7 +70,63 @@ fn runs_become_arrays_and_recurring_names_repeat_members() {
     let root = Element::new("event_sources").with_child(item);
     assert_eq!(
         sections_json(&export_of(single(SectionId::EventSources, root))),
-        r#"{"event_sources":[{"id":"x","a":[{"n":"1"},{"n":"2"}],"b":{},"a":{"n":"3"}}]}"#
+        r##"{"event_sources":[{"id":"x","#children":[{"a":{"n":"1"}},{"a":{"n":"2"}},{"b":{}},{"a":{"n":"3"}}]}]}"##
+    );
+}
+
+#[test]
+fn children_named_like_reserved_members_use_ordered_children() {
+    for name in ["#children", "#text", "#other", "@x"] {
+        let item = Element::new("template")
+            .with_attr("id", "t")
+            .with_child(Element::new(name).with_attr("v", "1"));
+        let root = Element::new("templates").with_child(item);
+        assert_eq!(
+            sections_json(&export_of(single(SectionId::Templates, root))),
+            format!(r##"{{"templates":[{{"id":"t","#children":[{{"{name}":{{"v":"1"}}}}]}}]}}"##)
+        );
+    }
+    // An attribute named "#children" is written "@#children", so it never reads as the children.
+    let item = Element::new("template").with_attr("#children", "v").with_child(Element::new("a"));
+    let root = Element::new("templates").with_child(item);
+    assert_eq!(
+        sections_json(&export_of(single(SectionId::Templates, root))),
+        r##"{"templates":[{"@#children":"v","a":{}}]}"##
+    );
+}
+
+#[test]
+fn many_interleaved_names_use_ordered_children() {
+    // More runs than the in-place scan handles: the sorted check decides.
+    let mut item = Element::new("template");
+    for i in 0..40 {
+        item = item.with_child(Element::new(format!("n{i}")));
+    }
+    let distinct = item.clone();
+    let root = Element::new("templates").with_child(distinct);
+    assert!(!sections_json(&export_of(single(SectionId::Templates, root))).contains("#children"));
+    let item = item.with_child(Element::new("n0"));
+    let root = Element::new("templates").with_child(item);
+    assert!(sections_json(&export_of(single(SectionId::Templates, root))).contains("#children"));
+}
+
+#[test]
+fn ordered_children_may_hold_runs_and_mix_with_members_when_written_by_hand() {
+    let export = read_sections(
+        r##"{"templates": [{"a": {"n": "1"}, "#children": [{"b": [{"n": "2"}, {"n": "3"}]},
+            {"a": {"n": "4"}}], "c": {}}]}"##,
+    )
+    .unwrap();
+    let item = &export.configuration.get(SectionId::Templates).unwrap().files[0].root.children[0];
+    let names: Vec<(&str, Option<&str>)> =
+        item.children.iter().map(|c| (c.name.as_str(), c.attr("n"))).collect();
+    assert_eq!(
+        names,
+        [("a", Some("1")), ("b", Some("2")), ("b", Some("3")), ("a", Some("4")), ("c", None)]
+    );
+    assert_eq!(
+        sections_json(&export),
+        r##"{"templates":[{"#children":[{"a":{"n":"1"}},{"b":{"n":"2"}},{"b":{"n":"3"}},{"a":{"n":"4"}},{"c":{}}]}]}"##
     );
 }
 
@@ -184,6 +253,60 @@ fn shortcut_applies_inside_the_root_fallback_too() {
     assert_eq!(
         sections_json(&export_of(single(SectionId::SrxClients, root))),
         r#"{"srx_clients":{"$root":{"v":"1","SRX":{"oAuth":{"password":"{fsw} 1,aa"}}}}}"#
+    );
+}
+
+#[test]
+fn shortcut_applies_inside_ordered_children() {
+    // A holder whose children repeat a name: the password is the entry {"password": "…"}.
+    let oauth = Element::new("oAuth")
+        .with_attr("id", "o")
+        .with_child(Element::new("scope").with_attr("v", "1"))
+        .with_child(fsw_password("{fsw} 1,aa"))
+        .with_child(Element::new("scope").with_attr("v", "2"));
+    // And a section root with an unknown element between items: "$root" then "#children", the
+    // items keeping their context (SRX, then the holder inside it).
+    let root = Element::new("SRXes")
+        .with_child(Element::new("SRX").with_attr("id", "S1").with_child(oauth))
+        .with_child(Element::new("x-note"))
+        .with_child(
+            Element::new("SRX")
+                .with_attr("id", "S2")
+                .with_child(Element::new("webapi").with_child(fsw_password("{capi} 1,bb"))),
+        );
+    assert_eq!(
+        sections_json(&export_of(single(SectionId::SrxClients, root))),
+        concat!(
+            r##"{"srx_clients":{"$root":{"#children":["##,
+            r##"{"SRX":{"id":"S1","oAuth":{"id":"o","#children":[{"scope":{"v":"1"}},"##,
+            r##"{"password":"{fsw} 1,aa"},{"scope":{"v":"2"}}]}}},"##,
+            r##"{"x-note":{}},"##,
+            r##"{"SRX":{"id":"S2","webapi":{"password":"{capi} 1,bb"}}}]}}}"##
+        )
+    );
+    // A CSO item too; with a password attribute the child is an object again.
+    let cso = Element::new("CSO")
+        .with_attr("password", "attr")
+        .with_child(Element::new("a"))
+        .with_child(fsw_password("{fsw} 1,cc"))
+        .with_child(Element::new("a"));
+    assert_eq!(
+        sections_json(&export_of(single(
+            SectionId::CsoClients,
+            Element::new("CSOs").with_child(cso)
+        ))),
+        r##"{"cso_clients":[{"@password":"attr","#children":[{"a":{}},{"password":{"fswSpi1":"{fsw} 1,cc"}},{"a":{}}]}]}"##
+    );
+    let cso = Element::new("CSO")
+        .with_child(Element::new("a"))
+        .with_child(fsw_password("{fsw} 1,dd"))
+        .with_child(Element::new("a"));
+    assert_eq!(
+        sections_json(&export_of(single(
+            SectionId::CsoClients,
+            Element::new("CSOs").with_child(cso)
+        ))),
+        r##"{"cso_clients":[{"#children":[{"a":{}},{"password":"{fsw} 1,dd"},{"a":{}}]}]}"##
     );
 }
 
