@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "jimsctl", version, about, long_about = None)]
 #[command(after_help = "Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, \
-3 passwords still missing, 4 partial-import warning not accepted, 5 target busy.")]
+3 passwords still missing, 4 partial-import warning not accepted, 5 target busy, \
+6 (batch) at least one import failed.")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -182,7 +183,8 @@ pub(crate) struct RollbackArgs {
 pub(crate) struct ResolveArgs {
     /// The export: an XML or JSON bundle, or a server configuration folder.
     pub(crate) export: PathBuf,
-    /// The managed server folder to import into (created when it does not exist).
+    /// The managed server folder to import into (`import` creates it when it does not exist;
+    /// `passwords` only reads it).
     #[arg(long, value_name = "DIR")]
     pub(crate) target: PathBuf,
     /// Import only these sections of the file (the Advanced chooser).

@@ -48,7 +48,14 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         source_key: a.resolve.source_key.clone(),
         ..ImportOptions::default()
     };
-    let (chain, _) = build_chain(&a.resolve, false)?;
+    let (chain, prompt) = build_chain(&a.resolve, false)?;
+    if prompt {
+        // `passwords` writes nothing, so there is nothing to type a password for.
+        eprintln!(
+            "note: `--secrets prompt` asks nothing here: `passwords` only shows the table; \
+             `jimsctl import` asks for what is missing"
+        );
+    }
     let outcome = pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain)?;
     if let Some(path) = &a.emit {
         emit_skeleton(path, &outcome.table)?;

@@ -95,10 +95,8 @@ fn report_error(e: &Error, format: OutputFormat) -> u8 {
         }
         outln!("{v:#}");
     } else {
+        // The message says what to do, busy or not (the store's says to try again later).
         eprintln!("error: {e}");
-        if let ErrorKind::Busy = e.kind() {
-            eprintln!("hint: another import holds the target; try again when it has finished");
-        }
     }
     code
 }

@@ -44,14 +44,16 @@ pub(crate) fn table_cells(table: &Table) -> (Vec<[String; 7]>, [usize; 7]) {
 pub(crate) fn table(table: &Table, style: Style) -> String {
     let headers = TABLE_HEADERS;
     let (rows, widths) = table_cells(table);
-    let line = |cells: &[String]| {
+    // The Password column is coloured in the rows (red missing, green OK), not in the header,
+    // which is bold as a whole.
+    let line = |cells: &[String], header: bool| {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             let pad = w - cell.chars().count();
-            let shown = if i == 5 {
-                if cell == "OK" { style.green(cell) } else { style.red(cell) }
-            } else {
-                cell.clone()
+            let shown = match (i, header) {
+                (5, false) if cell == "OK" => style.green(cell),
+                (5, false) => style.red(cell),
+                _ => cell.clone(),
             };
             s.push_str(&shown);
             if i + 1 < cells.len() {
@@ -62,9 +64,9 @@ pub(crate) fn table(table: &Table, style: Style) -> String {
     };
     let mut out = String::new();
     let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
-    let _ = writeln!(out, "{}", style.bold(&line(&header_cells)));
+    let _ = writeln!(out, "{}", style.bold(&line(&header_cells, true)));
     for row in &rows {
-        let _ = writeln!(out, "{}", line(row));
+        let _ = writeln!(out, "{}", line(row, false));
     }
     let _ = writeln!(out, "{}", status_line(table));
     out
@@ -311,4 +313,18 @@ pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_header_is_bold_as_a_whole_and_never_red() {
+        let out = table(&Table::default(), Style { on: true });
+        let header = out.lines().next().unwrap();
+        assert!(header.starts_with("\x1b[1mIndex"), "{header:?}");
+        assert!(header.ends_with("Template\x1b[0m"), "{header:?}");
+        assert_eq!(header.matches("\x1b[").count(), 2, "{header:?}");
+    }
 }

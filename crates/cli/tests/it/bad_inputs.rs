@@ -201,3 +201,20 @@ fn a_time_limit_that_is_not_a_sensible_number_of_seconds_is_bad_usage() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!t.exists());
 }
+
+#[test]
+fn passwords_says_that_prompt_asks_nothing_there() {
+    let dir = tmp();
+    let t = dir.path().join("t");
+    let r = run(&[
+        "passwords",
+        "exports/partial.xml",
+        "--target",
+        t.to_str().unwrap(),
+        "--secrets",
+        "prompt",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("`--secrets prompt` asks nothing here"), "{}", r.stderr);
+    assert!(r.stdout.contains("Remaining: 7"), "{}", r.stdout);
+}
