@@ -27,10 +27,12 @@
 //!   as an attribute.
 //! - A list section (all but `pc_probes`, `session` and `transports`) is the array of its items
 //!   when its root element holds nothing else; otherwise it is `{"$root": <root element>}`.
-//!   `pc_probes` is an object with the root's attributes and a `credentials` array, `session`
-//!   the one `config` object, `transports` an object keyed by native file name
-//!   (`clients_https.xml`, `clients_http.xml`) whose values are list values; each falls back to
-//!   `{"$root": …}` when the root holds more than that shape can say.
+//!   `pc_probes` is an object with the root's attributes and a `credentials` array (an empty
+//!   `<pc_probe/>` is `{"credentials": []}`), `session` the one `config` object (an empty
+//!   `<cache/>` is `{}`, so a `config` with nothing in it takes `{"$root": …}`), `transports` an
+//!   object keyed by native file name (`clients_https.xml`, `clients_http.xml`) whose values are
+//!   list values; each falls back to `{"$root": …}` when the root holds more than that shape can
+//!   say.
 //! - In `oAuth` and `webapi` (children of `SRX` items) and in `CSO` items, a lone child
 //!   `<password fswSpi1="…"/>` is the string member `password` (in `#children`, the entry
 //!   `{"password": "…"}`); a `password` attribute of such an element is always written

@@ -815,7 +815,7 @@ impl<'de> Visitor<'de> for PcProbesVisitor<'_> {
     reject!(seq);
 }
 
-/// `session`: the `config` object, or `{"$root": …}`.
+/// `session`: the `config` object, `{}` (a bare `cache` root), or `{"$root": …}`.
 struct SessionVisitor<'s> {
     st: &'s State,
 }
@@ -836,6 +836,9 @@ impl<'de> Visitor<'de> for SessionVisitor<'_> {
         let ctx = Ctx::root(id).child(id.item_name());
         let mut config = Element::new(id.item_name());
         element_members(self.st, map, ctx, &mut config)?;
+        if shape::is_bare(&config) {
+            return Ok(id.empty_root());
+        }
         if shape::looks_like_root_fallback(&config) {
             let mut root = config.children.pop().unwrap_or_default();
             root.name = id.root_name().to_owned();

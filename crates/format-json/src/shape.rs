@@ -136,6 +136,11 @@ pub(crate) fn is_shortcut_member(ctx: Ctx, name: &str) -> bool {
     ctx == Ctx::Holder && name == PASSWORD
 }
 
+/// Whether `e` has no attributes, no children and no text: it is written `{}`.
+pub(crate) fn is_bare(e: &Element) -> bool {
+    e.attributes.is_empty() && e.children.is_empty() && e.text.is_none()
+}
+
 /// The secret of `e` if it is a `<password fswSpi1="…"/>` element that the shortcut may write
 /// as a plain string: exactly that one attribute, no children, no text.
 pub(crate) fn shortcut_secret(e: &Element) -> Option<&str> {
@@ -190,15 +195,27 @@ pub(crate) fn header_attribute_needs_at(name: &str) -> bool {
 }
 
 /// The `config` element of a `cache` root that can be written as the one `config` object.
+///
+/// A bare `config` (no attributes, children or text) cannot: it would be written `{}`, which is
+/// how a bare `cache` root is written (see [`session_is_bare`]); it takes the `$root` fallback.
 pub(crate) fn plain_session_config(root: &Element) -> Option<&Element> {
     let config = match root.children.as_slice() {
         [config] if root.attributes.is_empty() && root.text.is_none() => config,
         _ => return None,
     };
-    if config.name != SectionId::Session.item_name() || looks_like_root_fallback(config) {
+    if config.name != SectionId::Session.item_name()
+        || is_bare(config)
+        || looks_like_root_fallback(config)
+    {
         return None;
     }
     Some(config)
+}
+
+/// Whether the `cache` root is bare (a freshly initialised server's `<cache/>`): it is written
+/// as the empty object `{}`, and `{}` reads back as it.
+pub(crate) fn session_is_bare(root: &Element) -> bool {
+    is_bare(root)
 }
 
 /// Whether a `config` element read from the `session` value is really the `{"$root": …}`
@@ -274,6 +291,17 @@ mod tests {
         names.pop();
         names.push("#text");
         assert!(!children_as_members(&of(&names)));
+    }
+
+    #[test]
+    fn bare_session_and_bare_config() {
+        let cache = Element::new("cache");
+        assert!(session_is_bare(&cache));
+        let with_config = cache.clone().with_child(Element::new("config"));
+        assert!(!session_is_bare(&with_config));
+        assert_eq!(plain_session_config(&with_config), None);
+        let config = Element::new("config").with_attr("a", "1");
+        assert_eq!(plain_session_config(&cache.with_child(config.clone())), Some(&config));
     }
 
     #[test]

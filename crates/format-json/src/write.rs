@@ -145,7 +145,7 @@ impl Writer {
             },
             Shape::PcProbes => match section.files.first() {
                 Some(file) => self.pc_probes(&file.root, level),
-                None => self.out.extend_from_slice(b"[]"),
+                None => self.pc_probes(&id.empty_root(), level),
             },
             Shape::Session => match section.files.first() {
                 Some(file) => self.session(&file.root, level),
@@ -213,8 +213,12 @@ impl Writer {
         self.close(b'}', level, false);
     }
 
-    /// `session`: the one `config` object, or `{"$root": …}`.
+    /// `session`: the one `config` object, `{}` for a bare `cache` root, or `{"$root": …}`.
     fn session(&mut self, root: &Element, level: usize) {
+        if shape::session_is_bare(root) {
+            self.out.extend_from_slice(b"{}");
+            return;
+        }
         let ctx = Ctx::root(SectionId::Session);
         match shape::plain_session_config(root) {
             Some(config) => self.element(config, ctx.child(&config.name), level),

@@ -74,6 +74,7 @@ fn interleaved_export() -> model::Export {
     crate::util::export_of(vec![
         Section::single(SectionId::EventSources, sources),
         Section::single(SectionId::SrxClients, Element::new("SRXes").with_child(srx)),
+        Section::empty(SectionId::Session),
     ])
 }
 
@@ -104,6 +105,7 @@ fn interleaved_children_lose_nothing_in_a_json_value() {
         sections["srx_clients"][0]["oAuth"]["#children"][1],
         serde_json::json!({"password": "{fsw} 1,c3eb4b"})
     );
+    assert_eq!(sections["session"], serde_json::json!({}));
 }
 
 #[test]

@@ -325,10 +325,18 @@ fn pc_probes_is_attributes_and_credentials() {
             r#""credentials":[{"id":"p1","password":""},{"id":"p2"}]}}"#
         )
     );
+    // An empty <pc_probe/> is the documented shape too, not the fallback.
     assert_eq!(
         sections_json(&export_of(vec![Section::empty(SectionId::PcProbes)])),
         r#"{"pc_probes":{"credentials":[]}}"#
     );
+    // A section without a file is written as its empty root (it reads back with one file).
+    let bytes = format_json::write_bundle(&export_of(vec![Section {
+        id: SectionId::PcProbes,
+        files: Vec::new(),
+    }]));
+    let back = format_json::read_bundle(&bytes).unwrap();
+    assert_eq!(back, export_of(vec![Section::empty(SectionId::PcProbes)]));
     let root = Element::new("pc_probe")
         .with_attr("enabled", "false")
         .with_child(Element::new("credential"))
@@ -347,8 +355,43 @@ fn session_is_the_config_object() {
         sections_json(&export_of(single(SectionId::Session, root))),
         r#"{"session":{"probe_timeout":"60"}}"#
     );
+    // A bare cache root (a freshly initialised server) is the empty object, and reads back so.
+    assert_eq!(
+        sections_json(&export_of(single(SectionId::Session, Element::new("cache")))),
+        r#"{"session":{}}"#
+    );
+    assert_eq!(
+        sections_json(&export_of(vec![Section::empty(SectionId::Session)])),
+        r#"{"session":{}}"#
+    );
+    let export = read_sections(r#"{"session": {}}"#).unwrap();
+    assert_eq!(
+        export.configuration.get(SectionId::Session).unwrap().files[0].root,
+        Element::new("cache")
+    );
+    // What earlier versions wrote for it still reads.
+    let export = read_sections(r#"{"session": {"$root": {}}}"#).unwrap();
+    assert_eq!(
+        export.configuration.get(SectionId::Session).unwrap().files[0].root,
+        Element::new("cache")
+    );
+    // A bare config is then distinct: the fallback.
+    assert_eq!(
+        sections_json(&export_of(single(
+            SectionId::Session,
+            Element::new("cache").with_child(Element::new("config"))
+        ))),
+        r#"{"session":{"$root":{"config":{}}}}"#
+    );
+    // A config with children but no attributes is not bare.
+    assert_eq!(
+        sections_json(&export_of(single(
+            SectionId::Session,
+            Element::new("cache").with_child(Element::new("config").with_child(Element::new("x")))
+        ))),
+        r#"{"session":{"x":{}}}"#
+    );
     for root in [
-        Element::new("cache"),
         Element::new("cache").with_attr("a", "1").with_child(Element::new("config")),
         Element::new("cache").with_child(Element::new("config")).with_child(Element::new("config")),
         Element::new("cache").with_child(Element::new("other")),
@@ -403,6 +446,10 @@ fn sections_come_out_in_document_order() {
     assert_eq!(
         export.configuration.ids(),
         [SectionId::EventSources, SectionId::Templates, SectionId::Session]
+    );
+    assert_eq!(
+        export.configuration.get(SectionId::Session).unwrap().files[0].root,
+        Element::new("cache")
     );
     assert_eq!(sections_json(&export), r#"{"event_sources":[],"templates":[],"session":{}}"#);
 }
