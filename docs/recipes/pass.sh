@@ -1,7 +1,7 @@
 #!/bin/sh
 # jimsctl `cmd:` recipe for pass (https://www.passwordstore.org/).
-# Looks up "$JIMS_PASS_PREFIX/<key>" (default prefix: jims) for each of the row's secret keys,
-# most specific first, and prints the first line of the first entry found.
+# Looks up "$JIMS_PASS_PREFIX/<key>" (default prefix: jims) for the secret key asked (jimsctl
+# asks a row's keys one at a time, most specific first) and prints the entry's first line.
 #   jimsctl import EXPORT --target DIR --secrets "cmd:docs/recipes/pass.sh"
 # Store entries with e.g.: pass insert jims/templates/dc-readers
 set -f

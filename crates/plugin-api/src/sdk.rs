@@ -17,7 +17,8 @@ use crate::abi::{self, ErrorBuf, Sink, Status, StrRef, status};
 /// [`export_plugin!`](crate::export_plugin).
 ///
 /// One instance is made per run for each `--secrets plugin:NAME[:CONFIG]`, and asked once per
-/// row of the Add Missing Passwords table, with every key of the row.
+/// key jimsctl asks of it: for each row of the Add Missing Passwords table, its keys one by
+/// one, most specific first, every source in order for each key (cli.md), until one answers.
 pub trait Plugin: Sized + Send + 'static {
     /// The name users write in `--secrets plugin:NAME`: lowercase letters, digits, `-` and
     /// `_`.
@@ -36,21 +37,23 @@ pub trait Plugin: Sized + Send + 'static {
     /// [`PluginError::unavailable`] for a backend that cannot be reached.
     fn create(config: Option<&str>) -> Result<Self, PluginError>;
 
-    /// The password for `request`'s row, or `None` when this source does not know it (the
-    /// next source is asked). Try `request.keys` in order: the first is the most specific.
+    /// The password for the key asked (`request.keys` holds that one key; the other fields
+    /// describe its row), or `None` when this source does not know it (the next source is
+    /// asked). Looping over `request.keys` stays correct if a later ABI hands over more.
     ///
     /// # Errors
     /// A [`PluginError`]; its message is shown to the user, so it must never hold a secret.
     fn resolve(&self, request: &Request) -> Result<Option<Password>, PluginError>;
 }
 
-/// One row of the Add Missing Passwords table, as the plugin is asked for it.
+/// One key of a row of the Add Missing Passwords table, as the plugin is asked for it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct Request {
-    /// The row's secret keys, most specific first: item (`event_sources/DC1`), template
-    /// (`templates/dc-readers`), account (`account/CORP\svc`).
+    /// The secret key asked: one of the row's item (`event_sources/DC1`), template
+    /// (`templates/dc-readers`) or account (`account/CORP\svc`) keys, alone; jimsctl asks them
+    /// one by one, most specific first.
     pub keys: Vec<String>,
     /// The row's index in the table.
     pub index: usize,

@@ -4,11 +4,11 @@
 //! It answers a key from the environment variable `PREFIX` followed by the key upper-cased,
 //! every run of characters other than `A`–`Z` and `0`–`9` turned into one `_`. The default
 //! prefix is `JIMS_EXAMPLE_`: `event_sources/DC1` is read from
-//! `JIMS_EXAMPLE_EVENT_SOURCES_DC1`. The row's keys are tried most specific first; an empty
-//! variable counts as not set.
+//! `JIMS_EXAMPLE_EVENT_SOURCES_DC1`. jimsctl asks a row's keys one by one, most specific first;
+//! an empty variable counts as not set.
 //!
 //! That is all a plugin is: a type implementing [`Plugin`] (`create` from the CONFIG string,
-//! `resolve` for one row) and one `export_plugin!` line.
+//! `resolve` for the key asked) and one `export_plugin!` line.
 
 use plugin_api::{Password, Plugin, PluginError, Request, export_plugin};
 

@@ -7,8 +7,8 @@
 //! the database: its groups from the root (the root group itself not included), then its
 //! title, joined by `/`. So the entry `DC1` in the group `event_sources` answers
 //! `event_sources/DC1`, and the entry `CORP\JIMS-ADRemoteAccess` in the group `account`
-//! answers `account/CORP\JIMS-ADRemoteAccess`. A row's keys are tried most specific first
-//! (item, template, account). Entries in the recycle bin are not used; an empty password
+//! answers `account/CORP\JIMS-ADRemoteAccess`. jimsctl asks a row's keys one by one, most
+//! specific first (item, template, account). Entries in the recycle bin are not used; an empty password
 //! counts as none; two entries with the same path are an error (which one is meant?).
 //!
 //! A wrong master password or key file, a missing or unreadable file, or a file that is not a
