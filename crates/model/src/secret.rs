@@ -381,8 +381,9 @@ fn columns(
 }
 
 impl Configuration {
-    /// Every secret field, in the order of the Add Missing Passwords table: sections in
-    /// document order, items in file order, fields in the order of their elements.
+    /// Every secret field, in the order of the Add Missing Passwords table: sections in the
+    /// order of jims-configuration.md's table, items in file order, fields in the order of
+    /// their elements.
     pub fn secret_fields(&self) -> Vec<SecretField> {
         // One vector for every section, rather than one per section copied into another, sized
         // once for up to one field per holder kind and child of a root: a field is a couple of
@@ -396,7 +397,7 @@ impl Configuration {
             })
             .sum();
         let mut out = Vec::with_capacity(expected);
-        for section in self.sections() {
+        for section in self.sections_in_table_order() {
             push_secret_fields(section, Some(self), &mut out);
         }
         out

@@ -215,7 +215,11 @@ impl Section {
     }
 }
 
-/// A JIMS configuration: at most one of each section, kept in document order.
+/// A JIMS configuration: at most one of each section, in the order they were inserted, which
+/// for a bundle that was read is the order of its file (export-formats.md: lossless "in
+/// order"), so that a bundle written back keeps it. [`Configuration::sections_in_table_order`]
+/// gives them in the order of jims-configuration.md's table, as the Add Missing Passwords
+/// table and the validation list them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Configuration {
     sections: Vec<Section>,
@@ -242,12 +246,13 @@ impl Configuration {
         self.sections.iter_mut().find(|s| s.id == id)
     }
 
-    /// Inserts `section`, replacing a section with the same id; returns the one replaced.
+    /// Inserts `section`: in the place of a section with the same id (returned), else after
+    /// every section present.
     pub fn insert(&mut self, section: Section) -> Option<Section> {
-        match self.sections.binary_search_by_key(&section.id, |s| s.id) {
-            Ok(i) => Some(std::mem::replace(&mut self.sections[i], section)),
-            Err(i) => {
-                self.sections.insert(i, section);
+        match self.sections.iter().position(|s| s.id == section.id) {
+            Some(i) => Some(std::mem::replace(&mut self.sections[i], section)),
+            None => {
+                self.sections.push(section);
                 None
             }
         }
@@ -264,17 +269,24 @@ impl Configuration {
         self.get(id).is_some()
     }
 
-    /// The ids of the sections present, in document order.
+    /// The ids of the sections present, in their order (see [`Configuration`]).
     pub fn ids(&self) -> Vec<SectionId> {
         self.sections.iter().map(|s| s.id).collect()
     }
 
-    /// The sections present, in document order.
+    /// The sections present, in their order (see [`Configuration`]).
     pub fn sections(&self) -> &[Section] {
         &self.sections
     }
 
-    /// The sections present, mutably, in document order.
+    /// The sections present, in the order of jims-configuration.md's table ([`SectionId`]'s).
+    pub fn sections_in_table_order(&self) -> Vec<&Section> {
+        let mut sections: Vec<&Section> = self.sections.iter().collect();
+        sections.sort_by_key(|s| s.id);
+        sections
+    }
+
+    /// The sections present, mutably, in their order (see [`Configuration`]).
     pub fn sections_mut(&mut self) -> &mut [Section] {
         &mut self.sections
     }
@@ -301,14 +313,16 @@ mod tests {
     }
 
     #[test]
-    fn insert_keeps_document_order() {
+    fn insert_keeps_the_order_of_insertion_and_table_order_sorts() {
         let mut c = Configuration::new();
         c.insert(Section::empty(SectionId::Session));
         c.insert(Section::empty(SectionId::EventSources));
         c.insert(Section::empty(SectionId::Templates));
-        assert_eq!(c.ids(), [SectionId::EventSources, SectionId::Templates, SectionId::Session]);
-        assert!(c.insert(Section::empty(SectionId::Templates)).is_some());
-        assert_eq!(c.ids().len(), 3);
+        assert_eq!(c.ids(), [SectionId::Session, SectionId::EventSources, SectionId::Templates]);
+        assert!(c.insert(Section::empty(SectionId::EventSources)).is_some());
+        assert_eq!(c.ids(), [SectionId::Session, SectionId::EventSources, SectionId::Templates]);
+        let table: Vec<SectionId> = c.sections_in_table_order().iter().map(|s| s.id).collect();
+        assert_eq!(table, [SectionId::EventSources, SectionId::Templates, SectionId::Session]);
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub fn validate(config: &Configuration) -> Vec<Problem> {
         item: item.map(str::to_owned),
         kind,
     };
-    for section in config.sections() {
+    for section in config.sections_in_table_order() {
         let id = section.id;
         let limit = match id {
             SectionId::EventSources => Some(MAX_EVENT_SOURCES),

@@ -47,14 +47,16 @@ pub fn merge_in_place(current: &mut Configuration, export: &Configuration, selec
     }
 }
 
-/// `current` with each of the export's sections `taken` (one per id) cleared and replaced; the
+/// `current` with each of the export's sections `taken` (one per id) cleared and replaced in
+/// its place (a section `current` lacks goes at the end, as [`merge_in_place`] puts it); the
 /// sections of `current` that are replaced are never copied.
-fn merge_taken(current: &Configuration, taken: Vec<Section>) -> Configuration {
+fn merge_taken(current: &Configuration, mut taken: Vec<Section>) -> Configuration {
     let mut merged = Configuration::new();
     for section in current.sections() {
-        if !taken.iter().any(|t| t.id == section.id) {
-            merged.insert(section.clone());
-        }
+        match taken.iter().position(|t| t.id == section.id) {
+            Some(i) => merged.insert(complete(taken.remove(i))),
+            None => merged.insert(section.clone()),
+        };
     }
     for section in taken {
         merged.insert(complete(section));

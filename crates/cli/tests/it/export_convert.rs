@@ -91,6 +91,31 @@ fn export_sections_makes_a_partial_bundle() {
 }
 
 #[test]
+fn sections_in_an_unusual_order_keep_it_through_json_and_back() {
+    let dir = tmp();
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    // partial.xml with its sections in the reverse of the usual order.
+    let text = std::fs::read_to_string(fixture("exports/partial.xml")).unwrap();
+    let (head, rest) = text.split_once("  <section ").unwrap();
+    let (body, tail) = rest.rsplit_once("</section>\n").unwrap();
+    let mut sections: Vec<String> = format!("  <section {body}</section>\n")
+        .split_inclusive("</section>\n")
+        .map(String::from)
+        .collect();
+    assert!(sections.len() >= 2);
+    sections.reverse();
+    let reversed = format!("{head}{}{tail}", sections.concat());
+    std::fs::write(d("r.xml"), &reversed).unwrap();
+    assert_eq!(run(&["convert", &d("r.xml"), &d("r.json")]).code, 0);
+    assert_eq!(run(&["convert", &d("r.json"), &d("back.xml")]).code, 0);
+    assert_eq!(std::fs::read_to_string(d("back.xml")).unwrap(), reversed);
+    // The table still lists sections in the order of jims-configuration.md.
+    let r = run(&["passwords", &d("r.xml"), "--target", &d("t"), "--format", "json"]);
+    let usual = run(&["passwords", "exports/partial.xml", "--target", &d("t"), "--format", "json"]);
+    assert_eq!(r.json()["items"], usual.json()["items"]);
+}
+
+#[test]
 fn convert_round_trips_between_every_kind() {
     let dir = tmp();
     let d = |n: &str| dir.path().join(n).display().to_string();

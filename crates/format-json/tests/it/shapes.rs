@@ -441,17 +441,18 @@ fn transports_are_keyed_by_native_file() {
 }
 
 #[test]
-fn sections_come_out_in_document_order() {
+fn sections_keep_the_order_of_the_file() {
+    // Lossless "in order" (export-formats.md): a bundle written back keeps its sections' order.
     let export = read_sections(r#"{"session": {}, "event_sources": [], "templates": []}"#).unwrap();
     assert_eq!(
         export.configuration.ids(),
-        [SectionId::EventSources, SectionId::Templates, SectionId::Session]
+        [SectionId::Session, SectionId::EventSources, SectionId::Templates]
     );
     assert_eq!(
         export.configuration.get(SectionId::Session).unwrap().files[0].root,
         Element::new("cache")
     );
-    assert_eq!(sections_json(&export), r#"{"event_sources":[],"templates":[],"session":{}}"#);
+    assert_eq!(sections_json(&export), r#"{"session":{},"event_sources":[],"templates":[]}"#);
 }
 
 #[test]

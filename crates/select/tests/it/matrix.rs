@@ -143,7 +143,8 @@ fn untouched_sections_stay_absent_when_the_target_lacks_them() {
     let mut target = Configuration::new();
     target.insert(current().get(SectionId::Session).unwrap().clone());
     let merged = merge(&target, &e.configuration, &sel);
-    assert_eq!(merged.ids(), [SectionId::Templates, SectionId::Session]);
+    // The target's sections keep their place; one it lacked comes after them.
+    assert_eq!(merged.ids(), [SectionId::Session, SectionId::Templates]);
     let p = plan(&target, &merged, &sel);
     let t = p.section(SectionId::Templates).unwrap();
     assert_eq!((t.action, t.items_before, t.items_after), (Action::Replaced, 0, 3));
