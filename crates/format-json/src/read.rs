@@ -172,6 +172,23 @@ impl State {
     }
 
     /// Fails when an element holds more than [`MAX_ATTRIBUTES`] attributes.
+    /// Adds `attribute` to `e`, refusing a name `e` already has (`"a"` and `"@a"` both name the
+    /// attribute `a`, and XML cannot hold it twice), then [`State::check_attributes`].
+    fn push_attribute<E: de::Error>(&self, e: &mut Element, attribute: Attribute) -> Result<(), E> {
+        if e.attributes.iter().any(|a| a.name == attribute.name) {
+            return Err(self.fail(
+                ErrorKind::Shape,
+                format!(
+                    "the element {} has the attribute {} twice (a member and an @member name \
+                     the same attribute); keep one",
+                    e.name, attribute.name
+                ),
+            ));
+        }
+        e.attributes.push(attribute);
+        self.check_attributes(e)
+    }
+
     fn check_attributes<E: de::Error>(&self, e: &Element) -> Result<(), E> {
         if e.attributes.len() > MAX_ATTRIBUTES {
             return Err(self.fail(
@@ -784,7 +801,7 @@ impl<'de> Visitor<'de> for PcProbesVisitor<'_> {
             } else if let Some(name) = key.strip_prefix('@') {
                 let value = map.next_value_seed(StringSeed { st });
                 let value = st.in_key(value, &key)?;
-                root.attributes.push(Attribute::new(name, value));
+                st.push_attribute(&mut root, Attribute::new(name, value))?;
             } else if key.starts_with('#') {
                 return Err(st.fail(
                     ErrorKind::Shape,
@@ -796,7 +813,7 @@ impl<'de> Visitor<'de> for PcProbesVisitor<'_> {
             } else {
                 let value = map.next_value_seed(StringSeed { st });
                 let value = st.in_key(value, &key)?;
-                root.attributes.push(Attribute { name: key.into_owned(), value });
+                st.push_attribute(&mut root, Attribute { name: key.into_owned(), value })?;
             }
             st.check_attributes(&root)?;
         }
@@ -949,7 +966,7 @@ fn element_members<'de, A: MapAccess<'de>>(
         if let Some(name) = key.strip_prefix('@') {
             let value = map.next_value_seed(StringSeed { st });
             let value = st.in_key(value, &key)?;
-            e.attributes.push(Attribute::new(name, value));
+            st.push_attribute(e, Attribute::new(name, value))?;
         } else if key == TEXT_MEMBER {
             if e.text.is_some() {
                 return Err(st.fail(
@@ -985,7 +1002,7 @@ fn element_members<'de, A: MapAccess<'de>>(
                 if shape::is_shortcut_member(ctx, &key) {
                     e.children.push(shortcut_password(value));
                 } else {
-                    e.attributes.push(Attribute { name: key.into_owned(), value });
+                    st.push_attribute(e, Attribute { name: key.into_owned(), value })?;
                 }
             }
         }

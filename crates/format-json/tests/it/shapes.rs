@@ -134,7 +134,7 @@ fn ordered_children_may_hold_runs_and_mix_with_members_when_written_by_hand() {
 fn reader_keeps_the_order_of_duplicate_members() {
     let export = read_sections(
         r#"{"event_sources": [{"id": "x", "a": {"n": "1"}, "b": {}, "a": [{"n": "2"}, {"n": "3"}],
-            "id": "y"}]}"#,
+            "d": "y"}]}"#,
     )
     .unwrap();
     let item =
@@ -144,6 +144,19 @@ fn reader_keeps_the_order_of_duplicate_members() {
     assert_eq!(names, [("a", Some("1")), ("b", None), ("a", Some("2")), ("a", Some("3"))]);
     let attrs: Vec<&str> = item.attributes.iter().map(|a| a.value.as_str()).collect();
     assert_eq!(attrs, ["x", "y"]);
+}
+
+#[test]
+fn a_repeated_attribute_is_refused_as_xml_refuses_it() {
+    for json in [
+        r#"{"event_sources": [{"id": "x", "id": "y"}]}"#,
+        r#"{"event_sources": [{"id": "x", "@id": "y"}]}"#,
+        r#"{"pc_probes": {"enabled": "true", "@enabled": "false", "credentials": []}}"#,
+    ] {
+        let e = read_sections(json).unwrap_err().to_string();
+        assert!(e.contains("twice") && e.contains("keep one"), "{json}: {e}");
+        assert!(!e.contains("\"y\"") && !e.contains("false"), "values are not quoted: {e}");
+    }
 }
 
 #[test]
