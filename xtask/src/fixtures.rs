@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use model::{Configuration, Export, Scope, SectionId};
+use model::{Configuration, Element, Export, Scope, SectionId};
 
 use crate::synth::{self, Rng, Shape};
 
@@ -123,5 +123,53 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
     let only_events = synth::export(only_events, SERVER_ID, KEY_ID);
     write(&dir.join("events-without-templates.xml"), format_xml::write_bundle(&only_events))?;
 
+    write(&dir.join("missing-holders.xml"), format_xml::write_bundle(&missing_holders(full)))?;
     Ok(())
+}
+
+/// A partial export breaking each rule about credential holders and template kinds: an event
+/// source with no `domain_controller`/`exchange_server` and one with both, a user directory
+/// with no `active_directory`, templates of an unknown kind and of none, an SRX with no `oAuth`.
+fn missing_holders(full: &Export) -> Export {
+    let section = |id: SectionId| full.configuration.get(id).expect("full").clone();
+    let mut config = Configuration::new();
+
+    let mut events = section(SectionId::EventSources);
+    let root = &mut events.files[0].root;
+    root.children.truncate(2);
+    root.children[0].children.clear();
+    let exchange = Element::new("exchange_server")
+        .with_attr("server", "mail1.corp.example")
+        .with_attr("initial_timespan", "12")
+        .with_attr("username", "CORP\\JIMS-EventLogReader")
+        .with_attr("password", "");
+    root.children[1].children.push(exchange);
+    for item in &mut root.children {
+        item.remove_attr("template");
+    }
+    config.insert(events);
+
+    let mut directories = section(SectionId::UserDirectories);
+    let root = &mut directories.files[0].root;
+    root.children.truncate(1);
+    root.children[0].children.clear();
+    root.children[0].remove_attr("template");
+    config.insert(directories);
+
+    let mut templates = section(SectionId::Templates);
+    let root = &mut templates.files[0].root;
+    root.children.truncate(2);
+    root.children[0].set_attr("kind", "domain_controller");
+    root.children[1].remove_attr("kind");
+    root.children[1].set_attr("id", "no-kind");
+    root.children[1].set_attr("description", "A template without a kind");
+    config.insert(templates);
+
+    let mut srx = section(SectionId::SrxClients);
+    let root = &mut srx.files[0].root;
+    root.children.truncate(1);
+    root.children[0].children.retain(|c| c.name != "oAuth");
+    config.insert(srx);
+
+    synth::export(config, SERVER_ID, KEY_ID)
 }
