@@ -23,6 +23,19 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Err
     let name = path.file_name().ok_or_else(|| {
         Error::new(ErrorKind::Usage, format!("{} is not a file name", path.display()))
     })?;
+    if !dir.is_dir() {
+        // Bad usage (exit 2), as for `import` and `server init`: the user named a place that
+        // is not there.
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "cannot write {}: its folder {} does not exist; make it first",
+                path.display(),
+                dir.display()
+            ),
+        )
+        .with_path(path));
+    }
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -59,5 +72,14 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_missing_folder_is_bad_usage() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_file_atomic(&dir.path().join("no/such/out.xml"), b"x", 0o644).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        assert!(!dir.path().join("no").exists());
     }
 }
