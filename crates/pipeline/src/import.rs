@@ -178,15 +178,6 @@ fn run(
     };
 
     let asks = mode == Mode::Import && !options.dry_run;
-    if selection.partial
-        && asks
-        && !options.accept_warning
-        && !interaction.accept_partial(PARTIAL_WARNING)
-    {
-        outcome.status = Status::WarningNotAccepted;
-        return Ok(outcome);
-    }
-
     if let Some(key) = &source_key {
         secrets::check_source_key(&export.configuration, key)
             .map_err(|e| secrets_error(export_path, e))?;
@@ -226,6 +217,18 @@ fn run(
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
+    // The warning is asked once the import is known to be valid, so that a warning not
+    // accepted still reports what the import needs (its plan and how many passwords); no
+    // source is asked before it is accepted.
+    if selection.partial
+        && asks
+        && !options.accept_warning
+        && !interaction.accept_partial(PARTIAL_WARNING)
+    {
+        outcome.table = table;
+        outcome.status = Status::WarningNotAccepted;
+        return Ok(outcome);
+    }
     let mut resolved = secrets::resolve(&mut table, chain, cache)?;
     if table.remaining() > 0
         && options.prompt

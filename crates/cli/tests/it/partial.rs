@@ -281,5 +281,9 @@ fn a_dry_run_shows_its_plan_and_the_warning_even_with_passwords_missing() {
     // An import that is not a dry run shows the warning only when it was not accepted.
     let r = run(&["import", "exports/partial.xml", "--target", &target, "--format", "json"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
-    assert_eq!(r.json()["warning"], select::PARTIAL_WARNING);
+    let v = r.json();
+    assert_eq!(v["warning"], select::PARTIAL_WARNING);
+    // It still says what the import needs, and asked no source for it.
+    assert_eq!(v["passwords"], serde_json::json!({"total": 7, "fixed": 0, "remaining": 7}));
+    assert!(!Path::new(&target).exists());
 }
