@@ -1077,7 +1077,7 @@ fn no_open_element(offset: usize) -> Fail {
 /// Decoded text of a run, for tests.
 #[cfg(test)]
 fn text_of(xml: &str) -> Option<String> {
-    parse_native(SectionId::Session, "config/cache.xml", xml.as_bytes()).unwrap().root.text
+    parse_native(SectionId::Session, "config/cache.xml", xml.as_bytes()).unwrap().root.text.clone()
 }
 
 #[cfg(test)]

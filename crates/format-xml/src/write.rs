@@ -246,11 +246,8 @@ mod tests {
         let root = Element::new("cache")
             .with_attr("x", "a\"b")
             .with_child(Element::new("config").with_attr("probe_timeout", "60"))
-            .with_child(Element {
-                text: Some("t<".into()),
-                ..Element::new("note").with_child(Element::new("deep"))
-            })
-            .with_child(Element { text: Some("x & y".into()), ..Element::new("leaf") });
+            .with_child(Element::new("note").with_child(Element::new("deep")).with_text("t<"))
+            .with_child(Element::new("leaf").with_text("x & y"));
         let out = write_native_file(&SectionFile { path: "config/cache.xml", root });
         let expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <cache x=\"a&quot;b\">\n\

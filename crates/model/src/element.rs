@@ -13,6 +13,10 @@ pub fn is_secret_attribute(name: &str) -> bool {
     SECRET_ATTRIBUTE_NAMES.contains(&name)
 }
 
+/// The name of the element whose text can hold a secret (`<password>…</password>`, read as the
+/// password when it has no `fswSpi1`): its text is redacted in `Debug` and wiped on drop.
+pub const SECRET_ELEMENT_NAME: &str = "password";
+
 /// One attribute: a name and a string value, as written in the file.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Attribute {
@@ -70,17 +74,33 @@ impl fmt::Debug for Element {
         if !self.children.is_empty() {
             s.field("children", &self.children);
         }
-        if let Some(text) = &self.text {
-            s.field("text", text);
+        match &self.text {
+            Some(text) if self.name == SECRET_ELEMENT_NAME && !text.is_empty() => {
+                s.field("text", &format_args!("[REDACTED]"));
+            }
+            Some(text) => {
+                s.field("text", text);
+            }
+            None => {}
         }
         s.finish()
+    }
+}
+
+impl Drop for Element {
+    fn drop(&mut self) {
+        if self.name == SECRET_ELEMENT_NAME
+            && let Some(text) = &mut self.text
+        {
+            text.zeroize();
+        }
     }
 }
 
 impl Element {
     /// An element with this name and nothing else.
     pub fn new(name: impl Into<String>) -> Element {
-        Element { name: name.into(), ..Element::default() }
+        Element { name: name.into(), attributes: Vec::new(), children: Vec::new(), text: None }
     }
 
     /// Builder: this element with one more attribute.
@@ -92,6 +112,12 @@ impl Element {
     /// Builder: this element with one more child.
     pub fn with_child(mut self, child: Element) -> Element {
         self.children.push(child);
+        self
+    }
+
+    /// Builder: this element with this text.
+    pub fn with_text(mut self, text: impl Into<String>) -> Element {
+        self.text = Some(text.into());
         self
     }
 
@@ -152,6 +178,15 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("[REDACTED]"));
         assert!(shown.contains("dc1"));
+    }
+
+    #[test]
+    fn debug_redacts_the_text_of_a_password_element_only() {
+        let e = Element::new("oAuth").with_child(Element::new("password").with_text("hunter2"));
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("[REDACTED]"), "{shown}");
+        let note = format!("{:?}", Element::new("note").with_text("plain words"));
+        assert!(note.contains("plain words"), "{note}");
     }
 
     #[test]

@@ -39,7 +39,8 @@ fn element() -> impl Strategy<Value = Element> {
     let leaf = (name(), attributes()).prop_map(|(name, attributes)| Element {
         name,
         attributes,
-        ..Element::default()
+        children: Vec::new(),
+        text: None,
     });
     leaf.prop_recursive(3, 24, 4, |inner| {
         (name(), attributes(), prop::collection::vec(inner, 0..4)).prop_map(
