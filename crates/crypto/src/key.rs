@@ -241,6 +241,16 @@ fn write_hex<'a>(out: &'a mut [u8], bytes: &[u8]) -> &'a mut [u8] {
 mod tests {
     use super::*;
 
+    /// Compiles only for a type that wipes itself on drop.
+    fn wipes_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+
+    #[test]
+    fn the_cipher_s_key_schedule_is_wiped_on_drop() {
+        // The round keys hold the server key; without `aes`'s `zeroize` feature (root
+        // Cargo.toml) they would stay in freed memory after the `ServerKey` is gone.
+        wipes_on_drop::<aes::Aes256>();
+    }
+
     fn key(byte: u8) -> ServerKey {
         ServerKey::from_bytes(Zeroizing::new([byte; 32]))
     }
