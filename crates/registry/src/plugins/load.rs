@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use plugin_api::abi::{
     self, ABI_MAJOR, ABI_MINOR_REQUIRED, CAP_THREAD_SAFE, CreateFn, DestroyFn, Functions, MAGIC,
@@ -111,15 +111,28 @@ impl PluginInfo {
 pub(crate) struct Loaded {
     pub(crate) path: PathBuf,
     pub(crate) name: String,
-    pub(crate) thread_safe: bool,
     pub(crate) create: CreateFn,
     pub(crate) resolve: ResolveFn,
     pub(crate) destroy: Option<DestroyFn>,
+    /// The one lock of a library that is not thread-safe (`None` for one that is): every call
+    /// into it (`create`, `resolve`, `destroy`, of any instance) holds it, since such a
+    /// library may keep state of its own that its instances share.
+    serial: Option<Mutex<()>>,
     /// Why the plugin must not be called again: it panicked.
     poisoned: Mutex<Option<String>>,
 }
 
 impl Loaded {
+    /// Holds the library's lock for a call into it, when it is not thread-safe.
+    pub(crate) fn enter(&self) -> Option<MutexGuard<'_, ()>> {
+        self.serial.as_ref().map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether calls into the library are serialised (it is not thread-safe).
+    pub(crate) fn serialised(&self) -> bool {
+        self.serial.is_some()
+    }
+
     /// Marks the plugin as never to be called again.
     pub(crate) fn poison(&self, why: &str) {
         let mut p = self.poisoned.lock().unwrap_or_else(PoisonError::into_inner);
@@ -389,10 +402,10 @@ unsafe fn check_manifest_requiring(
     Ok(Loaded {
         path: path.to_owned(),
         name,
-        thread_safe,
         create: functions.create.ok_or_else(|| missing("create"))?,
         resolve: functions.resolve.ok_or_else(|| missing("resolve"))?,
         destroy: functions.destroy,
+        serial: (!thread_safe).then(|| Mutex::new(())),
         poisoned: Mutex::new(None),
     })
 }
@@ -539,12 +552,12 @@ mod tests {
     fn a_good_manifest_passes_and_fills_the_info() {
         let (r, info) = check(&good());
         let loaded = r.unwrap();
-        assert_eq!((loaded.name.as_str(), loaded.thread_safe), ("good", false));
+        assert_eq!((loaded.name.as_str(), loaded.serialised()), ("good", true));
         assert!(loaded.destroy.is_none());
         assert_eq!(info.version.as_deref(), Some("1.2.3"));
         assert_eq!(info.abi, Some((1, 0)));
         let (r, _) = check(&Manifest { capabilities: CAP_THREAD_SAFE | 0x100, ..good() });
-        assert!(r.unwrap().thread_safe);
+        assert!(!r.unwrap().serialised());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::ffi::c_void;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use crypto::Secret;
 use model::SecretKey;
@@ -21,17 +21,17 @@ const MAX_PASSWORD: usize = 64 * 1024;
 
 /// A plugin instance, made once per run from its CONFIG string. The chain asks it key by key,
 /// like every other source: each call's request holds the one key asked (beside the row's
-/// columns). A plugin that is not thread-safe is called under a lock. A plugin that panicked is
-/// never called again, nor destroyed.
+/// columns). A plugin that is not thread-safe is called under its library's one lock, shared
+/// by every instance of it. A plugin that panicked is never called again, nor destroyed.
 pub struct PluginSource {
     kind: String,
     library: Arc<Loaded>,
     instance: *mut c_void,
-    serial: Option<Mutex<()>>,
 }
 
 // SAFETY: the instance is only ever used through the plugin's functions: concurrently when the
-// plugin declared itself thread-safe, otherwise one call at a time under `serial`.
+// plugin declared itself thread-safe, otherwise one call into the library at a time, under
+// the library's lock (`Loaded::enter`).
 unsafe impl Send for PluginSource {}
 // SAFETY: as above.
 unsafe impl Sync for PluginSource {}
@@ -121,11 +121,14 @@ impl PluginSource {
             ));
         }
         let mut instance: *mut c_void = std::ptr::null_mut();
-        let called = call(|error| {
-            // SAFETY: the ABI's create: CONFIG borrowed for the call, a slot for the instance,
-            // a host-owned error buffer.
-            unsafe { (library.create)(StrRef::from_option(config), &mut instance, error) }
-        });
+        let called = {
+            let _serial = library.enter();
+            call(|error| {
+                // SAFETY: the ABI's create: CONFIG borrowed for the call, a slot for the
+                // instance, a host-owned error buffer.
+                unsafe { (library.create)(StrRef::from_option(config), &mut instance, error) }
+            })
+        };
         let message = called.message;
         let failure = match called.status {
             status::OK if !instance.is_null() => None,
@@ -153,8 +156,7 @@ impl PluginSource {
         if let Some(e) = failure {
             return Err(e);
         }
-        let serial = (!library.thread_safe).then(|| Mutex::new(()));
-        Ok(PluginSource { kind, library, instance, serial })
+        Ok(PluginSource { kind, library, instance })
     }
 
     /// The library's file.
@@ -162,13 +164,10 @@ impl PluginSource {
         &self.library.path
     }
 
-    /// Whether calls are serialised (the plugin is not thread-safe).
+    /// Whether calls are serialised (the plugin is not thread-safe): one call into its
+    /// library at a time, whatever the instance.
     pub fn serialised(&self) -> bool {
-        self.serial.is_some()
-    }
-
-    fn lock(&self) -> Option<MutexGuard<'_, ()>> {
-        self.serial.as_ref().map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
+        self.library.serialised()
     }
 }
 
@@ -197,7 +196,7 @@ impl SecretSource for PluginSource {
         let mut received: Option<Received> = None;
         let sink = Sink { context: (&raw mut received).cast(), put };
         let called = {
-            let _serial = self.lock();
+            let _serial = self.library.enter();
             call(|error| {
                 // SAFETY: the ABI's resolve on our live instance: the request borrowed for the
                 // call, the sink valid for the call, a host-owned error buffer.
@@ -250,7 +249,7 @@ impl Drop for PluginSource {
             return;
         }
         if let Some(destroy) = self.library.destroy {
-            let _serial = self.lock();
+            let _serial = self.library.enter();
             // SAFETY: the instance came from this library's create and is destroyed once.
             unsafe { destroy(self.instance) };
         }

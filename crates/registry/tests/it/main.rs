@@ -139,6 +139,45 @@ fn a_plugin_that_is_not_thread_safe_is_called_one_at_a_time() {
 }
 
 #[test]
+fn instances_of_a_library_that_is_not_thread_safe_share_one_lock() {
+    // `global_state` keeps its state in the library, not the instance, and fails every later
+    // call once two calls (create, resolve or destroy, of any instances) overlapped inside it.
+    let folder = libs::folder_with(&[&libs::test_plugin("global_state")]);
+    let r = registry(folder.path());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| {
+                    // One instance per thread, as two `--secrets plugin:…` or a batch whose
+                    // SPEC has placeholders make: created, asked and destroyed in parallel.
+                    (0..3)
+                        .map(|_| {
+                            let s = source(&r, "plugin:global_state").map_err(|e| e.to_string())?;
+                            let answers = (0..2).map(|_| lookup(&*s)).collect::<Vec<_>>();
+                            drop(s);
+                            answers
+                                .into_iter()
+                                .collect::<Result<Vec<_>, _>>()
+                                .map_err(|e| e.to_string())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for answers in h.join().unwrap() {
+                for answer in answers.unwrap() {
+                    assert_eq!(answer.as_deref(), Some("global_state:event_sources/DC1"));
+                }
+            }
+        }
+    });
+    // The destructors ran inside the library too: a last instance says whether they overlapped.
+    let s = source(&r, "plugin:global_state").unwrap();
+    assert_eq!(lookup(&*s).unwrap().as_deref(), Some("global_state:event_sources/DC1"));
+}
+
+#[test]
 fn every_broken_library_is_listed_with_its_reason() {
     let folder = libs::folder_with(&[
         &libs::test_plugin("no_symbol"),
