@@ -107,12 +107,26 @@ mod tests {
         assert!(snapshots.len() >= 10, "tidy found the snapshots ({})", snapshots.len());
         let mut stale = Vec::new();
         for (krate, snap) in snapshots {
+            // insta names a snapshot `<binary>__<module>[__<module>…]__<name>.snap`, in
+            // `snapshots/` beside the module's file: the module must still exist and still name
+            // the snapshot, as `cargo insta test --unreferenced=reject` would check.
             let file = snap.file_name().unwrap().to_string_lossy().into_owned();
-            let name = file.trim_end_matches(".snap").rsplit("__").next().unwrap().to_owned();
-            let used = all
-                .iter()
-                .filter(|f| f.starts_with(&krate))
-                .any(|f| std::fs::read_to_string(f).is_ok_and(|text| text.contains(name.as_str())));
+            let parts: Vec<&str> = file.trim_end_matches(".snap").split("__").collect();
+            // Named in the assertion (`"name"`), or, unnamed, after its test function.
+            let last = parts[parts.len() - 1];
+            let (named, function) = (format!("\"{last}\""), format!("fn {last}("));
+            let names = |t: &str| t.contains(&named) || t.contains(&function);
+            let used = match parts.as_slice() {
+                [_, modules @ .., _] if !modules.is_empty() => {
+                    let dir = snap.parent().and_then(Path::parent).unwrap();
+                    let module = dir.join(format!("{}.rs", modules.join("/")));
+                    std::fs::read_to_string(&module).is_ok_and(|t| names(&t))
+                }
+                _ => all
+                    .iter()
+                    .filter(|f| f.starts_with(&krate))
+                    .any(|f| std::fs::read_to_string(f).is_ok_and(|t| names(&t))),
+            };
             if !used {
                 stale.push(snap.display().to_string());
             }
