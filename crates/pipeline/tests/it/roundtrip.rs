@@ -35,12 +35,22 @@ fn attributes() -> impl Strategy<Value = Vec<Attribute>> {
     })
 }
 
+/// Text of an element without children (mixed content is not kept), not starting or ending
+/// with white space (which XML does not tell from the indentation).
+fn text() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => "[!-~]([ -~]{0,8}[!-~])?".prop_map(Some),
+        1 => prop::sample::select(&["a&b<c>", "hunter2", "é漢😀", "x\ty"][..]).prop_map(|t| Some(t.to_owned())),
+    ]
+}
+
 fn element() -> impl Strategy<Value = Element> {
-    let leaf = (name(), attributes()).prop_map(|(name, attributes)| Element {
+    let leaf = (name(), attributes(), text()).prop_map(|(name, attributes, text)| Element {
         name,
         attributes,
         children: Vec::new(),
-        text: None,
+        text,
     });
     leaf.prop_recursive(3, 24, 4, |inner| {
         (name(), attributes(), prop::collection::vec(inner, 0..4)).prop_map(
@@ -68,7 +78,9 @@ fn section(id: SectionId) -> impl Strategy<Value = Section> {
 }
 
 fn export() -> impl Strategy<Value = Export> {
+    // In any order: a bundle's sections keep the order of its file.
     prop::sample::subsequence(SectionId::ALL.to_vec(), 1..=10)
+        .prop_shuffle()
         .prop_flat_map(|ids| ids.into_iter().map(section).collect::<Vec<_>>())
         .prop_map(|sections| {
             let mut configuration = Configuration::new();
