@@ -31,24 +31,35 @@ pub enum ErrorKind {
     Io,
 }
 
-/// A pipeline failure: its kind, a message a user can act on, and the file it concerns.
+/// A pipeline failure: its kind, a message a user can act on, the file it concerns, and the
+/// error of the stage it came from ([`std::error::Error::source`]), whose words the message
+/// already holds.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     path: Option<PathBuf>,
+    #[source]
+    cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
     /// A new error.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), path: None }
+        Error { kind, message: message.into(), path: None, cause: None }
     }
 
     /// The same error, naming `path`.
     pub fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
         self.path = Some(path.into());
+        self
+    }
+
+    /// The same error, caused by `cause` (kept for [`std::error::Error::source`], so a program
+    /// embedding the pipeline can look at the stage's own typed error).
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.cause = Some(Box::new(cause));
         self
     }
 
@@ -104,13 +115,13 @@ impl From<store::Error> for Error {
             | store::ErrorKind::Unsupported => ErrorKind::Target,
             _ => ErrorKind::Io,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).caused_by(e)
     }
 }
 
 impl From<select::Error> for Error {
     fn from(e: select::Error) -> Error {
-        Error::new(ErrorKind::Selection, e.to_string())
+        Error::new(ErrorKind::Selection, e.to_string()).caused_by(e)
     }
 }
 
@@ -122,6 +133,23 @@ impl From<secrets::Error> for Error {
             secrets::ErrorKind::SourceFailed => ErrorKind::SourceFailed,
             _ => ErrorKind::Io,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).caused_by(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_s_typed_error_is_kept_as_the_source() {
+        let key = crypto::ServerKey::from_bytes(zeroize::Zeroizing::new([7u8; 32]));
+        let stage = secrets::check_source_key(&model::Configuration::new(), &key).unwrap_err();
+        let shown = stage.to_string();
+        let e = Error::from(stage);
+        assert_eq!((e.exit_code(), e.to_string()), (2, shown));
+        let source = std::error::Error::source(&e).expect("the cause is kept");
+        let typed = source.downcast_ref::<secrets::Error>().expect("as the stage's own type");
+        assert_eq!(typed.kind(), secrets::ErrorKind::WrongSourceKey);
     }
 }

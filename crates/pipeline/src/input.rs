@@ -108,7 +108,7 @@ fn read_with(
             reader.format()
         ))
     })?;
-    let export = reader.read(input).map_err(|e| input_error(e.to_string()))?;
+    let export = reader.read(input).map_err(|e| input_error(e.to_string()).caused_by(e))?;
     Ok(Some((export, format)))
 }
 
