@@ -55,20 +55,32 @@ pub fn read_folder(dir: &Path) -> Result<Export, Error> {
     Ok(Export { header: Header::default(), configuration })
 }
 
-/// Writes `DIR/cwd/<native path>` for every file of every section present, making folders as
-/// needed. Files of sections not present are left alone.
+/// The files of a server folder holding `config`: for every file of every section present,
+/// its path relative to the server folder (`cwd/<native path>`, in document order) and its
+/// bytes. Nothing is written here: the pipeline's output module writes an output folder
+/// atomically and durably, with the permissions its passwords call for.
+pub fn folder_files(config: &Configuration) -> Vec<(PathBuf, Vec<u8>)> {
+    let base = Path::new(CWD);
+    config
+        .sections()
+        .iter()
+        .flat_map(|section| section.files.iter())
+        .map(|file| (native_path(base, file.path), write_native_file(file)))
+        .collect()
+}
+
+/// Writes `DIR/cwd/<native path>` for every file of [`folder_files`], making folders as needed,
+/// with plain writes: the mode is the umask's, nothing is synced, and a failure leaves part of
+/// the folder. For generators and tests only (`cargo xtask gen-fixtures`); an output that may
+/// hold passwords goes through the pipeline's output module (`jimsctl convert`).
 pub fn write_folder(config: &Configuration, dir: &Path) -> Result<(), Error> {
-    let base = dir.join(CWD);
-    for section in config.sections() {
-        for file in &section.files {
-            let path = native_path(&base, file.path);
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)
-                    .map_err(|e| Error::io(parent, "cannot create the folder", e))?;
-            }
-            fs::write(&path, write_native_file(file))
-                .map_err(|e| Error::io(&path, "cannot write the file", e))?;
+    for (rel, bytes) in folder_files(config) {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| Error::io(parent, "cannot create the folder", e))?;
         }
+        fs::write(&path, bytes).map_err(|e| Error::io(&path, "cannot write the file", e))?;
     }
     Ok(())
 }

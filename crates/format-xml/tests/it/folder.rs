@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use format_xml::folder::{native_file_paths, read_folder, write_folder};
+use format_xml::folder::{folder_files, native_file_paths, read_folder, write_folder};
 use format_xml::{ErrorKind, read_bundle, write_bundle};
 use model::{Header, Scope, SectionId};
 
@@ -48,6 +48,31 @@ fn write_then_read_a_full_folder() {
     assert_eq!(export.scope(), Scope::Full);
     // The cwd folder itself reads the same.
     assert_eq!(read_folder(&dir.path().join("cwd")).unwrap(), export);
+}
+
+#[test]
+fn folder_files_are_the_native_files_in_order_and_write_nothing() {
+    let config = sample::configuration(1);
+    let listed = folder_files(&config);
+    let expected: Vec<PathBuf> =
+        native_file_paths().map(|(_, p)| Path::new("cwd").join(p)).collect();
+    assert_eq!(listed.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(), expected);
+    // The same bytes as the files a folder holds, which read back as the configuration.
+    let dir = tempfile::tempdir().unwrap();
+    write_folder(&config, dir.path()).unwrap();
+    assert_eq!(listed.into_iter().collect::<BTreeMap<_, _>>(), files(dir.path()));
+    // Only the sections present.
+    let mut partial = config;
+    for id in SectionId::ALL {
+        if id != SectionId::Transports {
+            partial.remove(id);
+        }
+    }
+    let paths: Vec<PathBuf> = folder_files(&partial).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [Path::new("cwd/config/clients_https.xml"), Path::new("cwd/config/clients_http.xml")]
+    );
 }
 
 #[test]
