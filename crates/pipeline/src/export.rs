@@ -6,7 +6,7 @@ use model::{Configuration, Export, Header, PasswordsMode, Scope, SecretState, Se
 
 use crate::error::{Error, ErrorKind};
 use crate::input::{ExportFormat, read_export};
-use crate::output::write_file_atomic;
+use crate::output::{write_file_atomic, write_folder_atomic};
 
 /// What `export` does with the passwords of the folder (`--passwords`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -55,6 +55,15 @@ fn format_for(out: &Path, explicit: Option<ExportFormat>) -> ExportFormat {
         Some(e) if e.eq_ignore_ascii_case("json") => ExportFormat::Json,
         _ => ExportFormat::Xml,
     })
+}
+
+/// Whether any secret field of `config` holds a plaintext password: then a file written from
+/// it gets mode 0600 (and a folder 0700), as README.md promises for plaintext exports.
+fn holds_plaintext(config: &Configuration) -> bool {
+    config
+        .secret_fields()
+        .iter()
+        .any(|f| SecretState::classify(config.secret_value(&f.location)) == SecretState::Plaintext)
 }
 
 /// The bundle's bytes, from the default registry's writer of `format`.
@@ -210,15 +219,18 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
             )
             .with_path(out));
         }
-        format_xml::folder::write_folder(&export.configuration, out)
-            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()).with_path(out))?;
+        let files: Vec<(PathBuf, zeroize::Zeroizing<Vec<u8>>)> =
+            format_xml::folder::folder_files(&export.configuration)
+                .into_iter()
+                .map(|(rel, bytes)| (rel, zeroize::Zeroizing::new(bytes)))
+                .collect();
+        let (file_mode, dir_mode) =
+            if holds_plaintext(&export.configuration) { (0o600, 0o700) } else { (0o644, 0o755) };
+        write_folder_atomic(out, &files, file_mode, dir_mode)?;
     } else {
-        let has_plaintext = export.configuration.secret_fields().iter().any(|f| {
-            SecretState::classify(export.configuration.secret_value(&f.location))
-                == SecretState::Plaintext
-        });
+        let mode = if holds_plaintext(&export.configuration) { 0o600 } else { 0o644 };
         let bytes = zeroize::Zeroizing::new(encode(&export, format)?);
-        write_file_atomic(out, &bytes, if has_plaintext { 0o600 } else { 0o644 })?;
+        write_file_atomic(out, &bytes, mode)?;
     }
     Ok(ExportReport {
         out: out.to_owned(),
