@@ -4,7 +4,10 @@
 //! [`Registry::builtin`] holds the built-in stages (the XML and JSON bundles, the server
 //! folder, the `env`, `file:`, `dir:` and `cmd:` sources) and the `plugin:` scheme, whose
 //! sources are loaded from shared libraries found in the folders of `JIMSCTL_PLUGIN_PATH` and
-//! in `plugins/` beside the binary ([`default_plugin_dirs`]). A plugin library is loaded once
+//! in `plugins/` beside the binary ([`default_plugin_dirs`]), when they are trusted: a folder
+//! given as a relative path, or a folder or library writable by its group or others, or owned
+//! by neither the current user nor root, is skipped and listed with the reason
+//! ([`LoadErrorKind::Untrusted`]). A plugin library is loaded once
 //! per process, checked against the ABI of `plugin-api` in the order architecture.md gives
 //! (symbol, magic, size, major, minor), and wrapped as an ordinary [`SecretSource`]: nothing
 //! downstream knows it is a plugin. A library that is not usable is listed with the reason

@@ -3,6 +3,7 @@
 //! and the reason). The libraries come from the workspace's build; every test shares one plugin
 //! folder (each run of the binary loads it afresh).
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -66,8 +67,10 @@ fn plugin_folder() -> &'static Path {
                 vec![dir.join(lib_name("example_plugin")), dir.join(lib_name("keepass_plugin"))];
             libraries.extend(BROKEN.iter().map(|n| dir.join("examples").join(lib_name(n))));
             for lib in libraries {
-                std::fs::copy(&lib, folder.path().join(lib.file_name().unwrap()))
-                    .unwrap_or_else(|e| panic!("{}: {e}", lib.display()));
+                let copy = folder.path().join(lib.file_name().unwrap());
+                std::fs::copy(&lib, &copy).unwrap_or_else(|e| panic!("{}: {e}", lib.display()));
+                // Writable by its owner only, whatever the umask: jimsctl loads no other.
+                std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
             }
             std::fs::write(folder.path().join(lib_name("not_a_library")), "not ELF\n").unwrap();
             folder
@@ -404,4 +407,74 @@ fn plugins_beside_the_binary_are_found_without_the_variable() {
     assert_eq!(v["folders"][0]["from"], "beside jimsctl");
     assert_eq!(v["plugins"][0]["name"], "example");
     assert_eq!(v["plugins"][0]["usable"], true);
+}
+
+/// `jimsctl ARGS` run in `dir` with `JIMSCTL_PLUGIN_PATH=path`.
+fn run_in(dir: &Path, path: &str, args: &[&str]) -> Run {
+    let out = cmd()
+        .current_dir(dir)
+        .env("JIMSCTL_PLUGIN_PATH", path)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn plugin_folders_that_are_not_trusted_are_skipped_with_the_reason() {
+    let work = tmp();
+    let plugins = work.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let example = lib_name("example_plugin");
+    std::fs::copy(plugin_folder().join(&example), plugins.join(&example)).unwrap();
+    let target = work.path().join("srv");
+    let passwords = |dir: &Path, path: &str| {
+        run_in(
+            dir,
+            path,
+            &[
+                "passwords",
+                fixture("exports/partial.xml").to_str().unwrap(),
+                "--target",
+                target.to_str().unwrap(),
+                "--secrets",
+                "plugin:example",
+            ],
+        )
+    };
+    // The same folder, trusted: found and used (no variable answers: exit 3, rows missing).
+    let absolute = plugins.to_str().unwrap();
+    assert_eq!(passwords(work.path(), absolute).code, 3);
+
+    // Relative: not searched, though it is right there in the current folder.
+    let r = run_in(work.path(), "plugins", &["plugins", "list", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let entries = v["plugins"].as_array().unwrap();
+    let refused = entries.iter().find(|p| p["file"] == "plugins").expect("the folder is listed");
+    assert_eq!(refused["usable"], false);
+    assert!(refused["error"].as_str().unwrap().contains("`plugins` is a relative path"), "{v}");
+    assert!(!entries.iter().any(|p| p["name"] == "example"), "{v}");
+    let r = run_in(work.path(), "plugins", &["plugins", "list"]);
+    assert!(r.stdout.contains("    not searched: `plugins` is a relative path"), "{}", r.stdout);
+    let r = passwords(work.path(), "plugins");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let says = format!("plugins/{example} was not loaded: plugins: not searched: `plugins` is a");
+    assert!(r.stderr.contains(&says), "{}", r.stderr);
+    assert!(r.stderr.contains("give plugin folders as absolute paths"), "{}", r.stderr);
+
+    // Writable by others: not searched, and `plugin:example` says which library and why.
+    std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = run_in(work.path(), absolute, &["plugins", "list"]);
+    assert!(r.stdout.contains("not searched: the folder is writable by its group and by others"));
+    let r = passwords(work.path(), absolute);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let lib = plugins.join(&example);
+    assert!(r.stderr.contains(&format!("{} was not loaded", lib.display())), "{}", r.stderr);
+    assert!(r.stderr.contains("mode 0777"), "{}", r.stderr);
 }

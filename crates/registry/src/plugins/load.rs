@@ -43,6 +43,10 @@ pub enum LoadErrorKind {
     NoFunctions,
     /// The functions table lacks `create` or `resolve`.
     MissingFunction,
+    /// Not loaded because it may not be trusted: the library file, or the plugin folder it is
+    /// in (then the error's path is the folder's), is writable by its group or others, or is
+    /// owned by neither the current user nor root, or the folder was given as a relative path.
+    Untrusted,
 }
 
 /// A library that is not a usable plugin: the file and the reason, as a sentence.
@@ -54,11 +58,11 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    fn new(path: &Path, kind: LoadErrorKind, reason: impl Into<String>) -> LoadError {
+    pub(crate) fn new(path: &Path, kind: LoadErrorKind, reason: impl Into<String>) -> LoadError {
         LoadError { path: path.to_owned(), kind, reason: reason.into() }
     }
 
-    /// The library's file.
+    /// The library's file (or the plugin folder, for a folder that was not searched).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -83,10 +87,12 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// What `jimsctl plugins list` shows about one library: as much of its manifest as could be
-/// read, and why it is not usable, if it is not.
+/// read, and why it is not usable, if it is not. A plugin folder that was not searched, because
+/// it may not be trusted, is listed too, in its place in the search order: its `path` is the
+/// folder's and its error ([`LoadErrorKind::Untrusted`]) says why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PluginInfo {
-    /// The library's file.
+    /// The library's file (or the folder not searched).
     pub path: PathBuf,
     /// The plugin's name, as in `plugin:NAME`.
     pub name: Option<String>,
@@ -149,6 +155,21 @@ impl Loaded {
 pub(crate) struct Inspected {
     pub(crate) info: PluginInfo,
     pub(crate) loaded: Option<Arc<Loaded>>,
+}
+
+impl Inspected {
+    /// A library (or a folder) that was not loaded, because it may not be trusted.
+    pub(crate) fn refused(error: LoadError) -> Inspected {
+        let info = PluginInfo {
+            path: error.path.clone(),
+            name: None,
+            version: None,
+            abi: None,
+            thread_safe: None,
+            error: Some(error),
+        };
+        Inspected { info, loaded: None }
+    }
 }
 
 /// Every library inspected in this process, by canonical path: each is loaded once.
@@ -231,8 +252,9 @@ fn open(path: &Path) -> Result<libloading::Library, LoadError> {
         ));
     }
     #[cfg(unix)]
-    // SAFETY: loading runs the library's initialisers; the plugin folders are trusted (they
-    // are the user's own JIMSCTL_PLUGIN_PATH and the folder beside the binary).
+    // SAFETY: loading runs the library's initialisers; the library and its folder passed the
+    // checks of `trust` (absolute folder, writable by its owner only, owned by the user or
+    // root).
     let opened = unsafe {
         libloading::os::unix::Library::open(
             Some(path),

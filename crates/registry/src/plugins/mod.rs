@@ -3,6 +3,7 @@
 
 mod load;
 mod source;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -22,7 +23,8 @@ pub fn host_abi() -> (u32, u32) {
 }
 
 /// The plugin folders, in search order: those of `JIMSCTL_PLUGIN_PATH` (empty entries
-/// skipped), then `plugins` beside the running binary.
+/// skipped), then `plugins` beside the running binary. A relative entry is kept, so that the
+/// plugin list can say why it is not searched.
 pub fn default_plugin_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os(PLUGIN_PATH_VAR)
         .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
@@ -42,33 +44,76 @@ fn is_library_name(path: &Path) -> bool {
     })
 }
 
-/// The library files in `dirs`, folder by folder in order, by name within a folder; a file
-/// found twice (through two names for one folder) is listed once.
+/// The library files in `dirs` that may be loaded, folder by folder in order, by name within a
+/// folder; a file found twice (through two names for one folder) is listed once. A folder or a
+/// file that may not be trusted is left out: a relative folder, or a folder or file writable by
+/// its group or others, or owned by neither the current user nor root.
 pub fn find_libraries(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = Vec::new();
+    search(dirs)
+        .into_iter()
+        .filter_map(|f| match f {
+            Found::Library(path) => Some(path),
+            Found::Refused { .. } => None,
+        })
+        .collect()
+}
+
+/// What searching the plugin folders finds, in order.
+enum Found {
+    /// A library file that may be loaded.
+    Library(PathBuf),
+    /// A folder not searched, or a library file not loaded, and why.
+    Refused { error: LoadError, folder: bool },
+}
+
+/// The library files in `dirs` and the folders and files refused, in the order of
+/// [`find_libraries`].
+fn search(dirs: &[PathBuf]) -> Vec<Found> {
+    let mut found: Vec<Found> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        let mut files: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| is_library_name(p) && p.is_file())
-            .collect();
-        files.sort();
-        for file in files {
+        if let Some(why) = trust::folder_problem(dir) {
+            let error = LoadError::new(dir, LoadErrorKind::Untrusted, why);
+            found.push(Found::Refused { error, folder: true });
+            continue;
+        }
+        for file in library_files(dir) {
             let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
-            if seen.insert(key) {
-                found.push(file);
+            if !seen.insert(key) {
+                continue;
             }
+            found.push(match trust::library_problem(&file, dir) {
+                None => Found::Library(file),
+                Some(why) => Found::Refused {
+                    error: LoadError::new(&file, LoadErrorKind::Untrusted, why),
+                    folder: false,
+                },
+            });
         }
     }
     found
 }
 
+/// The files of `dir` named like shared libraries, by name (none if it cannot be read).
+fn library_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path()).filter(|p| is_library_name(p) && p.is_file()).collect();
+    files.sort();
+    files
+}
+
 /// The plugins of a registry: its folders, and the libraries in them, inspected on first use.
 pub(crate) struct Plugins {
     dirs: Vec<PathBuf>,
-    found: OnceLock<Vec<Arc<Inspected>>>,
+    found: OnceLock<Searched>,
+}
+
+/// The libraries found, inspected (and the folders and files refused, in their places), and
+/// the folders not searched.
+struct Searched {
+    entries: Vec<Arc<Inspected>>,
+    refused_dirs: Vec<LoadError>,
 }
 
 impl Plugins {
@@ -80,14 +125,28 @@ impl Plugins {
         &self.dirs
     }
 
-    fn found(&self) -> &[Arc<Inspected>] {
-        self.found
-            .get_or_init(|| find_libraries(&self.dirs).iter().map(|p| load::inspect(p)).collect())
+    fn searched(&self) -> &Searched {
+        self.found.get_or_init(|| {
+            let mut searched = Searched { entries: Vec::new(), refused_dirs: Vec::new() };
+            for found in search(&self.dirs) {
+                let inspected = match found {
+                    Found::Library(path) => load::inspect(&path),
+                    Found::Refused { error, folder } => {
+                        if folder {
+                            searched.refused_dirs.push(error.clone());
+                        }
+                        Arc::new(Inspected::refused(error))
+                    }
+                };
+                searched.entries.push(inspected);
+            }
+            searched
+        })
     }
 
-    /// Every library found, with what is known of it.
+    /// Every library found, with what is known of it, and every folder not searched.
     pub(crate) fn list(&self) -> Vec<PluginInfo> {
-        self.found().iter().map(|i| i.info.clone()).collect()
+        self.searched().entries.iter().map(|i| i.info.clone()).collect()
     }
 
     /// The instance of plugin `name` for `config`: the first usable library of that name.
@@ -97,19 +156,34 @@ impl Plugins {
         config: Option<&str>,
     ) -> Result<PluginSource, SourceError> {
         let kind = format!("plugin:{name}");
-        let found = self.found();
+        let searched = self.searched();
+        let found = &searched.entries;
         if let Some(loaded) =
             found.iter().filter_map(|i| i.loaded.as_ref()).find(|l| l.name == name)
         {
             return PluginSource::create(Arc::clone(loaded), config);
         }
-        // No usable plugin of that name: a broken library that was meant to be it says why.
+        // No usable plugin of that name: a broken or refused library that was meant to be it
+        // says why.
+        let is_refused_dir = |p: &Path| searched.refused_dirs.iter().any(|e| e.path() == p);
         if let Some(broken) = found.iter().find(|i| {
             i.loaded.is_none()
+                && !is_refused_dir(&i.info.path)
                 && (i.info.name.as_deref() == Some(name) || file_stem_matches(&i.info.path, name))
         }) && let Some(e) = &broken.info.error
         {
             return Err(SourceError::config(kind, e.to_string()));
+        }
+        // Or a library named after it in a folder that was not searched.
+        for e in &searched.refused_dirs {
+            if let Some(file) =
+                library_files(e.path()).into_iter().find(|f| file_stem_matches(f, name))
+            {
+                return Err(SourceError::config(
+                    kind,
+                    format!("{} was not loaded: {e}", file.display()),
+                ));
+            }
         }
         let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
         let mut usable: Vec<&str> = Vec::new();
@@ -123,11 +197,14 @@ impl Plugins {
         } else {
             format!("the plugins found are {}", usable.join(", "))
         };
+        let refused: Vec<String> = searched.refused_dirs.iter().map(ToString::to_string).collect();
+        let refused_text =
+            if refused.is_empty() { String::new() } else { format!("; {}", refused.join("; ")) };
         Err(SourceError::config(
             kind,
             format!(
-                "no plugin named `{name}` in the plugin folders ({}); {found_text}. Put its \
-                 library in one of them or add its folder to {PLUGIN_PATH_VAR}; \
+                "no plugin named `{name}` in the plugin folders ({}); {found_text}{refused_text}. \
+                 Put its library in one of them or add its folder to {PLUGIN_PATH_VAR}; \
                  `jimsctl plugins list` shows every library found",
                 if dirs.is_empty() { "none".to_owned() } else { dirs.join(", ") }
             ),

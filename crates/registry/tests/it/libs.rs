@@ -60,11 +60,20 @@ pub(crate) fn test_plugin(name: &str) -> PathBuf {
 }
 
 /// A new plugin folder holding copies of `libraries` (a copy is a distinct library to the
-/// loader, so every folder's plugins are loaded afresh).
+/// loader, so every folder's plugins are loaded afresh). The folder is the current user's and
+/// only theirs (0700, as `tempfile` makes it), and each copy writable by its owner only (0755,
+/// whatever the umask), so that jimsctl trusts them.
 pub(crate) fn folder_with(libraries: &[&Path]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary folder");
     for lib in libraries {
-        std::fs::copy(lib, dir.path().join(lib.file_name().unwrap())).expect("copy the library");
+        let copy = dir.path().join(lib.file_name().unwrap());
+        std::fs::copy(lib, &copy).expect("copy the library");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+                .expect("set the copy's mode");
+        }
     }
     dir
 }

@@ -291,3 +291,113 @@ fn the_first_usable_plugin_of_a_name_wins_and_unknown_names_say_where_they_looke
     assert!(text.contains(&first.path().display().to_string()), "{text}");
     assert!(text.contains("the plugins found are scripted, example"), "{text}");
 }
+
+/// The error of the one entry listed for `path` (a library file, or a folder not searched).
+#[cfg(unix)]
+fn untrusted_reason(r: &Registry, path: &Path) -> String {
+    let list = r.plugins();
+    let entry = list
+        .iter()
+        .find(|i| i.path == path)
+        .unwrap_or_else(|| panic!("{} is not listed: {list:?}", path.display()));
+    let e = entry.error.as_ref().unwrap_or_else(|| panic!("{} is listed usable", path.display()));
+    assert_eq!((e.kind(), e.path()), (LoadErrorKind::Untrusted, path), "{e}");
+    assert!(entry.name.is_none() && entry.abi.is_none(), "{entry:?}: it was loaded");
+    e.reason().to_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_relative_plugin_folder_is_not_searched_and_says_so() {
+    let r = Registry::builtin_with_plugin_dirs(vec!["plugins".into()]);
+    let why = untrusted_reason(&r, Path::new("plugins"));
+    assert!(why.starts_with("not searched: `plugins` is a relative path"), "{why}");
+    let e = source(&r, "plugin:scripted").err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::SourceConfig);
+    assert!(e.to_string().contains("no plugin named `scripted`"), "{e}");
+    assert!(e.to_string().contains("plugins: not searched: `plugins` is a relative path"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_folder_writable_by_group_or_others_is_not_searched() {
+    use std::os::unix::fs::PermissionsExt;
+    for (mode, says) in [
+        (0o770, "writable by its group (mode 0770)"),
+        (0o703, "writable by others (mode 0703)"),
+        (0o1777, "writable by its group and by others (mode 1777)"),
+    ] {
+        let untrusted = libs::folder_with(&[&libs::test_plugin("scripted")]);
+        let trusted = libs::folder_with(&[&libs::plugin("example_plugin")]);
+        std::fs::set_permissions(untrusted.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let r = Registry::builtin_with_plugin_dirs(vec![
+            untrusted.path().to_owned(),
+            trusted.path().to_owned(),
+        ]);
+        let why = untrusted_reason(&r, untrusted.path());
+        assert!(why.starts_with("not searched: the folder is ") && why.contains(says), "{why}");
+        assert!(why.contains("chmod go-w"), "{why}");
+        // Listed in its place, before the trusted folder's plugin, which is still usable.
+        let list = r.plugins();
+        assert_eq!(list.len(), 2, "{list:?}");
+        assert_eq!(list[0].path, untrusted.path());
+        assert!(list[1].usable(), "{list:?}");
+        assert!(source(&r, "plugin:example").is_ok());
+        // Asking for the plugin in it names the library and why it was not loaded.
+        let e = source(&r, "plugin:scripted").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::SourceConfig);
+        let lib = untrusted.path().join(libs::lib_name("scripted"));
+        assert!(e.to_string().contains(&format!("{} was not loaded", lib.display())), "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_library_writable_by_group_or_others_is_not_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    for (mode, says) in
+        [(0o775, "writable by its group (mode 0775)"), (0o757, "writable by others (mode 0757)")]
+    {
+        let folder =
+            libs::folder_with(&[&libs::test_plugin("scripted"), &libs::plugin("example_plugin")]);
+        let lib = folder.path().join(libs::lib_name("scripted"));
+        std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(mode)).unwrap();
+        let r = registry(folder.path());
+        let why = untrusted_reason(&r, &lib);
+        assert!(why.starts_with("not loaded: the file is ") && why.contains(says), "{why}");
+        assert!(info(&r.plugins(), "example_plugin").usable());
+        let e = source(&r, "plugin:scripted").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::SourceConfig);
+        assert!(e.to_string().contains(&lib.display().to_string()) && e.to_string().contains(says));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_or_library_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let folder =
+        libs::folder_with(&[&libs::test_plugin("scripted"), &libs::plugin("example_plugin")]);
+    // The folder is ours: its owner is who we are.
+    if std::fs::metadata(folder.path()).unwrap().uid() != 0 {
+        // Only root can give a file away; the rule itself is unit-tested in `trust`.
+        eprintln!("not root: cannot make a folder owned by another user; skipped");
+        return;
+    }
+    let nobody = 65534;
+    let lib = folder.path().join(libs::lib_name("scripted"));
+    std::os::unix::fs::chown(&lib, Some(nobody), None).unwrap();
+    let r = registry(folder.path());
+    let why = untrusted_reason(&r, &lib);
+    assert!(why.contains("owned by user 65534, who is neither you (user 0) nor root"), "{why}");
+    assert!(info(&r.plugins(), "example_plugin").usable());
+    let e = source(&r, "plugin:scripted").err().unwrap();
+    assert!(e.to_string().contains("owned by user 65534"), "{e}");
+
+    std::os::unix::fs::chown(folder.path(), Some(nobody), None).unwrap();
+    let r = registry(folder.path());
+    let why = untrusted_reason(&r, folder.path());
+    assert!(why.starts_with("not searched: the folder is owned by user 65534"), "{why}");
+    assert_eq!(r.plugins().len(), 1);
+}
