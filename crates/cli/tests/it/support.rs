@@ -124,12 +124,26 @@ pub(crate) fn filters() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// The fixture's passwords (from its secrets file): none may ever be printed.
+/// The fixture's passwords: those of its secrets file, and the plaintext ones the full export
+/// itself carries (`password="…"` or `fswSpi1="…"` values that are not `{scheme}` blobs). None
+/// may ever be printed.
 pub(crate) fn fixture_passwords() -> Vec<String> {
     let text = std::fs::read_to_string(fixture("exports/full.secrets.toml")).unwrap();
-    text.lines()
+    let mut passwords: Vec<String> = text
+        .lines()
         .filter_map(|l| l.split_once(" = \"").map(|(_, v)| v.trim_end_matches('"').to_owned()))
-        .collect()
+        .collect();
+    let export = std::fs::read_to_string(fixture("exports/full.xml")).unwrap();
+    for marker in [" password=\"", " fswSpi1=\""] {
+        for (_, rest) in export.match_indices(marker).map(|(i, m)| ("", &export[i + m.len()..])) {
+            let value = &rest[..rest.find('"').unwrap()];
+            if !value.is_empty() && !value.starts_with('{') {
+                passwords.push(value.to_owned());
+            }
+        }
+    }
+    assert!(passwords.iter().any(|p| p.starts_with("Plain-")), "the export's plaintext ones too");
+    passwords
 }
 
 /// Asserts that no fixture password appears in `text`.
