@@ -37,8 +37,9 @@ pub const ABI_MINOR_REQUIRED: u32 = 0;
 /// The name of the one exported function, [`ManifestFn`].
 pub const MANIFEST_SYMBOL: &str = "jimsctl_plugin_manifest";
 
-/// [`Manifest::capabilities`] bit: the instance may be called from several threads at once.
-/// Without it, the host serialises every call to the instance.
+/// [`Manifest::capabilities`] bit: the library may be called from several threads at once.
+/// Without it, the host makes one call into the library at a time (`create`, `resolve` and
+/// `destroy`, of every instance: a library's global state is shared by its instances).
 pub const CAP_THREAD_SAFE: u64 = 1;
 
 /// A borrowed UTF-8 string: a pointer and a length in bytes, valid for the call (or, in a

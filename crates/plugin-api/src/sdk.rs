@@ -367,8 +367,8 @@ pub const fn manifest<T: Plugin>(capabilities: u64, init: abi::InitFn) -> abi::M
 ///
 /// - `export_plugin!(MyPlugin)`: the instance may be called from several threads at once
 ///   (the type must be `Sync`).
-/// - `export_plugin!(MyPlugin, serialised)`: jimsctl calls the instance from one thread at a
-///   time (the type need only be `Send`).
+/// - `export_plugin!(MyPlugin, serialised)`: jimsctl makes one call into the library at a
+///   time, across all its instances (the type need only be `Send`).
 ///
 /// ```
 /// use plugin_api::{Password, Plugin, PluginError, Request, export_plugin};
