@@ -69,11 +69,29 @@ fn list_text(folders: &[PathBuf], plugins: &[PluginInfo], style: Style) -> Strin
     if folders.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
+    // A folder refused as untrusted is reported here, with why, not as a row of the table.
+    fn refused<'p>(p: &'p PluginInfo, folders: &[PathBuf]) -> Option<&'p registry::LoadError> {
+        p.error
+            .as_ref()
+            .filter(|e| e.kind() == registry::LoadErrorKind::Untrusted)
+            .filter(|_| folders.iter().any(|d| *d == p.path))
+    }
     for d in folders {
-        let missing = if d.is_dir() { "" } else { ", missing" };
-        let _ = writeln!(out, "  {} ({}{missing})", d.display(), origin(d));
+        match plugins.iter().find(|p| p.path == *d).and_then(|p| refused(p, folders)) {
+            Some(e) => {
+                let _ = writeln!(out, "  {} ({}, not searched)", d.display(), origin(d));
+                let why = e.reason();
+                let _ = writeln!(out, "    {}", why.strip_prefix("not searched: ").unwrap_or(why));
+            }
+            None => {
+                let missing = if d.is_dir() { "" } else { ", missing" };
+                let _ = writeln!(out, "  {} ({}{missing})", d.display(), origin(d));
+            }
+        }
     }
     let _ = writeln!(out);
+    let plugins: Vec<&PluginInfo> =
+        plugins.iter().filter(|p| refused(p, folders).is_none()).collect();
     if plugins.is_empty() {
         let _ = writeln!(
             out,

@@ -461,7 +461,15 @@ fn plugin_folders_that_are_not_trusted_are_skipped_with_the_reason() {
     assert!(refused["error"].as_str().unwrap().contains("`plugins` is a relative path"), "{v}");
     assert!(!entries.iter().any(|p| p["name"] == "example"), "{v}");
     let r = run_in(work.path(), "plugins", &["plugins", "list"]);
-    assert!(r.stdout.contains("    not searched: `plugins` is a relative path"), "{}", r.stdout);
+    // In the list of folders, with why; not as a row of the table of libraries.
+    assert!(
+        r.stdout.contains(
+            "  plugins (JIMSCTL_PLUGIN_PATH, not searched)\n    `plugins` is a relative path"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("No plugin library found."), "{}", r.stdout);
     let r = passwords(work.path(), "plugins");
     assert_eq!(r.code, 2, "{}", r.stderr);
     let says = format!("plugins/{example} was not loaded: plugins: not searched: `plugins` is a");
@@ -471,7 +479,11 @@ fn plugin_folders_that_are_not_trusted_are_skipped_with_the_reason() {
     // Writable by others: not searched, and `plugin:example` says which library and why.
     std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).unwrap();
     let r = run_in(work.path(), absolute, &["plugins", "list"]);
-    assert!(r.stdout.contains("not searched: the folder is writable by its group and by others"));
+    assert!(
+        r.stdout.contains(", not searched)\n    the folder is writable by its group and by others"),
+        "{}",
+        r.stdout
+    );
     let r = passwords(work.path(), absolute);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let lib = plugins.join(&example);
