@@ -74,7 +74,7 @@ fn list_text(folders: &[PathBuf], plugins: &[PluginInfo], style: Style) -> Strin
         p.error
             .as_ref()
             .filter(|e| e.kind() == registry::LoadErrorKind::Untrusted)
-            .filter(|_| folders.iter().any(|d| *d == p.path))
+            .filter(|_| folders.contains(&p.path))
     }
     for d in folders {
         match plugins.iter().find(|p| p.path == *d).and_then(|p| refused(p, folders)) {
