@@ -301,21 +301,30 @@ fn a_wrong_master_password_or_an_unreadable_database_is_exit_2() {
     }
 }
 
+/// A broken plugin is a wrongly configured source (exit 2); one that panics while answering is
+/// a source that failed (exit 1). Either way: the file and the reason, in one sentence.
 #[test]
-fn every_broken_plugin_is_exit_2_naming_the_file_and_the_reason() {
+fn every_broken_plugin_is_named_with_the_reason_and_its_exit_code() {
     let work = tmp();
     let target = work.path().join("srv");
-    for (spec, file, says) in [
-        ("plugin:not_a_library", "not_a_library", "not a shared library"),
-        ("plugin:no_symbol", "no_symbol", "does not export `jimsctl_plugin_manifest`"),
-        ("plugin:wrong_magic", "wrong_magic", "instead of the magic `JIMSPLUG`"),
-        ("plugin:wrong_major", "wrong_major", "built for plugin ABI 2.0"),
-        ("plugin:null_manifest", "null_manifest", "returned null instead of a manifest"),
-        ("plugin:null_instance", "null_instance", "returned no instance (null)"),
+    for (spec, file, says, code) in [
+        ("plugin:not_a_library", "not_a_library", "not a shared library", 2),
+        ("plugin:no_symbol", "no_symbol", "does not export `jimsctl_plugin_manifest`", 2),
+        ("plugin:wrong_magic", "wrong_magic", "instead of the magic `JIMSPLUG`", 2),
+        ("plugin:wrong_major", "wrong_major", "built for plugin ABI 2.0", 2),
+        ("plugin:null_manifest", "null_manifest", "returned null instead of a manifest", 2),
+        ("plugin:null_instance", "null_instance", "returned no instance (null)", 2),
         (
             "plugin:panics:create",
             "panics",
             "it panicked in create (panicked: the plugin broke while starting)",
+            2,
+        ),
+        (
+            "plugin:panics",
+            "panics",
+            "it panicked in resolve (panicked: the plugin broke while looking up row 1)",
+            1,
         ),
     ] {
         let r = run_with(
@@ -328,36 +337,14 @@ fn every_broken_plugin_is_exit_2_naming_the_file_and_the_reason() {
                 &secrets_arg(spec.into()),
             ],
         );
-        assert_eq!(r.code, 2, "{spec}: {}", r.stderr);
+        assert_eq!(r.code, code, "{spec}: {}", r.stderr);
         let file = plugin_folder().join(lib_name(file));
         assert!(r.stderr.contains(&file.display().to_string()), "{spec}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{spec}: {}", r.stderr);
         // One sentence, no backtrace or panic noise from the plugin.
         assert_eq!(r.stderr.lines().count(), 1, "{spec}: {}", r.stderr);
+        assert!(!target.exists(), "{spec}: nothing is written");
     }
-}
-
-#[test]
-fn a_plugin_that_panics_while_answering_is_a_failed_source_exit_1() {
-    let work = tmp();
-    let target = work.path().join("srv");
-    let r = run_with(
-        &[],
-        &[
-            "passwords",
-            "exports/partial.xml",
-            "--target",
-            target.to_str().unwrap(),
-            &secrets_arg("plugin:panics".into()),
-        ],
-    );
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let file = plugin_folder().join(lib_name("panics"));
-    assert!(r.stderr.contains(&file.display().to_string()), "{}", r.stderr);
-    let says = "it panicked in resolve (panicked: the plugin broke while looking up row 1)";
-    assert!(r.stderr.contains(says), "{}", r.stderr);
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(!target.exists(), "nothing is written");
 }
 
 #[test]
