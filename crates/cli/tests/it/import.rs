@@ -273,14 +273,17 @@ fn a_folder_that_is_not_managed_is_refused_with_a_hint() {
 fn a_closed_standard_output_ends_quietly() {
     let dir = tmp();
     let target = dir.path().join("t");
-    let mut child = crate::support::cmd()
+    // The reader is gone before jimsctl writes a byte, as `| head` is once it has its lines
+    // (a pipe closed after the spawn would race with a table small enough for the pipe).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = crate::support::cmd()
         .current_dir(crate::support::fixtures())
         .args(["passwords", "exports/full.xml", "--target", target.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take()); // the reader goes away, as `| head` does
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
