@@ -195,4 +195,19 @@ mod tests {
         let e = parse_bytes(b"\x00\x01garbage", p).unwrap_err();
         assert!(e.to_string().starts_with("x.xml:1:1: not a JIMS export"), "{e}");
     }
+
+    #[test]
+    fn a_reader_s_typed_error_is_at_the_end_of_the_source_chain() {
+        let e = parse_bytes(b"<jims_export format_version=\"1\">\n  <section", Path::new("x.xml"))
+            .unwrap_err();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut typed = None;
+        while let Some(c) = cause {
+            typed = typed.or_else(|| c.downcast_ref::<format_xml::Error>());
+            cause = c.source();
+        }
+        let typed = typed.expect("the XML reader's own error is kept");
+        assert_eq!((typed.line(), typed.path()), (Some(2), Some(Path::new("x.xml"))));
+        assert!(e.to_string().starts_with("x.xml:2:"), "{e}");
+    }
 }

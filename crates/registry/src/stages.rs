@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use model::Export;
 
@@ -21,18 +22,39 @@ pub enum Input<'a> {
 }
 
 /// A stage's failure: a sentence that names the file, and for a parse error its line and
-/// column.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// column; and, when the stage's own crate has one, its typed error
+/// ([`std::error::Error::source`]: a `format_xml::Error` or `format_json::Error`, with its kind
+/// and position), whose words the sentence already holds.
+#[derive(Clone, Debug)]
 pub struct StageError {
     message: String,
+    cause: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl StageError {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> StageError {
-        StageError { message: message.into() }
+        StageError { message: message.into(), cause: None }
+    }
+
+    /// The same error, caused by the stage's own typed error `cause`.
+    pub fn caused_by(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> StageError {
+        self.cause = Some(Arc::new(cause));
+        self
     }
 }
+
+/// Two stage errors are equal when they say the same.
+impl PartialEq for StageError {
+    fn eq(&self, other: &StageError) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for StageError {}
 
 impl fmt::Display for StageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,7 +62,11 @@ impl fmt::Display for StageError {
     }
 }
 
-impl std::error::Error for StageError {}
+impl std::error::Error for StageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Reads an export of one format.
 pub trait Reader: Send + Sync {
@@ -88,8 +114,10 @@ impl Reader for XmlBundle {
 
     fn read(&self, input: Input<'_>) -> Result<Export, StageError> {
         match input {
-            Input::Bytes { bytes, path } => format_xml::read_bundle(bytes)
-                .map_err(|e| StageError::new(e.with_path(path).to_string())),
+            Input::Bytes { bytes, path } => format_xml::read_bundle(bytes).map_err(|e| {
+                let e = e.with_path(path);
+                StageError::new(e.to_string()).caused_by(e)
+            }),
             Input::Folder(path) => {
                 Err(StageError::new(format!("{} is a folder, not an XML bundle", path.display())))
             }
@@ -122,8 +150,10 @@ impl Reader for JsonBundle {
 
     fn read(&self, input: Input<'_>) -> Result<Export, StageError> {
         match input {
-            Input::Bytes { bytes, path } => format_json::read_bundle(bytes)
-                .map_err(|e| StageError::new(e.with_path(path).to_string())),
+            Input::Bytes { bytes, path } => format_json::read_bundle(bytes).map_err(|e| {
+                let e = e.with_path(path);
+                StageError::new(e.to_string()).caused_by(e)
+            }),
             Input::Folder(path) => {
                 Err(StageError::new(format!("{} is a folder, not a JSON bundle", path.display())))
             }
@@ -156,9 +186,8 @@ impl Reader for ServerFolder {
 
     fn read(&self, input: Input<'_>) -> Result<Export, StageError> {
         match input {
-            Input::Folder(path) => {
-                format_xml::folder::read_folder(path).map_err(|e| StageError::new(e.to_string()))
-            }
+            Input::Folder(path) => format_xml::folder::read_folder(path)
+                .map_err(|e| StageError::new(e.to_string()).caused_by(e)),
             Input::Bytes { path, .. } => Err(StageError::new(format!(
                 "{} is a file, not a server configuration folder",
                 path.display()
