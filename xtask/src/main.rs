@@ -5,10 +5,13 @@
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
 //! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
+//! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
+//!   baseline or compared against one (see `suite.rs`).
 
 mod bench;
 mod fixtures;
 mod fuzz;
+mod suite;
 mod synth;
 mod tidy;
 
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
         "bench-run" => bench::run(rest),
         "bench-stage" => bench::stage(rest),
         "fuzz" => fuzz::run(rest),
+        "suite" => suite::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -55,7 +59,10 @@ fn print_help() {
          seed fuzz/corpus/ from fixtures/ and run each fuzz target N minutes\n  \
          bench [--count 1000] [--large 10000] [--baseline 50] [--jobs N] [--keep --dir DIR]\n                           \
          (release) the durable batch against the format floor: exports/s, MB/s,\n                           \
-         ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6"
+         ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6\n  \
+         suite [--save NAME | --compare NAME] [--filter TEXT] [--quick]\n                           \
+         every criterion bench (each stage, one import, a batch), saved as a baseline\n                           \
+         or compared against one"
     );
 }
 
