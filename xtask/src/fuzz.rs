@@ -143,6 +143,12 @@ fn seed(root: &Path) -> Result<usize> {
     for rel in ["exports/full.json", "exports/partial.json", "bad/malformed.json"] {
         seeds.push(("json_bundle", file_name(rel), read(rel)?));
     }
+    // The shapes the fixtures lack, as the writers write them: sections out of the usual
+    // order, an empty session, repeated children that are not adjacent (JSON `#children`), an
+    // element between items (`$root`), a newline by reference, webapi before oAuth.
+    let ordered = format_xml::read_bundle(ORDERED).context("the ordered seed reads")?;
+    seeds.push(("xml_bundle", "ordered.xml".into(), format_xml::write_bundle(&ordered)));
+    seeds.push(("json_bundle", "ordered.json".into(), format_json::write_bundle(&ordered)));
     for (i, rel) in native_files().iter().enumerate() {
         let path = fixtures.join("server-folder/cwd").join(rel);
         let Ok(bytes) = std::fs::read(&path) else { continue };
@@ -185,6 +191,33 @@ fn file_name(rel: &str) -> String {
 const DOCTYPE: &[u8] = b"<?xml version=\"1.0\"?>\n<!DOCTYPE jims_export [<!ENTITY a \"aaaa\">]>\n\
 <jims_export format_version=\"1\" scope=\"partial\"><section id=\"session\"><cache><config \
 probe_timeout=\"&a;\"/></cache></section></jims_export>\n";
+
+const ORDERED: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>
+<jims_export format_version="1" scope="partial" passwords="included">
+  <section id="session"><cache/></section>
+  <section id="event_sources">
+    <event_sources>
+      <event_source id="DC1" description="one">
+        <domain_controller server="10.0.0.1" username="CORP\svc" password=""/>
+        <filter a="1"/><tag/><filter a="2"/>
+      </event_source>
+      <note>between items</note>
+      <event_source id="DC2" description="two&#10;lines">
+        <domain_controller server="10.0.0.2" username="CORP\svc" password="{capi} 1,0100"/>
+      </event_source>
+    </event_sources>
+  </section>
+  <section id="srx_clients">
+    <SRXes>
+      <SRX id="SRX1" description="edge" address="10.1.1.1" ipv6_reports="false">
+        <webapi user="api" http_port="8080"><password fswSpi1="{fsw} 1,c3eb"/></webapi>
+        <oAuth id="srx" token_lifetime="28800"><password fswSpi1="{fsw} 1,c3eb"/></oAuth>
+        <query cert_hash="" response_timeout_ms="2500"/>
+      </SRX>
+    </SRXes>
+  </section>
+</jims_export>
+"#;
 
 const SEALED: [&str; 6] = [
     "{aesgcm} 1,3b7e2f0c9d1a4e58,00112233445566778899aabbccddeeff00112233445566778899aabb",
