@@ -58,8 +58,9 @@ pub(crate) fn write_all(dir: &Path) -> Result<()> {
     if folder.exists() {
         std::fs::remove_dir_all(&folder)?;
     }
-    format_xml::folder::write_folder(&config, &folder)
-        .map_err(|e| anyhow::anyhow!("writing the server folder: {e}"))?;
+    for (rel, bytes) in format_xml::folder::folder_files(&config) {
+        write(&folder.join(rel), bytes)?;
+    }
 
     write_bad(&dir.join("bad"), &full)?;
     eprintln!("fixtures written under {}", dir.display());

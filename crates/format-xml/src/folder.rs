@@ -69,22 +69,6 @@ pub fn folder_files(config: &Configuration) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
-/// Writes `DIR/cwd/<native path>` for every file of [`folder_files`], making folders as needed,
-/// with plain writes: the mode is the umask's, nothing is synced, and a failure leaves part of
-/// the folder. For generators and tests only (`cargo xtask gen-fixtures`); an output that may
-/// hold passwords goes through the pipeline's output module (`jimsctl convert`).
-pub fn write_folder(config: &Configuration, dir: &Path) -> Result<(), Error> {
-    for (rel, bytes) in folder_files(config) {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| Error::io(parent, "cannot create the folder", e))?;
-        }
-        fs::write(&path, bytes).map_err(|e| Error::io(&path, "cannot write the file", e))?;
-    }
-    Ok(())
-}
-
 /// The `cwd` folder of `dir`: `dir/cwd` when it exists, else `dir` itself.
 fn cwd_of(dir: &Path) -> Result<PathBuf, Error> {
     let meta = fs::metadata(dir).map_err(|e| Error::io(dir, "cannot read the folder", e))?;

@@ -4,11 +4,22 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use format_xml::folder::{folder_files, native_file_paths, read_folder, write_folder};
+use format_xml::folder::{folder_files, native_file_paths, read_folder};
 use format_xml::{ErrorKind, read_bundle, write_bundle};
 use model::{Header, Scope, SectionId};
 
 use crate::sample;
+
+/// Writes the files of [`folder_files`] under `dir`, as a test's fixture (the crate itself
+/// writes no file).
+fn write_folder(config: &model::Configuration, dir: &Path) -> std::io::Result<()> {
+    for (rel, bytes) in folder_files(config) {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().expect("a file under dir"))?;
+        fs::write(path, bytes)?;
+    }
+    Ok(())
+}
 
 /// Every file under `dir`, by relative path.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
