@@ -97,7 +97,21 @@ pub(crate) enum DirState {
 /// links.
 /// Stale partial state folders (left by a process that died while creating one) are removed;
 /// one that is still locked makes the folder [`ErrorKind::Busy`].
+///
+/// Another process may make the folder a managed one while it is looked at (its
+/// `.jims-import` appears, then its `cwd/`): a look that sees either appear part-way through
+/// is made again, and a folder that keeps changing is busy.
 pub(crate) fn classify(dir: &Path) -> Result<DirState, Error> {
+    for _ in 0..3 {
+        if let Some(state) = classify_once(dir)? {
+            return Ok(state);
+        }
+    }
+    Err(Error::busy(dir))
+}
+
+/// One look at `dir` for [`classify`]; `None` when `.jims-import` or `cwd/` appeared during it.
+fn classify_once(dir: &Path) -> Result<Option<DirState>, Error> {
     match fs::symlink_metadata(dir) {
         Ok(m) if m.file_type().is_symlink() => {
             return Err(Error::new(
@@ -118,35 +132,44 @@ pub(crate) fn classify(dir: &Path) -> Result<DirState, Error> {
             )
             .at(dir));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Missing),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(DirState::Missing)),
         Err(e) => return Err(Error::io("inspect", dir, e)),
     }
     let state = dir.join(STATE_DIR);
     match fsops::lstat(&state)? {
         Some(m) if m.is_dir() => {
             check_not_symlink(&dir.join(CWD))?;
-            return Ok(DirState::Managed);
+            return Ok(Some(DirState::Managed));
         }
         Some(_) => return Err(Error::corrupt(&state, "expected a folder, found a file")),
         None => {}
     }
     remove_stale_partials(dir)?;
     if fsops::lstat(&dir.join(CWD))?.is_some() {
-        return Ok(DirState::Unmanaged);
+        // Another process may have made this empty folder a managed one since `state` was
+        // looked at above: it renames its state folder into place before its `cwd/` appears
+        // (`create::InPlace::install`, then the switch), so look again.
+        if fsops::lstat(&state)?.is_some() {
+            return Ok(None);
+        }
+        return Ok(Some(DirState::Unmanaged));
     }
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
         names.push(entry.map_err(|e| Error::io("list", dir, e))?.file_name());
     }
     if names.is_empty() {
-        return Ok(DirState::Empty);
+        return Ok(Some(DirState::Empty));
+    }
+    if names.iter().any(|n| n == STATE_DIR || n == CWD) {
+        return Ok(None);
     }
     // Only partial state folders made since the clean-up above: another process is making
     // this folder a managed one right now.
     if names.iter().all(|n| n.to_str().is_some_and(|n| n.starts_with(PARTIAL_PREFIX))) {
         return Err(Error::busy(dir));
     }
-    Ok(DirState::Other)
+    Ok(Some(DirState::Other))
 }
 
 /// Errors when `path` is a symbolic link.
@@ -166,8 +189,23 @@ fn remove_stale_partials(dir: &Path) -> Result<(), Error> {
         }
         let path = entry.path();
         if fsops::lstat(&path)?.is_some_and(|m| m.is_dir()) {
-            let lock = Lock::acquire(&StatePaths::new(path.clone()).lock(), Mode::Exclusive, dir)?;
-            fsops::remove_tree(&path)?;
+            let lock =
+                match Lock::acquire(&StatePaths::new(path.clone()).lock(), Mode::Exclusive, dir) {
+                    Ok(lock) => lock,
+                    // Gone since it was listed: the process making it renamed it into place
+                    // (`create::InPlace::install`), or another one removed it. Nothing to clean.
+                    Err(_) if fsops::lstat(&path)?.is_none() => continue,
+                    Err(e) => return Err(e),
+                };
+            if fsops::remove_tree(&path).is_err() {
+                // Its maker made it just before we looked and is still at work in it (it will
+                // find its lock taken and give up), or another process is removing it too:
+                // gone is gone; else another process is making this folder: busy.
+                if fsops::lstat(&path)?.is_none() {
+                    continue;
+                }
+                return Err(Error::busy(dir));
+            }
             drop(lock);
         }
     }
