@@ -49,6 +49,26 @@ fn env_name(key: &str) -> String {
     name
 }
 
+/// A `cmd:` source that logs each JSON request it gets (one a line) to a file, then runs the
+/// shell `answer` (which sees the key asked in `$JIMS_SECRET_KEYS`); returns its SPEC (run
+/// through `sh`: executing a script just written could race with another test's fork) and
+/// a reader of the requests logged so far.
+fn logging_cmd(dir: &Path, answer: &str) -> (String, impl Fn() -> Vec<serde_json::Value>) {
+    let log = dir.join("requests.log");
+    let script = dir.join("answer.sh");
+    let body = format!("cat >> '{log}'\necho >> '{log}'\n{answer}\n", log = log.display());
+    std::fs::write(&script, body).unwrap();
+    let requests = move || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    (format!("cmd:sh {}", script.display()), requests)
+}
+
 #[test]
 fn env_dir_and_file_sources_each_resolve_every_row() {
     let dir = tmp();
@@ -166,19 +186,12 @@ fn an_item_answer_in_a_later_source_beats_an_account_answer_in_an_earlier_one() 
 #[test]
 fn cmd_source_gets_the_request_and_counts_one_run_per_row() {
     let dir = tmp();
-    let log = dir.path().join("requests.log");
-    let script = dir.path().join("answer.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncat >> '{log}'\necho >> '{log}'\nfirst=$(printf '%s\\n' \"$JIMS_SECRET_KEYS\" | head -n 1)\necho \"Pw-from-cmd-$first\" | tr '/' '-'\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (spec, requests) = logging_cmd(
+        dir.path(),
+        "first=$(printf '%s\\n' \"$JIMS_SECRET_KEYS\" | head -n 1)\n\
+         echo \"Pw-from-cmd-$first\" | tr '/' '-'",
+    );
     let target = dir.path().join("t").display().to_string();
-    let spec = format!("cmd:{}", script.display());
     let r = run(&[
         "import",
         "exports/partial.xml",
@@ -189,12 +202,7 @@ fn cmd_source_gets_the_request_and_counts_one_run_per_row() {
         "--accept-warning",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let requests = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<serde_json::Value> = requests
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = requests();
     assert_eq!(lines.len(), 7, "one run per row: the program answers the first key it is asked");
     let first = &lines[0];
     for k in ["keys", "index", "type", "data_type", "data", "username", "template"] {
@@ -210,24 +218,15 @@ fn cmd_source_gets_the_request_and_counts_one_run_per_row() {
 #[test]
 fn an_item_answer_in_a_later_file_beats_an_account_answer_of_an_earlier_cmd() {
     let dir = tmp();
-    let log = dir.path().join("requests.log");
-    let script = dir.path().join("accounts.sh");
-    // Like the recipes: answers when a key it is given is an account.
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncat >> '{log}'\necho >> '{log}'\n\
-             printf '%s\\n' \"$JIMS_SECRET_KEYS\" | grep -q '^account/' || exit 1\n\
-             echo Pw-cmd-account\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
+    // Like the recipes: answers when the key it is given is an account.
+    let (cmd_spec, requests) = logging_cmd(
+        dir.path(),
+        "printf '%s\\n' \"$JIMS_SECRET_KEYS\" | grep -q '^account/' || exit 1\n\
+         echo Pw-cmd-account",
+    );
     let file = dir.path().join("items.json");
     std::fs::write(&file, r#"{"user_directories": {"AD8": "Pw-file-item-8"}}"#).unwrap();
     let target = dir.path().join("t").display().to_string();
-    // Through `sh`: running a script just written could race with another test's fork.
-    let cmd_spec = format!("cmd:sh {}", script.display());
     let file_spec = format!("file:{}", file.display());
     let r = run(&[
         "passwords",
@@ -254,12 +253,7 @@ fn an_item_answer_in_a_later_file_beats_an_account_answer_of_an_earlier_cmd() {
     assert_eq!(source_of("templates/ad-readers"), "cmd");
 
     // One run per key asked, each with that key alone; AD8's row stopped at its item key.
-    let requests: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let requests = requests();
     assert!(requests.iter().all(|q| q["keys"].as_array().unwrap().len() == 1), "{requests:?}");
     let ad8_index = &items.iter().find(|i| i["key"] == "user_directories/AD8").unwrap()["index"];
     let ad8: Vec<_> = requests.iter().filter(|q| q["index"] == *ad8_index).collect();

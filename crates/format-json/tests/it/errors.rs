@@ -12,6 +12,18 @@ fn bundle(sections: &str) -> String {
     format!("{{\"jims_export\": {{\"sections\": {sections}}}}}")
 }
 
+/// Each one-line `sections` value is refused as a shape error with exactly its message, placed
+/// on line 1 past the bundle's opening (where the problem is, not at the start).
+fn refused_as_shape(cases: &[(&str, &str)]) {
+    for (sections, expected) in cases {
+        let (kind, line, column, message) = fails(bundle(sections).as_bytes());
+        assert_eq!(kind, ErrorKind::Shape, "{sections}");
+        assert_eq!(message, *expected, "{sections}");
+        assert_eq!(line, Some(1), "{sections}");
+        assert!(column.is_some_and(|c| c > 30), "{sections}: {column:?}");
+    }
+}
+
 #[test]
 fn wrong_value_type_names_the_member_path() {
     let input = "{\"jims_export\": {\"sections\": {\"event_sources\": [{}, {}, {}, {\"id\": \"x\",\n  \
@@ -119,13 +131,7 @@ fn wrong_types_of_containers() {
         ),
         (r#"[]"#, "sections: expected an object with one member per section, found an array"),
     ];
-    for (sections, expected) in cases {
-        let (kind, line, column, message) = fails(bundle(sections).as_bytes());
-        assert_eq!(kind, ErrorKind::Shape, "{sections}");
-        assert_eq!(message, expected, "{sections}");
-        assert_eq!(line, Some(1), "{sections}");
-        assert!(column.is_some_and(|c| c > 30), "{sections}: {column:?}");
-    }
+    refused_as_shape(&cases);
 }
 
 #[test]
@@ -176,13 +182,7 @@ fn malformed_ordered_children() {
             "sections.templates[0]: the member #children is given twice in the element template; merge the two arrays",
         ),
     ];
-    for (sections, expected) in cases {
-        let (kind, line, column, message) = fails(bundle(sections).as_bytes());
-        assert_eq!(kind, ErrorKind::Shape, "{sections}");
-        assert_eq!(message, expected, "{sections}");
-        assert_eq!(line, Some(1), "{sections}");
-        assert!(column.is_some_and(|c| c > 30), "{sections}: {column:?}");
-    }
+    refused_as_shape(&cases);
     // The position is where the problem is, on its own line.
     let input = bundle("{\"templates\": [{\"#children\": [\n  {\"a\": {}},\n  {\"b\": \"x\"}]}]}");
     let (_, line, column, _) = fails(input.as_bytes());
