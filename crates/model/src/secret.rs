@@ -209,15 +209,15 @@ impl SecretField {
 }
 
 /// How the holders of one section are found, and what their table columns are.
-struct HolderSpec {
+pub(crate) struct HolderSpec {
     /// The holder's element name(s); empty means the item itself.
-    names: &'static [&'static str],
+    pub(crate) names: &'static [&'static str],
     /// Slot used when the holder has no secret yet.
     default_slot: SecretSlot,
     field: &'static str,
 }
 
-fn holder_specs(section: SectionId) -> &'static [HolderSpec] {
+pub(crate) fn holder_specs(section: SectionId) -> &'static [HolderSpec] {
     use SecretSlot::{Attribute, Child};
     match section {
         SectionId::EventSources => &[HolderSpec {
