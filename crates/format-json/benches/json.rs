@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod sample;
 
 fn json_read(c: &mut Criterion) {
-    let bytes = format_json::write_bundle(&sample::realistic_export());
+    let bytes = format_json::write_bundle(&sample::realistic_export()).unwrap();
     let mut group = c.benchmark_group("json_read");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("realistic_100k", |b| {
@@ -33,11 +33,11 @@ fn json_read(c: &mut Criterion) {
 
 fn json_write(c: &mut Criterion) {
     let export = sample::realistic_export();
-    let len = format_json::write_bundle(&export).len();
+    let len = format_json::write_bundle(&export).unwrap().len();
     let mut group = c.benchmark_group("json_write");
     group.throughput(Throughput::Bytes(len as u64));
     group.bench_function("realistic_100k", |b| {
-        b.iter(|| format_json::write_bundle(black_box(&export)))
+        b.iter(|| format_json::write_bundle(black_box(&export)).unwrap())
     });
     group.finish();
 }
