@@ -147,8 +147,8 @@ fn seed(root: &Path) -> Result<usize> {
     // order, an empty session, repeated children that are not adjacent (JSON `#children`), an
     // element between items (`$root`), a newline by reference, webapi before oAuth.
     let ordered = format_xml::read_bundle(ORDERED).context("the ordered seed reads")?;
-    seeds.push(("xml_bundle", "ordered.xml".into(), format_xml::write_bundle(&ordered)));
-    seeds.push(("json_bundle", "ordered.json".into(), format_json::write_bundle(&ordered)));
+    seeds.push(("xml_bundle", "ordered.xml".into(), format_xml::write_bundle(&ordered)?));
+    seeds.push(("json_bundle", "ordered.json".into(), format_json::write_bundle(&ordered)?));
     for (i, rel) in native_files().iter().enumerate() {
         let path = fixtures.join("server-folder/cwd").join(rel);
         let Ok(bytes) = std::fs::read(&path) else { continue };

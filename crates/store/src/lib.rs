@@ -123,7 +123,7 @@ pub fn init(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
         DirState::Missing => Placement::Sibling,
         DirState::Empty | DirState::Other => Placement::InPlace,
     };
-    let v0 = VersionSpec { version: 0, meta: init_meta("init"), files: target::empty_files() };
+    let v0 = VersionSpec { version: 0, meta: init_meta("init"), files: target::empty_files()? };
     create::create(dir, placement, &toml, &key, v0)?;
     Ok(InitReport {
         dir: dir.to_path_buf(),
@@ -182,7 +182,7 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
                 if !sections.contains(&section) {
                     sections.push(section);
                 }
-                crypto::SecretBytes::new(xml::write(file))
+                crypto::SecretBytes::new(xml::write(file)?)
             }
         };
         files.push(NewFile { path: rel, bytes });

@@ -253,7 +253,7 @@ impl Target {
     /// same file, not rewritten). A new folder is created with this commit as version 1.
     pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
         self.check_writable()?;
-        let files = self.files_for(new);
+        let files = self.files_for(new)?;
         if self.is_new() {
             return self.create_with(files, meta);
         }
@@ -261,7 +261,7 @@ impl Target {
     }
 
     /// The native files of `new`, reusing the bytes read for files whose content is unchanged.
-    fn files_for(&self, new: &Configuration) -> Vec<NewFile> {
+    fn files_for(&self, new: &Configuration) -> Result<Vec<NewFile>, Error> {
         let mut out = Vec::new();
         for (section, rel) in live::native_paths() {
             let Some(file) = new.get(section).and_then(|s| s.files.iter().find(|f| f.path == rel))
@@ -275,11 +275,11 @@ impl Target {
                 .is_some_and(|old| old == file);
             let bytes = match self.live.get(rel) {
                 Some(b) if unchanged => b.clone(),
-                _ => crypto::SecretBytes::new(crate::xml::write(file)),
+                _ => crypto::SecretBytes::new(crate::xml::write(file)?),
             };
             out.push(NewFile { path: rel, bytes });
         }
-        out
+        Ok(out)
     }
 
     fn create_with(self, files: Vec<NewFile>, meta: CommitMeta) -> Result<CommitReport, Error> {
@@ -454,16 +454,19 @@ fn created_report(created: create::Created) -> CommitReport {
 }
 
 /// The native files of an empty full configuration.
-pub(crate) fn empty_files() -> Vec<NewFile> {
+pub(crate) fn empty_files() -> Result<Vec<NewFile>, Error> {
     files_of(&Configuration::empty_full())
 }
 
 /// Every native file of `config`, serialized.
-pub(crate) fn files_of(config: &Configuration) -> Vec<NewFile> {
+pub(crate) fn files_of(config: &Configuration) -> Result<Vec<NewFile>, Error> {
     live::native_paths()
         .filter_map(|(section, rel)| {
             let file = config.get(section)?.files.iter().find(|f| f.path == rel)?;
-            Some(NewFile { path: rel, bytes: crypto::SecretBytes::new(crate::xml::write(file)) })
+            Some(
+                crate::xml::write(file)
+                    .map(|bytes| NewFile { path: rel, bytes: crypto::SecretBytes::new(bytes) }),
+            )
         })
         .collect()
 }
