@@ -8,6 +8,7 @@ mod export_convert;
 mod history;
 mod hostile;
 mod hostile_fs;
+mod hostile_names;
 mod hygiene;
 mod import;
 mod partial;
