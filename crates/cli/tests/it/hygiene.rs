@@ -2,7 +2,7 @@
 //! none of the passwords may appear in any output, in the target folder (history and audit log
 //! included) or in a snapshot. Plaintext exists only in a `--passwords plain` export.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::{fixture, fixture_passwords, run, tmp, tree};
 
@@ -175,4 +175,188 @@ fn no_snapshot_holds_a_password() {
         }
     }
     assert!(scanned >= 4, "found the snapshots ({scanned})");
+}
+
+/// Passwords planted where the model knows no secret field (issue 12): a second `<password>`,
+/// a `password` attribute beside one, `fswSpi1` or `password` on elements that hold none,
+/// nested deeper, in sections without passwords, in the header, a duplicate JSON `password`
+/// member. Every command refuses them, so none ever reaches an output, a file, the target or
+/// its history in clear; and a plaintext password edited into `cwd/` by hand leaves only
+/// sealed through a sealed or omitting export.
+#[test]
+fn passwords_planted_outside_their_field_never_come_out_in_clear() {
+    let dir = tmp();
+    let base = dir.path();
+    let t = base.join("t");
+    let t_s = t.display().to_string();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let r = run(&["import", "exports/full.xml", "--target", &t_s, "--secrets", &secrets]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let xml = std::fs::read_to_string(fixture("exports/full.xml")).unwrap();
+    let json = std::fs::read_to_string(fixture("exports/full.json")).unwrap();
+    let oauth = "<oAuth id=\"srx-edge-1\" token_lifetime=\"28800\">";
+    let query = "<query cert_hash=\"\" response_timeout_ms=\"2500\"/>";
+    let plantings: Vec<(&str, &str, String)> = vec![
+        ("xml", oauth, format!("{oauth}<password fswSpi1=\"Stray-Marker-01\"/>")),
+        ("xml", oauth, oauth.replace('>', " password=\"Stray-Marker-02\">")),
+        ("xml", query, query.replace("/>", " fswSpi1=\"Stray-Marker-03\"/>")),
+        ("xml", query, query.replace("/>", " password=\"Stray-Marker-04\"/>")),
+        (
+            "xml",
+            query,
+            query.replace("/>", "><a><b><password>Stray-Marker-05</password></b></a></query>"),
+        ),
+        ("xml", "<SRX id=\"SRX1\"", "<SRX id=\"SRX1\" password=\"Stray-Marker-06\"".into()),
+        (
+            "xml",
+            "<syslog_source id=\"SYS1\"",
+            "<syslog_source id=\"SYS1\" fswSpi1=\"Stray-Marker-07\"".into(),
+        ),
+        (
+            "xml",
+            "<event_source id=\"DC3\"",
+            "<event_source id=\"DC3\" password=\"Stray-Marker-08\"".into(),
+        ),
+        (
+            "xml",
+            "<template id=\"dc-readers\"",
+            "<template id=\"dc-readers\" fswSpi1=\"Stray-Marker-09\"".into(),
+        ),
+        (
+            "xml",
+            "server_id=\"jims-hq-01\"",
+            "server_id=\"jims-hq-01\" password=\"Stray-Marker-10\"".into(),
+        ),
+        ("xml", "<cache>", "<cache password=\"Stray-Marker-11\">".into()),
+        (
+            "json",
+            "\"token_lifetime\": \"28800\",",
+            "\"token_lifetime\": \"28800\", \"password\": \"Stray-Marker-12\",".into(),
+        ),
+        (
+            "json",
+            "\"token_lifetime\": \"28800\",",
+            "\"token_lifetime\": \"28800\", \"@password\": \"Stray-Marker-13\",".into(),
+        ),
+        (
+            "json",
+            "\"id\": \"SYS1\",",
+            "\"id\": \"SYS1\", \"password\": \"Stray-Marker-14\",".into(),
+        ),
+        (
+            "json",
+            "\"id\": \"CSO1\",",
+            "\"id\": \"CSO1\", \"#children\": [{\"password\": \"Stray-Marker-15\"}],".into(),
+        ),
+    ];
+    let markers: Vec<String> =
+        (1..=plantings.len()).map(|i| format!("Stray-Marker-{i:02}")).collect();
+    let mut inputs = Vec::new();
+    for (i, (kind, from, to)) in plantings.iter().enumerate() {
+        let source = if *kind == "xml" { &xml } else { &json };
+        assert!(source.contains(from), "{from}");
+        let planted = source.replacen(from, to, 1);
+        assert!(planted.contains(&markers[i]));
+        let input = base.join(format!("stray-{i:02}.{kind}"));
+        std::fs::write(&input, planted).unwrap();
+        inputs.push(input);
+    }
+    let before = tree(&t);
+    let mut manifest = String::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let input_s = input.display().to_string();
+        let out = |ext: &str| base.join(format!("out-{i:02}{ext}")).display().to_string();
+        let runs: Vec<Vec<String>> = vec![
+            vec![
+                "import".into(),
+                input_s.clone(),
+                "--target".into(),
+                t_s.clone(),
+                "--secrets".into(),
+                secrets.clone(),
+            ],
+            vec![
+                "import".into(),
+                input_s.clone(),
+                "--target".into(),
+                out("-new"),
+                "--secrets".into(),
+                secrets.clone(),
+            ],
+            vec![
+                "import".into(),
+                input_s.clone(),
+                "--target".into(),
+                t_s.clone(),
+                "--dry-run".into(),
+                "--format".into(),
+                "json".into(),
+            ],
+            vec![
+                "passwords".into(),
+                input_s.clone(),
+                "--target".into(),
+                t_s.clone(),
+                "--format".into(),
+                "json".into(),
+            ],
+            vec!["convert".into(), input_s.clone(), out(".xml")],
+            vec!["convert".into(), input_s.clone(), out(".json")],
+            vec!["convert".into(), input_s.clone(), out("-folder")],
+        ];
+        for args in &runs {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+            scan(
+                &format!("the output of {args:?}"),
+                &format!("{}{}", r.stdout, r.stderr),
+                &markers,
+            );
+        }
+        manifest.push_str(&format!(
+            "[[import]]\nexport = {input_s:?}\ntarget = {:?}\n\n",
+            base.join(format!("batch-{i:02}")).display().to_string()
+        ));
+    }
+    let manifest_path = base.join("batch.toml");
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let report = base.join("report.json").display().to_string();
+    let r = run(&[
+        "batch",
+        "--manifest",
+        &manifest_path.display().to_string(),
+        "--secrets",
+        &secrets,
+        "--report",
+        &report,
+    ]);
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    scan("the output of the batch", &format!("{}{}", r.stdout, r.stderr), &markers);
+    assert_eq!(tree(&t), before, "the target is as it was");
+    let planted: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    scan_tree(base, &markers, &planted);
+
+    // A plaintext password edited into cwd/ by hand, in its own field.
+    let es = t.join("cwd/config/event_log_reader.xml");
+    let text = std::fs::read_to_string(&es).unwrap();
+    let start = text.find("password=\"{aesgcm}").unwrap() + "password=\"".len();
+    let end = start + text[start..].find('"').unwrap();
+    let hand = vec!["Hand-Edited-Marker".to_owned()];
+    std::fs::write(&es, format!("{}{}{}", &text[..start], hand[0], &text[end..])).unwrap();
+    for (out, passwords) in
+        [("hand.xml", "sealed"), ("hand.json", "sealed"), ("hand-omit.xml", "omit")]
+    {
+        let out = base.join(out).display().to_string();
+        let r = run(&["export", "--target", &t_s, "--out", &out, "--passwords", passwords]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        scan("the output of export", &format!("{}{}", r.stdout, r.stderr), &hand);
+    }
+    let r = run(&[
+        "convert",
+        &base.join("hand.xml").display().to_string(),
+        &base.join("hand-folder").display().to_string(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    scan_tree(base, &hand, &[es.as_path()]);
 }
