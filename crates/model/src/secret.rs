@@ -82,8 +82,13 @@ fn split_scheme(raw: &str) -> Option<(&str, &str)> {
 fn sealed_key_id(rest: &str) -> Option<&str> {
     let mut parts = rest.strip_prefix(' ')?.split(',');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        // A key id is 16 hex digits; anything but letters and digits (a control character
+        // above all, which messages naming the key id would print) makes the value corrupt.
         (Some("1"), Some(id), Some(hex), None)
-            if !id.is_empty() && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            if !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_alphanumeric())
+                && !hex.is_empty()
+                && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
         {
             Some(id)
         }
@@ -496,6 +501,9 @@ mod tests {
             "{aesgcm} 1,9f2c4e1a7b3d5c60,zz",
             "{aesgcm} 1,9f2c4e1a7b3d5c60,ab,cd",
             "{aesgcm} 1,9f2c4e1a7b3d5c60",
+            "{aesgcm} 1,9f2c\u{1b}[2J,abcd",
+            "{aesgcm} 1,9f2c 4e1a,abcd",
+            "{aesgcm} 1,é,abcd",
         ] {
             assert_eq!(
                 SecretState::classify(corrupt),
