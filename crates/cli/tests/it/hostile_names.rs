@@ -438,3 +438,36 @@ fn a_managed_folder_edited_by_hand() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(std::fs::read_to_string(b.path("p.xml")).unwrap().contains("Hand-Edited-Marker"));
 }
+
+#[test]
+fn adopting_a_folder_with_a_stray_password_or_a_bad_name_is_refused() {
+    let b = Bench::new();
+    for (file, from, to, needle) in [
+        (
+            "cwd/config/srx_interface.xml",
+            "<query ",
+            "<query password=\"MARKER\" ",
+            "<query> carries a password attribute",
+        ),
+        (
+            "cwd/config/syslog.xml",
+            "<syslog_source ",
+            "<syslog_source a:b:c=\"1\" ",
+            "a ':' may only",
+        ),
+    ] {
+        let folder = b.path("adopt");
+        let _ = std::fs::remove_dir_all(&folder);
+        copy_dir(&fixture("server-folder"), &folder);
+        let path = folder.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file}: {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let before = tree(&folder);
+        let r = b.run(&["server", "init", "adopt", "--adopt"]);
+        let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+        check_refused("adopt", &r, name, &[needle]);
+        assert_eq!(tree(&folder), before, "{file}: the folder changed");
+        assert!(!folder.join(".jims-import").exists());
+    }
+}
