@@ -25,6 +25,6 @@ pub use export::{Export, Header, PasswordsMode, Scope};
 pub use location::Location;
 pub use misplaced::{Misplaced, MisplacedKind, misplaced_secrets};
 pub use name::{NameError, check_xml_name, is_xml_name};
-pub use secret::{FieldLocation, SecretField, SecretKey, SecretSlot, SecretState};
+pub use secret::{FieldLocation, SealedParts, SecretField, SecretKey, SecretSlot, SecretState};
 pub use section::{Configuration, Section, SectionFile, SectionId};
 pub use validate::{Problem, ProblemKind, validate};

@@ -7,5 +7,4 @@ mod hostile;
 mod limits;
 mod props;
 mod roundtrip;
-mod sample;
 mod snapshot;
