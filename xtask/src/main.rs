@@ -1,6 +1,10 @@
 //! `cargo xtask`: the project's own scripts, in Rust (the cargo-xtask convention).
 //!
-//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, tests).
+//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, the docs' help blocks, then `test`).
+//! - `cargo xtask test [ARGS…]`: installs what the tests drive (pass, gnupg, script, fuse3) when
+//!   missing, then `cargo test --workspace ARGS…` (see `setup.rs`).
+//! - `cargo xtask docs [--check]`: the help blocks of `docs/cli.md`, from `jimsctl -h` (see
+//!   `docs.rs`).
 //! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
@@ -9,8 +13,10 @@
 //!   baseline or compared against one (see `suite.rs`).
 
 mod bench;
+mod docs;
 mod fixtures;
 mod fuzz;
+mod setup;
 mod suite;
 mod synth;
 mod tidy;
@@ -33,6 +39,8 @@ fn main() -> Result<()> {
     };
     match cmd.as_str() {
         "ci" => ci(),
+        "test" => setup::run(rest),
+        "docs" => docs::run(rest),
         "gen-fixtures" => gen_fixtures(rest),
         "bench" => bench::bench(rest),
         "bench-run" => bench::run(rest),
@@ -51,7 +59,11 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
-         ci                       run what CI runs: fmt check, clippy -D warnings, every test\n  \
+         ci                       run what CI runs: fmt check, clippy -D warnings, docs --check,\n                           \
+         then test\n  \
+         test [ARGS…]             install what the tests drive when missing (pass, gnupg,\n                           \
+         script, fuse3; apt-get, as root), then cargo test --workspace ARGS…\n  \
+         docs [--check]           rewrite (or check) the help blocks of docs/cli.md from jimsctl -h\n  \
          gen-fixtures             rewrite the committed fixtures under fixtures/\n  \
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
          write N synthetic exports (XML and JSON) with secrets files\n  \
@@ -87,7 +99,8 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    run("cargo", &["test", "--workspace"])
+    docs::run(&["--check".to_owned()])?;
+    setup::run(&[])
 }
 
 fn gen_fixtures(args: &[String]) -> Result<()> {
