@@ -136,7 +136,7 @@ pub(crate) enum FoundIn {
 }
 
 /// Resolves an export named on the command line: a relative path or a bare file name
-/// (jims-configuration.md, "Export/Import settings") that is not found from the current folder
+/// (docs/configuration.md, "Export/Import settings") that is not found from the current folder
 /// is looked up in the last folder, then in the default folder. An absolute path, or one that
 /// starts with `.` or `..`, names its place itself and is taken as given.
 pub(crate) fn locate_export(given: &Path) -> Result<(PathBuf, FoundIn), Error> {

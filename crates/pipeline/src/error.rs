@@ -1,4 +1,4 @@
-//! The pipeline's error: one kind per exit code family of cli.md, and a message that names the
+//! The pipeline's error: one kind per exit code family of docs/cli.md, and a message that names the
 //! file, item or source, never a secret.
 
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ impl Error {
         }
     }
 
-    /// The exit code of cli.md for this error.
+    /// The exit code of docs/cli.md for this error.
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             ErrorKind::Input

@@ -1,5 +1,5 @@
 //! Writing an output (an export, a converted bundle or a converted server folder) atomically
-//! and durably, as conventions.md's "Files on disk" says: a temporary file or folder beside
+//! and durably, the way sapling's `atomicfile` does it: a temporary file or folder beside
 //! it, every file created with its final mode, written and synced, every folder synced, then
 //! one rename and the parent folder synced. A failure leaves nothing behind.
 

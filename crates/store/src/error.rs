@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// What kind of failure an [`Error`] is. The command line maps kinds to exit codes; the
-/// codes of cli.md that fit are given with each kind.
+/// codes of docs/cli.md that fit are given with each kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
