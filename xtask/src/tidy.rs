@@ -134,6 +134,110 @@ mod tests {
         assert!(stale.is_empty(), "snapshots no test asserts any more:\n{}", stale.join("\n"));
     }
 
+    /// Every file git tracks (the text ones), or, outside a git checkout, every file of the
+    /// tree but `target/` and `.git/`.
+    fn tracked_text_files() -> Vec<(PathBuf, String)> {
+        let root = crate::root();
+        let listed = std::process::Command::new("git")
+            .args(["ls-files", "-z"])
+            .current_dir(&root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success() && !o.stdout.is_empty());
+        let paths: Vec<PathBuf> = match listed {
+            Some(o) => o
+                .stdout
+                .split(|&b| b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| root.join(String::from_utf8_lossy(p).as_ref()))
+                .collect(),
+            None => {
+                let mut all = Vec::new();
+                all_files(&root, &mut all);
+                all
+            }
+        };
+        assert!(paths.len() > 50, "tidy found too few files ({})", paths.len());
+        paths
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(&p).ok().map(|text| (p, text)))
+            .collect()
+    }
+
+    fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if !p.file_name().is_some_and(|n| n == "target" || n == ".git") {
+                    all_files(&p, out);
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+
+    /// The product's reference lives in `docs/`: no file may send a reader to a folder outside
+    /// the repository (the design notes the project started from), which a clone does not
+    /// have, nor name one of those notes' files as if it were here.
+    #[test]
+    fn no_file_points_outside_the_repository_for_the_reference() {
+        // Spelled in pieces so that this file does not trip itself.
+        let outside = concat!("shared", "/design");
+        let notes = [
+            concat!("jims-configuration", ".md"),
+            concat!("export-formats", ".md"),
+            concat!("conventions", ".md"),
+            concat!("live-jims", ".md"),
+        ];
+        let mut found = Vec::new();
+        for (path, text) in tracked_text_files() {
+            let in_docs = path.starts_with(crate::root().join("docs"));
+            for (n, line) in text.lines().enumerate() {
+                let lower = line.to_ascii_lowercase();
+                let mut bad: Vec<&str> = Vec::new();
+                if lower.contains(outside) || lower.contains(concat!("..", "/", "shared", "/")) {
+                    bad.push(outside);
+                }
+                // The notes' names, unless a page of that name exists in docs/.
+                for note in notes {
+                    if lower.contains(note) && !crate::root().join("docs").join(note).exists() {
+                        bad.push(note);
+                    }
+                }
+                // The command-line page and the notes' architecture page (lower case; the
+                // upper-case one at the root is ours) named without `docs/` before them,
+                // outside docs/, where they are siblings.
+                for name in [concat!("cli", ".md"), concat!("architecture", ".md")] {
+                    let bare = line.match_indices(name).any(|(i, _)| {
+                        let before = &line[..i];
+                        !before.ends_with("docs/")
+                            && !before.ends_with(|c: char| c.is_alphanumeric() || c == '-')
+                    });
+                    if bare && !in_docs {
+                        bad.push(name);
+                    }
+                }
+                if !bad.is_empty() {
+                    found.push(format!(
+                        "{}:{}: {} ({})",
+                        path.strip_prefix(crate::root()).unwrap_or(&path).display(),
+                        n + 1,
+                        line.trim(),
+                        bad.join(", ")
+                    ));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "these lines point to design notes that are not in the repository; point them to \
+             docs/ (docs/cli.md, docs/configuration.md, docs/formats.md):\n{}",
+            found.join("\n")
+        );
+    }
+
     fn snap_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
