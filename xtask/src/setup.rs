@@ -40,9 +40,23 @@ pub(crate) const TOOLS: &[Tool] = &[
 /// `cargo xtask test [ARGS…]`: installs what is missing, then `cargo test --workspace ARGS…`.
 pub(crate) fn run(args: &[String]) -> Result<()> {
     ensure_tools()?;
-    let mut cargo_args = vec!["test", "--workspace"];
-    cargo_args.extend(args.iter().map(String::as_str));
-    crate::run("cargo", &cargo_args)
+    crate::run("cargo", &cargo_test_args(args))
+}
+
+/// `test --workspace ARGS…`, or `test ARGS…` when ARGS choose the packages themselves (with
+/// `--workspace`, cargo would test every package whatever `-p` says).
+fn cargo_test_args(args: &[String]) -> Vec<&str> {
+    let chooses = args.iter().take_while(|a| *a != "--").any(|a| {
+        ["-p", "--package", "--workspace", "--all", "--manifest-path"].iter().any(|f| {
+            a == f || a.starts_with(&format!("{f}=")) || (*f == "-p" && a.starts_with("-p"))
+        })
+    });
+    let mut out = vec!["test"];
+    if !chooses {
+        out.push("--workspace");
+    }
+    out.extend(args.iter().map(String::as_str));
+    out
 }
 
 /// Installs the missing [`TOOLS`] with `apt-get` when it can; otherwise prints exactly what to
@@ -132,6 +146,21 @@ mod tests {
         for t in TOOLS {
             assert!(!t.program.is_empty() && !t.package.is_empty() && !t.needed_by.is_empty());
         }
+    }
+
+    #[test]
+    fn the_whole_workspace_unless_the_arguments_choose_packages() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(cargo_test_args(&[]), ["test", "--workspace"]);
+        assert_eq!(
+            cargo_test_args(&args(&["--", "--nocapture"])),
+            ["test", "--workspace", "--", "--nocapture"]
+        );
+        assert_eq!(cargo_test_args(&args(&["-p", "store"])), ["test", "-p", "store"]);
+        assert_eq!(cargo_test_args(&args(&["-pstore"])), ["test", "-pstore"]);
+        assert_eq!(cargo_test_args(&args(&["--package=cli"])), ["test", "--package=cli"]);
+        // After `--`, `-p` is the test binary's, not cargo's.
+        assert_eq!(cargo_test_args(&args(&["--", "-p"])), ["test", "--workspace", "--", "-p"]);
     }
 
     #[test]
