@@ -4,8 +4,8 @@
 
 use model::{Element, Header, PasswordsMode, Scope, Section, SectionId};
 
-use crate::sample::fsw_password;
 use crate::util::{compact, export_of};
+use samples::parts::fsw_password;
 
 /// The hand-written JSON bundle, formatted as a person would write it.
 const SPEC_JSON: &str = r#"{
