@@ -38,10 +38,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let (updated, problems) = render(&text, &helps)?;
     if check {
         if !problems.is_empty() || updated != text {
-            let mut why = problems;
-            if why.is_empty() {
-                why.push("a help block differs from the binary's `-h` output".to_owned());
-            }
+            let why = problems;
             bail!(
                 "{CLI_MD} is out of date:\n  {}\nrun `cargo xtask docs` and review the change",
                 why.join("\n  ")
@@ -57,6 +54,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
         for p in problems {
             eprintln!("{CLI_MD}: {p}");
+        }
+        if updated != text {
+            eprintln!("{CLI_MD}: review the prose around what changed, too");
         }
     }
     Ok(())
@@ -157,9 +157,18 @@ fn render(text: &str, helps: &[(String, String)]) -> Result<(String, Vec<String>
         out.push_str(" -->\n");
         let key = if name == "jimsctl" { "" } else { name };
         match helps.iter().find(|(c, _)| c == key) {
-            Some((_, h)) => out.push_str(&fence(h)),
+            Some((_, h)) => {
+                let fresh = fence(h);
+                if body[..end].trim_start_matches('\n') != fresh {
+                    problems.push(format!("the help of `{}` changed", command_line(key)));
+                }
+                out.push_str(&fresh);
+            }
             None => {
-                problems.push(format!("a help block names `jimsctl {key}`, which does not exist"));
+                problems.push(format!(
+                    "a help block names `{}`, which does not exist",
+                    command_line(key)
+                ));
                 out.push_str(body[..end].trim_start_matches('\n'));
             }
         }
@@ -186,6 +195,11 @@ fn render(text: &str, helps: &[(String, String)]) -> Result<(String, Vec<String>
         out.insert_str(at, &added);
     }
     Ok((out, problems))
+}
+
+/// `jimsctl COMMAND`, or `jimsctl` for the binary itself.
+fn command_line(command: &str) -> String {
+    if command.is_empty() { "jimsctl".to_owned() } else { format!("jimsctl {command}") }
 }
 
 fn fence(help: &str) -> String {
@@ -217,7 +231,8 @@ mod tests {
         assert!(out.contains("<!-- help: gone -->\nx\n<!-- /help -->"), "{out}");
         assert!(out.contains("### `jimsctl new`\n\nDo new things.\n\n<!-- help: new -->\n"));
         assert!(out.ends_with("<!-- end of commands -->\nend\n"), "{out}");
-        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems[0], "the help of `jimsctl` changed");
         // Filling what is already filled changes nothing.
         let helps = &helps[..1];
         let once = render("<!-- help: jimsctl -->\n<!-- /help -->\n", helps).unwrap().0;
