@@ -33,7 +33,7 @@ pub(crate) const TOOLS: &[Tool] = &[
     Tool {
         program: "fusermount3",
         package: "fuse3",
-        needed_by: "the tests that mount a filesystem with FUSE",
+        needed_by: "the power-loss tests (they mount a FUSE filesystem)",
     },
 ];
 
