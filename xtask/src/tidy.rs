@@ -238,6 +238,43 @@ mod tests {
         );
     }
 
+    /// The fenced code blocks of `lang` in `text`, in order.
+    fn code_blocks<'t>(text: &'t str, lang: &str) -> Vec<&'t str> {
+        let open = format!("```{lang}\n");
+        let mut blocks = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find(&open) {
+            let body = &rest[start + open.len()..];
+            let end = body.find("```").unwrap_or(body.len());
+            blocks.push(&body[..end]);
+            rest = &body[end..];
+        }
+        blocks
+    }
+
+    /// docs/formats.md shows one bundle in XML and in JSON: both must read, to the same export,
+    /// and the XML must be exactly what the writer writes, so the page cannot drift from the
+    /// code.
+    #[test]
+    fn the_bundle_examples_of_the_formats_page_are_what_the_code_reads_and_writes() {
+        let page = std::fs::read_to_string(crate::root().join("docs/formats.md")).unwrap();
+        let xml = code_blocks(&page, "xml");
+        let json = code_blocks(&page, "json");
+        let bundle_xml = xml.first().expect("an XML bundle example");
+        let bundle_json =
+            json.iter().find(|b| b.contains("\"jims_export\"")).expect("a JSON bundle example");
+        let from_xml = format_xml::read_bundle(bundle_xml.as_bytes())
+            .unwrap_or_else(|e| panic!("the XML example does not read: {e}"));
+        let from_json = format_json::read_bundle(bundle_json.as_bytes())
+            .unwrap_or_else(|e| panic!("the JSON example does not read: {e}"));
+        assert_eq!(from_xml, from_json, "the XML and JSON examples differ");
+        assert_eq!(
+            String::from_utf8(format_xml::write_bundle(&from_xml)).unwrap(),
+            *bundle_xml,
+            "the XML example is not what the writer writes"
+        );
+    }
+
     fn snap_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
