@@ -275,6 +275,29 @@ mod tests {
         );
     }
 
+    /// docs/configuration.md's sections table lists every section, in the code's order, with
+    /// the native files, root and item element names the model gives it.
+    #[test]
+    fn the_sections_table_of_the_configuration_page_is_the_models() {
+        let page = std::fs::read_to_string(crate::root().join("docs/configuration.md")).unwrap();
+        let rows: Vec<Vec<&str>> = page
+            .lines()
+            .skip_while(|l| !l.starts_with("| id | native file"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+            .collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
+        let expected: Vec<&str> = model::SectionId::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(ids, expected, "the table's sections, in order");
+        for (row, id) in rows.iter().zip(model::SectionId::ALL) {
+            let files: Vec<String> = id.native_files().iter().map(|f| format!("`{f}`")).collect();
+            assert_eq!(row[1], files.join(", "), "native files of {id}");
+            assert!(row[2].starts_with(&format!("`{}`", id.root_name())), "root of {id}");
+            assert_eq!(row[3], format!("`{}`", id.item_name()), "item of {id}");
+        }
+    }
+
     fn snap_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
