@@ -298,6 +298,25 @@ mod tests {
         }
     }
 
+    /// Every `KEY` → `JIMS_SECRET_…` example of the docs and the README is the name the `env`
+    /// source reads.
+    #[test]
+    fn the_env_examples_are_the_names_the_env_source_reads() {
+        let mut checked = 0;
+        for page in ["docs/cli.md", "README.md"] {
+            let text = std::fs::read_to_string(crate::root().join(page)).unwrap();
+            for (i, _) in text.match_indices("` → `JIMS_SECRET_") {
+                let key = text[..i].rsplit('`').next().unwrap();
+                let rest = &text[i + "` → `".len()..];
+                let name = &rest[..rest.find('`').unwrap()];
+                let key = model::SecretKey::from_text(key);
+                assert_eq!(secrets::EnvSource::variable_name(&key), name, "{page}: {key}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "found only {checked} examples");
+    }
+
     fn snap_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
