@@ -22,6 +22,10 @@ use crate::term::{self, Style};
 
 /// Runs `jimsctl batch`; returns 0 when every import succeeded, 6 otherwise.
 pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
+    // A report that cannot be written is refused before any import runs.
+    if let Some(path) = &a.report {
+        pipeline::check_output_file(path)?;
+    }
     let entries = list(&a)?;
     let defaults = Defaults {
         sections: a.sections.clone(),

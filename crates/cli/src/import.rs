@@ -42,6 +42,9 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
 
 /// `jimsctl passwords`.
 pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error> {
+    if let Some(path) = &a.emit {
+        pipeline::check_output_file(path)?;
+    }
     locate(&mut a.resolve)?;
     let options = ImportOptions {
         sections: a.resolve.sections.clone(),

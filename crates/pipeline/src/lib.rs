@@ -66,3 +66,10 @@ pub use stages::{default_registry, secret_source};
 pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     Ok(store::output::write_file_atomic(path, bytes, mode)?)
 }
+
+/// Checks, before any work, that the file `path` may be written as an output (see
+/// [`write_file_atomic`]): refused (exit 2) inside a managed folder, over anything but a regular
+/// file, or in a folder that does not exist.
+pub fn check_output_file(path: &std::path::Path) -> Result<(), Error> {
+    Ok(store::output::check(path, store::output::OutputKind::File)?)
+}

@@ -169,7 +169,8 @@ fn place(path: &Path, kind: OutputKind) -> Result<Place<'_>, Error> {
                 refuse(
                     path,
                     format!(
-                        "{} exists and is not an empty folder; the output is a new folder",
+                        "{} exists and is not empty; the output is a new folder, made where nothing is or in \
+                 an empty folder",
                         path.display()
                     ),
                 )
@@ -494,7 +495,8 @@ fn folder_refusal(path: &Path, e: Error) -> Error {
         refuse(
             path,
             format!(
-                "{} exists and is not an empty folder; the output is a new folder",
+                "{} exists and is not empty; the output is a new folder, made where nothing is or in \
+                 an empty folder",
                 path.display()
             ),
         )
@@ -710,7 +712,7 @@ mod tests {
         let e = write_folder_atomic(&empty, &sample()[..1], 0o600, 0o700).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Output, "{e}");
         assert_eq!(e.path(), Some(empty.as_path()));
-        assert!(e.to_string().contains("not an empty folder"), "{e}");
+        assert!(e.to_string().contains("exists and is not empty"), "{e}");
         assert_eq!(modes(&empty).len(), 7);
 
         let file = dir.path().join("file");
