@@ -85,7 +85,11 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
 
     let json = serde_json::to_value(&report).unwrap_or_default();
     if let Some(path) = &a.report {
-        pipeline::write_file_atomic(path, format!("{}\n", crate::stdio::json(&json)).as_bytes(), 0o644)?;
+        pipeline::write_file_atomic(
+            path,
+            format!("{}\n", crate::stdio::json(&json)).as_bytes(),
+            0o644,
+        )?;
     }
     if a.output.format == OutputFormat::Json {
         out_json!(json);
@@ -246,9 +250,7 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         .collect();
     for r in &failures {
         let why = match (&r.error, r.status) {
-            (Some(e), _) => {
-                escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned()
-            }
+            (Some(e), _) => escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned(),
             (None, EntryStatus::MissingPasswords) => format!(
                 "{} password(s) missing: {}",
                 r.passwords.map_or(0, |p| p.remaining),

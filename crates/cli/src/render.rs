@@ -90,7 +90,11 @@ pub(crate) fn terminal_safe(text: &str) -> Cow<'_, str> {
             rest = &rest[own.len()..];
             continue;
         }
-        if c != '\n' && needs_escape(c) { push_escaped(&mut out, c) } else { out.push(c) }
+        if c != '\n' && needs_escape(c) {
+            push_escaped(&mut out, c)
+        } else {
+            out.push(c)
+        }
         rest = &rest[c.len_utf8()..];
     }
     Cow::Owned(out)
@@ -479,7 +483,10 @@ mod tests {
         let ours = format!("{} {}\n{}\n", style.red("missing"), style.bold("T"), style.green("OK"));
         assert_eq!(terminal_safe(&ours), ours);
         let hostile = "x\x1b[8mhidden\x1b[2J\x1b]0;t\x07\r\u{9b}1m\ty\n";
-        assert_eq!(terminal_safe(hostile), "x\\x1b[8mhidden\\x1b[2J\\x1b]0;t\\x07\\r\\u{9b}1m\\ty\n");
+        assert_eq!(
+            terminal_safe(hostile),
+            "x\\x1b[8mhidden\\x1b[2J\\x1b]0;t\\x07\\r\\u{9b}1m\\ty\n"
+        );
         // One of our sequences inside input text survives only as ours would: it colours.
         assert_eq!(terminal_safe("\x1b[0m\x1b[0"), "\x1b[0m\\x1b[0");
     }

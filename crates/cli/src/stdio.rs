@@ -83,7 +83,10 @@ mod tests {
     fn json_escapes_what_a_terminal_would_obey_and_reads_back_the_same() {
         let v = serde_json::json!({"id": "a\u{1b}[2J\u{9b}31m\u{7f}\u{202e}b\n", "n": 1});
         let text = json(&v);
-        assert!(!text.chars().any(|c| c != '\n' && (c.is_control() || render::is_hidden_control(c))), "{text:?}");
+        assert!(
+            !text.chars().any(|c| c != '\n' && (c.is_control() || render::is_hidden_control(c))),
+            "{text:?}"
+        );
         assert!(text.contains(r"\u001b[2J\u009b31m\u007f\u202eb\n"), "{text}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
     }

@@ -102,8 +102,8 @@ fn managed_ancestor(dir: &Path) -> Result<Option<&Path>, Error> {
         let state = a.join(STATE_DIR);
         match fs::symlink_metadata(&state) {
             Ok(_) => return Ok(Some(a)),
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
-            }
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {}
             Err(e) => return Err(Error::io("inspect", &state, e)),
         }
     }
@@ -111,9 +111,9 @@ fn managed_ancestor(dir: &Path) -> Result<Option<&Path>, Error> {
 }
 
 fn place(path: &Path, kind: OutputKind) -> Result<Place<'_>, Error> {
-    let name = path.file_name().ok_or_else(|| {
-        refuse(path, format!("{} is not a file or folder name", path.display()))
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| refuse(path, format!("{} is not a file or folder name", path.display())))?;
     let given = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -292,11 +292,7 @@ fn replace(place: &Place<'_>, tmp: &Path) -> Result<(), Error> {
         Err(changed_meanwhile(place.shown))
     };
     if result.is_err() {
-        let _ = if tmp.is_dir() {
-            fsops::remove_tree(tmp)
-        } else {
-            fsops::remove_file(tmp)
-        };
+        let _ = if tmp.is_dir() { fsops::remove_tree(tmp) } else { fsops::remove_file(tmp) };
     }
     result
 }
@@ -369,8 +365,8 @@ fn write_named(place: &Place<'_>, bytes: &[u8], mode: u32) -> Result<(), Error> 
         if file.metadata().map(|m| m.nlink() == 0).unwrap_or(true) {
             continue;
         }
-        let written = fsops::write_all(&mut file, bytes, path)
-            .and_then(|()| fsops::sync_file(&file, path));
+        let written =
+            fsops::write_all(&mut file, bytes, path).and_then(|()| fsops::sync_file(&file, path));
         if let Err(e) = written {
             let _ = fsops::remove_file(&tmp);
             return Err(e);
@@ -609,8 +605,8 @@ mod tests {
             let e = write_file_atomic(&p, b"x", 0o644).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Output, "{}: {e}", p.display());
             assert!(e.to_string().contains("inside the managed server folder"), "{e}");
-            let e = write_folder_atomic(&p, &[(PathBuf::from("a"), b"a")], 0o644, 0o755)
-                .unwrap_err();
+            let e =
+                write_folder_atomic(&p, &[(PathBuf::from("a"), b"a")], 0o644, 0o755).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Output, "{}: {e}", p.display());
         }
         assert_eq!(fs::read(t.join(".jims-import/server.key")).unwrap(), b"key");
@@ -727,8 +723,8 @@ mod tests {
     fn a_failing_folder_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let e = write_folder_atomic(&dir.path().join("no/out"), &sample(), 0o600, 0o700)
-            .unwrap_err();
+        let e =
+            write_folder_atomic(&dir.path().join("no/out"), &sample(), 0o600, 0o700).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Output);
         assert!(e.to_string().contains("does not exist"), "{e}");
         // A failure halfway (a file where a folder must go) is an I/O error naming the file's

@@ -36,10 +36,8 @@ unsafe extern "C" fn init() -> *const Functions {
 /// Twelve wide characters, a screen clear, a window title and a C1 CSI.
 pub const VERSION: &str = "版本一二三四五六七八九十\x1b[2J\x1b]0;owned\x07\u{9b}31m";
 
-static MANIFEST: Manifest = Manifest {
-    version: StrRef::new(VERSION),
-    ..test_plugins::manifest("odd_version", Some(init))
-};
+static MANIFEST: Manifest =
+    Manifest { version: StrRef::new(VERSION), ..test_plugins::manifest("odd_version", Some(init)) };
 
 /// A valid manifest with an odd version.
 #[unsafe(no_mangle)]

@@ -332,7 +332,15 @@ fn an_export_killed_at_every_step_leaves_the_old_or_the_new_file() {
         std::fs::create_dir(&outs).unwrap();
         let out = outs.join("plain.xml");
         let args = |out: &Path| {
-            strings(&["export", "--target", t, "--out", out.to_str().unwrap(), "--passwords", "plain"])
+            strings(&[
+                "export",
+                "--target",
+                t,
+                "--out",
+                out.to_str().unwrap(),
+                "--passwords",
+                "plain",
+            ])
         };
         let reference = dir.path().join(format!("reference-{replace}.xml"));
         let r = run_args(dir.path(), &args(&reference));
@@ -381,7 +389,10 @@ fn an_export_killed_at_every_step_leaves_the_old_or_the_new_file() {
             }
             let left = others(&outs, "plain.xml");
             if !left.is_empty() {
-                assert!(replace && paused_at.contains("(rename)"), "step {n}: {left:?} left ({paused_at})");
+                assert!(
+                    replace && paused_at.contains("(rename)"),
+                    "step {n}: {left:?} left ({paused_at})"
+                );
                 assert_eq!(left.len(), 1, "step {n}: {left:?}");
                 assert!(left[0].starts_with(".plain.xml.jims-tmp-"), "{left:?}");
                 let tmp = outs.join(&left[0]);

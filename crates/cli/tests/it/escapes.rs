@@ -150,7 +150,11 @@ fn escapes_written_as_character_references_never_reach_the_terminal() {
     let cases = [
         ("an id", format!("<event_source id=\"{id}\""), format!("<event_source id=\"{id}{refs}\"")),
         ("Data", format!(" server=\"{server}\""), format!(" server=\"{server}{refs}\"")),
-        ("Username", format!(" username=\"{username}\""), format!(" username=\"{username}{refs}\"")),
+        (
+            "Username",
+            format!(" username=\"{username}\""),
+            format!(" username=\"{username}{refs}\""),
+        ),
     ];
     for (what, from, to) in cases {
         let export = hostile_export(d, &from, &to);
@@ -215,7 +219,9 @@ fn odd_plugins() -> tempfile::TempDir {
 fn plugins_list_keeps_its_columns_and_escapes_what_plugins_say() {
     let folder = odd_plugins();
     let list = |format: &[&str]| {
-        run_cmd(cmd().env("JIMSCTL_PLUGIN_PATH", folder.path()).args(["plugins", "list"]).args(format))
+        run_cmd(
+            cmd().env("JIMSCTL_PLUGIN_PATH", folder.path()).args(["plugins", "list"]).args(format),
+        )
     };
     let r = list(&[]);
     assert_eq!(r.code, 0, "{}", r.stderr);

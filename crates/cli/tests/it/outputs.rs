@@ -43,7 +43,14 @@ fn run_bounded(cwd: &Path, args: &[String]) -> Run {
 fn managed(dir: &Path) -> PathBuf {
     let t = dir.join("t");
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    let r = run(&["import", "exports/full.xml", "--target", t.to_str().unwrap(), "--secrets", &secrets]);
+    let r = run(&[
+        "import",
+        "exports/full.xml",
+        "--target",
+        t.to_str().unwrap(),
+        "--secrets",
+        &secrets,
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     t
 }
@@ -168,7 +175,12 @@ fn nothing_but_a_regular_file_is_replaced() {
     assert!(std::fs::read_dir(w.join("empty")).unwrap().next().is_none());
     assert!(temporaries(&places).is_empty(), "{:?}", temporaries(&places));
     if devices {
-        assert!(std::fs::symlink_metadata(places.join("null.json")).unwrap().file_type().is_char_device());
+        assert!(
+            std::fs::symlink_metadata(places.join("null.json"))
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
     }
 }
 
@@ -237,7 +249,11 @@ fn a_missing_folder_is_named_and_a_regular_file_replaced() {
         let r = run_bounded(w, &args);
         assert!(matches!(r.code, 0 | 3 | 6), "{what}: {}{}", r.stdout, r.stderr);
         let new = std::fs::read(&out).unwrap();
-        assert!(new.starts_with(b"{") || new.starts_with(b"["), "{what}: {}", String::from_utf8_lossy(&new));
+        assert!(
+            new.starts_with(b"{") || new.starts_with(b"["),
+            "{what}: {}",
+            String::from_utf8_lossy(&new)
+        );
         assert_eq!(std::fs::read(w.join("other-link")).unwrap(), b"old", "{what}");
         let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
         if what == "export plain" || what == "passwords --emit" {

@@ -78,10 +78,18 @@ fn a_closed_stdout_keeps_every_exit_code() {
         ),
         ("a failed batch", batch.clone(), 6),
         ("a failed batch, JSON", batch_json, 6),
-        ("bad input, JSON", vec!["import", "bad/truncated.xml", "--target", target, "--format", "json"], 2),
+        (
+            "bad input, JSON",
+            vec!["import", "bad/truncated.xml", "--target", target, "--format", "json"],
+            2,
+        ),
         ("bad input", vec!["import", "bad/truncated.xml", "--target", target], 2),
         ("import missing passwords", vec!["import", "exports/full.xml", "--target", target], 3),
-        ("a dry run that succeeds", vec!["import", "exports/full.xml", "--target", target, "--dry-run", "--secrets", "env"], 3),
+        (
+            "a dry run that succeeds",
+            vec!["import", "exports/full.xml", "--target", target, "--dry-run", "--secrets", "env"],
+            3,
+        ),
         ("plugins list", vec!["plugins", "list"], 0),
     ];
     for (what, args, code) in &cases {
@@ -116,6 +124,7 @@ fn an_output_that_cannot_be_written_is_a_failure_said_once() {
         run_to(&["passwords", "exports/full.xml", "--target", target], Sink::Full, Sink::Read);
     assert_eq!(code, 3, "{stderr}");
     // Both on a full disk: the code, no panic.
-    let (code, _, _) = run_to(&["import", "bad/truncated.xml", "--target", target], Sink::Full, Sink::Full);
+    let (code, _, _) =
+        run_to(&["import", "bad/truncated.xml", "--target", target], Sink::Full, Sink::Full);
     assert_eq!(code, 2);
 }

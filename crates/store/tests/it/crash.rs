@@ -304,7 +304,9 @@ fn names(dir: &Path) -> Vec<String> {
 /// that output removes (its writer is dead: its lock is free).
 #[test]
 fn an_output_aborted_at_every_step_is_old_or_new() {
-    for (scenario, old) in [("output-file", None), ("output-file", Some(b"old".as_slice())), ("output-folder", None)] {
+    for (scenario, old) in
+        [("output-file", None), ("output-file", Some(b"old".as_slice())), ("output-folder", None)]
+    {
         let mut completed = false;
         for n in 1..100u64 {
             let t = crash_tempdir();
@@ -315,14 +317,23 @@ fn an_output_aborted_at_every_step_is_old_or_new() {
             }
             let mut spec = OsString::from(format!("{scenario}:"));
             spec.push(&dir);
-            let out = run_child("crash::child", &[(CHILD, spec), ("JIMSCTL_FAULT_STEP", n.to_string().into())]);
+            let out = run_child(
+                "crash::child",
+                &[(CHILD, spec), ("JIMSCTL_FAULT_STEP", n.to_string().into())],
+            );
             let stderr = String::from_utf8_lossy(&out.stderr);
             let aborted = !out.status.success();
             if aborted {
-                assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{scenario} step {n}: {stderr}");
+                assert_eq!(
+                    out.status.signal(),
+                    Some(libc::SIGABRT),
+                    "{scenario} step {n}: {stderr}"
+                );
             }
-            let outputs: Vec<String> = names(&dir).into_iter().filter(|n| !n.starts_with('.')).collect();
-            let temporaries: Vec<String> = names(&dir).into_iter().filter(|n| n.starts_with('.')).collect();
+            let outputs: Vec<String> =
+                names(&dir).into_iter().filter(|n| !n.starts_with('.')).collect();
+            let temporaries: Vec<String> =
+                names(&dir).into_iter().filter(|n| n.starts_with('.')).collect();
             if scenario == "output-file" {
                 match std::fs::read(dir.join("out.xml")) {
                     Err(_) => assert!(old.is_none() && aborted, "step {n}: the old file is gone"),
@@ -352,9 +363,14 @@ fn an_output_aborted_at_every_step_is_old_or_new() {
                 } else {
                     let _ = std::fs::remove_dir_all(dir.join("out"));
                     let files = [(PathBuf::from("x.xml"), b"next")];
-                    store::output::write_folder_atomic(&dir.join("out"), &files, 0o600, 0o700).unwrap();
+                    store::output::write_folder_atomic(&dir.join("out"), &files, 0o600, 0o700)
+                        .unwrap();
                 }
-                assert!(names(&dir).iter().all(|n| !n.starts_with('.')), "step {n}: {:?}", names(&dir));
+                assert!(
+                    names(&dir).iter().all(|n| !n.starts_with('.')),
+                    "step {n}: {:?}",
+                    names(&dir)
+                );
             }
             if !aborted {
                 assert!(n > 4, "{scenario}: no step aborted; is fault injection compiled in?");
