@@ -67,13 +67,37 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // Before anything is read: a password in this process's memory never lands in a core file.
     hardening::no_core_dumps();
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(stdio::exit_code(code)),
+    };
     let format = output_format(&cli.command);
     let code = match run(cli.command) {
         Ok(code) => code,
         Err(e) => report_error(&e, format),
     };
     ExitCode::from(stdio::exit_code(code))
+}
+
+/// The command line, parsed. A usage error quotes what was typed, which may be a hostile file
+/// name from a glob (`jimsctl convert exports/*`): it is told with every argument escaped (the
+/// same error, from the arguments as [`render::escape_for_terminal`] shows them), as plain
+/// text through the print boundary, and its exit code returned. Help and version are clap's
+/// own text: clap prints them and exits.
+fn parse_args() -> Result<Cli, u8> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let e = match Cli::try_parse_from(&args) {
+        Ok(cli) => return Ok(cli),
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => e,
+    };
+    let shown = args.iter().map(|a| render::escape_for_terminal(&a.to_string_lossy()).into_owned());
+    let e = match Cli::try_parse_from(shown) {
+        Err(same) if same.kind() == e.kind() => same,
+        _ => e,
+    };
+    errln!("{}", e.render().to_string().trim_end());
+    Err(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 fn output_format(command: &Command) -> OutputFormat {

@@ -100,6 +100,27 @@ fn paths_with_control_characters_are_shown_escaped() {
     assert!(r.stderr.contains(&format!("fifo-{SHOWN}")), "{}", r.stderr);
 }
 
+/// A file name that reaches the argument parser (`jimsctl convert exports/*`) is quoted in its
+/// usage error escaped, with the exit code of bad usage.
+#[test]
+fn usage_errors_show_what_was_typed_escaped() {
+    for args in [
+        vec!["convert", "a.xml", "b.xml", HOSTILE],
+        vec!["import", "a.xml", "--target", "t", HOSTILE],
+        vec![HOSTILE],
+        vec!["import", "--secrets-timeout", HOSTILE, "a.xml", "--target", "t"],
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_run_clean(&format!("{args:?}"), &r);
+        assert!(r.stderr.contains("ev\\x1b[2J") || r.stderr.contains(SHOWN), "{}", r.stderr);
+    }
+    // Help is still clap's, on standard output, exit 0.
+    let r = run(&["--help"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Usage: jimsctl"), "{}", r.stdout);
+}
+
 #[test]
 fn a_batch_summary_shows_file_names_escaped() {
     let dir = tmp();
