@@ -113,9 +113,16 @@ impl From<store::Error> for Error {
             | store::ErrorKind::NoSuchVersion
             | store::ErrorKind::InvalidServerId
             | store::ErrorKind::Unsupported => ErrorKind::Target,
+            store::ErrorKind::Output => ErrorKind::Usage,
             _ => ErrorKind::Io,
         };
-        Error::new(kind, e.to_string()).caused_by(e)
+        let path = e.path().map(std::path::Path::to_owned);
+        let error = Error::new(kind, e.to_string());
+        match path {
+            Some(p) => error.with_path(p),
+            None => error,
+        }
+        .caused_by(e)
     }
 }
 

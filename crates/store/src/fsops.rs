@@ -304,6 +304,138 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Erro
     Ok(Some(buf))
 }
 
+/// Opens an unnamed file in the folder `dir` for writing (`O_TMPFILE`), with permission bits
+/// `mode` from the start: it has no name until [`link_unnamed`] gives it one, so a process
+/// killed before then leaves nothing behind. `Ok(None)` when the filesystem (or the system)
+/// cannot make unnamed files: the caller then writes through a named temporary file.
+pub(crate) fn create_unnamed(dir: &Path, mode: u32) -> Result<Option<File>, Error> {
+    step("create file");
+    #[cfg(target_os = "linux")]
+    {
+        match OpenOptions::new()
+            .write(true)
+            .mode(mode)
+            .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+            .open(dir)
+        {
+            Ok(f) => Ok(Some(f)),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOSYS)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::io("create an unnamed temporary file in", dir, e)),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (dir, mode);
+        Ok(None)
+    }
+}
+
+/// Gives the unnamed file `file` (from [`create_unnamed`]) the name `to`, which must not exist.
+/// `Ok(false)` when the system cannot (no `/proc` and no `CAP_DAC_READ_SEARCH` for
+/// `AT_EMPTY_PATH`): the caller then writes through a named temporary file.
+pub(crate) fn link_unnamed(file: &File, to: &Path) -> io::Result<bool> {
+    step("link");
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let fd = file.as_raw_fd();
+        let to = CString::new(to.as_os_str().as_bytes())?;
+        let proc = CString::new(format!("/proc/self/fd/{fd}"))?;
+        // SAFETY: both paths are NUL-terminated strings that outlive the call.
+        let r = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                proc.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ENOENT) {
+            return Err(e);
+        }
+        // No /proc: the descriptor itself, which needs CAP_DAC_READ_SEARCH.
+        // SAFETY: `fd` is open for the duration of the call; the empty path is a valid string.
+        let r = unsafe {
+            libc::linkat(fd, c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH)
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM | libc::EACCES)) {
+            return Ok(false);
+        }
+        Err(e)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, to);
+        Ok(false)
+    }
+}
+
+/// Creates the new file `path` with `mode` for writing (never through a link); the caller
+/// writes it with [`write_all`] and syncs it with [`sync_file`].
+pub(crate) fn create_file(path: &Path, mode: u32) -> io::Result<File> {
+    step("create file");
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Writes all of `bytes` to `file` (named `path` in errors).
+pub(crate) fn write_all(file: &mut File, bytes: &[u8], path: &Path) -> Result<(), Error> {
+    step("write file");
+    file.write_all(bytes).map_err(|e| Error::io("write", path, e))
+}
+
+/// Syncs `file`'s data and metadata (named `path` in errors).
+pub(crate) fn sync_file(file: &File, path: &Path) -> Result<(), Error> {
+    if deferred() {
+        return Ok(());
+    }
+    step("sync file");
+    file.sync_all().map_err(|e| Error::io("sync", path, e))
+}
+
+/// Takes an exclusive `flock(2)` on the open file or folder `file`: `Ok(false)` when another
+/// open file description holds one and `wait` is false. A temporary file or folder is locked by
+/// its writer for as long as it lives, so that a later run tells a dead writer's leftover (free)
+/// from a live writer's (locked).
+pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    loop {
+        // SAFETY: `file` is an open descriptor for the duration of the call.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
 /// Eight random bytes as hex, for temporary names.
 pub(crate) fn random_suffix() -> Result<String, Error> {
     let mut b = [0u8; 8];

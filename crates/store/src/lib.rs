@@ -11,6 +11,9 @@
 //! - [`Target::open`] locks a folder for an import (or prepares a new one in memory),
 //!   [`Target::commit`] writes the next version and [`Target::rollback`] restores an earlier
 //!   one, both atomically for the whole `cwd/`; [`Target::open_read`] serves export and history.
+//! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
+//!   and folders, reports) with the same durable steps, never inside a managed folder and never
+//!   over anything but a regular file.
 //! - [`Group`] commits many targets together (a batch): the commits made in [`Group::scope`]
 //!   are staged, and [`Group::commit`] makes them durable with a few `syncfs` calls rather than
 //!   some 60 `fsync`s each, keeping each commit atomic.
@@ -39,6 +42,7 @@ mod history;
 mod layout;
 mod live;
 mod lock;
+pub mod output;
 mod server;
 mod snapshot;
 mod target;
