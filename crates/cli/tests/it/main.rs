@@ -12,6 +12,7 @@ mod hygiene;
 mod import;
 mod partial;
 mod plugins;
+mod power_loss;
 mod settings;
 mod sources;
 mod support;
