@@ -384,10 +384,17 @@ impl Filesystem for PowerCut {
         &self,
         _req: &Request,
         _ino: INodeNo,
-        _name: &OsStr,
+        name: &OsStr,
         _size: u32,
         reply: ReplyXattr,
     ) {
+        if name == crate::SYNCFS_XATTR {
+            // A program's announcement of its syncfs (see `SYNCFS_XATTR`): as a disk would.
+            let _ = self.change("syncfs", |s| {
+                s.sync_all();
+                Ok(((), true))
+            });
+        }
         reply.error(Errno::from_i32(libc::ENODATA));
     }
 

@@ -10,6 +10,8 @@
 //! servers. So it makes nothing durable here, which is exactly what it guarantees on any FUSE
 //! filesystem (sshfs, s3fs…): a program that relies on `syncfs` for its durability loses its
 //! work there at a power cut.
+//! A program can announce its `syncfs` by reading the attribute [`SYNCFS_XATTR`],
+//! which then makes everything durable, as on a disk.
 //!
 //! While [`PowerCutFs::start_recording`] is on, every change (each FUSE call that alters the tree
 //! or makes something durable) is counted and the durable state after it noted: a crash after
@@ -21,6 +23,13 @@
 
 mod fs;
 mod model;
+
+/// The extended attribute whose reading (`getxattr` on any path of the filesystem) acts as a
+/// `syncfs(2)` would on a disk: everything becomes durable. A program under test announces its
+/// `syncfs` calls so (the store does under its `fault-injection` feature, with
+/// `JIMSCTL_FAULT_SYNCFS_XATTR=1`), to test the order of its syncs as a disk sees it. The read
+/// itself fails with `ENODATA`, as on any filesystem without the attribute.
+pub const SYNCFS_XATTR: &str = "user.powercut.syncfs";
 
 use std::collections::BTreeMap;
 use std::io;

@@ -146,6 +146,8 @@ struct Scenario {
     items: Vec<Item>,
     /// Check every distinct crash state (else a sample of this many).
     sample: Option<usize>,
+    /// Environment of the command under test.
+    env: Vec<(&'static str, &'static str)>,
 }
 
 /// The changed export the follow-up imports use (and the re-import imports).
@@ -208,7 +210,8 @@ fn sweep(s: &Scenario) -> (usize, usize, usize) {
     m.fs.sync_all();
     let start = m.fs.durable();
     m.fs.start_recording();
-    ok(m.path(), &strs(&s.op));
+    let out = cmd().current_dir(m.path()).args(&s.op).envs(s.env.iter().copied()).output().unwrap();
+    assert!(out.status.success(), "{}: {}", s.name, String::from_utf8_lossy(&out.stderr));
     let rec = m.fs.stop_recording();
     let new: Vec<Found> = s.items.iter().map(|i| find(m.path(), *i)).collect();
     for (i, (o, n)) in old.iter().zip(&new).enumerate() {
@@ -388,6 +391,7 @@ fn power_loss_server_init() {
         op: vec!["server".into(), "init".into(), "t".into()],
         items: vec![Item::Folder("t")],
         sample: None,
+        env: vec![],
     });
 }
 
@@ -399,6 +403,7 @@ fn power_loss_server_init_in_an_empty_folder() {
         op: vec!["server".into(), "init".into(), "t".into()],
         items: vec![Item::Folder("t")],
         sample: None,
+        env: vec![],
     });
 }
 
@@ -418,6 +423,7 @@ fn power_loss_server_init_adopt() {
         op: vec!["server".into(), "init".into(), "--adopt".into(), "t".into()],
         items: vec![Item::Folder("t")],
         sample: None,
+        env: vec![],
     });
 }
 
@@ -429,6 +435,7 @@ fn power_loss_fresh_import() {
         op: import_args(&full(), "t"),
         items: vec![Item::Folder("t")],
         sample: None,
+        env: vec![],
     });
 }
 
@@ -440,6 +447,7 @@ fn power_loss_reimport() {
         op: import_args(&changed_export(), "t"),
         items: vec![Item::Folder("t")],
         sample: None,
+        env: vec![],
     });
 }
 
@@ -454,6 +462,68 @@ fn power_loss_rollback() {
         op: vec!["rollback".into(), "--target".into(), "t".into()],
         items: vec![Item::Folder("t")],
         sample: None,
+        env: vec![],
+    });
+}
+
+#[test]
+fn power_loss_batch_group() {
+    // Two new folders and a re-import, committed as one group.
+    report(&Scenario {
+        name: "batch (a group of three)",
+        prepare: |root| {
+            std::fs::create_dir(root.join("targets")).unwrap();
+            import(root, &full(), "targets/c");
+            let exports = root.join("exports");
+            std::fs::create_dir(&exports).unwrap();
+            for name in ["a", "b"] {
+                std::fs::copy(full(), exports.join(format!("{name}.xml"))).unwrap();
+            }
+            std::fs::copy(changed_export(), exports.join("c.xml")).unwrap();
+        },
+        op: vec![
+            "batch".into(),
+            "--exports".into(),
+            "exports".into(),
+            "--targets".into(),
+            "targets".into(),
+            "--secrets".into(),
+            secrets(),
+        ],
+        items: vec![Item::Folder("targets/a"), Item::Folder("targets/b"), Item::Folder("targets/c")],
+        sample: Some(12),
+        env: vec![],
+    });
+}
+
+#[test]
+fn power_loss_batch_group_with_syncfs_as_on_a_disk() {
+    // The same, with the store's syncfs calls seen by the filesystem (announced through the
+    // fault hook) and acting as on a disk: the order of the group's phases is what is tested.
+    report(&Scenario {
+        name: "batch (a group of three, syncfs as on a disk)",
+        prepare: |root| {
+            std::fs::create_dir(root.join("targets")).unwrap();
+            import(root, &full(), "targets/c");
+            let exports = root.join("exports");
+            std::fs::create_dir(&exports).unwrap();
+            for name in ["a", "b"] {
+                std::fs::copy(full(), exports.join(format!("{name}.xml"))).unwrap();
+            }
+            std::fs::copy(changed_export(), exports.join("c.xml")).unwrap();
+        },
+        op: vec![
+            "batch".into(),
+            "--exports".into(),
+            "exports".into(),
+            "--targets".into(),
+            "targets".into(),
+            "--secrets".into(),
+            secrets(),
+        ],
+        items: vec![Item::Folder("targets/a"), Item::Folder("targets/b"), Item::Folder("targets/c")],
+        sample: Some(12),
+        env: vec![("JIMSCTL_FAULT_SYNCFS_XATTR", "1")],
     });
 }
 
@@ -465,6 +535,7 @@ fn power_loss_export_to_a_file() {
         op: vec!["export".into(), "--target".into(), "t".into(), "--out".into(), "out.xml".into()],
         items: vec![Item::Output("out.xml")],
         sample: None,
+        env: vec![],
     });
 }
 
@@ -482,5 +553,6 @@ fn power_loss_convert_to_a_folder() {
         ],
         items: vec![Item::Output("out")],
         sample: None,
+        env: vec![],
     });
 }

@@ -282,3 +282,27 @@ fn dropping_a_mount_leaves_nothing_mounted() {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
     assert!(!mounts.contains(at.to_str().unwrap()), "{mounts}");
 }
+
+#[test]
+fn reading_the_syncfs_attribute_makes_everything_durable() {
+    let mut m = mount();
+    let d = m.path().join("d");
+    fs::create_dir(&d).unwrap();
+    drop(write(&d.join("f"), b"all of it"));
+    let e = xattr_get(m.path(), powercut_fs::SYNCFS_XATTR);
+    assert_eq!(e, libc::ENODATA, "the read fails as for any missing attribute");
+    m.crash_and_remount();
+    assert_eq!(fs::read(d.join("f")).unwrap(), b"all of it");
+}
+
+/// `getxattr`'s error number.
+fn xattr_get(p: &Path, name: &str) -> i32 {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let name = std::ffi::CString::new(name).unwrap();
+    let mut buf = [0u8; 8];
+    // SAFETY: valid NUL-terminated strings and a buffer of the length given.
+    let r = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), 8) };
+    assert_eq!(r, -1);
+    std::io::Error::last_os_error().raw_os_error().unwrap()
+}
