@@ -380,14 +380,7 @@ impl Filesystem for PowerCut {
         reply.statfs(1 << 24, 1 << 23, 1 << 23, files, 1 << 20, 4096, 255, 4096);
     }
 
-    fn getxattr(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        name: &OsStr,
-        _size: u32,
-        reply: ReplyXattr,
-    ) {
+    fn getxattr(&self, _req: &Request, _ino: INodeNo, name: &OsStr, _size: u32, reply: ReplyXattr) {
         if name == crate::SYNCFS_XATTR {
             // A program's announcement of its syncfs (see `SYNCFS_XATTR`): as a disk would.
             let _ = self.change("syncfs", |s| {

@@ -7,8 +7,11 @@
 //!   that folder is `fsync`ed. The entry changes are kept as a log of pending operations; an
 //!   `fsync` of folder D makes durable every pending operation touching D, together with every
 //!   earlier pending operation that touches a folder one of those touches (as a journaling
-//!   filesystem commits them in order). A rename touches both folders and is durable as a whole
-//!   (a folder never has two parents after a crash, as on a real filesystem).
+//!   filesystem commits them in order). A file renamed from one folder to another gets its new
+//!   name with an `fsync` of the new folder and loses the old one with an `fsync` of the old
+//!   folder, each on its own (POSIX promises no more), so it may come back under both names or
+//!   under neither; a folder renamed (or exchanged) between folders moves as a whole with an
+//!   `fsync` of either (a folder never has two parents after a crash, as on a real filesystem).
 //! - A file whose entry is durable but whose data never was comes back empty, or with the data
 //!   its last `fsync` made durable.
 //!
@@ -409,6 +412,14 @@ impl State {
             }
             self.touch(from);
             self.touch(to);
+            if from != to && !is_dir(self, ino) && !is_dir(self, other) {
+                // Two files in two folders: each folder's new entry is durable with that folder.
+                for (dir, name, ino) in [(from, from_name, other), (to, to_name, ino)] {
+                    let fresh = fresh_of(&self.live[&ino]);
+                    self.pending.push(MetaOp::Insert { dir, name: name.to_owned(), ino, fresh });
+                }
+                return Ok(());
+            }
             self.pending.push(MetaOp::Exchange {
                 a: from,
                 a_name: from_name.to_owned(),
@@ -452,6 +463,20 @@ impl State {
         }
         self.touch(from);
         self.touch(to);
+        if from != to && !is_dir(self, ino) {
+            // A file moved between folders: its new name is durable with the new folder, the
+            // old name's removal with the old folder, each on its own (so it may come back
+            // under both names, or under neither). A folder moves as a whole (it never has two
+            // parents, as on a real filesystem).
+            let fresh = fresh_of(&self.live[&ino]);
+            self.pending.push(MetaOp::Insert { dir: to, name: to_name.to_owned(), ino, fresh });
+            self.pending.push(MetaOp::Remove {
+                dir: from,
+                name: from_name.to_owned(),
+                child: None,
+            });
+            return Ok(());
+        }
         self.pending.push(MetaOp::Rename {
             from,
             from_name: from_name.to_owned(),

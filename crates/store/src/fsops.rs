@@ -78,7 +78,9 @@ mod fault {
     /// power-loss tests' filesystem then acts on it as a disk's would.
     pub(super) fn syncfs_marked() -> bool {
         static MARKED: OnceLock<bool> = OnceLock::new();
-        *MARKED.get_or_init(|| std::env::var_os("JIMSCTL_FAULT_SYNCFS_XATTR").is_some_and(|v| v == "1"))
+        *MARKED.get_or_init(|| {
+            std::env::var_os("JIMSCTL_FAULT_SYNCFS_XATTR").is_some_and(|v| v == "1")
+        })
     }
 
     /// Announces a `syncfs` of the filesystem holding `dir` (see [`syncfs_marked`]).

@@ -317,10 +317,12 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
                     Err(e) => results[i] = Some(Err(e)),
                 }
             }
-            Pending::InPlace(mut p) => match fsops::deferring(&p.dir().to_path_buf(), || p.install()) {
-                Ok(()) => installed.push((i, Switching::InPlace(p))),
-                Err(e) => results[i] = Some(Err(e)),
-            },
+            Pending::InPlace(mut p) => {
+                match fsops::deferring(&p.dir().to_path_buf(), || p.install()) {
+                    Ok(()) => installed.push((i, Switching::InPlace(p))),
+                    Err(e) => results[i] = Some(Err(e)),
+                }
+            }
             Pending::Existing { commit, _lock } => {
                 match fsops::deferring(&commit.dir, || commit.install_steps()) {
                     Ok(()) => installed.push((i, Switching::Existing { commit, _lock })),

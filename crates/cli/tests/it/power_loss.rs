@@ -121,7 +121,9 @@ fn find(root: &Path, item: Item) -> Found {
         Item::Output(rel) => Found { history: None, files: files(root, rel) },
         Item::Folder(rel) => {
             let state = root.join(rel).join(".jims-import");
-            let history = state.exists().then(|| {
+            let history = state
+                .exists()
+                .then(|| {
                     let r = run(root, &["history", "--target", rel, "--format", "json"]);
                     // The recovery may undo an interrupted creation: the folder is then as it
                     // was, not managed.
@@ -313,11 +315,17 @@ fn follow_up(s: &Scenario, root: &Path, item: Item, now: &Found, label: &str) {
                     assert_eq!(r.code, 0, "{label}: rollback of {rel}: {}", r.stderr);
                     let restored = archived(root, rel, current - 1);
                     let live = files(root, &format!("{rel}/cwd")).unwrap_or_default();
-                    assert_eq!(live, restored, "{label}: rollback of {rel} restored another version");
+                    assert_eq!(
+                        live, restored,
+                        "{label}: rollback of {rel} restored another version"
+                    );
                 }
                 import(root, &changed_export(), rel);
                 let after = find(root, item);
-                assert_eq!(after.versions(), now.versions() + 1 + usize::from(Some(current) != first));
+                assert_eq!(
+                    after.versions(),
+                    now.versions() + 1 + usize::from(Some(current) != first)
+                );
             } else {
                 // Never made managed: the same command makes it now.
                 let r = run(root, &strs(&s.op));
@@ -362,14 +370,20 @@ fn difference(now: &Found, old: &Found, new: &Found) -> String {
     for (label, other) in [("old", &o), ("new", &w)] {
         let extra: Vec<_> = n.keys().filter(|k| !other.contains_key(*k)).collect();
         let missing: Vec<_> = other.keys().filter(|k| !n.contains_key(*k)).collect();
-        let changed: Vec<_> =
-            n.iter().filter(|(k, v)| other.get(*k).is_some_and(|x| x != *v)).map(|(k, _)| k).collect();
+        let changed: Vec<_> = n
+            .iter()
+            .filter(|(k, v)| other.get(*k).is_some_and(|x| x != *v))
+            .map(|(k, _)| k)
+            .collect();
         lines.push(format!(
             "against the {label}: extra {extra:?}, missing {missing:?}, different {changed:?}"
         ));
     }
     if now.history != old.history && now.history != new.history {
-        lines.push(format!("history: {}", now.history.as_ref().map_or("none".into(), |h| h.to_string())));
+        lines.push(format!(
+            "history: {}",
+            now.history.as_ref().map_or("none".into(), |h| h.to_string())
+        ));
     }
     lines.join("\n")
 }
@@ -490,7 +504,11 @@ fn power_loss_batch_group() {
             "--secrets".into(),
             secrets(),
         ],
-        items: vec![Item::Folder("targets/a"), Item::Folder("targets/b"), Item::Folder("targets/c")],
+        items: vec![
+            Item::Folder("targets/a"),
+            Item::Folder("targets/b"),
+            Item::Folder("targets/c"),
+        ],
         sample: Some(12),
         env: vec![],
     });
@@ -521,7 +539,11 @@ fn power_loss_batch_group_with_syncfs_as_on_a_disk() {
             "--secrets".into(),
             secrets(),
         ],
-        items: vec![Item::Folder("targets/a"), Item::Folder("targets/b"), Item::Folder("targets/c")],
+        items: vec![
+            Item::Folder("targets/a"),
+            Item::Folder("targets/b"),
+            Item::Folder("targets/c"),
+        ],
         sample: Some(12),
         env: vec![("JIMSCTL_FAULT_SYNCFS_XATTR", "1")],
     });

@@ -306,3 +306,29 @@ fn xattr_get(p: &Path, name: &str) -> i32 {
     assert_eq!(r, -1);
     std::io::Error::last_os_error().raw_os_error().unwrap()
 }
+
+#[test]
+fn a_file_renamed_between_folders_needs_both_folders_synced() {
+    let mut m = mount();
+    let (x, y) = (m.path().join("x"), m.path().join("y"));
+    fs::create_dir(&x).unwrap();
+    fs::create_dir(&y).unwrap();
+    write(&x.join("f"), b"f").sync_all().unwrap();
+    sync_dir(&x);
+    sync_dir(m.path());
+    // Only the new folder synced: both names.
+    fs::rename(x.join("f"), y.join("f")).unwrap();
+    sync_dir(&y);
+    m.crash_and_remount();
+    assert_eq!(fs::read(x.join("f")).unwrap(), b"f");
+    assert_eq!(fs::read(y.join("f")).unwrap(), b"f");
+    assert_eq!(fs::metadata(y.join("f")).unwrap().nlink(), 2);
+    // Only the old folder synced: neither.
+    fs::remove_file(y.join("f")).unwrap();
+    sync_dir(&y);
+    fs::rename(x.join("f"), y.join("f")).unwrap();
+    sync_dir(&x);
+    m.crash_and_remount();
+    assert!(!x.join("f").exists());
+    assert!(!y.join("f").exists());
+}
