@@ -225,6 +225,19 @@ impl Mounted {
     fn unmount(&mut self) -> io::Result<()> {
         let Some(session) = self.session.take() else { return Ok(()) };
         let at = self.at.clone();
+        // A process forked by another thread of the test may hold a descriptor of the mount for
+        // a moment (until its exec closes it): busy is retried for a while.
+        for _ in 0..100 {
+            match umount(&at) {
+                // Unmounted: the session's thread ends (its device reports the end).
+                Ok(()) => return session.join(),
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                // Not root: fuser goes through fusermount3.
+                Err(_) => break,
+            }
+        }
         match session.umount_and_join() {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -239,6 +252,17 @@ impl Mounted {
 impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = self.unmount();
+    }
+}
+
+fn umount(at: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(at.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path that outlives the call.
+    if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

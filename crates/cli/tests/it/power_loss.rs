@@ -120,18 +120,17 @@ fn find(root: &Path, item: Item) -> Found {
     match item {
         Item::Output(rel) => Found { history: None, files: files(root, rel) },
         Item::Folder(rel) => {
+            // Opened as every command opens it (which recovers an interrupted commit, and clears
+            // away the partial state folders a dead creation left).
             let state = root.join(rel).join(".jims-import");
-            let history = state
-                .exists()
-                .then(|| {
-                    let r = run(root, &["history", "--target", rel, "--format", "json"]);
-                    // The recovery may undo an interrupted creation: the folder is then as it
-                    // was, not managed.
-                    let undone = r.code == 2 && !state.exists();
-                    assert!(r.code == 0 || undone, "{rel} does not open: {}{}", r.stdout, r.stderr);
-                    (!undone).then(|| r.json())
-                })
-                .flatten();
+            let history = root.join(rel).exists().then(|| {
+                let r = run(root, &["history", "--target", rel, "--format", "json"]);
+                // Not managed (never made, or an interrupted creation undone): as it was.
+                let unmanaged = r.code == 2 && !state.exists();
+                assert!(r.code == 0 || unmanaged, "{rel} does not open: {}{}", r.stdout, r.stderr);
+                (!unmanaged).then(|| r.json())
+            });
+            let history = history.flatten();
             Found { history, files: files(root, rel) }
         }
     }
@@ -202,7 +201,7 @@ enum Which {
 
 /// Runs the scenario: records one run, then checks its crash states. Returns (crash points,
 /// distinct states, states checked).
-fn sweep(s: &Scenario) -> (usize, usize, usize) {
+fn sweep(s: &Scenario) -> (usize, usize, usize, usize) {
     if let Err(missing) = powercut_fs::require() {
         panic!("{missing}");
     }
@@ -237,6 +236,7 @@ fn sweep(s: &Scenario) -> (usize, usize, usize) {
         }
         _ => (0..distinct.len()).collect(),
     };
+    let mut second = 0;
     for &d in &chosen {
         let (snap, at) = &distinct[d];
         let label = format!(
@@ -246,7 +246,8 @@ fn sweep(s: &Scenario) -> (usize, usize, usize) {
             if at[0] == 0 { "none" } else { rec.calls[at[0] - 1].what },
             at.len() - 1
         );
-        let whiches = check_state(s, snap, &old, &new, &label);
+        let (whiches, cuts) = check_state(s, snap, &old, &new, &label);
+        second += cuts;
         if d == last {
             assert!(
                 whiches.iter().all(|w| *w == Which::New),
@@ -254,7 +255,7 @@ fn sweep(s: &Scenario) -> (usize, usize, usize) {
             );
         }
     }
-    (points, distinct.len(), chosen.len())
+    (points, distinct.len(), chosen.len(), second)
 }
 
 fn full_sweep() -> bool {
@@ -268,13 +269,17 @@ fn check_state(
     old: &[Found],
     new: &[Found],
     label: &str,
-) -> Vec<Which> {
+) -> (Vec<Which>, usize) {
     let m = TestMount::new(PowerCutFs::from_snapshot(snap));
     let root = m.path();
     let mut out = Vec::new();
     let mut found = Vec::new();
+    let mut second_cuts = 0;
     for (i, item) in s.items.iter().enumerate() {
+        // The next open recovers an interrupted commit: recorded, for a second power cut.
+        m.fs.start_recording();
         let now = find(root, *item);
+        let recovery = m.fs.stop_recording();
         let which = if now == new[i] {
             Which::New
         } else if now == old[i] {
@@ -285,6 +290,7 @@ fn check_state(
                 difference(&now, &old[i], &new[i])
             );
         };
+        second_cuts += recovery_cut(*item, &recovery, &now, label);
         out.push(which);
         found.push(now);
     }
@@ -299,7 +305,35 @@ fn check_state(
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
         assert!(!name.contains(".jims-new-"), "{label}: a temporary sibling is left: {name}");
     }
-    out
+    (out, second_cuts)
+}
+
+/// A second power cut, during the recovery that the next open made (`recovery`, which left
+/// `item` as `after`): at every distinct crash state of it, the open after that must leave the
+/// folder exactly as the uninterrupted recovery did.
+fn recovery_cut(
+    item: Item,
+    recovery: &powercut_fs::Recording,
+    after: &Found,
+    label: &str,
+) -> usize {
+    let Item::Folder(_) = item else { return 0 };
+    let mut cuts = 0;
+    let distinct = recovery.distinct();
+    // The first is the state the recovery started from (checked already).
+    for (snap, at) in distinct.iter().skip(1) {
+        let m = TestMount::new(PowerCutFs::from_snapshot(snap));
+        let again = find(m.path(), item);
+        assert!(
+            again == *after,
+            "{label}, then a second power cut during the recovery, after its change {}: {item:?} \
+             is not as the recovery leaves it:\n{}",
+            at[0],
+            difference(&again, after, after)
+        );
+        cuts += 1;
+    }
+    cuts
 }
 
 /// What the next command does after a power cut: a managed folder rolls back (when it has an
@@ -389,10 +423,10 @@ fn difference(now: &Found, old: &Found, new: &Found) -> String {
 }
 
 fn report(s: &Scenario) {
-    let (points, distinct, checked) = sweep(s);
+    let (points, distinct, checked, second) = sweep(s);
     eprintln!(
         "power loss: {}: {points} crash points (changes), {distinct} distinct durable states, \
-         {checked} checked",
+         {checked} checked, and {second} second power cuts during the recovery",
         s.name
     );
 }
