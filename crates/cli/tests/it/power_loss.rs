@@ -514,21 +514,27 @@ fn power_loss_rollback() {
     });
 }
 
-#[test]
-fn power_loss_batch_group() {
-    // Two new folders and a re-import, committed as one group.
-    report(&Scenario {
-        name: "batch (a group of three)",
-        prepare: |root| {
-            std::fs::create_dir(root.join("targets")).unwrap();
-            import(root, &full(), "targets/c");
-            let exports = root.join("exports");
-            std::fs::create_dir(&exports).unwrap();
-            for name in ["a", "b"] {
-                std::fs::copy(full(), exports.join(format!("{name}.xml"))).unwrap();
-            }
-            std::fs::copy(changed_export(), exports.join("c.xml")).unwrap();
-        },
+/// The batch of the batch scenarios: two new folders (`a` beside, `b` in an empty folder) and
+/// two re-imports (`c`, `d`), committed as one group.
+fn prepare_batch(root: &Path) {
+    std::fs::create_dir(root.join("targets")).unwrap();
+    std::fs::create_dir(root.join("targets/b")).unwrap();
+    import(root, &full(), "targets/c");
+    import(root, &full(), "targets/d");
+    let exports = root.join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    for name in ["a", "b"] {
+        std::fs::copy(full(), exports.join(format!("{name}.xml"))).unwrap();
+    }
+    for name in ["c", "d"] {
+        std::fs::copy(changed_export(), exports.join(format!("{name}.xml"))).unwrap();
+    }
+}
+
+fn batch_scenario(name: &'static str, env: Vec<(&'static str, &'static str)>) -> Scenario {
+    Scenario {
+        name,
+        prepare: prepare_batch,
         op: vec![
             "batch".into(),
             "--exports".into(),
@@ -538,48 +544,62 @@ fn power_loss_batch_group() {
             "--secrets".into(),
             secrets(),
         ],
-        items: vec![
-            Item::Folder("targets/a"),
-            Item::Folder("targets/b"),
-            Item::Folder("targets/c"),
-        ],
+        items: ["targets/a", "targets/b", "targets/c", "targets/d"].map(Item::Folder).to_vec(),
         sample: Some(12),
+        env,
+    }
+}
+
+#[test]
+fn power_loss_batch_group() {
+    // On a FUSE filesystem, which syncfs never reaches: the group syncs file by file.
+    report(&batch_scenario("batch (a group of four)", vec![]));
+}
+
+#[test]
+fn power_loss_batch_group_with_syncfs_as_on_a_disk() {
+    // The store's syncfs calls announced to the filesystem (through the fault hook), which acts
+    // on them as a disk would: the order of the group's phases is what is tested.
+    report(&batch_scenario(
+        "batch (a group of four, syncfs as on a disk)",
+        vec![("JIMSCTL_FAULT_SYNCFS_XATTR", "1")],
+    ));
+}
+
+#[test]
+fn power_loss_reimport_without_rename_exchange() {
+    // The switch by two renames, where the kernel has no RENAME_EXCHANGE.
+    report(&Scenario {
+        name: "re-import without RENAME_EXCHANGE",
+        prepare: |root| import(root, &full(), "t"),
+        op: import_args(&changed_export(), "t"),
+        items: vec![Item::Folder("t")],
+        sample: None,
+        env: vec![("JIMSCTL_FAULT_NO_EXCHANGE", "1")],
+    });
+}
+
+#[test]
+fn power_loss_import_into_an_empty_folder() {
+    report(&Scenario {
+        name: "import into an empty folder",
+        prepare: |root| std::fs::create_dir(root.join("t")).unwrap(),
+        op: import_args(&full(), "t"),
+        items: vec![Item::Folder("t")],
+        sample: None,
         env: vec![],
     });
 }
 
 #[test]
-fn power_loss_batch_group_with_syncfs_as_on_a_disk() {
-    // The same, with the store's syncfs calls seen by the filesystem (announced through the
-    // fault hook) and acting as on a disk: the order of the group's phases is what is tested.
+fn power_loss_convert_to_a_file() {
     report(&Scenario {
-        name: "batch (a group of three, syncfs as on a disk)",
-        prepare: |root| {
-            std::fs::create_dir(root.join("targets")).unwrap();
-            import(root, &full(), "targets/c");
-            let exports = root.join("exports");
-            std::fs::create_dir(&exports).unwrap();
-            for name in ["a", "b"] {
-                std::fs::copy(full(), exports.join(format!("{name}.xml"))).unwrap();
-            }
-            std::fs::copy(changed_export(), exports.join("c.xml")).unwrap();
-        },
-        op: vec![
-            "batch".into(),
-            "--exports".into(),
-            "exports".into(),
-            "--targets".into(),
-            "targets".into(),
-            "--secrets".into(),
-            secrets(),
-        ],
-        items: vec![
-            Item::Folder("targets/a"),
-            Item::Folder("targets/b"),
-            Item::Folder("targets/c"),
-        ],
-        sample: Some(12),
-        env: vec![("JIMSCTL_FAULT_SYNCFS_XATTR", "1")],
+        name: "convert to a file",
+        prepare: |_| {},
+        op: vec!["convert".into(), full().display().to_string(), "out.json".into()],
+        items: vec![Item::Output("out.json")],
+        sample: None,
+        env: vec![],
     });
 }
 
