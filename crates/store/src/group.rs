@@ -318,7 +318,8 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
                 }
             }
             Pending::InPlace(mut p) => {
-                match fsops::deferring(&p.dir().to_path_buf(), || p.install()) {
+                let dir = p.dir().to_path_buf();
+                match fsops::deferring(&dir, || p.install()) {
                     Ok(()) => installed.push((i, Switching::InPlace(p))),
                     Err(e) => results[i] = Some(Err(e)),
                 }
