@@ -24,8 +24,10 @@
 //! (the next open finishes or undoes it, as for a commit alone). When [`Group::commit`]
 //! returns, every commit it reports done is durable.
 //!
-//! Where the system has no `syncfs` (other than Linux), staging syncs as a commit alone does and
-//! the group only delays the switches.
+//! Where the system has no `syncfs` (other than Linux), or where `syncfs` does not reach the
+//! disk (FUSE filesystems: the kernel forwards it only to virtiofs), staging syncs as a commit
+//! alone does, each phase `fsync`s the folders whose entries it changed, and the group only
+//! delays the switches.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
