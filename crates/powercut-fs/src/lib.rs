@@ -189,17 +189,25 @@ impl Recording {
     }
 }
 
-/// Whether this machine can mount the filesystem: `Err` says what is missing.
+/// Whether this machine can mount the filesystem: `Err` says what is missing and how to get it.
 pub fn require() -> Result<(), String> {
-    let mut missing = Vec::new();
-    if !Path::new("/dev/fuse").exists() {
-        missing.push("the FUSE device /dev/fuse (load the kernel module: `modprobe fuse`; in a container, pass --device /dev/fuse)");
-    }
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let helper = ["/usr/bin/fusermount3", "/bin/fusermount3", "/usr/local/bin/fusermount3"]
         .iter()
         .any(|p| Path::new(p).exists());
+    what_is_missing(Path::new("/dev/fuse").exists(), root, helper)
+}
+
+/// [`require`]'s verdict from what it found.
+fn what_is_missing(device: bool, root: bool, helper: bool) -> Result<(), String> {
+    let mut missing = Vec::new();
+    if !device {
+        missing.push(
+            "the FUSE device /dev/fuse (load the kernel module: `modprobe fuse`; in a container, \
+             pass --device /dev/fuse)",
+        );
+    }
     if !root && !helper {
         missing.push(
             "fusermount3, to mount without root (Debian package fuse3: `apt-get install fuse3`)",
@@ -440,5 +448,23 @@ impl Drop for TestMount {
     fn drop(&mut self) {
         let _ = self.fs.unmount();
         let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_missing_is_said_with_how_to_get_it() {
+        assert!(what_is_missing(true, true, false).is_ok());
+        assert!(what_is_missing(true, false, true).is_ok());
+        let e = what_is_missing(false, true, true).unwrap_err();
+        assert!(e.contains("/dev/fuse") && e.contains("modprobe fuse"), "{e}");
+        assert!(!e.contains("fusermount3"), "{e}");
+        let e = what_is_missing(true, false, false).unwrap_err();
+        assert!(e.contains("fusermount3") && e.contains("apt-get install fuse3"), "{e}");
+        let e = what_is_missing(false, false, false).unwrap_err();
+        assert!(e.contains("/dev/fuse") && e.contains("fusermount3"), "{e}");
     }
 }

@@ -332,3 +332,33 @@ fn a_file_renamed_between_folders_needs_both_folders_synced() {
     assert!(!x.join("f").exists());
     assert!(!y.join("f").exists());
 }
+
+#[test]
+fn a_test_that_panics_leaves_nothing_mounted() {
+    let at = std::thread::spawn(|| {
+        let m = mount();
+        let at = m.path().to_path_buf();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _m = m;
+            // A process still inside the mount when the test fails.
+            let _open = File::open(_m.path()).unwrap();
+            panic!("a failing test");
+        }));
+        at
+    })
+    .join()
+    .unwrap();
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(!mounts.contains(at.to_str().unwrap()), "{mounts}");
+}
+
+#[test]
+fn a_mount_still_in_use_is_detached_on_drop() {
+    let m = mount();
+    let at = m.path().to_path_buf();
+    let open = File::open(m.path().join(".")).unwrap();
+    drop(m);
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(!mounts.contains(at.to_str().unwrap()), "{mounts}");
+    drop(open);
+}
