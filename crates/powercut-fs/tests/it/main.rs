@@ -362,3 +362,23 @@ fn a_mount_still_in_use_is_detached_on_drop() {
     assert!(!mounts.contains(at.to_str().unwrap()), "{mounts}");
     drop(open);
 }
+
+#[test]
+fn a_folder_moved_twice_is_never_in_two_places_after_a_crash() {
+    // Only the last folder is synced: its entry depends on the first move, which a crash must
+    // not leave undone (the folder would have two parents).
+    let mut m = mount();
+    let [a, b, c] = ["a", "b", "c"].map(|n| m.path().join(n));
+    for d in [&a, &b, &c] {
+        fs::create_dir(d).unwrap();
+    }
+    fs::create_dir(a.join("d")).unwrap();
+    sync_dir(&a);
+    sync_dir(m.path());
+    fs::rename(a.join("d"), b.join("d")).unwrap();
+    fs::rename(b.join("d"), c.join("d")).unwrap();
+    sync_dir(&c);
+    m.crash_and_remount();
+    assert!(c.join("d").is_dir());
+    assert!(!a.join("d").exists() && !b.join("d").exists());
+}
