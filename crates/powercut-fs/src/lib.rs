@@ -135,6 +135,42 @@ impl Snapshot {
         &self.tree
     }
 
+    /// Writes the state into `dir` (which must not exist) as a real folder tree: files with
+    /// their bytes and modes, hard links as hard links, symbolic links: what a power cut left,
+    /// to look at when a test fails.
+    pub fn write_to(&self, dir: &Path) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir(dir)?;
+        let mut written: std::collections::HashMap<usize, PathBuf> = Default::default();
+        let mut modes = Vec::new();
+        for (rel, node) in self.tree.iter() {
+            let at = dir.join(rel);
+            match node {
+                Node::Dir { perm } => {
+                    std::fs::create_dir(&at)?;
+                    modes.push((at, *perm));
+                }
+                Node::File { data, perm, file } => match written.get(file) {
+                    Some(first) => std::fs::hard_link(first, &at)?,
+                    None => {
+                        std::fs::write(&at, data.as_slice())?;
+                        std::fs::set_permissions(
+                            &at,
+                            std::fs::Permissions::from_mode(u32::from(*perm)),
+                        )?;
+                        written.insert(*file, at);
+                    }
+                },
+                Node::Symlink(target) => std::os::unix::fs::symlink(target, &at)?,
+            }
+        }
+        // Folders last: a folder without write permission would refuse what goes in it.
+        for (at, perm) in modes.into_iter().rev() {
+            std::fs::set_permissions(&at, std::fs::Permissions::from_mode(u32::from(perm)))?;
+        }
+        Ok(())
+    }
+
     /// The bytes of the file at `path` (relative to the root), if it is one.
     pub fn file(&self, path: impl AsRef<Path>) -> Option<&[u8]> {
         match self.tree.get(path.as_ref()) {

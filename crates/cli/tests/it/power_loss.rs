@@ -246,7 +246,19 @@ fn sweep(s: &Scenario) -> (usize, usize, usize, usize) {
             if at[0] == 0 { "none" } else { rec.calls[at[0] - 1].what },
             at.len() - 1
         );
-        let (whiches, cuts) = check_state(s, snap, &old, &new, &label);
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_state(s, snap, &old, &new, &label)
+        }));
+        let (whiches, cuts) = checked.unwrap_or_else(|failure| {
+            // The crash state, as a folder to look at.
+            let keep = tempfile::Builder::new().prefix("power-loss-").tempdir().unwrap().keep();
+            let at = keep.join("state");
+            match snap.write_to(&at) {
+                Ok(()) => eprintln!("{label}: the crash state is kept in {}", at.display()),
+                Err(e) => eprintln!("{label}: could not keep the crash state: {e}"),
+            }
+            std::panic::resume_unwind(failure)
+        });
         second += cuts;
         if d == last {
             assert!(

@@ -382,3 +382,26 @@ fn a_folder_moved_twice_is_never_in_two_places_after_a_crash() {
     assert!(c.join("d").is_dir());
     assert!(!a.join("d").exists() && !b.join("d").exists());
 }
+
+#[test]
+fn a_crash_state_can_be_written_out_as_a_real_folder() {
+    let m = mount();
+    fs::create_dir(m.path().join("d")).unwrap();
+    write(&m.path().join("d/f"), b"bytes").sync_all().unwrap();
+    fs::hard_link(m.path().join("d/f"), m.path().join("g")).unwrap();
+    std::os::unix::fs::symlink("d/f", m.path().join("l")).unwrap();
+    write(&m.path().join("unsynced"), b"lost");
+    m.fs.sync_all();
+    fs::remove_file(m.path().join("unsynced")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let at = out.path().join("state");
+    m.fs.durable().write_to(&at).unwrap();
+    assert_eq!(fs::read(at.join("d/f")).unwrap(), b"bytes");
+    assert_eq!(fs::metadata(at.join("d/f")).unwrap().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(at.join("g")).unwrap().ino(),
+        fs::metadata(at.join("d/f")).unwrap().ino()
+    );
+    assert_eq!(fs::read_link(at.join("l")).unwrap(), Path::new("d/f"));
+    assert_eq!(fs::read(at.join("unsynced")).unwrap(), b"lost", "durable, though removed since");
+}
