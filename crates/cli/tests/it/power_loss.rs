@@ -628,6 +628,23 @@ fn power_loss_export_to_a_file() {
 }
 
 #[test]
+fn power_loss_export_over_an_earlier_export() {
+    // The earlier file must come back whole, or the new one.
+    report(&Scenario {
+        name: "export over an earlier export",
+        prepare: |root| {
+            import(root, &full(), "t");
+            ok(root, &["export", "--target", "t", "--out", "out.xml"]);
+            import(root, &changed_export(), "t");
+        },
+        op: vec!["export".into(), "--target".into(), "t".into(), "--out".into(), "out.xml".into()],
+        items: vec![Item::Output("out.xml")],
+        sample: None,
+        env: vec![],
+    });
+}
+
+#[test]
 fn power_loss_convert_to_a_folder() {
     report(&Scenario {
         name: "convert to a folder",
