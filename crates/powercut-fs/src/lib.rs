@@ -7,7 +7,8 @@
 //! again.
 //!
 //! `syncfs(2)` is invisible to a FUSE filesystem: the kernel forwards it only to virtiofs
-//! servers. So it makes nothing durable here, which is exactly what it guarantees on any FUSE
+//! servers (`fuse_sync_fs` in `fs/fuse/inode.c` returns at once unless the connection's
+//! `sync_fs` is set, which only virtiofs does). So it makes nothing durable here, which is exactly what it guarantees on any FUSE
 //! filesystem (sshfs, s3fs…): a program that relies on `syncfs` for its durability loses its
 //! work there at a power cut.
 //! A program can announce its `syncfs` by reading the attribute [`SYNCFS_XATTR`],
