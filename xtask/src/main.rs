@@ -11,11 +11,14 @@
 //! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
 //! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
 //!   baseline or compared against one (see `suite.rs`).
+//! - `cargo xtask power-loss [--full]`: the power-loss tests, every crash state of the batches
+//!   too with `--full` (see `power_loss.rs`).
 
 mod bench;
 mod docs;
 mod fixtures;
 mod fuzz;
+mod power_loss;
 mod setup;
 mod suite;
 mod synth;
@@ -47,6 +50,7 @@ fn main() -> Result<()> {
         "bench-stage" => bench::stage(rest),
         "fuzz" => fuzz::run(rest),
         "suite" => suite::run(rest),
+        "power-loss" => power_loss::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -74,7 +78,9 @@ fn print_help() {
          ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6\n  \
          suite [--save NAME | --compare NAME] [--filter TEXT] [--quick]\n                           \
          every criterion bench (each stage, one import, a batch), saved as a baseline\n                           \
-         or compared against one"
+         or compared against one\n  \
+         power-loss [--full]      the power-loss tests on the power-cut filesystem (FUSE),\n                           \
+         each operation's crash points printed; --full: every crash state of the batches"
     );
 }
 

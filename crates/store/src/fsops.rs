@@ -72,6 +72,36 @@ mod fault {
         }
     }
 
+    /// `JIMSCTL_FAULT_SYNCFS_XATTR=1`: every [`super::syncfs`] is also announced to the
+    /// filesystem by a `getxattr` of `user.powercut.syncfs` on the folder (which a FUSE
+    /// filesystem sees, unlike `syncfs`), and `syncfs` is trusted on every filesystem: the
+    /// power-loss tests' filesystem then acts on it as a disk's would.
+    pub(super) fn syncfs_marked() -> bool {
+        static MARKED: OnceLock<bool> = OnceLock::new();
+        *MARKED.get_or_init(|| {
+            std::env::var_os("JIMSCTL_FAULT_SYNCFS_XATTR").is_some_and(|v| v == "1")
+        })
+    }
+
+    /// Announces a `syncfs` of the filesystem holding `dir` (see [`syncfs_marked`]).
+    pub(super) fn mark_syncfs(dir: &std::path::Path) {
+        use std::os::unix::ffi::OsStrExt;
+        if !syncfs_marked() {
+            return;
+        }
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return };
+        let mut buf = [0u8; 1];
+        // SAFETY: valid NUL-terminated strings and a buffer of the length given.
+        unsafe {
+            libc::getxattr(
+                c.as_ptr(),
+                c"user.powercut.syncfs".as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+    }
+
     pub(super) fn exchange_disabled() -> bool {
         settings().no_exchange
     }
@@ -82,18 +112,60 @@ thread_local! {
     static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs `f` with this thread's per-file and per-folder syncs deferred: the caller promises to
-/// call [`syncfs`] on the filesystem before anything depends on what `f` wrote being durable.
-/// Only on Linux, which has `syncfs(2)`; elsewhere every sync still happens.
-pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
+/// Runs `f`, which writes to the filesystem holding `dir`, with this thread's per-file and
+/// per-folder syncs deferred: the caller promises to call [`syncfs`] on that filesystem before
+/// anything depends on what `f` wrote being durable. Only where `syncfs` reaches the disk
+/// ([`syncfs_reaches_disk`]); elsewhere every sync still happens.
+pub(crate) fn deferring<R>(dir: &Path, f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
             DEFERRED.with(|d| d.set(self.0));
         }
     }
-    let _restore = Restore(DEFERRED.with(|d| d.replace(cfg!(target_os = "linux"))));
+    let defer = syncfs_reaches_disk(dir);
+    let _restore = Restore(DEFERRED.with(|d| d.replace(defer)));
     f()
+}
+
+/// Whether `syncfs(2)` of the filesystem holding `path` (or its nearest existing ancestor)
+/// makes everything written to it durable. Not on FUSE filesystems (sshfs, s3fs, rclone,
+/// mergerfs…): the kernel forwards `syncfs` only to virtiofs, so on the others it returns
+/// without the filesystem's server ever knowing; there only `fsync`s reach it. Not elsewhere
+/// than on Linux, which has no `syncfs`.
+pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        /// `FUSE_SUPER_MAGIC` (linux/magic.h): every FUSE filesystem, fuseblk included.
+        const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+        #[cfg(feature = "fault-injection")]
+        if fault::syncfs_marked() {
+            return true;
+        }
+        let mut at = Some(path);
+        while let Some(p) = at {
+            let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+            let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
+            // SAFETY: `st` is plain data the call fills; `c` is a valid NUL-terminated path.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            if unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0 {
+                #[allow(clippy::unnecessary_cast)]
+                return st.f_type as i64 != FUSE_SUPER_MAGIC;
+            }
+            if io::Error::last_os_error().kind() != io::ErrorKind::NotFound {
+                return false;
+            }
+            at = p.parent();
+        }
+        false
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        false
+    }
 }
 
 /// Whether syncs are deferred on this thread.
@@ -114,6 +186,8 @@ pub(crate) fn syncfs(dir: &Path) -> Result<(), Error> {
         if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
             return Err(Error::io("sync the filesystem of", dir, io::Error::last_os_error()));
         }
+        #[cfg(feature = "fault-injection")]
+        fault::mark_syncfs(dir);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = dir;

@@ -29,8 +29,10 @@
 //! change is synced; the new `cwd/` replaces the old one in a single `renameat2(RENAME_EXCHANGE)`
 //! (two journaled renames where the kernel lacks it), and a commit interrupted by a crash is
 //! finished or undone by the next open. A [`Group`] runs the same steps in the same order for
-//! many commits, with one `syncfs(2)` between phases instead of a sync per file. With the
-//! `fault-injection` feature,
+//! many commits, with one `syncfs(2)` between phases instead of a sync per file, where `syncfs`
+//! reaches the disk (not on FUSE filesystems, which it never reaches: there the group syncs file
+//! by file). So a power cut loses nothing a finished commit wrote, and one during a commit
+//! leaves the old version or the new one. With the `fault-injection` feature,
 //! `JIMSCTL_FAULT_STEP=N` aborts the process at the N-th filesystem step.
 
 mod commit;

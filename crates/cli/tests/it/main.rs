@@ -15,6 +15,7 @@ mod import;
 mod outputs;
 mod partial;
 mod plugins;
+mod power_loss;
 mod settings;
 mod sources;
 mod streams;
