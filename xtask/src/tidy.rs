@@ -269,7 +269,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("the JSON example does not read: {e}"));
         assert_eq!(from_xml, from_json, "the XML and JSON examples differ");
         assert_eq!(
-            String::from_utf8(format_xml::write_bundle(&from_xml)).unwrap(),
+            String::from_utf8(format_xml::write_bundle(&from_xml).unwrap()).unwrap(),
             *bundle_xml,
             "the XML example is not what the writer writes"
         );
