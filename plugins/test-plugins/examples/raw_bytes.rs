@@ -14,7 +14,7 @@ impl Plugin for RawBytes {
     fn create(config: Option<&str>) -> Result<RawBytes, PluginError> {
         let hex = config.unwrap_or_default();
         let bad = || PluginError::config("CONFIG must be an even number of hex digits");
-        if hex.len() % 2 != 0 || !hex.is_ascii() {
+        if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
             return Err(bad());
         }
         let bytes = (0..hex.len())
