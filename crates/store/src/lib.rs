@@ -54,7 +54,7 @@ use serde::Serialize;
 pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
-pub use target::{CommitReport, Target};
+pub use target::{CommitReport, Target, check_target};
 pub use time::now_rfc3339;
 
 use commit::NewFile;
