@@ -60,4 +60,4 @@ pub use input::{ExportFormat, read_export};
 pub use output::write_file_atomic;
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
-pub use stages::{default_registry, secret_source};
+pub use stages::{default_registry, deferred_source, secret_source};

@@ -14,5 +14,6 @@ mod partial;
 mod plugins;
 mod settings;
 mod sources;
+mod stuck_sources;
 mod support;
 mod terminal;
