@@ -6,8 +6,8 @@
 //!    empty one, or a new one whose parent exists), the `--source-key` is a private key file;
 //! 2. the export, read and validated with the target's configuration (every problem at once);
 //! 3. the target is not busy (nobody is writing it), read under its lock, which is let go;
-//! 4. the secret sources are opened (a [`secrets::Deferred`] source only now) and asked, the
-//!    `prompt` last;
+//! 4. the secret sources are opened (a [`secrets::Deferred`] source only now), the
+//!    partial-import warning asked, and the sources asked, the `prompt` last;
 //! 5. the commit takes the lock and writes only if the target is still at the version it was
 //!    read at: if another import committed meanwhile, it is busy (exit 5) and writes nothing.
 //!
@@ -247,6 +247,11 @@ fn run(
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
+    // 4. The secret sources, opened only now (a wrongly configured one stops the import before
+    // a person is asked anything).
+    for warning in chain.start()? {
+        interaction.warn(&warning);
+    }
     // The warning is asked once the import is known to be valid, so that a warning not
     // accepted still reports what the import needs (its plan and how many passwords); no
     // source is asked before it is accepted.
@@ -259,10 +264,7 @@ fn run(
         outcome.status = Status::WarningNotAccepted;
         return Ok(outcome);
     }
-    // 4. The secret sources: opened only now, then asked (the prompt last).
-    for warning in chain.start()? {
-        interaction.warn(&warning);
-    }
+    // Then asked, the prompt last.
     let mut resolved = secrets::resolve(&mut table, chain, cache)?;
     if table.remaining() > 0
         && options.prompt
