@@ -47,7 +47,7 @@ use secrets::{Answer, Cache, Chain, Request, SecretSource, SourceError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::import::{ImportOptions, Interaction, Outcome, Status, import};
+use crate::import::{ImportOptions, Interaction, Outcome, Status};
 use crate::input::io_reason;
 
 /// The `import` flags of one entry of a manifest; each one unset takes the batch's.
@@ -513,9 +513,11 @@ impl SecretSource for Shared {
 }
 
 /// A chain and its cache, shared by the entries with the same SPECs.
-struct Lookup {
-    chain: Chain,
-    cache: Option<Cache>,
+pub(crate) struct Lookup {
+    /// The sources.
+    pub(crate) chain: Chain,
+    /// The answers shared (with shared lookups, for SPECs without placeholders).
+    pub(crate) cache: Option<Cache>,
 }
 
 /// A source opened for the batch, or why it could not be.
@@ -884,21 +886,14 @@ fn run_entry(
     }
     let started = Instant::now();
     let (options, specs) = settle(entry, defaults);
-    let lookup = match sources.lookup_for(&specs, &entry.export) {
-        Ok(l) => l,
-        Err(e) => {
-            let mut r = EntryReport::failed(entry, &e);
-            r.seconds = started.elapsed().as_secs_f64();
-            return (r, None);
-        }
-    };
+    // The entry's own sources (SPECs naming its export) are opened only once its export and
+    // target are checked, as `import` opens its own.
     let go = || {
-        import(
+        crate::import::import_later(
             &entry.export,
             &entry.target,
             &options,
-            &lookup.chain,
-            lookup.cache.as_ref(),
+            || sources.lookup_for(&specs, &entry.export),
             interaction,
         )
     };

@@ -15,6 +15,7 @@
 //! version, whatever import is under way.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use model::SectionId;
 use secrets::{Cache, Chain, Table};
@@ -150,7 +151,30 @@ pub fn import(
     cache: Option<&Cache>,
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
-    run(export_path, target_dir, options, chain, cache, interaction, Mode::Import)
+    let chained = Chained::Ready(chain, cache);
+    run(export_path, target_dir, options, chained, interaction, Mode::Import)
+}
+
+/// The chain of an import and its cache: made by the caller, or only when the import reaches
+/// its sources (a batch entry's own sources, opened only once its export and target are
+/// checked).
+pub(crate) enum Chained<'c> {
+    /// Made already.
+    Ready(&'c Chain, Option<&'c Cache>),
+    /// Made when first needed.
+    Later(Box<dyn FnOnce() -> Result<Arc<crate::batch::Lookup>, Error> + 'c>),
+}
+
+/// [`import`] whose chain is made by `lookup` only when the import reaches its sources.
+pub(crate) fn import_later<'c>(
+    export_path: &Path,
+    target_dir: &Path,
+    options: &ImportOptions,
+    lookup: impl FnOnce() -> Result<Arc<crate::batch::Lookup>, Error> + 'c,
+    interaction: &dyn Interaction,
+) -> Result<Outcome, Error> {
+    let chained = Chained::Later(Box::new(lookup));
+    run(export_path, target_dir, options, chained, interaction, Mode::Import)
 }
 
 /// The Add Missing Passwords table of an import, without writing or asking for acceptance;
@@ -162,15 +186,14 @@ pub fn passwords(
     chain: &Chain,
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
-    run(export_path, target_dir, options, chain, None, interaction, Mode::Passwords)
+    run(export_path, target_dir, options, Chained::Ready(chain, None), interaction, Mode::Passwords)
 }
 
 fn run(
     export_path: &Path,
     target_dir: &Path,
     options: &ImportOptions,
-    chain: &Chain,
-    cache: Option<&Cache>,
+    chained: Chained<'_>,
     interaction: &dyn Interaction,
     mode: Mode,
 ) -> Result<Outcome, Error> {
@@ -249,6 +272,14 @@ fn run(
     let mut table = prepared.table;
     // 4. The secret sources, opened only now (a wrongly configured one stops the import before
     // a person is asked anything).
+    let made;
+    let (chain, cache) = match chained {
+        Chained::Ready(chain, cache) => (chain, cache),
+        Chained::Later(make) => {
+            made = make()?;
+            (&made.chain, made.cache.as_ref())
+        }
+    };
     for warning in chain.start()? {
         interaction.warn(&warning);
     }

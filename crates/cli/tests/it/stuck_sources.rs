@@ -740,3 +740,32 @@ fn readers_go_on_at_every_step_of_a_commit() {
     }
     panic!("the import never ended");
 }
+
+#[test]
+fn a_batch_entry_s_broken_export_is_reported_before_its_own_sources_are_opened() {
+    let dir = tmp();
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    std::fs::copy(fixture("bad/truncated.xml"), exports.join("broken.xml")).unwrap();
+    std::fs::copy(fixture("exports/full.xml"), exports.join("good.xml")).unwrap();
+    // No secrets file beside either export.
+    let r = run(&[
+        "batch",
+        "--exports",
+        s(&exports),
+        "--targets",
+        s(&dir.path().join("targets")),
+        "--secrets",
+        "file:{dir}/{name}.secrets.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    let report = r.json();
+    let broken = &report["imports"][0];
+    assert_eq!(broken["exit_code"], 2, "{report:#}");
+    let error = broken["error"].as_str().unwrap();
+    assert!(error.contains("broken.xml") && !error.contains("secrets.toml"), "{error}");
+    let good = &report["imports"][1];
+    assert!(good["error"].as_str().unwrap().contains("good.secrets.toml"), "{report:#}");
+}
