@@ -119,7 +119,7 @@ fn a_target_that_cannot_be_used_is_reported_before_a_cmd_source_runs() {
     std::fs::write(not_a_server.join("README"), "mine").unwrap();
     let cases = [
         (dir.path().join("no/such/parent/t"), "its parent folder"),
-        (not_a_server.clone(), "not a managed server folder"),
+        (not_a_server, "not a managed server folder"),
     ];
     for (target, says) in &cases {
         // A broken export too: the target is checked first.
@@ -373,7 +373,8 @@ fn passwords_a_configuration_cannot_hold_are_refused_naming_key_and_source() {
     let secrets_dir = d.join("dir");
     std::fs::create_dir_all(secrets_dir.join("templates")).unwrap();
     std::fs::write(secrets_dir.join("templates/dc-readers"), b"Pw-\xff-bad").unwrap();
-    let cases: Vec<(String, Vec<(&str, OsString)>, &str)> = vec![
+    type Case<'a> = (String, Vec<(&'a str, OsString)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (bad_utf8, vec![], "`cmd`"),
         (nul, vec![], "`cmd`"),
         (format!("file:{}", json.display()), vec![], "`file`"),
@@ -636,8 +637,9 @@ fn a_batch_refuses_nested_targets_naming_both_and_makes_no_parent() {
     assert!(!base.join("no").exists());
 }
 
-/// An import of `export_b` into `t` stopped before its `n`-th filesystem step: `None` when it
-/// ended before reaching it.
+/// An import of `export` into `t` stopped before its `n`-th filesystem step: `None` when it
+/// ended before reaching it. The caller kills and waits for the child it is handed.
+#[allow(clippy::zombie_processes, reason = "the stopped child is handed to the caller")]
 fn paused_import(t: &Path, export: &Path, n: u64) -> Option<Child> {
     let mut child = cmd()
         .args(["import", s(export), "--target", s(t), "--secrets", &full_secrets()])
