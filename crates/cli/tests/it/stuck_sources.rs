@@ -297,9 +297,11 @@ fn a_plugin_past_its_time_limit_fails_its_source_and_is_not_called_again() {
     let t = dir.path().join("t");
     let log = dir.path().join("calls.log");
     let spec = format!("plugin:sleepy:resolve:30000:{}", log.display());
+    // Built (and copied) before the clock starts.
+    let plugins = with_plugins();
     let started = Instant::now();
     let r = run_env(
-        &with_plugins(),
+        &plugins,
         &[
             "import",
             "exports/full.xml",
@@ -333,7 +335,7 @@ fn a_plugin_past_its_time_limit_fails_its_source_and_is_not_called_again() {
     std::fs::write(&manifest, text).unwrap();
     let started = Instant::now();
     let r = run_env(
-        &with_plugins(),
+        &plugins,
         &[
             "batch",
             "--manifest",
