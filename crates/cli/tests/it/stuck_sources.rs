@@ -773,3 +773,74 @@ fn a_batch_entry_s_broken_export_is_reported_before_its_own_sources_are_opened()
     let good = &report["imports"][1];
     assert!(good["error"].as_str().unwrap().contains("good.secrets.toml"), "{report:#}");
 }
+
+#[test]
+fn a_person_thinking_at_the_prompt_holds_nothing() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let dir = tmp();
+    let t = imported(dir.path());
+    // The full export again, with its passwords asked on a (pseudo-)terminal.
+    let line = format!(
+        "{} import exports/full.xml --target '{}' --secrets prompt",
+        env!("CARGO_BIN_EXE_jimsctl"),
+        t.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-f", "-c", &line, "/dev/null"])
+        .current_dir(crate::support::fixtures())
+        .env("TERM", "xterm")
+        .env("COLUMNS", "160")
+        .env("LINES", "60")
+        .env("XDG_CONFIG_HOME", crate::support::isolated_home().join("config"))
+        .env("XDG_STATE_HOME", crate::support::isolated_home().join("state"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("`script` (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&screen);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains("Remaining:") {
+        assert!(Instant::now() < until, "the dialog never showed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The dialog waits for a person: the folder is read, exported and imported meanwhile.
+    let r = run(&["history", "--target", s(&t)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["export", "--target", s(&t), "--out", s(&dir.path().join("o.json"))]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&[
+        "import",
+        "exports/partial.xml",
+        "--target",
+        s(&t),
+        "--accept-warning",
+        "--secrets",
+        &full_secrets(),
+    ]);
+    assert_eq!(r.code, 0, "an import while a person is at the prompt: {}", r.stderr);
+    // Esc: cancelled, nothing written by the prompting import.
+    let after = tree(&t);
+    let _ = stdin.write_all(b"\x1b").and_then(|()| stdin.flush());
+    let until = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < until, "the prompt did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stdin);
+    let _ = reader.join();
+    assert_eq!(tree(&t), after);
+}
