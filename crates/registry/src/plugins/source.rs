@@ -6,13 +6,14 @@
 //! waits at most the time limit (`--secrets-timeout`). A call that does not return by then
 //! fails its source (exit 1) and marks the library as never to be called again; its thread
 //! cannot be stopped (a thread cannot be killed safely), so it stays blocked in the plugin
-//! until the process ends. Worker threads are reused from one call to the next.
+//! until the process ends. Each calling thread has its worker, reused from one call to the
+//! next.
 
 use std::ffi::c_void;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crypto::Secret;
@@ -124,32 +125,42 @@ fn read_message(written: &[u8]) -> String {
 /// A job for a worker thread.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Idle worker threads, each waiting for its next job on its channel.
-static IDLE: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
+thread_local! {
+    /// This thread's worker: its calls into plugins are made there, one after the other (the
+    /// channel queues a call while the worker finishes the one before). A worker that is stuck
+    /// in a plugin is let go and replaced.
+    static WORKER: std::cell::RefCell<Option<Sender<Job>>> = const { std::cell::RefCell::new(None) };
+}
 
-/// Runs `job` on an idle worker thread, or on a new one. A worker goes back to the idle list
-/// when its job returns; one whose job never returns (a stuck plugin) never does.
+/// Runs `job` on this thread's worker, started when there is none.
 fn spawn_job(job: Job) -> std::io::Result<()> {
-    let mut job = job;
-    loop {
-        let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let Some(worker) = idle else { break };
-        match worker.send(job) {
-            Ok(()) => return Ok(()),
-            // That worker has ended: try another.
-            Err(mpsc::SendError(back)) => job = back,
+    WORKER.with(|worker| {
+        let mut worker = worker.borrow_mut();
+        let mut job = job;
+        if let Some(tx) = worker.as_ref() {
+            match tx.send(job) {
+                Ok(()) => return Ok(()),
+                // That worker has ended: start another.
+                Err(mpsc::SendError(back)) => job = back,
+            }
         }
-    }
-    let (tx, rx) = mpsc::channel::<Job>();
-    tx.send(job).map_err(|_| std::io::Error::other("the worker's channel closed"))?;
-    std::thread::Builder::new().name("jimsctl-plugin-call".into()).spawn(move || {
-        while let Ok(job) = rx.recv() {
-            // Nothing may end the worker but the process: a panic is the job's own to report.
-            let _ = catch_unwind(AssertUnwindSafe(job));
-            IDLE.lock().unwrap_or_else(PoisonError::into_inner).push(tx.clone());
-        }
-    })?;
-    Ok(())
+        let (tx, rx) = mpsc::channel::<Job>();
+        tx.send(job).map_err(|_| std::io::Error::other("the worker's channel closed"))?;
+        std::thread::Builder::new().name("jimsctl-plugin-call".into()).spawn(move || {
+            while let Ok(job) = rx.recv() {
+                // Nothing may end the worker but the process: a panic is the job's to report.
+                let _ = catch_unwind(AssertUnwindSafe(job));
+            }
+        })?;
+        *worker = Some(tx);
+        Ok(())
+    })
+}
+
+/// Lets this thread's worker go: it is stuck in a plugin (or waiting for the lock of one that
+/// is), and the next call needs another.
+fn abandon_worker() {
+    WORKER.with(|worker| *worker.borrow_mut() = None);
 }
 
 /// What a worker tells the caller of a call into a plugin.
@@ -186,19 +197,24 @@ fn call_with_limit<T: Send + 'static>(
 ) -> Ended<T> {
     let (tx, rx): (Sender<Progress<T>>, Receiver<Progress<T>>) = mpsc::channel();
     let lib = Arc::clone(library);
+    // Only a serialised library makes a call wait for its lock; the time limit counts from
+    // when the call enters the library, which then says so.
+    let serialised = library.serialised();
     let job: Job = Box::new(move || {
         let _serial = lib.enter();
         if lib.poisoned().is_some() {
             let _ = tx.send(Progress::GivenUp);
             return;
         }
-        let _ = tx.send(Progress::Entered);
+        if serialised {
+            let _ = tx.send(Progress::Entered);
+        }
         let _ = tx.send(Progress::Done(f()));
     });
     if let Err(e) = spawn_job(job) {
         return Ended::NoThread(e);
     }
-    loop {
+    while serialised {
         match rx.recv_timeout(WAIT_STEP) {
             Ok(Progress::Entered) => break,
             Ok(Progress::Done(value)) => return Ended::Returned(value),
@@ -207,6 +223,8 @@ fn call_with_limit<T: Send + 'static>(
             }
             Err(RecvTimeoutError::Timeout) => {
                 if let Some(why) = library.poisoned() {
+                    // Still waiting for the lock of a stuck library: let the worker wait.
+                    abandon_worker();
                     return Ended::Poisoned(why);
                 }
             }
@@ -214,11 +232,12 @@ fn call_with_limit<T: Send + 'static>(
     }
     match rx.recv_timeout(timeout) {
         Ok(Progress::Done(value)) => Ended::Returned(value),
-        Ok(_) | Err(RecvTimeoutError::Disconnected) => {
+        Ok(Progress::GivenUp | Progress::Entered) | Err(RecvTimeoutError::Disconnected) => {
             Ended::Poisoned(library.poisoned().unwrap_or_default())
         }
         Err(RecvTimeoutError::Timeout) => {
             library.poison(&why_late);
+            abandon_worker();
             Ended::TimedOut
         }
     }
