@@ -214,18 +214,20 @@ fn call_with_limit<T: Send + 'static>(
     if let Err(e) = spawn_job(job) {
         return Ended::NoThread(e);
     }
-    while serialised {
-        match rx.recv_timeout(WAIT_STEP) {
-            Ok(Progress::Entered) => break,
-            Ok(Progress::Done(value)) => return Ended::Returned(value),
-            Ok(Progress::GivenUp) | Err(RecvTimeoutError::Disconnected) => {
-                return Ended::Poisoned(library.poisoned().unwrap_or_default());
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(why) = library.poisoned() {
-                    // Still waiting for the lock of a stuck library: let the worker wait.
-                    abandon_worker();
-                    return Ended::Poisoned(why);
+    if serialised {
+        loop {
+            match rx.recv_timeout(WAIT_STEP) {
+                Ok(Progress::Entered) => break,
+                Ok(Progress::Done(value)) => return Ended::Returned(value),
+                Ok(Progress::GivenUp) | Err(RecvTimeoutError::Disconnected) => {
+                    return Ended::Poisoned(library.poisoned().unwrap_or_default());
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(why) = library.poisoned() {
+                        // Still waiting for the lock of a stuck library: let the worker wait.
+                        abandon_worker();
+                        return Ended::Poisoned(why);
+                    }
                 }
             }
         }
