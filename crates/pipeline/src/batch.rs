@@ -6,7 +6,7 @@
 //! - [`read_manifest`] (TOML `[[import]]` tables or JSON `{"import": [...]}`) and [`scan`]
 //!   (`EXPORTS/<name>.xml|json` → `TARGETS/<name>/`) make the [`Entry`] list.
 //! - [`run`] imports them with [`crate::import`] and returns a [`Report`], which serializes
-//!   as the report of cli.md.
+//!   as the report of docs/cli.md.
 //!
 //! # Targets
 //! A batch creates no folder: an entry whose target's parent folder does not exist fails (exit
@@ -309,7 +309,7 @@ pub struct Totals {
 }
 
 /// What a batch did: one entry per import, in list order, and the totals. Serialized, it is
-/// the `--report` of cli.md.
+/// the `--report` of docs/cli.md.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Report {
     /// One per entry, in list order.

@@ -17,6 +17,9 @@
 //!   [`Target::open_state`] serve export and history without a lock, reading the last
 //!   committed version even in the middle of a commit; [`check_target`] checks cheaply that a
 //!   folder can be imported into.
+//! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
+//!   and folders, reports) with the same durable steps, never inside a managed folder and never
+//!   over anything but a regular file.
 //! - [`Group`] commits many targets together (a batch): the commits made in [`Group::scope`]
 //!   are staged, and [`Group::commit`] makes them durable with a few `syncfs` calls rather than
 //!   some 60 `fsync`s each, keeping each commit atomic.
@@ -32,8 +35,10 @@
 //! change is synced; the new `cwd/` replaces the old one in a single `renameat2(RENAME_EXCHANGE)`
 //! (two journaled renames where the kernel lacks it), and a commit interrupted by a crash is
 //! finished or undone by the next open. A [`Group`] runs the same steps in the same order for
-//! many commits, with one `syncfs(2)` between phases instead of a sync per file. With the
-//! `fault-injection` feature,
+//! many commits, with one `syncfs(2)` between phases instead of a sync per file, where `syncfs`
+//! reaches the disk (not on FUSE filesystems, which it never reaches: there the group syncs file
+//! by file). So a power cut loses nothing a finished commit wrote, and one during a commit
+//! leaves the old version or the new one. With the `fault-injection` feature,
 //! `JIMSCTL_FAULT_STEP=N` aborts the process at the N-th filesystem step.
 
 mod commit;
@@ -45,6 +50,7 @@ mod history;
 mod layout;
 mod live;
 mod lock;
+pub mod output;
 mod server;
 mod snapshot;
 mod target;
