@@ -351,6 +351,9 @@ fn passwords_planted_outside_their_field_never_come_out_in_clear() {
         let r = run(&["export", "--target", &t_s, "--out", &out, "--passwords", passwords]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         scan("the output of export", &format!("{}{}", r.stdout, r.stderr), &hand);
+        // The operator is told that the folder holds a password in clear, and what was done.
+        let told = r.stderr.contains("held 1 plaintext password (edited into cwd/ by hand)");
+        assert_eq!(told, passwords == "sealed", "{}", r.stderr);
     }
     let r = run(&[
         "convert",
