@@ -19,6 +19,7 @@
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/{N.json, M.tar…}}
+//! DIR/.jims-import/{remote.toml, remote.json, push.journal}   (push: see [`RemoteConfig`])
 //! ```
 //!
 //! # Durability
@@ -39,6 +40,7 @@ mod history;
 mod layout;
 mod live;
 mod lock;
+mod remote;
 mod server;
 mod snapshot;
 mod target;
@@ -54,6 +56,7 @@ use serde::Serialize;
 pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
+pub use remote::{PushJournal, PushRecord, PushedFile, RemoteConfig};
 pub use target::{CommitReport, Target};
 pub use time::now_rfc3339;
 

@@ -98,17 +98,25 @@ impl Target {
     /// first, under the exclusive lock held briefly. Creates nothing: a folder that is not
     /// managed is an error.
     pub fn open_read(dir: &Path) -> Result<Target, Error> {
-        Target::open_read_parsing(dir, &[])
+        Target::open_existing(dir, Mode::Shared, &[])
     }
 
     /// [`Target::open_read`] for what needs only the folder's state (history, key id): the
     /// live native files are read but not parsed, so [`Target::configuration`] is empty and a
     /// file damaged by hand is no error.
     pub fn open_state(dir: &Path) -> Result<Target, Error> {
-        Target::open_read_parsing(dir, &SectionId::ALL)
+        Target::open_existing(dir, Mode::Shared, &SectionId::ALL)
     }
 
-    fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
+    /// Opens an existing managed folder under the exclusive lock, parsing none of its native
+    /// files (their bytes are read: [`Target::version_files`]): for `push` and `remote set`,
+    /// which change only jimsctl's own state and must exclude imports meanwhile. Another
+    /// holder is [`ErrorKind::Busy`]; a folder that is not managed is an error.
+    pub fn open_exclusive_state(dir: &Path) -> Result<Target, Error> {
+        Target::open_existing(dir, Mode::Exclusive, &SectionId::ALL)
+    }
+
+    fn open_existing(dir: &Path, mode: Mode, unparsed: &[SectionId]) -> Result<Target, Error> {
         for _ in 0..3 {
             match layout::classify(dir)? {
                 DirState::Missing | DirState::Empty => {
@@ -127,13 +135,13 @@ impl Target {
                 DirState::Unmanaged => return Err(layout::not_managed_adopt(dir)),
                 DirState::Managed => {
                     let state = StatePaths::new(dir.join(STATE_DIR));
-                    let mut lock = Lock::acquire(&state.lock(), Mode::Shared, dir)?;
+                    let mut lock = Lock::acquire(&state.lock(), mode, dir)?;
                     if crate::commit::needs_recovery(&state)? {
                         lock = lock.relock(Mode::Exclusive, dir)?;
                         if crate::commit::recover(dir, &state)? == Recovery::Removed {
                             continue;
                         }
-                        lock = lock.relock(Mode::Shared, dir)?;
+                        lock = lock.relock(mode, dir)?;
                     }
                     return Target::load(dir, state, lock, unparsed);
                 }
@@ -231,11 +239,16 @@ impl Target {
         &self.dir
     }
 
-    fn state(&self) -> StatePaths {
+    /// The native files of the current version as read when the folder was opened.
+    pub(crate) fn live_files(&self) -> &NativeFiles {
+        &self.live
+    }
+
+    pub(crate) fn state(&self) -> StatePaths {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
 
-    fn check_writable(&self) -> Result<(), Error> {
+    pub(crate) fn check_writable(&self) -> Result<(), Error> {
         match &self.lock {
             Some(l) if l.mode() == Mode::Shared => Err(Error::new(
                 ErrorKind::ReadOnly,
