@@ -49,6 +49,7 @@ mod export;
 mod import;
 pub mod input;
 mod output;
+pub mod push;
 mod stages;
 
 pub use error::{Error, ErrorKind};
@@ -58,6 +59,10 @@ pub use import::{
 };
 pub use input::{ExportFormat, read_export};
 pub use output::write_file_atomic;
+pub use push::{
+    PushOptions, PushOutcome, PushStatus, RemoteSettings, push, remote_fingerprint, remote_set,
+    remote_show, remote_unset,
+};
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
 pub use stages::{default_registry, secret_source};
