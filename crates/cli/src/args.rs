@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "jimsctl", version, about, long_about = None)]
 #[command(after_help = "Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, \
 3 passwords still missing, 4 partial-import warning not accepted, 5 target busy, \
-6 (batch) at least one import failed.")]
+6 (batch) at least one import or push failed, 7 (push) failed midway and the server could not \
+be put back: it holds a mix.")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -44,6 +45,12 @@ pub(crate) enum Command {
     /// Secret-source plugins: the libraries found, their ABI version and status.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// The live JIMS server of a managed folder: set, show, forget it, or look at a server's
+    /// certificate.
+    #[command(subcommand)]
+    Remote(crate::push::RemoteCommand),
+    /// Send a managed folder's configuration to its live JIMS (see `jimsctl remote`).
+    Push(crate::push::PushArgs),
 }
 
 /// `jimsctl plugins …`.
@@ -293,7 +300,7 @@ pub(crate) struct ConvertArgs {
 const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
 /// `--secrets-timeout SECONDS`: a number of seconds above 0 and at most a day.
-fn parse_timeout(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<f64, String> {
     let seconds: f64 =
         text.trim().parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
     if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS {

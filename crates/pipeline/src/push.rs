@@ -80,6 +80,12 @@ fn default_endpoint(rel: &str) -> &str {
     name.strip_suffix(".xml").unwrap_or(name)
 }
 
+/// The host of a recorded remote URL (the `HOST` of the key `remote/HOST`), or the URL itself
+/// when it does not parse.
+pub fn host_of(url: &str) -> String {
+    remote::Url::parse(url).map(|u| u.host().to_owned()).unwrap_or_else(|_| url.to_owned())
+}
+
 /// Text from the user or a file made safe for a terminal.
 fn quote(text: &str) -> String {
     text.chars().flat_map(char::escape_default).collect::<String>().replace("\\'", "'").replace("\\\"", "\"")
