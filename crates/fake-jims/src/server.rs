@@ -14,7 +14,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 
-use crate::Args;
+use crate::Options;
 use crate::http::{self, Request};
 
 /// What the server was started with.
@@ -29,39 +29,43 @@ pub(crate) struct Config {
     accepted: AtomicU64,
     /// One write at a time, so a file is never written by two requests at once.
     writing: Mutex<()>,
+    log: Log,
+}
+
+/// Where the log lines go: kept in memory, and on stderr when asked.
+#[derive(Clone, Default)]
+pub(crate) struct Log {
+    pub(crate) lines: Arc<Mutex<Vec<String>>>,
+    pub(crate) stderr: bool,
+}
+
+impl Log {
+    fn line(&self, method: &str, path: &str, status: impl std::fmt::Display) {
+        let line = format!("{} {} {status}", clean(method), clean(path));
+        if self.stderr {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{line}");
+        }
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.push(line);
+        }
+    }
 }
 
 impl Config {
-    pub(crate) fn from_args(args: &Args) -> Result<Config, String> {
-        let credentials = match (&args.user, &args.password_file) {
-            (Some(user), Some(file)) => {
-                let mut password = fs::read(file).map_err(|e| {
-                    format!("could not read the password file {}: {e}", file.display())
-                })?;
-                if password.ends_with(b"\n") {
-                    password.pop();
-                    if password.ends_with(b"\r") {
-                        password.pop();
-                    }
-                }
-                if password.is_empty() {
-                    return Err(format!("the password file {} is empty", file.display()));
-                }
-                Some((user.clone(), password))
-            }
-            _ => None,
-        };
-        fs::create_dir_all(&args.dir)
-            .map_err(|e| format!("could not make the folder {}: {e}", args.dir.display()))?;
+    pub(crate) fn new(options: &Options, log: Log) -> Result<Config, String> {
+        fs::create_dir_all(&options.dir)
+            .map_err(|e| format!("could not make the folder {}: {e}", options.dir.display()))?;
         Ok(Config {
-            cwd: args.dir.join("cwd"),
-            credentials,
-            fail_after: args.fail_after,
-            drop_after: args.drop_after,
-            fail_times: args.fail_times,
-            delay: Duration::from_millis(args.delay_ms),
+            cwd: options.dir.join("cwd"),
+            credentials: options.credentials.clone(),
+            fail_after: options.fail_after,
+            drop_after: options.drop_after,
+            fail_times: options.fail_times,
+            delay: options.delay,
             accepted: AtomicU64::new(0),
             writing: Mutex::new(()),
+            log,
         })
     }
 }
@@ -74,8 +78,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// The TLS configuration and the certificate's SHA-256 fingerprint (`AB:CD:…`).
-pub(crate) fn tls_config(args: &Args) -> Result<(Arc<rustls::ServerConfig>, String), String> {
-    let (chain, key) = match (&args.cert, &args.key) {
+pub(crate) fn tls_config(
+    options: &Options,
+) -> Result<(Arc<rustls::ServerConfig>, String), String> {
+    let (chain, key) = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => {
             let chain = CertificateDer::pem_file_iter(cert)
                 .and_then(|i| i.collect::<Result<Vec<_>, _>>())
@@ -113,16 +119,19 @@ pub(crate) fn tls_config(args: &Args) -> Result<(Arc<rustls::ServerConfig>, Stri
 
 /// Text from a request made safe for the log: control characters escaped, at most 200 chars.
 fn clean(text: &str) -> String {
-    text.chars().take(200).flat_map(char::escape_default).collect()
-}
-
-fn log(method: &str, path: &str, status: impl std::fmt::Display) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{} {} {status}", clean(method), clean(path));
+    let mut out = String::new();
+    for c in text.chars().take(200) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The native file behind `/config/<name>`.
-fn native_file(name: &str) -> Option<(SectionId, &'static str)> {
+pub(crate) fn native_file(name: &str) -> Option<(SectionId, &'static str)> {
     SectionId::ALL.into_iter().find_map(|section| {
         section.native_files().iter().find_map(|rel| {
             let stem = rel.rsplit('/').next()?.strip_suffix(".xml")?;
@@ -140,7 +149,7 @@ pub(crate) fn serve(tcp: TcpStream, tls: Arc<rustls::ServerConfig>, config: &Con
         Ok(Some(r)) => r,
         Ok(None) => return,
         Err((status, why)) => {
-            log("?", "?", status);
+            config.log.line("?", "?", status);
             http::answer(&mut stream, status, &[], &format!("{why}\n"));
             return;
         }
@@ -148,7 +157,7 @@ pub(crate) fn serve(tcp: TcpStream, tls: Arc<rustls::ServerConfig>, config: &Con
     let (status, extra, body) = match handle(&request, config) {
         Outcome::Answer(status, extra, body) => (status, extra, body),
         Outcome::Drop => {
-            log(&request.method, &request.path, "dropped");
+            config.log.line(&request.method, &request.path, "dropped");
             stream.conn.send_close_notify();
             let _ = stream.sock.shutdown(std::net::Shutdown::Both);
             return;
@@ -157,7 +166,7 @@ pub(crate) fn serve(tcp: TcpStream, tls: Arc<rustls::ServerConfig>, config: &Con
     if !config.delay.is_zero() {
         std::thread::sleep(config.delay);
     }
-    log(&request.method, &request.path, status);
+    config.log.line(&request.method, &request.path, status);
     http::answer(&mut stream, status, &extra, &body);
     stream.conn.send_close_notify();
     let _ = stream.flush();

@@ -88,7 +88,15 @@ pub fn host_of(url: &str) -> String {
 
 /// Text from the user or a file made safe for a terminal.
 fn quote(text: &str) -> String {
-    text.chars().flat_map(char::escape_default).collect::<String>().replace("\\'", "'").replace("\\\"", "\"")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Checks `--endpoint SECTION=NAME|-` items and returns them keyed by section id or file stem.
@@ -904,7 +912,8 @@ pub fn push(
     match outcome.status {
         PushStatus::Mixed => message.push_str(&format!(
             ". The server now holds a mix: the new content in {}; the old in {}; {} is unknown \
-             (its request failed). Push again when the server is back: every section will be sent",
+             (its request failed). Push again when the server is back: every section that differs from \
+             the last push is sent again",
             not_restored.join(", "),
             if old.is_empty() { "none".to_owned() } else { old.join(", ") },
             failed_file

@@ -12,6 +12,7 @@ mod hygiene;
 mod import;
 mod partial;
 mod plugins;
+mod push;
 mod settings;
 mod sources;
 mod support;
