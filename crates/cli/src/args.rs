@@ -65,8 +65,8 @@ pub(crate) enum PluginsCommand {
 /// not set its own, and how to run.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("list").required(true).args(["manifest", "exports"])))]
-#[command(after_help = "Exit codes: 0 every import succeeded, 6 at least one did not (each \
-one's own code is in the report); 2 bad usage or an unreadable manifest.")]
+#[command(after_help = "Exit codes: 0 every import (and push) succeeded, 6 at least one did not \
+(each one's own code is in the report); 2 bad usage or an unreadable manifest.")]
 pub(crate) struct BatchArgs {
     /// The imports: a TOML file of [[import]] tables or a JSON file {"import": [...]}, each
     /// with export, target and optionally sections, accept_warning, secrets, source_key,
@@ -110,6 +110,18 @@ pub(crate) struct BatchArgs {
     /// Write the report (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) report: Option<PathBuf>,
+    /// After each import succeeds, push its target to its remote (`jimsctl remote set`), with
+    /// the entry's --secrets for the administrator's password (remote/HOST, account/NAME).
+    #[arg(long)]
+    pub(crate) push: bool,
+    /// Pushes run at once, on their own pool while imports go on.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "push",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) push_jobs: u16,
+    /// Time limit of each push request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout,
+          requires = "push")]
+    pub(crate) push_timeout: f64,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }

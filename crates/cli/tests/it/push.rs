@@ -803,3 +803,85 @@ fn remote_fingerprint_shows_the_certificate_without_trusting_or_sending() {
     let r = run(&["remote", "fingerprint", "http://127.0.0.1"]);
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
+    let s = Setup::new();
+    let exports = s.dir.path().join("exports");
+    let targets = s.dir.path().join("targets");
+    std::fs::create_dir(&exports).unwrap();
+    for name in ["up1", "up2", "down", "noremote"] {
+        std::fs::copy(fixture("exports/full.xml"), exports.join(format!("{name}.xml"))).unwrap();
+    }
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let (e, t) = (exports.display().to_string(), targets.display().to_string());
+    let batch = |extra: &[&str]| {
+        let mut args = vec![
+            "batch", "--exports", &e, "--targets", &t, "--secrets", &secrets, "--secrets",
+            &s.admin,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert_eq!(batch(&[]).code, 0);
+    // Two servers up, one down (nothing listens on its port), one target without a remote.
+    let up = s.start(|_| {});
+    let other = Setup::new();
+    let up2 = {
+        let mut o = s.options();
+        o.dir = s.dir.path().join("jims2");
+        o.port = other.port;
+        fake_jims::start(&o).unwrap()
+    };
+    let down_port = free_port();
+    for (name, port) in [("up1", s.port), ("up2", other.port), ("down", down_port)] {
+        let target = targets.join(name).display().to_string();
+        let r = run(&[
+            "remote",
+            "set",
+            "--target",
+            &target,
+            "--url",
+            &format!("https://127.0.0.1:{port}"),
+            "--user",
+            "admin",
+            "--pin-sha256",
+            &s.pin,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let report = s.dir.path().join("report.json");
+    let r = batch(&["--push", "--push-jobs", "2", "--report", report.to_str().unwrap()]);
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Pushes: 2 pushed or up to date, 2 failed"), "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let by_name = |name: &str| {
+        v["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["target"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    for name in ["up1", "up2"] {
+        let entry = by_name(name);
+        assert_eq!(entry["status"], "imported");
+        assert_eq!(entry["push"]["status"], "pushed", "{entry}");
+        assert_eq!(entry["push"]["exit_code"], 0);
+        assert_eq!(entry["push"]["sections"].as_array().unwrap().len(), 10);
+        assert!(entry["push"]["seconds"].as_f64().is_some());
+    }
+    assert_eq!(up.log().len(), 10);
+    assert_eq!(up2.log().len(), 10);
+    let down = by_name("down");
+    assert_eq!((down["push"]["status"].as_str(), down["push"]["exit_code"].as_u64()), (Some("failed"), Some(1)));
+    assert!(down["push"]["error"].as_str().unwrap().contains("could not connect"), "{down}");
+    let none = by_name("noremote");
+    assert_eq!(none["status"], "imported");
+    assert_eq!((none["push"]["status"].as_str(), none["push"]["exit_code"].as_u64()), (Some("invalid"), Some(2)));
+    assert!(none["push"]["error"].as_str().unwrap().contains("no remote"));
+    assert_eq!(v["totals"]["push"]["failed"], 2);
+    let r = batch(&["--push-jobs", "2"]);
+    assert_eq!(r.code, 2, "--push-jobs needs --push");
+}
