@@ -919,10 +919,18 @@ pub fn push(
             failed_file
         )),
         PushStatus::Restored => message.push_str(&format!(
-            ". Put back what the last push sent: {}; the server holds its old configuration",
+            ". Put back what the last push sent: {}; the server holds its old configuration \
+             (and {failed_file} its old content unless the server applied the failed request; \
+             the next push sends it again)",
             restored.join(", ")
         )),
-        _ if k == 0 => message.push_str(". Nothing was changed on the server"),
+        _ if k == 0 && status == PushStatus::Refused => {
+            message.push_str(". Nothing was changed on the server");
+        }
+        _ if k == 0 => message.push_str(&format!(
+            ". Nothing else was sent; {failed_file} holds its old content unless the server \
+             applied the failed request (the next push sends it again)"
+        )),
         _ => {}
     }
     outcome.message = Some(message);

@@ -885,3 +885,18 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     let r = batch(&["--push-jobs", "2"]);
     assert_eq!(r.code, 2, "--push-jobs needs --push");
 }
+
+#[test]
+fn a_request_that_takes_longer_than_the_timeout_fails_the_push() {
+    let s = Setup::new();
+    let server = s.start(|o| o.delay = Duration::from_millis(2000));
+    s.set_remote();
+    let t = s.t();
+    let started = Instant::now();
+    let r = run(&["push", "--target", &t, "--secrets", &s.admin, "--timeout", "0.3"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+    assert!(r.stderr.contains("Nothing else was sent"), "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(2), "it did not wait for the answer");
+    drop(server);
+}
