@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use pipeline::push::{FileResult, PushOutcome, PushStatus};
 use pipeline::Error;
+use pipeline::push::{FileResult, PushOutcome, PushStatus};
 use serde_json::{Value, json};
 
 use crate::args::{OutputArgs, OutputFormat, TargetArgs, parse_timeout};
@@ -82,11 +82,13 @@ pub(crate) struct FingerprintArgs {
 
 /// `jimsctl push`.
 #[derive(Debug, Args)]
-#[command(after_help = "Exit codes: 0 pushed, up to date or dry run; 1 failed (nothing changed, or \
+#[command(
+    after_help = "Exit codes: 0 pushed, up to date or dry run; 1 failed (nothing changed, or \
 every section sent was put back); 2 bad usage or input, or the server refused the credentials \
 or its certificate; 3 the administrator's password is missing; 5 the folder is busy; 7 failed \
 midway and the server could not be put back: it holds a mix (the report says which sections \
-hold what).")]
+hold what)."
+)]
 pub(crate) struct PushArgs {
     /// The managed server folder, whose remote is set with `jimsctl remote set`.
     #[arg(long, value_name = "DIR")]
@@ -210,8 +212,7 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
             Ok(0)
         }
         RemoteCommand::Fingerprint(a) => {
-            let info =
-                pipeline::remote_fingerprint(&a.url, Duration::from_secs_f64(a.timeout))?;
+            let info = pipeline::remote_fingerprint(&a.url, Duration::from_secs_f64(a.timeout))?;
             if a.output.format == OutputFormat::Json {
                 outln!(
                     "{:#}",
@@ -315,10 +316,7 @@ pub(crate) fn push(a: PushArgs, style: Style) -> Result<u8, Error> {
     } else {
         pipeline::push(&a.target, &push_options, &chain, &pipeline::push::NoAsking)
     };
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => return Err(e),
-    };
+    let outcome = outcome?;
     if a.output.format == OutputFormat::Json {
         outln!("{:#}", push_json(&outcome));
     } else {
@@ -398,7 +396,9 @@ fn print_push(o: &PushOutcome, style: Style) {
         let plan = match (f.plan, f.last_pushed_version) {
             (pipeline::push::FilePlan::New, _) => "never pushed".to_owned(),
             (pipeline::push::FilePlan::Changed, Some(v)) => format!("changed since version {v}"),
-            (pipeline::push::FilePlan::Unchanged, Some(v)) => format!("unchanged since version {v}"),
+            (pipeline::push::FilePlan::Unchanged, Some(v)) => {
+                format!("unchanged since version {v}")
+            }
             (_, _) => String::new(),
         };
         let result = result_word(f.result);
@@ -436,4 +436,3 @@ fn print_push(o: &PushOutcome, style: Style) {
         eprintln!("{label} {m}");
     }
 }
-

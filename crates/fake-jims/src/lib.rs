@@ -111,7 +111,8 @@ impl Drop for Server {
 pub fn start(options: &Options) -> Result<Server, String> {
     let mut options = options.clone();
     options.fail_times = options.fail_times.max(1);
-    let log = server::Log { lines: Arc::new(Mutex::new(Vec::new())), stderr: options.log_to_stderr };
+    let log =
+        server::Log { lines: Arc::new(Mutex::new(Vec::new())), stderr: options.log_to_stderr };
     let lines = log.lines.clone();
     let config = Arc::new(server::Config::new(&options, log)?);
     let (tls, fingerprint) = server::tls_config(&options)?;

@@ -78,9 +78,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// The TLS configuration and the certificate's SHA-256 fingerprint (`AB:CD:…`).
-pub(crate) fn tls_config(
-    options: &Options,
-) -> Result<(Arc<rustls::ServerConfig>, String), String> {
+pub(crate) fn tls_config(options: &Options) -> Result<(Arc<rustls::ServerConfig>, String), String> {
     let (chain, key) = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => {
             let chain = CertificateDer::pem_file_iter(cert)
@@ -103,11 +101,8 @@ pub(crate) fn tls_config(
             (vec![made.cert.der().clone()], key)
         }
     };
-    let fingerprint = Sha256::digest(&chain[0])
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let fingerprint =
+        Sha256::digest(&chain[0]).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
     let config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -258,10 +253,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("section")
-    ));
+    let tmp = dir
+        .join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("section")));
     {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -277,7 +270,10 @@ mod tests {
 
     #[test]
     fn every_native_file_has_its_name() {
-        assert_eq!(native_file("event_log_reader"), Some((SectionId::EventSources, "config/event_log_reader.xml")));
+        assert_eq!(
+            native_file("event_log_reader"),
+            Some((SectionId::EventSources, "config/event_log_reader.xml"))
+        );
         assert_eq!(native_file("clients_http").map(|f| f.1), Some("config/clients_http.xml"));
         assert_eq!(
             native_file("admin_whitelist_static").map(|f| f.1),

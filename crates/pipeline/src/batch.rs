@@ -155,9 +155,9 @@ impl PushReport {
             Ok(o) => PushReport {
                 status: o.status.as_str(),
                 exit_code: o.status.exit_code(),
-                remote: Some(o.remote.clone()),
                 sections: serde_json::to_value(&o.files).unwrap_or_default(),
-                error: o.message.clone(),
+                remote: Some(o.remote),
+                error: o.message,
                 seconds,
             },
             Err(e) => PushReport {
@@ -794,11 +794,12 @@ pub fn run(
     let pushes: Mutex<Vec<Option<PushReport>>> = Mutex::new(vec![None; entries.len()]);
     let pushed = (Mutex::new((0usize, 0usize)), Condvar::new());
     let queue_push = |i: usize, r: &EntryReport| {
-        if options.push.is_some() && r.status == EntryStatus::Imported {
-            if let Some(tx) = push_tx.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-                pushed.0.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
-                let _ = tx.send(i);
-            }
+        if options.push.is_some()
+            && r.status == EntryStatus::Imported
+            && let Some(tx) = push_tx.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+        {
+            pushed.0.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+            let _ = tx.send(i);
         }
     };
     let store_report = |i: usize, r: EntryReport| {
@@ -902,10 +903,15 @@ pub fn run(
         .into_iter()
         .zip(entries)
         .enumerate()
-        .map(|(i, (r, e))| (r.map(|mut r| {
-            r.push = pushes[i].take();
-            r
-        }), e))
+        .map(|(i, (r, e))| {
+            (
+                r.map(|mut r| {
+                    r.push = pushes[i].take();
+                    r
+                }),
+                e,
+            )
+        })
         .map(|(r, e)| match r {
             Some(mut r) => {
                 r.export.clone_from(&e.export);

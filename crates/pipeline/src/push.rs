@@ -103,7 +103,9 @@ fn quote(text: &str) -> String {
 fn parse_endpoints(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
     for item in items {
-        let usage = |why: String| Error::new(ErrorKind::Usage, format!("--endpoint {}: {why}", quote(item)));
+        let usage = |why: String| {
+            Error::new(ErrorKind::Usage, format!("--endpoint {}: {why}", quote(item)))
+        };
         let Some((key, name)) = item.split_once('=') else {
             return Err(usage("expected SECTION=NAME, or SECTION=- to never send it".into()));
         };
@@ -113,7 +115,11 @@ fn parse_endpoints(items: &[String]) -> Result<BTreeMap<String, String>, Error> 
                 return Err(usage(format!(
                     "section {key} has {} native files; name each: {}",
                     s.native_files().len(),
-                    s.native_files().iter().map(|r| default_endpoint(r)).collect::<Vec<_>>().join(", ")
+                    s.native_files()
+                        .iter()
+                        .map(|r| default_endpoint(r))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             None => native_by_stem(key).is_some(),
@@ -130,7 +136,9 @@ fn parse_endpoints(items: &[String]) -> Result<BTreeMap<String, String>, Error> 
                 && name.len() <= 128
                 && name != "."
                 && name != ".."
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')));
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')));
         if !ok {
             return Err(usage(format!(
                 "{} is not an endpoint name (letters, digits, '_', '-', '.')",
@@ -169,7 +177,10 @@ pub fn remote_set(dir: &Path, settings: &RemoteSettings) -> Result<RemoteSetRepo
     if user.is_empty() || user.chars().any(|c| c.is_control() || c == ':') {
         return Err(Error::new(
             ErrorKind::Usage,
-            format!("--user {}: a user name is not empty and holds no ':' nor control characters", quote(user)),
+            format!(
+                "--user {}: a user name is not empty and holds no ':' nor control characters",
+                quote(user)
+            ),
         ));
     }
     let (pin, ca_file) = match (&settings.pin_sha256, &settings.ca_file) {
@@ -475,10 +486,10 @@ fn build_body(
     })?;
     let xml = zeroize::Zeroizing::new(format_xml::write_native_file(file));
     let mut rest: &[u8] = &xml;
-    if rest.starts_with(b"<?xml") {
-        if let Some(end) = rest.windows(2).position(|w| w == b"?>") {
-            rest = &rest[end + 2..];
-        }
+    if rest.starts_with(b"<?xml")
+        && let Some(end) = rest.windows(2).position(|w| w == b"?>")
+    {
+        rest = &rest[end + 2..];
     }
     const DECLARATION: &[u8] = b"<?xml version=\"1.0\"?>";
     let mut body = SecretBytes::with_capacity(DECLARATION.len() + rest.len());
@@ -540,7 +551,7 @@ fn admin_row(url: &remote::Url, user: &str) -> Row {
         username: Some(user.to_owned()),
         template: None,
         keys: vec![
-            model::SecretKey::from_text(&format!("remote/{}", url.host())),
+            model::SecretKey::from_text(format!("remote/{}", url.host())),
             model::SecretKey::account(user),
         ],
         location: model::FieldLocation {
@@ -607,14 +618,15 @@ pub fn push(
         Some(ids) => Some(crate::export::parse_section_ids(ids)?),
         None => None,
     };
-    if let Some(ids) = &chosen {
-        if ids.contains(&SectionId::AdminClients) && !options.include_admin_clients {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                "admin_clients is sent only with --include-admin-clients: a wrong whitelist locks \
-                 the administrator out, and it takes effect only after JIMS restarts",
-            ));
-        }
+    if let Some(ids) = &chosen
+        && ids.contains(&SectionId::AdminClients)
+        && !options.include_admin_clients
+    {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "admin_clients is sent only with --include-admin-clients: a wrong whitelist locks \
+             the administrator out, and it takes effect only after JIMS restarts",
+        ));
     }
     let live = target.version_files(version)?.unwrap_or_default();
     let mut files = Vec::new();
@@ -630,10 +642,11 @@ pub fn push(
         if section == SectionId::AdminClients && !options.include_admin_clients {
             continue;
         }
-        if let Some(ids) = &chosen {
-            if !ids.contains(&section) && !interrupted {
-                continue;
-            }
+        if let Some(ids) = &chosen
+            && !ids.contains(&section)
+            && !interrupted
+        {
+            continue;
         }
         for rel in section.native_files() {
             let Some(endpoint) = endpoint_of(&remote_config, section, rel) else {
@@ -703,18 +716,30 @@ pub fn push(
     let mut machine_bound = Vec::new();
     let mut sent: Vec<Secret> = Vec::new();
     let mut prepared = Vec::with_capacity(outcome.files.len());
-    let mut old_versions: BTreeMap<u64, Option<BTreeMap<&'static str, SecretBytes>>> = BTreeMap::new();
+    let mut old_versions: BTreeMap<u64, Option<BTreeMap<&'static str, SecretBytes>>> =
+        BTreeMap::new();
     for (index, f) in outcome.files.iter().enumerate() {
         let bytes = &live[f.file];
-        let body = build_body(f.id, f.file, bytes, key, &mut outcome.passwords, &mut machine_bound, &mut sent)?;
+        let body = build_body(
+            f.id,
+            f.file,
+            bytes,
+            key,
+            &mut outcome.passwords,
+            &mut machine_bound,
+            &mut sent,
+        )?;
         let put_back = match record.as_ref().and_then(|r| r.files.get(f.file)) {
             None => Err("never pushed before: there is nothing to put back".to_owned()),
             Some(last) => {
-                if !old_versions.contains_key(&last.version) {
-                    let files = target.version_files(last.version).ok().flatten();
-                    old_versions.insert(last.version, files);
-                }
-                match old_versions.get(&last.version).and_then(|v| v.as_ref()).and_then(|v| v.get(f.file)) {
+                old_versions
+                    .entry(last.version)
+                    .or_insert_with(|| target.version_files(last.version).ok().flatten());
+                match old_versions
+                    .get(&last.version)
+                    .and_then(|v| v.as_ref())
+                    .and_then(|v| v.get(f.file))
+                {
                     None => Err(format!("version {} is no longer in history", last.version)),
                     Some(old) if sha256_hex(old) != last.sha256 => Err(format!(
                         "version {}'s file is not what was pushed from it",
@@ -765,8 +790,9 @@ pub fn push(
         return Ok(outcome);
     }
 
-    let client = remote::Client::new(&url, &trust, &remote_config.user, password.expose(), options.timeout)
-        .map_err(url_error)?;
+    let client =
+        remote::Client::new(&url, &trust, &remote_config.user, password.expose(), options.timeout)
+            .map_err(url_error)?;
     drop(password);
     let journal = store::PushJournal {
         started: store::now_rfc3339(),
@@ -843,7 +869,11 @@ pub fn push(
             let f = &outcome.files[p.index];
             new_record.files.insert(
                 f.file.to_owned(),
-                store::PushedFile { version, sha256: p.sha256.clone(), endpoint: f.endpoint.clone() },
+                store::PushedFile {
+                    version,
+                    sha256: p.sha256.clone(),
+                    endpoint: f.endpoint.clone(),
+                },
             );
         }
         target.write_push_record(&new_record)?;
@@ -891,7 +921,8 @@ pub fn push(
         }
     }
     target.remove_push_journal()?;
-    let restored: Vec<&str> = outcome.files.iter().filter(|f| f.result == FileResult::Restored).map(|f| f.file).collect();
+    let restored: Vec<&str> =
+        outcome.files.iter().filter(|f| f.result == FileResult::Restored).map(|f| f.file).collect();
     outcome.status = if !not_restored.is_empty() {
         PushStatus::Mixed
     } else if status == PushStatus::Refused {
@@ -961,13 +992,24 @@ mod tests {
             ca_file: None,
             endpoints: m,
         };
-        assert_eq!(endpoint_of(&remote, SectionId::Session, "config/cache.xml").unwrap(), "/config/cache2");
+        assert_eq!(
+            endpoint_of(&remote, SectionId::Session, "config/cache.xml").unwrap(),
+            "/config/cache2"
+        );
         assert_eq!(endpoint_of(&remote, SectionId::Transports, "config/clients_http.xml"), None);
         assert_eq!(
             endpoint_of(&remote, SectionId::Transports, "config/clients_https.xml").unwrap(),
             "/config/clients_https"
         );
-        for bad in ["session", "transports=x", "nope=x", "session=a/b", "session=..", "session=", "session=a\u{1b}"] {
+        for bad in [
+            "session",
+            "transports=x",
+            "nope=x",
+            "session=a/b",
+            "session=..",
+            "session=",
+            "session=a\u{1b}",
+        ] {
             let e = parse_endpoints(&[bad.to_owned()]).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
             assert!(!e.to_string().contains('\u{1b}'));
@@ -980,8 +1022,21 @@ mod tests {
         let key = crypto::ServerKey::generate().unwrap();
         let bytes = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<cache>\n  <config a=\"1\"/>\n</cache>\n";
         let mut counts = PushPasswords::default();
-        let body = build_body(SectionId::Session, "config/cache.xml", bytes, &key, &mut counts, &mut Vec::new(), &mut Vec::new()).unwrap();
-        assert!(body.starts_with(b"<?xml version=\"1.0\"?><cache>"), "{}", String::from_utf8_lossy(&body));
+        let body = build_body(
+            SectionId::Session,
+            "config/cache.xml",
+            bytes,
+            &key,
+            &mut counts,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(
+            body.starts_with(b"<?xml version=\"1.0\"?><cache>"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
         assert!(!body.contains(&b'\n') && !body.contains(&b'\r'));
     }
 
@@ -994,7 +1049,10 @@ mod tests {
         };
         let shown = redact_answer(&r, &[Secret::copy_from(b"s3cr&t")]);
         assert!(!shown.contains("s3cr"), "{shown}");
-        assert!(shown.starts_with("HTTP/1.1 500 Internal Server Error: bad value *** and ***"), "{shown}");
+        assert!(
+            shown.starts_with("HTTP/1.1 500 Internal Server Error: bad value *** and ***"),
+            "{shown}"
+        );
         assert!(!shown.contains('\u{1b}'));
         let long = remote::Response { status: 400, reason: String::new(), body: vec![b'x'; 1000] };
         assert_eq!(redact_answer(&long, &[]).len(), "HTTP/1.1 400: ".len() + 300);

@@ -39,7 +39,10 @@ impl Error {
         Error { kind, message: message.into(), source: None }
     }
 
-    pub(crate) fn with_source(mut self, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    pub(crate) fn with_source(
+        mut self,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
         self.source = Some(Box::new(e));
         self
     }

@@ -159,9 +159,10 @@ fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
         Some(e) if is_timeout(&e) => Error::timeout(url, "connecting"),
         Some(e) => Error::new(ErrorKind::Connect, format!("could not connect to {url}: {e}"))
             .with_source(e),
-        None => {
-            Error::new(ErrorKind::Connect, format!("the host of {url} has no address to connect to"))
-        }
+        None => Error::new(
+            ErrorKind::Connect,
+            format!("the host of {url} has no address to connect to"),
+        ),
     })
 }
 

@@ -356,9 +356,9 @@ impl ServerCertVerifier for Capture {
         if let Ok(mut seen) = self.seen.lock() {
             *seen = Some(end_entity.as_ref().to_vec());
         }
-        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
-            rustls::OtherError(Arc::new(Captured)),
-        )))
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+            Arc::new(Captured),
+        ))))
     }
 
     fn verify_tls12_signature(
@@ -398,10 +398,9 @@ pub(crate) fn capture_certificate(
     match (seen, result) {
         (Some(der), _) => describe(url, &der),
         (None, Err(e)) => Err(e),
-        (None, Ok(_)) => Err(Error::new(
-            ErrorKind::Tls,
-            format!("{url}: the server showed no certificate"),
-        )),
+        (None, Ok(_)) => {
+            Err(Error::new(ErrorKind::Tls, format!("{url}: the server showed no certificate")))
+        }
     }
 }
 
@@ -428,8 +427,14 @@ fn describe(url: &Url, der: &[u8]) -> Result<CertInfo, Error> {
             match name {
                 GeneralName::DNSName(n) => names.push(quote(n)),
                 GeneralName::IPAddress(ip) => match ip.len() {
-                    4 => names.push(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default()).to_string()),
-                    16 => names.push(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default()).to_string()),
+                    4 => names.push(
+                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default())
+                            .to_string(),
+                    ),
+                    16 => names.push(
+                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default())
+                            .to_string(),
+                    ),
                     _ => {}
                 },
                 _ => {}

@@ -122,7 +122,10 @@ mod tests {
         let u = Url::parse("https://JIMS.corp.example").unwrap();
         assert_eq!((u.host(), u.port()), ("jims.corp.example", 1505));
         assert_eq!(u.to_string(), "https://jims.corp.example:1505");
-        assert_eq!(Url::parse("https://10.0.0.5:8443/").unwrap().to_string(), "https://10.0.0.5:8443");
+        assert_eq!(
+            Url::parse("https://10.0.0.5:8443/").unwrap().to_string(),
+            "https://10.0.0.5:8443"
+        );
         let v6 = Url::parse("https://[::1]:99").unwrap();
         assert_eq!((v6.host(), v6.to_string().as_str()), ("::1", "https://[::1]:99"));
         for bad in [

@@ -111,7 +111,7 @@ mod tests {
         let key = ServerKey::generate().unwrap();
         let mut config = config_with(&["", "plain-one", "{fsw} 1,abcd", "x"]);
         let fields = config.secret_fields();
-        let loc = fields[3].location.clone();
+        let loc = fields[3].location;
         let sealed = key.seal(b"opened-two", fields[3].binding().as_bytes()).unwrap();
         config.set_secret_value(&loc, sealed);
         let r = reveal_for_sending(&mut config, &key).unwrap();
@@ -128,9 +128,9 @@ mod tests {
         let other = ServerKey::generate().unwrap();
         let mut config = config_with(&["x"]);
         let f = &config.secret_fields()[0];
-        let loc = f.location.clone();
+        let loc = f.location;
         let sealed = other.seal(b"hidden-pw", f.binding().as_bytes()).unwrap();
-        config.set_secret_value(&loc, sealed.clone());
+        config.set_secret_value(&loc, sealed);
         let e = reveal_for_sending(&mut config.clone(), &key).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Tampered);
         assert!(e.to_string().contains(other.id().as_str()), "{e}");

@@ -255,10 +255,7 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let (_d, dir) = folder();
         let t = Target::open_exclusive_state(&dir).unwrap();
-        assert_eq!(
-            Target::open_exclusive_state(&dir).unwrap_err().kind(),
-            crate::ErrorKind::Busy
-        );
+        assert_eq!(Target::open_exclusive_state(&dir).unwrap_err().kind(), crate::ErrorKind::Busy);
         t.set_remote(&remote("https://a:1505")).unwrap();
         let journal = PushJournal { url: "https://a:1505".into(), ..PushJournal::default() };
         t.write_push_journal(&journal).unwrap();

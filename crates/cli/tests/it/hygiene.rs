@@ -186,18 +186,16 @@ fn no_push_output_record_journal_audit_line_or_server_log_holds_a_password() {
     let t = s.t();
     let mut outputs = Vec::new();
     let mut logs = Vec::new();
-    let push = |server: fake_jims::Server,
-                args: &[&str],
-                outputs: &mut Vec<_>,
-                logs: &mut Vec<String>| {
-        for format in ["text", "json"] {
-            let mut all = args.to_vec();
-            all.extend(["--format", format]);
-            outputs.push((all.join(" "), s.push(&all)));
-        }
-        logs.extend(server.log());
-        server.stop();
-    };
+    let push =
+        |server: fake_jims::Server, args: &[&str], outputs: &mut Vec<_>, logs: &mut Vec<String>| {
+            for format in ["text", "json"] {
+                let mut all = args.to_vec();
+                all.extend(["--format", format]);
+                outputs.push((all.join(" "), s.push(&all)));
+            }
+            logs.extend(server.log());
+            server.stop();
+        };
     s.set_remote();
     push(s.start(|_| {}), &["--dry-run"], &mut outputs, &mut logs);
     push(s.start(|_| {}), &[], &mut outputs, &mut logs);
@@ -222,7 +220,10 @@ fn no_push_output_record_journal_audit_line_or_server_log_holds_a_password() {
     );
     let r = run(&["push", "--target", &t]);
     outputs.push(("missing password".into(), r));
-    for args in [vec!["remote", "show", "--target", &t], vec!["remote", "show", "--target", &t, "--format", "json"]] {
+    for args in [
+        vec!["remote", "show", "--target", &t],
+        vec!["remote", "show", "--target", &t, "--format", "json"],
+    ] {
         outputs.push((args.join(" "), run(&args)));
     }
     // A journal left by a push killed midway.

@@ -49,8 +49,7 @@ impl Setup {
             serde_json::json!({"remote": {"127.0.0.1": ADMIN_PW}}).to_string(),
         )
         .unwrap();
-        let made =
-            rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
         std::fs::write(&cert, made.cert.pem()).unwrap();
@@ -106,8 +105,16 @@ impl Setup {
 
     pub(crate) fn set_remote(&self) {
         let r = run(&[
-            "remote", "set", "--target", &self.t(), "--url", &self.url(), "--user", "admin",
-            "--pin-sha256", &self.pin,
+            "remote",
+            "set",
+            "--target",
+            &self.t(),
+            "--url",
+            &self.url(),
+            "--user",
+            "admin",
+            "--pin-sha256",
+            &self.pin,
         ]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     }
@@ -281,7 +288,15 @@ fn a_wrong_pin_or_an_unknown_ca_sends_nothing() {
     let other = "ab".repeat(32);
     let t = s.t();
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", &s.url(), "--user", "admin", "--pin-sha256",
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        &s.url(),
+        "--user",
+        "admin",
+        "--pin-sha256",
         &other,
     ]);
     assert_eq!(r.code, 0);
@@ -297,7 +312,15 @@ fn a_wrong_pin_or_an_unknown_ca_sends_nothing() {
     let ca_file = s.dir.path().join("other-ca.pem");
     std::fs::write(&ca_file, ca.cert.pem()).unwrap();
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", &s.url(), "--user", "admin", "--ca-file",
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        &s.url(),
+        "--user",
+        "admin",
+        "--ca-file",
         ca_file.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -482,8 +505,10 @@ fn a_put_back_that_fails_too_is_exit_7_naming_what_holds_what() {
     assert!(results[4..].iter().all(|r| *r == "not-sent"));
     let message = v["message"].as_str().unwrap();
     assert!(
-        message.contains("new content in config/templates.xml, config/event_log_reader.xml, \
-                          config/user_directory.xml"),
+        message.contains(
+            "new content in config/templates.xml, config/event_log_reader.xml, \
+                          config/user_directory.xml"
+        ),
         "{message}"
     );
     assert!(message.contains("the old in config/syslog.xml"), "{message}");
@@ -524,8 +549,16 @@ fn a_push_killed_after_any_request_then_pushed_again_converges() {
         let server = clean.start(|_| {});
         let t = clean.t();
         let r = run(&[
-            "remote", "set", "--target", &t, "--url", &clean.url(), "--user", "admin",
-            "--pin-sha256", &clean.pin,
+            "remote",
+            "set",
+            "--target",
+            &t,
+            "--url",
+            &clean.url(),
+            "--user",
+            "admin",
+            "--pin-sha256",
+            &clean.pin,
         ]);
         assert_eq!(r.code, 0);
         assert_eq!(clean.push(&[]).code, 0);
@@ -599,8 +632,18 @@ fn a_404_names_the_endpoint_and_how_to_map_or_skip_it() {
     let server = s.start(|_| {});
     let t = s.t();
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", &s.url(), "--user", "admin", "--pin-sha256",
-        &s.pin, "--endpoint", "templates=jims_templates",
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        &s.url(),
+        "--user",
+        "admin",
+        "--pin-sha256",
+        &s.pin,
+        "--endpoint",
+        "templates=jims_templates",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = s.push(&[]);
@@ -611,8 +654,20 @@ fn a_404_names_the_endpoint_and_how_to_map_or_skip_it() {
     assert_eq!(server.log(), ["PUT /config/jims_templates 404"]);
     // Skipped: never sent.
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", &s.url(), "--user", "admin", "--pin-sha256",
-        &s.pin, "--endpoint", "templates=-", "--endpoint", "clients_http=-",
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        &s.url(),
+        "--user",
+        "admin",
+        "--pin-sha256",
+        &s.pin,
+        "--endpoint",
+        "templates=-",
+        "--endpoint",
+        "clients_http=-",
     ]);
     assert_eq!(r.code, 0);
     let r = s.push(&["--format", "json"]);
@@ -682,8 +737,18 @@ fn remote_set_show_unset_keep_or_drop_the_last_push() {
     let t = s.t();
     // The port defaults to 1505.
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", "https://jims.example", "--user", "admin",
-        "--pin-sha256", &s.pin, "--format", "json",
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        "https://jims.example",
+        "--user",
+        "admin",
+        "--pin-sha256",
+        &s.pin,
+        "--format",
+        "json",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["remote"]["url"], "https://jims.example:1505");
@@ -692,8 +757,16 @@ fn remote_set_show_unset_keep_or_drop_the_last_push() {
     assert_eq!(s.push(&[]).code, 0);
     // Same URL, another pin spelled without colons: the record stays.
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", &format!("{}/", s.url()), "--user", "admin",
-        "--pin-sha256", &s.pin.replace(':', "").to_lowercase(),
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        &format!("{}/", s.url()),
+        "--user",
+        "admin",
+        "--pin-sha256",
+        &s.pin.replace(':', "").to_lowercase(),
     ]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("record of the last push is kept"), "{}", r.stdout);
@@ -707,16 +780,27 @@ fn remote_set_show_unset_keep_or_drop_the_last_push() {
     assert_eq!(s.push(&["--format", "json"]).json()["status"], "up-to-date");
     // A new URL: a new server, no record.
     let r = run(&[
-        "remote", "set", "--target", &t, "--url", "https://localhost:1", "--user", "admin",
-        "--pin-sha256", &s.pin,
+        "remote",
+        "set",
+        "--target",
+        &t,
+        "--url",
+        "https://localhost:1",
+        "--user",
+        "admin",
+        "--pin-sha256",
+        &s.pin,
     ]);
     assert!(r.stdout.contains("next push sends every section"), "{}", r.stdout);
-    assert!(run(&["remote", "show", "--target", &t, "--format", "json"]).json()["last_push"]
-        .is_null());
-    assert!(!s.state("remote.toml").exists() || {
-        let toml = std::fs::read_to_string(s.state("remote.toml")).unwrap();
-        !toml.contains(ADMIN_PW) && toml.contains("localhost")
-    });
+    assert!(
+        run(&["remote", "show", "--target", &t, "--format", "json"]).json()["last_push"].is_null()
+    );
+    assert!(
+        !s.state("remote.toml").exists() || {
+            let toml = std::fs::read_to_string(s.state("remote.toml")).unwrap();
+            !toml.contains(ADMIN_PW) && toml.contains("localhost")
+        }
+    );
     assert_eq!(run(&["remote", "unset", "--target", &t]).code, 0);
     assert!(!s.state("remote.toml").exists() && !s.state("remote.json").exists());
     let r = run(&["remote", "show", "--target", &t]);
@@ -760,7 +844,13 @@ fn remote_set_refuses_every_bad_input_with_exit_2() {
         ),
         (
             vec![
-                "--url", "https://h", "--user", "a", "--pin-sha256", &pin, "--endpoint",
+                "--url",
+                "https://h",
+                "--user",
+                "a",
+                "--pin-sha256",
+                &pin,
+                "--endpoint",
                 "cache=../x",
             ],
             "not an endpoint name",
@@ -776,8 +866,16 @@ fn remote_set_refuses_every_bad_input_with_exit_2() {
     assert!(!s.state("remote.toml").exists());
     // Not a managed folder.
     let r = run(&[
-        "remote", "set", "--target", &nowhere, "--url", "https://h", "--user", "a",
-        "--pin-sha256", &pin,
+        "remote",
+        "set",
+        "--target",
+        &nowhere,
+        "--url",
+        "https://h",
+        "--user",
+        "a",
+        "--pin-sha256",
+        &pin,
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = run(&["push", "--target", &nowhere]);
@@ -817,7 +915,14 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     let (e, t) = (exports.display().to_string(), targets.display().to_string());
     let batch = |extra: &[&str]| {
         let mut args = vec![
-            "batch", "--exports", &e, "--targets", &t, "--secrets", &secrets, "--secrets",
+            "batch",
+            "--exports",
+            &e,
+            "--targets",
+            &t,
+            "--secrets",
+            &secrets,
+            "--secrets",
             &s.admin,
         ];
         args.extend_from_slice(extra);
@@ -875,11 +980,17 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     assert_eq!(up.log().len(), 10);
     assert_eq!(up2.log().len(), 10);
     let down = by_name("down");
-    assert_eq!((down["push"]["status"].as_str(), down["push"]["exit_code"].as_u64()), (Some("failed"), Some(1)));
+    assert_eq!(
+        (down["push"]["status"].as_str(), down["push"]["exit_code"].as_u64()),
+        (Some("failed"), Some(1))
+    );
     assert!(down["push"]["error"].as_str().unwrap().contains("could not connect"), "{down}");
     let none = by_name("noremote");
     assert_eq!(none["status"], "imported");
-    assert_eq!((none["push"]["status"].as_str(), none["push"]["exit_code"].as_u64()), (Some("invalid"), Some(2)));
+    assert_eq!(
+        (none["push"]["status"].as_str(), none["push"]["exit_code"].as_u64()),
+        (Some("invalid"), Some(2))
+    );
     assert!(none["push"]["error"].as_str().unwrap().contains("no remote"));
     assert_eq!(v["totals"]["push"]["failed"], 2);
     let r = batch(&["--push-jobs", "2"]);

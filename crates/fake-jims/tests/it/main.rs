@@ -75,14 +75,18 @@ fn it_serves_the_verified_api_over_tls_and_writes_what_it_accepts() {
     assert_eq!(r.status, 200);
     let written = std::fs::read(dir.path().join("jims/cwd/config/cache.xml")).unwrap();
     assert_eq!(written, CACHE.as_bytes());
-    let whitelist = r#"<?xml version="1.0"?><clients><client id="a" address="10.0.0.1"/></clients>"#;
+    let whitelist =
+        r#"<?xml version="1.0"?><clients><client id="a" address="10.0.0.1"/></clients>"#;
     let r = ok.put("/config/admin_whitelist_static", whitelist.as_bytes()).unwrap();
     assert_eq!(r.status, 200);
     assert!(dir.path().join("jims/cwd/system/init/admin_whitelist_static.xml").exists());
     // Refusals.
     let wrong = server.client("admin", "nope");
     assert_eq!(wrong.put("/config/cache", CACHE.as_bytes()).unwrap().status, 401);
-    assert_eq!(server.client("root", "s3cret-Adm1n").put("/config/cache", b"x").unwrap().status, 401);
+    assert_eq!(
+        server.client("root", "s3cret-Adm1n").put("/config/cache", b"x").unwrap().status,
+        401
+    );
     assert_eq!(ok.put("/config/passwd", CACHE.as_bytes()).unwrap().status, 404);
     assert_eq!(ok.put("/other", CACHE.as_bytes()).unwrap().status, 404);
     let r = ok.put("/config/cache", b"<?xml version=\"1.0\"?><cache>").unwrap();
