@@ -536,7 +536,7 @@ fn a_put_back_that_fails_too_is_exit_7_naming_what_holds_what() {
     assert_eq!(r.code, 7, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.json()["sections"][0]["result"], "not-restored");
     assert!(r.json()["sections"][0]["note"].as_str().unwrap().contains("never pushed"));
-    assert_eq!(server.log().len(), 2);
+    assert_eq!(server.log().len(), 4);
 }
 
 #[test]
@@ -1010,4 +1010,141 @@ fn a_request_that_takes_longer_than_the_timeout_fails_the_push() {
     assert!(r.stderr.contains("Nothing else was sent"), "{}", r.stderr);
     assert!(started.elapsed() < Duration::from_secs(2), "it did not wait for the answer");
     drop(server);
+}
+
+/// Runs `jimsctl ARGS` aborting at its `n`-th filesystem step (the store's fault hook).
+fn run_aborting_at(n: usize, args: &[&str]) -> crate::support::Run {
+    let out = cmd()
+        .current_dir(crate::support::fixtures())
+        .env("JIMSCTL_FAULT_STEP", n.to_string())
+        .args(args)
+        .output()
+        .unwrap();
+    crate::support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn remote_set_aborted_at_any_step_leaves_the_old_remote_or_the_new_one() {
+    let s = Setup::new();
+    let server = s.start(|_| {});
+    s.set_remote();
+    assert_eq!(s.push(&[]).code, 0);
+    let t = s.t();
+    let new_url = "https://localhost:9";
+    let mut n = 1;
+    loop {
+        let r = run_aborting_at(
+            n,
+            &[
+                "remote",
+                "set",
+                "--target",
+                &t,
+                "--url",
+                new_url,
+                "--user",
+                "admin",
+                "--pin-sha256",
+                &s.pin,
+            ],
+        );
+        let v = run(&["remote", "show", "--target", &t, "--format", "json"]).json();
+        let url = v["remote"]["url"].as_str().unwrap().to_owned();
+        assert!(url == s.url() || url == new_url, "step {n}: {v}");
+        if url != s.url() {
+            assert!(v["last_push"].is_null(), "step {n}: a new server has no record: {v}");
+        }
+        if r.code == 0 {
+            assert_eq!(url, new_url);
+            break;
+        }
+        assert!(r.stderr.contains("fault-injection"), "step {n}: {}", r.stderr);
+        // Back to the first remote and its record, for the next step.
+        s.set_remote();
+        if run(&["remote", "show", "--target", &t, "--format", "json"]).json()["last_push"]
+            .is_null()
+        {
+            assert_eq!(s.push(&["--all"]).code, 0);
+        }
+        n += 1;
+        assert!(n < 40, "remote set never completed");
+    }
+    assert!(n > 3, "remote set took {n} steps");
+    drop(server);
+}
+
+#[test]
+fn a_push_aborted_at_any_step_of_its_records_converges_on_the_next() {
+    let s = Setup::new();
+    let server = s.start(|_| {});
+    s.set_remote();
+    let t = s.t();
+    let mut n = 1;
+    loop {
+        let r = run_aborting_at(n, &["push", "--target", &t, "--secrets", &s.admin, "--all"]);
+        let done = r.code == 0;
+        if !done {
+            assert!(r.stderr.contains("fault-injection"), "step {n}: {}{}", r.stdout, r.stderr);
+        }
+        // Whatever the step, the next push succeeds and leaves no journal behind.
+        let again = s.push(&["--format", "json"]);
+        assert_eq!(again.code, 0, "step {n}: {}{}", again.stdout, again.stderr);
+        let v = again.json();
+        if s.state("push.journal").exists() {
+            panic!("step {n}: the journal stayed");
+        }
+        if !done && v["interrupted"] == true {
+            assert_eq!(v["sections"].as_array().unwrap().len(), 10, "step {n}");
+        }
+        if done {
+            break;
+        }
+        n += 1;
+        assert!(n < 40, "push never completed");
+    }
+    assert!(n > 4, "push took {n} steps");
+    let audit = std::fs::read_to_string(s.state("audit.log")).unwrap();
+    for line in audit.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("whole audit lines");
+    }
+    drop(server);
+}
+
+/// Replaces the password of the item `id` in the folder's native file `rel`.
+fn set_password(target: &Path, rel: &str, id: &str, value: &str) {
+    let path = target.join("cwd").join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let item = text.find(&format!("id=\"{id}\"")).unwrap();
+    let start = item + text[item..].find("password=\"").unwrap() + "password=\"".len();
+    let end = start + text[start..].find('"').unwrap();
+    std::fs::write(&path, format!("{}{value}{}", &text[..start], &text[end..])).unwrap();
+}
+
+#[test]
+fn plaintext_goes_as_it_is_and_machine_bound_values_unchanged_with_a_warning() {
+    let s = Setup::new();
+    let server = s.start(|_| {});
+    s.set_remote();
+    set_password(&s.target, "config/pc_probe.xml", "P2", "{fsw} 1,4394f44695021004");
+    set_password(&s.target, "config/templates.xml", "probe-admins", "Hand-Plain-77");
+    let r = s.push(&["--sections", "pc_probes,templates"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("pc_probes/P2 password ({fsw})"), "{}", r.stderr);
+    assert!(r.stderr.contains("only that machine"), "{}", r.stderr);
+    assert!(r.stdout.contains("1 plaintext, 1 machine-bound"), "{}", r.stdout);
+    let body = String::from_utf8(s.held()["config/pc_probe.xml"].clone()).unwrap();
+    assert!(body.contains("password=\"{fsw} 1,4394f44695021004\""), "{body}");
+    let templates = String::from_utf8(s.held()["config/templates.xml"].clone()).unwrap();
+    assert!(templates.contains("password=\"Hand-Plain-77\""), "{templates}");
+    assert!(!body.contains("{aesgcm}") && !templates.contains("{aesgcm}"));
+    let v = s.push(&["--sections", "pc_probes,templates", "--format", "json"]).json();
+    assert_eq!(
+        (v["passwords"]["plaintext"].as_u64(), v["passwords"]["machine_bound"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(server.log().len(), 4);
 }
