@@ -474,7 +474,9 @@ fn build_body(
     let mut s = Section::empty(section);
     s.files = vec![file];
     config.insert(s);
-    let revealed = secrets::reveal_for_sending(&mut config, key)?;
+    let revealed = secrets::reveal_for_sending(&mut config, key).map_err(|e| {
+        Error::new(ErrorKind::Crypto, format!("{rel}: {e}; nothing was sent")).caused_by(e)
+    })?;
     counts.opened += revealed.opened;
     counts.plaintext += revealed.plaintext;
     counts.missing += revealed.missing;

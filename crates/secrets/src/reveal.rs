@@ -1,5 +1,6 @@
-//! Opening a configuration's passwords for sending to a live JIMS (`push`): the one place
-//! beside sealing and opening for an import where a secret field's value changes form.
+//! Opening a configuration's passwords for a live JIMS, which reads plaintext only (`push`, and
+//! `export --passwords plain`): beside sealing and opening for an import, so that one crate
+//! owns what a secret field becomes.
 //!
 //! live-jims.md's rules: every `{aesgcm}` value is opened with the folder's key (one sealed
 //! under another key, or altered, is an error and nothing is sent); a plaintext one is sent as
@@ -56,8 +57,7 @@ pub fn reveal_for_sending(config: &mut Configuration, key: &ServerKey) -> Result
                         ErrorKind::Tampered,
                         format!(
                             "{what}: the password is sealed under the key {id}, not this \
-                             folder's ({}); nothing was sent. Import it again with its \
-                             password or --source-key",
+                             folder's ({}); import it again with its password or --source-key",
                             key.id()
                         ),
                     ));
@@ -67,7 +67,7 @@ pub fn reveal_for_sending(config: &mut Configuration, key: &ServerKey) -> Result
                         ErrorKind::Tampered,
                         format!(
                             "{what}: the sealed password does not open with this folder's key \
-                             (altered, moved to another item, or malformed); nothing was sent"
+                             (altered, moved to another item, or malformed)"
                         ),
                     )
                     .with_source(e)
@@ -75,7 +75,7 @@ pub fn reveal_for_sending(config: &mut Configuration, key: &ServerKey) -> Result
                 let text = secret.expose_str().ok_or_else(|| {
                     Error::new(
                         ErrorKind::Tampered,
-                        format!("{what}: the password is not UTF-8 text; nothing was sent"),
+                        format!("{what}: the password is not UTF-8 text"),
                     )
                 })?;
                 config.set_secret_value(&field.location, text.to_owned());

@@ -1148,3 +1148,29 @@ fn plaintext_goes_as_it_is_and_machine_bound_values_unchanged_with_a_warning() {
     );
     assert_eq!(server.log().len(), 4);
 }
+
+#[test]
+fn export_plain_opens_passwords_through_the_same_door_and_refuses_an_altered_one() {
+    let s = Setup::new();
+    let t = s.t();
+    let out = s.dir.path().join("plain.xml").display().to_string();
+    let r = run(&["export", "--target", &t, "--out", &out, "--passwords", "plain"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("Fx-bf1a16a62eeec235") && !text.contains("{aesgcm}"));
+    let file = s.target.join("cwd/config/event_log_reader.xml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let at = original.find("{aesgcm} 1,").unwrap() + "{aesgcm} 1,".len() + 20;
+    let mut bytes = original.into_bytes();
+    bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
+    std::fs::write(&file, bytes).unwrap();
+    let out2 = s.dir.path().join("plain2.xml").display().to_string();
+    let r = run(&["export", "--target", &t, "--out", &out2, "--passwords", "plain"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("event_sources/") && r.stderr.contains("does not open"),
+        "{}",
+        r.stderr
+    );
+    assert!(!std::path::Path::new(&out2).exists());
+}
