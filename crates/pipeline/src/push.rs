@@ -503,7 +503,8 @@ fn build_body(
 /// Replaces every password sent by `***` in a server's answer, then keeps its status line and
 /// at most 300 characters, control characters escaped.
 fn redact_answer(response: &remote::Response, sent: &[Secret]) -> String {
-    let mut text = String::from_utf8_lossy(&response.body).into_owned();
+    // Every copy of the answer is wiped when dropped: it may quote the passwords sent.
+    let mut text = zeroize::Zeroizing::new(String::from_utf8_lossy(&response.body).into_owned());
     let mut needles: Vec<String> = Vec::new();
     for secret in sent {
         if let Some(s) = secret.expose_str().filter(|s| !s.is_empty()) {
@@ -522,7 +523,7 @@ fn redact_answer(response: &remote::Response, sent: &[Secret]) -> String {
     needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
     for n in &needles {
         if text.contains(n.as_str()) {
-            text = text.replace(n.as_str(), "***");
+            text = zeroize::Zeroizing::new(text.replace(n.as_str(), "***"));
         }
     }
     zeroize::Zeroize::zeroize(&mut needles);

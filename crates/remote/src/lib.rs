@@ -184,3 +184,70 @@ pub fn fingerprint(url: &Url, timeout: Duration) -> Result<CertInfo, Error> {
     let tcp = connect_tcp(url, deadline)?;
     tls::capture_certificate(url, tcp, deadline)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpListener;
+
+    /// A server on 127.0.0.1 that runs `serve` on its first connection.
+    fn server(serve: impl FnOnce(TcpStream) + Send + 'static) -> Url {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                serve(stream);
+            }
+        });
+        Url::parse(&format!("https://127.0.0.1:{port}")).unwrap()
+    }
+
+    fn client(url: &Url, timeout: Duration) -> Client {
+        Client::new(url, &Trust::Pin(Pin::of(b"none")), "admin", b"pw", timeout).unwrap()
+    }
+
+    #[test]
+    fn a_server_that_never_answers_times_out_within_the_limit() {
+        let url = server(|s| {
+            std::thread::sleep(Duration::from_secs(3));
+            drop(s);
+        });
+        let started = Instant::now();
+        let e = client(&url, Duration::from_millis(200)).put("/config/cache", b"x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(e.to_string().contains("--timeout"), "{e}");
+    }
+
+    #[test]
+    fn a_server_that_is_not_tls_is_a_tls_failure_and_nothing_is_sent() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let url = server(move |mut s| {
+            let mut hello = [0u8; 5];
+            let _ = s.read_exact(&mut hello);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+            let mut rest = Vec::new();
+            let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+            let _ = s.read_to_end(&mut rest);
+            let _ = tx.send([&hello[..], &rest].concat());
+        });
+        let e =
+            client(&url, Duration::from_secs(5)).put("/config/cache", b"secret-body").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+        assert!(e.to_string().contains("nothing was sent"), "{e}");
+        let seen = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(!seen.windows(11).any(|w| w == b"secret-body"));
+        let e = fingerprint(&url, Duration::from_secs(5));
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn nothing_listening_is_a_connection_failure() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = Url::parse(&format!("https://127.0.0.1:{port}")).unwrap();
+        let e = client(&url, Duration::from_secs(5)).put("/config/cache", b"x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        assert!(!format!("{:?}", client(&url, Duration::from_secs(1))).contains("pw"));
+    }
+}
