@@ -1172,5 +1172,5 @@ fn export_plain_opens_passwords_through_the_same_door_and_refuses_an_altered_one
         "{}",
         r.stderr
     );
-    assert!(!std::path::Path::new(&out2).exists());
+    assert!(!Path::new(&out2).exists());
 }
