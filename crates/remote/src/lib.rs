@@ -188,7 +188,7 @@ pub fn fingerprint(url: &Url, timeout: Duration) -> Result<CertInfo, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read as _, Write as _};
+    use std::io::Read as _;
     use std::net::TcpListener;
 
     /// A server on 127.0.0.1 that runs `serve` on its first connection.
