@@ -135,13 +135,13 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
             if a.output.format == OutputFormat::Json {
                 let mut v = serde_json::to_value(&report).unwrap_or_default();
                 v["status"] = json!("set");
-                outln!("{v:#}");
+                out_json!(v);
             } else {
                 outln!(
                     "{} {} for {}.",
                     if report.replaced { "Replaced the remote with" } else { "Remote set:" },
                     style.bold(&report.remote.url),
-                    a.target.display()
+                    render::path(&a.target)
                 );
                 out!("{}", describe_remote(&report.remote));
                 if report.replaced {
@@ -166,15 +166,15 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
         RemoteCommand::Show(t) => {
             let show = pipeline::remote_show(&t.target)?;
             if t.output.format == OutputFormat::Json {
-                outln!("{:#}", serde_json::to_value(&show).unwrap_or_default());
+                out_json!(serde_json::to_value(&show).unwrap_or_default());
                 return Ok(0);
             }
             let Some(remote) = &show.remote else {
                 outln!(
                     "{} has no remote; set one with `jimsctl remote set --target {} --url \
                      https://HOST --user NAME --pin-sha256 HEX`.",
-                    t.target.display(),
-                    t.target.display()
+                    render::path(&t.target),
+                    render::path(&t.target)
                 );
                 return Ok(0);
             };
@@ -203,28 +203,25 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
         RemoteCommand::Unset(t) => {
             let had = pipeline::remote_unset(&t.target)?;
             if t.output.format == OutputFormat::Json {
-                outln!("{:#}", json!({"status": if had { "unset" } else { "none" }}));
+                out_json!(json!({"status": if had { "unset" } else { "none" }}));
             } else if had {
-                outln!("Forgot the remote of {} and its last push.", t.target.display());
+                outln!("Forgot the remote of {} and its last push.", render::path(&t.target));
             } else {
-                outln!("{} had no remote.", t.target.display());
+                outln!("{} had no remote.", render::path(&t.target));
             }
             Ok(0)
         }
         RemoteCommand::Fingerprint(a) => {
             let info = pipeline::remote_fingerprint(&a.url, Duration::from_secs_f64(a.timeout))?;
             if a.output.format == OutputFormat::Json {
-                outln!(
-                    "{:#}",
-                    json!({
-                        "sha256": info.sha256.to_string(),
-                        "subject": info.subject,
-                        "issuer": info.issuer,
-                        "not_before": info.not_before,
-                        "not_after": info.not_after,
-                        "names": info.names,
-                    })
-                );
+                out_json!(json!({
+                    "sha256": info.sha256.to_string(),
+                    "subject": info.subject,
+                    "issuer": info.issuer,
+                    "not_before": info.not_before,
+                    "not_after": info.not_after,
+                    "names": info.names,
+                }));
             } else {
                 outln!("SHA-256 fingerprint: {}", style.bold(&info.sha256.to_string()));
                 outln!("Subject:     {}", info.subject);
@@ -255,7 +252,7 @@ fn describe_remote(r: &store::RemoteConfig) -> String {
         out.push_str(&format!("  trust: the certificate with SHA-256 {pin}\n"));
     }
     if let Some(ca) = &r.ca_file {
-        out.push_str(&format!("  trust: the CAs of {} (host name checked)\n", ca.display()));
+        out.push_str(&format!("  trust: the CAs of {} (host name checked)\n", render::path(ca)));
     }
     for (section, name) in &r.endpoints {
         if name == "-" {
@@ -309,7 +306,7 @@ pub(crate) fn push(a: PushArgs, style: Style) -> Result<u8, Error> {
     };
     let outcome = if ask_prompt {
         let ask = Prompt {
-            title: format!("push {} → administrator's password", a.target.display()),
+            title: format!("push {} → administrator's password", render::path(&a.target)),
             color: style.on,
         };
         pipeline::push(&a.target, &push_options, &chain, &ask)
@@ -318,7 +315,7 @@ pub(crate) fn push(a: PushArgs, style: Style) -> Result<u8, Error> {
     };
     let outcome = outcome?;
     if a.output.format == OutputFormat::Json {
-        outln!("{:#}", push_json(&outcome));
+        out_json!(push_json(&outcome));
     } else {
         print_push(&outcome, style);
     }
@@ -360,7 +357,7 @@ fn result_word(r: FileResult) -> &'static str {
 
 fn print_push(o: &PushOutcome, style: Style) {
     for w in &o.warnings {
-        eprintln!("{} {w}", style.yellow("warning:"));
+        errln!("{} {w}", style.yellow("warning:"));
     }
     match o.status {
         PushStatus::UpToDate => {
@@ -377,7 +374,7 @@ fn print_push(o: &PushOutcome, style: Style) {
                 out!("{}", render::table(t, style));
             }
             if let Some(m) = &o.message {
-                eprintln!("error: {m}");
+                errln!("error: {m}");
             }
             return;
         }
@@ -433,6 +430,6 @@ fn print_push(o: &PushOutcome, style: Style) {
             PushStatus::Mixed => style.red("error (the server holds a mix):"),
             _ => style.red("error:"),
         };
-        eprintln!("{label} {m}");
+        errln!("{label} {m}");
     }
 }

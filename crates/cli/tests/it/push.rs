@@ -1174,3 +1174,96 @@ fn export_plain_opens_passwords_through_the_same_door_and_refuses_an_altered_one
     );
     assert!(!Path::new(&out2).exists());
 }
+
+#[test]
+fn hostile_names_reach_no_terminal_raw() {
+    let s = Setup::new();
+    let hostile = s.dir.path().join("ev\x1b[2Jil\x07\u{9b}1m\u{202e}x");
+    std::fs::rename(&s.target, &hostile).unwrap();
+    let ca = s.dir.path().join("ca\x1b]0;owned\x07.pem");
+    std::fs::write(&ca, rcgen::generate_simple_self_signed(vec!["x".into()]).unwrap().cert.pem())
+        .unwrap();
+    let t = hostile.display().to_string();
+    let mut runs = vec![
+        run(&[
+            "remote",
+            "set",
+            "--target",
+            &t,
+            "--url",
+            "https://h",
+            "--user",
+            "a",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ]),
+        run(&["remote", "show", "--target", &t]),
+        run(&["remote", "show", "--target", &t, "--format", "json"]),
+        run(&["push", "--target", &t]),
+        run(&["push", "--target", &t, "--format", "json"]),
+        run(&[
+            "remote",
+            "set",
+            "--target",
+            &t,
+            "--url",
+            "https://h\x1b[2J",
+            "--user",
+            "a",
+            "--pin-sha256",
+            &s.pin,
+        ]),
+        run(&[
+            "remote",
+            "set",
+            "--target",
+            &t,
+            "--url",
+            "https://h",
+            "--user",
+            "a\x1b",
+            "--pin-sha256",
+            &s.pin,
+        ]),
+        run(&[
+            "remote",
+            "set",
+            "--target",
+            &t,
+            "--url",
+            "https://h",
+            "--user",
+            "a",
+            "--pin-sha256",
+            "\x1b[2J",
+        ]),
+        run(&[
+            "remote",
+            "set",
+            "--target",
+            &t,
+            "--url",
+            "https://h",
+            "--user",
+            "a",
+            "--pin-sha256",
+            &s.pin,
+            "--endpoint",
+            "cache=\x1b",
+        ]),
+    ];
+    runs.push(run(&["remote", "unset", "--target", &t]));
+    for r in &runs {
+        for text in [&r.stdout, &r.stderr] {
+            for c in text.chars() {
+                let raw = (c.is_control() && c != '\n')
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c);
+                assert!(!raw, "a raw {c:?} reached the output:\n{text:?}");
+            }
+        }
+        assert_ne!(r.code, 101, "{}", r.stderr);
+    }
+    assert_eq!(runs[0].code, 0, "{}", runs[0].stderr);
+    assert_eq!(runs[3].code, 3);
+}
