@@ -536,7 +536,7 @@ fn a_put_back_that_fails_too_is_exit_7_naming_what_holds_what() {
     assert_eq!(r.code, 7, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.json()["sections"][0]["result"], "not-restored");
     assert!(r.json()["sections"][0]["note"].as_str().unwrap().contains("never pushed"));
-    assert_eq!(server.log().len(), 4);
+    assert_eq!(server.log().len(), 2);
 }
 
 #[test]
