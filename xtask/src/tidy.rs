@@ -90,7 +90,7 @@ mod tests {
 
     /// The stand-in JIMS is for tests and demos: no crate depends on it but as a
     /// dev-dependency, and it depends on no jimsctl crate but model and format-xml; the live
-    /// JIMS stage (remote) depends on no other jimsctl crate (architecture.md).
+    /// JIMS stage (remote) depends on no other jimsctl crate (ARCHITECTURE.md).
     #[test]
     fn fake_jims_and_remote_keep_to_their_dependencies() {
         let root = crate::root();

@@ -320,7 +320,7 @@ impl PushStatus {
         }
     }
 
-    /// The exit code of cli.md.
+    /// The exit code (docs/cli.md).
     pub fn exit_code(self) -> u8 {
         match self {
             PushStatus::Pushed | PushStatus::UpToDate | PushStatus::DryRun => 0,
