@@ -113,6 +113,9 @@ pub(crate) struct PushArgs {
     /// Time limit of each `cmd:` answer, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     secrets_timeout: f64,
+    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
+    #[arg(long)]
+    verbose: bool,
     /// Time limit of each request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     timeout: f64,
@@ -281,7 +284,7 @@ impl pipeline::push::AskPassword for Prompt {
 
 /// `jimsctl push`.
 pub(crate) fn push(a: PushArgs, style: Style) -> Result<u8, Error> {
-    let options = sources::options(a.secrets_timeout);
+    let options = sources::options(a.secrets_timeout, a.verbose);
     let mut chain = Vec::new();
     let mut ask_prompt = false;
     for spec in &a.secrets {
