@@ -154,36 +154,11 @@ pub fn export(
             }
         }
         PasswordsOut::Plain => {
-            for field in config.secret_fields() {
-                let raw = config.secret_value(&field.location);
-                if let SecretState::Sealed { .. } = SecretState::classify(raw) {
-                    let secret =
-                        target.key().open(raw, field.binding().as_bytes()).map_err(|e| {
-                            Error::new(
-                                ErrorKind::Crypto,
-                                format!(
-                                    "{}: {}/{} {}: {e}",
-                                    target_dir.display(),
-                                    field.section(),
-                                    field.item_id,
-                                    field.field
-                                ),
-                            )
-                        })?;
-                    let text = secret.expose_str().ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Crypto,
-                            format!(
-                                "{}/{}: the password is not UTF-8 text",
-                                field.section(),
-                                field.item_id
-                            ),
-                        )
-                    })?;
-                    config.set_secret_value(&field.location, text.to_owned());
-                    opened += 1;
-                }
-            }
+            // The same opening as push's, in the crate that owns secret fields.
+            let revealed = secrets::reveal_for_sending(&mut config, target.key()).map_err(|e| {
+                Error::new(ErrorKind::Crypto, format!("{}: {e}", target_dir.display())).caused_by(e)
+            })?;
+            opened = revealed.opened;
         }
     }
     let scope = if config.is_full() { Scope::Full } else { Scope::Partial };

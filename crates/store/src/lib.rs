@@ -28,6 +28,7 @@
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M.tar…}}
+//! DIR/.jims-import/{remote.toml, remote.json, push.journal}   (push: see [`RemoteConfig`])
 //! ```
 //!
 //! # Durability
@@ -51,6 +52,7 @@ mod layout;
 mod live;
 mod lock;
 pub mod output;
+mod remote;
 mod server;
 mod snapshot;
 mod target;
@@ -66,6 +68,7 @@ use serde::Serialize;
 pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
+pub use remote::{PushJournal, PushRecord, PushedFile, RemoteConfig};
 pub use target::{CommitReport, Target, check_target};
 pub use time::now_rfc3339;
 

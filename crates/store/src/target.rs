@@ -163,6 +163,24 @@ impl Target {
         Target::open_read_parsing(dir, &SectionId::ALL)
     }
 
+    /// Opens an existing managed folder under the exclusive lock, parsing none of its native
+    /// files (their bytes are read: [`Target::version_files`]): for `push` and `remote set`,
+    /// which change only jimsctl's own state and must exclude imports meanwhile. Another
+    /// holder is [`ErrorKind::Busy`]; a folder that is not managed is the error
+    /// [`Target::open_state`] gives.
+    pub fn open_exclusive_state(dir: &Path) -> Result<Target, Error> {
+        if layout::classify(dir)? != DirState::Managed {
+            // The error a reader gets (no folder, not managed…); a folder made managed
+            // meanwhile is opened below.
+            Target::open_state(dir)?;
+        }
+        let target = Target::open_to_replace(dir, &SectionId::ALL)?;
+        if target.is_new() {
+            return Err(Target::open_state(dir).err().unwrap_or_else(|| Error::busy(dir)));
+        }
+        Ok(target)
+    }
+
     fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
         let mut pause = std::time::Duration::from_micros(500);
         for _ in 0..READ_ATTEMPTS {
@@ -377,11 +395,16 @@ impl Target {
         &self.dir
     }
 
-    fn state(&self) -> StatePaths {
+    /// The native files of the current version as read when the folder was opened.
+    pub(crate) fn live_files(&self) -> &NativeFiles {
+        &self.live
+    }
+
+    pub(crate) fn state(&self) -> StatePaths {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
 
-    fn check_writable(&self) -> Result<(), Error> {
+    pub(crate) fn check_writable(&self) -> Result<(), Error> {
         if self.read_only {
             return Err(Error::new(
                 ErrorKind::ReadOnly,

@@ -363,3 +363,85 @@ fn passwords_planted_outside_their_field_never_come_out_in_clear() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     scan_tree(base, &hand, &[es.as_path()]);
 }
+
+#[test]
+fn no_push_output_record_journal_audit_line_or_server_log_holds_a_password() {
+    use crate::push::{ADMIN_PW, Setup, import};
+    let mut known = known_passwords();
+    known.push(ADMIN_PW.to_owned());
+    let s = Setup::new();
+    let t = s.t();
+    let mut outputs = Vec::new();
+    let mut logs = Vec::new();
+    let push =
+        |server: fake_jims::Server, args: &[&str], outputs: &mut Vec<_>, logs: &mut Vec<String>| {
+            for format in ["text", "json"] {
+                let mut all = args.to_vec();
+                all.extend(["--format", format]);
+                outputs.push((all.join(" "), s.push(&all)));
+            }
+            logs.extend(server.log());
+            server.stop();
+        };
+    s.set_remote();
+    push(s.start(|_| {}), &["--dry-run"], &mut outputs, &mut logs);
+    push(s.start(|_| {}), &[], &mut outputs, &mut logs);
+    import(&s.target, "exports/partial.xml");
+    // Answers that quote the bodies sent (500), drops, put-backs that fail, refusals.
+    push(s.start(|o| o.fail_after = Some(2)), &["--all"], &mut outputs, &mut logs);
+    push(s.start(|o| o.drop_after = Some(1)), &["--all"], &mut outputs, &mut logs);
+    push(
+        s.start(|o| {
+            o.fail_after = Some(3);
+            o.fail_times = 100;
+        }),
+        &["--all"],
+        &mut outputs,
+        &mut logs,
+    );
+    push(
+        s.start(|o| o.credentials = Some(("admin".into(), b"another-one".to_vec()))),
+        &["--all"],
+        &mut outputs,
+        &mut logs,
+    );
+    let r = run(&["push", "--target", &t]);
+    outputs.push(("missing password".into(), r));
+    for args in [
+        vec!["remote", "show", "--target", &t],
+        vec!["remote", "show", "--target", &t, "--format", "json"],
+    ] {
+        outputs.push((args.join(" "), run(&args)));
+    }
+    // A journal left by a push killed midway.
+    let server = s.start(|o| o.delay = std::time::Duration::from_millis(300));
+    let mut child = crate::support::cmd()
+        .args(["push", "--target", &t, "--secrets", &s.admin, "--all"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while server.log().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journal = s.target.join(".jims-import/push.journal");
+    assert!(journal.exists());
+    scan("the push journal", &std::fs::read_to_string(&journal).unwrap(), &known);
+    scan_tree(&s.target, &known, &[]);
+    logs.extend(server.log());
+    server.stop();
+    push(s.start(|_| {}), &[], &mut outputs, &mut logs);
+    for (what, r) in &outputs {
+        assert!(!r.stderr.contains("panicked"), "{what}: {}", r.stderr);
+        scan(&format!("the stdout of push {what}"), &r.stdout, &known);
+        scan(&format!("the stderr of push {what}"), &r.stderr, &known);
+    }
+    assert!(outputs.iter().any(|(_, r)| r.code == 7) && outputs.iter().any(|(_, r)| r.code == 1));
+    assert!(logs.len() > 40, "the server logged every request");
+    scan("fake-jims' log", &logs.join("\n"), &known);
+    scan_tree(&s.target, &known, &[]);
+    let audit = std::fs::read_to_string(s.target.join(".jims-import/audit.log")).unwrap();
+    assert!(audit.contains("\"action\":\"push\""));
+}

@@ -17,6 +17,7 @@ mod outputs;
 mod partial;
 mod plugins;
 mod power_loss;
+mod push;
 mod settings;
 mod sources;
 mod streams;
