@@ -486,7 +486,9 @@ fn build_body(
     let file = config.get(section).and_then(|s| s.files.first()).ok_or_else(|| {
         Error::new(ErrorKind::Io, format!("{rel}: the section vanished while its body was built"))
     })?;
-    let xml = zeroize::Zeroizing::new(format_xml::write_native_file(file));
+    let xml = zeroize::Zeroizing::new(format_xml::write_native_file(file).map_err(|e| {
+        Error::new(ErrorKind::Target, format!("{rel}: {e}; nothing was sent")).caused_by(e)
+    })?);
     let mut rest: &[u8] = &xml;
     if rest.starts_with(b"<?xml")
         && let Some(end) = rest.windows(2).position(|w| w == b"?>")
