@@ -63,7 +63,7 @@ one's own code is in the report); 2 bad usage or an unreadable manifest.")]
 pub(crate) struct BatchArgs {
     /// The imports: a TOML file of [[import]] tables or a JSON file {"import": [...]}, each
     /// with export, target and optionally sections, accept_warning, secrets, source_key,
-    /// dry_run.
+    /// dry_run, replace_event_sources.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exports", "targets"])]
     pub(crate) manifest: Option<PathBuf>,
     /// A folder of exports: each NAME.xml or NAME.json (not *.secrets.json) is imported into
@@ -96,6 +96,10 @@ pub(crate) struct BatchArgs {
     /// Do everything but write.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Clear and replace the event sources in a partial import too (by default a partial
+    /// import keeps the target's event sources and adds only those with new ids, as JIMS does).
+    #[arg(long)]
+    pub(crate) replace_event_sources: bool,
     /// Look every secret up for each import (by default a secret with the same keys, Data and
     /// Username is looked up once for the whole batch).
     #[arg(long)]
@@ -201,6 +205,10 @@ pub(crate) struct ResolveArgs {
     /// counted missing.
     #[arg(long, value_name = "FILE")]
     pub(crate) source_key: Option<PathBuf>,
+    /// Clear and replace the event sources in a partial import too (by default a partial
+    /// import keeps the target's event sources and adds only those with new ids, as JIMS does).
+    #[arg(long)]
+    pub(crate) replace_event_sources: bool,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }

@@ -28,6 +28,7 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
         secrets: a.secrets.clone(),
         source_key: a.source_key.clone(),
         dry_run: a.dry_run,
+        replace_event_sources: a.replace_event_sources,
     };
     let prompting = entries.iter().any(|e| {
         let specs = e.overrides.secrets.as_ref().unwrap_or(&defaults.secrets);

@@ -20,6 +20,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         dry_run: a.dry_run,
         source_key: a.resolve.source_key.clone(),
         prompt,
+        replace_event_sources: a.resolve.replace_event_sources,
         no_plan: false,
     };
     let interaction = TerminalInteraction {
@@ -46,6 +47,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     let options = ImportOptions {
         sections: a.resolve.sections.clone(),
         source_key: a.resolve.source_key.clone(),
+        replace_event_sources: a.resolve.replace_event_sources,
         ..ImportOptions::default()
     };
     let (chain, prompt) = build_chain(&a.resolve, false)?;

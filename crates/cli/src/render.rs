@@ -87,13 +87,14 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
             Action::Untouched => {
                 let _ = writeln!(out, "  {name:width$}  untouched");
             }
-            Action::Replaced => {
+            Action::Replaced | Action::Merged => {
                 let _ = write!(
                     out,
-                    "  {name:width$}  {}  {} → {} items",
-                    style.yellow("replaced"),
+                    "  {name:width$}  {}  {} → {} {}",
+                    style.yellow(s.action.as_str()),
                     s.items_before,
-                    s.items_after
+                    s.items_after,
+                    if s.items_after == 1 { "item" } else { "items" }
                 );
                 let mut parts = Vec::new();
                 if !s.added.is_empty() {
@@ -105,6 +106,9 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 if !s.changed.is_empty() {
                     parts.push(format!("{} changed", s.changed.len()));
                 }
+                if !s.kept.is_empty() {
+                    parts.push(format!("{} kept", s.kept.len()));
+                }
                 if parts.is_empty() {
                     parts.push("no item changes".into());
                 }
@@ -114,6 +118,10 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 }
                 if !s.removed.is_empty() {
                     let _ = writeln!(out, "      - {}", id_list(&s.removed));
+                }
+                if !s.kept.is_empty() {
+                    let _ =
+                        writeln!(out, "      = {} (kept: already on the target)", id_list(&s.kept));
                 }
                 for c in s.changed.iter().take(MAX_LISTED) {
                     let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();

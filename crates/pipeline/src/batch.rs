@@ -58,6 +58,8 @@ pub struct Overrides {
     pub source_key: Option<PathBuf>,
     /// `--dry-run`.
     pub dry_run: Option<bool>,
+    /// `--replace-event-sources`.
+    pub replace_event_sources: Option<bool>,
 }
 
 /// The `import` flags given to the batch: they apply to every entry that does not set its own.
@@ -73,6 +75,8 @@ pub struct Defaults {
     pub source_key: Option<PathBuf>,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `--replace-event-sources`.
+    pub replace_event_sources: bool,
 }
 
 /// One import of a batch.
@@ -348,7 +352,7 @@ struct ManifestEntry {
 /// Reads a manifest: TOML (`[[import]]` tables) or JSON (`{"import": [...]}`), told apart by
 /// the extension `.json` or `.toml`, else by content. Each entry has `export` and `target` and
 /// optionally `sections`, `accept_warning`, `secrets` (a list of SPECs), `source_key`,
-/// `dry_run`. Relative paths are taken from the manifest's folder: `export`, `target`,
+/// `dry_run`, `replace_event_sources`. Relative paths are taken from the manifest's folder: `export`, `target`,
 /// `source_key`, and the PATH of a `file:PATH` or `dir:PATH` SPEC (one that starts with a
 /// placeholder, `{dir}`, is already anchored); other SPECs are used as given.
 ///
@@ -609,6 +613,7 @@ fn settle(entry: &Entry, defaults: &Defaults) -> (ImportOptions, Vec<String>) {
         dry_run: o.dry_run.unwrap_or(defaults.dry_run),
         source_key: o.source_key.clone().or_else(|| defaults.source_key.clone()),
         prompt,
+        replace_event_sources: o.replace_event_sources.unwrap_or(defaults.replace_event_sources),
         // The report has no plan.
         no_plan: true,
     };
@@ -896,6 +901,7 @@ mod tests {
             secrets: vec!["env".into(), "prompt".into()],
             source_key: Some("k".into()),
             dry_run: true,
+            replace_event_sources: true,
         };
         let (o, specs) = settle(&entry("a", "t"), &defaults);
         assert_eq!(specs, ["env"]);
@@ -907,11 +913,12 @@ mod tests {
             secrets: Some(vec![]),
             source_key: None,
             dry_run: Some(false),
+            replace_event_sources: Some(false),
         };
         let (o, specs) = settle(&e, &defaults);
         assert!(specs.is_empty());
         assert_eq!(o.sections, Some(vec!["session".to_owned()]));
-        assert!(!o.prompt && !o.dry_run && !o.accept_warning);
+        assert!(!o.prompt && !o.dry_run && !o.accept_warning && !o.replace_event_sources);
         assert_eq!(o.source_key, Some(PathBuf::from("k")));
     }
 

@@ -23,6 +23,10 @@ pub struct ImportOptions {
     /// `--secrets prompt`: ask a person for what the other sources did not answer. Asked last,
     /// after every other source, and never in a dry run.
     pub prompt: bool,
+    /// `--replace-event-sources`: clear and replace the event sources even in a partial import
+    /// (by default a partial import merges them, as JIMS does: see
+    /// [`select::Selection::merge_event_sources`]).
+    pub replace_event_sources: bool,
     /// Leave [`Outcome::plan`] empty: nobody will read what the merge changes (a batch), and
     /// comparing the old and new sections costs a tenth of a re-import.
     pub no_plan: bool,
@@ -153,11 +157,17 @@ fn run(
     mode: Mode,
 ) -> Result<Outcome, Error> {
     let (mut export, format) = read_export(export_path)?;
-    let selection = select::choose(&export, options.sections.as_deref())?;
+    let mut selection = select::choose(&export, options.sections.as_deref())?;
+    if options.replace_event_sources {
+        selection = selection.replacing_event_sources();
+    }
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
-    // Without a plan, nothing looks at the current content of the sections replaced.
+    // Without a plan, nothing looks at the current content of the sections replaced (a merged
+    // section's is merged into, so it is read).
     let target = if options.no_plan {
-        store::Target::open_to_replace(target_dir, &selection.sections)?
+        let replaced: Vec<SectionId> =
+            selection.sections.iter().copied().filter(|id| !selection.merges(*id)).collect();
+        store::Target::open_to_replace(target_dir, &replaced)?
     } else {
         store::Target::open(target_dir)?
     };
@@ -182,6 +192,15 @@ fn run(
         secrets::check_source_key(&export.configuration, key)
             .map_err(|e| secrets_error(export_path, e))?;
     }
+    let kept = select::kept(target.configuration(), &export.configuration, &selection);
+    // A merged section keeps the target's items as they are: their passwords are not the
+    // export's, so the import rules do not apply to them.
+    let targets_own: Vec<(SectionId, Vec<String>)> = selection
+        .sections
+        .iter()
+        .filter(|id| selection.merges(**id))
+        .filter_map(|id| target.configuration().get(*id).map(|s| (*id, item_ids(s))))
+        .collect();
     // The export's sections are moved into the merge; only its header is used after this.
     let mut merged = select::merge_owned(
         target.configuration(),
@@ -202,13 +221,19 @@ fn run(
         .with_path(export_path));
     }
     if !options.no_plan {
-        outcome.plan = Some(select::plan(target.configuration(), &merged, &selection));
+        let mut plan = select::plan(target.configuration(), &merged, &selection);
+        plan.note_kept(kept);
+        outcome.plan = Some(plan);
     }
 
     let export_key_id = export.header.server_key_id();
-    let prepared = secrets::prepare(
+    let imported = |f: &model::SecretField| {
+        selection.contains(f.section())
+            && !targets_own.iter().any(|(id, own)| *id == f.section() && own.contains(&f.item_id))
+    };
+    let prepared = secrets::prepare_where(
         &mut merged,
-        &selection.sections,
+        &imported,
         export_key_id,
         target.key(),
         source_key.as_ref(),
@@ -256,6 +281,11 @@ fn run(
     outcome.files_written = report.files_written;
     outcome.files_kept = report.files_kept;
     Ok(outcome)
+}
+
+/// The ids of `section`'s items.
+fn item_ids(section: &model::Section) -> Vec<String> {
+    section.items().filter_map(|(_, _, e)| e.attr("id")).map(str::to_owned).collect()
 }
 
 fn commit_meta(
