@@ -230,9 +230,13 @@ pub(crate) struct PasswordsArgs {
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
     /// Write a secrets file (JSON or TOML, by extension) with every missing key and an empty
-    /// value, to fill in and pass back with --secrets file:FILE.
+    /// value, to fill in and pass back with --secrets file:FILE. An existing FILE keeps every
+    /// key and value it has; the missing keys are added to it.
     #[arg(long, value_name = "FILE")]
     pub(crate) emit: Option<PathBuf>,
+    /// With --emit: overwrite an existing FILE with the missing keys only (what it holds is lost).
+    #[arg(long, requires = "emit")]
+    pub(crate) force: bool,
 }
 
 /// A bundle's format.

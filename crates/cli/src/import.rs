@@ -59,15 +59,27 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         );
     }
     let outcome = pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain)?;
-    if let Some(path) = &a.emit {
-        emit_skeleton(path, &outcome.table)?;
-    }
+    let emitted = match &a.emit {
+        Some(path) => Some(emit_skeleton(path, &outcome.table, a.force)?),
+        None => None,
+    };
     if a.resolve.output.format == OutputFormat::Json {
         outln!("{:#}", render::table_json(&outcome.table));
     } else {
         out!("{}", render::table(&outcome.table, style));
-        if let Some(path) = &a.emit {
-            outln!("Wrote {} key(s) to fill in to {}.", outcome.table.remaining(), path.display());
+        if let (Some(path), Some(emitted)) = (&a.emit, emitted) {
+            let path = path.display();
+            match emitted {
+                Emitted::New(n) => outln!("Wrote {} to fill in to {path}.", plural(n, "key")),
+                Emitted::Merged { added: 0, .. } => {
+                    outln!("{path} already has every key to fill in; it was left as it was.")
+                }
+                Emitted::Merged { added, kept } => outln!(
+                    "Added {} to fill in to {path}, keeping its {} and their values.",
+                    plural(added, "key"),
+                    plural(kept, "key")
+                ),
+            }
         }
     }
     Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
@@ -137,7 +149,30 @@ fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bo
     Ok((secrets::Chain::new(chain), prompt))
 }
 
-fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
+/// What `--emit` did.
+#[derive(Clone, Copy, Debug)]
+enum Emitted {
+    /// Wrote a new file with this many keys.
+    New(usize),
+    /// Merged into the existing file: `added` keys added to its `kept`.
+    Merged {
+        /// Keys added.
+        added: usize,
+        /// Keys the file held.
+        kept: usize,
+    },
+}
+
+/// `1 key`, `2 keys`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// Writes the skeleton of `table` to `path` (mode 0600, atomically). An existing file is merged
+/// into, never lost: every key and value it has is kept and the missing keys are added empty;
+/// `force` overwrites it with the skeleton alone. A file that is not a usable secrets file is
+/// refused (exit 2) unless `force`.
+fn emit_skeleton(path: &Path, table: &secrets::Table, force: bool) -> Result<Emitted, Error> {
     let format = match path.extension().and_then(|e| e.to_str()) {
         Some("toml") => secrets::SkeletonFormat::Toml,
         Some("json") => secrets::SkeletonFormat::Json,
@@ -148,7 +183,42 @@ fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
             ));
         }
     };
-    pipeline::write_file_atomic(path, secrets::skeleton(table, format).as_bytes(), 0o600)
+    let existing = match std::fs::read(path) {
+        Ok(bytes) if !force => Some(crypto::SecretBytes::new(bytes)),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "--emit {}: cannot read the existing file to add the missing keys to it: {e}",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    let Some(existing) = existing else {
+        let text = secrets::skeleton(table, format);
+        pipeline::write_file_atomic(path, text.as_bytes(), 0o600)?;
+        return Ok(Emitted::New(table.missing().count()));
+    };
+    let kept = secrets::FileSource::parse(&existing, format, path)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Input,
+                format!(
+                    "--emit: {e}; it was left as it was (--force overwrites it with the missing \
+                     keys only, losing what it holds)"
+                ),
+            )
+        })?
+        .len();
+    let (merged, added) = secrets::merge_skeleton(&existing, format, table, path)
+        .map_err(|e| Error::new(ErrorKind::Input, format!("--emit: {e}")))?;
+    if added > 0 {
+        pipeline::write_file_atomic(path, &merged, 0o600)?;
+    }
+    Ok(Emitted::Merged { added, kept })
 }
 
 /// Asks the partial-import warning and the missing passwords on a terminal; without one,

@@ -32,7 +32,7 @@ mod table;
 pub use chain::{Cache, Chain, Resolved, resolve, resolve_row, seal_resolved};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use prepare::{Prepared, check_source_key, prepare, prepare_where};
-pub use skeleton::{SkeletonFormat, skeleton};
+pub use skeleton::{SkeletonFormat, merge_skeleton, skeleton};
 pub use source::{Answer, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec};
 pub use sources::{
     CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource, KEYS_VARIABLE,

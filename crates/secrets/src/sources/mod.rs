@@ -13,3 +13,4 @@ pub use cmd::{CmdSource, KEYS_VARIABLE};
 pub use dir::DirSource;
 pub use env::{EnvLookup, EnvSource};
 pub use file::{FileFormat, FileSource};
+pub(crate) use file::{Node, parse_tree};
