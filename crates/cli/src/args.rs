@@ -29,10 +29,13 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Convert between an XML bundle, a JSON bundle and a server folder, without loss.
     Convert(ConvertArgs),
-    /// List the versions of a managed server folder.
-    History(TargetArgs),
+    /// List the versions of a managed server folder, or show one (`history show N`).
+    History(HistoryArgs),
     /// Restore an earlier version of a managed server folder (recorded as a new version).
     Rollback(RollbackArgs),
+    /// Compare two configurations: bundles, server folders, managed folders or versions of
+    /// one (DIR@N), as the plan shows an import.
+    Diff(DiffArgs),
     /// Key commands.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -180,6 +183,58 @@ pub(crate) struct RollbackArgs {
     /// The version to restore (default: the one before the current).
     #[arg(long, value_name = "N")]
     pub(crate) to: Option<u64>,
+    /// Show what the rollback would change, and write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `jimsctl history [--target DIR]` or `jimsctl history show N --target DIR`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct HistoryArgs {
+    #[command(subcommand)]
+    pub(crate) show: Option<HistoryCommand>,
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) target: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `jimsctl history show`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HistoryCommand {
+    /// What version N holds (sections and item counts) and what it changed from the version
+    /// before it.
+    Show {
+        /// The version.
+        version: u64,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+/// `jimsctl diff A B`.
+#[derive(Debug, Args)]
+#[command(after_help = "Each side is an XML or JSON bundle, a server folder, a managed folder \
+(its live configuration) or DIR@N (version N of a managed folder). Exit codes: 0 compared (with \
+--exit-code: no difference), 1 with --exit-code: they differ, 2 bad input.")]
+pub(crate) struct DiffArgs {
+    /// The old side.
+    #[arg(value_name = "A")]
+    pub(crate) a: String,
+    /// The new side.
+    #[arg(value_name = "B")]
+    pub(crate) b: String,
+    /// Exit with 1 when the two differ (0 when they do not), for scripts.
+    #[arg(long)]
+    pub(crate) exit_code: bool,
+    /// A server key file that opens sealed passwords of either side, so they compare by value
+    /// (a managed folder's own key is used without asking); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) source_key: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// The flags `import` and `passwords` share.

@@ -23,6 +23,7 @@ macro_rules! outln {
 
 mod args;
 mod batch;
+mod diff;
 mod folder;
 mod import;
 mod plugins;
@@ -74,7 +75,11 @@ fn output_format(command: &Command) -> OutputFormat {
     match command {
         Command::Import(a) => a.resolve.output.format,
         Command::Passwords(a) => a.resolve.output.format,
-        Command::History(t) => t.output.format,
+        Command::History(h) => match &h.show {
+            Some(args::HistoryCommand::Show { target, .. }) => target.output.format,
+            None => h.output.format,
+        },
+        Command::Diff(d) => d.output.format,
         Command::Rollback(r) => r.target.output.format,
         Command::Key(KeyCommand::Id(t)) => t.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
@@ -111,8 +116,18 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Passwords(a) => import::passwords(a, style),
         Command::Export(a) => folder::export(a),
         Command::Convert(a) => folder::convert(a),
-        Command::History(t) => folder::history(t),
+        Command::History(h) => match h.show {
+            Some(args::HistoryCommand::Show { version, target }) => {
+                diff::history_show(version, target, style)
+            }
+            None => folder::history(args::TargetArgs {
+                target: h.target.unwrap_or_default(),
+                output: h.output,
+            }),
+        },
+        Command::Rollback(r) if r.dry_run => diff::rollback_dry_run(r, style),
         Command::Rollback(r) => folder::rollback(r),
+        Command::Diff(d) => diff::run(d, style),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),

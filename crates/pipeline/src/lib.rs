@@ -44,6 +44,7 @@
 //! ```
 
 pub mod batch;
+pub mod diff;
 mod error;
 mod export;
 mod import;

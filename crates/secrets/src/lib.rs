@@ -21,6 +21,7 @@
 //! error, `Debug` output or table holds one.
 
 mod chain;
+mod compare;
 mod error;
 mod hash;
 mod prepare;
@@ -30,6 +31,7 @@ mod sources;
 mod table;
 
 pub use chain::{Cache, Chain, Resolved, resolve, resolve_row, seal_resolved};
+pub use compare::align_equal_secrets;
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use prepare::{Prepared, check_source_key, prepare, prepare_where};
 pub use skeleton::{SkeletonFormat, merge_skeleton, skeleton};

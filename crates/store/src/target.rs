@@ -231,7 +231,12 @@ impl Target {
         &self.dir
     }
 
-    fn state(&self) -> StatePaths {
+    /// The native files as read when the folder was opened.
+    pub(crate) fn live_files(&self) -> &NativeFiles {
+        &self.live
+    }
+
+    pub(crate) fn state(&self) -> StatePaths {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
 
@@ -251,8 +256,9 @@ impl Target {
     /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
     /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
     /// same file, not rewritten). A new folder is created with this commit as version 1.
-    pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
+    pub fn commit(self, new: &Configuration, mut meta: CommitMeta) -> Result<CommitReport, Error> {
         self.check_writable()?;
+        meta.items = Some(crate::digest::items(new));
         let files = self.files_for(new);
         if self.is_new() {
             return self.create_with(files, meta);
@@ -333,8 +339,8 @@ impl Target {
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
         // The live files were read when the folder was opened, under the lock still held.
+        let record = Record::new(version, &meta, restored).with_digests(&meta, &files);
         let plan = Plan::new(&cwd, files, Some(self.live))?;
-        let record = Record::new(version, &meta, restored);
         let replaced = Some(history::read_record(&state, self.version)?);
         let mut commit =
             Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
@@ -438,7 +444,9 @@ impl Target {
             }
         }
         let files = restored.into_iter().map(|(path, bytes)| NewFile { path, bytes }).collect();
-        let meta = CommitMeta { action: "rollback".to_owned(), export: None, sections, counts };
+        let items = Some(crate::digest::items(&config));
+        let meta =
+            CommitMeta { action: "rollback".to_owned(), export: None, sections, counts, items };
         self.write_version(files, meta, Some(to))
     }
 }

@@ -4,6 +4,7 @@ mod bad_inputs;
 mod batch;
 mod concurrency;
 mod crash;
+mod diff;
 mod emit;
 mod event_sources;
 mod export_convert;
