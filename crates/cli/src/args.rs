@@ -33,6 +33,9 @@ pub(crate) enum Command {
     History(HistoryArgs),
     /// Restore an earlier version of a managed server folder (recorded as a new version).
     Rollback(RollbackArgs),
+    /// Check a bundle, a server folder or a managed folder on its own, without a target: every
+    /// problem the import rules find (exit 0 valid, 2 not).
+    Validate(ValidateArgs),
     /// Compare two configurations: bundles, server folders, managed folders or versions of
     /// one (DIR@N), as the plan shows an import.
     Diff(DiffArgs),
@@ -212,6 +215,16 @@ pub(crate) enum HistoryCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
+}
+
+/// `jimsctl validate FILE|DIR`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// An XML or JSON bundle, a server folder, a managed folder or DIR@N.
+    #[arg(value_name = "FILE|DIR")]
+    pub(crate) path: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// `jimsctl diff A B`.

@@ -44,7 +44,7 @@ fn sections_only_in_one(plan: &Plan, a: &Configuration, b: &Configuration) -> bo
     plan.sections.iter().any(|s| a.contains(s.section) != b.contains(s.section))
 }
 
-fn describe(side: &Side) -> String {
+pub(crate) fn describe(side: &Side) -> String {
     match (side.kind, side.version) {
         (SideKind::Xml, _) => "XML bundle".into(),
         (SideKind::Json, _) => "JSON bundle".into(),

@@ -32,6 +32,7 @@ mod render;
 mod settings;
 mod sources;
 mod term;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -80,6 +81,7 @@ fn output_format(command: &Command) -> OutputFormat {
             None => h.output.format,
         },
         Command::Diff(d) => d.output.format,
+        Command::Validate(v) => v.output.format,
         Command::Rollback(r) => r.target.output.format,
         Command::Key(KeyCommand::Id(t)) => t.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
@@ -128,6 +130,7 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Rollback(r) if r.dry_run => diff::rollback_dry_run(r, style),
         Command::Rollback(r) => folder::rollback(r),
         Command::Diff(d) => diff::run(d, style),
+        Command::Validate(v) => validate::run(v),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),

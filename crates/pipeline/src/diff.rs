@@ -52,6 +52,13 @@ impl std::fmt::Debug for Side {
     }
 }
 
+impl Side {
+    /// The managed folder's key, for a managed side or a version of one.
+    pub fn key(&self) -> Option<&crypto::ServerKey> {
+        self.target.as_ref().map(store::Target::key)
+    }
+}
+
 /// Whether `dir` is a managed folder (it holds jimsctl's `.jims-import/`).
 pub fn is_managed(dir: &Path) -> bool {
     dir.join(".jims-import").is_dir()

@@ -19,3 +19,4 @@ mod settings;
 mod sources;
 mod support;
 mod terminal;
+mod validate;
