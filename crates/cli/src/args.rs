@@ -33,6 +33,9 @@ pub(crate) enum Command {
     History(HistoryArgs),
     /// Restore an earlier version of a managed server folder (recorded as a new version).
     Rollback(RollbackArgs),
+    /// The state of a managed folder: server, key id, version, hand edits to the live files
+    /// since that version (which files, which items), and the remote's last push.
+    Status(StatusArgs),
     /// Check a bundle, a server folder or a managed folder on its own, without a target: every
     /// problem the import rules find (exit 0 valid, 2 not).
     Validate(ValidateArgs),
@@ -215,6 +218,16 @@ pub(crate) enum HistoryCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
+}
+
+/// `jimsctl status --target DIR`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Exit with 1 when the live files were changed by hand since the current version.
+    #[arg(long)]
+    pub(crate) exit_code: bool,
 }
 
 /// `jimsctl validate FILE|DIR`.

@@ -31,6 +31,7 @@ mod prompt;
 mod render;
 mod settings;
 mod sources;
+mod status;
 mod term;
 mod validate;
 
@@ -82,6 +83,7 @@ fn output_format(command: &Command) -> OutputFormat {
         },
         Command::Diff(d) => d.output.format,
         Command::Validate(v) => v.output.format,
+        Command::Status(s) => s.target.output.format,
         Command::Rollback(r) => r.target.output.format,
         Command::Key(KeyCommand::Id(t)) => t.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
@@ -131,6 +133,7 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Rollback(r) => folder::rollback(r),
         Command::Diff(d) => diff::run(d, style),
         Command::Validate(v) => validate::run(v),
+        Command::Status(s) => status::run(s, style),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),

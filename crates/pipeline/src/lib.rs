@@ -51,6 +51,7 @@ mod import;
 pub mod input;
 mod output;
 mod stages;
+pub mod status;
 pub mod validate;
 
 pub use error::{Error, ErrorKind};

@@ -17,6 +17,7 @@ mod partial;
 mod plugins;
 mod settings;
 mod sources;
+mod status;
 mod support;
 mod terminal;
 mod validate;
