@@ -220,6 +220,9 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         "Batch of {} import(s) in {:.1} s ({rate:.1}/s): {} imported",
         t.imports, t.seconds, t.imported
     );
+    if t.unchanged > 0 {
+        let _ = write!(out, ", {} unchanged (nothing new to write)", t.unchanged);
+    }
     if t.dry_run > 0 {
         let _ = write!(out, ", {} dry run(s)", t.dry_run);
     }

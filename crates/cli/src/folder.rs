@@ -119,6 +119,22 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
     let target = store::Target::open_to_replace(&r.target.target, &model::SectionId::ALL)
         .map_err(Error::from)?;
     let report = target.rollback(r.to).map_err(Error::from)?;
+    if report.unchanged {
+        if r.target.output.format == OutputFormat::Json {
+            outln!(
+                "{:#}",
+                json!({"status": "unchanged", "version": report.version, "files_written": []})
+            );
+        } else {
+            outln!(
+                "Nothing to restore: {} already holds what that version holds, so no new version \
+                 was made (it is still at version {}).",
+                r.target.target.display(),
+                report.version
+            );
+        }
+        return Ok(0);
+    }
     if r.target.output.format == OutputFormat::Json {
         outln!(
             "{:#}",

@@ -34,7 +34,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         None,
         &interaction,
     )?;
-    if outcome.status == pipeline::Status::Imported {
+    if matches!(outcome.status, pipeline::Status::Imported | pipeline::Status::Unchanged) {
         settings::remember_export_folder(&a.resolve.export);
     }
     print_outcome(&outcome, &a.resolve, a.dry_run, &found, style);

@@ -189,6 +189,12 @@ pub(crate) fn import_text(
             if o.creates_target { " (created)" } else { "" },
             o.version.unwrap_or_default()
         ),
+        Status::Unchanged => format!(
+            "Nothing to import: {target} already holds what {export} ({}) holds, so no new \
+             version was made (it is still at version {}).",
+            o.format,
+            o.version.unwrap_or_default()
+        ),
         Status::DryRun => format!(
             "Dry run: importing {export} ({}) into {target}{} would do this (nothing was written):",
             o.format,
@@ -257,6 +263,7 @@ pub(crate) fn import_text(
 pub(crate) fn import_json(o: &Outcome, export: &str, target: &str, dry_run: bool) -> Value {
     let status = match o.status {
         Status::Imported => "imported",
+        Status::Unchanged => "unchanged",
         Status::DryRun => "dry-run",
         Status::MissingPasswords => "missing-passwords",
         Status::WarningNotAccepted => "warning-not-accepted",

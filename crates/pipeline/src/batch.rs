@@ -125,6 +125,8 @@ pub type Opener<'a> = dyn Fn(&str) -> Result<Box<dyn SecretSource>, Error> + Syn
 pub enum EntryStatus {
     /// Written (exit 0).
     Imported,
+    /// Nothing to write: the target already held it; no version made (exit 0).
+    Unchanged,
     /// A dry run that found nothing in the way (exit 0).
     DryRun,
     /// Passwords still missing (exit 3).
@@ -146,6 +148,7 @@ impl EntryStatus {
     fn of(status: Status) -> EntryStatus {
         match status {
             Status::Imported => EntryStatus::Imported,
+            Status::Unchanged => EntryStatus::Unchanged,
             Status::DryRun => EntryStatus::DryRun,
             Status::MissingPasswords => EntryStatus::MissingPasswords,
             Status::WarningNotAccepted => EntryStatus::WarningNotAccepted,
@@ -166,6 +169,7 @@ impl EntryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryStatus::Imported => "imported",
+            EntryStatus::Unchanged => "unchanged",
             EntryStatus::DryRun => "dry-run",
             EntryStatus::MissingPasswords => "missing-passwords",
             EntryStatus::WarningNotAccepted => "warning-not-accepted",
@@ -292,6 +296,8 @@ pub struct Totals {
     pub imports: usize,
     /// Entries imported.
     pub imported: usize,
+    /// Entries whose target already held what they would write (no version made).
+    pub unchanged: usize,
     /// Dry runs that would succeed.
     pub dry_run: usize,
     /// Entries that failed (any other status but `skipped`).
@@ -794,6 +800,7 @@ pub fn run(
     for r in &imports {
         match r.status {
             EntryStatus::Imported => totals.imported += 1,
+            EntryStatus::Unchanged => totals.unchanged += 1,
             EntryStatus::DryRun => totals.dry_run += 1,
             EntryStatus::Skipped => totals.skipped += 1,
             _ => totals.failed += 1,
@@ -1032,14 +1039,16 @@ mod tests {
         .unwrap();
         assert_eq!(report.exit_code(), 0, "{report:#?}");
         let versions: Vec<_> = report.imports.iter().map(|r| r.version).collect();
-        assert_eq!(versions, [Some(1), Some(1), Some(1), Some(2)], "t0 twice, in order");
+        // t0 twice, in order: the second time it already holds it all, and makes no version.
+        assert_eq!(versions, [Some(1), Some(1), Some(1), Some(1)]);
+        assert_eq!(report.imports[3].status, EntryStatus::Unchanged);
         assert_eq!(counts.opened.load(Ordering::Relaxed), 1);
         let rows = report.imports[0].passwords.unwrap().total;
         let lookups = report.totals.lookups;
         assert_eq!(lookups.hits + lookups.misses, 4 * rows);
         assert_eq!(counts.asked.load(Ordering::Relaxed), lookups.misses);
         assert!(lookups.misses <= rows);
-        assert_eq!(report.totals.imported, 4);
+        assert_eq!((report.totals.imported, report.totals.unchanged), (3, 1));
     }
 
     #[test]

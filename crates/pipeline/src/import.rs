@@ -66,6 +66,9 @@ impl Interaction for NonInteractive {
 pub enum Status {
     /// Written (exit 0).
     Imported,
+    /// Nothing to write: the target already holds what the import would write, so no version
+    /// was made (exit 0).
+    Unchanged,
     /// A dry run, or `passwords`, that found nothing in the way (exit 0).
     DryRun,
     /// Passwords still missing after every source was asked (exit 3); nothing written.
@@ -78,7 +81,7 @@ impl Status {
     /// The exit code of cli.md.
     pub fn exit_code(self) -> u8 {
         match self {
-            Status::Imported | Status::DryRun => 0,
+            Status::Imported | Status::Unchanged | Status::DryRun => 0,
             Status::MissingPasswords => 3,
             Status::WarningNotAccepted => 4,
         }
@@ -165,9 +168,21 @@ fn run(
     // Without a plan, nothing looks at the current content of the sections replaced (a merged
     // section's is merged into, so it is read).
     let target = if options.no_plan {
-        let replaced: Vec<SectionId> =
-            selection.sections.iter().copied().filter(|id| !selection.merges(*id)).collect();
-        store::Target::open_to_replace(target_dir, &replaced)?
+        // Parsed all the same when it can be, so that passwords it already holds keep their
+        // sealed values and a re-import that changes nothing is told (`unchanged`); a replaced
+        // section's file damaged by hand does not stand in the way.
+        match store::Target::open(target_dir) {
+            Err(e) if e.kind() == store::ErrorKind::Parse => {
+                let replaced: Vec<SectionId> = selection
+                    .sections
+                    .iter()
+                    .copied()
+                    .filter(|id| !selection.merges(*id))
+                    .collect();
+                store::Target::open_to_replace(target_dir, &replaced)?
+            }
+            other => other?,
+        }
     } else {
         store::Target::open(target_dir)?
     };
@@ -220,9 +235,16 @@ fn run(
         )
         .with_path(export_path));
     }
+    // A password the target holds that the export holds too, under any form (plaintext,
+    // sealed afresh, sealed under the source key), keeps the target's sealed value: the plan
+    // calls it unchanged, and its file keeps its bytes.
+    let mut keys = vec![target.key()];
+    keys.extend(source_key.as_ref());
+    let (plaintext_kept, _) =
+        secrets::align_equal_secrets(target.configuration(), &mut merged, &keys);
     if !options.no_plan {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
-        plan.note_kept(kept);
+        plan.note_kept(kept.clone());
         outcome.plan = Some(plan);
     }
 
@@ -239,7 +261,8 @@ fn run(
         source_key.as_ref(),
     )
     .map_err(|e| secrets_error(export_path, e))?;
-    outcome.sealed_plaintext = prepared.sealed_plaintext;
+    // The export held those in plaintext too, though the target's sealed value is kept.
+    outcome.sealed_plaintext = prepared.sealed_plaintext + plaintext_kept;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
     // The warning is asked once the import is known to be valid, so that a warning not
@@ -269,6 +292,14 @@ fn run(
         return Ok(outcome);
     }
     secrets::seal_resolved(&mut merged, &table, resolved, target.key())?;
+    // A password given by a source that the target already holds keeps the target's sealed
+    // value too; the plan then says which passwords really change.
+    secrets::align_equal_secrets(target.configuration(), &mut merged, &keys);
+    if outcome.plan.is_some() {
+        let mut plan = select::plan(target.configuration(), &merged, &selection);
+        plan.note_kept(kept);
+        outcome.plan = Some(plan);
+    }
     outcome.table = table;
     if !asks {
         return Ok(outcome);
@@ -276,7 +307,7 @@ fn run(
 
     let meta = commit_meta(export_path, &selection, &merged, &outcome);
     let report = target.commit(&merged, meta)?;
-    outcome.status = Status::Imported;
+    outcome.status = if report.unchanged { Status::Unchanged } else { Status::Imported };
     outcome.version = Some(report.version);
     outcome.files_written = report.files_written;
     outcome.files_kept = report.files_kept;

@@ -32,6 +32,9 @@ pub struct CommitReport {
     pub files_kept: Vec<&'static str>,
     /// Native files the new version does not have (removed from `cwd/`).
     pub files_removed: Vec<&'static str>,
+    /// Whether nothing changed: every native file would keep its bytes, so no version was
+    /// made ([`CommitReport::version`] is the current one, unchanged) and nothing was written.
+    pub unchanged: bool,
 }
 
 /// A managed server folder, opened. Dropping it releases the lock.
@@ -326,6 +329,7 @@ impl Target {
             files_written: created.written,
             files_kept: created.kept,
             files_removed: created.removed,
+            unchanged: false,
         })
     }
 
@@ -341,6 +345,18 @@ impl Target {
         // The live files were read when the folder was opened, under the lock still held.
         let record = Record::new(version, &meta, restored).with_digests(&meta, &files);
         let plan = Plan::new(&cwd, files, Some(self.live))?;
+        if plan.written().is_empty() && plan.removed().is_empty() {
+            // Every live file keeps its bytes: a version would hold what the current one
+            // holds, so none is made and nothing is written (the lock is released on return).
+            return Ok(CommitReport {
+                version: self.version,
+                created: false,
+                files_written: Vec::new(),
+                files_kept: plan.kept(),
+                files_removed: Vec::new(),
+                unchanged: true,
+            });
+        }
         let replaced = Some(history::read_record(&state, self.version)?);
         let mut commit =
             Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
@@ -355,6 +371,7 @@ impl Target {
                     files_written: commit.plan.written(),
                     files_kept: commit.plan.kept(),
                     files_removed: commit.plan.removed(),
+                    unchanged: false,
                 };
                 Ok((Pending::Existing { commit, _lock: lock }, report))
             });
@@ -367,6 +384,7 @@ impl Target {
             files_written: commit.plan.written(),
             files_kept: commit.plan.kept(),
             files_removed: commit.plan.removed(),
+            unchanged: false,
         })
     }
 
@@ -458,6 +476,7 @@ fn created_report(created: create::Created) -> CommitReport {
         files_written: created.written,
         files_kept: created.kept,
         files_removed: created.removed,
+        unchanged: false,
     }
 }
 

@@ -15,6 +15,7 @@ mod hygiene;
 mod import;
 mod partial;
 mod plugins;
+mod reimport;
 mod settings;
 mod sources;
 mod status;
