@@ -64,9 +64,12 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         None => None,
     };
     if a.resolve.output.format == OutputFormat::Json {
-        outln!("{:#}", render::table_json(&outcome.table));
+        let mut v = render::table_json(&outcome.table);
+        v["foreign_keys"] = render::foreign_keys_json(&outcome);
+        outln!("{v:#}");
     } else {
         out!("{}", render::table(&outcome.table, style));
+        out!("{}", render::foreign_keys_note(&outcome));
         if let (Some(path), Some(emitted)) = (&a.emit, emitted) {
             let path = path.display();
             match emitted {

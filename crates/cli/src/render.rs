@@ -233,10 +233,12 @@ pub(crate) fn import_text(
     if o.status == Status::MissingPasswords {
         let _ = writeln!(out, "\nAdd Missing Passwords");
         out.push_str(&table(t, style));
+        out.push_str(&foreign_keys_note(o));
         let _ = writeln!(
             out,
-            "\nGive them with --secrets (env, file:PATH, dir:PATH, cmd:PROGRAM, prompt); \
-             `jimsctl passwords … --emit secrets.toml` writes a file to fill in."
+            "\nGive them with --secrets (env, file:PATH, dir:PATH, cmd:PROGRAM, \
+             plugin:NAME[:CONFIG], prompt); `jimsctl passwords … --emit secrets.toml` writes a \
+             file to fill in."
         );
         return out;
     }
@@ -257,6 +259,61 @@ pub(crate) fn import_text(
     }
     let _ = writeln!(out, "{line}.");
     out
+}
+
+/// The rows still missing because the export holds them sealed under another server's key,
+/// by key id: `(key id, rows)`.
+fn foreign_missing(o: &Outcome) -> Vec<(&str, usize)> {
+    o.foreign_keys
+        .iter()
+        .map(|(id, rows)| {
+            let missing = rows
+                .iter()
+                .filter(|i| o.table.rows.iter().any(|r| r.index == **i && !r.is_fixed()))
+                .count();
+            (id.as_str(), missing)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Said once, rather than a "missing" per row: these passwords are in the export, sealed under
+/// another server's key, and `--source-key` with that key re-seals them.
+pub(crate) fn foreign_keys_note(o: &Outcome) -> String {
+    let foreign = foreign_missing(o);
+    if foreign.is_empty() {
+        return String::new();
+    }
+    let server = match &o.export_server_id {
+        Some(s) => format!("server '{}' (as the export's header says)", crate::diff::clean(s)),
+        None => "another server (the export's header does not name it)".to_owned(),
+    };
+    let mut out = String::new();
+    for (id, n) in &foreign {
+        let rows = if *n == 1 {
+            "1 of these passwords is".to_owned()
+        } else {
+            format!("{n} of these passwords are")
+        };
+        let _ = writeln!(
+            out,
+            "\n{rows} in the export, sealed under key id {id} of {server}, not under this folder's key."
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Give that server's key with --source-key FILE (its .jims-import/server.key; `jimsctl key id \
+         --target DIR` there prints its key id) and they are re-sealed instead of asked."
+    );
+    out
+}
+
+/// The foreign keys as JSON: `[{"key_id", "server_id", "rows"}]`, rows still missing.
+pub(crate) fn foreign_keys_json(o: &Outcome) -> Value {
+    foreign_missing(o)
+        .into_iter()
+        .map(|(id, n)| json!({"key_id": id, "server_id": o.export_server_id, "rows": n}))
+        .collect()
 }
 
 /// `import` as one JSON object; a dry run of a partial import carries the warning's text.
@@ -291,6 +348,7 @@ pub(crate) fn import_json(o: &Outcome, export: &str, target: &str, dry_run: bool
     }
     if o.status == Status::MissingPasswords {
         v["items"] = table_json(&o.table)["items"].clone();
+        v["foreign_keys"] = foreign_keys_json(o);
     }
     v
 }

@@ -106,6 +106,13 @@ pub struct Outcome {
     pub plan: Option<Plan>,
     /// The Add Missing Passwords table, with which source fixed each row.
     pub table: Table,
+    /// The export's `server_id`, from its header (absent in a file written by hand and in a
+    /// server folder).
+    pub export_server_id: Option<String>,
+    /// The rows whose password the export holds sealed under another server's key (one that is
+    /// neither the target's nor `--source-key`'s), by that key's id, in order of first row:
+    /// `(key id, row indexes)`. `--source-key` with that server's key re-seals them.
+    pub foreign_keys: Vec<(String, Vec<usize>)>,
     /// Plaintext passwords found in the export and sealed.
     pub sealed_plaintext: usize,
     /// Passwords re-sealed from the source key.
@@ -195,6 +202,8 @@ fn run(
         creates_target: target.is_new(),
         plan: None,
         table: Table::default(),
+        export_server_id: None,
+        foreign_keys: Vec::new(),
         sealed_plaintext: 0,
         resealed: 0,
         version: None,
@@ -265,6 +274,21 @@ fn run(
     outcome.sealed_plaintext = prepared.sealed_plaintext + plaintext_kept;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
+    outcome.export_server_id = export.header.server_id().map(str::to_owned);
+    for row in &table.rows {
+        if row.reason != secrets::MissingReason::ForeignKey {
+            continue;
+        }
+        let model::SecretState::Sealed { key_id: Some(id) } =
+            model::SecretState::classify(merged.secret_value(&row.location))
+        else {
+            continue;
+        };
+        match outcome.foreign_keys.iter_mut().find(|(k, _)| k == id) {
+            Some((_, rows)) => rows.push(row.index),
+            None => outcome.foreign_keys.push((id.to_owned(), vec![row.index])),
+        }
+    }
     // The warning is asked once the import is known to be valid, so that a warning not
     // accepted still reports what the import needs (its plan and how many passwords); no
     // source is asked before it is accepted.

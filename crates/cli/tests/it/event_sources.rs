@@ -200,7 +200,11 @@ fn the_dry_run_plan_names_every_item_kept() {
         &secrets(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("replaced  46 → 46 items (1 added, 1 removed, 1 changed)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("replaced  46 → 46 items (1 added, 1 removed, 1 changed)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("      ~ DC1: description\n"), "{}", r.stdout);
     assert!(!r.stdout.contains("kept"), "{}", r.stdout);
 }

@@ -8,6 +8,7 @@ mod diff;
 mod emit;
 mod event_sources;
 mod export_convert;
+mod foreign;
 mod history;
 mod hostile;
 mod hostile_fs;
