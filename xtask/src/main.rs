@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's own scripts, in Rust (the cargo-xtask convention).
 //!
 //! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, tests).
-//! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
-//!   fixtures, or N synthetic exports in both formats with their secrets files.
+//! - `cargo xtask gen-fixtures (--rewrite-committed | --out DIR) [--count N --scale K --seed S]`:
+//!   the committed fixtures (rewritten in place only with `--rewrite-committed`), or N
+//!   synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
 //! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
 //! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
@@ -52,7 +53,8 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          tasks:\n  \
          ci                       run what CI runs: fmt check, clippy -D warnings, every test\n  \
-         gen-fixtures             rewrite the committed fixtures under fixtures/\n  \
+         gen-fixtures --rewrite-committed\n                           \
+         rewrite the committed fixtures under fixtures/ (--out DIR: a copy elsewhere)\n  \
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
          write N synthetic exports (XML and JSON) with secrets files\n  \
          fuzz [--minutes N] [--target NAME]\n                           \
@@ -95,6 +97,7 @@ fn gen_fixtures(args: &[String]) -> Result<()> {
     let mut count = None;
     let mut scale = 1usize;
     let mut seed = 1u64;
+    let mut rewrite = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -103,14 +106,41 @@ fn gen_fixtures(args: &[String]) -> Result<()> {
             "--count" => count = Some(value()?.parse().context("--count takes a number")?),
             "--scale" => scale = value()?.parse().context("--scale takes a number")?,
             "--seed" => seed = value()?.parse().context("--seed takes a number")?,
+            "--rewrite-committed" => rewrite = true,
             other => bail!("unknown option '{other}'"),
         }
     }
     match count {
-        None => fixtures::write_all(&out.unwrap_or_else(|| root().join("fixtures"))),
+        None => {
+            // The committed fixtures are what every test reads: rewriting them is asked for by
+            // name, never the default of a bare command.
+            let out = match out {
+                Some(out) => out,
+                None if rewrite => root().join("fixtures"),
+                None => bail!(
+                    "gen-fixtures without --out would rewrite the committed fixtures/ that the \
+                     tests read; give --rewrite-committed to do so, --out DIR to write a copy \
+                     elsewhere, or --out DIR --count N for synthetic exports"
+                ),
+            };
+            fixtures::write_all(&out)
+        }
         Some(n) => {
             let out = out.context("--count needs --out DIR")?;
             synth::write_many(&out, n, scale, seed)
         }
+    }
+}
+
+#[cfg(test)]
+mod gen_fixtures_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_gen_fixtures_refuses_to_rewrite_the_committed_fixtures() {
+        let before = std::fs::read(root().join("fixtures/exports/full.xml")).unwrap();
+        let e = gen_fixtures(&[]).unwrap_err().to_string();
+        assert!(e.contains("--rewrite-committed"), "{e}");
+        assert_eq!(std::fs::read(root().join("fixtures/exports/full.xml")).unwrap(), before);
     }
 }

@@ -14,6 +14,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// When to use colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0;
+    /// CLICOLOR_FORCE=1 forces it), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::term::ColorWhen::Auto)]
+    pub(crate) color: crate::term::ColorWhen,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,9 +273,9 @@ pub(crate) struct ResolveArgs {
     /// The export: an XML or JSON bundle, or a server configuration folder.
     pub(crate) export: PathBuf,
     /// The managed server folder to import into (`import` creates it when it does not exist;
-    /// `passwords` only reads it).
+    /// `passwords` only reads it, and without it shows what a new server would need).
     #[arg(long, value_name = "DIR")]
-    pub(crate) target: PathBuf,
+    pub(crate) target: Option<PathBuf>,
     /// Import only these sections of the file (the Advanced chooser).
     #[arg(long, value_name = "ID[,ID…]", value_delimiter = ',')]
     pub(crate) sections: Option<Vec<String>>,
@@ -295,6 +299,7 @@ pub(crate) struct ResolveArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("target", |a| a.required(true)))]
 pub(crate) struct ImportArgs {
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
@@ -318,6 +323,10 @@ pub(crate) struct PasswordsArgs {
     /// With --emit: overwrite an existing FILE with the missing keys only (what it holds is lost).
     #[arg(long, requires = "emit")]
     pub(crate) force: bool,
+    /// Show each row's secret key in the table: the key that answered a fixed row, the item's
+    /// own key for a missing one.
+    #[arg(long)]
+    pub(crate) keys: bool,
 }
 
 /// A bundle's format.
@@ -358,6 +367,9 @@ pub(crate) struct ExportArgs {
     /// Sealed (default), omit, or plain.
     #[arg(long, value_enum, default_value_t = PasswordsArg::Sealed)]
     pub(crate) passwords: PasswordsArg,
+    /// Replace OUT when it exists (by default an existing file is refused).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// `convert`'s output kind.
@@ -375,11 +387,15 @@ pub(crate) enum ConvertKind {
 pub(crate) struct ConvertArgs {
     /// An XML bundle, a JSON bundle or a server folder.
     pub(crate) input: PathBuf,
-    /// Where to write: `.xml` or `.json` by extension, otherwise a new folder.
+    /// Where to write: `.xml` or `.json` by extension, a new folder for a name without an
+    /// extension (any other extension needs --to).
     pub(crate) out: PathBuf,
     /// The output's kind, overriding OUT's extension.
     #[arg(long, value_enum)]
     pub(crate) to: Option<ConvertKind>,
+    /// Replace OUT when it is an existing file (by default it is refused).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// The longest `--secrets-timeout` accepted: a day.

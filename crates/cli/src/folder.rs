@@ -55,6 +55,7 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
             PasswordsArg::Omit => PasswordsOut::Omit,
             PasswordsArg::Plain => PasswordsOut::Plain,
         },
+        force: a.force,
     };
     if options.passwords == PasswordsOut::Plain {
         eprintln!(
@@ -65,10 +66,10 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
     let r = pipeline::export(&a.target, &a.out, &options)?;
     let sections: Vec<&str> = r.sections.iter().map(|s| s.as_str()).collect();
     outln!(
-        "Exported {} ({}, {} sections: {}) to {}, passwords {}.",
+        "Exported {} ({}, {}: {}) to {}, passwords {}.",
         a.target.display(),
         r.scope,
-        sections.len(),
+        crate::import::plural(sections.len(), "section"),
         sections.join(", "),
         r.out.display(),
         match r.passwords {
@@ -88,13 +89,13 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
         Some(ConvertKind::Json) => ConvertTo::Format(ExportFormat::Json),
         Some(ConvertKind::Folder) => ConvertTo::Format(ExportFormat::Folder),
     };
-    let r = pipeline::convert(&a.input, &a.out, to)?;
+    let r = pipeline::convert(&a.input, &a.out, to, a.force)?;
     outln!(
-        "Converted {} to {} ({}, {} sections).",
+        "Converted {} to {} ({}, {}).",
         a.input.display(),
         r.out.display(),
         r.format,
-        r.sections.len()
+        crate::import::plural(r.sections.len(), "section")
     );
     Ok(0)
 }

@@ -23,17 +23,12 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         replace_event_sources: a.resolve.replace_event_sources,
         no_plan: false,
     };
+    let target = a.resolve.target.clone().unwrap_or_default();
     let interaction = TerminalInteraction {
-        title: format!("{} → {}", a.resolve.export.display(), a.resolve.target.display()),
+        title: format!("{} → {}", a.resolve.export.display(), target.display()),
     };
-    let outcome = pipeline::import(
-        &a.resolve.export,
-        &a.resolve.target,
-        &options,
-        &chain,
-        None,
-        &interaction,
-    )?;
+    let outcome =
+        pipeline::import(&a.resolve.export, &target, &options, &chain, None, &interaction)?;
     if matches!(outcome.status, pipeline::Status::Imported | pipeline::Status::Unchanged) {
         settings::remember_export_folder(&a.resolve.export);
     }
@@ -58,7 +53,8 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
              `jimsctl import` asks for what is missing"
         );
     }
-    let outcome = pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain)?;
+    let outcome =
+        pipeline::passwords(&a.resolve.export, a.resolve.target.as_deref(), &options, &chain)?;
     let emitted = match &a.emit {
         Some(path) => Some(emit_skeleton(path, &outcome.table, a.force)?),
         None => None,
@@ -68,7 +64,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         v["foreign_keys"] = render::foreign_keys_json(&outcome);
         outln!("{v:#}");
     } else {
-        out!("{}", render::table(&outcome.table, style));
+        out!("{}", render::table_with(&outcome.table, style, a.keys));
         out!("{}", render::foreign_keys_note(&outcome));
         if let (Some(path), Some(emitted)) = (&a.emit, emitted) {
             let path = path.display();
@@ -96,7 +92,7 @@ fn print_outcome(
     style: Style,
 ) {
     let export = a.export.display().to_string();
-    let target = a.target.display().to_string();
+    let target = a.target.as_deref().unwrap_or(Path::new("")).display().to_string();
     if a.output.format == OutputFormat::Json {
         let mut v = render::import_json(outcome, &export, &target, dry_run);
         match found {
@@ -245,7 +241,7 @@ impl pipeline::Interaction for TerminalInteraction {
         &self,
         table: &mut secrets::Table,
     ) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = term::color_dialog();
         match prompt::run(table, &self.title, color) {
             Ok(prompt::Ended::Assigned(typed)) => Ok(Some(typed)),
             Ok(prompt::Ended::Cancelled) => {

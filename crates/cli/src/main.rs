@@ -37,7 +37,7 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use pipeline::{Error, ErrorKind};
 use serde_json::json;
 
@@ -51,7 +51,17 @@ use crate::term::Style;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let color = term::color_from_args(&args);
+    term::set_color(color);
+    // clap's own messages follow the same choice as jimsctl's.
+    let choice =
+        if term::color_stderr() { clap::ColorChoice::Always } else { clap::ColorChoice::Never };
+    let matches = Cli::command().color(choice).get_matches_from(args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let format = output_format(&cli.command);
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -105,7 +115,9 @@ fn report_error(e: &Error, format: OutputFormat) -> u8 {
         outln!("{v:#}");
     } else {
         // The message says what to do, busy or not (the store's says to try again later).
-        eprintln!("error: {e}");
+        // `error:` as clap writes it: bold red where stderr gets colour.
+        let label = if term::color_stderr() { "\x1b[1;31merror:\x1b[0m" } else { "error:" };
+        eprintln!("{label} {e}");
     }
     code
 }

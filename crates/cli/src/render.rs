@@ -42,13 +42,38 @@ pub(crate) fn table_cells(table: &Table) -> (Vec<[String; 7]>, [usize; 7]) {
 
 /// The Add Missing Passwords table, as the brief has it, with the status line.
 pub(crate) fn table(table: &Table, style: Style) -> String {
-    let headers = TABLE_HEADERS;
+    table_with(table, style, false)
+}
+
+/// [`table`], with a last column `Key` when `keys`: the secret key that answered a fixed row,
+/// the item's own key (the first asked) for a missing one.
+pub(crate) fn table_with(table: &Table, style: Style, keys: bool) -> String {
     let (rows, widths) = table_cells(table);
+    let (headers, rows, widths): (Vec<&str>, Vec<Vec<String>>, Vec<usize>) = if keys {
+        let mut headers = TABLE_HEADERS.to_vec();
+        headers.push("Key");
+        let mut widths = widths.to_vec();
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .zip(&table.rows)
+            .map(|(cells, r)| {
+                let key = r.answered_key().unwrap_or_else(|| r.key()).as_str().to_owned();
+                let mut cells = cells.to_vec();
+                cells.push(key);
+                cells
+            })
+            .collect();
+        let w = rows.iter().map(|c| c[7].chars().count()).max().unwrap_or(0).max(3);
+        widths.push(w);
+        (headers, rows, widths)
+    } else {
+        (TABLE_HEADERS.to_vec(), rows.into_iter().map(|c| c.to_vec()).collect(), widths.to_vec())
+    };
     // The Password column is coloured in the rows (red missing, green OK), not in the header,
     // which is bold as a whole.
     let line = |cells: &[String], header: bool| {
         let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(widths.iter().copied()).enumerate() {
             let pad = w - cell.chars().count();
             let shown = match (i, header) {
                 (5, false) if cell == "OK" => style.green(cell),
@@ -212,8 +237,13 @@ pub(crate) fn import_text(
         ),
         Status::WarningNotAccepted => format!(
             "The partial-import warning was not accepted; nothing was written.\n\
-             Run again with --accept-warning to import {} into {target}.",
-            sections.join(", ")
+             Run again with --accept-warning to import {} into {target}; {}.",
+            sections.join(", "),
+            match o.table.total() {
+                0 => "it needs no password".to_owned(),
+                1 => "it needs 1 password that the export does not carry usably".to_owned(),
+                n => format!("it needs {n} passwords that the export does not carry usably"),
+            }
         ),
     };
     let _ = writeln!(out, "{head}");
@@ -367,7 +397,11 @@ pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
                 format!("{}{}", if v.current { "*" } else { " " }, v.version),
                 v.time.clone(),
                 v.action.clone(),
-                v.export.clone().unwrap_or_else(|| "-".into()),
+                match (&v.export, v.restored) {
+                    (Some(e), _) => e.clone(),
+                    (None, Some(n)) => format!("restores version {n}"),
+                    (None, None) => "-".into(),
+                },
                 v.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
             ]
         })

@@ -210,16 +210,14 @@ pub struct EntryReport {
     pub sections: Vec<SectionId>,
     /// The password counters, when the import got as far as the table.
     pub passwords: Option<Passwords>,
-    /// The secret keys still missing (for `missing-passwords`), most specific key of each row.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The secret keys still missing (for `missing-passwords`), most specific key of each row;
+    /// empty otherwise. Every entry has every field, whatever its status.
     pub missing: Vec<String>,
-    /// The version written.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The version written (or, for `unchanged`, the one the target stays at); `null` else.
     pub version: Option<u64>,
     /// Whether the import created the target.
     pub created: bool,
-    /// The error, for a failed entry.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The error, for a failed entry; `null` else.
     pub error: Option<String>,
     /// How long the import took, in seconds (reading to staging its commit).
     pub seconds: f64,
@@ -334,7 +332,11 @@ impl Report {
 /// What [`run`] tells its observer as entries end (for a progress bar).
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// An entry ended (for an import that wrote: once its commit is durable).
+    /// An entry's import ran (for one that writes, its commit is staged, not yet durable): as
+    /// each one ends, for a progress bar that moves import by import.
+    Ran(&'a EntryReport),
+    /// An entry ended (for an import that wrote: once its commit is durable). Its status may
+    /// differ from [`Event::Ran`]'s when the durable commit failed.
     Done(&'a EntryReport),
 }
 
@@ -748,6 +750,7 @@ pub fn run(
                                 interaction,
                                 cancel,
                             );
+                            observe(Event::Ran(&report));
                             (i, report, staged)
                         })
                         .collect()

@@ -144,13 +144,14 @@ pub fn import(
     cache: Option<&Cache>,
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
-    run(export_path, target_dir, options, chain, cache, interaction, Mode::Import)
+    run(export_path, Some(target_dir), options, chain, cache, interaction, Mode::Import)
 }
 
 /// The Add Missing Passwords table of an import, without writing or asking for acceptance.
+/// Without `target_dir`, the table of an import into a new server.
 pub fn passwords(
     export_path: &Path,
-    target_dir: &Path,
+    target_dir: Option<&Path>,
     options: &ImportOptions,
     chain: &Chain,
 ) -> Result<Outcome, Error> {
@@ -159,7 +160,7 @@ pub fn passwords(
 
 fn run(
     export_path: &Path,
-    target_dir: &Path,
+    target_dir: Option<&Path>,
     options: &ImportOptions,
     chain: &Chain,
     cache: Option<&Cache>,
@@ -174,7 +175,7 @@ fn run(
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
     // Without a plan, nothing looks at the current content of the sections replaced (a merged
     // section's is merged into, so it is read).
-    let target = if options.no_plan {
+    let target = if let Some(target_dir) = target_dir.filter(|_| options.no_plan) {
         // Parsed all the same when it can be, so that passwords it already holds keep their
         // sealed values and a re-import that changes nothing is told (`unchanged`); a replaced
         // section's file damaged by hand does not stand in the way.
@@ -190,8 +191,10 @@ fn run(
             }
             other => other?,
         }
-    } else {
+    } else if let Some(target_dir) = target_dir {
         store::Target::open(target_dir)?
+    } else {
+        store::Target::detached()?
     };
 
     let mut outcome = Outcome {
@@ -359,8 +362,10 @@ fn commit_meta(
         fixed: outcome.table.fixed() as u64,
         sealed: (outcome.sealed_plaintext + outcome.resealed + outcome.table.fixed()) as u64,
     };
+    // Absolute, so that the history names the file wherever it is read from.
+    let export = std::path::absolute(export_path).unwrap_or_else(|_| export_path.to_owned());
     store::CommitMeta::import(
-        Some(export_path.display().to_string()),
+        Some(export.display().to_string()),
         selection.sections.clone(),
         store::Counts { items, passwords },
     )

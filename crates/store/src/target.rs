@@ -145,6 +145,13 @@ impl Target {
         Err(Error::busy(dir))
     }
 
+    /// A new server that lives nowhere: a fresh key and an empty full configuration in
+    /// memory, for looking at what an import into a new server would need (`passwords` without
+    /// a target). It cannot be committed.
+    pub fn detached() -> Result<Target, Error> {
+        Target::fresh(Path::new(""))
+    }
+
     fn fresh(dir: &Path) -> Result<Target, Error> {
         let key = ServerKey::generate().map_err(crypto_error)?;
         Ok(Target {

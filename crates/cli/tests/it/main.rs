@@ -18,6 +18,7 @@ mod partial;
 mod plugins;
 mod reimport;
 mod settings;
+mod smaller;
 mod sources;
 mod status;
 mod support;
