@@ -15,10 +15,14 @@ fn history_and_rollback() {
     let old = old.to_str().unwrap();
     assert_eq!(run(&["import", old, "--target", t, "--secrets", &secrets]).code, 0);
     let full = tree(&target.join("cwd"));
+    // From the temporary folder too: the history keeps export paths absolute, and the
+    // snapshot's columns must not depend on where the repository is.
+    let partial = dir.path().join("old/partial.xml");
+    std::fs::copy(fixture("exports/partial.xml"), &partial).unwrap();
     assert_eq!(
         run(&[
             "import",
-            "exports/partial.xml",
+            partial.to_str().unwrap(),
             "--target",
             t,
             "--secrets",
