@@ -6,6 +6,7 @@
 //!   synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
 //! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
+//! - `cargo xtask man [--out DIR]`: jimsctl's man pages, from its clap definitions.
 //! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
 //!   baseline or compared against one (see `suite.rs`).
 
@@ -40,12 +41,33 @@ fn main() -> Result<()> {
         "bench-stage" => bench::stage(rest),
         "fuzz" => fuzz::run(rest),
         "suite" => suite::run(rest),
+        "man" => man(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
         }
         other => bail!("unknown task '{other}'; run `cargo xtask help`"),
     }
+}
+
+/// `cargo xtask man [--out DIR]`: jimsctl's man pages, generated from its clap definitions by
+/// the binary itself (`jimsctl man`), into `target/man/` by default.
+fn man(args: &[String]) -> Result<()> {
+    let out = match args {
+        [] => root().join("target/man"),
+        [flag, dir] if flag == "--out" => PathBuf::from(dir),
+        _ => bail!("usage: cargo xtask man [--out DIR]"),
+    };
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(["run", "--quiet", "--package", "cli", "--bin", "jimsctl", "--", "man", "--out"])
+        .arg(&out)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("jimsctl man failed ({status})");
+    }
+    Ok(())
 }
 
 fn print_help() {
@@ -62,6 +84,7 @@ fn print_help() {
          bench [--count 1000] [--large 10000] [--baseline 50] [--jobs N] [--keep --dir DIR]\n                           \
          (release) the durable batch against the format floor: exports/s, MB/s,\n                           \
          ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6\n  \
+         man [--out DIR]          jimsctl's man pages (target/man/ by default), from its clap definitions\n  \
          suite [--save NAME | --compare NAME] [--filter TEXT] [--quick]\n                           \
          every criterion bench (each stage, one import, a batch), saved as a baseline\n                           \
          or compared against one"

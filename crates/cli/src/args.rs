@@ -18,6 +18,12 @@ pub(crate) struct Cli {
     /// CLICOLOR_FORCE=1 forces it), always or never.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::term::ColorWhen::Auto)]
     pub(crate) color: crate::term::ColorWhen,
+    /// Say less: only the outcome's first line (and errors); `diff` prints nothing.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Say more: every item of a plan or a diff, not the first few of each list.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +49,20 @@ pub(crate) enum Command {
     /// Check a bundle, a server folder or a managed folder on its own, without a target: every
     /// problem the import rules find (exit 0 valid, 2 not).
     Validate(ValidateArgs),
+    /// Print a shell's completion script for jimsctl (bash, zsh, fish, elvish, powershell),
+    /// e.g. `jimsctl completions bash > /etc/bash_completion.d/jimsctl`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write jimsctl's man pages (one per command) into DIR (`cargo xtask man` runs this).
+    #[command(hide = true)]
+    Man {
+        /// The folder to write the pages into (made when absent).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Compare two configurations: bundles, server folders, managed folders or versions of
     /// one (DIR@N), as the plan shows an import.
     Diff(DiffArgs),

@@ -96,7 +96,12 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
     if a.output.format == OutputFormat::Json {
         outln!("{json:#}");
     } else {
-        out!("{}", summary(&report, a.report.as_deref(), style));
+        let text = summary(&report, a.report.as_deref(), style);
+        if crate::render::verbosity() == crate::render::Verbosity::Quiet {
+            outln!("{}", text.lines().next().unwrap_or_default());
+        } else {
+            out!("{text}");
+        }
     }
     Ok(report.exit_code())
 }

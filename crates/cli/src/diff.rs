@@ -30,7 +30,7 @@ pub(crate) fn run(a: DiffArgs, style: Style) -> Result<u8, Error> {
             "sections": sections_json(&plan, &left.configuration, &right.configuration),
         });
         outln!("{v:#}");
-    } else {
+    } else if crate::render::verbosity() != crate::render::Verbosity::Quiet {
         outln!("--- {} ({})", clean(&left.label), describe(&left));
         outln!("+++ {} ({})", clean(&right.label), describe(&right));
         out!("{}", changes_text(&plan, &left.configuration, &right.configuration, style));
@@ -176,9 +176,10 @@ fn plural_verb(n: usize) -> String {
 }
 
 fn id_list(ids: &[String]) -> String {
-    let shown: Vec<String> = ids.iter().take(MAX_LISTED).map(|i| clean(i)).collect();
+    let max = crate::render::max_listed(MAX_LISTED);
+    let shown: Vec<String> = ids.iter().take(max).map(|i| clean(i)).collect();
     let mut s = shown.join(", ");
-    if ids.len() > MAX_LISTED {
+    if ids.len() > max {
         let _ = write!(s, ", … and {} more", ids.len() - MAX_LISTED);
     }
     s

@@ -102,7 +102,12 @@ fn print_outcome(
         }
         outln!("{v:#}");
     } else {
-        out!("{}", render::import_text(outcome, &export, &target, dry_run, style));
+        let text = render::import_text(outcome, &export, &target, dry_run, style);
+        if render::verbosity() == render::Verbosity::Quiet {
+            outln!("{}", text.lines().next().unwrap_or_default());
+        } else {
+            out!("{text}");
+        }
     }
 }
 

@@ -23,6 +23,7 @@ macro_rules! outln {
 
 mod args;
 mod batch;
+mod completions;
 mod diff;
 mod folder;
 mod import;
@@ -63,6 +64,13 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let format = output_format(&cli.command);
+    render::set_verbosity(if cli.quiet {
+        render::Verbosity::Quiet
+    } else if cli.verbose {
+        render::Verbosity::Verbose
+    } else {
+        render::Verbosity::Normal
+    });
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => ExitCode::from(report_error(&e, format)),
@@ -93,6 +101,7 @@ fn output_format(command: &Command) -> OutputFormat {
         },
         Command::Diff(d) => d.output.format,
         Command::Validate(v) => v.output.format,
+        Command::Completions { .. } | Command::Man { .. } => OutputFormat::Text,
         Command::Status(s) => s.target.output.format,
         Command::Rollback(r) => r.target.output.format,
         Command::Key(KeyCommand::Id(t)) => t.output.format,
@@ -145,6 +154,8 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Rollback(r) => folder::rollback(r),
         Command::Diff(d) => diff::run(d, style),
         Command::Validate(v) => validate::run(v),
+        Command::Completions { shell } => completions::print(shell),
+        Command::Man { out } => completions::man(&out),
         Command::Status(s) => status::run(s, style),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
         Command::Settings(a) => settings::command(a),

@@ -148,11 +148,11 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                     let _ =
                         writeln!(out, "      = {} (kept: already on the target)", id_list(&s.kept));
                 }
-                for c in s.changed.iter().take(MAX_LISTED) {
+                for c in s.changed.iter().take(max_listed(MAX_LISTED)) {
                     let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
                     let _ = writeln!(out, "      ~ {}: {}", c.id, fields.join(", "));
                 }
-                if s.changed.len() > MAX_LISTED {
+                if s.changed.len() > max_listed(MAX_LISTED) {
                     let _ = writeln!(
                         out,
                         "      ~ … and {} more changed",
@@ -165,14 +165,46 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
     out
 }
 
+/// How much the text output says (`-q`, `-v`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verbosity {
+    /// `-q`: the outcome's first line only.
+    Quiet,
+    /// The default.
+    Normal,
+    /// `-v`: every item, no list cut short.
+    Verbose,
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets `-q`/`-v` for the process.
+pub(crate) fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `-q`/`-v` as set.
+pub(crate) fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        2 => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// How many item ids or changed items a text list shows before it summarises (all with `-v`).
+pub(crate) fn max_listed(normal: usize) -> usize {
+    if verbosity() == Verbosity::Verbose { usize::MAX } else { normal }
+}
+
 /// How many item ids or changed items the text plan lists before it summarises.
 const MAX_LISTED: usize = 8;
 
 /// `a, b, c, … and 12 more`.
 fn id_list(ids: &[String]) -> String {
-    let shown: Vec<&str> = ids.iter().take(MAX_LISTED).map(String::as_str).collect();
+    let shown: Vec<&str> = ids.iter().take(max_listed(MAX_LISTED)).map(String::as_str).collect();
     let mut s = shown.join(", ");
-    if ids.len() > MAX_LISTED {
+    if ids.len() > max_listed(MAX_LISTED) {
         let _ = write!(s, ", … and {} more", ids.len() - MAX_LISTED);
     }
     s

@@ -2,6 +2,7 @@
 
 mod bad_inputs;
 mod batch;
+mod completions;
 mod concurrency;
 mod crash;
 mod diff;
