@@ -17,6 +17,7 @@ mod hygiene;
 mod import;
 mod partial;
 mod plugins;
+mod recipes;
 mod reimport;
 mod settings;
 mod smaller;
