@@ -1,6 +1,10 @@
 //! `cargo xtask`: the project's own scripts, in Rust (the cargo-xtask convention).
 //!
-//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, tests).
+//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, the docs' help blocks, then `test`).
+//! - `cargo xtask test [ARGS…]`: installs what the tests drive (pass, gnupg, script, fuse3) when
+//!   missing, then `cargo test --workspace ARGS…` (see `setup.rs`).
+//! - `cargo xtask docs [--check]`: the help blocks of `docs/cli.md`, from `jimsctl -h` (see
+//!   `docs.rs`).
 //! - `cargo xtask gen-fixtures (--rewrite-committed | --out DIR) [--count N --scale K --seed S]`:
 //!   the committed fixtures (rewritten in place only with `--rewrite-committed`), or N
 //!   synthetic exports in both formats with their secrets files.
@@ -9,10 +13,15 @@
 //! - `cargo xtask man [--out DIR]`: jimsctl's man pages, from its clap definitions.
 //! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
 //!   baseline or compared against one (see `suite.rs`).
+//! - `cargo xtask power-loss [--full]`: the power-loss tests, every crash state of the batches
+//!   too with `--full` (see `power_loss.rs`).
 
 mod bench;
+mod docs;
 mod fixtures;
 mod fuzz;
+mod power_loss;
+mod setup;
 mod suite;
 mod synth;
 mod tidy;
@@ -35,6 +44,8 @@ fn main() -> Result<()> {
     };
     match cmd.as_str() {
         "ci" => ci(),
+        "test" => setup::run(rest),
+        "docs" => docs::run(rest),
         "gen-fixtures" => gen_fixtures(rest),
         "bench" => bench::bench(rest),
         "bench-run" => bench::run(rest),
@@ -42,6 +53,7 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::run(rest),
         "suite" => suite::run(rest),
         "man" => man(rest),
+        "power-loss" => power_loss::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -74,7 +86,11 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
-         ci                       run what CI runs: fmt check, clippy -D warnings, every test\n  \
+         ci                       run what CI runs: fmt check, clippy -D warnings, docs --check,\n                           \
+         then test\n  \
+         test [ARGS…]             install what the tests drive when missing (pass, gnupg,\n                           \
+         script, fuse3; apt-get, as root), then cargo test --workspace ARGS…\n  \
+         docs [--check]           rewrite (or check) the help blocks of docs/cli.md from jimsctl -h\n  \
          gen-fixtures --rewrite-committed\n                           \
          rewrite the committed fixtures under fixtures/ (--out DIR: a copy elsewhere)\n  \
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
@@ -87,7 +103,9 @@ fn print_help() {
          man [--out DIR]          jimsctl's man pages (target/man/ by default), from its clap definitions\n  \
          suite [--save NAME | --compare NAME] [--filter TEXT] [--quick]\n                           \
          every criterion bench (each stage, one import, a batch), saved as a baseline\n                           \
-         or compared against one"
+         or compared against one\n  \
+         power-loss [--full]      the power-loss tests on the power-cut filesystem (FUSE),\n                           \
+         each operation's crash points printed; --full: every crash state of the batches"
     );
 }
 
@@ -112,7 +130,8 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    run("cargo", &["test", "--workspace"])
+    docs::run(&["--check".to_owned()])?;
+    setup::run(&[])
 }
 
 fn gen_fixtures(args: &[String]) -> Result<()> {

@@ -25,7 +25,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
     };
     let target = a.resolve.target.clone().unwrap_or_default();
     let interaction = TerminalInteraction {
-        title: format!("{} → {}", a.resolve.export.display(), target.display()),
+        title: format!("{} → {}", render::path(&a.resolve.export), render::path(&target)),
     };
     let outcome =
         pipeline::import(&a.resolve.export, &target, &options, &chain, None, &interaction)?;
@@ -38,6 +38,9 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
 
 /// `jimsctl passwords`.
 pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error> {
+    if let Some(path) = &a.emit {
+        pipeline::check_output_file(path)?;
+    }
     locate(&mut a.resolve)?;
     let options = ImportOptions {
         sections: a.resolve.sections.clone(),
@@ -48,7 +51,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     let (chain, prompt) = build_chain(&a.resolve, false)?;
     if prompt {
         // `passwords` writes nothing, so there is nothing to type a password for.
-        eprintln!(
+        errln!(
             "note: `--secrets prompt` asks nothing here: `passwords` only shows the table; \
              `jimsctl import` asks for what is missing"
         );
@@ -62,12 +65,12 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     if a.resolve.output.format == OutputFormat::Json {
         let mut v = render::table_json(&outcome.table);
         v["foreign_keys"] = render::foreign_keys_json(&outcome);
-        outln!("{v:#}");
+        out_json!(v);
     } else {
         out!("{}", render::table_with(&outcome.table, style, a.keys));
         out!("{}", render::foreign_keys_note(&outcome));
         if let (Some(path), Some(emitted)) = (&a.emit, emitted) {
-            let path = path.display();
+            let path = render::path(path);
             match emitted {
                 Emitted::New(n) => outln!("Wrote {} to fill in to {path}.", plural(n, "key")),
                 Emitted::Merged { added: 0, .. } => {
@@ -100,7 +103,7 @@ fn print_outcome(
             FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
             FoundIn::DefaultFolder(_) => v["found_in"] = "default-folder".into(),
         }
-        outln!("{v:#}");
+        out_json!(v);
     } else {
         let text = render::import_text(outcome, &export, &target, dry_run, style);
         if render::verbosity() == render::Verbosity::Quiet {
@@ -118,13 +121,17 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
     match &found {
         FoundIn::AsGiven => {}
         FoundIn::LastFolder(dir) => {
-            eprintln!("Found {} in the last folder used, {}.", a.export.display(), dir.display())
+            errln!(
+                "Found {} in the last folder used, {}.",
+                render::path(&a.export),
+                render::path(dir)
+            )
         }
         FoundIn::DefaultFolder(dir) => {
-            eprintln!(
+            errln!(
                 "Found {} in the default export folder, {}.",
-                a.export.display(),
-                dir.display()
+                render::path(&a.export),
+                render::path(dir)
             )
         }
     }
@@ -234,11 +241,11 @@ struct TerminalInteraction {
 impl pipeline::Interaction for TerminalInteraction {
     fn accept_partial(&self, warning: &str) -> bool {
         if !term::interactive() {
-            eprintln!("warning: {warning}");
-            eprintln!("No terminal to ask: run again with --accept-warning to accept it.");
+            errln!("warning: {warning}");
+            errln!("No terminal to ask: run again with --accept-warning to accept it.");
             return false;
         }
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
         term::confirm("Import anyway?")
     }
 
@@ -255,7 +262,7 @@ impl pipeline::Interaction for TerminalInteraction {
                         row.source = None;
                     }
                 }
-                eprintln!("Cancelled: nothing was written.");
+                errln!("Cancelled: nothing was written.");
                 Ok(None)
             }
             Err(e) => Err(Error::new(ErrorKind::Io, format!("the password prompt failed: {e}"))),

@@ -1,6 +1,6 @@
 //! The terminal: whether to use colour, and asking a yes/no question.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 /// `--color`: when to colour, as ripgrep and cargo take it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -95,6 +95,12 @@ pub(crate) struct Style {
 }
 
 impl Style {
+    /// Every escape sequence a style writes: the only ones [`crate::render::terminal_safe`]
+    /// lets through.
+    /// (And `\x1b[4m`, underline, which clap's own messages use for `Usage:`.)
+    pub(crate) const SEQUENCES: [&'static str; 6] =
+        ["\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[4m"];
+
     fn paint(self, code: &str, text: &str) -> String {
         if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
@@ -114,9 +120,7 @@ impl Style {
 
 /// Asks `question` on the terminal; true only for an explicit yes.
 pub(crate) fn confirm(question: &str) -> bool {
-    let mut err = std::io::stderr();
-    let _ = write!(err, "{question} [y/N] ");
-    let _ = err.flush();
+    crate::stdio::stderr(format_args!("{question} [y/N] "));
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return false;

@@ -1,4 +1,4 @@
-//! The JSON bundle of a JIMS configuration (export-formats.md, "JSON bundle"): a reader that
+//! The JSON bundle of a JIMS configuration (docs/formats.md, "The JSON bundle"): a reader that
 //! deserializes straight into the [`model`] types and a writer that prints them back, without
 //! loss.
 //!
@@ -44,12 +44,6 @@ mod error;
 mod read;
 mod shape;
 mod write;
-
-/// The sample exports of the integration tests, for unit tests that need a realistic bundle.
-#[cfg(test)]
-#[allow(dead_code)]
-#[path = "../tests/it/sample.rs"]
-mod sample;
 
 pub use error::{Error, ErrorKind};
 pub use read::read_bundle;

@@ -6,7 +6,7 @@ use model::{Configuration, Export, Header, PasswordsMode, Scope, SecretState, Se
 
 use crate::error::{Error, ErrorKind};
 use crate::input::{ExportFormat, read_export};
-use crate::output::{write_file_atomic, write_folder_atomic};
+use store::output::{OutputKind, check as check_output, write_file_atomic, write_folder_atomic};
 
 /// What `export` does with the passwords of the folder (`--passwords`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -121,6 +121,7 @@ pub fn export(
     out: &Path,
     options: &ExportOptions,
 ) -> Result<ExportReport, Error> {
+    check_output(out, OutputKind::File)?;
     let format = format_for(out, options.format);
     if format == ExportFormat::Folder {
         return Err(Error::new(ErrorKind::Usage, "export writes a bundle: --format xml or json"));
@@ -246,6 +247,8 @@ pub fn convert(
             }
         },
     };
+    let kind = if format == ExportFormat::Folder { OutputKind::Folder } else { OutputKind::File };
+    check_output(out, kind)?;
     if format != ExportFormat::Folder {
         check_overwrite(out, force)?;
     }
@@ -257,13 +260,6 @@ pub fn convert(
     let sections = export.configuration.ids();
     let scope = export.scope().as_str();
     if format == ExportFormat::Folder {
-        if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!("{} exists and is not empty; convert writes a new folder", out.display()),
-            )
-            .with_path(out));
-        }
         let files: Vec<(PathBuf, zeroize::Zeroizing<Vec<u8>>)> =
             format_xml::folder::folder_files(&export.configuration)
                 .into_iter()

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// What kind of failure an [`Error`] is. The command line maps kinds to exit codes; the
-/// codes of cli.md that fit are given with each kind.
+/// codes of docs/cli.md that fit are given with each kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -39,6 +39,10 @@ pub enum ErrorKind {
     Interrupted,
     /// The folder was written by a newer jimsctl (unknown layout version) (exit 2).
     Unsupported,
+    /// An output (an export, a converted bundle or folder, a report) cannot go where it was
+    /// asked for: inside a managed folder, over something that is not a regular file, or in a
+    /// folder that does not exist (exit 2). See [`crate::output`].
+    Output,
 }
 
 /// An error of the store. Its `Display` is a sentence naming the path; it never holds a

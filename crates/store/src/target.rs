@@ -312,7 +312,7 @@ impl Target {
         };
         let version = VersionSpec { version: self.version + 1, meta, files };
         if group::active() {
-            return group::stage(|| {
+            return group::stage(&self.dir, || {
                 let (pending, created) = match placement {
                     Placement::Sibling => {
                         let s = create::build_sibling(&self.dir, &toml, &self.key, version)?;
@@ -369,7 +369,8 @@ impl Target {
             Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
         if group::active() {
             let lock = self.lock;
-            return group::stage(move || {
+            let dir = commit.dir.clone();
+            return group::stage(&dir, move || {
                 commit.stage()?;
                 commit.plan.forget_bytes();
                 let report = CommitReport {

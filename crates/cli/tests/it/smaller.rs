@@ -193,7 +193,7 @@ fn every_batch_entry_has_the_same_fields_and_the_rate_is_readable() {
 
 #[test]
 fn jimsctl_s_own_error_is_coloured_like_clap_s_when_colour_is_on() {
-    let red = "\x1b[1;31merror:\x1b[0m cannot read nope.xml";
+    let red = "\x1b[1m\x1b[31merror:\x1b[0m cannot read nope.xml";
     let stderr = |envs: &[(&str, &str)], args: &[&str]| {
         let mut c = cmd();
         c.env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");

@@ -3,8 +3,8 @@
 
 use model::{Element, Section, SectionFile, SectionId};
 
-use crate::sample::{fsw_password, transport};
 use crate::util::{export_of, read_sections, sections_json};
+use samples::parts::{fsw_password, transport};
 
 fn single(id: SectionId, root: Element) -> Vec<Section> {
     vec![Section::single(id, root)]
@@ -455,7 +455,7 @@ fn transports_are_keyed_by_native_file() {
 
 #[test]
 fn sections_keep_the_order_of_the_file() {
-    // Lossless "in order" (export-formats.md): a bundle written back keeps its sections' order.
+    // Lossless "in order" (docs/formats.md): a bundle written back keeps its sections' order.
     let export = read_sections(r#"{"session": {}, "event_sources": [], "templates": []}"#).unwrap();
     assert_eq!(
         export.configuration.ids(),
