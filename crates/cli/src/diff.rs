@@ -214,11 +214,11 @@ pub(crate) fn history_show(n: u64, t: TargetArgs, style: Style) -> Result<u8, Er
     sections.sort();
     sections.dedup();
     let selection = select::Selection { sections, partial: false, merge_event_sources: false };
-    let mut right = now.clone();
+    let mut right = now;
     secrets::align_equal_secrets(&before, &mut right, &[target.key()]);
     let plan = select::plan(&before, &right, &selection);
     let holds: Vec<(&str, usize)> =
-        now.sections_in_table_order().iter().map(|s| (s.id.as_str(), s.item_count())).collect();
+        right.sections_in_table_order().iter().map(|s| (s.id.as_str(), s.item_count())).collect();
     if t.output.format == OutputFormat::Json {
         let v = json!({
             "version": info,
@@ -294,7 +294,7 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
     sections.sort();
     sections.dedup();
     let selection = select::Selection { sections, partial: false, merge_event_sources: false };
-    let mut right = then.clone();
+    let mut right = then;
     secrets::align_equal_secrets(&now, &mut right, &[target.key()]);
     let plan = select::plan(&now, &right, &selection);
     if t.output.format == OutputFormat::Json {

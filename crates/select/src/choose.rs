@@ -438,7 +438,7 @@ mod tests {
         let sel = choose(&full, Some(&strings(&["event_sources", "templates"]))).unwrap();
         assert!(sel.merges(SectionId::EventSources));
         assert!(!sel.merges(SectionId::Templates));
-        assert!(!sel.clone().replacing_event_sources().merges(SectionId::EventSources));
+        assert!(!sel.replacing_event_sources().merges(SectionId::EventSources));
         let sel = choose(&full, Some(&strings(&["templates"]))).unwrap();
         assert!(!sel.merges(SectionId::EventSources), "not imported, so not merged");
         let partial = export(Scope::Partial, &[SectionId::EventSources]);

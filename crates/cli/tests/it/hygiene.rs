@@ -44,7 +44,7 @@ fn no_command_prints_or_stores_a_password_in_clear() {
     let d = |n: &str| dir.path().join(n).display().to_string();
     // An older state first, so that the import of the fixture changes something.
     // (Outside the folder scanned: it holds copies of the secrets files.)
-    let src = crate::support::tmp();
+    let src = tmp();
     let old = crate::support::old_full(src.path()).display().to_string();
     let runs: Vec<Vec<String>> = vec![
         vec![

@@ -162,7 +162,7 @@ fn merged_plan_json_snapshot() {
     let mut p = plan(&current, &merged, &sel);
     p.note_kept(select::kept(&current, &e.configuration, &sel));
     let es = p.section(SectionId::EventSources).unwrap();
-    assert_eq!(es.action, select::Action::Merged);
+    assert_eq!(es.action, Action::Merged);
     assert!(es.removed.is_empty() && es.changed.is_empty(), "{es:?}");
     insta::assert_snapshot!(serde_json::to_string_pretty(&p).unwrap());
 }
