@@ -352,6 +352,7 @@ fn an_export_killed_at_every_step_leaves_the_old_or_the_new_file() {
                 out.to_str().unwrap(),
                 "--passwords",
                 "plain",
+                "--force",
             ])
         };
         let reference = dir.path().join(format!("reference-{replace}.xml"));
