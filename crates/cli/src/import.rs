@@ -56,8 +56,14 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
              `jimsctl import` asks for what is missing"
         );
     }
-    let outcome =
-        pipeline::passwords(&a.resolve.export, a.resolve.target.as_deref(), &options, &chain)?;
+    let interaction = TerminalInteraction { title: String::new() };
+    let outcome = pipeline::passwords(
+        &a.resolve.export,
+        a.resolve.target.as_deref(),
+        &options,
+        &chain,
+        &interaction,
+    )?;
     let emitted = match &a.emit {
         Some(path) => Some(emit_skeleton(path, &outcome.table, a.force)?),
         None => None,
@@ -141,8 +147,10 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 
 /// The secret sources given with `--secrets`, in order, and whether `prompt` was asked for (it
 /// is asked last, after every other source). `prompt` needs a terminal when `will_prompt`.
+/// Each SPEC is checked now, but its source is opened only once the import has checked its
+/// export and its target.
 fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
-    let options = sources::options(a.secrets_timeout);
+    let options = sources::options(a.secrets_timeout, a.verbose);
     let mut chain = Vec::new();
     let mut prompt = false;
     for spec in &a.secrets {
@@ -154,7 +162,7 @@ fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bo
             }
             prompt = true;
         } else {
-            chain.push(sources::open(spec, &options)?);
+            chain.push(sources::deferred(spec, &options)?);
         }
     }
     Ok((secrets::Chain::new(chain), prompt))
@@ -239,6 +247,10 @@ struct TerminalInteraction {
 }
 
 impl pipeline::Interaction for TerminalInteraction {
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
     fn accept_partial(&self, warning: &str) -> bool {
         if !term::interactive() {
             errln!("warning: {warning}");

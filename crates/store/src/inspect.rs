@@ -155,14 +155,11 @@ impl Target {
     /// As [`Target::version_configuration`].
     pub fn version_info(&self, n: u64) -> Result<VersionInfo, Error> {
         self.check_version(n)?;
-        history::list(&self.state())?
-            .into_iter()
-            .find(|v| v.version == n)
-            .ok_or_else(|| self.no_such_version(n))
+        self.history()?.into_iter().find(|v| v.version == n).ok_or_else(|| self.no_such_version(n))
     }
 
     fn check_version(&self, n: u64) -> Result<(), Error> {
-        if self.is_new() || !history::versions(&self.state())?.contains(&n) {
+        if self.is_new() || !self.history()?.iter().any(|v| v.version == n) {
             return Err(self.no_such_version(n));
         }
         Ok(())

@@ -28,6 +28,7 @@ mod smaller;
 mod sources;
 mod status;
 mod streams;
+mod stuck_sources;
 mod support;
 mod terminal;
 mod validate;
