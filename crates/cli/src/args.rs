@@ -21,7 +21,8 @@ pub(crate) struct Cli {
     /// Say less: only the outcome's first line (and errors); `diff` prints nothing.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
-    /// Say more: every item of a plan or a diff, not the first few of each list.
+    /// Say more: every item of a plan or a diff, not the first few of each list, and the start
+    /// of a failing `cmd:` program's error output (which may hold a secret).
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
 }
@@ -123,9 +124,6 @@ pub(crate) struct BatchArgs {
     /// Time limit for each answer of a `cmd:` source or a plugin, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
-    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
-    #[arg(long)]
-    pub(crate) verbose: bool,
     /// The exporting server's key file.
     #[arg(long, value_name = "FILE")]
     pub(crate) source_key: Option<PathBuf>,
@@ -309,9 +307,6 @@ pub(crate) struct ResolveArgs {
     /// Time limit for each answer of a `cmd:` source or a plugin, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
-    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
-    #[arg(long)]
-    pub(crate) verbose: bool,
     /// The exporting server's key file, so its sealed passwords are re-sealed instead of
     /// counted missing.
     #[arg(long, value_name = "FILE")]

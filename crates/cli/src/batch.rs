@@ -45,7 +45,8 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
             "file:{dir}/{name}.secrets.json for one file per export",
         ));
     }
-    let source_options = sources::options(a.secrets_timeout, a.verbose);
+    let source_options =
+        sources::options(a.secrets_timeout, render::verbosity() == render::Verbosity::Verbose);
     let open = |spec: &str| sources::open(spec, &source_options);
     let options = batch::Options {
         jobs: a.jobs.map_or(0, usize::from),

@@ -150,7 +150,8 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 /// Each SPEC is checked now, but its source is opened only once the import has checked its
 /// export and its target.
 fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
-    let options = sources::options(a.secrets_timeout, a.verbose);
+    let options =
+        sources::options(a.secrets_timeout, render::verbosity() == render::Verbosity::Verbose);
     let mut chain = Vec::new();
     let mut prompt = false;
     for spec in &a.secrets {

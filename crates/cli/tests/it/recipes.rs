@@ -44,7 +44,8 @@ fn passwords(recipe: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
         c.env(k, v);
     }
     let out = c
-        .args(["passwords", "exports/partial.xml", "--format", "json", "--secrets"])
+        // --verbose: a failing program's error output is shown (it may hold a secret).
+        .args(["passwords", "exports/partial.xml", "--format", "json", "--verbose", "--secrets"])
         .arg(format!("cmd:{}", recipe.display()))
         .output()
         .unwrap();
@@ -153,5 +154,6 @@ fn every_recipe_tells_not_found_from_a_failure() {
         let (code, stdout, stderr) = passwords(&r, &[("PATH", &path), ("RECIPE_MODE", "broken")]);
         assert_eq!(code, 1, "{name}: a failure stops with its message: {stdout}{stderr}");
         assert!(stdout.contains("backend down: connection refused"), "{name}: {stdout}");
+        assert!(stdout.contains("exited with status 2"), "{name}: {stdout}");
     }
 }
