@@ -94,13 +94,15 @@ fn help(command: &str) -> Result<String> {
 
 /// Every command, depth first, as `jimsctl … -h` lists them under `Commands:`; `""` is the
 /// binary itself. `help` is left out, and so are groups (`server`, `key`): their help only
-/// lists their subcommands, which have blocks of their own.
+/// lists their subcommands, which have blocks of their own. A command that runs on its own and
+/// also has subcommands (`history`, `history show`) has a block, as each subcommand does.
 fn command_tree() -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut todo = vec![String::new()];
     while let Some(c) = todo.pop() {
-        let subcommands = subcommands(&help(&c)?);
-        if c.is_empty() || subcommands.is_empty() {
+        let text = help(&c)?;
+        let subcommands = subcommands(&text);
+        if c.is_empty() || subcommands.is_empty() || runs_alone(&text) {
             out.push(c.clone());
         }
         for s in subcommands.into_iter().rev() {
@@ -108,6 +110,14 @@ fn command_tree() -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// Whether a help text's first usage line runs the command without a subcommand (`Usage:
+/// jimsctl history [OPTIONS] --target <DIR>`, not `… <COMMAND>`).
+fn runs_alone(help: &str) -> bool {
+    help.lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .is_some_and(|usage| !usage.trim_end().ends_with("<COMMAND>"))
 }
 
 /// The names listed under `Commands:` in a help text.

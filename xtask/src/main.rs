@@ -5,10 +5,12 @@
 //!   missing, then `cargo test --workspace ARGS…` (see `setup.rs`).
 //! - `cargo xtask docs [--check]`: the help blocks of `docs/cli.md`, from `jimsctl -h` (see
 //!   `docs.rs`).
-//! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
-//!   fixtures, or N synthetic exports in both formats with their secrets files.
+//! - `cargo xtask gen-fixtures (--rewrite-committed | --out DIR) [--count N --scale K --seed S]`:
+//!   the committed fixtures (rewritten in place only with `--rewrite-committed`), or N
+//!   synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
 //! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
+//! - `cargo xtask man [--out DIR]`: jimsctl's man pages, from its clap definitions.
 //! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
 //!   baseline or compared against one (see `suite.rs`).
 //! - `cargo xtask power-loss [--full]`: the power-loss tests, every crash state of the batches
@@ -50,6 +52,7 @@ fn main() -> Result<()> {
         "bench-stage" => bench::stage(rest),
         "fuzz" => fuzz::run(rest),
         "suite" => suite::run(rest),
+        "man" => man(rest),
         "power-loss" => power_loss::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
@@ -57,6 +60,26 @@ fn main() -> Result<()> {
         }
         other => bail!("unknown task '{other}'; run `cargo xtask help`"),
     }
+}
+
+/// `cargo xtask man [--out DIR]`: jimsctl's man pages, generated from its clap definitions by
+/// the binary itself (`jimsctl man`), into `target/man/` by default.
+fn man(args: &[String]) -> Result<()> {
+    let out = match args {
+        [] => root().join("target/man"),
+        [flag, dir] if flag == "--out" => PathBuf::from(dir),
+        _ => bail!("usage: cargo xtask man [--out DIR]"),
+    };
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(["run", "--quiet", "--package", "cli", "--bin", "jimsctl", "--", "man", "--out"])
+        .arg(&out)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("jimsctl man failed ({status})");
+    }
+    Ok(())
 }
 
 fn print_help() {
@@ -68,7 +91,8 @@ fn print_help() {
          test [ARGS…]             install what the tests drive when missing (pass, gnupg,\n                           \
          script, fuse3; apt-get, as root), then cargo test --workspace ARGS…\n  \
          docs [--check]           rewrite (or check) the help blocks of docs/cli.md from jimsctl -h\n  \
-         gen-fixtures             rewrite the committed fixtures under fixtures/\n  \
+         gen-fixtures --rewrite-committed\n                           \
+         rewrite the committed fixtures under fixtures/ (--out DIR: a copy elsewhere)\n  \
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
          write N synthetic exports (XML and JSON) with secrets files\n  \
          fuzz [--minutes N] [--target NAME]\n                           \
@@ -76,6 +100,7 @@ fn print_help() {
          bench [--count 1000] [--large 10000] [--baseline 50] [--jobs N] [--keep --dir DIR]\n                           \
          (release) the durable batch against the format floor: exports/s, MB/s,\n                           \
          ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6\n  \
+         man [--out DIR]          jimsctl's man pages (target/man/ by default), from its clap definitions\n  \
          suite [--save NAME | --compare NAME] [--filter TEXT] [--quick]\n                           \
          every criterion bench (each stage, one import, a batch), saved as a baseline\n                           \
          or compared against one\n  \
@@ -114,6 +139,7 @@ fn gen_fixtures(args: &[String]) -> Result<()> {
     let mut count = None;
     let mut scale = 1usize;
     let mut seed = 1u64;
+    let mut rewrite = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -122,14 +148,41 @@ fn gen_fixtures(args: &[String]) -> Result<()> {
             "--count" => count = Some(value()?.parse().context("--count takes a number")?),
             "--scale" => scale = value()?.parse().context("--scale takes a number")?,
             "--seed" => seed = value()?.parse().context("--seed takes a number")?,
+            "--rewrite-committed" => rewrite = true,
             other => bail!("unknown option '{other}'"),
         }
     }
     match count {
-        None => fixtures::write_all(&out.unwrap_or_else(|| root().join("fixtures"))),
+        None => {
+            // The committed fixtures are what every test reads: rewriting them is asked for by
+            // name, never the default of a bare command.
+            let out = match out {
+                Some(out) => out,
+                None if rewrite => root().join("fixtures"),
+                None => bail!(
+                    "gen-fixtures without --out would rewrite the committed fixtures/ that the \
+                     tests read; give --rewrite-committed to do so, --out DIR to write a copy \
+                     elsewhere, or --out DIR --count N for synthetic exports"
+                ),
+            };
+            fixtures::write_all(&out)
+        }
         Some(n) => {
             let out = out.context("--count needs --out DIR")?;
             synth::write_many(&out, n, scale, seed)
         }
+    }
+}
+
+#[cfg(test)]
+mod gen_fixtures_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_gen_fixtures_refuses_to_rewrite_the_committed_fixtures() {
+        let before = std::fs::read(root().join("fixtures/exports/full.xml")).unwrap();
+        let e = gen_fixtures(&[]).unwrap_err().to_string();
+        assert!(e.contains("--rewrite-committed"), "{e}");
+        assert_eq!(std::fs::read(root().join("fixtures/exports/full.xml")).unwrap(), before);
     }
 }

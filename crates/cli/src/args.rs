@@ -15,6 +15,17 @@ be put back: it holds a mix.")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// When to use colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0;
+    /// CLICOLOR_FORCE=1 forces it), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::term::ColorWhen::Auto)]
+    pub(crate) color: crate::term::ColorWhen,
+    /// Say less: only the outcome's first line (and errors); `diff` prints nothing.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Say more: every item of a plan or a diff, not the first few of each list, and the start
+    /// of a failing `cmd:` program's error output (which may hold a secret).
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,10 +41,33 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Convert between an XML bundle, a JSON bundle and a server folder, without loss.
     Convert(ConvertArgs),
-    /// List the versions of a managed server folder.
-    History(TargetArgs),
+    /// List the versions of a managed server folder, or show one (`history show N`).
+    History(HistoryArgs),
     /// Restore an earlier version of a managed server folder (recorded as a new version).
     Rollback(RollbackArgs),
+    /// The state of a managed folder: server, key id, version, hand edits to the live files
+    /// since that version (which files, which items), and the remote's last push.
+    Status(StatusArgs),
+    /// Check a bundle, a server folder or a managed folder on its own, without a target: every
+    /// problem the import rules find (exit 0 valid, 2 not).
+    Validate(ValidateArgs),
+    /// Print a shell's completion script for jimsctl (bash, zsh, fish, elvish, powershell),
+    /// e.g. `jimsctl completions bash > /etc/bash_completion.d/jimsctl`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write jimsctl's man pages (one per command) into DIR (`cargo xtask man` runs this).
+    #[command(hide = true)]
+    Man {
+        /// The folder to write the pages into (made when absent).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Compare two configurations: bundles, server folders, managed folders or versions of
+    /// one (DIR@N), as the plan shows an import.
+    Diff(DiffArgs),
     /// Key commands.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -70,7 +104,7 @@ pub(crate) enum PluginsCommand {
 pub(crate) struct BatchArgs {
     /// The imports: a TOML file of [[import]] tables or a JSON file {"import": [...]}, each
     /// with export, target and optionally sections, accept_warning, secrets, source_key,
-    /// dry_run.
+    /// dry_run, replace_event_sources.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exports", "targets"])]
     pub(crate) manifest: Option<PathBuf>,
     /// A folder of exports: each NAME.xml or NAME.json (not *.secrets.json) is imported into
@@ -97,15 +131,16 @@ pub(crate) struct BatchArgs {
     /// Time limit for each answer of a `cmd:` source or a plugin, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
-    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
-    #[arg(long)]
-    pub(crate) verbose: bool,
     /// The exporting server's key file.
     #[arg(long, value_name = "FILE")]
     pub(crate) source_key: Option<PathBuf>,
     /// Do everything but write.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Clear and replace the event sources in a partial import too (by default a partial
+    /// import keeps the target's event sources and adds only those with new ids, as JIMS does).
+    #[arg(long)]
+    pub(crate) replace_event_sources: bool,
     /// Look every secret up for each import (by default a secret with the same keys, Data and
     /// Username is looked up once for the whole batch).
     #[arg(long)]
@@ -198,6 +233,78 @@ pub(crate) struct RollbackArgs {
     /// The version to restore (default: the one before the current).
     #[arg(long, value_name = "N")]
     pub(crate) to: Option<u64>,
+    /// Show what the rollback would change, and write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `jimsctl history [--target DIR]` or `jimsctl history show N --target DIR`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct HistoryArgs {
+    #[command(subcommand)]
+    pub(crate) show: Option<HistoryCommand>,
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) target: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `jimsctl history show`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HistoryCommand {
+    /// What version N holds (sections and item counts) and what it changed from the version
+    /// before it.
+    Show {
+        /// The version.
+        version: u64,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+/// `jimsctl status --target DIR`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Exit with 1 when the live files were changed by hand since the current version.
+    #[arg(long)]
+    pub(crate) exit_code: bool,
+}
+
+/// `jimsctl validate FILE|DIR`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// An XML or JSON bundle, a server folder, a managed folder or DIR@N.
+    #[arg(value_name = "FILE|DIR")]
+    pub(crate) path: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `jimsctl diff A B`.
+#[derive(Debug, Args)]
+#[command(after_help = "Each side is an XML or JSON bundle, a server folder, a managed folder \
+(its live configuration) or DIR@N (version N of a managed folder). Exit codes: 0 compared (with \
+--exit-code: no difference), 1 with --exit-code: they differ, 2 bad input.")]
+pub(crate) struct DiffArgs {
+    /// The old side.
+    #[arg(value_name = "A")]
+    pub(crate) a: String,
+    /// The new side.
+    #[arg(value_name = "B")]
+    pub(crate) b: String,
+    /// Exit with 1 when the two differ (0 when they do not), for scripts.
+    #[arg(long)]
+    pub(crate) exit_code: bool,
+    /// A server key file that opens sealed passwords of either side, so they compare by value
+    /// (a managed folder's own key is used without asking); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) source_key: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// The flags `import` and `passwords` share.
@@ -206,9 +313,9 @@ pub(crate) struct ResolveArgs {
     /// The export: an XML or JSON bundle, or a server configuration folder.
     pub(crate) export: PathBuf,
     /// The managed server folder to import into (`import` creates it when it does not exist;
-    /// `passwords` only reads it).
+    /// `passwords` only reads it, and without it shows what a new server would need).
     #[arg(long, value_name = "DIR")]
-    pub(crate) target: PathBuf,
+    pub(crate) target: Option<PathBuf>,
     /// Import only these sections of the file (the Advanced chooser).
     #[arg(long, value_name = "ID[,ID…]", value_delimiter = ',')]
     pub(crate) sections: Option<Vec<String>>,
@@ -219,18 +326,20 @@ pub(crate) struct ResolveArgs {
     /// Time limit for each answer of a `cmd:` source or a plugin, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
-    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
-    #[arg(long)]
-    pub(crate) verbose: bool,
     /// The exporting server's key file, so its sealed passwords are re-sealed instead of
     /// counted missing.
     #[arg(long, value_name = "FILE")]
     pub(crate) source_key: Option<PathBuf>,
+    /// Clear and replace the event sources in a partial import too (by default a partial
+    /// import keeps the target's event sources and adds only those with new ids, as JIMS does).
+    #[arg(long)]
+    pub(crate) replace_event_sources: bool,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("target", |a| a.required(true)))]
 pub(crate) struct ImportArgs {
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
@@ -247,9 +356,17 @@ pub(crate) struct PasswordsArgs {
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
     /// Write a secrets file (JSON or TOML, by extension) with every missing key and an empty
-    /// value, to fill in and pass back with --secrets file:FILE.
+    /// value, to fill in and pass back with --secrets file:FILE. An existing FILE keeps every
+    /// key and value it has; the missing keys are added to it.
     #[arg(long, value_name = "FILE")]
     pub(crate) emit: Option<PathBuf>,
+    /// With --emit: overwrite an existing FILE with the missing keys only (what it holds is lost).
+    #[arg(long, requires = "emit")]
+    pub(crate) force: bool,
+    /// Show each row's secret key in the table: the key that answered a fixed row, the item's
+    /// own key for a missing one.
+    #[arg(long)]
+    pub(crate) keys: bool,
 }
 
 /// A bundle's format.
@@ -290,6 +407,9 @@ pub(crate) struct ExportArgs {
     /// Sealed (default), omit, or plain.
     #[arg(long, value_enum, default_value_t = PasswordsArg::Sealed)]
     pub(crate) passwords: PasswordsArg,
+    /// Replace OUT when it exists (by default an existing file is refused).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// `convert`'s output kind.
@@ -307,11 +427,15 @@ pub(crate) enum ConvertKind {
 pub(crate) struct ConvertArgs {
     /// An XML bundle, a JSON bundle or a server folder.
     pub(crate) input: PathBuf,
-    /// Where to write: `.xml` or `.json` by extension, otherwise a new folder.
+    /// Where to write: `.xml` or `.json` by extension, a new folder for a name without an
+    /// extension (any other extension needs --to).
     pub(crate) out: PathBuf,
     /// The output's kind, overriding OUT's extension.
     #[arg(long, value_enum)]
     pub(crate) to: Option<ConvertKind>,
+    /// Replace OUT when it is an existing file (by default it is refused).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// The longest `--secrets-timeout` accepted: a day.

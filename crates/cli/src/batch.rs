@@ -33,6 +33,7 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
         secrets: a.secrets.clone(),
         source_key: a.source_key.clone(),
         dry_run: a.dry_run,
+        replace_event_sources: a.replace_event_sources,
     };
     let prompting = entries.iter().any(|e| {
         let specs = e.overrides.secrets.as_ref().unwrap_or(&defaults.secrets);
@@ -44,7 +45,8 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
             "file:{dir}/{name}.secrets.json for one file per export",
         ));
     }
-    let source_options = sources::options(a.secrets_timeout, a.verbose);
+    let source_options =
+        sources::options(a.secrets_timeout, render::verbosity() == render::Verbosity::Verbose);
     let open = |spec: &str| sources::open(spec, &source_options);
     let options = batch::Options {
         jobs: a.jobs.map_or(0, usize::from),
@@ -66,14 +68,24 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
 
     let bar = progress_bar(entries.len() as u64);
     let failed = AtomicUsize::new(0);
+    // The bar moves as each import runs; once every one has, what is left is making the last
+    // group of commits durable, which the message says rather than a bar that seems stuck.
     let observe = |event: Event<'_>| {
-        let Event::Done(r) = event;
-        if let Some(bar) = &bar {
-            if !r.succeeded() {
+        let Some(bar) = &bar else { return };
+        match event {
+            Event::Ran(_) => {
+                bar.inc(1);
+                if bar.position() >= bar.length().unwrap_or(u64::MAX) {
+                    let n = failed.load(Ordering::Relaxed);
+                    let failed = if n > 0 { format!("{n} failed; ") } else { String::new() };
+                    bar.set_message(format!("{failed}writing the last imports to disk…"));
+                }
+            }
+            Event::Done(r) if !r.succeeded() => {
                 let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
                 bar.set_message(format!("{n} failed"));
             }
-            bar.inc(1);
+            Event::Done(_) => {}
         }
     };
     let interaction = BatchInteraction {
@@ -98,7 +110,12 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
     if a.output.format == OutputFormat::Json {
         out_json!(json);
     } else {
-        out!("{}", summary(&report, a.report.as_deref(), style));
+        let text = summary(&report, a.report.as_deref(), style);
+        if render::verbosity() == render::Verbosity::Quiet {
+            outln!("{}", text.lines().next().unwrap_or_default());
+        } else {
+            out!("{text}");
+        }
     }
     Ok(report.exit_code())
 }
@@ -126,6 +143,17 @@ fn list(a: &BatchArgs) -> Result<Vec<Entry>, Error> {
     Ok(entries)
 }
 
+/// A rate of imports per second with sensible precision: `1234/s`, `79.6/s`, `0.42/s`.
+pub(crate) fn rate_text(rate: f64) -> String {
+    if rate >= 100.0 {
+        format!("{rate:.0}/s")
+    } else if rate >= 10.0 {
+        format!("{rate:.1}/s")
+    } else {
+        format!("{rate:.2}/s")
+    }
+}
+
 /// A progress bar on standard error when it is a terminal.
 fn progress_bar(len: u64) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
@@ -133,8 +161,13 @@ fn progress_bar(len: u64) -> Option<ProgressBar> {
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} imports ({per_sec}, eta {eta}) {msg}",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} imports ({rate}, eta {eta}) {msg}",
     )
+    .map(|s| {
+        s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&rate_text(state.per_sec()));
+        })
+    })
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -192,7 +225,7 @@ impl pipeline::Interaction for BatchInteraction {
         if table.remaining() == 0 {
             return Ok(Some(assigned));
         }
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = term::color_dialog();
         let asked = match &self.bar {
             Some(bar) => bar.suspend(|| crate::prompt::run(table, "jimsctl batch", color)),
             None => crate::prompt::run(table, "jimsctl batch", color),
@@ -226,12 +259,20 @@ impl pipeline::Interaction for BatchInteraction {
 fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style) -> String {
     let t = &report.totals;
     let mut out = String::new();
-    let rate = if t.seconds > 0.0 { t.imports as f64 / t.seconds } else { 0.0 };
+    // Imports skipped after Ctrl-C did not run: they are no part of the rate.
+    let ran = t.imports - t.skipped;
+    let rate = if t.seconds > 0.0 { ran as f64 / t.seconds } else { 0.0 };
     let _ = write!(
         out,
-        "Batch of {} import(s) in {:.1} s ({rate:.1}/s): {} imported",
-        t.imports, t.seconds, t.imported
+        "Batch of {} in {:.1} s ({}): {} imported",
+        crate::import::plural(t.imports, "import"),
+        t.seconds,
+        rate_text(rate),
+        t.imported
     );
+    if t.unchanged > 0 {
+        let _ = write!(out, ", {} unchanged (nothing new to write)", t.unchanged);
+    }
     if t.dry_run > 0 {
         let _ = write!(out, ", {} dry run(s)", t.dry_run);
     }
@@ -299,4 +340,17 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         let _ = writeln!(out, "Report written to {}.", render::path(path));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_print_with_sensible_precision() {
+        assert_eq!(rate_text(79.5528), "79.6/s");
+        assert_eq!(rate_text(1234.56), "1235/s");
+        assert_eq!(rate_text(0.4219), "0.42/s");
+        assert_eq!(rate_text(0.0), "0.00/s");
+    }
 }

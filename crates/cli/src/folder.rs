@@ -52,6 +52,7 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
             PasswordsArg::Omit => PasswordsOut::Omit,
             PasswordsArg::Plain => PasswordsOut::Plain,
         },
+        force: a.force,
     };
     if options.passwords == PasswordsOut::Plain {
         errln!(
@@ -62,10 +63,10 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
     let r = pipeline::export(&a.target, &a.out, &options)?;
     let sections: Vec<&str> = r.sections.iter().map(|s| s.as_str()).collect();
     outln!(
-        "Exported {} ({}, {} sections: {}) to {}, passwords {}.",
+        "Exported {} ({}, {}: {}) to {}, passwords {}.",
         render::path(&a.target),
         r.scope,
-        sections.len(),
+        crate::import::plural(sections.len(), "section"),
         sections.join(", "),
         render::path(&r.out),
         match r.passwords {
@@ -96,13 +97,13 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
         Some(ConvertKind::Json) => ConvertTo::Format(ExportFormat::Json),
         Some(ConvertKind::Folder) => ConvertTo::Format(ExportFormat::Folder),
     };
-    let r = pipeline::convert(&a.input, &a.out, to)?;
+    let r = pipeline::convert(&a.input, &a.out, to, a.force)?;
     outln!(
-        "Converted {} to {} ({}, {} sections).",
+        "Converted {} to {} ({}, {}).",
         render::path(&a.input),
         render::path(&r.out),
         r.format,
-        r.sections.len()
+        crate::import::plural(r.sections.len(), "section")
     );
     Ok(0)
 }
@@ -127,6 +128,22 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
     let target = store::Target::open_to_replace(&r.target.target, &model::SectionId::ALL)
         .map_err(Error::from)?;
     let report = target.rollback(r.to).map_err(Error::from)?;
+    if report.unchanged {
+        if r.target.output.format == OutputFormat::Json {
+            outln!(
+                "{:#}",
+                json!({"status": "unchanged", "version": report.version, "files_written": []})
+            );
+        } else {
+            outln!(
+                "Nothing to restore: {} already holds what that version holds, so no new version \
+                 was made (it is still at version {}).",
+                r.target.target.display(),
+                report.version
+            );
+        }
+        return Ok(0);
+    }
     if r.target.output.format == OutputFormat::Json {
         out_json!(json!({"status": "rolled-back", "version": report.version,
             "files_written": report.files_written}));

@@ -20,20 +20,16 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         dry_run: a.dry_run,
         source_key: a.resolve.source_key.clone(),
         prompt,
+        replace_event_sources: a.resolve.replace_event_sources,
         no_plan: false,
     };
+    let target = a.resolve.target.clone().unwrap_or_default();
     let interaction = TerminalInteraction {
-        title: format!("{} → {}", render::path(&a.resolve.export), render::path(&a.resolve.target)),
+        title: format!("{} → {}", render::path(&a.resolve.export), render::path(&target)),
     };
-    let outcome = pipeline::import(
-        &a.resolve.export,
-        &a.resolve.target,
-        &options,
-        &chain,
-        None,
-        &interaction,
-    )?;
-    if outcome.status == pipeline::Status::Imported {
+    let outcome =
+        pipeline::import(&a.resolve.export, &target, &options, &chain, None, &interaction)?;
+    if matches!(outcome.status, pipeline::Status::Imported | pipeline::Status::Unchanged) {
         settings::remember_export_folder(&a.resolve.export);
     }
     print_outcome(&outcome, &a.resolve, a.dry_run, &found, style);
@@ -49,6 +45,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     let options = ImportOptions {
         sections: a.resolve.sections.clone(),
         source_key: a.resolve.source_key.clone(),
+        replace_event_sources: a.resolve.replace_event_sources,
         ..ImportOptions::default()
     };
     let (chain, prompt) = build_chain(&a.resolve, false)?;
@@ -60,21 +57,37 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         );
     }
     let interaction = TerminalInteraction { title: String::new() };
-    let outcome =
-        pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain, &interaction)?;
-    if let Some(path) = &a.emit {
-        emit_skeleton(path, &outcome.table)?;
-    }
+    let outcome = pipeline::passwords(
+        &a.resolve.export,
+        a.resolve.target.as_deref(),
+        &options,
+        &chain,
+        &interaction,
+    )?;
+    let emitted = match &a.emit {
+        Some(path) => Some(emit_skeleton(path, &outcome.table, a.force)?),
+        None => None,
+    };
     if a.resolve.output.format == OutputFormat::Json {
-        out_json!(render::table_json(&outcome.table));
+        let mut v = render::table_json(&outcome.table);
+        v["foreign_keys"] = render::foreign_keys_json(&outcome);
+        out_json!(v);
     } else {
-        out!("{}", render::table(&outcome.table, style));
-        if let Some(path) = &a.emit {
-            outln!(
-                "Wrote {} key(s) to fill in to {}.",
-                outcome.table.remaining(),
-                render::path(path)
-            );
+        out!("{}", render::table_with(&outcome.table, style, a.keys));
+        out!("{}", render::foreign_keys_note(&outcome));
+        if let (Some(path), Some(emitted)) = (&a.emit, emitted) {
+            let path = render::path(path);
+            match emitted {
+                Emitted::New(n) => outln!("Wrote {} to fill in to {path}.", plural(n, "key")),
+                Emitted::Merged { added: 0, .. } => {
+                    outln!("{path} already has every key to fill in; it was left as it was.")
+                }
+                Emitted::Merged { added, kept } => outln!(
+                    "Added {} to fill in to {path}, keeping its {} and their values.",
+                    plural(added, "key"),
+                    plural(kept, "key")
+                ),
+            }
         }
     }
     Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
@@ -88,7 +101,7 @@ fn print_outcome(
     style: Style,
 ) {
     let export = a.export.display().to_string();
-    let target = a.target.display().to_string();
+    let target = a.target.as_deref().unwrap_or(Path::new("")).display().to_string();
     if a.output.format == OutputFormat::Json {
         let mut v = render::import_json(outcome, &export, &target, dry_run);
         match found {
@@ -98,7 +111,12 @@ fn print_outcome(
         }
         out_json!(v);
     } else {
-        out!("{}", render::import_text(outcome, &export, &target, dry_run, style));
+        let text = render::import_text(outcome, &export, &target, dry_run, style);
+        if render::verbosity() == render::Verbosity::Quiet {
+            outln!("{}", text.lines().next().unwrap_or_default());
+        } else {
+            out!("{text}");
+        }
     }
 }
 
@@ -132,7 +150,8 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 /// Each SPEC is checked now, but its source is opened only once the import has checked its
 /// export and its target.
 fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
-    let options = sources::options(a.secrets_timeout, a.verbose);
+    let options =
+        sources::options(a.secrets_timeout, render::verbosity() == render::Verbosity::Verbose);
     let mut chain = Vec::new();
     let mut prompt = false;
     for spec in &a.secrets {
@@ -150,7 +169,30 @@ fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bo
     Ok((secrets::Chain::new(chain), prompt))
 }
 
-fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
+/// What `--emit` did.
+#[derive(Clone, Copy, Debug)]
+enum Emitted {
+    /// Wrote a new file with this many keys.
+    New(usize),
+    /// Merged into the existing file: `added` keys added to its `kept`.
+    Merged {
+        /// Keys added.
+        added: usize,
+        /// Keys the file held.
+        kept: usize,
+    },
+}
+
+/// `1 key`, `2 keys`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// Writes the skeleton of `table` to `path` (mode 0600, atomically). An existing file is merged
+/// into, never lost: every key and value it has is kept and the missing keys are added empty;
+/// `force` overwrites it with the skeleton alone. A file that is not a usable secrets file is
+/// refused (exit 2) unless `force`.
+fn emit_skeleton(path: &Path, table: &secrets::Table, force: bool) -> Result<Emitted, Error> {
     let format = match path.extension().and_then(|e| e.to_str()) {
         Some("toml") => secrets::SkeletonFormat::Toml,
         Some("json") => secrets::SkeletonFormat::Json,
@@ -161,7 +203,42 @@ fn emit_skeleton(path: &Path, table: &secrets::Table) -> Result<(), Error> {
             ));
         }
     };
-    pipeline::write_file_atomic(path, secrets::skeleton(table, format).as_bytes(), 0o600)
+    let existing = match std::fs::read(path) {
+        Ok(bytes) if !force => Some(crypto::SecretBytes::new(bytes)),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "--emit {}: cannot read the existing file to add the missing keys to it: {e}",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    let Some(existing) = existing else {
+        let text = secrets::skeleton(table, format);
+        pipeline::write_file_atomic(path, text.as_bytes(), 0o600)?;
+        return Ok(Emitted::New(table.missing().count()));
+    };
+    let kept = secrets::FileSource::parse(&existing, format, path)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Input,
+                format!(
+                    "--emit: {e}; it was left as it was (--force overwrites it with the missing \
+                     keys only, losing what it holds)"
+                ),
+            )
+        })?
+        .len();
+    let (merged, added) = secrets::merge_skeleton(&existing, format, table, path)
+        .map_err(|e| Error::new(ErrorKind::Input, format!("--emit: {e}")))?;
+    if added > 0 {
+        pipeline::write_file_atomic(path, &merged, 0o600)?;
+    }
+    Ok(Emitted::Merged { added, kept })
 }
 
 /// Asks the partial-import warning and the missing passwords on a terminal; without one,
@@ -189,7 +266,7 @@ impl pipeline::Interaction for TerminalInteraction {
         &self,
         table: &mut secrets::Table,
     ) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = term::color_dialog();
         match prompt::run(table, &self.title, color) {
             Ok(prompt::Ended::Assigned(typed)) => Ok(Some(typed)),
             Ok(prompt::Ended::Cancelled) => {

@@ -38,6 +38,8 @@ macro_rules! out_json {
 
 mod args;
 mod batch;
+mod completions;
+mod diff;
 mod folder;
 mod hardening;
 mod import;
@@ -47,12 +49,14 @@ mod push;
 mod render;
 mod settings;
 mod sources;
+mod status;
 mod stdio;
 mod term;
+mod validate;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use pipeline::{Error, ErrorKind};
 use serde_json::json;
 
@@ -72,6 +76,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return ExitCode::from(stdio::exit_code(code)),
     };
+    render::set_verbosity(if cli.quiet {
+        render::Verbosity::Quiet
+    } else if cli.verbose {
+        render::Verbosity::Verbose
+    } else {
+        render::Verbosity::Normal
+    });
     let format = output_format(&cli.command);
     let code = match run(cli.command) {
         Ok(code) => code,
@@ -87,17 +98,34 @@ fn main() -> ExitCode {
 /// own text: clap prints them and exits.
 fn parse_args() -> Result<Cli, u8> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let e = match Cli::try_parse_from(&args) {
+    // `--color` first, so that clap's own messages follow the same choice as jimsctl's.
+    term::set_color(term::color_from_args(&args));
+    let color = term::color_stderr();
+    let command = || {
+        Cli::command().color(if color {
+            clap::ColorChoice::Always
+        } else {
+            clap::ColorChoice::Never
+        })
+    };
+    let parse = |args: Vec<std::ffi::OsString>| {
+        command().try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m))
+    };
+    let e = match parse(args.clone()) {
         Ok(cli) => return Ok(cli),
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => e,
     };
-    let shown = args.iter().map(|a| render::escape_for_terminal(&a.to_string_lossy()).into_owned());
-    let e = match Cli::try_parse_from(shown) {
+    let shown = args
+        .iter()
+        .map(|a| render::escape_for_terminal(&a.to_string_lossy()).into_owned().into())
+        .collect();
+    let e = match parse(shown) {
         Err(same) if same.kind() == e.kind() => same,
         _ => e,
     };
-    errln!("{}", e.render().to_string().trim_end());
+    let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
+    errln!("{}", text.trim_end());
     Err(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
@@ -105,7 +133,14 @@ fn output_format(command: &Command) -> OutputFormat {
     match command {
         Command::Import(a) => a.resolve.output.format,
         Command::Passwords(a) => a.resolve.output.format,
-        Command::History(t) => t.output.format,
+        Command::History(h) => match &h.show {
+            Some(args::HistoryCommand::Show { target, .. }) => target.output.format,
+            None => h.output.format,
+        },
+        Command::Diff(d) => d.output.format,
+        Command::Validate(v) => v.output.format,
+        Command::Completions { .. } | Command::Man { .. } => OutputFormat::Text,
+        Command::Status(s) => s.target.output.format,
         Command::Rollback(r) => r.target.output.format,
         Command::Key(KeyCommand::Id(t)) => t.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
@@ -129,7 +164,9 @@ fn report_error(e: &Error, format: OutputFormat) -> u8 {
         out_json!(v);
     } else {
         // The message says what to do, busy or not (the store's says to try again later).
-        errln!("error: {}", render::error_text(e));
+        // `error:` as clap writes it: bold red where stderr gets colour.
+        let label = if term::color_stderr() { "\x1b[1m\x1b[31merror:\x1b[0m" } else { "error:" };
+        errln!("{label} {}", render::error_text(e));
     }
     code
 }
@@ -144,8 +181,22 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Passwords(a) => import::passwords(a, style),
         Command::Export(a) => folder::export(a),
         Command::Convert(a) => folder::convert(a),
-        Command::History(t) => folder::history(t),
+        Command::History(h) => match h.show {
+            Some(args::HistoryCommand::Show { version, target }) => {
+                diff::history_show(version, target, style)
+            }
+            None => folder::history(args::TargetArgs {
+                target: h.target.unwrap_or_default(),
+                output: h.output,
+            }),
+        },
+        Command::Rollback(r) if r.dry_run => diff::rollback_dry_run(r, style),
         Command::Rollback(r) => folder::rollback(r),
+        Command::Diff(d) => diff::run(d, style),
+        Command::Validate(v) => validate::run(v),
+        Command::Completions { shell } => completions::print(shell),
+        Command::Man { out } => completions::man(&out),
+        Command::Status(s) => status::run(s, style),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),

@@ -166,13 +166,38 @@ pub(crate) fn table_cells(table: &Table) -> (Vec<[String; 7]>, [usize; 7]) {
 
 /// The Add Missing Passwords table, as the brief has it, with the status line.
 pub(crate) fn table(table: &Table, style: Style) -> String {
-    let headers = TABLE_HEADERS;
+    table_with(table, style, false)
+}
+
+/// [`table`], with a last column `Key` when `keys`: the secret key that answered a fixed row,
+/// the item's own key (the first asked) for a missing one.
+pub(crate) fn table_with(table: &Table, style: Style, keys: bool) -> String {
     let (rows, widths) = table_cells(table);
+    let (headers, rows, widths): (Vec<&str>, Vec<Vec<String>>, Vec<usize>) = if keys {
+        let mut headers = TABLE_HEADERS.to_vec();
+        headers.push("Key");
+        let mut widths = widths.to_vec();
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .zip(&table.rows)
+            .map(|(cells, r)| {
+                let key = r.answered_key().unwrap_or_else(|| r.key()).as_str().to_owned();
+                let mut cells = cells.to_vec();
+                cells.push(key);
+                cells
+            })
+            .collect();
+        let w = rows.iter().map(|c| c[7].chars().count()).max().unwrap_or(0).max(3);
+        widths.push(w);
+        (headers, rows, widths)
+    } else {
+        (TABLE_HEADERS.to_vec(), rows.into_iter().map(|c| c.to_vec()).collect(), widths.to_vec())
+    };
     // The Password column is coloured in the rows (red missing, green OK), not in the header,
     // which is bold as a whole.
     let line = |cells: &[String], header: bool| {
         let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(widths.iter().copied()).enumerate() {
             let pad = w.saturating_sub(width(cell));
             let shown = match (i, header) {
                 (5, false) if cell == "OK" => style.green(cell),
@@ -211,13 +236,14 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
             Action::Untouched => {
                 let _ = writeln!(out, "  {name:width$}  untouched");
             }
-            Action::Replaced => {
+            Action::Replaced | Action::Merged => {
                 let _ = write!(
                     out,
-                    "  {name:width$}  {}  {} → {} items",
-                    style.yellow("replaced"),
+                    "  {name:width$}  {}  {} → {} {}",
+                    style.yellow(s.action.as_str()),
                     s.items_before,
-                    s.items_after
+                    s.items_after,
+                    if s.items_after == 1 { "item" } else { "items" }
                 );
                 let mut parts = Vec::new();
                 if !s.added.is_empty() {
@@ -229,6 +255,9 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 if !s.changed.is_empty() {
                     parts.push(format!("{} changed", s.changed.len()));
                 }
+                if !s.kept.is_empty() {
+                    parts.push(format!("{} kept", s.kept.len()));
+                }
                 if parts.is_empty() {
                     parts.push("no item changes".into());
                 }
@@ -239,7 +268,11 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 if !s.removed.is_empty() {
                     let _ = writeln!(out, "      - {}", id_list(&s.removed));
                 }
-                for c in s.changed.iter().take(MAX_LISTED) {
+                if !s.kept.is_empty() {
+                    let _ =
+                        writeln!(out, "      = {} (kept: already on the target)", id_list(&s.kept));
+                }
+                for c in s.changed.iter().take(max_listed(MAX_LISTED)) {
                     let fields: Vec<Cow<'_, str>> =
                         c.fields.iter().map(|f| escape_for_terminal(&f.field)).collect();
                     let _ = writeln!(
@@ -249,7 +282,7 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                         fields.join(", ")
                     );
                 }
-                if s.changed.len() > MAX_LISTED {
+                if s.changed.len() > max_listed(MAX_LISTED) {
                     let _ = writeln!(
                         out,
                         "      ~ … and {} more changed",
@@ -262,15 +295,47 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
     out
 }
 
+/// How much the text output says (`-q`, `-v`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verbosity {
+    /// `-q`: the outcome's first line only.
+    Quiet,
+    /// The default.
+    Normal,
+    /// `-v`: every item, no list cut short.
+    Verbose,
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets `-q`/`-v` for the process.
+pub(crate) fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `-q`/`-v` as set.
+pub(crate) fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        2 => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// How many item ids or changed items a text list shows before it summarises (all with `-v`).
+pub(crate) fn max_listed(normal: usize) -> usize {
+    if verbosity() == Verbosity::Verbose { usize::MAX } else { normal }
+}
+
 /// How many item ids or changed items the text plan lists before it summarises.
 const MAX_LISTED: usize = 8;
 
 /// `a, b, c, … and 12 more`.
 fn id_list(ids: &[String]) -> String {
     let shown: Vec<Cow<'_, str>> =
-        ids.iter().take(MAX_LISTED).map(|id| escape_for_terminal(id)).collect();
+        ids.iter().take(max_listed(MAX_LISTED)).map(|id| escape_for_terminal(id)).collect();
     let mut s = shown.join(", ");
-    if ids.len() > MAX_LISTED {
+    if ids.len() > max_listed(MAX_LISTED) {
         let _ = write!(s, ", … and {} more", ids.len() - MAX_LISTED);
     }
     s
@@ -317,6 +382,12 @@ pub(crate) fn import_text(
             if o.creates_target { " (created)" } else { "" },
             o.version.unwrap_or_default()
         ),
+        Status::Unchanged => format!(
+            "Nothing to import: {target} already holds what {export} ({}) holds, so no new \
+             version was made (it is still at version {}).",
+            o.format,
+            o.version.unwrap_or_default()
+        ),
         Status::DryRun => format!(
             "Dry run: importing {export} ({}) into {target}{} would do this (nothing was written):",
             o.format,
@@ -334,8 +405,13 @@ pub(crate) fn import_text(
         ),
         Status::WarningNotAccepted => format!(
             "The partial-import warning was not accepted; nothing was written.\n\
-             Run again with --accept-warning to import {} into {target}.",
-            sections.join(", ")
+             Run again with --accept-warning to import {} into {target}; {}.",
+            sections.join(", "),
+            match o.table.total() {
+                0 => "it needs no password".to_owned(),
+                1 => "it needs 1 password that the export does not carry usably".to_owned(),
+                n => format!("it needs {n} passwords that the export does not carry usably"),
+            }
         ),
     };
     let _ = writeln!(out, "{head}");
@@ -355,10 +431,12 @@ pub(crate) fn import_text(
     if o.status == Status::MissingPasswords {
         let _ = writeln!(out, "\nAdd Missing Passwords");
         out.push_str(&table(t, style));
+        out.push_str(&foreign_keys_note(o));
         let _ = writeln!(
             out,
-            "\nGive them with --secrets (env, file:PATH, dir:PATH, cmd:PROGRAM, prompt); \
-             `jimsctl passwords … --emit secrets.toml` writes a file to fill in."
+            "\nGive them with --secrets (env, file:PATH, dir:PATH, cmd:PROGRAM, \
+             plugin:NAME[:CONFIG], prompt); `jimsctl passwords … --emit secrets.toml` writes a \
+             file to fill in."
         );
         return out;
     }
@@ -381,10 +459,66 @@ pub(crate) fn import_text(
     out
 }
 
+/// The rows still missing because the export holds them sealed under another server's key,
+/// by key id: `(key id, rows)`.
+fn foreign_missing(o: &Outcome) -> Vec<(&str, usize)> {
+    o.foreign_keys
+        .iter()
+        .map(|(id, rows)| {
+            let missing = rows
+                .iter()
+                .filter(|i| o.table.rows.iter().any(|r| r.index == **i && !r.is_fixed()))
+                .count();
+            (id.as_str(), missing)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Said once, rather than a "missing" per row: these passwords are in the export, sealed under
+/// another server's key, and `--source-key` with that key re-seals them.
+pub(crate) fn foreign_keys_note(o: &Outcome) -> String {
+    let foreign = foreign_missing(o);
+    if foreign.is_empty() {
+        return String::new();
+    }
+    let server = match &o.export_server_id {
+        Some(s) => format!("server '{}' (as the export's header says)", crate::diff::clean(s)),
+        None => "another server (the export's header does not name it)".to_owned(),
+    };
+    let mut out = String::new();
+    for (id, n) in &foreign {
+        let rows = if *n == 1 {
+            "1 of these passwords is".to_owned()
+        } else {
+            format!("{n} of these passwords are")
+        };
+        let _ = writeln!(
+            out,
+            "\n{rows} in the export, sealed under key id {id} of {server}, not under this folder's key."
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Give that server's key with --source-key FILE (its .jims-import/server.key; `jimsctl key id \
+         --target DIR` there prints its key id) and they are re-sealed instead of asked."
+    );
+    out
+}
+
+/// The foreign keys as JSON: `[{"key_id", "server_id", "rows"}]`, rows still missing.
+pub(crate) fn foreign_keys_json(o: &Outcome) -> Value {
+    foreign_missing(o)
+        .into_iter()
+        .map(|(id, n)| json!({"key_id": id, "server_id": o.export_server_id, "rows": n}))
+        .collect()
+}
+
 /// `import` as one JSON object; a dry run of a partial import carries the warning's text.
 pub(crate) fn import_json(o: &Outcome, export: &str, target: &str, dry_run: bool) -> Value {
     let status = match o.status {
         Status::Imported => "imported",
+        Status::Unchanged => "unchanged",
         Status::DryRun => "dry-run",
         Status::MissingPasswords => "missing-passwords",
         Status::WarningNotAccepted => "warning-not-accepted",
@@ -412,6 +546,7 @@ pub(crate) fn import_json(o: &Outcome, export: &str, target: &str, dry_run: bool
     }
     if o.status == Status::MissingPasswords {
         v["items"] = table_json(&o.table)["items"].clone();
+        v["foreign_keys"] = foreign_keys_json(o);
     }
     v
 }
@@ -430,7 +565,11 @@ pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
                 format!("{}{}", if v.current { "*" } else { " " }, v.version),
                 escape_for_terminal(&v.time).into_owned(),
                 escape_for_terminal(&v.action).into_owned(),
-                v.export.as_deref().map_or_else(|| "-".into(), |e| escape_for_terminal(e).into()),
+                match (&v.export, v.restored) {
+                    (Some(e), _) => escape_for_terminal(e).into_owned(),
+                    (None, Some(n)) => format!("restores version {n}"),
+                    (None, None) => "-".into(),
+                },
                 v.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
             ]
         })

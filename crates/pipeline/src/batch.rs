@@ -72,6 +72,8 @@ pub struct Overrides {
     pub source_key: Option<PathBuf>,
     /// `--dry-run`.
     pub dry_run: Option<bool>,
+    /// `--replace-event-sources`.
+    pub replace_event_sources: Option<bool>,
 }
 
 /// The `import` flags given to the batch: they apply to every entry that does not set its own.
@@ -87,6 +89,8 @@ pub struct Defaults {
     pub source_key: Option<PathBuf>,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `--replace-event-sources`.
+    pub replace_event_sources: bool,
 }
 
 /// One import of a batch.
@@ -206,6 +210,8 @@ pub type Opener<'a> = dyn Fn(&str) -> Result<Box<dyn SecretSource>, Error> + Syn
 pub enum EntryStatus {
     /// Written (exit 0).
     Imported,
+    /// Nothing to write: the target already held it; no version made (exit 0).
+    Unchanged,
     /// A dry run that found nothing in the way (exit 0).
     DryRun,
     /// Passwords still missing (exit 3).
@@ -227,6 +233,7 @@ impl EntryStatus {
     fn of(status: Status) -> EntryStatus {
         match status {
             Status::Imported => EntryStatus::Imported,
+            Status::Unchanged => EntryStatus::Unchanged,
             Status::DryRun => EntryStatus::DryRun,
             Status::MissingPasswords => EntryStatus::MissingPasswords,
             Status::WarningNotAccepted => EntryStatus::WarningNotAccepted,
@@ -247,6 +254,7 @@ impl EntryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryStatus::Imported => "imported",
+            EntryStatus::Unchanged => "unchanged",
             EntryStatus::DryRun => "dry-run",
             EntryStatus::MissingPasswords => "missing-passwords",
             EntryStatus::WarningNotAccepted => "warning-not-accepted",
@@ -287,16 +295,14 @@ pub struct EntryReport {
     pub sections: Vec<SectionId>,
     /// The password counters, when the import got as far as the table.
     pub passwords: Option<Passwords>,
-    /// The secret keys still missing (for `missing-passwords`), most specific key of each row.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The secret keys still missing (for `missing-passwords`), most specific key of each row;
+    /// empty otherwise. Every entry has every field, whatever its status.
     pub missing: Vec<String>,
-    /// The version written.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The version written (or, for `unchanged`, the one the target stays at); `null` else.
     pub version: Option<u64>,
     /// Whether the import created the target.
     pub created: bool,
-    /// The error, for a failed entry.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The error, for a failed entry; `null` else.
     pub error: Option<String>,
     /// How long the import took, in seconds (reading to staging its commit).
     pub seconds: f64,
@@ -377,6 +383,8 @@ pub struct Totals {
     pub imports: usize,
     /// Entries imported.
     pub imported: usize,
+    /// Entries whose target already held what they would write (no version made).
+    pub unchanged: usize,
     /// Dry runs that would succeed.
     pub dry_run: usize,
     /// Entries that failed (any other status but `skipped`).
@@ -416,7 +424,11 @@ impl Report {
 /// What [`run`] tells its observer as entries end (for a progress bar).
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// An entry ended (for an import that wrote: once its commit is durable).
+    /// An entry's import ran (for one that writes, its commit is staged, not yet durable): as
+    /// each one ends, for a progress bar that moves import by import.
+    Ran(&'a EntryReport),
+    /// An entry ended (for an import that wrote: once its commit is durable). Its status may
+    /// differ from [`Event::Ran`]'s when the durable commit failed.
     Done(&'a EntryReport),
 }
 
@@ -440,7 +452,7 @@ struct ManifestEntry {
 /// Reads a manifest: TOML (`[[import]]` tables) or JSON (`{"import": [...]}`), told apart by
 /// the extension `.json` or `.toml`, else by content. Each entry has `export` and `target` and
 /// optionally `sections`, `accept_warning`, `secrets` (a list of SPECs), `source_key`,
-/// `dry_run`. Relative paths are taken from the manifest's folder: `export`, `target`,
+/// `dry_run`, `replace_event_sources`. Relative paths are taken from the manifest's folder: `export`, `target`,
 /// `source_key`, and the PATH of a `file:PATH` or `dir:PATH` SPEC (one that starts with a
 /// placeholder, `{dir}`, is already anchored); other SPECs are used as given.
 ///
@@ -706,6 +718,7 @@ fn settle(entry: &Entry, defaults: &Defaults) -> (ImportOptions, Vec<String>) {
         dry_run: o.dry_run.unwrap_or(defaults.dry_run),
         source_key: o.source_key.clone().or_else(|| defaults.source_key.clone()),
         prompt,
+        replace_event_sources: o.replace_event_sources.unwrap_or(defaults.replace_event_sources),
         // The report has no plan.
         no_plan: true,
     };
@@ -923,6 +936,7 @@ pub fn run(
                                 interaction,
                                 cancel,
                             );
+                            observe(Event::Ran(&report));
                             (i, report, staged)
                         })
                         .collect()
@@ -995,6 +1009,7 @@ pub fn run(
     for r in &imports {
         match r.status {
             EntryStatus::Imported => totals.imported += 1,
+            EntryStatus::Unchanged => totals.unchanged += 1,
             EntryStatus::DryRun => totals.dry_run += 1,
             EntryStatus::Skipped => totals.skipped += 1,
             _ => totals.failed += 1,
@@ -1146,6 +1161,7 @@ mod tests {
             secrets: vec!["env".into(), "prompt".into()],
             source_key: Some("k".into()),
             dry_run: true,
+            replace_event_sources: true,
         };
         let (o, specs) = settle(&entry("a", "t"), &defaults);
         assert_eq!(specs, ["env"]);
@@ -1157,11 +1173,12 @@ mod tests {
             secrets: Some(vec![]),
             source_key: None,
             dry_run: Some(false),
+            replace_event_sources: Some(false),
         };
         let (o, specs) = settle(&e, &defaults);
         assert!(specs.is_empty());
         assert_eq!(o.sections, Some(vec!["session".to_owned()]));
-        assert!(!o.prompt && !o.dry_run && !o.accept_warning);
+        assert!(!o.prompt && !o.dry_run && !o.accept_warning && !o.replace_event_sources);
         assert_eq!(o.source_key, Some(PathBuf::from("k")));
     }
 
@@ -1275,14 +1292,16 @@ mod tests {
         .unwrap();
         assert_eq!(report.exit_code(), 0, "{report:#?}");
         let versions: Vec<_> = report.imports.iter().map(|r| r.version).collect();
-        assert_eq!(versions, [Some(1), Some(1), Some(1), Some(2)], "t0 twice, in order");
+        // t0 twice, in order: the second time it already holds it all, and makes no version.
+        assert_eq!(versions, [Some(1), Some(1), Some(1), Some(1)]);
+        assert_eq!(report.imports[3].status, EntryStatus::Unchanged);
         assert_eq!(counts.opened.load(Ordering::Relaxed), 1);
         let rows = report.imports[0].passwords.unwrap().total;
         let lookups = report.totals.lookups;
         assert_eq!(lookups.hits + lookups.misses, 4 * rows);
         assert_eq!(counts.asked.load(Ordering::Relaxed), lookups.misses);
         assert!(lookups.misses <= rows);
-        assert_eq!(report.totals.imported, 4);
+        assert_eq!((report.totals.imported, report.totals.unchanged), (3, 1));
     }
 
     #[test]

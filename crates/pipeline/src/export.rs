@@ -30,6 +30,26 @@ pub struct ExportOptions {
     pub sections: Option<Vec<String>>,
     /// `--passwords`.
     pub passwords: PasswordsOut,
+    /// `--force`: replace OUT when it exists (by default an existing file is refused).
+    pub force: bool,
+}
+
+/// Refuses to replace the existing file `out` unless `force`: an export or a conversion never
+/// overwrites a file without being told to (a plaintext export above all).
+fn check_overwrite(out: &Path, force: bool) -> Result<(), Error> {
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if m.is_dir() => Err(Error::new(
+            ErrorKind::Usage,
+            format!("{} is a folder; give the path of the file to write", out.display()),
+        )
+        .with_path(out)),
+        Ok(_) if !force => Err(Error::new(
+            ErrorKind::Usage,
+            format!("{} already exists; nothing was written (--force replaces it)", out.display()),
+        )
+        .with_path(out)),
+        _ => Ok(()),
+    }
 }
 
 /// What `export` or `convert` wrote.
@@ -106,11 +126,12 @@ pub fn export(
     options: &ExportOptions,
 ) -> Result<ExportReport, Error> {
     check_output(out, OutputKind::File)?;
-    let target = store::Target::open_read(target_dir)?;
     let format = format_for(out, options.format);
     if format == ExportFormat::Folder {
         return Err(Error::new(ErrorKind::Usage, "export writes a bundle: --format xml or json"));
     }
+    check_overwrite(out, options.force)?;
+    let target = store::Target::open_read(target_dir)?;
     let mut config: Configuration = target.configuration().clone();
     if let Some(ids) = &options.sections {
         let keep = parse_section_ids(ids)?;
@@ -200,18 +221,42 @@ pub enum ConvertTo {
 }
 
 /// Converts between an XML bundle, a JSON bundle and a server folder, without loss (a folder
-/// has no header).
-pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, Error> {
+/// has no header). An existing file at `out` is replaced only with `force`.
+///
+/// # Errors
+/// Besides what reading and writing report: an OUT whose extension is neither `.xml` nor
+/// `.json` without [`ConvertTo::Format`] (exit 2: `out.txt` is no folder name), an existing
+/// file without `force`, a folder that is not empty.
+pub fn convert(
+    input: &Path,
+    out: &Path,
+    to: ConvertTo,
+    force: bool,
+) -> Result<ExportReport, Error> {
     let format = match to {
         ConvertTo::Format(f) => f,
         ConvertTo::Auto => match out.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("xml") => ExportFormat::Xml,
             Some(e) if e.eq_ignore_ascii_case("json") => ExportFormat::Json,
-            _ => ExportFormat::Folder,
+            None => ExportFormat::Folder,
+            Some(e) => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "{}: '.{e}' is neither .xml nor .json; name the output .xml or .json, or \
+                         give --to xml, json or folder",
+                        out.display()
+                    ),
+                )
+                .with_path(out));
+            }
         },
     };
     let kind = if format == ExportFormat::Folder { OutputKind::Folder } else { OutputKind::File };
     check_output(out, kind)?;
+    if format != ExportFormat::Folder {
+        check_overwrite(out, force)?;
+    }
     let (mut export, _) = read_export(input)?;
     if export.header.format_version().is_none() {
         // From a folder: a bundle needs a header; the folder knows no server.

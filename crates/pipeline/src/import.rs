@@ -29,6 +29,10 @@ use crate::input::{ExportFormat, io_reason, read_export};
 pub struct ImportOptions {
     /// `--sections`: import only these sections of the file.
     pub sections: Option<Vec<String>>,
+    /// `--replace-event-sources`: clear and replace the event sources even in a partial import
+    /// (by default a partial import merges them, as JIMS does: see
+    /// [`select::Selection::merge_event_sources`]).
+    pub replace_event_sources: bool,
     /// `--accept-warning`: accept the partial-import warning ahead of time.
     pub accept_warning: bool,
     /// `--dry-run`: do everything but write.
@@ -83,6 +87,9 @@ impl Interaction for NonInteractive {
 pub enum Status {
     /// Written (exit 0).
     Imported,
+    /// Nothing to write: the target already holds what the import would write, so no version
+    /// was made (exit 0).
+    Unchanged,
     /// A dry run, or `passwords`, that found nothing in the way (exit 0).
     DryRun,
     /// Passwords still missing after every source was asked (exit 3); nothing written.
@@ -95,7 +102,7 @@ impl Status {
     /// The exit code of docs/cli.md.
     pub fn exit_code(self) -> u8 {
         match self {
-            Status::Imported | Status::DryRun => 0,
+            Status::Imported | Status::Unchanged | Status::DryRun => 0,
             Status::MissingPasswords => 3,
             Status::WarningNotAccepted => 4,
         }
@@ -120,6 +127,13 @@ pub struct Outcome {
     pub plan: Option<Plan>,
     /// The Add Missing Passwords table, with which source fixed each row.
     pub table: Table,
+    /// The export's `server_id`, from its header (absent in a file written by hand and in a
+    /// server folder).
+    pub export_server_id: Option<String>,
+    /// The rows whose password the export holds sealed under another server's key (one that is
+    /// neither the target's nor `--source-key`'s), by that key's id, in order of first row:
+    /// `(key id, row indexes)`. `--source-key` with that server's key re-seals them.
+    pub foreign_keys: Vec<(String, Vec<usize>)>,
     /// Plaintext passwords found in the export and sealed.
     pub sealed_plaintext: usize,
     /// Passwords re-sealed from the source key.
@@ -152,7 +166,7 @@ pub fn import(
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Ready(chain, cache);
-    run(export_path, target_dir, options, chained, interaction, Mode::Import)
+    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import)
 }
 
 /// The chain of an import and its cache: made by the caller, or only when the import reaches
@@ -174,14 +188,15 @@ pub(crate) fn import_later<'c>(
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Later(Box::new(lookup));
-    run(export_path, target_dir, options, chained, interaction, Mode::Import)
+    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import)
 }
 
 /// The Add Missing Passwords table of an import, without writing or asking for acceptance;
-/// `interaction` hears the sources' warnings.
+/// `interaction` hears the sources' warnings. Without `target_dir`, the table of an import
+/// into a new server.
 pub fn passwords(
     export_path: &Path,
-    target_dir: &Path,
+    target_dir: Option<&Path>,
     options: &ImportOptions,
     chain: &Chain,
     interaction: &dyn Interaction,
@@ -191,7 +206,7 @@ pub fn passwords(
 
 fn run(
     export_path: &Path,
-    target_dir: &Path,
+    target_dir: Option<&Path>,
     options: &ImportOptions,
     chained: Chained<'_>,
     interaction: &dyn Interaction,
@@ -199,21 +214,35 @@ fn run(
 ) -> Result<Outcome, Error> {
     let asks = mode == Mode::Import && !options.dry_run;
     // 1. The arguments and the target, before anything expensive.
-    if mode == Mode::Import {
+    if mode == Mode::Import
+        && let Some(target_dir) = target_dir
+    {
         store::check_target(target_dir)?;
     }
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
     // 2. The export.
     let (mut export, format) = read_export(export_path)?;
-    let selection = select::choose(&export, options.sections.as_deref())?;
+    let mut selection = select::choose(&export, options.sections.as_deref())?;
+    if options.replace_event_sources {
+        selection = selection.replacing_event_sources();
+    }
     // 3. The target: an import checks that nobody is writing it and lets its lock go; the
-    // others read it without a lock. Without a plan, nothing looks at the current content of
-    // the sections replaced.
-    let unparsed: &[SectionId] = if options.no_plan { &selection.sections } else { &[] };
-    let target = if asks {
-        store::Target::open_unlocked(target_dir, unparsed)?
-    } else {
-        store::Target::open_view(target_dir, unparsed)?
+    // others read it without a lock. It is parsed whole when it can be, so that passwords it
+    // already holds keep their sealed values and a re-import that changes nothing is told
+    // (`unchanged`); without a plan (a batch), a replaced section's file damaged by hand does
+    // not stand in the way (a merged section's is merged into, so it is read).
+    let open = |unparsed: &[SectionId]| match target_dir {
+        Some(dir) if asks => store::Target::open_unlocked(dir, unparsed),
+        Some(dir) => store::Target::open_view(dir, unparsed),
+        None => store::Target::detached(),
+    };
+    let target = match open(&[]) {
+        Err(e) if options.no_plan && e.kind() == store::ErrorKind::Parse => {
+            let replaced: Vec<SectionId> =
+                selection.sections.iter().copied().filter(|id| !selection.merges(*id)).collect();
+            open(&replaced)?
+        }
+        other => other?,
     };
 
     let mut outcome = Outcome {
@@ -224,6 +253,8 @@ fn run(
         creates_target: target.is_new(),
         plan: None,
         table: Table::default(),
+        export_server_id: None,
+        foreign_keys: Vec::new(),
         sealed_plaintext: 0,
         resealed: 0,
         version: None,
@@ -235,6 +266,15 @@ fn run(
         secrets::check_source_key(&export.configuration, key)
             .map_err(|e| secrets_error(export_path, e))?;
     }
+    let kept = select::kept(target.configuration(), &export.configuration, &selection);
+    // A merged section keeps the target's items as they are: their passwords are not the
+    // export's, so the import rules do not apply to them.
+    let targets_own: Vec<(SectionId, Vec<String>)> = selection
+        .sections
+        .iter()
+        .filter(|id| selection.merges(**id))
+        .filter_map(|id| target.configuration().get(*id).map(|s| (*id, item_ids(s))))
+        .collect();
     // The export's sections are moved into the merge; only its header is used after this.
     let mut merged = select::merge_owned(
         target.configuration(),
@@ -254,22 +294,51 @@ fn run(
         )
         .with_path(export_path));
     }
+    // A password the target holds that the export holds too, under any form (plaintext,
+    // sealed afresh, sealed under the source key), keeps the target's sealed value: the plan
+    // calls it unchanged, and its file keeps its bytes.
+    let mut keys = vec![target.key()];
+    keys.extend(source_key.as_ref());
+    let (plaintext_kept, _) =
+        secrets::align_equal_secrets(target.configuration(), &mut merged, &keys);
     if !options.no_plan {
-        outcome.plan = Some(select::plan(target.configuration(), &merged, &selection));
+        let mut plan = select::plan(target.configuration(), &merged, &selection);
+        plan.note_kept(kept.clone());
+        outcome.plan = Some(plan);
     }
 
     let export_key_id = export.header.server_key_id();
-    let prepared = secrets::prepare(
+    let imported = |f: &model::SecretField| {
+        selection.contains(f.section())
+            && !targets_own.iter().any(|(id, own)| *id == f.section() && own.contains(&f.item_id))
+    };
+    let prepared = secrets::prepare_where(
         &mut merged,
-        &selection.sections,
+        &imported,
         export_key_id,
         target.key(),
         source_key.as_ref(),
     )
     .map_err(|e| secrets_error(export_path, e))?;
-    outcome.sealed_plaintext = prepared.sealed_plaintext;
+    // The export held those in plaintext too, though the target's sealed value is kept.
+    outcome.sealed_plaintext = prepared.sealed_plaintext + plaintext_kept;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
+    outcome.export_server_id = export.header.server_id().map(str::to_owned);
+    for row in &table.rows {
+        if row.reason != secrets::MissingReason::ForeignKey {
+            continue;
+        }
+        let model::SecretState::Sealed { key_id: Some(id) } =
+            model::SecretState::classify(merged.secret_value(&row.location))
+        else {
+            continue;
+        };
+        match outcome.foreign_keys.iter_mut().find(|(k, _)| k == id) {
+            Some((_, rows)) => rows.push(row.index),
+            None => outcome.foreign_keys.push((id.to_owned(), vec![row.index])),
+        }
+    }
     // 4. The secret sources, opened only now (a wrongly configured one stops the import before
     // a person is asked anything).
     let made;
@@ -323,6 +392,14 @@ fn run(
         return Ok(outcome);
     }
     secrets::seal_resolved(&mut merged, &table, resolved, target.key())?;
+    // A password given by a source that the target already holds keeps the target's sealed
+    // value too; the plan then says which passwords really change.
+    secrets::align_equal_secrets(target.configuration(), &mut merged, &keys);
+    if outcome.plan.is_some() {
+        let mut plan = select::plan(target.configuration(), &merged, &selection);
+        plan.note_kept(kept);
+        outcome.plan = Some(plan);
+    }
     outcome.table = table;
     if !asks {
         return Ok(outcome);
@@ -331,11 +408,16 @@ fn run(
     // 5. The commit: under the lock, at the version read, or busy.
     let meta = commit_meta(export_path, &selection, &merged, &outcome);
     let report = target.commit(&merged, meta)?;
-    outcome.status = Status::Imported;
+    outcome.status = if report.unchanged { Status::Unchanged } else { Status::Imported };
     outcome.version = Some(report.version);
     outcome.files_written = report.files_written;
     outcome.files_kept = report.files_kept;
     Ok(outcome)
+}
+
+/// The ids of `section`'s items.
+fn item_ids(section: &model::Section) -> Vec<String> {
+    section.items().filter_map(|(_, _, e)| e.attr("id")).map(str::to_owned).collect()
 }
 
 fn commit_meta(
@@ -354,8 +436,10 @@ fn commit_meta(
         fixed: outcome.table.fixed() as u64,
         sealed: (outcome.sealed_plaintext + outcome.resealed + outcome.table.fixed()) as u64,
     };
+    // Absolute, so that the history names the file wherever it is read from.
+    let export = std::path::absolute(export_path).unwrap_or_else(|_| export_path.to_owned());
     store::CommitMeta::import(
-        Some(export_path.display().to_string()),
+        Some(export.display().to_string()),
         selection.sections.clone(),
         store::Counts { items, passwords },
     )

@@ -44,12 +44,15 @@
 //! ```
 
 pub mod batch;
+pub mod diff;
 mod error;
 mod export;
 mod import;
 pub mod input;
 pub mod push;
 mod stages;
+pub mod status;
+pub mod validate;
 
 pub use error::{Error, ErrorKind};
 pub use export::{ConvertTo, ExportOptions, ExportReport, PasswordsOut, convert, export};

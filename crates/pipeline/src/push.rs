@@ -569,6 +569,7 @@ fn admin_row(url: &remote::Url, user: &str) -> Row {
         binding: String::new(),
         reason: secrets::MissingReason::Missing,
         source: None,
+        answered: None,
     }
 }
 

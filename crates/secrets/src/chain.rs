@@ -76,8 +76,16 @@ impl Chain {
     /// The first source error, as [`ErrorKind::SourceConfig`] or [`ErrorKind::SourceFailed`],
     /// naming the source and the key.
     pub fn lookup(&self, row: &Row) -> Result<Option<(Secret, String)>, Error> {
+        Ok(self.lookup_key(row)?.map(|(secret, kind, _)| (secret, kind)))
+    }
+
+    /// [`Chain::lookup`], also saying which of the row's keys was answered (its index).
+    ///
+    /// # Errors
+    /// As [`Chain::lookup`].
+    pub fn lookup_key(&self, row: &Row) -> Result<Option<(Secret, String, usize)>, Error> {
         let whole = Request::for_row(row);
-        for key in &row.keys {
+        for (i, key) in row.keys.iter().enumerate() {
             let request = whole.asking(key);
             for source in &self.sources {
                 match source.lookup(key, &request) {
@@ -93,7 +101,7 @@ impl Chain {
                             .with_key(key)
                             .into());
                         }
-                        return Ok(Some((secret, source.kind())));
+                        return Ok(Some((secret, source.kind(), i)));
                     }
                     Ok(_) => {}
                     Err(e) => return Err(e.with_key(key).into()),
@@ -158,11 +166,12 @@ pub fn resolve_row(
     cache: Option<&Cache>,
 ) -> Result<Option<Secret>, Error> {
     let found = match cache {
-        Some(cache) => cache.get_or_lookup(row, || chain.lookup(row))?,
-        None => chain.lookup(row)?,
+        Some(cache) => cache.get_or_lookup(row, || chain.lookup_key(row))?,
+        None => chain.lookup_key(row)?,
     };
-    Ok(found.map(|(secret, kind)| {
+    Ok(found.map(|(secret, kind, key)| {
         row.source = Some(kind);
+        row.answered = Some(key);
         secret
     }))
 }
@@ -253,7 +262,7 @@ impl CacheKey {
     }
 }
 
-type Slot = Arc<Mutex<Option<(Secret, String)>>>;
+type Slot = Arc<Mutex<Option<(Secret, String, usize)>>>;
 
 /// Passwords found, shared across the imports of a batch: a row with the same keys, Data and
 /// Username as one looked up before is answered from here, with the kind of the source that
@@ -322,19 +331,19 @@ impl Cache {
     fn get_or_lookup(
         &self,
         row: &Row,
-        lookup: impl FnOnce() -> Result<Option<(Secret, String)>, Error>,
-    ) -> Result<Option<(Secret, String)>, Error> {
+        lookup: impl FnOnce() -> Result<Option<(Secret, String, usize)>, Error>,
+    ) -> Result<Option<(Secret, String, usize)>, Error> {
         let key = CacheKey::of(row);
         let slot = Arc::clone(lock(&self.entries).entry(key).or_default());
         let mut held = lock(&slot);
-        if let Some((secret, kind)) = held.as_ref() {
+        if let Some((secret, kind, answered)) = held.as_ref() {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some((secret.clone(), kind.clone())));
+            return Ok(Some((secret.clone(), kind.clone(), *answered)));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let found = lookup()?;
-        if let Some((secret, kind)) = &found {
-            *held = Some((secret.clone(), kind.clone()));
+        if let Some((secret, kind, answered)) = &found {
+            *held = Some((secret.clone(), kind.clone(), *answered));
         }
         Ok(found)
     }

@@ -24,6 +24,7 @@
 //! error, `Debug` output or table holds one.
 
 mod chain;
+mod compare;
 mod error;
 mod hash;
 mod prepare;
@@ -34,10 +35,11 @@ mod sources;
 mod table;
 
 pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
+pub use compare::align_equal_secrets;
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
-pub use prepare::{Prepared, check_source_key, prepare};
+pub use prepare::{Prepared, check_source_key, prepare, prepare_where};
 pub use reveal::{Revealed, reveal_for_sending};
-pub use skeleton::{SkeletonFormat, skeleton};
+pub use skeleton::{SkeletonFormat, merge_skeleton, skeleton};
 pub use source::{
     Answer, Deferred, Opener, Request, SecretSource, SourceOptions, Spec, builtin_source,
     parse_spec,

@@ -64,9 +64,31 @@ pub fn prepare(
     target_key: &ServerKey,
     source_key: Option<&ServerKey>,
 ) -> Result<Prepared, Error> {
+    prepare_where(
+        config,
+        &|f| sections.contains(&f.section()),
+        export_key_id,
+        target_key,
+        source_key,
+    )
+}
+
+/// [`prepare`] for the secret fields that `imported` says came from the export: a merge that
+/// keeps some of the target's items in an imported section (event sources in a partial import)
+/// leaves their fields out, so that they are kept exactly as the target has them.
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_where(
+    config: &mut Configuration,
+    imported: &dyn Fn(&SecretField) -> bool,
+    export_key_id: Option<&str>,
+    target_key: &ServerKey,
+    source_key: Option<&ServerKey>,
+) -> Result<Prepared, Error> {
     // Filtered in place: a field is a couple of hundred bytes, and usually every one is kept.
     let mut fields: Vec<SecretField> = config.secret_fields();
-    fields.retain(|f| sections.contains(&f.section()));
+    fields.retain(|f| imported(f));
     let target_id = target_key.id().as_str();
     let source_id = source_key.map(|k| k.id().as_str());
     let same_server = export_key_id == Some(target_id);

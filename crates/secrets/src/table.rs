@@ -59,9 +59,16 @@ pub struct Row {
     /// The kind of the source that answered (`env`, `file`, `dir`, `cmd`, `prompt`,
     /// `plugin:NAME`), once the row is fixed; never a source's argument.
     pub source: Option<String>,
+    /// Which of [`Row::keys`] the source answered (its index), once fixed by a source.
+    pub answered: Option<usize>,
 }
 
 impl Row {
+    /// The key a source answered, once the row was fixed by one.
+    pub fn answered_key(&self) -> Option<&SecretKey> {
+        self.answered.and_then(|i| self.keys.get(i))
+    }
+
     /// The row for `field`, numbered `index`. The field's texts move into the row.
     pub fn from_field(index: usize, field: SecretField, reason: MissingReason) -> Row {
         let keys = field.keys();
@@ -78,6 +85,7 @@ impl Row {
             binding,
             reason,
             source: None,
+            answered: None,
         }
     }
 
@@ -157,6 +165,7 @@ impl Table {
                     password: if r.is_fixed() { "OK" } else { "missing" },
                     template: r.template.as_deref(),
                     key: r.key().as_str(),
+                    answered_key: r.answered_key().map(SecretKey::as_str),
                     source: r.source.as_deref(),
                 })
                 .collect(),
@@ -198,6 +207,8 @@ pub struct ItemJson<'a> {
     pub template: Option<&'a str>,
     /// The item key.
     pub key: &'a str,
+    /// The key a source answered (the item's, its template's or its account's), or `null`.
+    pub answered_key: Option<&'a str>,
     /// The kind of the source that answered, or `null`.
     pub source: Option<&'a str>,
 }

@@ -20,6 +20,13 @@ pub struct Selection {
     /// Whether the import is partial: the export's scope is partial, or not every section is
     /// imported. A partial import must show [`PARTIAL_WARNING`].
     pub partial: bool,
+    /// Whether the event sources are merged into the target's rather than replaced: JIMS's
+    /// rule for a partial import that takes them ("JIMS do not overwrite your event sources"):
+    /// the target's are kept as they are, the export's whose ids are new are added. [`choose`]
+    /// sets it for every partial import of `event_sources`;
+    /// [`Selection::replacing_event_sources`] (`--replace-event-sources`) clears it.
+    #[serde(skip)]
+    pub merge_event_sources: bool,
 }
 
 impl Selection {
@@ -31,6 +38,18 @@ impl Selection {
     /// The canonical ids of the sections imported, in document order.
     pub fn ids(&self) -> Vec<&'static str> {
         self.sections.iter().map(|s| s.as_str()).collect()
+    }
+
+    /// This selection with the event sources cleared and replaced like every other section,
+    /// even in a partial import (`--replace-event-sources`).
+    pub fn replacing_event_sources(mut self) -> Selection {
+        self.merge_event_sources = false;
+        self
+    }
+
+    /// Whether section `id` is merged into the target's rather than replaced.
+    pub fn merges(&self, id: SectionId) -> bool {
+        id == SectionId::EventSources && self.merge_event_sources && self.contains(id)
     }
 
     /// The warning to show before this import, when it is partial.
@@ -282,7 +301,8 @@ pub fn choose(export: &Export, requested: Option<&[String]>) -> Result<Selection
         }
     };
     let partial = export.scope() == Scope::Partial || sections.len() < SectionId::ALL.len();
-    Ok(Selection { sections, partial })
+    let merge_event_sources = partial && sections.contains(&SectionId::EventSources);
+    Ok(Selection { sections, partial, merge_event_sources })
 }
 
 #[cfg(test)]
@@ -409,5 +429,19 @@ mod tests {
              transports, admin_clients. sections 'session', 'cso_clients' are not in this \
              export; it holds: templates"
         );
+    }
+
+    #[test]
+    fn only_a_partial_import_of_event_sources_merges_them() {
+        let full = export(Scope::Full, &SectionId::ALL);
+        assert!(!choose(&full, None).unwrap().merges(SectionId::EventSources));
+        let sel = choose(&full, Some(&strings(&["event_sources", "templates"]))).unwrap();
+        assert!(sel.merges(SectionId::EventSources));
+        assert!(!sel.merges(SectionId::Templates));
+        assert!(!sel.replacing_event_sources().merges(SectionId::EventSources));
+        let sel = choose(&full, Some(&strings(&["templates"]))).unwrap();
+        assert!(!sel.merges(SectionId::EventSources), "not imported, so not merged");
+        let partial = export(Scope::Partial, &[SectionId::EventSources]);
+        assert!(choose(&partial, None).unwrap().merges(SectionId::EventSources));
     }
 }

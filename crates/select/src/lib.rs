@@ -16,5 +16,5 @@ mod merge;
 mod plan;
 
 pub use choose::{Error, ErrorKind, PARTIAL_WARNING, Selection, choose};
-pub use merge::{merge, merge_in_place, merge_owned};
+pub use merge::{kept, merge, merge_in_place, merge_owned};
 pub use plan::{Action, FieldChange, ItemChange, MOVED_FILE_FIELD, Plan, SectionPlan, plan};

@@ -38,6 +38,9 @@ pub enum Action {
     Replaced,
     /// The section is not imported and stays as it was.
     Untouched,
+    /// The section is imported by merging (event sources in a partial import): the target's
+    /// items are kept as they are, the export's whose ids are new are added.
+    Merged,
 }
 
 impl Action {
@@ -46,6 +49,7 @@ impl Action {
         match self {
             Action::Replaced => "replaced",
             Action::Untouched => "untouched",
+            Action::Merged => "merged",
         }
     }
 }
@@ -101,6 +105,11 @@ pub struct SectionPlan {
     /// Whether the items found on both sides are in a different order after the merge (the
     /// order of `pc_probes` credentials is their order of use).
     pub reordered: bool,
+    /// Ids of the export's items that a merged section leaves out because the target already
+    /// has them ("kept: already on the target"), in the export's order. Only for
+    /// [`Action::Merged`]; absent from the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 fn serialize_section<S: Serializer>(id: &SectionId, s: S) -> Result<S::Ok, S::Error> {
@@ -132,9 +141,19 @@ impl Plan {
         self.sections.iter().all(SectionPlan::is_noop)
     }
 
-    /// The sections that are imported.
+    /// The sections that are imported (replaced or merged).
     pub fn replaced(&self) -> impl Iterator<Item = &SectionPlan> {
-        self.sections.iter().filter(|s| s.action == Action::Replaced)
+        self.sections.iter().filter(|s| s.action != Action::Untouched)
+    }
+
+    /// Records, per merged section, the ids of the export's items kept as the target has
+    /// them (what [`crate::kept`] returns for the same merge).
+    pub fn note_kept(&mut self, kept: Vec<(SectionId, Vec<String>)>) {
+        for (id, ids) in kept {
+            if let Some(s) = self.sections.iter_mut().find(|s| s.section == id) {
+                s.kept = ids;
+            }
+        }
     }
 
     /// The sections that stay as they were.
@@ -162,7 +181,13 @@ pub fn plan(current: &Configuration, merged: &Configuration, selection: &Selecti
     let sections = ids
         .into_iter()
         .map(|id| {
-            let action = if selection.contains(id) { Action::Replaced } else { Action::Untouched };
+            let action = if selection.merges(id) {
+                Action::Merged
+            } else if selection.contains(id) {
+                Action::Replaced
+            } else {
+                Action::Untouched
+            };
             section_plan(id, action, current.get(id), merged.get(id))
         })
         .collect();
@@ -210,6 +235,7 @@ fn section_plan(
         changed: Vec::new(),
         settings: Vec::new(),
         reordered: false,
+        kept: Vec::new(),
     };
     if before.is_some() && before == after {
         return plan;

@@ -88,8 +88,8 @@ fn lock_new(
 
 /// Plans `spec` against `cwd` (absent, or the `cwd/` being adopted).
 fn plan_version(cwd: &Path, spec: VersionSpec) -> Result<(Record, Plan), Error> {
+    let record = Record::new(spec.version, &spec.meta, None).with_digests(&spec.meta, &spec.files);
     let plan = Plan::new(cwd, spec.files, None)?;
-    let record = Record::new(spec.version, &spec.meta, None);
     Ok((record, plan))
 }
 

@@ -26,12 +26,15 @@ pub struct CommitMeta {
     pub sections: Vec<SectionId>,
     /// Item and password counts.
     pub counts: Counts,
+    /// The digest of every item of the new version (set by the store, which has the
+    /// configuration), recorded for `status`.
+    pub(crate) items: Option<crate::digest::ItemDigests>,
 }
 
 impl CommitMeta {
     /// The meta of an import of `export` replacing `sections`.
     pub fn import(export: Option<String>, sections: Vec<SectionId>, counts: Counts) -> CommitMeta {
-        CommitMeta { action: "import".to_owned(), export, sections, counts }
+        CommitMeta { action: "import".to_owned(), export, sections, counts, items: None }
     }
 }
 
@@ -97,6 +100,10 @@ pub(crate) struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) restored: Option<u64>,
     pub(crate) counts: serde_json::Value,
+    /// What the version holds, for `status` (absent from versions written before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) digests: Option<crate::digest::Digests>,
 }
 
 impl Record {
@@ -109,7 +116,21 @@ impl Record {
             sections: meta.sections.iter().map(|s| s.as_str().to_owned()).collect(),
             restored,
             counts: serde_json::to_value(&meta.counts).unwrap_or_default(),
+            digests: None,
         }
+    }
+
+    /// This record with the digests of `files` and of the items `meta` carries.
+    pub(crate) fn with_digests(
+        mut self,
+        meta: &CommitMeta,
+        files: &[crate::commit::NewFile],
+    ) -> Record {
+        self.digests = Some(crate::digest::Digests {
+            files: crate::digest::files(files),
+            items: meta.items.clone().unwrap_or_default(),
+        });
+        self
     }
 
     /// `meta.json`'s text.

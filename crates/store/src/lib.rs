@@ -44,10 +44,12 @@
 
 mod commit;
 mod create;
+mod digest;
 mod error;
 mod fsops;
 mod group;
 mod history;
+mod inspect;
 mod layout;
 mod live;
 mod lock;
@@ -68,6 +70,7 @@ use serde::Serialize;
 pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
+pub use inspect::{Drift, FileChange, FileDrift, SectionDrift};
 pub use remote::{PushJournal, PushRecord, PushedFile, RemoteConfig};
 pub use target::{CommitReport, Target, check_target};
 pub use time::now_rfc3339;
@@ -96,7 +99,11 @@ fn key_id_str<S: serde::Serializer>(k: &KeyId, s: S) -> Result<S::Ok, S::Error> 
 }
 
 fn init_meta(action: &str) -> CommitMeta {
-    CommitMeta { action: action.to_owned(), ..CommitMeta::default() }
+    CommitMeta {
+        action: action.to_owned(),
+        items: Some(digest::items(&Configuration::empty_full())),
+        ..CommitMeta::default()
+    }
 }
 
 fn server_toml(dir: &Path, server_id: Option<&str>, key: &ServerKey) -> Result<ServerToml, Error> {
@@ -206,7 +213,8 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
         counts.items.insert(s.id, s.item_count() as u64);
     }
     counts.passwords.sealed = sealed as u64;
-    let meta = CommitMeta { action: "adopt".to_owned(), export: None, sections, counts };
+    let items = Some(digest::items(&config));
+    let meta = CommitMeta { action: "adopt".to_owned(), export: None, sections, counts, items };
     let v0 = VersionSpec { version: 0, meta, files };
     create::create(dir, Placement::InPlace, &toml, &key, v0)?;
     Ok(InitReport {

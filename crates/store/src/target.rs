@@ -38,6 +38,9 @@ pub struct CommitReport {
     pub files_kept: Vec<&'static str>,
     /// Native files the new version does not have (removed from `cwd/`).
     pub files_removed: Vec<&'static str>,
+    /// Whether nothing changed: every native file would keep its bytes, so no version was
+    /// made ([`CommitReport::version`] is the current one, unchanged) and nothing was written.
+    pub unchanged: bool,
 }
 
 /// How many times a reader looks again at a folder that a commit changed while it read.
@@ -224,6 +227,13 @@ impl Target {
             }
         }
         Err(Error::busy(dir))
+    }
+
+    /// A new server that lives nowhere: a fresh key and an empty full configuration in
+    /// memory, for looking at what an import into a new server would need (`passwords` without
+    /// a target). It cannot be committed.
+    pub fn detached() -> Result<Target, Error> {
+        Target::fresh(Path::new(""), true)
     }
 
     /// Reads the last committed version of the managed folder `dir` without a lock: `None`
@@ -468,9 +478,14 @@ impl Target {
     /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
     /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
     /// same file, not rewritten). A new folder is created with this commit as version 1.
-    pub fn commit(mut self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
+    pub fn commit(
+        mut self,
+        new: &Configuration,
+        mut meta: CommitMeta,
+    ) -> Result<CommitReport, Error> {
         self.check_writable()?;
         self.relock()?;
+        meta.items = Some(crate::digest::items(new));
         let files = self.files_for(new)?;
         if self.is_new() {
             return self.create_with(files, meta);
@@ -538,6 +553,7 @@ impl Target {
             files_written: created.written,
             files_kept: created.kept,
             files_removed: created.removed,
+            unchanged: false,
         })
     }
 
@@ -551,8 +567,20 @@ impl Target {
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
         // The live files were read when the folder was opened, under the lock still held.
+        let record = Record::new(version, &meta, restored).with_digests(&meta, &files);
         let plan = Plan::new(&cwd, files, Some(self.live))?;
-        let record = Record::new(version, &meta, restored);
+        if plan.written().is_empty() && plan.removed().is_empty() {
+            // Every live file keeps its bytes: a version would hold what the current one
+            // holds, so none is made and nothing is written (the lock is released on return).
+            return Ok(CommitReport {
+                version: self.version,
+                created: false,
+                files_written: Vec::new(),
+                files_kept: plan.kept(),
+                files_removed: Vec::new(),
+                unchanged: true,
+            });
+        }
         let replaced = Some(history::read_record(&state, self.version)?);
         let mut commit =
             Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
@@ -568,6 +596,7 @@ impl Target {
                     files_written: commit.plan.written(),
                     files_kept: commit.plan.kept(),
                     files_removed: commit.plan.removed(),
+                    unchanged: false,
                 };
                 Ok((Pending::Existing { commit, _lock: lock }, report))
             });
@@ -580,6 +609,7 @@ impl Target {
             files_written: commit.plan.written(),
             files_kept: commit.plan.kept(),
             files_removed: commit.plan.removed(),
+            unchanged: false,
         })
     }
 
@@ -658,7 +688,9 @@ impl Target {
             }
         }
         let files = restored.into_iter().map(|(path, bytes)| NewFile { path, bytes }).collect();
-        let meta = CommitMeta { action: "rollback".to_owned(), export: None, sections, counts };
+        let items = Some(crate::digest::items(&config));
+        let meta =
+            CommitMeta { action: "rollback".to_owned(), export: None, sections, counts, items };
         self.write_version(files, meta, Some(to))
     }
 }
@@ -716,6 +748,7 @@ fn created_report(created: create::Created) -> CommitReport {
         files_written: created.written,
         files_kept: created.kept,
         files_removed: created.removed,
+        unchanged: false,
     }
 }
 

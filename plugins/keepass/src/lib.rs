@@ -1,9 +1,10 @@
-//! `plugin:keepass:PATH`: passwords from a KeePass database (KDBX 4, and the KDBX 3 and KDB
-//! files that keepass-rs also reads).
+//! `plugin:keepass:PATH`: passwords from a KeePass database: KDBX 3.1 (what `keepassxc-cli
+//! db-create` writes) and KDBX 4 (and the older files that keepass-rs also reads).
 //!
 //! The database at PATH is opened once per run, with the master password from
 //! `JIMSCTL_KEEPASS_PASSWORD` and/or the key file named by `JIMSCTL_KEEPASS_KEYFILE` (either
-//! or both, as the database was made). An entry answers the secret key equal to its path in
+//! or both, as the database was made). When neither is set and there is a terminal, the master
+//! password is asked there, without echo. An entry answers the secret key equal to its path in
 //! the database: its groups from the root (the root group itself not included), then its
 //! title, joined by `/`. So the entry `DC1` in the group `event_sources` answers
 //! `event_sources/DC1`, and the entry `CORP\JIMS-ADRemoteAccess` in the group `account`
@@ -11,8 +12,9 @@
 //! specific first (item, template, account). Entries in the recycle bin are not used; an empty password
 //! counts as none; two entries with the same path are an error (which one is meant?).
 //!
-//! A wrong master password or key file, a missing or unreadable file, or a file that is not a
-//! KeePass database is a configuration error: jimsctl stops with exit 2 and says which.
+//! A wrong master password or key file ("wrong master password", in KDBX 3.1 as in KDBX 4), a
+//! missing or unreadable file, or a file that is not a KeePass database is a configuration
+//! error: jimsctl stops with exit 2 and says which.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -20,6 +22,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use keepass::db::{DatabaseOpenError, EntryId, GroupId};
+use keepass::error::CryptographyError;
 use keepass::error::DatabaseKeyError;
 use keepass::{Database, DatabaseKey};
 use plugin_api::{Password, Plugin, PluginError, Request, export_plugin};
@@ -147,12 +150,16 @@ fn index(database: &Database) -> HashMap<String, Vec<EntryId>> {
 fn open_error(path: &Path, keyfile: Option<&Path>, e: &DatabaseOpenError) -> PluginError {
     let shown = path.display();
     match e {
-        DatabaseOpenError::Key(DatabaseKeyError::IncorrectKey) => {
+        // KDBX 4 checks the key with an HMAC; KDBX 3.1 has none, so a wrong key shows as the
+        // payload's padding failing to decrypt.
+        DatabaseOpenError::Key(DatabaseKeyError::IncorrectKey)
+        | DatabaseOpenError::Cryptography(CryptographyError::InvalidPadding(_)) => {
             let what = match keyfile {
-                Some(_) => {
-                    format!("the master password ({PASSWORD_VAR}) or key file ({KEYFILE_VAR})")
-                }
-                None => format!("the master password in {PASSWORD_VAR}"),
+                Some(_) => format!(
+                    "wrong master password or key file: the master password \
+                     ({PASSWORD_VAR}) or key file ({KEYFILE_VAR})"
+                ),
+                None => format!("wrong master password: the master password ({PASSWORD_VAR})"),
             };
             PluginError::config(format!("{what} does not open the KeePass database {shown}"))
         }
@@ -164,7 +171,7 @@ fn open_error(path: &Path, keyfile: Option<&Path>, e: &DatabaseOpenError) -> Plu
             io_reason(e)
         )),
         other => PluginError::config(format!(
-            "{shown} is not a KeePass database that can be read (KDBX 4 or 3): {other}"
+            "{shown} is not a KeePass database that can be read (KDBX 3.1 or 4): {other}"
         )),
     }
 }
@@ -200,8 +207,13 @@ impl Plugin for KeePass {
                  password in JIMSCTL_KEEPASS_PASSWORD or a key file in JIMSCTL_KEEPASS_KEYFILE)",
             )
         })?;
-        let password = variable(PASSWORD_VAR)?;
+        let mut password = variable(PASSWORD_VAR)?;
         let keyfile = std::env::var_os(KEYFILE_VAR).filter(|v| !v.is_empty()).map(PathBuf::from);
+        if password.is_none() && keyfile.is_none() {
+            password = tty::ask(&format!("KeePass master password for {path}: ")).map_err(|e| {
+                PluginError::config(format!("cannot ask for the master password of {path}: {e}"))
+            })?;
+        }
         KeePass::open(Path::new(path), password.as_deref().map(String::as_str), keyfile.as_deref())
     }
 
@@ -212,6 +224,53 @@ impl Plugin for KeePass {
             }
         }
         Ok(None)
+    }
+}
+
+/// Asking on the controlling terminal (`/dev/tty`), without echo, when there is one.
+mod tty {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::fd::AsRawFd;
+
+    use zeroize::Zeroizing;
+
+    /// Shows `prompt` on the terminal and reads one line without echo; `Ok(None)` when the
+    /// process has no controlling terminal (a batch, CI).
+    pub(crate) fn ask(prompt: &str) -> std::io::Result<Option<Zeroizing<String>>> {
+        // A person at the keyboard: jimsctl's own standard input is the terminal (never in a
+        // pipe, a batch run by cron, or CI).
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Ok(None);
+        }
+        let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+            return Ok(None);
+        };
+        let fd = tty.as_raw_fd();
+        // SAFETY: `fd` is an open descriptor of `tty`, which outlives every call here; termios
+        // is plain data that tcgetattr fills.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return Ok(None); // not a terminal after all
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: as above; `quiet` is a valid termios from tcgetattr.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
+        let mut out = &tty;
+        let result = (|| {
+            out.write_all(prompt.as_bytes())?;
+            out.flush()?;
+            let mut line = Zeroizing::new(String::with_capacity(256));
+            BufReader::new(&tty).read_line(&mut line)?;
+            while line.ends_with('\n') || line.ends_with('\r') {
+                line.pop();
+            }
+            Ok(Some(line))
+        })();
+        // SAFETY: restores what tcgetattr gave, on the same open descriptor.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+        result
     }
 }
 

@@ -384,6 +384,8 @@ fn a_toml_manifest_in_one_order_into_one_target_and_per_export_secrets() {
             ("partial.secrets.toml", "exports/full.secrets.toml"),
         ],
     );
+    // An older state first, so that the partial import changes something and makes a version.
+    std::fs::copy(crate::support::old_full(base), ex.join("full.xml")).unwrap();
     let manifest = base.join("batch.toml");
     std::fs::write(
         &manifest,

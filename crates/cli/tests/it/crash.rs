@@ -101,9 +101,20 @@ impl Scenario {
 
     /// The arguments of an import of the changed export into `t`.
     fn import_args(&self, t: &Path) -> Vec<String> {
+        self.import_of(&self.export_b, t)
+    }
+
+    /// The arguments of an import of a third configuration into `t`, which differs from both
+    /// the template's and the changed export's (an import that changes nothing makes no
+    /// version).
+    fn next_import_args(&self, t: &Path) -> Vec<String> {
+        self.import_of(&self.export_b.with_file_name("c.xml"), t)
+    }
+
+    fn import_of(&self, export: &Path, t: &Path) -> Vec<String> {
         strings(&[
             "import",
-            self.export_b.to_str().unwrap(),
+            export.to_str().unwrap(),
             "--target",
             t.to_str().unwrap(),
             "--secrets",
@@ -185,7 +196,8 @@ fn prepare(base: &Path) -> (PathBuf, PathBuf) {
     let changed = text.replace("Domain controller", "DC host").replace("Forest ", "Wood ");
     assert_ne!(changed, text);
     let b = base.join("b.xml");
-    std::fs::write(&b, changed).unwrap();
+    std::fs::write(&b, &changed).unwrap();
+    std::fs::write(base.join("c.xml"), changed.replace("DC host", "DC node")).unwrap();
     (t, b)
 }
 
@@ -240,7 +252,7 @@ fn every_step(s: &Scenario) -> u64 {
             assert_eq!(r.code, 2, "step {n}: rollback at version 1: {}", r.stderr);
             assert!(r.stderr.contains("no earlier version"), "step {n}: {}", r.stderr);
         }
-        let r = run_args(base, &s.import_args(&t));
+        let r = run_args(base, &s.next_import_args(&t));
         assert_eq!(r.code, 0, "step {n}: the next import: {}", r.stderr);
         assert_no_password(
             &format!("step {n}: the next import"),
@@ -340,6 +352,7 @@ fn an_export_killed_at_every_step_leaves_the_old_or_the_new_file() {
                 out.to_str().unwrap(),
                 "--passwords",
                 "plain",
+                "--force",
             ])
         };
         let reference = dir.path().join(format!("reference-{replace}.xml"));

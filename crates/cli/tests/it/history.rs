@@ -1,6 +1,6 @@
 //! `jimsctl history`, `rollback`, `key id` and `server init`.
 
-use crate::support::{filters, fixture, run, tmp, tree};
+use crate::support::{filters, fixture, old_full, run, tmp, tree};
 
 #[test]
 fn history_and_rollback() {
@@ -11,12 +11,18 @@ fn history_and_rollback() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let empty = tree(&target.join("cwd"));
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
+    let old = old_full(dir.path());
+    let old = old.to_str().unwrap();
+    assert_eq!(run(&["import", old, "--target", t, "--secrets", &secrets]).code, 0);
     let full = tree(&target.join("cwd"));
+    // From the temporary folder too: the history keeps export paths absolute, and the
+    // snapshot's columns must not depend on where the repository is.
+    let partial = dir.path().join("old/partial.xml");
+    std::fs::copy(fixture("exports/partial.xml"), &partial).unwrap();
     assert_eq!(
         run(&[
             "import",
-            "exports/partial.xml",
+            partial.to_str().unwrap(),
             "--target",
             t,
             "--secrets",
@@ -61,7 +67,9 @@ fn a_live_file_damaged_by_hand_does_not_stop_history_key_id_or_rollback() {
     let target = dir.path().join("t");
     let t = target.to_str().unwrap();
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
+    let old = old_full(dir.path());
+    let old = old.to_str().unwrap();
+    assert_eq!(run(&["import", old, "--target", t, "--secrets", &secrets]).code, 0);
     let good = tree(&target.join("cwd"));
     let args = ["import", "exports/partial.xml", "--target", t, "--secrets", &secrets];
     assert_eq!(run(&[&args[..], &["--accept-warning"]].concat()).code, 0);
@@ -150,7 +158,9 @@ fn the_audit_log_records_each_import_without_secrets() {
     let target = dir.path().join("t");
     let t = target.to_str().unwrap();
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
+    let old = old_full(dir.path());
+    let old = old.to_str().unwrap();
+    assert_eq!(run(&["import", old, "--target", t, "--secrets", &secrets]).code, 0);
     assert_eq!(
         run(&[
             "import",

@@ -294,8 +294,10 @@ fn mode(p: &Path) -> u32 {
 fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
     let dir = tempfile::tempdir().unwrap();
     let full = fixture("exports/full.xml");
+    // An older state first, so that the import of templates changes something.
+    let old = crate::support::old_full(&dir.path().join("src"));
     let script = format!(
-        "umask 0 && \"$0\" import {f} --target t --secrets {s} >/dev/null && \
+        "umask 0 && \"$0\" import {o} --target t --secrets {s} >/dev/null && \
          \"$0\" import {f} --target t --secrets {s} --sections templates --accept-warning \
          >/dev/null && \"$0\" rollback --target t >/dev/null && \
          \"$0\" export --target t --out plain.xml --passwords plain 2>/dev/null && \
@@ -303,6 +305,7 @@ fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
          \"$0\" passwords {f} --target t2 --emit skeleton.toml >/dev/null; \
          \"$0\" server init s >/dev/null",
         f = full.display(),
+        o = old.display(),
         s = secrets()
     );
     let st = Command::new("sh")

@@ -147,9 +147,11 @@ fn import_json_output_and_second_import_keeps_untouched_files() {
     let dir = tmp();
     let target = dir.path().join("t");
     let t = target.to_str().unwrap();
+    // An older state first, so that the partial import changes something and makes a version.
+    let old = crate::support::old_full(dir.path());
     let r = run(&[
         "import",
-        "exports/full.xml",
+        old.to_str().unwrap(),
         "--target",
         t,
         "--secrets",

@@ -68,13 +68,25 @@ fn writers(t: &Path, work: &Path, out: &str) -> Vec<(&'static str, Vec<String>)>
     let full = full.to_str().unwrap();
     let t = t.to_str().unwrap();
     vec![
-        ("export", s(&["export", "--target", t, "--out", out])),
-        ("export plain", s(&["export", "--target", t, "--out", out, "--passwords", "plain"])),
-        ("convert", s(&["convert", full, out, "--to", "json"])),
+        // --force: an output that exists is replaced only when asked (issue 15).
+        ("export", s(&["export", "--target", t, "--out", out, "--force"])),
+        (
+            "export plain",
+            s(&["export", "--target", t, "--out", out, "--passwords", "plain", "--force"]),
+        ),
+        ("convert", s(&["convert", full, out, "--to", "json", "--force"])),
         ("convert to a folder", s(&["convert", full, out, "--to", "folder"])),
         (
             "passwords --emit",
-            s(&["passwords", full, "--target", work.join("new").to_str().unwrap(), "--emit", out]),
+            s(&[
+                "passwords",
+                full,
+                "--target",
+                work.join("new").to_str().unwrap(),
+                "--emit",
+                out,
+                "--force",
+            ]),
         ),
         (
             "batch --report",

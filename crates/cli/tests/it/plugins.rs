@@ -46,7 +46,7 @@ fn profile_dir() -> PathBuf {
 /// plugins, and a text file named like a library. `cargo test --workspace` built the libraries;
 /// `cargo build` runs once here anyway (a no-op then), so that testing this crate alone never
 /// uses a stale or missing library.
-fn plugin_folder() -> &'static Path {
+pub(crate) fn plugin_folder() -> &'static Path {
     static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
     FOLDER
         .get_or_init(|| {
@@ -476,4 +476,52 @@ fn plugin_folders_that_are_not_trusted_are_skipped_with_the_reason() {
     let lib = plugins.join(&example);
     assert!(r.stderr.contains(&format!("{} was not loaded", lib.display())), "{}", r.stderr);
     assert!(r.stderr.contains("mode 0777"), "{}", r.stderr);
+}
+
+/// Without `JIMSCTL_KEEPASS_PASSWORD` and with a terminal, the KeePass plugin asks for the
+/// master password there, without echo (on a pseudo-terminal from `script`, util-linux).
+#[test]
+fn keepass_asks_the_master_password_on_a_terminal_without_echo() {
+    use std::io::Write;
+    let db = keepass_fixture("jims-kdbx3.kdbx");
+    let line = format!(
+        "'{}' passwords exports/partial.xml --secrets 'plugin:keepass:{}'",
+        env!("CARGO_BIN_EXE_jimsctl"),
+        db.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-f", "-c", &line, "/dev/null"])
+        .current_dir(fixture(""))
+        .env("TERM", "xterm")
+        .env("JIMSCTL_PLUGIN_PATH", plugin_folder())
+        .env_remove("JIMSCTL_KEEPASS_PASSWORD")
+        .env_remove("JIMSCTL_KEEPASS_KEYFILE")
+        .env("XDG_CONFIG_HOME", crate::support::isolated_home().join("config"))
+        .env("XDG_STATE_HOME", crate::support::isolated_home().join("state"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stdin.write_all(format!("{MASTER}\r").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("KeePass master password for "), "{screen}");
+    assert!(!screen.contains(MASTER), "the master password was echoed:\n{screen}");
+    assert!(screen.contains("Total: 7  Fixed: 7  Remaining: 0"), "{screen}");
+
+    // Without a terminal it is not asked: the plugin says what to set.
+    let r = run_with(
+        &[],
+        &[
+            "passwords",
+            "exports/partial.xml",
+            &secrets_arg(format!("plugin:keepass:{}", db.display())),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("set JIMSCTL_KEEPASS_PASSWORD"), "{}", r.stderr);
 }

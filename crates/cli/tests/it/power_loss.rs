@@ -152,6 +152,23 @@ struct Scenario {
 }
 
 /// The changed export the follow-up imports use (and the re-import imports).
+/// The fixture changed another way than [`changed_export`]: what the check after each crash
+/// state imports, which always makes a version.
+fn third_export() -> std::path::PathBuf {
+    static THIRD: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    THIRD
+        .get_or_init(|| {
+            let text = std::fs::read_to_string(fixture("exports/full.xml")).unwrap();
+            let third = text.replace("Domain controller", "DC node").replace("Forest ", "Grove ");
+            let dir = crate::support::isolated_home().join("power-loss");
+            std::fs::create_dir_all(&dir).unwrap();
+            let p = dir.join("c.xml");
+            std::fs::write(&p, third).unwrap();
+            p
+        })
+        .clone()
+}
+
 fn changed_export() -> std::path::PathBuf {
     static CHANGED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     CHANGED
@@ -366,7 +383,9 @@ fn follow_up(s: &Scenario, root: &Path, item: Item, now: &Found, label: &str) {
                         "{label}: rollback of {rel} restored another version"
                     );
                 }
-                import(root, &changed_export(), rel);
+                // A third configuration, unlike both: an import that changes nothing makes no
+                // version.
+                import(root, &third_export(), rel);
                 let after = find(root, item);
                 assert_eq!(
                     after.versions(),
@@ -620,7 +639,14 @@ fn power_loss_export_to_a_file() {
     report(&Scenario {
         name: "export to a file",
         prepare: |root| import(root, &full(), "t"),
-        op: vec!["export".into(), "--target".into(), "t".into(), "--out".into(), "out.xml".into()],
+        op: vec![
+            "export".into(),
+            "--target".into(),
+            "t".into(),
+            "--out".into(),
+            "out.xml".into(),
+            "--force".into(),
+        ],
         items: vec![Item::Output("out.xml")],
         sample: None,
         env: vec![],
@@ -637,7 +663,14 @@ fn power_loss_export_over_an_earlier_export() {
             ok(root, &["export", "--target", "t", "--out", "out.xml"]);
             import(root, &changed_export(), "t");
         },
-        op: vec!["export".into(), "--target".into(), "t".into(), "--out".into(), "out.xml".into()],
+        op: vec![
+            "export".into(),
+            "--target".into(),
+            "t".into(),
+            "--out".into(),
+            "out.xml".into(),
+            "--force".into(),
+        ],
         items: vec![Item::Output("out.xml")],
         sample: None,
         env: vec![],

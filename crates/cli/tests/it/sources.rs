@@ -29,6 +29,8 @@ fn plain_passwords(target: &str, dir: &Path) -> String {
         out.to_str().unwrap(),
         "--passwords",
         "plain",
+        // Called again for each source: the last export's file is replaced.
+        "--force",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::read_to_string(out).unwrap()

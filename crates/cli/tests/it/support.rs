@@ -152,3 +152,23 @@ pub(crate) fn assert_no_secret(text: &str) {
         assert!(!text.contains(&pw), "a password was printed:\n{text}");
     }
 }
+
+/// An older state of the fixture's server: `full.xml` with the user directories' and one
+/// template's descriptions as they were before, written as `dir/old/full.xml` beside copies of
+/// its secrets files. Importing it and then `partial.*` changes something, so that the second
+/// import makes a version (an import that changes nothing makes none).
+pub(crate) fn old_full(dir: &Path) -> PathBuf {
+    let old = dir.join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    let text = std::fs::read_to_string(fixture("exports/full.xml"))
+        .unwrap()
+        .replace("description=\"Forest ", "description=\"Old forest ")
+        .replace("description=\"Directory readers\"", "description=\"Old directory readers\"");
+    assert!(text.contains("Old forest") && text.contains("Old directory readers"));
+    for name in ["full.secrets.toml", "full.secrets.json"] {
+        std::fs::copy(fixture(&format!("exports/{name}")), old.join(name)).unwrap();
+    }
+    let path = old.join("full.xml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

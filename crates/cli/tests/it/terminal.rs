@@ -57,9 +57,11 @@ fn on_terminal(args: &[&str], keys: &[&[u8]]) -> (i32, String) {
 fn full_target(dir: &Path) -> String {
     let target = dir.join("t").display().to_string();
     let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    // An older state, so that the partial import changes something and makes a version.
+    let old = crate::support::old_full(dir);
     let r = crate::support::run(&[
         "import",
-        "exports/full.xml",
+        old.to_str().unwrap(),
         "--target",
         &target,
         "--secrets",

@@ -112,36 +112,7 @@ impl FileSource {
     /// # Errors
     /// As [`FileSource::open`], for everything but reading.
     pub fn parse(bytes: &[u8], format: FileFormat, path: &Path) -> Result<FileSource, SourceError> {
-        let fail = |why: String| {
-            SourceError::config(
-                KIND,
-                format!("{} is not a usable secrets file: {why}", path.display()),
-            )
-        };
-        let root = match format {
-            FileFormat::Json => serde_json::from_slice::<Node>(bytes)
-                .map_err(|e| fail(format!("malformed JSON: {e}")))?,
-            FileFormat::Toml => {
-                let text = std::str::from_utf8(bytes).map_err(|e| {
-                    fail(format!("it is not UTF-8 text (at byte {})", e.valid_up_to()))
-                })?;
-                toml::from_str::<Node>(text).map_err(|e| fail(toml_error(text, &e)))?
-            }
-        };
-        let Node::Map(entries) = root else {
-            return Err(fail("it must hold an object of secret key → password".into()));
-        };
-        let mut flat = Entries::default();
-        let mut problems = Vec::new();
-        flatten("", entries, &mut flat, &mut problems);
-        if !problems.is_empty() {
-            let count = problems.len();
-            let mut list = problems.into_iter().take(SHOWN).collect::<Vec<_>>().join("; ");
-            if count > SHOWN {
-                list.push_str(&format!("; and {} more", count - SHOWN));
-            }
-            return Err(fail(format!("{list}; every password must be a string")));
-        }
+        let (_, flat) = parse_tree(bytes, format, path)?;
         Ok(FileSource { path: path.to_owned(), entries: flat, warnings: Mutex::default() })
     }
 
@@ -222,6 +193,42 @@ fn read_bounded(path: &Path) -> Result<(crypto::SecretBytes, u32), SourceError> 
     Ok((bytes, meta.mode()))
 }
 
+/// Parses a secrets file into its tree (names in the file's order) and its flat map of
+/// `/`-joined keys, refusing what [`FileSource::open`] refuses.
+pub(crate) fn parse_tree(
+    bytes: &[u8],
+    format: FileFormat,
+    path: &Path,
+) -> Result<(Vec<(String, Node)>, Entries), SourceError> {
+    let fail = |why: String| {
+        SourceError::config(KIND, format!("{} is not a usable secrets file: {why}", path.display()))
+    };
+    let root = match format {
+        FileFormat::Json => serde_json::from_slice::<Node>(bytes)
+            .map_err(|e| fail(format!("malformed JSON: {e}")))?,
+        FileFormat::Toml => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| fail(format!("it is not UTF-8 text (at byte {})", e.valid_up_to())))?;
+            toml::from_str::<Node>(text).map_err(|e| fail(toml_error(text, &e)))?
+        }
+    };
+    let Node::Map(entries) = root else {
+        return Err(fail("it must hold an object of secret key → password".into()));
+    };
+    let mut flat = Entries::default();
+    let mut problems = Vec::new();
+    flatten("", &entries, &mut flat, &mut problems);
+    if !problems.is_empty() {
+        let count = problems.len();
+        let mut list = problems.into_iter().take(SHOWN).collect::<Vec<_>>().join("; ");
+        if count > SHOWN {
+            list.push_str(&format!("; and {} more", count - SHOWN));
+        }
+        return Err(fail(format!("{list}; every password must be a string")));
+    }
+    Ok((entries, flat))
+}
+
 /// A TOML parse error as `message at line L, column C`, without the source snippet that the
 /// `toml` crate's own `Display` shows (it could hold a password).
 fn toml_error(text: &str, e: &toml::de::Error) -> String {
@@ -249,16 +256,16 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 fn flatten(
     prefix: &str,
-    entries: Vec<(String, Node)>,
+    entries: &[(String, Node)],
     out: &mut Entries,
     problems: &mut Vec<String>,
 ) {
     for (name, node) in entries {
-        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
         match node {
             Node::Leaf(secret) => match out.entry(path) {
                 Entry::Vacant(v) => {
-                    v.insert(secret);
+                    v.insert(secret.clone());
                 }
                 Entry::Occupied(o) => {
                     problems.push(format!("the key `{}` is given twice", o.key()))
@@ -274,7 +281,7 @@ fn flatten(
 
 /// A parsed value: a password, a nested object, or something that cannot be a password (only
 /// its kind is kept, never its value).
-enum Node {
+pub(crate) enum Node {
     Leaf(Secret),
     Map(Vec<(String, Node)>),
     Other(&'static str),

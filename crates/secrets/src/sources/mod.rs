@@ -15,6 +15,7 @@ pub use cmd::{CmdSource, KEYS_VARIABLE};
 pub use dir::DirSource;
 pub use env::{EnvLookup, EnvSource};
 pub use file::{FileFormat, FileSource, MAX_SECRETS_FILE};
+pub(crate) use file::{Node, parse_tree};
 
 /// Why `key` may not be handed to a source that makes a path or a program's input of it
 /// (`dir:`, `cmd:`): a part between `/` that is empty, `.` or `..` (it would name another

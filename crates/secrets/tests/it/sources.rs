@@ -13,6 +13,7 @@ use secrets::{
 /// A row for event source `DC1` with a template and an account.
 fn row() -> Row {
     Row {
+        answered: None,
         index: 3,
         type_label: "Event Source",
         data_type: "domain_controller".into(),

@@ -13,7 +13,19 @@ fn assert_merged(export: &Export, selection: &Selection) {
     let merged = merge(&current, &export.configuration, selection);
     for id in SectionId::ALL {
         let got = merged.get(id).expect("the target holds every section");
-        if selection.contains(id) {
+        if selection.merges(id) {
+            let ours = current.get(id).unwrap();
+            let theirs = export.configuration.get(id).unwrap();
+            for (_, _, item) in ours.items() {
+                assert_eq!(got.item(item.attr("id").unwrap()), Some(item), "{id}: target's kept");
+            }
+            for (_, _, item) in theirs.items() {
+                let item_id = item.attr("id").unwrap();
+                if ours.item(item_id).is_none() {
+                    assert_eq!(got.item(item_id), Some(item), "{id}: a new id is added");
+                }
+            }
+        } else if selection.contains(id) {
             assert_eq!(Some(got), export.configuration.get(id), "{id} should be replaced");
         } else {
             assert_eq!(Some(got), current.get(id), "{id} should be untouched");

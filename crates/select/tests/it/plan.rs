@@ -111,7 +111,8 @@ fn unchanged_sections_are_noops_and_the_helpers_agree() {
 #[test]
 fn reimporting_the_same_content_is_a_noop() {
     let current = current();
-    let sel = Selection { sections: SectionId::ALL.to_vec(), partial: false };
+    let sel =
+        Selection { sections: SectionId::ALL.to_vec(), partial: false, merge_event_sources: false };
     let merged = merge(&current, &current, &sel);
     let p = plan(&current, &merged, &sel);
     assert!(p.is_noop(), "{p:?}");
@@ -142,10 +143,27 @@ fn partial_plan_json_snapshot() {
     let e = export(Scope::Full, &SectionId::ALL);
     let sel =
         choose(&e, Some(&strings(&["event_sources", "templates", "srx_clients", "transports"])))
-            .unwrap();
+            .unwrap()
+            .replacing_event_sources();
     let current = current();
     let merged = merge(&current, &e.configuration, &sel);
     let p = plan(&current, &merged, &sel);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&p).unwrap());
+}
+
+/// The same partial import without `--replace-event-sources`: the event sources are merged,
+/// and the plan names each one kept.
+#[test]
+fn merged_plan_json_snapshot() {
+    let e = export(Scope::Full, &SectionId::ALL);
+    let sel = choose(&e, Some(&strings(&["event_sources", "templates"]))).unwrap();
+    let current = current();
+    let merged = merge(&current, &e.configuration, &sel);
+    let mut p = plan(&current, &merged, &sel);
+    p.note_kept(select::kept(&current, &e.configuration, &sel));
+    let es = p.section(SectionId::EventSources).unwrap();
+    assert_eq!(es.action, Action::Merged);
+    assert!(es.removed.is_empty() && es.changed.is_empty(), "{es:?}");
     insta::assert_snapshot!(serde_json::to_string_pretty(&p).unwrap());
 }
 

@@ -53,10 +53,20 @@ fn a_replaced_section_with_identical_bytes_is_linked_not_written() {
     let cwd = dir.join("cwd");
     let es = ino(&cwd.join("config/event_log_reader.xml"));
     let t = Target::open(&dir).unwrap();
-    // The same content, rebuilt from scratch and declared replaced.
+    // The same content, rebuilt from scratch and declared replaced: every file keeps its
+    // bytes, so no version is made.
     let report = t.commit(&config(2, "60"), meta(&[SectionId::EventSources])).unwrap();
     assert!(report.files_written.is_empty(), "{:?}", report.files_written);
+    assert!(report.unchanged);
+    assert_eq!(report.version, 1);
+    assert_eq!(ino(&cwd.join("config/event_log_reader.xml")), es);
+    assert_eq!(Target::open(&dir).unwrap().history().unwrap().len(), 2, "versions 0 and 1");
+    // One section changed: only its file is written, the other is linked.
+    let t = Target::open(&dir).unwrap();
+    let report = t.commit(&config(2, "61"), meta(&[SectionId::Session])).unwrap();
+    assert!(!report.unchanged);
     assert_eq!(report.version, 2);
+    assert_eq!(report.files_written, ["config/cache.xml"]);
     assert_eq!(ino(&cwd.join("config/event_log_reader.xml")), es);
 }
 

@@ -95,7 +95,8 @@ fn wrong_keys_and_bad_files_are_config_errors_that_say_which() {
     let cases: Vec<(Result<KeePass, plugin_api::PluginError>, &str)> = vec![
         (
             KeePass::open(&fixture("jims.kdbx"), Some("not the master password"), None),
-            "the master password in JIMSCTL_KEEPASS_PASSWORD does not open the KeePass database",
+            "wrong master password: the master password (JIMSCTL_KEEPASS_PASSWORD) does not open \
+             the KeePass database",
         ),
         (
             KeePass::open(&fixture("jims-keyfile.kdbx"), Some(MASTER), None),
@@ -104,7 +105,7 @@ fn wrong_keys_and_bad_files_are_config_errors_that_say_which() {
         (KeePass::open(&fixture("missing.kdbx"), Some(MASTER), None), "no such file"),
         (
             KeePass::open(&fixture("make-fixture.sh"), Some(MASTER), None),
-            "is not a KeePass database that can be read",
+            "is not a KeePass database that can be read (KDBX 3.1 or 4)",
         ),
         (KeePass::open(&fixture("jims.kdbx"), None, None), "set JIMSCTL_KEEPASS_PASSWORD"),
         (
@@ -117,6 +118,32 @@ fn wrong_keys_and_bad_files_are_config_errors_that_say_which() {
         assert_eq!(e.status(), status::INVALID_CONFIG, "{e}");
         assert!(e.message().contains(expected), "{e}\nexpected: {expected}");
         assert!(!e.message().contains(MASTER), "{e}");
+    }
+}
+
+#[test]
+fn kdbx_3_1_as_keepassxc_cli_writes_it_is_read() {
+    let bytes = std::fs::read(fixture("jims-kdbx3.kdbx")).unwrap();
+    assert_eq!(&bytes[..4], &[0x03, 0xd9, 0xa2, 0x9a], "KeePass signature");
+    assert_eq!(&bytes[8..12], &[1, 0, 3, 0], "KDBX 3.1");
+    let db = KeePass::open(&fixture("jims-kdbx3.kdbx"), Some(MASTER), None).expect("opens");
+    assert_eq!(answer(&db, &["templates/dc-readers"]).as_deref(), Some("Kp-dcreaders-51c4a9e7"));
+    assert_eq!(
+        answer(&db, &["user_directories/nope", "account/CORP\\JIMS-ADRemoteAccess"]).as_deref(),
+        Some("Kp-corp-adremote-0e6d2b94")
+    );
+}
+
+#[test]
+fn a_wrong_master_password_says_so_in_kdbx_3_1_and_4() {
+    for name in ["jims-kdbx3.kdbx", "jims.kdbx"] {
+        for wrong in ["not the master password", "", "jimsctl fixture master passwor"] {
+            let e = KeePass::open(&fixture(name), Some(wrong), None).unwrap_err();
+            assert_eq!(e.status(), status::INVALID_CONFIG, "{name}: {e}");
+            assert!(e.message().starts_with("wrong master password: "), "{name}: {e}");
+            assert!(!e.message().contains("Padding"), "{name}: {e}");
+            assert!(!e.message().contains("not a KeePass database"), "{name}: {e}");
+        }
     }
 }
 

@@ -1,0 +1,317 @@
+//! `jimsctl diff A B`, `jimsctl history show N` and `jimsctl rollback --dry-run`: what differs
+//! between two configurations, shown as the plan shows an import (sections, items added,
+//! removed and changed, field names; a password only ever "changed").
+
+use std::fmt::Write as _;
+
+use model::Configuration;
+use pipeline::diff::{Side, SideKind};
+use pipeline::{Error, ErrorKind};
+use select::{Plan, SectionPlan};
+use serde_json::{Value, json};
+
+use crate::args::{DiffArgs, OutputFormat, RollbackArgs, TargetArgs};
+use crate::term::Style;
+
+/// `jimsctl diff A B`: 0 (or, with `--exit-code`, 1 when they differ).
+pub(crate) fn run(a: DiffArgs, style: Style) -> Result<u8, Error> {
+    let keys =
+        a.source_key.iter().map(|p| pipeline::diff::read_key(p)).collect::<Result<Vec<_>, _>>()?;
+    let left = pipeline::diff::open_side(&a.a)?;
+    let right = pipeline::diff::open_side(&a.b)?;
+    let plan = pipeline::diff::diff(&left, &right, &keys);
+    let differ =
+        !plan.is_noop() || sections_only_in_one(&plan, &left.configuration, &right.configuration);
+    if a.output.format == OutputFormat::Json {
+        let v = json!({
+            "a": side_json(&left),
+            "b": side_json(&right),
+            "differ": differ,
+            "sections": sections_json(&plan, &left.configuration, &right.configuration),
+        });
+        outln!("{v:#}");
+    } else if crate::render::verbosity() != crate::render::Verbosity::Quiet {
+        outln!("--- {} ({})", clean(&left.label), describe(&left));
+        outln!("+++ {} ({})", clean(&right.label), describe(&right));
+        out!("{}", changes_text(&plan, &left.configuration, &right.configuration, style));
+    }
+    Ok(if a.exit_code && differ { 1 } else { 0 })
+}
+
+/// Whether a section is held by one side only while empty (no item, no setting) on it: not a
+/// change of items, but the two still differ.
+fn sections_only_in_one(plan: &Plan, a: &Configuration, b: &Configuration) -> bool {
+    plan.sections.iter().any(|s| a.contains(s.section) != b.contains(s.section))
+}
+
+pub(crate) fn describe(side: &Side) -> String {
+    match (side.kind, side.version) {
+        (SideKind::Xml, _) => "XML bundle".into(),
+        (SideKind::Json, _) => "JSON bundle".into(),
+        (SideKind::Folder, _) => "server folder".into(),
+        (SideKind::Managed, Some(n)) => format!("managed folder, version {n}"),
+        (SideKind::Managed, None) => "managed folder".into(),
+        (SideKind::Version, n) => format!("version {}", n.unwrap_or_default()),
+    }
+}
+
+fn side_json(side: &Side) -> Value {
+    let mut v = json!({"path": side.label, "kind": side.kind});
+    if let Some(n) = side.version {
+        v["version"] = n.into();
+    }
+    v
+}
+
+/// `same`, `changed`, `only-in-a` or `only-in-b`.
+fn status(s: &SectionPlan, a: &Configuration, b: &Configuration) -> &'static str {
+    match (a.contains(s.section), b.contains(s.section)) {
+        (true, false) => "only-in-a",
+        (false, true) => "only-in-b",
+        _ if s.is_noop() => "same",
+        _ => "changed",
+    }
+}
+
+/// The plan's sections as JSON, each with its `status` in place of an import's action.
+pub(crate) fn sections_json(plan: &Plan, a: &Configuration, b: &Configuration) -> Value {
+    plan.sections
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("action");
+                o.remove("kept");
+                o.insert("status".into(), status(s, a, b).into());
+            }
+            v
+        })
+        .collect()
+}
+
+/// How many item ids a line lists before it summarises.
+const MAX_LISTED: usize = 12;
+
+/// Every section that differs, with its items; then how many are the same.
+pub(crate) fn changes_text(
+    plan: &Plan,
+    a: &Configuration,
+    b: &Configuration,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    let width = plan.sections.iter().map(|s| s.section.as_str().len()).max().unwrap_or(0);
+    let mut same = 0;
+    for s in &plan.sections {
+        let st = status(s, a, b);
+        if st == "same" {
+            same += 1;
+            continue;
+        }
+        let name = s.section.as_str();
+        let label = match st {
+            "only-in-a" => style.red("only in A"),
+            "only-in-b" => style.green("only in B"),
+            _ => style.yellow("changed"),
+        };
+        let items = |n: usize| if n == 1 { "item" } else { "items" };
+        let _ = write!(
+            out,
+            "{name:width$}  {label}  {} → {} {}",
+            s.items_before,
+            s.items_after,
+            items(s.items_after)
+        );
+        let mut parts = Vec::new();
+        if !s.added.is_empty() {
+            parts.push(format!("{} added", s.added.len()));
+        }
+        if !s.removed.is_empty() {
+            parts.push(format!("{} removed", s.removed.len()));
+        }
+        if !s.changed.is_empty() {
+            parts.push(format!("{} changed", s.changed.len()));
+        }
+        if !s.settings.is_empty() {
+            parts.push("settings changed".into());
+        }
+        if s.reordered {
+            parts.push("reordered".into());
+        }
+        if !parts.is_empty() {
+            let _ = write!(out, " ({})", parts.join(", "));
+        }
+        out.push('\n');
+        if !s.added.is_empty() {
+            let _ = writeln!(out, "    {} {}", style.green("+"), id_list(&s.added));
+        }
+        if !s.removed.is_empty() {
+            let _ = writeln!(out, "    {} {}", style.red("-"), id_list(&s.removed));
+        }
+        for c in &s.changed {
+            let fields: Vec<String> = c.fields.iter().map(|f| clean(&f.field)).collect();
+            let _ =
+                writeln!(out, "    {} {}: {}", style.yellow("~"), clean(&c.id), fields.join(", "));
+        }
+        if !s.settings.is_empty() {
+            let fields: Vec<String> = s.settings.iter().map(|f| clean(&f.field)).collect();
+            let _ = writeln!(out, "    {} settings: {}", style.yellow("~"), fields.join(", "));
+        }
+    }
+    let differing = plan.sections.len() - same;
+    if differing == 0 {
+        let _ = writeln!(out, "No differences ({}).", plural(same, "section"));
+    } else if same > 0 {
+        let _ = writeln!(out, "{} the same.", plural_verb(same));
+    }
+    out
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    crate::import::plural(n, noun)
+}
+
+fn plural_verb(n: usize) -> String {
+    if n == 1 { "1 other section is".into() } else { format!("{n} other sections are") }
+}
+
+fn id_list(ids: &[String]) -> String {
+    let max = crate::render::max_listed(MAX_LISTED);
+    let shown: Vec<String> = ids.iter().take(max).map(|i| clean(i)).collect();
+    let mut s = shown.join(", ");
+    if ids.len() > max {
+        let _ = write!(s, ", … and {} more", ids.len() - MAX_LISTED);
+    }
+    s
+}
+
+/// Text from a file, safe for a terminal: control characters escaped (`\x1b`).
+pub(crate) fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `jimsctl history show N --target DIR`.
+pub(crate) fn history_show(n: u64, t: TargetArgs, style: Style) -> Result<u8, Error> {
+    let target = store::Target::open_state(&t.target)?;
+    let info = target.version_info(n)?;
+    let now = target.version_configuration(n)?;
+    let versions = target.history()?;
+    let before_n = versions.iter().map(|v| v.version).filter(|v| *v < n).max();
+    let before = match before_n {
+        Some(p) => target.version_configuration(p)?,
+        None => Configuration::new(),
+    };
+    let mut sections: Vec<_> = before.ids();
+    sections.extend(now.ids());
+    sections.sort();
+    sections.dedup();
+    let selection = select::Selection { sections, partial: false, merge_event_sources: false };
+    let mut right = now;
+    secrets::align_equal_secrets(&before, &mut right, &[target.key()]);
+    let plan = select::plan(&before, &right, &selection);
+    let holds: Vec<(&str, usize)> =
+        right.sections_in_table_order().iter().map(|s| (s.id.as_str(), s.item_count())).collect();
+    if t.output.format == OutputFormat::Json {
+        let v = json!({
+            "version": info,
+            "previous": before_n,
+            "holds": holds.iter().map(|(id, n)| json!({"section": id, "items": n})).collect::<Vec<_>>(),
+            "changes": sections_json(&plan, &before, &right),
+        });
+        outln!("{v:#}");
+        return Ok(0);
+    }
+    let mut head = format!(
+        "Version {n}{}: {} at {}",
+        if info.current { " (current)" } else { "" },
+        info.action,
+        info.time
+    );
+    if let Some(e) = &info.export {
+        let _ = write!(head, ", from {}", clean(e));
+    }
+    if let Some(r) = info.restored {
+        let _ = write!(head, ", restoring version {r}");
+    }
+    outln!("{head}.");
+    let list: Vec<String> = holds.iter().map(|(id, n)| format!("{id} ({n})")).collect();
+    outln!("Holds: {}.", if list.is_empty() { "nothing".to_owned() } else { list.join(", ") });
+    match before_n {
+        Some(p) => outln!("Changes from version {p}:"),
+        None => outln!("Changes from an empty folder:"),
+    }
+    out!("{}", changes_text(&plan, &before, &right, style));
+    Ok(0)
+}
+
+/// `jimsctl rollback --dry-run`: what restoring the version would change, writing nothing.
+pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Error> {
+    let t = &r.target;
+    let target = store::Target::open_state(&t.target)?;
+    let versions = target.history()?;
+    let current = target.version();
+    if versions.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Target,
+            format!("{} has no history yet: there is nothing to roll back", t.target.display()),
+        ));
+    }
+    let to = match r.to {
+        Some(n) => n,
+        None => {
+            versions.iter().map(|v| v.version).filter(|v| *v < current).max().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Target,
+                    format!(
+                        "{} is at its first version: there is no earlier version to roll back to",
+                        t.target.display()
+                    ),
+                )
+            })?
+        }
+    };
+    if to == current {
+        return Err(Error::new(
+            ErrorKind::Target,
+            format!(
+                "version {to} is the current version of {}: there is nothing to restore",
+                t.target.display()
+            ),
+        ));
+    }
+    let now = target.version_configuration(current)?;
+    let then = target.version_configuration(to)?;
+    let mut sections: Vec<_> = now.ids();
+    sections.extend(then.ids());
+    sections.sort();
+    sections.dedup();
+    let selection = select::Selection { sections, partial: false, merge_event_sources: false };
+    let mut right = then;
+    secrets::align_equal_secrets(&now, &mut right, &[target.key()]);
+    let plan = select::plan(&now, &right, &selection);
+    if t.output.format == OutputFormat::Json {
+        let v = json!({
+            "status": "dry-run",
+            "from": current,
+            "to": to,
+            "would_be_version": current + 1,
+            "changes": sections_json(&plan, &now, &right),
+        });
+        outln!("{v:#}");
+    } else {
+        outln!(
+            "Dry run: rolling back {} from version {current} to version {to} would do this (nothing was written):",
+            t.target.display()
+        );
+        out!("{}", changes_text(&plan, &now, &right, style));
+    }
+    Ok(0)
+}

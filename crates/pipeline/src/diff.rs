@@ -1,0 +1,155 @@
+//! `jimsctl diff A B`: two configurations compared as the plan shows an import, each side a
+//! bundle (XML or JSON), a server folder, a managed folder (its live configuration) or a
+//! version of one (`DIR@N`). Passwords are compared by value where both sides can be opened
+//! (plaintext, or sealed under a key at hand: a managed side's own, or one given); otherwise by
+//! their written form. The result names sections, items and fields, never a value.
+
+use std::path::{Path, PathBuf};
+
+use model::{Configuration, SectionId};
+use select::{Plan, Selection};
+
+use crate::error::{Error, ErrorKind};
+use crate::input::{ExportFormat, read_export};
+
+/// What one side of a diff is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SideKind {
+    /// An XML bundle.
+    Xml,
+    /// A JSON bundle.
+    Json,
+    /// A server configuration folder (not managed).
+    Folder,
+    /// A managed folder's live configuration.
+    Managed,
+    /// A version of a managed folder (`DIR@N`).
+    Version,
+}
+
+/// One side of a diff, opened.
+pub struct Side {
+    /// As given on the command line.
+    pub label: String,
+    /// What it is.
+    pub kind: SideKind,
+    /// For [`SideKind::Version`], the version; for [`SideKind::Managed`], the current one.
+    pub version: Option<u64>,
+    /// The sections it holds.
+    pub configuration: Configuration,
+    /// A managed side's folder, open for reading: its key opens the side's sealed passwords.
+    target: Option<store::Target>,
+}
+
+impl std::fmt::Debug for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Side")
+            .field("label", &self.label)
+            .field("kind", &self.kind)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Side {
+    /// The managed folder's key, for a managed side or a version of one.
+    pub fn key(&self) -> Option<&crypto::ServerKey> {
+        self.target.as_ref().map(store::Target::key)
+    }
+}
+
+/// Whether `dir` is a managed folder (it holds jimsctl's `.jims-import/`).
+pub fn is_managed(dir: &Path) -> bool {
+    dir.join(".jims-import").is_dir()
+}
+
+/// Splits `DIR@N` into the folder and the version, when `spec` ends in `@` and digits and the
+/// part before is a managed folder (a file whose name holds an `@` is taken as a file).
+fn version_spec(spec: &str) -> Option<(PathBuf, u64)> {
+    let (dir, n) = spec.rsplit_once('@')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || Path::new(spec).exists() {
+        return None;
+    }
+    Some((PathBuf::from(dir), n.parse().ok()?))
+}
+
+/// Opens one side: `DIR@N`, a managed folder, a server folder or a bundle.
+///
+/// # Errors
+/// As `import` reports them: a file that cannot be read or parsed (exit 2), a version not in
+/// the history or a folder that is not managed for `DIR@N` (exit 2).
+pub fn open_side(spec: &str) -> Result<Side, Error> {
+    if let Some((dir, n)) = version_spec(spec) {
+        if !is_managed(&dir) {
+            return Err(Error::new(
+                ErrorKind::Target,
+                format!(
+                    "{spec}: {} is not a managed server folder, so it has no version {n} (DIR@N \
+                     names a version of a managed folder; see `jimsctl history --target DIR`)",
+                    dir.display()
+                ),
+            )
+            .with_path(&dir));
+        }
+        let target = store::Target::open_state(&dir)?;
+        let configuration = target.version_configuration(n)?;
+        return Ok(Side {
+            label: spec.to_owned(),
+            kind: SideKind::Version,
+            version: Some(n),
+            configuration,
+            target: Some(target),
+        });
+    }
+    let path = Path::new(spec);
+    if is_managed(path) {
+        let target = store::Target::open_read(path)?;
+        return Ok(Side {
+            label: spec.to_owned(),
+            kind: SideKind::Managed,
+            version: Some(target.version()),
+            configuration: target.configuration().clone(),
+            target: Some(target),
+        });
+    }
+    let (export, format) = read_export(path)?;
+    let kind = match format {
+        ExportFormat::Xml => SideKind::Xml,
+        ExportFormat::Json => SideKind::Json,
+        ExportFormat::Folder => SideKind::Folder,
+    };
+    Ok(Side {
+        label: spec.to_owned(),
+        kind,
+        version: None,
+        configuration: export.configuration,
+        target: None,
+    })
+}
+
+/// What differs from `a` to `b`, as a plan: every section either side holds, with the items
+/// added (only in `b`), removed (only in `a`) and changed. Passwords that both sides hold and
+/// that the keys at hand open (each managed side's own key, and `extra_keys`) are compared by
+/// value.
+pub fn diff(a: &Side, b: &Side, extra_keys: &[crypto::ServerKey]) -> Plan {
+    let mut keys: Vec<&crypto::ServerKey> = extra_keys.iter().collect();
+    keys.extend(a.target.iter().map(store::Target::key));
+    keys.extend(b.target.iter().map(store::Target::key));
+    let mut right = b.configuration.clone();
+    secrets::align_equal_secrets(&a.configuration, &mut right, &keys);
+    let mut sections: Vec<SectionId> = a.configuration.ids();
+    sections.extend(right.ids());
+    sections.sort();
+    sections.dedup();
+    let selection = Selection { sections, partial: false, merge_event_sources: false };
+    select::plan(&a.configuration, &right, &selection)
+}
+
+/// Reads a server key file (`--source-key`), for [`diff`].
+///
+/// # Errors
+/// A file that cannot be read, or that is not a key file (exit 2).
+pub fn read_key(path: &Path) -> Result<crypto::ServerKey, Error> {
+    crate::import::read_key_file(path)
+}

@@ -1,0 +1,76 @@
+//! `jimsctl validate FILE|DIR`: a configuration checked on its own, without a target: every
+//! problem the import rules find, the sealed values that are malformed (or, in a managed
+//! folder, do not open under its key), and what state its passwords are in.
+
+use std::collections::BTreeMap;
+
+use model::{ProblemKind, SecretState, SectionId};
+
+use crate::diff::{Side, open_side};
+use crate::error::Error;
+
+/// What `validate` found.
+#[derive(Debug)]
+pub struct Validation {
+    /// What was read.
+    pub side: Side,
+    /// Every problem, in document order (empty: valid).
+    pub problems: Vec<String>,
+    /// Template references that could not be checked because the file holds no `templates`
+    /// section (a partial file).
+    pub unchecked_templates: usize,
+    /// How many secret fields are in each state (`missing`, `plaintext`, `aesgcm`, `capi`,
+    /// `fsw`, `unknown-scheme`).
+    pub passwords: BTreeMap<&'static str, usize>,
+}
+
+impl Validation {
+    /// Whether no problem was found.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Reads `spec` (a bundle, a server folder, a managed folder or `DIR@N`) and checks it.
+///
+/// # Errors
+/// Only when it cannot be read at all (exit 2): what the readers report, with line and column.
+pub fn validate(spec: &str) -> Result<Validation, Error> {
+    let side = open_side(spec)?;
+    let config = &side.configuration;
+    let has_templates = config.contains(SectionId::Templates);
+    let mut unchecked_templates = 0;
+    let mut problems = Vec::new();
+    for p in model::validate(config) {
+        if !has_templates && matches!(p.kind, ProblemKind::DanglingTemplate { .. }) {
+            unchecked_templates += 1;
+            continue;
+        }
+        problems.push(p.to_string());
+    }
+    let mut passwords = BTreeMap::new();
+    let key = side.key();
+    for field in config.secret_fields() {
+        let raw = config.secret_value(&field.location);
+        let state = SecretState::classify(raw);
+        *passwords.entry(state.label()).or_insert(0) += 1;
+        let place = format!("{}/{}: field {}", field.section(), field.item_id, field.field);
+        match state {
+            SecretState::Sealed { key_id: None } => problems.push(format!(
+                "{place}: the sealed value is malformed (not '{{aesgcm}} 1,<key id>,<hex>')"
+            )),
+            SecretState::Sealed { key_id: Some(id) } => {
+                if let Some(key) = key.filter(|k| k.id().as_str() == id)
+                    && key.open(raw, field.binding().as_bytes()).is_err()
+                {
+                    problems.push(format!(
+                        "{place}: the sealed value does not open under this folder's key: it \
+                         was altered or is corrupt"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Validation { side, problems, unchecked_templates, passwords })
+}
