@@ -874,7 +874,9 @@ pub fn run(
     let pushed = (Mutex::new((0usize, 0usize)), Condvar::new());
     let queue_push = |i: usize, r: &EntryReport| {
         if options.push.is_some()
-            && r.status == EntryStatus::Imported
+            // An import that changed nothing succeeded too: its target is pushed (a push
+            // with nothing to send is `up-to-date` and connects nowhere).
+            && matches!(r.status, EntryStatus::Imported | EntryStatus::Unchanged)
             && let Some(tx) = push_tx.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
         {
             pushed.0.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;

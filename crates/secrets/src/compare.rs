@@ -32,7 +32,9 @@ pub fn align_equal_secrets(
         let Some(loc) = by_binding.get(&binding) else { continue };
         let was = old.secret_value(loc);
         let is = new.secret_value(&field.location);
-        if was == is {
+        // Only a sealed value is kept: a plaintext one (edited into cwd/ by hand) is never
+        // carried into a new version, whatever the export holds.
+        if was == is || !matches!(SecretState::classify(was), SecretState::Sealed { .. }) {
             continue;
         }
         let (Some(a), Some(b)) = (open(was, &binding, keys), open(is, &binding, keys)) else {

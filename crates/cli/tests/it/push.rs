@@ -216,7 +216,14 @@ fn a_second_push_sends_only_what_changed_and_then_nothing_without_connecting() {
     s.set_remote();
     assert_eq!(s.push(&[]).code, 0);
     let before = s.held();
-    import(&s.target, "exports/partial.xml");
+    // A partial import that changes something (the same values again would change nothing and
+    // make no version).
+    let partial = std::fs::read_to_string(fixture("exports/partial.xml")).unwrap();
+    let edited = partial.replace("description=\"Forest 1\"", "description=\"Forest 1, moved\"");
+    assert_ne!(edited, partial);
+    let changed_export = s.target.with_file_name("changed.xml");
+    std::fs::write(&changed_export, edited).unwrap();
+    import(&s.target, &changed_export.display().to_string());
     let changed: Vec<String> = {
         let old: BTreeMap<String, Vec<u8>> =
             crate::support::archived_cwd(&s.target, 1).into_iter().collect();
@@ -971,7 +978,8 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     };
     for name in ["up1", "up2"] {
         let entry = by_name(name);
-        assert_eq!(entry["status"], "imported");
+        // The same export again changes nothing; the target is pushed all the same.
+        assert_eq!(entry["status"], "unchanged");
         assert_eq!(entry["push"]["status"], "pushed", "{entry}");
         assert_eq!(entry["push"]["exit_code"], 0);
         assert_eq!(entry["push"]["sections"].as_array().unwrap().len(), 10);
@@ -986,7 +994,7 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     );
     assert!(down["push"]["error"].as_str().unwrap().contains("could not connect"), "{down}");
     let none = by_name("noremote");
-    assert_eq!(none["status"], "imported");
+    assert_eq!(none["status"], "unchanged");
     assert_eq!(
         (none["push"]["status"].as_str(), none["push"]["exit_code"].as_u64()),
         (Some("invalid"), Some(2))
