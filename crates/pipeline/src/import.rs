@@ -300,7 +300,7 @@ fn run(
     let mut keys = vec![target.key()];
     keys.extend(source_key.as_ref());
     let (plaintext_kept, _) =
-        secrets::align_equal_secrets(target.configuration(), &mut merged, &keys);
+        secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &keys);
     if !options.no_plan {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
         plan.note_kept(kept.clone());
@@ -394,7 +394,7 @@ fn run(
     secrets::seal_resolved(&mut merged, &table, resolved, target.key())?;
     // A password given by a source that the target already holds keeps the target's sealed
     // value too; the plan then says which passwords really change.
-    secrets::align_equal_secrets(target.configuration(), &mut merged, &keys);
+    secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &keys);
     if outcome.plan.is_some() {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
         plan.note_kept(kept);

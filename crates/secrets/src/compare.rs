@@ -22,6 +22,26 @@ pub fn align_equal_secrets(
     new: &mut Configuration,
     keys: &[&ServerKey],
 ) -> (usize, usize) {
+    align(old, new, keys, false)
+}
+
+/// As [`align_equal_secrets`], for an import into `old`: only `old`'s *sealed* values are kept,
+/// never a plaintext one (a password edited into `cwd/` by hand), so an import never carries a
+/// password in clear into a new version, whatever the export holds.
+pub fn keep_equal_sealed_secrets(
+    old: &Configuration,
+    new: &mut Configuration,
+    keys: &[&ServerKey],
+) -> (usize, usize) {
+    align(old, new, keys, true)
+}
+
+fn align(
+    old: &Configuration,
+    new: &mut Configuration,
+    keys: &[&ServerKey],
+    sealed_only: bool,
+) -> (usize, usize) {
     let mut by_binding = HashMap::new();
     for field in old.secret_fields() {
         by_binding.insert(field.binding(), field.location);
@@ -32,9 +52,8 @@ pub fn align_equal_secrets(
         let Some(loc) = by_binding.get(&binding) else { continue };
         let was = old.secret_value(loc);
         let is = new.secret_value(&field.location);
-        // Only a sealed value is kept: a plaintext one (edited into cwd/ by hand) is never
-        // carried into a new version, whatever the export holds.
-        if was == is || !matches!(SecretState::classify(was), SecretState::Sealed { .. }) {
+        let sealed = matches!(SecretState::classify(was), SecretState::Sealed { .. });
+        if was == is || (sealed_only && !sealed) {
             continue;
         }
         let (Some(a), Some(b)) = (open(was, &binding, keys), open(is, &binding, keys)) else {

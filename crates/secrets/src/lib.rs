@@ -35,7 +35,7 @@ mod sources;
 mod table;
 
 pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
-pub use compare::align_equal_secrets;
+pub use compare::{align_equal_secrets, keep_equal_sealed_secrets};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use prepare::{Prepared, check_source_key, prepare, prepare_where};
 pub use reveal::{Revealed, reveal_for_sending};
