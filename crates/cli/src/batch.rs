@@ -188,7 +188,7 @@ impl pipeline::Interaction for BatchInteraction {
         if table.remaining() == 0 {
             return Ok(Some(assigned));
         }
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = term::color_stderr();
         let asked = match &self.bar {
             Some(bar) => bar.suspend(|| crate::prompt::run(table, "jimsctl batch", color)),
             None => crate::prompt::run(table, "jimsctl batch", color),

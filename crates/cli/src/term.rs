@@ -7,6 +7,12 @@ pub(crate) fn color_stdout() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
+/// Whether what is drawn on standard error (the questions, the dialog) gets colour: only on
+/// a terminal, never with `NO_COLOR`.
+pub(crate) fn color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 /// Whether there is a person to ask: standard input and standard error are terminals.
 pub(crate) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

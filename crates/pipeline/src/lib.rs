@@ -53,7 +53,8 @@ mod stages;
 pub use error::{Error, ErrorKind};
 pub use export::{ConvertTo, ExportOptions, ExportReport, PasswordsOut, convert, export};
 pub use import::{
-    ImportOptions, Interaction, Mode, NonInteractive, Outcome, Status, import, passwords,
+    ImportOptions, Interaction, Mode, NonInteractive, Outcome, PartialImport, Status, import,
+    passwords,
 };
 pub use input::{ExportFormat, read_export};
 /// The registry crate: register your own readers, writers or secret-source schemes.

@@ -5,6 +5,7 @@ mod batch;
 mod concurrency;
 mod core_dumps;
 mod crash;
+mod dialog;
 mod escapes;
 mod export_convert;
 mod history;
