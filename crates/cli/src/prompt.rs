@@ -350,13 +350,36 @@ struct Layout;
 
 impl Layout {
     /// Lines that are not table rows: title, blank, header, the two markers, counters, the
-    /// current row in full, entry, status, buttons, keys.
-    const FIXED: usize = 11;
+    /// current row in full, entry, the status lines, buttons, keys.
+    const FIXED: usize = 10 + STATUS_LINES;
 
     /// How many table rows fit in `height` lines (at least one).
     fn room(height: usize) -> usize {
         height.saturating_sub(Layout::FIXED).max(1)
     }
+}
+
+/// The lines of the status line: a long result wraps once.
+const STATUS_LINES: usize = 2;
+
+/// `text` broken into lines of at most `width` cells, at spaces where it can be.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = render::width(&line) + usize::from(!line.is_empty()) + render::width(word);
+        if !line.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// The prefix of every table line: the current-row marker and the row's mark.
@@ -472,11 +495,16 @@ fn frame(table: &Table, d: &Dialog, title: &str, width: usize, height: usize) ->
         entry.push((" ".into(), Look::Focused));
     }
     lines.push(entry);
-    lines.push(match &d.note {
-        Note::None => Vec::new(),
-        Note::Success(t) => vec![(t.clone(), Look::Good)],
-        Note::Refused(t) => vec![(t.clone(), Look::Bad)],
-    });
+    // The status line: the result of the last Assign, on two lines when it needs them.
+    let (text, look) = match &d.note {
+        Note::None => ("", Look::Plain),
+        Note::Success(t) => (t.as_str(), Look::Good),
+        Note::Refused(t) => (t.as_str(), Look::Bad),
+    };
+    let mut status = wrap(text, width).into_iter();
+    for _ in 0..STATUS_LINES {
+        lines.push(status.next().map(|l| vec![(l, look)]).unwrap_or_default());
+    }
     let remaining = table.remaining();
     let ok = if remaining == 0 {
         ("[ OK ]".to_owned(), if d.focus == Focus::Ok { Look::Focused } else { Look::Bold })
@@ -576,6 +604,13 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("版本一二", 4), "版… ");
         assert_eq!(render::width(&fit("版本一二", 4)), 4);
+    }
+
+    #[test]
+    fn a_long_status_wraps_at_spaces() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("", 5), Vec::<String>::new());
+        assert_eq!(wrap("abcdefgh ij", 4), ["abcdefgh", "ij"]);
     }
 
     #[test]

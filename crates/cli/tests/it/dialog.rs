@@ -212,6 +212,44 @@ fn a_row_already_set_can_be_chosen_again_and_changed() {
     }
 }
 
+#[test]
+fn changing_a_row_also_changes_the_rows_its_password_had_filled() {
+    for size in SIZES {
+        let dir = tmp();
+        let target = dir.path().join("t");
+        // Rows 4 and 5 share CORP\JIMS-EventLogReader: the typo typed for 4 fills 5 too. Up,
+        // Up goes back to row 4, and the right password replaces it in both.
+        let keys: [&[u8]; 10] = [
+            b"Pw-1\r",
+            b"Pw-2\r",
+            b"Pw-3\r",
+            b"Typo-Pw4\r",
+            b"\x1b[A",
+            b"\x1b[A",
+            b"Right-Pw4\r",
+            b"Pw-6\r",
+            b"Pw-7\r",
+            b"\r",
+        ];
+        let s = drive(
+            &prompt_args("exports/partial.xml", target.to_str().unwrap()),
+            &keys,
+            size,
+            false,
+        );
+        assert_eq!(s.code, 0, "{size:?}:\n{}", s.page(s.last()));
+        let changed = s.page(7).replace('\n', " ");
+        assert!(
+            changed.contains("row 4 changed, and row 5 with the same template or account"),
+            "{size:?}:\n{changed}"
+        );
+        assert!(changed.contains("Remaining: 2"), "{size:?}:\n{changed}");
+        let plain = plain_export(&target);
+        assert_eq!(plain.matches("password=\"Right-Pw4\"").count(), 2, "{size:?}: {plain}");
+        assert!(!plain.contains("Typo-Pw4"), "{size:?}: the typo is gone everywhere");
+    }
+}
+
 /// partial.xml with long Data and Username cells, wide characters among them.
 fn long_cells_export(dir: &Path) -> PathBuf {
     let xml = std::fs::read_to_string(fixture("exports/partial.xml")).unwrap();
