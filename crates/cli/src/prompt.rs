@@ -151,6 +151,10 @@ impl Dialog {
             ));
             return;
         }
+        if let Err(why) = secrets::check_password(self.entry.expose()) {
+            self.note = Note::Refused(format!("Not assigned: the password {why}."));
+            return;
+        }
         let typed =
             std::mem::replace(&mut self.entry, Secret::new(Vec::with_capacity(MAX_PASSWORD)));
         let current = self.current;
