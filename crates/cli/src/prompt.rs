@@ -302,11 +302,7 @@ pub(crate) fn run(table: &mut Table, title: &str, color: bool) -> std::io::Resul
         if kind == KeyEventKind::Release {
             continue;
         }
-        if !matches!(code, KeyCode::Char(_) | KeyCode::Backspace)
-            || modifiers.contains(KeyModifiers::CONTROL)
-        {
-            dialog.note = Note::None;
-        }
+        // The status line keeps the last result until another one replaces it.
         match dialog.key(table, code, modifiers, room) {
             None => {}
             Some(true) => return Ok(Ended::Assigned(dialog.finish(table))),
