@@ -477,9 +477,9 @@ fn floor(files: &[PathBuf], out: &Path, jobs: usize) -> Result<usize> {
             let done = (|| -> Result<()> {
                 let bytes = std::fs::read(path)?;
                 let data = if bytes.first() == Some(&b'<') {
-                    format_xml::write_bundle(&format_xml::read_bundle(&bytes)?)
+                    format_xml::write_bundle(&format_xml::read_bundle(&bytes)?)?
                 } else {
-                    format_json::write_bundle(&format_json::read_bundle(&bytes)?)
+                    format_json::write_bundle(&format_json::read_bundle(&bytes)?)?
                 };
                 std::fs::write(out.join(path.file_name().context("a file name")?), data)?;
                 Ok(())

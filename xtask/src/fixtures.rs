@@ -39,8 +39,8 @@ pub(crate) fn write_all(dir: &Path) -> Result<()> {
     let (config, secrets) = realistic();
     let full = synth::export(config.clone(), SERVER_ID, KEY_ID);
     let exports = dir.join("exports");
-    write(&exports.join("full.xml"), format_xml::write_bundle(&full))?;
-    write(&exports.join("full.json"), format_json::write_bundle(&full))?;
+    write(&exports.join("full.xml"), format_xml::write_bundle(&full)?)?;
+    write(&exports.join("full.json"), format_json::write_bundle(&full)?)?;
     write(&exports.join("full.secrets.toml"), synth::secrets_toml(&secrets))?;
     write(&exports.join("full.secrets.json"), synth::secrets_json(&secrets))?;
 
@@ -51,14 +51,14 @@ pub(crate) fn write_all(dir: &Path) -> Result<()> {
     }
     let partial = synth::export(partial_config, SERVER_ID, KEY_ID);
     assert_eq!(partial.scope(), Scope::Partial);
-    write(&exports.join("partial.xml"), format_xml::write_bundle(&partial))?;
-    write(&exports.join("partial.json"), format_json::write_bundle(&partial))?;
+    write(&exports.join("partial.xml"), format_xml::write_bundle(&partial)?)?;
+    write(&exports.join("partial.json"), format_json::write_bundle(&partial)?)?;
 
     let folder = dir.join("server-folder");
     if folder.exists() {
         std::fs::remove_dir_all(&folder)?;
     }
-    for (rel, bytes) in format_xml::folder::folder_files(&config) {
+    for (rel, bytes) in format_xml::folder::folder_files(&config)? {
         write(&folder.join(rel), bytes)?;
     }
 
@@ -69,10 +69,10 @@ pub(crate) fn write_all(dir: &Path) -> Result<()> {
 
 /// Bad inputs, one per problem an import must refuse with exit 2.
 fn write_bad(dir: &Path, full: &Export) -> Result<()> {
-    let xml = format_xml::write_bundle(full);
+    let xml = format_xml::write_bundle(full)?;
     let text = String::from_utf8(xml.clone()).expect("writer writes UTF-8");
     write(&dir.join("truncated.xml"), &xml[..xml.len() / 2])?;
-    let json = format_json::write_bundle(full);
+    let json = format_json::write_bundle(full)?;
     let mut malformed = json[..json.len() / 3].to_vec();
     malformed.extend_from_slice(b",,\n}");
     write(&dir.join("malformed.json"), malformed)?;
@@ -97,7 +97,7 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
     let events = dup.configuration.get_mut(SectionId::EventSources).expect("full");
     let copy = events.files[0].root.children[1].clone();
     events.files[0].root.children.push(copy);
-    write(&dir.join("duplicate-ids.xml"), format_xml::write_bundle(&dup))?;
+    write(&dir.join("duplicate-ids.xml"), format_xml::write_bundle(&dup)?)?;
 
     let mut many = full.clone();
     let events = many.configuration.get_mut(SectionId::EventSources).expect("full");
@@ -110,21 +110,21 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
         e.set_attr("id", format!("DCX{n}"));
         root.children.push(e);
     }
-    write(&dir.join("too-many-event-sources.xml"), format_xml::write_bundle(&many))?;
+    write(&dir.join("too-many-event-sources.xml"), format_xml::write_bundle(&many)?)?;
 
     let mut dangling = full.clone();
     let events = dangling.configuration.get_mut(SectionId::EventSources).expect("full");
     events.files[0].root.children[1].set_attr("template", "no-such-template");
-    write(&dir.join("dangling-template.xml"), format_xml::write_bundle(&dangling))?;
+    write(&dir.join("dangling-template.xml"), format_xml::write_bundle(&dangling)?)?;
 
     // A partial export of event sources only, whose items use templates the file does not
     // carry: valid against a target that has them, dangling against an empty one.
     let mut only_events = Configuration::new();
     only_events.insert(full.configuration.get(SectionId::EventSources).expect("full").clone());
     let only_events = synth::export(only_events, SERVER_ID, KEY_ID);
-    write(&dir.join("events-without-templates.xml"), format_xml::write_bundle(&only_events))?;
+    write(&dir.join("events-without-templates.xml"), format_xml::write_bundle(&only_events)?)?;
 
-    write(&dir.join("missing-holders.xml"), format_xml::write_bundle(&missing_holders(full)))?;
+    write(&dir.join("missing-holders.xml"), format_xml::write_bundle(&missing_holders(full))?)?;
     Ok(())
 }
 

@@ -18,9 +18,9 @@ pub(crate) fn write_many(out: &Path, count: usize, scale: usize, seed: u64) -> R
         let key_id = rng.hex(8);
         let export = export(config, &format!("jims-{n:05}"), &key_id);
         let (ext, data) = if n % 2 == 1 {
-            ("xml", format_xml::write_bundle(&export))
+            ("xml", format_xml::write_bundle(&export)?)
         } else {
-            ("json", format_json::write_bundle(&export))
+            ("json", format_json::write_bundle(&export)?)
         };
         bytes += data.len();
         std::fs::write(out.join(format!("exp-{n:05}.{ext}")), data)?;

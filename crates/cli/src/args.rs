@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "jimsctl", version, about, long_about = None)]
 #[command(after_help = "Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, \
 3 passwords still missing, 4 partial-import warning not accepted, 5 target busy, \
-6 (batch) at least one import failed.")]
+6 (batch) at least one import or push failed, 7 (push) failed midway and the server could not \
+be put back: it holds a mix.")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -44,6 +45,12 @@ pub(crate) enum Command {
     /// Secret-source plugins: the libraries found, their ABI version and status.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// The live JIMS server of a managed folder: set, show, forget it, or look at a server's
+    /// certificate.
+    #[command(subcommand)]
+    Remote(crate::push::RemoteCommand),
+    /// Send a managed folder's configuration to its live JIMS (see `jimsctl remote`).
+    Push(crate::push::PushArgs),
 }
 
 /// `jimsctl plugins …`.
@@ -58,8 +65,8 @@ pub(crate) enum PluginsCommand {
 /// not set its own, and how to run.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("list").required(true).args(["manifest", "exports"])))]
-#[command(after_help = "Exit codes: 0 every import succeeded, 6 at least one did not (each \
-one's own code is in the report); 2 bad usage or an unreadable manifest.")]
+#[command(after_help = "Exit codes: 0 every import (and push) succeeded, 6 at least one did not \
+(each one's own code is in the report); 2 bad usage or an unreadable manifest.")]
 pub(crate) struct BatchArgs {
     /// The imports: a TOML file of [[import]] tables or a JSON file {"import": [...]}, each
     /// with export, target and optionally sections, accept_warning, secrets, source_key,
@@ -106,6 +113,18 @@ pub(crate) struct BatchArgs {
     /// Write the report (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) report: Option<PathBuf>,
+    /// After each import succeeds, push its target to its remote (`jimsctl remote set`), with
+    /// the entry's --secrets for the administrator's password (remote/HOST, account/NAME).
+    #[arg(long)]
+    pub(crate) push: bool,
+    /// Pushes run at once, on their own pool while imports go on.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "push",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) push_jobs: u16,
+    /// Time limit of each push request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout,
+          requires = "push")]
+    pub(crate) push_timeout: f64,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
@@ -299,7 +318,7 @@ pub(crate) struct ConvertArgs {
 const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
 /// `--secrets-timeout SECONDS`: a number of seconds above 0 and at most a day.
-fn parse_timeout(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<f64, String> {
     let seconds: f64 =
         text.trim().parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
     if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS {

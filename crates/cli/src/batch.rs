@@ -49,6 +49,10 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
     let options = batch::Options {
         jobs: a.jobs.map_or(0, usize::from),
         shared_lookups: !a.no_shared_lookups,
+        push: a.push.then(|| batch::PushSettings {
+            jobs: usize::from(a.push_jobs),
+            timeout: Duration::from_secs_f64(a.push_timeout),
+        }),
         ..batch::Options::default()
     };
 
@@ -246,7 +250,7 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
     let failures: Vec<&EntryReport> = report
         .imports
         .iter()
-        .filter(|r| !r.succeeded() && r.status != EntryStatus::Skipped)
+        .filter(|r| r.exit_code != 0 && r.status != EntryStatus::Skipped)
         .collect();
     for r in &failures {
         let why = match (&r.error, r.status) {
@@ -275,6 +279,21 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
             render::path(&r.target),
             r.exit_code
         );
+    }
+    if let Some(p) = &t.push {
+        let _ = writeln!(out, "Pushes: {} pushed or up to date, {} failed.", p.pushed, p.failed);
+        for r in &report.imports {
+            let Some(push) = r.push.as_ref().filter(|p| p.exit_code != 0) else { continue };
+            let why = push.error.as_deref().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  push {} {} (exit {}): {}",
+                style.red(push.status),
+                r.target.display(),
+                push.exit_code,
+                why.lines().next().unwrap_or_default()
+            );
+        }
     }
     if let Some(path) = report_file {
         let _ = writeln!(out, "Report written to {}.", render::path(path));

@@ -74,6 +74,17 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
             PasswordsOut::Plain => "in plaintext",
         }
     );
+    if r.sealed > 0 {
+        errln!(
+            "warning: {} held {} plaintext password{} (edited into cwd/ by hand); {} sealed in the \
+             export, the folder is unchanged (an import of the folder's own export seals {})",
+            render::path(&a.target),
+            r.sealed,
+            if r.sealed == 1 { "" } else { "s" },
+            if r.sealed == 1 { "it is" } else { "they are" },
+            if r.sealed == 1 { "it" } else { "them" },
+        );
+    }
     Ok(0)
 }
 

@@ -43,6 +43,7 @@ mod hardening;
 mod import;
 mod plugins;
 mod prompt;
+mod push;
 mod render;
 mod settings;
 mod sources;
@@ -111,6 +112,8 @@ fn output_format(command: &Command) -> OutputFormat {
         Command::Settings(s) => s.output.format,
         Command::Batch(a) => a.output.format,
         Command::Plugins(args::PluginsCommand::List(o)) => o.format,
+        Command::Remote(c) => c.format(),
+        Command::Push(a) => a.output.format,
         Command::Export(_) | Command::Convert(_) => OutputFormat::Text,
     }
 }
@@ -147,5 +150,7 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),
         Command::Plugins(c) => plugins::run(c, style),
+        Command::Remote(c) => push::remote(c, style),
+        Command::Push(a) => push::push(a, style),
     }
 }

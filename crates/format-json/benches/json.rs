@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[allow(dead_code)]
 fn json_read(c: &mut Criterion) {
-    let bytes = format_json::write_bundle(&samples::realistic_export(1));
+    let bytes = format_json::write_bundle(&samples::realistic_export(1)).unwrap();
     let mut group = c.benchmark_group("json_read");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("realistic_100k", |b| {
@@ -30,11 +30,11 @@ fn json_read(c: &mut Criterion) {
 
 fn json_write(c: &mut Criterion) {
     let export = samples::realistic_export(1);
-    let len = format_json::write_bundle(&export).len();
+    let len = format_json::write_bundle(&export).unwrap().len();
     let mut group = c.benchmark_group("json_write");
     group.throughput(Throughput::Bytes(len as u64));
     group.bench_function("realistic_100k", |b| {
-        b.iter(|| format_json::write_bundle(black_box(&export)))
+        b.iter(|| format_json::write_bundle(black_box(&export)).unwrap())
     });
     group.finish();
 }

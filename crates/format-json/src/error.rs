@@ -33,6 +33,14 @@ pub enum ErrorKind {
     DuplicateSection,
     /// A bundle whose `scope` is `full` lacks some sections.
     MissingSections,
+    /// A member that does not name a valid XML element or attribute ([`model::name`]); from
+    /// the writer, a name in the model that is not one.
+    InvalidName,
+    /// A value that holds a NUL character (`\u0000`), which no XML file can hold.
+    NulCharacter,
+    /// A `password` or `fswSpi1` member or a `password` element that is not the secret field of
+    /// its item ([`model::misplaced`]), or a password in the header.
+    MisplacedSecret,
 }
 
 /// Why a JSON bundle could not be read, with the file, line and column when known.

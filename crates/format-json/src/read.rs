@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
+use model::name::check_xml_name;
 use model::{Attribute, Configuration, Element, Export, Header, PasswordsMode, Scope};
 use model::{Section, SectionFile, SectionId};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -156,8 +157,17 @@ impl State {
         Ok(())
     }
 
-    /// Fails when a string value is longer than [`MAX_VALUE_BYTES`].
+    /// Fails when a string value is longer than [`MAX_VALUE_BYTES`] or holds a NUL character
+    /// (`\u0000`), which no XML file can hold: such a value could be stored but never written
+    /// back. The value itself is never shown (it may be a password).
     fn check_value<E: de::Error>(&self, v: &str) -> Result<(), E> {
+        if v.contains('\0') {
+            return Err(self.fail(
+                ErrorKind::NulCharacter,
+                "the value holds a NUL character (\\u0000), which no XML file can hold and JIMS \
+                 cannot read; remove it",
+            ));
+        }
         if v.len() > MAX_VALUE_BYTES {
             return Err(self.fail(
                 ErrorKind::TooBig,
@@ -169,6 +179,27 @@ impl State {
             ));
         }
         Ok(())
+    }
+
+    /// Fails unless `name`, given as the member `key`, is a valid element or attribute name
+    /// ([`model::name`], the rule the XML reader applies).
+    fn check_name<E: de::Error>(&self, name: &str, key: &str) -> Result<(), E> {
+        let Err(why) = check_xml_name(name) else { return Ok(()) };
+        let hint = if key.starts_with(['#', '$']) || name.starts_with('@') {
+            format!(
+                "; the only members that start with # or $ are {TEXT_MEMBER}, {CHILDREN_MEMBER} \
+                 and {ROOT_MEMBER}, and @ marks an attribute once"
+            )
+        } else {
+            String::new()
+        };
+        Err(self.fail(
+            ErrorKind::InvalidName,
+            format!(
+                "the member {} does not name a valid XML element or attribute: {why}{hint}",
+                model::text::quoted(key)
+            ),
+        ))
     }
 
     /// Fails when an element holds more than [`MAX_ATTRIBUTES`] attributes.
@@ -228,6 +259,46 @@ impl State {
         };
         error.at(line, column)
     }
+}
+
+/// The member path of the element of a misplaced secret below `sections`, outermost first, as
+/// in `srx_clients[0].oAuth`: the section, the item's index in its array, then the names of
+/// the elements below it.
+fn member_path(section: &Section, m: &model::Misplaced) -> Vec<Seg> {
+    let mut path = vec![Seg::Key(section.id.as_str().to_owned())];
+    let file = section.files.get(m.file);
+    if let Some(f) = file
+        && section.id == SectionId::Transports
+    {
+        path.push(Seg::Key(shape::transport_key(f.path).to_owned()));
+    }
+    // The first step below the root, as the writer's shape for the section writes it.
+    let first = |root: &Element, index: usize, child: &Element| -> Vec<Seg> {
+        match Shape::of(section.id) {
+            Shape::List | Shape::Transports
+                if shape::is_plain_list(root, section.id.item_name()) =>
+            {
+                vec![Seg::Index(index)]
+            }
+            Shape::PcProbes if shape::is_plain_pc_probes(root) => {
+                vec![Seg::Key(CREDENTIALS_MEMBER.to_owned()), Seg::Index(index)]
+            }
+            Shape::Session if shape::plain_session_config(root).is_some() => Vec::new(),
+            _ => vec![Seg::Key(ROOT_MEMBER.to_owned()), Seg::Key(child.name.clone())],
+        }
+    };
+    let mut element = file.map(|f| &f.root);
+    for (depth, &index) in m.path.iter().enumerate() {
+        let Some(parent) = element else { break };
+        let Some(child) = parent.children.get(index) else { break };
+        if depth == 0 {
+            path.extend(first(parent, index, child));
+        } else {
+            path.push(Seg::Key(child.name.clone()));
+        }
+        element = Some(child);
+    }
+    path
 }
 
 /// `sections.event_sources[3].domain_controller.server` from an innermost-first path.
@@ -468,8 +539,18 @@ impl<'de> Visitor<'de> for ExportSeed<'_> {
             }
             let name = match key.strip_prefix('@') {
                 Some(name) => name.to_owned(),
-                None => key.into_owned(),
+                None => key.to_string(),
             };
+            st.check_name(&name, &key)?;
+            if model::element::is_secret_attribute(&name) {
+                return Err(st.fail(
+                    ErrorKind::MisplacedSecret,
+                    format!(
+                        "the header member {name}: the header of a bundle holds no password; \
+                         jimsctl would pass it on unsealed, so it refuses it: remove it"
+                    ),
+                ));
+            }
             if header.attributes.iter().any(|a| a.name == name) {
                 return Err(st.fail(
                     ErrorKind::InvalidHeader,
@@ -633,7 +714,15 @@ impl<'de> Visitor<'de> for SectionsSeed<'_> {
                 ));
             }
             let section = map.next_value_seed(SectionSeed { st, id });
-            configuration.insert(st.in_key(section, id.as_str())?);
+            let section = st.in_key(section, id.as_str())?;
+            if let Some(m) = model::misplaced_secrets(&section).into_iter().next() {
+                let error = st.fail(ErrorKind::MisplacedSecret, m.to_string());
+                if let Some(p) = st.pending.borrow_mut().as_mut() {
+                    p.path.extend(member_path(&section, &m).into_iter().rev());
+                }
+                return Err(error);
+            }
+            configuration.insert(section);
         }
         st.leave();
         Ok(configuration)
@@ -799,6 +888,7 @@ impl<'de> Visitor<'de> for PcProbesVisitor<'_> {
                 });
                 st.in_key(value, CREDENTIALS_MEMBER)?;
             } else if let Some(name) = key.strip_prefix('@') {
+                st.check_name(name, &key)?;
                 let value = map.next_value_seed(StringSeed { st });
                 let value = st.in_key(value, &key)?;
                 st.push_attribute(&mut root, Attribute::new(name, value))?;
@@ -811,6 +901,7 @@ impl<'de> Visitor<'de> for PcProbesVisitor<'_> {
                     ),
                 ));
             } else {
+                st.check_name(&key, &key)?;
                 let value = map.next_value_seed(StringSeed { st });
                 let value = st.in_key(value, &key)?;
                 st.push_attribute(&mut root, Attribute { name: key.into_owned(), value })?;
@@ -852,7 +943,7 @@ impl<'de> Visitor<'de> for SessionVisitor<'_> {
         let id = SectionId::Session;
         let ctx = Ctx::root(id).child(id.item_name());
         let mut config = Element::new(id.item_name());
-        element_members(self.st, map, ctx, &mut config)?;
+        element_members(self.st, map, ctx, &mut config, true)?;
         if shape::is_bare(&config) {
             return Ok(id.empty_root());
         }
@@ -860,6 +951,12 @@ impl<'de> Visitor<'de> for SessionVisitor<'_> {
             let mut root = config.children.pop().unwrap_or_default();
             root.name = id.root_name().to_owned();
             return Ok(root);
+        }
+        if config.children.iter().any(|c| c.name == ROOT_MEMBER) {
+            return Err(self.st.fail(
+                ErrorKind::Shape,
+                "the member $root must be the only member when it is given",
+            ));
         }
         let mut root = id.empty_root();
         root.children.push(config);
@@ -945,7 +1042,7 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Element, A::Error> {
         let mut e = Element::new(self.name);
-        element_members(self.st, map, self.ctx, &mut e)?;
+        element_members(self.st, map, self.ctx, &mut e, false)?;
         Ok(e)
     }
     reject!(scalars);
@@ -953,17 +1050,21 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_> {
     reject!(seq);
 }
 
-/// Reads the members of a generic element's object into `e`.
+/// Reads the members of a generic element's object into `e`. With `root_fallback` (the
+/// `session` object), a member `$root` is read as a child of that name, for the caller to
+/// take as the section's root.
 fn element_members<'de, A: MapAccess<'de>>(
     st: &State,
     mut map: A,
     ctx: Ctx,
     e: &mut Element,
+    root_fallback: bool,
 ) -> Result<(), A::Error> {
     st.enter()?;
     let mut children_seen = false;
     while let Some(key) = map.next_key_seed(KeySeed)? {
         if let Some(name) = key.strip_prefix('@') {
+            st.check_name(name, &key)?;
             let value = map.next_value_seed(StringSeed { st });
             let value = st.in_key(value, &key)?;
             st.push_attribute(e, Attribute::new(name, value))?;
@@ -991,6 +1092,9 @@ fn element_members<'de, A: MapAccess<'de>>(
             let value = map.next_value_seed(OrderedChildrenSeed { st, ctx, out: &mut e.children });
             st.in_key(value, &key)?;
         } else {
+            if !(root_fallback && key == ROOT_MEMBER) {
+                st.check_name(&key, &key)?;
+            }
             let value = map.next_value_seed(MemberSeed {
                 st,
                 ctx: ctx.child(&key),
@@ -999,6 +1103,9 @@ fn element_members<'de, A: MapAccess<'de>>(
                 strings: Strings::Attribute,
             });
             if let Some(value) = st.in_key(value, &key)? {
+                if key == ROOT_MEMBER {
+                    return Err(st.wrong_type("an object (the section's root element)", "a string"));
+                }
                 if shape::is_shortcut_member(ctx, &key) {
                     e.children.push(shortcut_password(value));
                 } else {
@@ -1101,6 +1208,7 @@ impl<'de> Visitor<'de> for ChildEntrySeed<'_, '_> {
         let Some(key) = map.next_key_seed(KeySeed)? else {
             return Err(st.wrong_type(ENTRY_EXPECTED, "an empty object"));
         };
+        st.check_name(&key, &key)?;
         let strings = if shape::is_shortcut_member(self.ctx, &key) {
             Strings::Shortcut
         } else {
@@ -1199,7 +1307,7 @@ impl<'de> Visitor<'de> for MemberSeed<'_, '_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let mut e = Element::new(self.name);
-        element_members(self.st, map, self.ctx, &mut e)?;
+        element_members(self.st, map, self.ctx, &mut e, false)?;
         self.out.push(e);
         Ok(None)
     }

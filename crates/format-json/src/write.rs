@@ -1,7 +1,10 @@
 //! The JSON bundle writer: a hand-written pretty printer (two-space indent, as
 //! `serde_json::to_string_pretty` lays it out) into one pre-sized buffer.
 
-use model::{Element, Export, Section, SectionId};
+use model::name::check_xml_name;
+use model::{Attribute, Element, Export, Section, SectionId};
+
+use crate::error::{Error, ErrorKind};
 
 use crate::shape::{
     self, CHILDREN_MEMBER, CREDENTIALS_MEMBER, Ctx, ROOT_MEMBER, SECTIONS_MEMBER, Shape,
@@ -13,7 +16,18 @@ use crate::shape::{
 /// The header members come in the order of the header's attributes (`format_version` `"1"` as
 /// the number 1), then `sections` in document order. The output reads back with
 /// [`crate::read_bundle`] to an equal export, which writes these same bytes again.
-pub fn write_bundle(export: &Export) -> Vec<u8> {
+///
+/// # Errors
+/// [`ErrorKind::InvalidName`] when a name in the export is not a valid XML name
+/// ([`model::name`]), and [`ErrorKind::NulCharacter`] when a value holds a NUL character: the
+/// reader never lets one in, and the writer refuses to write a bundle that would not read back.
+pub fn write_bundle(export: &Export) -> Result<Vec<u8>, Error> {
+    check_attributes(&export.header.attributes, "the header")?;
+    for section in export.configuration.sections() {
+        for file in &section.files {
+            check_element(&file.root, section.id)?;
+        }
+    }
     let mut w = Writer { out: Vec::with_capacity(estimate(export)) };
     w.out.push(b'{');
     let mut first = true;
@@ -40,7 +54,56 @@ pub fn write_bundle(export: &Export) -> Vec<u8> {
     w.close(b'}', 1, false);
     w.close(b'}', 0, false);
     w.out.push(b'\n');
-    w.out
+    Ok(w.out)
+}
+
+/// Checks every name and value under `root` (itself included), iteratively.
+fn check_element(root: &Element, section: SectionId) -> Result<(), Error> {
+    let place = format!("section {section}");
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        if let Err(why) = check_xml_name(&e.name) {
+            return Err(Error::new(
+                ErrorKind::InvalidName,
+                format!(
+                    "cannot write {place}: the element name {} is not a valid XML name: {why}",
+                    model::text::quoted(&e.name)
+                ),
+            ));
+        }
+        check_attributes(&e.attributes, &place)?;
+        if e.text.as_deref().is_some_and(|t| t.contains('\0')) {
+            return Err(nul(&place, &format!("the text of {}", e.name)));
+        }
+        stack.extend(e.children.iter());
+    }
+    Ok(())
+}
+
+/// Checks the names and values of `attributes`.
+fn check_attributes(attributes: &[Attribute], place: &str) -> Result<(), Error> {
+    for a in attributes {
+        if let Err(why) = check_xml_name(&a.name) {
+            return Err(Error::new(
+                ErrorKind::InvalidName,
+                format!(
+                    "cannot write {place}: the attribute name {} is not a valid XML name: {why}",
+                    model::text::quoted(&a.name)
+                ),
+            ));
+        }
+        if a.value.contains('\0') {
+            return Err(nul(place, &format!("the attribute {}", a.name)));
+        }
+    }
+    Ok(())
+}
+
+fn nul(place: &str, what: &str) -> Error {
+    Error::new(
+        ErrorKind::NulCharacter,
+        format!("cannot write {place}: {what} holds a NUL character, which no XML file can hold"),
+    )
 }
 
 /// The output buffer and the printing primitives.
@@ -367,7 +430,7 @@ mod tests {
             header: Header::new(Scope::Partial, PasswordsMode::Omitted, None, None, None),
             configuration: Configuration::new(),
         };
-        let out = String::from_utf8(write_bundle(&export)).unwrap();
+        let out = String::from_utf8(write_bundle(&export).unwrap()).unwrap();
         assert_eq!(
             out,
             "{\n  \"jims_export\": {\n    \"format_version\": 1,\n    \"scope\": \"partial\",\n    \
@@ -379,7 +442,7 @@ mod tests {
     fn buffer_is_sized_once() {
         let export = samples::realistic_export(1);
         let estimate = estimate(&export);
-        let out = write_bundle(&export);
+        let out = write_bundle(&export).unwrap();
         assert!(estimate >= out.len(), "{estimate} < {}", out.len());
         assert!(estimate < out.len() * 3 / 2, "{estimate} is wasteful for {}", out.len());
         assert_eq!(out.capacity(), estimate);

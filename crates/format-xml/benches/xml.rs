@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn xml(c: &mut Criterion) {
     let export = samples::realistic_export(1);
-    let bytes = format_xml::write_bundle(&export);
+    let bytes = format_xml::write_bundle(&export).unwrap();
     assert_eq!(format_xml::read_bundle(&bytes).expect("the sample reads"), export);
 
     let mut read = c.benchmark_group("xml_read");
@@ -25,7 +25,7 @@ fn xml(c: &mut Criterion) {
     let mut write = c.benchmark_group("xml_write");
     write.throughput(Throughput::Bytes(bytes.len() as u64));
     write.bench_function(format!("bundle_{}KB", bytes.len() / 1000), |b| {
-        b.iter(|| format_xml::write_bundle(black_box(&export)))
+        b.iter(|| format_xml::write_bundle(black_box(&export)).unwrap())
     });
     write.finish();
 }

@@ -27,6 +27,12 @@ pub enum ErrorKind {
     Entity,
     /// An element carries the same attribute twice.
     DuplicateAttribute,
+    /// A `password` or `fswSpi1` attribute or a `<password>` element that is not the secret
+    /// field of its item ([`model::misplaced`]), or one in a bundle's header.
+    MisplacedSecret,
+    /// The writers: an element or attribute name of the model is not a valid XML name
+    /// ([`model::name`]), or a value holds a NUL character, which no XML document can hold.
+    Unwritable,
     /// Elements are nested deeper than [`crate::MAX_DEPTH`].
     TooDeep,
     /// An element carries more than [`crate::MAX_ATTRIBUTES`] attributes, or an attribute

@@ -59,13 +59,16 @@ pub fn read_folder(dir: &Path) -> Result<Export, Error> {
 /// its path relative to the server folder (`cwd/<native path>`, in document order) and its
 /// bytes. Nothing is written here: the pipeline's output module writes an output folder
 /// atomically and durably, with the permissions its passwords call for.
-pub fn folder_files(config: &Configuration) -> Vec<(PathBuf, Vec<u8>)> {
+///
+/// # Errors
+/// [`ErrorKind::Unwritable`], as [`crate::write_bundle`].
+pub fn folder_files(config: &Configuration) -> Result<Vec<(PathBuf, Vec<u8>)>, Error> {
     let base = Path::new(CWD);
     config
         .sections()
         .iter()
         .flat_map(|section| section.files.iter())
-        .map(|file| (native_path(base, file.path), write_native_file(file)))
+        .map(|file| Ok((native_path(base, file.path), write_native_file(file)?)))
         .collect()
 }
 

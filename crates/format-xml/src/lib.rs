@@ -28,7 +28,7 @@
 //! "#;
 //! let export = format_xml::read_bundle(bundle).unwrap();
 //! assert_eq!(export.configuration.ids(), [model::SectionId::Session]);
-//! assert_eq!(format_xml::write_bundle(&export), bundle);
+//! assert_eq!(format_xml::write_bundle(&export).unwrap(), bundle);
 //! ```
 
 mod error;

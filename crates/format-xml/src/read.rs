@@ -6,6 +6,7 @@
 //! offset at which they were found and are turned into a line and column on the way out.
 
 use model::element::is_secret_attribute;
+use model::name::check_xml_name;
 use model::{
     Attribute, Configuration, Element, Export, Header, PasswordsMode, Scope, Section, SectionFile,
     SectionId,
@@ -80,7 +81,10 @@ fn parse_native(section: SectionId, path: &'static str, bytes: &[u8]) -> Result<
         ));
     }
     lx.finish(section.root_name())?;
-    Ok(SectionFile { path, root })
+    let section = Section { id: section, files: vec![SectionFile { path, root }] };
+    refuse_misplaced_secrets(bytes, &section, &[offset])?;
+    let Section { mut files, .. } = section;
+    files.pop().map(Ok).unwrap_or_else(|| Err(no_open_element(offset)))
 }
 
 fn parse_bundle(bytes: &[u8]) -> Result<Export, Fail> {
@@ -109,6 +113,17 @@ fn parse_bundle(bytes: &[u8]) -> Result<Export, Fail> {
     let attr_offset =
         |name: &str| root.attributes.iter().position(|a| a.name == name).map(|i| offsets[i]);
     check_header(&header, offset, &attr_offset)?;
+    if let Some(a) = header.attributes.iter().find(|a| is_secret_attribute(&a.name)) {
+        return Err(Fail::new(
+            ErrorKind::MisplacedSecret,
+            attr_offset(&a.name).unwrap_or(offset),
+            format!(
+                "<{BUNDLE_ROOT}> carries a {} attribute, but the header of a bundle holds no \
+                 password; jimsctl would pass it on unsealed, so it refuses it: remove it",
+                a.name
+            ),
+        ));
+    }
 
     let mut config = Configuration::new();
     if !empty {
@@ -263,6 +278,7 @@ fn read_section(
     }
     let root_name = id.root_name();
     let mut files: Vec<SectionFile> = Vec::new();
+    let mut root_offsets: Vec<usize> = Vec::new();
     if !empty {
         loop {
             match lx.next()? {
@@ -292,6 +308,7 @@ fn read_section(
                         id.native_files()[0]
                     };
                     files.push(SectionFile { path, root });
+                    root_offsets.push(offset);
                 }
                 Token::Text { raw, offset, cdata } => {
                     refuse_text(raw, offset, cdata, &format!("in <{SECTION} id=\"{id}\">"))?;
@@ -311,8 +328,102 @@ fn read_section(
             ),
         ));
     }
-    config.insert(Section { id, files });
+    let section = Section { id, files };
+    refuse_misplaced_secrets(lx.input, &section, &root_offsets)?;
+    config.insert(section);
     Ok(())
+}
+
+/// Fails on the first `password` or `fswSpi1` attribute or `<password>` element of `section`
+/// that is not one of its secret fields ([`model::misplaced`]), at its line and column.
+/// `roots` are the offsets of the start tags of the section's root elements in `input`.
+fn refuse_misplaced_secrets(input: &[u8], section: &Section, roots: &[usize]) -> Result<(), Fail> {
+    let Some(m) = model::misplaced_secrets(section).into_iter().next() else { return Ok(()) };
+    let root = roots.get(m.file).copied().unwrap_or(0);
+    let at = locate(input, root, &m.path, m.attribute()).unwrap_or(root);
+    Err(Fail::new(ErrorKind::MisplacedSecret, at, m.to_string()))
+}
+
+/// The offset in `input` of the element at `path` (indices of children, as in the model) under
+/// the root element whose start tag is at `root`; with `attribute`, of that attribute in the
+/// element's start tag. Only called on the way to an error, over input already parsed once.
+fn locate(input: &[u8], root: usize, path: &[usize], attribute: Option<&str>) -> Option<usize> {
+    let slice = input.get(root..)?;
+    let mut reader = Reader::from_reader(slice);
+    reader.config_mut().trim_text(false);
+    // `open` elements are open; the first `matched` of them lie on `path` (the root counts as
+    // one), and `seen[k]` counts the children met so far of the k-th of those.
+    let (mut open, mut matched) = (0usize, 0usize);
+    let mut seen: Vec<usize> = Vec::new();
+    loop {
+        let start = reader.buffer_position() as usize;
+        let (tag, empty) = match reader.read_event().ok()? {
+            Event::Start(t) => (t, false),
+            Event::Empty(t) => (t, true),
+            Event::End(_) => {
+                if open == matched {
+                    matched = matched.checked_sub(1)?;
+                    seen.pop();
+                }
+                open = open.checked_sub(1)?;
+                if open == 0 {
+                    return None;
+                }
+                continue;
+            }
+            Event::Eof => return None,
+            _ => continue,
+        };
+        let here = if open == 0 {
+            path.is_empty()
+        } else if open == matched {
+            let counter = seen.last_mut()?;
+            let index = *counter;
+            *counter += 1;
+            let on_path = path.get(matched - 1) == Some(&index);
+            if on_path && matched == path.len() {
+                true
+            } else {
+                if on_path && !empty {
+                    matched += 1;
+                    seen.push(0);
+                    open += 1;
+                }
+                if !on_path && !empty {
+                    open += 1;
+                }
+                continue;
+            }
+        } else {
+            if !empty {
+                open += 1;
+            }
+            continue;
+        };
+        if here {
+            let at = root + start;
+            let Some(name) = attribute else { return Some(at) };
+            return Some(attribute_offset(&tag, name).map_or(at, |i| at + 1 + i));
+        }
+        if empty {
+            return None;
+        }
+        // The root, when the path goes below it.
+        open = 1;
+        matched = 1;
+        seen.push(0);
+    }
+}
+
+/// The offset of the attribute `name` in the start tag `tag`, counted from just after its `<`.
+fn attribute_offset(tag: &BytesStart<'_>, name: &str) -> Option<usize> {
+    let raw: &[u8] = tag.as_ref();
+    let n = name.len();
+    (1..raw.len().saturating_sub(n)).find(|&i| {
+        is_ws_byte(raw[i - 1])
+            && &raw[i..i + n] == name.as_bytes()
+            && raw[i + n..].iter().find(|b| !is_ws_byte(**b)) == Some(&b'=')
+    })
 }
 
 /// Takes the `file` attribute off a bundle's `<xports>` and returns its native path.
@@ -369,11 +480,9 @@ fn refuse_text(raw: &str, offset: usize, cdata: bool, place: &str) -> Result<(),
     Ok(())
 }
 
-/// A header value as shown in a message: quoted, shortened, control characters escaped.
+/// A value or name as shown in a message: quoted, shortened, control characters escaped.
 fn quoted(v: &str) -> String {
-    let short: String = v.chars().take(40).collect();
-    let more = if short.len() < v.len() { "…" } else { "" };
-    format!("\"{}{more}\"", short.escape_debug())
+    model::text::quoted(v)
 }
 
 /// A value shown bare when it is short and plain, else quoted.
@@ -395,34 +504,6 @@ fn is_whitespace(s: &str) -> bool {
 
 fn trim_ws(s: &str) -> &str {
     s.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
-}
-
-/// Bytes that may start an XML name (ASCII rules of XML 1.0; any non-ASCII byte).
-const NAME_START: [bool; 256] = name_table(false);
-/// Bytes that may continue an XML name.
-const NAME_CHAR: [bool; 256] = name_table(true);
-
-const fn name_table(continuation: bool) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphabetic()
-            || c == b'_'
-            || c == b':'
-            || c >= 0x80
-            || (continuation && (c.is_ascii_digit() || c == b'-' || c == b'.'));
-        b += 1;
-    }
-    t
-}
-
-/// Whether `name` is an acceptable XML name (ASCII rules of XML 1.0; any non-ASCII character
-/// is allowed).
-fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    let Some((&first, rest)) = b.split_first() else { return false };
-    NAME_START[first as usize] && rest.iter().all(|&c| NAME_CHAR[c as usize])
 }
 
 /// Checks that the input can be text: size, encoding, NUL and control bytes, UTF-8. Returns
@@ -508,6 +589,7 @@ enum Token<'a> {
 
 /// The tokenizer: quick-xml's slice reader over the checked input.
 struct Lexer<'a> {
+    /// The whole input.
     input: &'a [u8],
     text: &'a str,
     reader: Reader<&'a [u8]>,
@@ -737,17 +819,17 @@ impl<'a> Lexer<'a> {
         Fail::new(kind, at, message)
     }
 
-    /// The checked name of a start tag at `offset`.
+    /// The checked name of a start tag at `offset` (see [`model::name`]).
     fn name_of(&self, tag: &BytesStart<'_>, offset: usize) -> Result<&'a str, Fail> {
         let (name, at) = self.sub(tag.name().as_ref(), offset + 1)?;
-        if !valid_name(name) {
+        if let Err(why) = check_xml_name(name) {
             return Err(Fail::new(
                 ErrorKind::Syntax,
                 at,
                 if name.is_empty() {
                     "a tag without an element name".to_owned()
                 } else {
-                    format!("{} is not a valid element name", quoted(name))
+                    format!("{} is not a valid element name: {why}", quoted(name))
                 },
             ));
         }
@@ -818,11 +900,11 @@ fn read_attributes<'a>(
             i += 1;
         }
         let key = &raw[key_at..i];
-        if !valid_name(key) {
+        if let Err(why) = check_xml_name(key) {
             return Err(Fail::new(
                 ErrorKind::Syntax,
                 at + key_at,
-                format!("{} is not a valid attribute name (in <{element}>)", quoted(key)),
+                format!("{} is not a valid attribute name (in <{element}>): {why}", quoted(key)),
             ));
         }
         while i < b.len() && is_ws_byte(b[i]) {
@@ -1105,16 +1187,5 @@ mod tests {
         v[5] = 0;
         assert_eq!(first_control_byte(&v), Some(5));
         assert_eq!(first_control_byte(b"\t\r\n"), None);
-    }
-
-    #[test]
-    fn names_are_checked() {
-        assert!(valid_name("SRXes"));
-        assert!(valid_name("a-b.c_d:e"));
-        assert!(valid_name("é"));
-        assert!(!valid_name(""));
-        assert!(!valid_name("1a"));
-        assert!(!valid_name("a b"));
-        assert!(!valid_name("-a"));
     }
 }

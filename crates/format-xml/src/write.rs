@@ -7,8 +7,10 @@
 //! goes into one `Vec<u8>` of exactly the right size, counted by a first pass over the model;
 //! nothing is allocated per attribute.
 
+use model::name::check_xml_name;
 use model::{Element, Export, SectionFile, SectionId};
 
+use crate::error::{Error, ErrorKind};
 use crate::escape::{escape_attribute, escape_text, escaped_attribute_len, escaped_text_len};
 use crate::read::{BUNDLE_ROOT, FILE_ATTR, SECTION, file_name};
 
@@ -22,24 +24,92 @@ const SPACES: &[u8; 64] = b"                                                    
 /// export's [`Export::scope`]), so that the bundle always reads back. Each section's native
 /// root element is wrapped in `<section id="…">`; each transports file's `<xports>` carries a
 /// `file` attribute naming its native file.
-pub fn write_bundle(export: &Export) -> Vec<u8> {
+///
+/// # Errors
+/// [`ErrorKind::Unwritable`] when a name in the export is not a valid XML name
+/// ([`model::name`]) or a value holds a NUL character: the readers never let one in, and the
+/// writer refuses to write a document that would not read back as the same configuration.
+pub fn write_bundle(export: &Export) -> Result<Vec<u8>, Error> {
+    check_attributes(BUNDLE_ROOT, &export.header.attributes, "the bundle's header")?;
+    for section in export.configuration.sections() {
+        for file in &section.files {
+            check_element(&file.root, &format!("section {}", section.id))?;
+        }
+    }
     let mut count = Count(0);
     emit_bundle(&mut count, export);
     let mut out = Vec::with_capacity(count.0);
     emit_bundle(&mut out, export);
     debug_assert_eq!(out.len(), count.0);
-    out
+    Ok(out)
 }
 
 /// Writes one native section file: the declaration and the root element, ending with a
 /// newline.
-pub fn write_native_file(file: &SectionFile) -> Vec<u8> {
+///
+/// # Errors
+/// [`ErrorKind::Unwritable`], as [`write_bundle`].
+pub fn write_native_file(file: &SectionFile) -> Result<Vec<u8>, Error> {
+    check_element(&file.root, file.path)?;
     let mut count = Count(0);
     emit_native(&mut count, file);
     let mut out = Vec::with_capacity(count.0);
     emit_native(&mut out, file);
     debug_assert_eq!(out.len(), count.0);
-    out
+    Ok(out)
+}
+
+/// Checks every name and value under `root` (itself included), iteratively; `place` names the
+/// file or section in the error.
+fn check_element(root: &Element, place: &str) -> Result<(), Error> {
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        if let Err(why) = check_xml_name(&e.name) {
+            return Err(unwritable(format!(
+                "cannot write {place}: the element name {} is not a valid XML name: {why}",
+                model::text::quoted(&e.name)
+            )));
+        }
+        check_attributes(&e.name, &e.attributes, place)?;
+        if e.text.as_deref().is_some_and(|t| t.contains('\0')) {
+            return Err(unwritable(format!(
+                "cannot write {place}: the text of <{}> holds a NUL character, which no XML \
+                 document can hold",
+                e.name
+            )));
+        }
+        stack.extend(e.children.iter());
+    }
+    Ok(())
+}
+
+/// Checks the names and values of the attributes of the element `element`.
+fn check_attributes(
+    element: &str,
+    attributes: &[model::Attribute],
+    place: &str,
+) -> Result<(), Error> {
+    for a in attributes {
+        if let Err(why) = check_xml_name(&a.name) {
+            return Err(unwritable(format!(
+                "cannot write {place}: the attribute name {} of <{element}> is not a valid XML \
+                 name: {why}",
+                model::text::quoted(&a.name)
+            )));
+        }
+        if a.value.contains('\0') {
+            return Err(unwritable(format!(
+                "cannot write {place}: the attribute {} of <{element}> holds a NUL character, \
+                 which no XML document can hold",
+                a.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn unwritable(message: String) -> Error {
+    Error::new(ErrorKind::Unwritable, message)
 }
 
 /// Where the writer's output goes: first a [`Count`] of the bytes, then the `Vec<u8>` sized
@@ -248,7 +318,7 @@ mod tests {
             .with_child(Element::new("config").with_attr("probe_timeout", "60"))
             .with_child(Element::new("note").with_child(Element::new("deep")).with_text("t<"))
             .with_child(Element::new("leaf").with_text("x & y"));
-        let out = write_native_file(&SectionFile { path: "config/cache.xml", root });
+        let out = write_native_file(&SectionFile { path: "config/cache.xml", root }).unwrap();
         let expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <cache x=\"a&quot;b\">\n\
              \x20 <config probe_timeout=\"60\"/>\n\
@@ -258,6 +328,39 @@ mod tests {
              \x20 <leaf>x &amp; y</leaf>\n\
              </cache>\n";
         assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn invalid_names_and_nul_are_refused_not_written() {
+        let file =
+            |root: Element| SectionFile { path: "system/init/admin_whitelist_static.xml", root };
+        let injected = "x=\"1\"/>\n  <client id=\"evil\" address=\"0.0.0.0\" y";
+        for root in [
+            Element::new("clients").with_child(Element::new("client").with_attr(injected, "v")),
+            Element::new("clients").with_child(Element::new("a b")),
+            Element::new("clients").with_child(Element::new("")),
+            Element::new("clients").with_attr("1x", ""),
+            Element::new("clients").with_child(Element::new("c").with_attr("v", "a\0b")),
+            Element::new("clients").with_child(Element::new("c").with_text("\0")),
+        ] {
+            let e = write_native_file(&file(root.clone())).unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Unwritable, "{e}");
+            assert!(e.to_string().starts_with("cannot write system/init/"), "{e}");
+            let export = Export {
+                header: model::Header::default(),
+                configuration: {
+                    let mut c = model::Configuration::new();
+                    c.insert(model::Section::single(SectionId::AdminClients, root));
+                    c
+                },
+            };
+            let e = write_bundle(&export).unwrap_err();
+            assert!(e.to_string().starts_with("cannot write section admin_clients: "), "{e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+        let mut export = Export::default();
+        export.header.attributes.push(model::Attribute::new("a=b", ""));
+        assert_eq!(write_bundle(&export).unwrap_err().kind(), &ErrorKind::Unwritable);
     }
 
     #[test]

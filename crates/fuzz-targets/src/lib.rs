@@ -7,7 +7,10 @@
 //! Each function panics only when an invariant breaks; a parser refusing the input is fine:
 //! - the parsers never panic, and their errors render (`Display`) without panicking;
 //! - what a reader accepts, its writer writes and the reader reads back to the same value
-//!   (the formats are lossless);
+//!   (the formats are lossless), and so does the other format's writer and reader: in
+//!   particular whatever the JSON reader accepts, the XML writer's output reads back equal, so
+//!   no name the JSON reader lets in can inject markup into XML (issue 12);
+//! - what a reader accepts holds only valid XML names and no password outside its field;
 //! - a sealed value opens only under its key and binding, and sealing then opening gives the
 //!   plaintext back.
 
@@ -27,33 +30,95 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("secrets_file", secrets_file),
 ];
 
-/// The XML bundle reader (`format_xml::read_bundle`), and the round trip of what it accepts.
+/// The XML bundle reader (`format_xml::read_bundle`), and the round trips of what it accepts.
 pub fn xml_bundle(data: &[u8]) {
     match format_xml::read_bundle(data) {
         Ok(export) => {
-            let written = format_xml::write_bundle(&export);
-            let back = format_xml::read_bundle(&written)
-                .unwrap_or_else(|e| panic!("the XML writer's output does not read back: {e}"));
-            assert_same(&export, &back, "XML");
-            let again = format_xml::write_bundle(&back);
+            let written = xml_round_trip(&export, "XML");
+            let back = format_xml::read_bundle(&written).expect("read back once already");
+            let again = format_xml::write_bundle(&back).expect("written once already");
             assert!(again == written, "writing the XML read back gives other bytes");
+            json_round_trip(&export, "XML");
         }
         Err(e) => render(&e),
     }
 }
 
-/// The JSON bundle reader (`format_json::read_bundle`), and the round trip of what it accepts.
+/// The JSON bundle reader (`format_json::read_bundle`), and the round trips of what it accepts.
 pub fn json_bundle(data: &[u8]) {
     match format_json::read_bundle(data) {
         Ok(export) => {
-            let written = format_json::write_bundle(&export);
-            let back = format_json::read_bundle(&written)
-                .unwrap_or_else(|e| panic!("the JSON writer's output does not read back: {e}"));
-            assert_same(&export, &back, "JSON");
-            let again = format_json::write_bundle(&back);
+            let written = json_round_trip(&export, "JSON");
+            let back = format_json::read_bundle(&written).expect("read back once already");
+            let again = format_json::write_bundle(&back).expect("written once already");
             assert!(again == written, "writing the JSON read back gives other bytes");
+            xml_round_trip(&export, "JSON");
         }
         Err(e) => render(&e),
+    }
+}
+
+/// What a reader (`read`, for messages) accepted: only valid names and no misplaced password;
+/// written as XML, it reads back the same. Returns the XML.
+fn xml_round_trip(export: &Export, read: &str) -> Vec<u8> {
+    assert_accepted(export, read);
+    let written = format_xml::write_bundle(export)
+        .unwrap_or_else(|e| panic!("the XML writer refuses what the {read} reader accepted: {e}"));
+    let back = format_xml::read_bundle(&written).unwrap_or_else(|e| {
+        panic!("the XML writer's output of what the {read} reader accepted does not read back: {e}")
+    });
+    assert_same(export, &back, &format!("{read} → XML"));
+    written
+}
+
+/// As [`xml_round_trip`], through JSON. Returns the JSON.
+fn json_round_trip(export: &Export, read: &str) -> Vec<u8> {
+    let written = format_json::write_bundle(export)
+        .unwrap_or_else(|e| panic!("the JSON writer refuses what the {read} reader accepted: {e}"));
+    let back = format_json::read_bundle(&written).unwrap_or_else(|e| {
+        panic!(
+            "the JSON writer's output of what the {read} reader accepted does not read back: {e}"
+        )
+    });
+    assert_same(export, &back, &format!("{read} → JSON"));
+    written
+}
+
+/// What every reader guarantees of what it accepts: every element and attribute name is a
+/// valid XML name, and every password-like attribute or element is a secret field.
+fn assert_accepted(export: &Export, read: &str) {
+    for a in &export.header.attributes {
+        assert!(
+            model::is_xml_name(&a.name),
+            "the {read} reader accepted a header name that is no XML name"
+        );
+        assert!(
+            !model::element::is_secret_attribute(&a.name),
+            "the {read} reader accepted a password in the header"
+        );
+    }
+    for section in export.configuration.sections() {
+        for file in &section.files {
+            let mut stack = vec![&file.root];
+            while let Some(e) = stack.pop() {
+                assert!(
+                    model::is_xml_name(&e.name),
+                    "the {read} reader accepted an element name that is no XML name"
+                );
+                for a in &e.attributes {
+                    assert!(
+                        model::is_xml_name(&a.name),
+                        "the {read} reader accepted an attribute name that is no XML name"
+                    );
+                }
+                stack.extend(e.children.iter());
+            }
+        }
+        assert!(
+            model::misplaced_secrets(section).is_empty(),
+            "the {read} reader accepted a password outside its field in {}",
+            section.id
+        );
     }
 }
 
@@ -68,7 +133,14 @@ pub fn native_file(data: &[u8]) {
     let (section, path) = files[usize::from(choice) % files.len()];
     match format_xml::read_native_file(section, path, bytes) {
         Ok(file) => {
-            let written = format_xml::write_native_file(&file);
+            let section_of = model::Section { id: section, files: vec![file.clone()] };
+            assert!(
+                model::misplaced_secrets(&section_of).is_empty(),
+                "a password outside its field in {path}"
+            );
+            let written = format_xml::write_native_file(&file).unwrap_or_else(|e| {
+                panic!("the native writer refuses what its reader accepted: {e}")
+            });
             let back = format_xml::read_native_file(section, path, &written).unwrap_or_else(|e| {
                 panic!("the native writer's output does not read back for {path}: {e}")
             });

@@ -13,13 +13,18 @@ pub mod element;
 pub mod export;
 pub mod items;
 pub mod location;
+pub mod misplaced;
+pub mod name;
 pub mod secret;
 pub mod section;
+pub mod text;
 pub mod validate;
 
 pub use element::{Attribute, Element};
 pub use export::{Export, Header, PasswordsMode, Scope};
 pub use location::Location;
+pub use misplaced::{Misplaced, MisplacedKind, misplaced_secrets};
+pub use name::{NameError, check_xml_name, is_xml_name};
 pub use secret::{FieldLocation, SealedParts, SecretField, SecretKey, SecretSlot, SecretState};
 pub use section::{Configuration, Section, SectionFile, SectionId};
 pub use validate::{Problem, ProblemKind, validate};

@@ -84,7 +84,7 @@ fn split_scheme(raw: &str) -> Option<(&str, &str)> {
 /// parser of that form (the model classifies with it, `crypto` opens with it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealedParts<'a> {
-    /// The id of the key the value is sealed under (non-empty, no comma).
+    /// The id of the key the value is sealed under (non-empty, letters and digits only).
     pub key_id: &'a str,
     /// The payload: nonce, ciphertext and tag as hex digits (non-empty).
     pub hex: &'a str,
@@ -94,8 +94,9 @@ impl<'a> SealedParts<'a> {
     /// The prefix every sealed value starts with, up to its key id.
     pub const PREFIX: &'static str = "{aesgcm} 1,";
 
-    /// Splits `raw` when it is exactly `{aesgcm} 1,<key id>,<hex>`: a non-empty key id, then
-    /// one comma, then one or more hex digits. `None` for anything else.
+    /// Splits `raw` when it is exactly `{aesgcm} 1,<key id>,<hex>`: a non-empty key id of
+    /// letters and digits, then one comma, then one or more hex digits. `None` for anything
+    /// else.
     pub fn parse(raw: &'a str) -> Option<SealedParts<'a>> {
         Self::parse_after_scheme(raw.strip_prefix("{aesgcm}")?)
     }
@@ -104,7 +105,10 @@ impl<'a> SealedParts<'a> {
     fn parse_after_scheme(rest: &'a str) -> Option<SealedParts<'a>> {
         let (key_id, hex) = rest.strip_prefix(" 1,")?.split_once(',')?;
         let hex_ok = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
-        (!key_id.is_empty() && hex_ok).then_some(SealedParts { key_id, hex })
+        // A key id is 16 hex digits; anything but letters and digits (a control character
+        // above all, which messages naming the key id would print) makes the value corrupt.
+        let id_ok = !key_id.is_empty() && key_id.bytes().all(|b| b.is_ascii_alphanumeric());
+        (id_ok && hex_ok).then_some(SealedParts { key_id, hex })
     }
 }
 
@@ -226,15 +230,15 @@ impl SecretField {
 }
 
 /// How the holders of one section are found, and what their table columns are.
-struct HolderSpec {
+pub(crate) struct HolderSpec {
     /// The holder's element name(s); empty means the item itself.
-    names: &'static [&'static str],
+    pub(crate) names: &'static [&'static str],
     /// Slot used when the holder has no secret yet.
     default_slot: SecretSlot,
     field: &'static str,
 }
 
-fn holder_specs(section: SectionId) -> &'static [HolderSpec] {
+pub(crate) fn holder_specs(section: SectionId) -> &'static [HolderSpec] {
     use SecretSlot::{Attribute, Child};
     match section {
         SectionId::EventSources => &[HolderSpec {
@@ -534,6 +538,9 @@ mod tests {
             "{aesgcm} 1,9f2c4e1a7b3d5c60,zz",
             "{aesgcm} 1,9f2c4e1a7b3d5c60,ab,cd",
             "{aesgcm} 1,9f2c4e1a7b3d5c60",
+            "{aesgcm} 1,9f2c\u{1b}[2J,abcd",
+            "{aesgcm} 1,9f2c 4e1a,abcd",
+            "{aesgcm} 1,é,abcd",
         ] {
             assert_eq!(
                 SecretState::classify(corrupt),

@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::secret::template_kind_for;
+use crate::element::Element;
+use crate::misplaced::{Misplaced, misplaced_secrets};
+use crate::secret::{holder_specs, template_kind_for};
 use crate::section::{Configuration, SectionId};
+use crate::text::{Escaped, first_control, quoted_char};
 
 /// At most this many event sources (domain controllers and Exchange servers together).
 pub const MAX_EVENT_SOURCES: usize = 100;
@@ -102,6 +105,20 @@ pub enum ProblemKind {
         /// The value found.
         value: String,
     },
+    /// An id, or a value that the Add Missing Passwords table or the plan shows (server,
+    /// address, user name, template), holds a control character (C0, DEL or C1), which could
+    /// rewrite what a terminal shows.
+    ControlCharacter {
+        /// The element that carries the value, e.g. `domain_controller`.
+        element: String,
+        /// The attribute, e.g. `server`.
+        attribute: &'static str,
+        /// The first control character found.
+        found: char,
+    },
+    /// A `password` or `fswSpi1` attribute or a `<password>` element that is not the item's
+    /// secret field (see [`crate::misplaced`]).
+    MisplacedSecret(Box<Misplaced>),
 }
 
 /// One problem with a configuration, where it is and what is wrong.
@@ -117,7 +134,7 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let item = self.item.as_deref().unwrap_or("");
+        let item = Escaped(self.item.as_deref().unwrap_or(""));
         match &self.kind {
             ProblemKind::TooMany { limit, found } => {
                 write!(f, "{}: {found} items, but JIMS allows at most {limit}", self.section)
@@ -131,13 +148,16 @@ impl fmt::Display for Problem {
             }
             ProblemKind::DanglingTemplate { template } => write!(
                 f,
-                "{}/{item}: uses template '{template}', which does not exist",
-                self.section
+                "{}/{item}: uses template '{}', which does not exist",
+                self.section,
+                Escaped(template)
             ),
             ProblemKind::TemplateKind { template, expected, found } => write!(
                 f,
-                "{}/{item}: uses template '{template}' of kind '{found}', but needs kind '{expected}'",
-                self.section
+                "{}/{item}: uses template '{}' of kind '{}', but needs kind '{expected}'",
+                self.section,
+                Escaped(template),
+                Escaped(found)
             ),
             ProblemKind::MissingHolder { element } => write!(
                 f,
@@ -156,17 +176,33 @@ impl fmt::Display for Problem {
             ),
             ProblemKind::UnknownTemplateKind { kind } => write!(
                 f,
-                "{}/{item}: kind '{kind}' is not one JIMS knows; set kind to event_source, \
+                "{}/{item}: kind '{}' is not one JIMS knows; set kind to event_source, \
                  user_directory or pc_probe",
-                self.section
+                self.section,
+                Escaped(kind)
             ),
             ProblemKind::LogoffTime { value } => write!(
                 f,
-                "{}: logoff time probe_timeout=\"{value}\" must be a whole number of minutes from {} to {}",
+                "{}: logoff time probe_timeout=\"{}\" must be a whole number of minutes from {} to {}",
                 self.section,
+                Escaped(value),
                 LOGOFF_MINUTES.start(),
                 LOGOFF_MINUTES.end()
             ),
+            ProblemKind::ControlCharacter { element, attribute, found } => {
+                let at = if self.item.is_some() {
+                    format!("{}/{item}", self.section)
+                } else {
+                    self.section.to_string()
+                };
+                write!(
+                    f,
+                    "{at}: the {attribute} of <{element}> holds the control character {}; \
+                     ids and the values jimsctl shows may not hold control characters",
+                    quoted_char(*found)
+                )
+            }
+            ProblemKind::MisplacedSecret(m) => write!(f, "{m}"),
         }
     }
 }
@@ -263,6 +299,16 @@ pub fn validate(config: &Configuration) -> Vec<Problem> {
                 }
             }
         }
+        for (_, _, item) in section.items() {
+            control_characters(id, item, &mut problems);
+        }
+        for m in misplaced_secrets(section) {
+            problems.push(Problem {
+                section: id,
+                item: m.item.clone(),
+                kind: ProblemKind::MisplacedSecret(Box::new(m)),
+            });
+        }
         if id == SectionId::Session {
             for (_, _, item) in section.items() {
                 if let Some(value) = item.attr("probe_timeout") {
@@ -279,6 +325,32 @@ pub fn validate(config: &Configuration) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// The attributes of an item, and of its holders, that are ids or that a person reads in the
+/// Add Missing Passwords table and the plan.
+const SHOWN_ATTRIBUTES: [&str; 6] = ["id", "template", "server", "address", "username", "user"];
+
+/// Pushes a problem for every shown attribute of `item` and of its holders (see
+/// [`SHOWN_ATTRIBUTES`]) that holds a control character.
+fn control_characters(section: SectionId, item: &Element, problems: &mut Vec<Problem>) {
+    let specs = holder_specs(section);
+    let holders =
+        item.children.iter().filter(|c| specs.iter().any(|s| s.names.contains(&c.name.as_str())));
+    for element in std::iter::once(item).chain(holders) {
+        for attribute in SHOWN_ATTRIBUTES {
+            let Some(found) = element.attr(attribute).and_then(first_control) else { continue };
+            problems.push(Problem {
+                section,
+                item: item.attr("id").filter(|id| !id.is_empty()).map(str::to_owned),
+                kind: ProblemKind::ControlCharacter {
+                    element: element.name.clone(),
+                    attribute,
+                    found,
+                },
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -476,6 +548,67 @@ mod tests {
         let mut c = Configuration::new();
         c.insert(s);
         assert_eq!(validate(&c)[0].kind, ProblemKind::DuplicateId);
+    }
+
+    #[test]
+    fn control_characters_in_ids_and_shown_values_are_refused_and_escaped() {
+        let mut c = Configuration::new();
+        c.insert(Section::single(
+            SectionId::EventSources,
+            Element::new("event_sources")
+                .with_child(
+                    Element::new("event_source").with_attr("id", "DC\u{1b}[2J").with_child(
+                        Element::new("domain_controller")
+                            .with_attr("server", "10.0.0.1\u{7f}")
+                            .with_attr("username", "CORP\\svc\u{9b}")
+                            .with_attr("description", "free text\n is fine"),
+                    ),
+                )
+                .with_child(
+                    Element::new("event_source")
+                        .with_attr("id", "DC2")
+                        .with_attr("template", "t\n")
+                        .with_child(Element::new("domain_controller").with_attr("server", "a")),
+                ),
+        ));
+        c.insert(Section::single(
+            SectionId::SrxClients,
+            Element::new("SRXes").with_child(
+                Element::new("SRX")
+                    .with_attr("id", "S1")
+                    .with_attr("address", "\u{0}")
+                    .with_child(Element::new("oAuth").with_attr("id", "x\ty"))
+                    .with_child(Element::new("webapi").with_attr("user", "\u{85}")),
+            ),
+        ));
+        c.insert(Section::single(
+            SectionId::AdminClients,
+            Element::new("clients").with_child(Element::new("client").with_attr("id", "\r")),
+        ));
+        let shown: Vec<String> = validate(&c)
+            .iter()
+            .filter(|p| matches!(p.kind, ProblemKind::ControlCharacter { .. }))
+            .map(ToString::to_string)
+            .collect();
+        let tail = "; ids and the values jimsctl shows may not hold control characters";
+        let expected: Vec<String> = [
+            "event_sources/DC\\x1b[2J: the id of <event_source> holds the control character '\\x1b'",
+            "event_sources/DC\\x1b[2J: the server of <domain_controller> holds the control character '\\x7f'",
+            "event_sources/DC\\x1b[2J: the username of <domain_controller> holds the control character '\\u{9b}'",
+            "event_sources/DC2: the template of <event_source> holds the control character '\\x0a'",
+            "srx_clients/S1: the address of <SRX> holds the control character '\\x00'",
+            "srx_clients/S1: the id of <oAuth> holds the control character '\\x09'",
+            "srx_clients/S1: the user of <webapi> holds the control character '\\u{85}'",
+            "admin_clients/\\x0d: the id of <client> holds the control character '\\x0d'",
+        ]
+        .iter()
+        .map(|s| format!("{s}{tail}"))
+        .collect();
+        assert_eq!(shown, expected);
+        for p in validate(&c) {
+            let text = p.to_string();
+            assert!(!text.chars().any(crate::text::is_control), "{text:?}");
+        }
     }
 
     #[test]

@@ -30,6 +30,14 @@
 //! [`secrets::Cache`], so a secret with the same keys, Data and Username is looked up once for
 //! the whole batch; the caches live in memory only and are wiped when [`run`] returns.
 //!
+//! # Pushing
+//! With [`Options::push`] (`batch --push`), each target whose import succeeded is then pushed to
+//! its remote ([`crate::push::push`], with the entry's secret sources for the administrator's
+//! password) on a pool of its own, while the imports go on: pushes wait on the network, imports
+//! on the disk and the CPU. One server down fails its own entries' pushes only. A target
+//! without a remote is a failed push (exit 2). A target imported again later in the batch is
+//! imported only after its push ended.
+//!
 //! # Cancelling
 //! Setting the `cancel` flag (Ctrl-C) stops starting new imports: the ones running finish and
 //! are committed, the others are reported `skipped`. Every target is left whole.
@@ -108,11 +116,82 @@ pub struct Options {
     pub group_commits: bool,
     /// Commits grouped into one durable flush.
     pub group_size: usize,
+    /// Push each target after its import succeeds (`--push`).
+    pub push: Option<PushSettings>,
+}
+
+/// How `batch --push` pushes.
+#[derive(Clone, Debug)]
+pub struct PushSettings {
+    /// Pushes running at once (`--push-jobs`, 8 by default).
+    pub jobs: usize,
+    /// The time limit of each request.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for PushSettings {
+    fn default() -> PushSettings {
+        PushSettings { jobs: 8, timeout: crate::push::DEFAULT_TIMEOUT }
+    }
+}
+
+/// What became of an entry's push (`"push"` in the report).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PushReport {
+    /// `push --format json`'s status (`pushed`, `up-to-date`, `restored`, `mixed`, `refused`,
+    /// `failed`, `missing-passwords`, `invalid`, `busy`).
+    pub status: &'static str,
+    /// Its own exit code, as `jimsctl push` would have returned.
+    pub exit_code: u8,
+    /// The remote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// One per native file, as `push --format json` has them.
+    pub sections: serde_json::Value,
+    /// What went wrong, for a push that did not succeed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long the push took, in seconds.
+    pub seconds: f64,
+}
+
+impl PushReport {
+    fn of(result: Result<crate::push::PushOutcome, Error>, seconds: f64) -> PushReport {
+        match result {
+            Ok(o) => PushReport {
+                status: o.status.as_str(),
+                exit_code: o.status.exit_code(),
+                sections: serde_json::to_value(&o.files).unwrap_or_default(),
+                remote: Some(o.remote),
+                error: o.message,
+                seconds,
+            },
+            Err(e) => PushReport {
+                status: e.status(),
+                exit_code: e.exit_code(),
+                remote: None,
+                sections: serde_json::Value::Array(Vec::new()),
+                error: Some(e.to_string()),
+                seconds,
+            },
+        }
+    }
+}
+
+/// The push counts of a batch with `--push`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PushTotals {
+    /// Pushes run.
+    pub pushes: usize,
+    /// Pushes that ended with exit 0 (`pushed` or `up-to-date`).
+    pub pushed: usize,
+    /// Pushes that did not.
+    pub failed: usize,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { jobs: 0, shared_lookups: true, group_commits: true, group_size: 64 }
+        Options { jobs: 0, shared_lookups: true, group_commits: true, group_size: 64, push: None }
     }
 }
 
@@ -221,6 +300,9 @@ pub struct EntryReport {
     pub error: Option<String>,
     /// How long the import took, in seconds (reading to staging its commit).
     pub seconds: f64,
+    /// Its push, with `--push`, when the import succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushReport>,
 }
 
 fn display<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
@@ -245,6 +327,7 @@ impl EntryReport {
             created: false,
             error: None,
             seconds: 0.0,
+            push: None,
         }
     }
 
@@ -270,9 +353,9 @@ impl EntryReport {
         r
     }
 
-    /// Whether the import succeeded (exit 0).
+    /// Whether the import succeeded (exit 0), and its push too when there was one.
     pub fn succeeded(&self) -> bool {
-        self.exit_code == 0
+        self.exit_code == 0 && self.push.as_ref().is_none_or(|p| p.exit_code == 0)
     }
 }
 
@@ -306,6 +389,9 @@ pub struct Totals {
     pub lookups: Lookups,
     /// Wall-clock time of the batch, in seconds.
     pub seconds: f64,
+    /// The pushes, with `--push`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushTotals>,
 }
 
 /// What a batch did: one entry per import, in list order, and the totals. Serialized, it is
@@ -321,7 +407,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// The batch's exit code: 0 when every import succeeded, 6 otherwise.
+    /// The batch's exit code: 0 when every import (and push) succeeded, 6 otherwise.
     pub fn exit_code(&self) -> u8 {
         if self.imports.iter().all(EntryReport::succeeded) { 0 } else { 6 }
     }
@@ -767,8 +853,42 @@ pub fn run(
     // Groups handed to the flusher, and groups it has committed.
     let flushed = (Mutex::new(0usize), Condvar::new());
     let mut sent = 0usize;
+    // Pushes: the queue of entries imported, their reports, and (queued, ended) counts.
+    let (push_tx, push_rx) = std::sync::mpsc::channel::<usize>();
+    let push_tx = Mutex::new(Some(push_tx));
+    let push_rx = Mutex::new(push_rx);
+    let pushes: Mutex<Vec<Option<PushReport>>> = Mutex::new(vec![None; entries.len()]);
+    let pushed = (Mutex::new((0usize, 0usize)), Condvar::new());
+    let queue_push = |i: usize, r: &EntryReport| {
+        if options.push.is_some()
+            && r.status == EntryStatus::Imported
+            && let Some(tx) = push_tx.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+        {
+            pushed.0.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+            let _ = tx.send(i);
+        }
+    };
+    let store_report = |i: usize, r: EntryReport| {
+        queue_push(i, &r);
+        store_report(i, r);
+    };
 
     std::thread::scope(|s| {
+        if let Some(settings) = &options.push {
+            for _ in 0..settings.jobs.max(1) {
+                s.spawn(|| {
+                    loop {
+                        let next = push_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok(i) = next else { break };
+                        let report = push_entry(&entries[i], defaults, &sources, settings);
+                        pushes.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(report);
+                        let (counts, done) = &pushed;
+                        counts.lock().unwrap_or_else(PoisonError::into_inner).1 += 1;
+                        done.notify_all();
+                    }
+                });
+            }
+        }
         let (tx, rx) = sync_channel::<Flush>(1);
         let flusher = s.spawn(|| {
             for (group, staged) in rx {
@@ -828,16 +948,36 @@ pub fn run(
             while *n < sent {
                 n = done.wait(n).unwrap_or_else(PoisonError::into_inner);
             }
+            drop(n);
+            // ... and pushed (a push holds its target's lock).
+            let (counts, done) = &pushed;
+            let mut c = counts.lock().unwrap_or_else(PoisonError::into_inner);
+            while c.1 < c.0 {
+                c = done.wait(c).unwrap_or_else(PoisonError::into_inner);
+            }
         }
         drop(tx);
         let _ = flusher.join();
+        // No more imports: the push workers end when the queue is empty.
+        push_tx.lock().unwrap_or_else(PoisonError::into_inner).take();
     });
+    let mut pushes = pushes.into_inner().unwrap_or_else(PoisonError::into_inner);
 
     let imports: Vec<EntryReport> = reports
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
         .into_iter()
         .zip(entries)
+        .enumerate()
+        .map(|(i, (r, e))| {
+            (
+                r.map(|mut r| {
+                    r.push = pushes[i].take();
+                    r
+                }),
+                e,
+            )
+        })
         .map(|(r, e)| match r {
             Some(mut r) => {
                 r.export.clone_from(&e.export);
@@ -861,9 +1001,37 @@ pub fn run(
         }
         *totals.statuses.entry(r.status.as_str()).or_default() += 1;
     }
+    if options.push.is_some() {
+        let mut t = PushTotals::default();
+        for p in imports.iter().filter_map(|r| r.push.as_ref()) {
+            t.pushes += 1;
+            if p.exit_code == 0 {
+                t.pushed += 1;
+            } else {
+                t.failed += 1;
+            }
+        }
+        totals.push = Some(t);
+    }
     totals.lookups = sources.lookups();
     totals.seconds = started.elapsed().as_secs_f64();
     Ok(Report { imports, totals, cancelled: cancel.load(Ordering::Relaxed) })
+}
+
+/// Pushes one entry's target, with the entry's secret sources.
+fn push_entry(
+    entry: &Entry,
+    defaults: &Defaults,
+    sources: &Sources<'_>,
+    settings: &PushSettings,
+) -> PushReport {
+    let started = Instant::now();
+    let (_, specs) = settle(entry, defaults);
+    let options = crate::push::PushOptions { timeout: settings.timeout, ..Default::default() };
+    let result = sources.lookup_for(&specs, &entry.export).and_then(|lookup| {
+        crate::push::push(&entry.target, &options, &lookup.chain, &crate::push::NoAsking)
+    });
+    PushReport::of(result, started.elapsed().as_secs_f64())
 }
 
 /// Runs one entry: its import, with its commit staged in `group`.

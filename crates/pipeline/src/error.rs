@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Target,
     /// Anything else: I/O and the like (exit 1).
     Io,
+    /// A server could not be reached or answered wrongly (`remote fingerprint`) (exit 1).
+    Network,
 }
 
 /// A pipeline failure: its kind, a message a user can act on, the file it concerns, and the
@@ -95,7 +97,7 @@ impl Error {
             | ErrorKind::SourceConfig
             | ErrorKind::Target => 2,
             ErrorKind::Busy => 5,
-            ErrorKind::SourceFailed | ErrorKind::Io => 1,
+            ErrorKind::SourceFailed | ErrorKind::Io | ErrorKind::Network => 1,
         }
     }
 }

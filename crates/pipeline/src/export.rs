@@ -47,6 +47,10 @@ pub struct ExportReport {
     pub passwords: PasswordsOut,
     /// How many secret fields were opened to plaintext (`--passwords plain`).
     pub opened: usize,
+    /// How many plaintext passwords the folder's `cwd/` held (written there by hand: jimsctl
+    /// seals every password it stores) and `--passwords sealed` sealed in the export, so that
+    /// it holds none in clear. The folder itself is left as it is.
+    pub sealed: usize,
 }
 
 /// The bundle format for an output path: `.json` is JSON, anything else XML.
@@ -68,10 +72,10 @@ fn holds_plaintext(config: &Configuration) -> bool {
 
 /// The bundle's bytes, from the default registry's writer of `format`.
 fn encode(export: &Export, format: ExportFormat) -> Result<Vec<u8>, Error> {
-    crate::default_registry()
+    let writer = crate::default_registry()
         .writer(crate::stages::format_name(format))
-        .map(|w| w.write(export))
-        .ok_or_else(|| Error::new(ErrorKind::Usage, format!("no writer writes a {format}")))
+        .ok_or_else(|| Error::new(ErrorKind::Usage, format!("no writer writes a {format}")))?;
+    writer.write(export).map_err(|e| Error::new(ErrorKind::Input, e.to_string()).caused_by(e))
 }
 
 /// Parses `--sections` ids: every unknown id is named, with the valid ones.
@@ -117,44 +121,44 @@ pub fn export(
         }
     }
     let mut opened = 0;
+    let mut sealed = 0;
     match options.passwords {
-        PasswordsOut::Sealed => {}
+        PasswordsOut::Sealed => {
+            // Sealed means sealed: a plaintext password edited into cwd/ by hand is sealed
+            // with this folder's key (bound to its field, as an import seals it), never
+            // written out in clear under a header that says the passwords are sealed.
+            for field in config.secret_fields() {
+                let raw = config.secret_value(&field.location);
+                if SecretState::classify(raw) == SecretState::Plaintext {
+                    let value = target.key().seal(raw.as_bytes(), field.binding().as_bytes());
+                    let value = value.map_err(|e| {
+                        Error::new(
+                            ErrorKind::Io,
+                            format!(
+                                "{}: {}/{} {}: could not seal the password: {e}",
+                                target_dir.display(),
+                                field.section(),
+                                field.item_id,
+                                field.field
+                            ),
+                        )
+                    })?;
+                    config.set_secret_value(&field.location, value);
+                    sealed += 1;
+                }
+            }
+        }
         PasswordsOut::Omit => {
             for field in config.secret_fields() {
                 config.set_secret_value(&field.location, "");
             }
         }
         PasswordsOut::Plain => {
-            for field in config.secret_fields() {
-                let raw = config.secret_value(&field.location);
-                if let SecretState::Sealed { .. } = SecretState::classify(raw) {
-                    let secret =
-                        target.key().open(raw, field.binding().as_bytes()).map_err(|e| {
-                            Error::new(
-                                ErrorKind::Crypto,
-                                format!(
-                                    "{}: {}/{} {}: {e}",
-                                    target_dir.display(),
-                                    field.section(),
-                                    field.item_id,
-                                    field.field
-                                ),
-                            )
-                        })?;
-                    let text = secret.expose_str().ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Crypto,
-                            format!(
-                                "{}/{}: the password is not UTF-8 text",
-                                field.section(),
-                                field.item_id
-                            ),
-                        )
-                    })?;
-                    config.set_secret_value(&field.location, text.to_owned());
-                    opened += 1;
-                }
-            }
+            // The same opening as push's, in the crate that owns secret fields.
+            let revealed = secrets::reveal_for_sending(&mut config, target.key()).map_err(|e| {
+                Error::new(ErrorKind::Crypto, format!("{}: {e}", target_dir.display())).caused_by(e)
+            })?;
+            opened = revealed.opened;
         }
     }
     let scope = if config.is_full() { Scope::Full } else { Scope::Partial };
@@ -182,6 +186,7 @@ pub fn export(
         scope: scope.as_str(),
         passwords: options.passwords,
         opened,
+        sealed,
     })
 }
 
@@ -217,6 +222,7 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
     if format == ExportFormat::Folder {
         let files: Vec<(PathBuf, zeroize::Zeroizing<Vec<u8>>)> =
             format_xml::folder::folder_files(&export.configuration)
+                .map_err(|e| Error::new(ErrorKind::Input, e.to_string()).caused_by(e))?
                 .into_iter()
                 .map(|(rel, bytes)| (rel, zeroize::Zeroizing::new(bytes)))
                 .collect();
@@ -235,6 +241,7 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
         scope,
         passwords: PasswordsOut::Sealed,
         opened: 0,
+        sealed: 0,
     })
 }
 

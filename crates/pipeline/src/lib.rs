@@ -48,6 +48,7 @@ mod error;
 mod export;
 mod import;
 pub mod input;
+pub mod push;
 mod stages;
 
 pub use error::{Error, ErrorKind};
@@ -57,6 +58,10 @@ pub use import::{
     passwords,
 };
 pub use input::{ExportFormat, read_export};
+pub use push::{
+    PushOptions, PushOutcome, PushStatus, RemoteSettings, push, remote_fingerprint, remote_set,
+    remote_show, remote_unset,
+};
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
 pub use stages::{default_registry, deferred_source, secret_source};

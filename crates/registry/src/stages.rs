@@ -88,8 +88,9 @@ pub trait Writer: Send + Sync {
     /// The format's name: `xml`, `json`.
     fn format(&self) -> &str;
 
-    /// The bundle's bytes.
-    fn write(&self, export: &Export) -> Vec<u8>;
+    /// The bundle's bytes, or why the export cannot be written (a name that is not a valid
+    /// XML name, a value no bundle can hold).
+    fn write(&self, export: &Export) -> Result<Vec<u8>, StageError>;
 }
 
 /// The first significant byte of a bundle, after an optional UTF-8 byte order mark and
@@ -130,8 +131,8 @@ impl Writer for XmlBundle {
         "xml"
     }
 
-    fn write(&self, export: &Export) -> Vec<u8> {
-        format_xml::write_bundle(export)
+    fn write(&self, export: &Export) -> Result<Vec<u8>, StageError> {
+        format_xml::write_bundle(export).map_err(|e| StageError::new(e.to_string()).caused_by(e))
     }
 }
 
@@ -166,8 +167,8 @@ impl Writer for JsonBundle {
         "json"
     }
 
-    fn write(&self, export: &Export) -> Vec<u8> {
-        format_json::write_bundle(export)
+    fn write(&self, export: &Export) -> Result<Vec<u8>, StageError> {
+        format_json::write_bundle(export).map_err(|e| StageError::new(e.to_string()).caused_by(e))
     }
 }
 

@@ -14,6 +14,9 @@
 //!    sources through the same trait.
 //! 3. [`seal_resolved`] seals what was found into the configuration.
 //!
+//! For `push`, [`reveal_for_sending`] opens a managed folder's sealed passwords in memory for a
+//! live JIMS, which reads plaintext only.
+//!
 //! [`Table::to_json`] is the `passwords --format json` shape; [`skeleton`] writes a secrets
 //! file to fill in.
 //!
@@ -24,6 +27,7 @@ mod chain;
 mod error;
 mod hash;
 mod prepare;
+mod reveal;
 mod skeleton;
 mod source;
 mod sources;
@@ -32,6 +36,7 @@ mod table;
 pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use prepare::{Prepared, check_source_key, prepare};
+pub use reveal::{Revealed, reveal_for_sending};
 pub use skeleton::{SkeletonFormat, skeleton};
 pub use source::{
     Answer, Deferred, Opener, Request, SecretSource, SourceOptions, Spec, builtin_source,

@@ -13,6 +13,10 @@
 //! DIR/.jims-import/audit.log                    one JSON line per version
 //! DIR/.jims-import/journal.json                 only while a commit is switching
 //! DIR/.jims-import/staging/                     only while a commit is being built
+//! DIR/.jims-import/remote.toml                  the folder's live JIMS (push), no password
+//! DIR/.jims-import/remote.json                  the last successful push: per native file
+//!                                               the version and SHA-256 of what was sent
+//! DIR/.jims-import/push.journal                 only while a push is sending
 //! ```
 
 use std::fs;

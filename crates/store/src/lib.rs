@@ -28,6 +28,7 @@
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M.tar…}}
+//! DIR/.jims-import/{remote.toml, remote.json, push.journal}   (push: see [`RemoteConfig`])
 //! ```
 //!
 //! # Durability
@@ -51,6 +52,7 @@ mod layout;
 mod live;
 mod lock;
 pub mod output;
+mod remote;
 mod server;
 mod snapshot;
 mod target;
@@ -66,6 +68,7 @@ use serde::Serialize;
 pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
+pub use remote::{PushJournal, PushRecord, PushedFile, RemoteConfig};
 pub use target::{CommitReport, Target, check_target};
 pub use time::now_rfc3339;
 
@@ -135,7 +138,7 @@ pub fn init(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
         DirState::Missing => Placement::Sibling,
         DirState::Empty | DirState::Other => Placement::InPlace,
     };
-    let v0 = VersionSpec { version: 0, meta: init_meta("init"), files: target::empty_files() };
+    let v0 = VersionSpec { version: 0, meta: init_meta("init"), files: target::empty_files()? };
     create::create(dir, placement, &toml, &key, v0)?;
     Ok(InitReport {
         dir: dir.to_path_buf(),
@@ -194,7 +197,7 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
                 if !sections.contains(&section) {
                     sections.push(section);
                 }
-                crypto::SecretBytes::new(xml::write(file))
+                crypto::SecretBytes::new(xml::write(file)?)
             }
         };
         files.push(NewFile { path: rel, bytes });

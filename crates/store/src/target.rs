@@ -163,6 +163,24 @@ impl Target {
         Target::open_read_parsing(dir, &SectionId::ALL)
     }
 
+    /// Opens an existing managed folder under the exclusive lock, parsing none of its native
+    /// files (their bytes are read: [`Target::version_files`]): for `push` and `remote set`,
+    /// which change only jimsctl's own state and must exclude imports meanwhile. Another
+    /// holder is [`ErrorKind::Busy`]; a folder that is not managed is the error
+    /// [`Target::open_state`] gives.
+    pub fn open_exclusive_state(dir: &Path) -> Result<Target, Error> {
+        if layout::classify(dir)? != DirState::Managed {
+            // The error a reader gets (no folder, not managed…); a folder made managed
+            // meanwhile is opened below.
+            Target::open_state(dir)?;
+        }
+        let target = Target::open_to_replace(dir, &SectionId::ALL)?;
+        if target.is_new() {
+            return Err(Target::open_state(dir).err().unwrap_or_else(|| Error::busy(dir)));
+        }
+        Ok(target)
+    }
+
     fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
         let mut pause = std::time::Duration::from_micros(500);
         for _ in 0..READ_ATTEMPTS {
@@ -377,11 +395,16 @@ impl Target {
         &self.dir
     }
 
-    fn state(&self) -> StatePaths {
+    /// The native files of the current version as read when the folder was opened.
+    pub(crate) fn live_files(&self) -> &NativeFiles {
+        &self.live
+    }
+
+    pub(crate) fn state(&self) -> StatePaths {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
 
-    fn check_writable(&self) -> Result<(), Error> {
+    pub(crate) fn check_writable(&self) -> Result<(), Error> {
         if self.read_only {
             return Err(Error::new(
                 ErrorKind::ReadOnly,
@@ -448,7 +471,7 @@ impl Target {
     pub fn commit(mut self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
         self.check_writable()?;
         self.relock()?;
-        let files = self.files_for(new);
+        let files = self.files_for(new)?;
         if self.is_new() {
             return self.create_with(files, meta);
         }
@@ -456,7 +479,7 @@ impl Target {
     }
 
     /// The native files of `new`, reusing the bytes read for files whose content is unchanged.
-    fn files_for(&self, new: &Configuration) -> Vec<NewFile> {
+    fn files_for(&self, new: &Configuration) -> Result<Vec<NewFile>, Error> {
         let mut out = Vec::new();
         for (section, rel) in live::native_paths() {
             let Some(file) = new.get(section).and_then(|s| s.files.iter().find(|f| f.path == rel))
@@ -470,11 +493,11 @@ impl Target {
                 .is_some_and(|old| old == file);
             let bytes = match self.live.get(rel) {
                 Some(b) if unchanged => b.clone(),
-                _ => crypto::SecretBytes::new(crate::xml::write(file)),
+                _ => crypto::SecretBytes::new(crate::xml::write(file)?),
             };
             out.push(NewFile { path: rel, bytes });
         }
-        out
+        Ok(out)
     }
 
     fn create_with(self, files: Vec<NewFile>, meta: CommitMeta) -> Result<CommitReport, Error> {
@@ -697,16 +720,19 @@ fn created_report(created: create::Created) -> CommitReport {
 }
 
 /// The native files of an empty full configuration.
-pub(crate) fn empty_files() -> Vec<NewFile> {
+pub(crate) fn empty_files() -> Result<Vec<NewFile>, Error> {
     files_of(&Configuration::empty_full())
 }
 
 /// Every native file of `config`, serialized.
-pub(crate) fn files_of(config: &Configuration) -> Vec<NewFile> {
+pub(crate) fn files_of(config: &Configuration) -> Result<Vec<NewFile>, Error> {
     live::native_paths()
         .filter_map(|(section, rel)| {
             let file = config.get(section)?.files.iter().find(|f| f.path == rel)?;
-            Some(NewFile { path: rel, bytes: crypto::SecretBytes::new(crate::xml::write(file)) })
+            Some(
+                crate::xml::write(file)
+                    .map(|bytes| NewFile { path: rel, bytes: crypto::SecretBytes::new(bytes) }),
+            )
         })
         .collect()
 }

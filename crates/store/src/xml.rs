@@ -20,7 +20,9 @@ pub(crate) fn read(
     })
 }
 
-/// Serializes a native file.
-pub(crate) fn write(file: &SectionFile) -> Vec<u8> {
+/// Serializes a native file. The XML writer refuses a name that is not a valid XML name or a
+/// NUL in a value (the readers never let one in): a bad configuration, exit 2.
+pub(crate) fn write(file: &SectionFile) -> Result<Vec<u8>, Error> {
     format_xml::write_native_file(file)
+        .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()).caused_by(e))
 }

@@ -2,7 +2,7 @@
 //! none of the passwords may appear in any output, in the target folder (history and audit log
 //! included) or in a snapshot. Plaintext exists only in a `--passwords plain` export.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::{fixture, fixture_passwords, run, tmp, tree};
 
@@ -175,4 +175,273 @@ fn no_snapshot_holds_a_password() {
         }
     }
     assert!(scanned >= 4, "found the snapshots ({scanned})");
+}
+
+/// Passwords planted where the model knows no secret field (issue 12): a second `<password>`,
+/// a `password` attribute beside one, `fswSpi1` or `password` on elements that hold none,
+/// nested deeper, in sections without passwords, in the header, a duplicate JSON `password`
+/// member. Every command refuses them, so none ever reaches an output, a file, the target or
+/// its history in clear; and a plaintext password edited into `cwd/` by hand leaves only
+/// sealed through a sealed or omitting export.
+#[test]
+fn passwords_planted_outside_their_field_never_come_out_in_clear() {
+    let dir = tmp();
+    let base = dir.path();
+    let t = base.join("t");
+    let t_s = t.display().to_string();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let r = run(&["import", "exports/full.xml", "--target", &t_s, "--secrets", &secrets]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let xml = std::fs::read_to_string(fixture("exports/full.xml")).unwrap();
+    let json = std::fs::read_to_string(fixture("exports/full.json")).unwrap();
+    let oauth = "<oAuth id=\"srx-edge-1\" token_lifetime=\"28800\">";
+    let query = "<query cert_hash=\"\" response_timeout_ms=\"2500\"/>";
+    let plantings: Vec<(&str, &str, String)> = vec![
+        ("xml", oauth, format!("{oauth}<password fswSpi1=\"Stray-Marker-01\"/>")),
+        ("xml", oauth, oauth.replace('>', " password=\"Stray-Marker-02\">")),
+        ("xml", query, query.replace("/>", " fswSpi1=\"Stray-Marker-03\"/>")),
+        ("xml", query, query.replace("/>", " password=\"Stray-Marker-04\"/>")),
+        (
+            "xml",
+            query,
+            query.replace("/>", "><a><b><password>Stray-Marker-05</password></b></a></query>"),
+        ),
+        ("xml", "<SRX id=\"SRX1\"", "<SRX id=\"SRX1\" password=\"Stray-Marker-06\"".into()),
+        (
+            "xml",
+            "<syslog_source id=\"SYS1\"",
+            "<syslog_source id=\"SYS1\" fswSpi1=\"Stray-Marker-07\"".into(),
+        ),
+        (
+            "xml",
+            "<event_source id=\"DC3\"",
+            "<event_source id=\"DC3\" password=\"Stray-Marker-08\"".into(),
+        ),
+        (
+            "xml",
+            "<template id=\"dc-readers\"",
+            "<template id=\"dc-readers\" fswSpi1=\"Stray-Marker-09\"".into(),
+        ),
+        (
+            "xml",
+            "server_id=\"jims-hq-01\"",
+            "server_id=\"jims-hq-01\" password=\"Stray-Marker-10\"".into(),
+        ),
+        ("xml", "<cache>", "<cache password=\"Stray-Marker-11\">".into()),
+        (
+            "json",
+            "\"token_lifetime\": \"28800\",",
+            "\"token_lifetime\": \"28800\", \"password\": \"Stray-Marker-12\",".into(),
+        ),
+        (
+            "json",
+            "\"token_lifetime\": \"28800\",",
+            "\"token_lifetime\": \"28800\", \"@password\": \"Stray-Marker-13\",".into(),
+        ),
+        (
+            "json",
+            "\"id\": \"SYS1\",",
+            "\"id\": \"SYS1\", \"password\": \"Stray-Marker-14\",".into(),
+        ),
+        (
+            "json",
+            "\"id\": \"CSO1\",",
+            "\"id\": \"CSO1\", \"#children\": [{\"password\": \"Stray-Marker-15\"}],".into(),
+        ),
+    ];
+    let markers: Vec<String> =
+        (1..=plantings.len()).map(|i| format!("Stray-Marker-{i:02}")).collect();
+    let mut inputs = Vec::new();
+    for (i, (kind, from, to)) in plantings.iter().enumerate() {
+        let source = if *kind == "xml" { &xml } else { &json };
+        assert!(source.contains(from), "{from}");
+        let planted = source.replacen(from, to, 1);
+        assert!(planted.contains(&markers[i]));
+        let input = base.join(format!("stray-{i:02}.{kind}"));
+        std::fs::write(&input, planted).unwrap();
+        inputs.push(input);
+    }
+    let before = tree(&t);
+    let mut manifest = String::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let input_s = input.display().to_string();
+        let out = |ext: &str| base.join(format!("out-{i:02}{ext}")).display().to_string();
+        let runs: Vec<Vec<String>> = vec![
+            vec![
+                "import".into(),
+                input_s.clone(),
+                "--target".into(),
+                t_s.clone(),
+                "--secrets".into(),
+                secrets.clone(),
+            ],
+            vec![
+                "import".into(),
+                input_s.clone(),
+                "--target".into(),
+                out("-new"),
+                "--secrets".into(),
+                secrets.clone(),
+            ],
+            vec![
+                "import".into(),
+                input_s.clone(),
+                "--target".into(),
+                t_s.clone(),
+                "--dry-run".into(),
+                "--format".into(),
+                "json".into(),
+            ],
+            vec![
+                "passwords".into(),
+                input_s.clone(),
+                "--target".into(),
+                t_s.clone(),
+                "--format".into(),
+                "json".into(),
+            ],
+            vec!["convert".into(), input_s.clone(), out(".xml")],
+            vec!["convert".into(), input_s.clone(), out(".json")],
+            vec!["convert".into(), input_s.clone(), out("-folder")],
+        ];
+        for args in &runs {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+            scan(
+                &format!("the output of {args:?}"),
+                &format!("{}{}", r.stdout, r.stderr),
+                &markers,
+            );
+        }
+        manifest.push_str(&format!(
+            "[[import]]\nexport = {input_s:?}\ntarget = {:?}\n\n",
+            base.join(format!("batch-{i:02}")).display().to_string()
+        ));
+    }
+    let manifest_path = base.join("batch.toml");
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let report = base.join("report.json").display().to_string();
+    let r = run(&[
+        "batch",
+        "--manifest",
+        &manifest_path.display().to_string(),
+        "--secrets",
+        &secrets,
+        "--report",
+        &report,
+    ]);
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    scan("the output of the batch", &format!("{}{}", r.stdout, r.stderr), &markers);
+    assert_eq!(tree(&t), before, "the target is as it was");
+    let planted: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    scan_tree(base, &markers, &planted);
+
+    // A plaintext password edited into cwd/ by hand, in its own field.
+    let es = t.join("cwd/config/event_log_reader.xml");
+    let text = std::fs::read_to_string(&es).unwrap();
+    let start = text.find("password=\"{aesgcm}").unwrap() + "password=\"".len();
+    let end = start + text[start..].find('"').unwrap();
+    let hand = vec!["Hand-Edited-Marker".to_owned()];
+    std::fs::write(&es, format!("{}{}{}", &text[..start], hand[0], &text[end..])).unwrap();
+    for (out, passwords) in
+        [("hand.xml", "sealed"), ("hand.json", "sealed"), ("hand-omit.xml", "omit")]
+    {
+        let out = base.join(out).display().to_string();
+        let r = run(&["export", "--target", &t_s, "--out", &out, "--passwords", passwords]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        scan("the output of export", &format!("{}{}", r.stdout, r.stderr), &hand);
+        // The operator is told that the folder holds a password in clear, and what was done.
+        let told = r.stderr.contains("held 1 plaintext password (edited into cwd/ by hand)");
+        assert_eq!(told, passwords == "sealed", "{}", r.stderr);
+    }
+    let r = run(&[
+        "convert",
+        &base.join("hand.xml").display().to_string(),
+        &base.join("hand-folder").display().to_string(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    scan_tree(base, &hand, &[es.as_path()]);
+}
+
+#[test]
+fn no_push_output_record_journal_audit_line_or_server_log_holds_a_password() {
+    use crate::push::{ADMIN_PW, Setup, import};
+    let mut known = known_passwords();
+    known.push(ADMIN_PW.to_owned());
+    let s = Setup::new();
+    let t = s.t();
+    let mut outputs = Vec::new();
+    let mut logs = Vec::new();
+    let push =
+        |server: fake_jims::Server, args: &[&str], outputs: &mut Vec<_>, logs: &mut Vec<String>| {
+            for format in ["text", "json"] {
+                let mut all = args.to_vec();
+                all.extend(["--format", format]);
+                outputs.push((all.join(" "), s.push(&all)));
+            }
+            logs.extend(server.log());
+            server.stop();
+        };
+    s.set_remote();
+    push(s.start(|_| {}), &["--dry-run"], &mut outputs, &mut logs);
+    push(s.start(|_| {}), &[], &mut outputs, &mut logs);
+    import(&s.target, "exports/partial.xml");
+    // Answers that quote the bodies sent (500), drops, put-backs that fail, refusals.
+    push(s.start(|o| o.fail_after = Some(2)), &["--all"], &mut outputs, &mut logs);
+    push(s.start(|o| o.drop_after = Some(1)), &["--all"], &mut outputs, &mut logs);
+    push(
+        s.start(|o| {
+            o.fail_after = Some(3);
+            o.fail_times = 100;
+        }),
+        &["--all"],
+        &mut outputs,
+        &mut logs,
+    );
+    push(
+        s.start(|o| o.credentials = Some(("admin".into(), b"another-one".to_vec()))),
+        &["--all"],
+        &mut outputs,
+        &mut logs,
+    );
+    let r = run(&["push", "--target", &t]);
+    outputs.push(("missing password".into(), r));
+    for args in [
+        vec!["remote", "show", "--target", &t],
+        vec!["remote", "show", "--target", &t, "--format", "json"],
+    ] {
+        outputs.push((args.join(" "), run(&args)));
+    }
+    // A journal left by a push killed midway.
+    let server = s.start(|o| o.delay = std::time::Duration::from_millis(300));
+    let mut child = crate::support::cmd()
+        .args(["push", "--target", &t, "--secrets", &s.admin, "--all"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while server.log().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journal = s.target.join(".jims-import/push.journal");
+    assert!(journal.exists());
+    scan("the push journal", &std::fs::read_to_string(&journal).unwrap(), &known);
+    scan_tree(&s.target, &known, &[]);
+    logs.extend(server.log());
+    server.stop();
+    push(s.start(|_| {}), &[], &mut outputs, &mut logs);
+    for (what, r) in &outputs {
+        assert!(!r.stderr.contains("panicked"), "{what}: {}", r.stderr);
+        scan(&format!("the stdout of push {what}"), &r.stdout, &known);
+        scan(&format!("the stderr of push {what}"), &r.stderr, &known);
+    }
+    assert!(outputs.iter().any(|(_, r)| r.code == 7) && outputs.iter().any(|(_, r)| r.code == 1));
+    assert!(logs.len() > 40, "the server logged every request");
+    scan("fake-jims' log", &logs.join("\n"), &known);
+    scan_tree(&s.target, &known, &[]);
+    let audit = std::fs::read_to_string(s.target.join(".jims-import/audit.log")).unwrap();
+    assert!(audit.contains("\"action\":\"push\""));
 }

@@ -19,29 +19,29 @@ const NAMES: &[&str] = &[
     "credentials",
     "config",
     "transport",
-    "$root",
     "id",
 ];
 
 fn element_name() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(NAMES).prop_map(str::to_owned),
-        1 => "[a-zA-Z_][a-zA-Z0-9_.:-]{0,6}",
+        1 => "[a-zA-Z_é][a-zA-Z0-9_.é-]{0,6}(:[a-z][a-z0-9]{0,3})?",
     ]
 }
 
 fn attribute_name() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => element_name(),
-        1 => prop::sample::select(&["@x", "@@y", "#text", "#z", "", "sections"][..]).prop_map(str::to_owned),
+        1 => prop::sample::select(&["sections", "credentials", "text", "children"][..]).prop_map(str::to_owned),
     ]
 }
 
 fn value() -> impl Strategy<Value = String> {
     prop_oneof![
         2 => "[ -~]{0,12}",
-        1 => prop::collection::vec(any::<char>(), 0..6).prop_map(String::from_iter),
-        1 => prop::sample::select(&["", "{fsw} 1,c3eb", "\"\\\n\t\u{0}\u{1f}\u{7f}", "é😀"][..]).prop_map(str::to_owned),
+        1 => prop::collection::vec(any::<char>().prop_filter("no NUL", |c| *c != '\0'), 0..6)
+            .prop_map(String::from_iter),
+        1 => prop::sample::select(&["", "{fsw} 1,c3eb", "\"\\\n\t\u{1}\u{1f}\u{7f}", "é😀"][..]).prop_map(str::to_owned),
     ]
 }
 
@@ -142,16 +142,47 @@ fn configuration() -> impl Strategy<Value = Configuration> {
         SectionId::ALL.into_iter().map(|id| prop::option::weighted(0.6, section(id))).collect();
     sections.prop_map(|sections| {
         let mut c = Configuration::new();
-        for s in sections.into_iter().flatten() {
+        for mut s in sections.into_iter().flatten() {
+            remove_misplaced_secrets(&mut s);
             c.insert(s);
         }
         c
     })
 }
 
+/// Takes out of `section` every password-like attribute or element that is not a secret field
+/// (the readers refuse those; see `model::misplaced`), one at a time.
+fn remove_misplaced_secrets(section: &mut Section) {
+    use model::MisplacedKind::*;
+    while let Some(m) = model::misplaced_secrets(section).into_iter().next() {
+        let mut e = &mut section.files[m.file].root;
+        for &i in &m.path {
+            e = &mut e.children[i];
+        }
+        match m.kind {
+            PasswordElement | SecondElement | NestedInPassword => {
+                let (last, parent) = m.path.split_last().expect("an element below the root");
+                let mut p = &mut section.files[m.file].root;
+                for &i in parent {
+                    p = &mut p.children[i];
+                }
+                if m.kind == NestedInPassword {
+                    p.children[*last].children.clear();
+                } else {
+                    p.children.remove(*last);
+                }
+            }
+            TwoValues => e.text = None,
+            _ => {
+                e.remove_attr(m.attribute().expect("an attribute's problem"));
+            }
+        }
+    }
+}
+
 fn header() -> impl Strategy<Value = Header> {
     let extra = prop::collection::btree_map(
-        prop::sample::select(&["sections", "@x", "#y", "comment", "server_id", "exported_at"][..]),
+        prop::sample::select(&["sections", "x", "y", "comment", "server_id", "exported_at"][..]),
         value(),
         0..4,
     );
@@ -174,13 +205,13 @@ proptest! {
     #[test]
     fn model_json_model_is_the_identity(header in header(), configuration in configuration()) {
         let export = Export { header, configuration };
-        let bytes = format_json::write_bundle(&export);
+        let bytes = format_json::write_bundle(&export).unwrap();
         prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok());
         let back = format_json::read_bundle(&bytes);
         prop_assert!(back.is_ok(), "{:?}\n{}", back.err(), String::from_utf8_lossy(&bytes));
         let back = back.unwrap();
         prop_assert_eq!(&back, &export);
-        prop_assert_eq!(&format_json::write_bundle(&back), &bytes);
+        prop_assert_eq!(&format_json::write_bundle(&back).unwrap(), &bytes);
         // No member name is written twice in one object: a serde_json::Value, which keeps the
         // last of repeated names, prints back to the same bytes.
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -196,7 +227,7 @@ proptest! {
         byte in any::<u8>(),
     ) {
         let export = Export { header: Header::default(), configuration };
-        let mut bytes = format_json::write_bundle(&export);
+        let mut bytes = format_json::write_bundle(&export).unwrap();
         let i = cut.index(bytes.len());
         bytes[i] = byte;
         let _ = format_json::read_bundle(&bytes);

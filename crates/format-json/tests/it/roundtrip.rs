@@ -5,17 +5,17 @@ use samples::realistic_export;
 #[test]
 fn model_to_json_to_model_is_the_identity() {
     let export = realistic_export(1);
-    let bytes = format_json::write_bundle(&export);
+    let bytes = format_json::write_bundle(&export).unwrap();
     let back = format_json::read_bundle(&bytes).unwrap();
     assert_eq!(back, export);
-    assert_eq!(format_json::write_bundle(&back), bytes);
+    assert_eq!(format_json::write_bundle(&back).unwrap(), bytes);
 }
 
 #[test]
 fn output_is_laid_out_as_serde_json_pretty_prints_it() {
     // The sample has no repeated member names, so a serde_json::Value (insertion order kept)
     // holds all of it.
-    let bytes = format_json::write_bundle(&realistic_export(1));
+    let bytes = format_json::write_bundle(&realistic_export(1)).unwrap();
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let mut expected = serde_json::to_string_pretty(&value).unwrap();
     expected.push('\n');
@@ -24,7 +24,7 @@ fn output_is_laid_out_as_serde_json_pretty_prints_it() {
 
 #[test]
 fn realistic_sample_is_about_100_kb() {
-    let len = format_json::write_bundle(&realistic_export(1)).len();
+    let len = format_json::write_bundle(&realistic_export(1)).unwrap().len();
     assert!((80_000..140_000).contains(&len), "{len} bytes");
 }
 
@@ -36,7 +36,7 @@ fn header_keeps_its_order_and_unknown_members() {
     let names: Vec<&str> = export.header.attributes.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["exported_at", "x-tool", "format_version", "sections", "scope"]);
     assert_eq!(export.header.format_version(), Some("1"));
-    let text = String::from_utf8(format_json::write_bundle(&export)).unwrap();
+    let text = String::from_utf8(format_json::write_bundle(&export).unwrap()).unwrap();
     assert_eq!(
         crate::util::compact(&text),
         r#"{"jims_export":{"exported_at":"t","x-tool":"script","format_version":1,"@sections":"odd","scope":"partial","sections":{}}}"#
@@ -81,10 +81,10 @@ fn interleaved_export() -> model::Export {
 #[test]
 fn interleaved_children_lose_nothing_in_a_json_value() {
     let export = interleaved_export();
-    let bytes = format_json::write_bundle(&export);
+    let bytes = format_json::write_bundle(&export).unwrap();
     let back = format_json::read_bundle(&bytes).unwrap();
     assert_eq!(back, export);
-    assert_eq!(format_json::write_bundle(&back), bytes);
+    assert_eq!(format_json::write_bundle(&back).unwrap(), bytes);
     // Tools that keep the last of repeated member names (serde_json, jq, Python) see it all: the
     // Value prints back to the very bytes written, and reads to the same export.
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -110,6 +110,6 @@ fn interleaved_children_lose_nothing_in_a_json_value() {
 
 #[test]
 fn realistic_sample_keeps_the_member_form() {
-    let text = String::from_utf8(format_json::write_bundle(&realistic_export(1))).unwrap();
+    let text = String::from_utf8(format_json::write_bundle(&realistic_export(1)).unwrap()).unwrap();
     assert!(!text.contains("#children"));
 }

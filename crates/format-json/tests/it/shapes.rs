@@ -75,24 +75,39 @@ fn runs_become_arrays_and_recurring_names_use_ordered_children() {
 }
 
 #[test]
-fn children_named_like_reserved_members_use_ordered_children() {
-    for name in ["#children", "#text", "#other", "@x"] {
-        let item = Element::new("template")
-            .with_attr("id", "t")
-            .with_child(Element::new(name).with_attr("v", "1"));
-        let root = Element::new("templates").with_child(item);
-        assert_eq!(
-            sections_json(&export_of(single(SectionId::Templates, root))),
-            format!(r##"{{"templates":[{{"id":"t","#children":[{{"{name}":{{"v":"1"}}}}]}}]}}"##)
+fn names_that_are_no_xml_names_are_refused_both_ways() {
+    // The writer: names the readers never let in (issue 12) are an error, never output.
+    for name in ["#children", "#text", "@x", "a b", "x=\"1\"/>", "1a", ""] {
+        let item = Element::new("template").with_attr("id", "t").with_child(Element::new(name));
+        let export =
+            export_of(single(SectionId::Templates, Element::new("templates").with_child(item)));
+        let e = format_json::write_bundle(&export).unwrap_err();
+        assert_eq!(e.kind(), &format_json::ErrorKind::InvalidName, "{name:?}: {e}");
+        let item = Element::new("template").with_attr(name, "v");
+        let export =
+            export_of(single(SectionId::Templates, Element::new("templates").with_child(item)));
+        let e = format_json::write_bundle(&export).unwrap_err();
+        assert!(
+            e.to_string().starts_with("cannot write section templates: the attribute name"),
+            "{e}"
         );
     }
-    // An attribute named "#children" is written "@#children", so it never reads as the children.
-    let item = Element::new("template").with_attr("#children", "v").with_child(Element::new("a"));
-    let root = Element::new("templates").with_child(item);
-    assert_eq!(
-        sections_json(&export_of(single(SectionId::Templates, root))),
-        r##"{"templates":[{"@#children":"v","a":{}}]}"##
-    );
+    // The reader: member names that would be such names.
+    for (members, shown) in [
+        (r##"{"#other": {}}"##, r##""#other""##),
+        (r#"{"@@x": "1"}"#, r#""@@x""#),
+        (r#"{"@": "1"}"#, r#""@""#),
+        (r#"{"a b": "1"}"#, r#""a b""#),
+        (r#"{"x": {"$y": {}}}"#, r#""$y""#),
+        (r##"{"#children": [{"a=b": {}}]}"##, r#""a=b""#),
+    ] {
+        let e = read_sections(&format!(r#"{{"templates": [{members}]}}"#)).unwrap_err();
+        assert_eq!(e.kind(), &format_json::ErrorKind::InvalidName, "{members}: {e}");
+        assert!(
+            e.to_string().contains(&format!("the member {shown} does not name a valid XML")),
+            "{e}"
+        );
+    }
 }
 
 #[test]
@@ -160,17 +175,15 @@ fn a_repeated_attribute_is_refused_as_xml_refuses_it() {
 }
 
 #[test]
-fn colliding_or_reserved_attribute_names_are_written_with_at() {
+fn colliding_attribute_names_are_written_with_at() {
     let item = Element::new("template")
         .with_attr("id", "t")
         .with_attr("note", "attribute")
-        .with_attr("@odd", "1")
-        .with_attr("#text", "2")
         .with_child(Element::new("note").with_attr("x", "child"));
     let root = Element::new("templates").with_child(item);
     assert_eq!(
         sections_json(&export_of(single(SectionId::Templates, root))),
-        r#"{"templates":[{"id":"t","@note":"attribute","@@odd":"1","@#text":"2","note":{"x":"child"}}]}"#
+        r#"{"templates":[{"id":"t","@note":"attribute","note":{"x":"child"}}]}"#
     );
     // "@name" always reads as an attribute, even without a collision.
     let export = read_sections(r#"{"templates": [{"@id": "t"}]}"#).unwrap();
@@ -198,7 +211,7 @@ fn srx_and_cso_passwords_use_the_shortcut() {
             Element::new("oAuth").with_attr("id", "o").with_child(fsw_password("{fsw} 1,c3eb4b")),
         )
         .with_child(Element::new("webapi").with_attr("user", "u").with_child(fsw_password("")))
-        .with_child(Element::new("query").with_child(fsw_password("not a holder")));
+        .with_child(Element::new("query").with_attr("cert_hash", "h"));
     let cso = Element::new("CSO").with_attr("id", "c").with_child(fsw_password("plain"));
     let export = export_of(vec![
         Section::single(SectionId::SrxClients, Element::new("SRXes").with_child(srx)),
@@ -209,7 +222,7 @@ fn srx_and_cso_passwords_use_the_shortcut() {
         concat!(
             r#"{"srx_clients":[{"id":"SRX1","oAuth":{"id":"o","password":"{fsw} 1,c3eb4b"},"#,
             r#""webapi":{"user":"u","password":""},"#,
-            r#""query":{"password":{"fswSpi1":"not a holder"}}}],"#,
+            r#""query":{"cert_hash":"h"}}],"#,
             r#""cso_clients":[{"id":"c","password":"plain"}]}"#
         )
     );
@@ -224,16 +237,12 @@ fn password_shortcut_falls_back_to_the_generic_rules() {
             Element::new("SRXes").with_child(srx),
         )))
     };
-    // A password attribute on the holder: always "@password", and the child stays an object.
-    assert_eq!(
-        odd(Element::new("oAuth").with_attr("password", "p").with_child(fsw_password("q"))),
-        r#"{"srx_clients":[{"id":"S","oAuth":{"@password":"p","password":{"fswSpi1":"q"}}}]}"#
-    );
+    // A password attribute on the holder: always "@password".
     assert_eq!(
         odd(Element::new("oAuth").with_attr("password", "p")),
         r#"{"srx_clients":[{"id":"S","oAuth":{"@password":"p"}}]}"#
     );
-    // A password element with more than fswSpi1, or none, or two of them.
+    // A password element with more than fswSpi1, or none.
     assert_eq!(
         odd(Element::new("webapi").with_child(fsw_password("q").with_attr("v", "2"))),
         r#"{"srx_clients":[{"id":"S","webapi":{"password":{"fswSpi1":"q","v":"2"}}}]}"#
@@ -241,10 +250,6 @@ fn password_shortcut_falls_back_to_the_generic_rules() {
     assert_eq!(
         odd(Element::new("webapi").with_child(Element::new("password"))),
         r#"{"srx_clients":[{"id":"S","webapi":{"password":{}}}]}"#
-    );
-    assert_eq!(
-        odd(Element::new("oAuth").with_child(fsw_password("a")).with_child(fsw_password("b"))),
-        r#"{"srx_clients":[{"id":"S","oAuth":{"password":[{"fswSpi1":"a"},{"fswSpi1":"b"}]}}]}"#
     );
     // Outside a holder, "password" is an attribute.
     let export = read_sections(
@@ -256,6 +261,105 @@ fn password_shortcut_falls_back_to_the_generic_rules() {
         .children[0];
     assert_eq!(dc.attr("password"), Some("{fsw} 1,00"));
     assert!(dc.children.is_empty());
+}
+
+#[test]
+fn passwords_outside_their_field_are_refused_with_their_member_path() {
+    for (sections, path, needle) in [
+        // A duplicate "password" member in a holder: two <password> elements.
+        (
+            r#"{"srx_clients": [{"id": "S", "oAuth": {"password": "a", "password": "MARKER"}}]}"#,
+            "sections.srx_clients[0].oAuth.password: srx_clients/S: ",
+            "has more than one <password> element",
+        ),
+        (
+            r#"{"srx_clients": [{"id": "S", "oAuth": {"password": [{"fswSpi1": "a"}, {"fswSpi1": "MARKER"}]}}]}"#,
+            "sections.srx_clients[0].oAuth.password: srx_clients/S: ",
+            "has more than one <password> element",
+        ),
+        // "@password" beside the shortcut: an attribute and an element.
+        (
+            r#"{"cso_clients": [{"id": "C", "@password": "MARKER", "password": "b"}]}"#,
+            "sections.cso_clients[0]: cso_clients/C: ",
+            "has both a password attribute and a <password> element",
+        ),
+        (
+            r##"{"cso_clients": [{"id": "C", "#children": [{"password": "a"}, {"password": "MARKER"}]}]}"##,
+            "sections.cso_clients[0].password: cso_clients/C: ",
+            "has more than one <password> element",
+        ),
+        // On an element that is not the field's holder, nested, and in other sections.
+        (
+            r#"{"srx_clients": [{"id": "S", "oAuth": {}, "query": {"fswSpi1": "MARKER"}}]}"#,
+            "sections.srx_clients[0].query: srx_clients/S: ",
+            "carries a fswSpi1 attribute",
+        ),
+        (
+            r#"{"event_sources": [{"id": "D", "password": "MARKER", "domain_controller": {}}]}"#,
+            "sections.event_sources[0]: event_sources/D: ",
+            "carries a password attribute",
+        ),
+        (
+            r#"{"event_sources": [{"id": "D", "domain_controller": {"x": {"y": {"password": {"fswSpi1": "MARKER"}}}}}]}"#,
+            "sections.event_sources[0].domain_controller.x.y.password: event_sources/D: ",
+            "is a <password> element where no password belongs",
+        ),
+        (
+            r#"{"transports": {"clients_http.xml": [{"id": "t", "password": "MARKER"}]}}"#,
+            "sections.transports.clients_http.xml[0]: transports/t: ",
+            "this section holds no password",
+        ),
+        (
+            r#"{"session": {"probe_timeout": "5", "fswSpi1": "MARKER"}}"#,
+            "sections.session: session: ",
+            "this section holds no password",
+        ),
+        (
+            r#"{"pc_probes": {"password": "MARKER", "credentials": []}}"#,
+            "sections.pc_probes: pc_probes: ",
+            "a password belongs on a credential",
+        ),
+    ] {
+        let e = read_sections(sections).unwrap_err();
+        assert_eq!(e.kind(), &format_json::ErrorKind::MisplacedSecret, "{sections}: {e}");
+        let text = e.to_string();
+        assert!(text.contains(path) && text.contains(needle), "{sections}: {text}");
+        assert!(!text.contains("MARKER"), "{text}");
+        assert!(e.line().is_some(), "{e}");
+    }
+    // And in the header.
+    let e = format_json::read_bundle(br#"{"jims_export": {"password": "MARKER", "sections": {}}}"#)
+        .unwrap_err();
+    assert_eq!(e.kind(), &format_json::ErrorKind::MisplacedSecret, "{e}");
+    assert!(e.to_string().contains("the header of a bundle holds no password"), "{e}");
+}
+
+#[test]
+fn a_nul_character_in_any_value_is_refused_without_showing_it() {
+    for sections in [
+        r#"{"admin_clients": [{"id": "a\u0000"}]}"#,
+        r#"{"srx_clients": [{"id": "S", "oAuth": {"password": "MARKER\u0000"}}]}"#,
+        r##"{"syslog_sources": [{"id": "s", "note": {"#text": "\u0000"}}]}"##,
+        r#"{"pc_probes": {"enabled": "\u0000", "credentials": []}}"#,
+    ] {
+        let e = read_sections(sections).unwrap_err();
+        assert_eq!(e.kind(), &format_json::ErrorKind::NulCharacter, "{sections}: {e}");
+        assert!(e.to_string().contains("holds a NUL character"), "{e}");
+        assert!(!e.to_string().contains("MARKER") && !e.to_string().contains('\0'), "{e}");
+    }
+    let e =
+        format_json::read_bundle(br#"{"jims_export": {"server_id": "x\u0000", "sections": {}}}"#)
+            .unwrap_err();
+    assert!(e.to_string().contains("server_id: the value holds a NUL character"), "{e}");
+    // The writer refuses one as well: it could never be read back.
+    let export = export_of(single(
+        SectionId::AdminClients,
+        Element::new("clients").with_child(Element::new("client").with_attr("id", "\0")),
+    ));
+    assert_eq!(
+        format_json::write_bundle(&export).unwrap_err().kind(),
+        &format_json::ErrorKind::NulCharacter
+    );
 }
 
 #[test]
@@ -297,19 +401,7 @@ fn shortcut_applies_inside_ordered_children() {
             r##"{"SRX":{"id":"S2","webapi":{"password":"{capi} 1,bb"}}}]}}}"##
         )
     );
-    // A CSO item too; with a password attribute the child is an object again.
-    let cso = Element::new("CSO")
-        .with_attr("password", "attr")
-        .with_child(Element::new("a"))
-        .with_child(fsw_password("{fsw} 1,cc"))
-        .with_child(Element::new("a"));
-    assert_eq!(
-        sections_json(&export_of(single(
-            SectionId::CsoClients,
-            Element::new("CSOs").with_child(cso)
-        ))),
-        r##"{"cso_clients":[{"@password":"attr","#children":[{"a":{}},{"password":{"fswSpi1":"{fsw} 1,cc"}},{"a":{}}]}]}"##
-    );
+    // A CSO item too.
     let cso = Element::new("CSO")
         .with_child(Element::new("a"))
         .with_child(fsw_password("{fsw} 1,dd"))
@@ -328,13 +420,12 @@ fn pc_probes_is_attributes_and_credentials() {
     let root = Element::new("pc_probe")
         .with_attr("enabled", "true")
         .with_attr("credentials", "clash")
-        .with_attr("$root", "clash too")
         .with_child(Element::new("credential").with_attr("id", "p1").with_attr("password", ""))
         .with_child(Element::new("credential").with_attr("id", "p2"));
     assert_eq!(
         sections_json(&export_of(single(SectionId::PcProbes, root))),
         concat!(
-            r#"{"pc_probes":{"enabled":"true","@credentials":"clash","@$root":"clash too","#,
+            r#"{"pc_probes":{"enabled":"true","@credentials":"clash","#,
             r#""credentials":[{"id":"p1","password":""},{"id":"p2"}]}}"#
         )
     );
@@ -347,7 +438,8 @@ fn pc_probes_is_attributes_and_credentials() {
     let bytes = format_json::write_bundle(&export_of(vec![Section {
         id: SectionId::PcProbes,
         files: Vec::new(),
-    }]));
+    }]))
+    .unwrap();
     let back = format_json::read_bundle(&bytes).unwrap();
     assert_eq!(back, export_of(vec![Section::empty(SectionId::PcProbes)]));
     let root = Element::new("pc_probe")
@@ -412,14 +504,12 @@ fn session_is_the_config_object() {
         let json = sections_json(&export_of(single(SectionId::Session, root)));
         assert!(json.starts_with(r#"{"session":{"$root":"#), "{json}");
     }
-    // A config whose only content is a child named "$root" would read as the fallback: the
-    // writer takes the fallback itself, so it still round-trips.
-    let root = Element::new("cache")
-        .with_child(Element::new("config").with_child(Element::new("$root").with_attr("x", "1")));
-    assert_eq!(
-        sections_json(&export_of(single(SectionId::Session, root))),
-        r#"{"session":{"$root":{"config":{"$root":{"x":"1"}}}}}"#
-    );
+    // "$root" is the fallback only alone, and only as an object.
+    for members in [r#"{"$root": {}, "a": "1"}"#, r#"{"a": "1", "$root": {}}"#, r#"{"$root": "x"}"#]
+    {
+        let e = read_sections(&format!(r#"{{"session": {members}}}"#)).unwrap_err();
+        assert_eq!(e.kind(), &format_json::ErrorKind::Shape, "{members}: {e}");
+    }
 }
 
 #[test]

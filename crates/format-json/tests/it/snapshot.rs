@@ -63,7 +63,7 @@ fn small_bundle() -> Export {
 #[test]
 fn small_bundle_output() {
     let export = small_bundle();
-    let bytes = format_json::write_bundle(&export);
+    let bytes = format_json::write_bundle(&export).unwrap();
     assert_eq!(format_json::read_bundle(&bytes).unwrap(), export);
     let text = String::from_utf8(bytes).unwrap();
     // The secrets are where they belong; the snapshot shows them redacted.

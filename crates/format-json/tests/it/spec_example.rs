@@ -74,6 +74,6 @@ fn spec_example_reads_to_the_model_of_the_xml_example_and_writes_back() {
     );
     let export = format_json::read_bundle(SPEC_JSON.as_bytes()).unwrap();
     assert_eq!(export, expected);
-    let json = String::from_utf8(format_json::write_bundle(&export)).unwrap();
+    let json = String::from_utf8(format_json::write_bundle(&export).unwrap()).unwrap();
     assert_eq!(compact(&json), compact(SPEC_JSON));
 }

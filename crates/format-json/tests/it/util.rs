@@ -38,10 +38,10 @@ pub(crate) fn compact(json: &str) -> String {
 /// The compact JSON of the `sections` member that `export` writes, checking on the way that it
 /// reads back to the same export and writes the same bytes again.
 pub(crate) fn sections_json(export: &Export) -> String {
-    let bytes = format_json::write_bundle(export);
+    let bytes = format_json::write_bundle(export).unwrap();
     let back = format_json::read_bundle(&bytes).expect("written JSON reads back");
     assert_eq!(&back, export, "model -> JSON -> model");
-    assert_eq!(format_json::write_bundle(&back), bytes, "JSON -> model -> JSON");
+    assert_eq!(format_json::write_bundle(&back).unwrap(), bytes, "JSON -> model -> JSON");
     let text = compact(std::str::from_utf8(&bytes).expect("UTF-8"));
     let inner = text
         .strip_prefix("{\"jims_export\":{\"sections\":")

@@ -11,7 +11,7 @@ use model::{Header, Scope, SectionId};
 /// Writes the files of [`folder_files`] under `dir`, as a test's fixture (the crate itself
 /// writes no file).
 fn write_folder(config: &model::Configuration, dir: &Path) -> std::io::Result<()> {
-    for (rel, bytes) in folder_files(config) {
+    for (rel, bytes) in folder_files(config).unwrap() {
         let path = dir.join(rel);
         fs::create_dir_all(path.parent().expect("a file under dir"))?;
         fs::write(path, bytes)?;
@@ -62,7 +62,7 @@ fn write_then_read_a_full_folder() {
 #[test]
 fn folder_files_are_the_native_files_in_order_and_write_nothing() {
     let config = samples::realistic_export(1).configuration;
-    let listed = folder_files(&config);
+    let listed = folder_files(&config).unwrap();
     let expected: Vec<PathBuf> =
         native_file_paths().map(|(_, p)| Path::new("cwd").join(p)).collect();
     assert_eq!(listed.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(), expected);
@@ -77,7 +77,7 @@ fn folder_files_are_the_native_files_in_order_and_write_nothing() {
             partial.remove(id);
         }
     }
-    let paths: Vec<PathBuf> = folder_files(&partial).into_iter().map(|(p, _)| p).collect();
+    let paths: Vec<PathBuf> = folder_files(&partial).unwrap().into_iter().map(|(p, _)| p).collect();
     assert_eq!(
         paths,
         [Path::new("cwd/config/clients_https.xml"), Path::new("cwd/config/clients_http.xml")]
@@ -88,7 +88,7 @@ fn folder_files_are_the_native_files_in_order_and_write_nothing() {
 fn folder_to_bundle_to_folder_gives_the_same_files() {
     let first = tempfile::tempdir().unwrap();
     write_folder(&samples::realistic_export(1).configuration, first.path()).unwrap();
-    let bundle = write_bundle(&read_folder(first.path()).unwrap());
+    let bundle = write_bundle(&read_folder(first.path()).unwrap()).unwrap();
     let export = read_bundle(&bundle).unwrap();
     assert_eq!(export.header.scope(), Some(Scope::Full));
     let second = tempfile::tempdir().unwrap();
@@ -119,7 +119,7 @@ fn a_partial_folder_holds_the_sections_present() {
     assert_eq!(transports.files.len(), 1);
     assert_eq!(transports.files[0].path, "config/clients_http.xml");
     // A bundle written from it says partial and reads back.
-    let bundle = write_bundle(&export);
+    let bundle = write_bundle(&export).unwrap();
     assert!(String::from_utf8_lossy(&bundle).contains("scope=\"partial\""));
     assert_eq!(read_bundle(&bundle).unwrap().configuration, export.configuration);
 }

@@ -3,6 +3,7 @@
 
 mod errors;
 mod folder;
+mod hostile;
 mod limits;
 mod props;
 mod roundtrip;

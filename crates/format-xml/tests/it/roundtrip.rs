@@ -6,11 +6,11 @@ use model::{Export, Header, Scope, SectionId};
 #[test]
 fn sample_bundle_round_trips_to_identical_bytes() {
     let export = samples::realistic_export(1);
-    let bytes = write_bundle(&export);
+    let bytes = write_bundle(&export).unwrap();
     assert!(bytes.len() > 80_000, "the sample is about 100 KB, got {}", bytes.len());
     let read = read_bundle(&bytes).unwrap();
     assert_eq!(read, export);
-    assert_eq!(write_bundle(&read), bytes);
+    assert_eq!(write_bundle(&read).unwrap(), bytes);
 }
 
 #[test]
@@ -18,11 +18,11 @@ fn every_native_file_round_trips() {
     let config = samples::realistic_export(1).configuration;
     for section in config.sections() {
         for file in &section.files {
-            let bytes = write_native_file(file);
+            let bytes = write_native_file(file).unwrap();
             assert!(bytes.ends_with(b">\n"));
             let read = read_native_file(section.id, file.path, &bytes).unwrap();
             assert_eq!(&read, file);
-            assert_eq!(write_native_file(&read), bytes);
+            assert_eq!(write_native_file(&read).unwrap(), bytes);
         }
     }
 }
@@ -94,7 +94,7 @@ fn hand_written_bundle_keeps_everything_in_order() {
     assert_eq!(transports.files[0].root.attr("x"), Some("1"));
 
     // Written back: `file` first, everything else in order; reading again changes nothing.
-    let written = write_bundle(&export);
+    let written = write_bundle(&export).unwrap();
     let text = String::from_utf8(written.clone()).unwrap();
     assert!(text.contains("<xports file=\"clients_http.xml\" x=\"1\">\n"), "{text}");
     assert!(text.contains(" x_new_header=\"kept\">\n"), "{text}");
@@ -108,7 +108,7 @@ fn hand_written_bundle_keeps_everything_in_order() {
     assert!(!text.contains("<!--") && !text.contains("<?jims"), "comments and PIs are dropped");
     let again = read_bundle(&written).unwrap();
     assert_eq!(again, export);
-    assert_eq!(write_bundle(&again), written);
+    assert_eq!(write_bundle(&again).unwrap(), written);
 }
 
 #[test]
@@ -117,7 +117,7 @@ fn empty_sections_and_a_full_empty_bundle() {
         header: Header::new(Scope::Full, model::PasswordsMode::Omitted, None, None, None),
         configuration: model::Configuration::empty_full(),
     };
-    let bytes = write_bundle(&export);
+    let bytes = write_bundle(&export).unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.contains("  <section id=\"session\">\n    <cache/>\n  </section>\n"), "{text}");
     assert!(text.contains("    <xports file=\"clients_https.xml\"/>\n"), "{text}");
@@ -130,7 +130,7 @@ fn a_header_without_version_or_scope_is_completed_when_written() {
     let mut configuration = model::Configuration::new();
     configuration.insert(model::Section::empty(SectionId::Session));
     let export = Export { header: Header::default(), configuration };
-    let text = String::from_utf8(write_bundle(&export)).unwrap();
+    let text = String::from_utf8(write_bundle(&export).unwrap()).unwrap();
     assert!(
         text.starts_with(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<jims_export format_version=\"1\" \
@@ -151,7 +151,7 @@ fn a_transports_section_without_files_round_trips() {
         header: Header::new(Scope::Partial, model::PasswordsMode::Included, None, None, None),
         configuration,
     };
-    let bytes = write_bundle(&export);
+    let bytes = write_bundle(&export).unwrap();
     assert!(String::from_utf8_lossy(&bytes).contains("\n  <section id=\"transports\"/>\n"));
     assert_eq!(read_bundle(&bytes).unwrap(), export);
 }
@@ -162,7 +162,7 @@ fn a_bundle_without_sections_is_self_closing() {
         header: Header::new(Scope::Partial, model::PasswordsMode::Included, None, None, None),
         configuration: model::Configuration::new(),
     };
-    let bytes = write_bundle(&export);
+    let bytes = write_bundle(&export).unwrap();
     assert!(bytes.ends_with(b"passwords=\"included\"/>\n"));
     assert_eq!(read_bundle(&bytes).unwrap(), export);
 }
@@ -175,7 +175,7 @@ fn text_content_escapes_and_secrets_in_text() {
         .unwrap();
     let password = &file.root.children[0].children[0];
     assert_eq!(password.text.as_deref(), Some("  p&ss\r  "));
-    let written = write_native_file(&file);
+    let written = write_native_file(&file).unwrap();
     assert!(String::from_utf8_lossy(&written).contains("<password>  p&amp;ss&#13;  </password>"));
     assert_eq!(read_native_file(SectionId::CsoClients, file.path, &written).unwrap(), file);
 }

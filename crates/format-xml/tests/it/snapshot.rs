@@ -77,7 +77,7 @@ fn small_bundle() -> Export {
 #[test]
 fn writer_layout() {
     let export = small_bundle();
-    let bytes = write_bundle(&export);
+    let bytes = write_bundle(&export).unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     // The secrets are written exactly, in place...
     assert!(

@@ -73,8 +73,39 @@ fn section(id: SectionId) -> impl Strategy<Value = Section> {
         for file in &mut s.files {
             file.root.children = items.clone();
         }
+        remove_misplaced_secrets(&mut s);
         s
     })
+}
+
+/// Takes out of `section` every password-like attribute or element that is not a secret field
+/// (the readers refuse those: `model::misplaced`), one at a time.
+fn remove_misplaced_secrets(section: &mut Section) {
+    use model::MisplacedKind::*;
+    while let Some(m) = model::misplaced_secrets(section).into_iter().next() {
+        let (parent_path, last) = match m.path.split_last() {
+            Some((last, parent)) => (parent, Some(*last)),
+            None => (&m.path[..], None),
+        };
+        let mut parent = &mut section.files[m.file].root;
+        for &i in parent_path {
+            parent = &mut parent.children[i];
+        }
+        match (m.kind, last) {
+            (PasswordElement | SecondElement, Some(last)) => {
+                parent.children.remove(last);
+            }
+            (NestedInPassword, Some(last)) => parent.children[last].children.clear(),
+            (TwoValues, Some(last)) => parent.children[last].text = None,
+            (_, last) => {
+                let e = match last {
+                    Some(last) => &mut parent.children[last],
+                    None => parent,
+                };
+                e.remove_attr(m.attribute().expect("an attribute's problem"));
+            }
+        }
+    }
 }
 
 fn export() -> impl Strategy<Value = Export> {
@@ -106,14 +137,14 @@ proptest! {
 
     #[test]
     fn xml_json_xml_is_the_identity(original in export()) {
-        let xml = format_xml::write_bundle(&original);
+        let xml = format_xml::write_bundle(&original).unwrap();
         let from_xml = format_xml::read_bundle(&xml).expect("the XML writer's output reads back");
         prop_assert_eq!(&from_xml, &original);
-        let json = format_json::write_bundle(&from_xml);
+        let json = format_json::write_bundle(&from_xml).unwrap();
         let from_json = format_json::read_bundle(&json).expect("the JSON writer's output reads back");
         prop_assert_eq!(&from_json, &original);
-        prop_assert_eq!(format_xml::write_bundle(&from_json), xml);
-        prop_assert_eq!(format_json::write_bundle(&format_xml::read_bundle(&format_xml::write_bundle(&from_json)).unwrap()), json);
+        prop_assert_eq!(format_xml::write_bundle(&from_json).unwrap(), xml);
+        prop_assert_eq!(format_json::write_bundle(&format_xml::read_bundle(&format_xml::write_bundle(&from_json).unwrap()).unwrap()).unwrap(), json);
     }
 }
 
@@ -126,7 +157,7 @@ fn the_fixtures_convert_into_each_other_byte_for_byte() {
         let from_xml = format_xml::read_bundle(&xml).unwrap();
         let from_json = format_json::read_bundle(&json).unwrap();
         assert_eq!(from_xml, from_json, "{name}: both bundles hold the same configuration");
-        assert_eq!(format_json::write_bundle(&from_xml), json, "{name}: XML → JSON");
-        assert_eq!(format_xml::write_bundle(&from_json), xml, "{name}: JSON → XML");
+        assert_eq!(format_json::write_bundle(&from_xml).unwrap(), json, "{name}: XML → JSON");
+        assert_eq!(format_xml::write_bundle(&from_json).unwrap(), xml, "{name}: JSON → XML");
     }
 }

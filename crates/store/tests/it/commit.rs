@@ -31,7 +31,8 @@ fn a_commit_writes_only_the_files_that_change() {
         if path == "config/event_log_reader.xml" {
             assert_ne!(after[path], before_bytes[path]);
             let expected =
-                format_xml::write_native_file(&new.get(SectionId::EventSources).unwrap().files[0]);
+                format_xml::write_native_file(&new.get(SectionId::EventSources).unwrap().files[0])
+                    .unwrap();
             assert_eq!(after[path], expected);
         } else {
             assert_eq!(ino(&cwd.join(path)), old_ino, "{path} was rewritten");
