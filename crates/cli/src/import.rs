@@ -262,6 +262,24 @@ impl pipeline::Interaction for TerminalInteraction {
         term::confirm("Import anyway?")
     }
 
+    fn accept_partial_import(&self, partial: &pipeline::PartialImport<'_>) -> bool {
+        // What the import replaces comes first, so the question is asked about something seen.
+        let sections: Vec<&str> = partial.sections.iter().map(|s| s.as_str()).collect();
+        let of = partial.target.map(|t| format!(" of {}", render::path(t))).unwrap_or_default();
+        errln!(
+            "This partial import replaces {} section(s){of}: {}. Every other section stays as it is.",
+            sections.len(),
+            sections.join(", ")
+        );
+        if let Some(plan) = partial.plan {
+            crate::stdio::stderr(format_args!(
+                "{}",
+                render::plan(plan, Style { on: term::color_stderr() })
+            ));
+        }
+        self.accept_partial(partial.warning)
+    }
+
     fn prompt_passwords(
         &self,
         table: &mut secrets::Table,
@@ -270,11 +288,6 @@ impl pipeline::Interaction for TerminalInteraction {
         match prompt::run(table, &self.title, color) {
             Ok(prompt::Ended::Assigned(typed)) => Ok(Some(typed)),
             Ok(prompt::Ended::Cancelled) => {
-                for row in table.rows.iter_mut() {
-                    if row.source.as_deref() == Some("prompt") {
-                        row.source = None;
-                    }
-                }
                 errln!("Cancelled: nothing was written.");
                 Ok(None)
             }

@@ -54,6 +54,12 @@ pub trait Interaction {
     /// and say whether the person accepts it.
     fn accept_partial(&self, warning: &str) -> bool;
 
+    /// As [`Interaction::accept_partial`], with what the partial import replaces, so that a
+    /// person sees the sections (and the plan, when there is one) before the question.
+    fn accept_partial_import(&self, partial: &PartialImport<'_>) -> bool {
+        self.accept_partial(partial.warning)
+    }
+
     /// Something a person should know that does not stop the import (a secrets file every
     /// user can read). The default tells nobody.
     fn warn(&self, message: &str) {
@@ -69,6 +75,20 @@ pub trait Interaction {
         let _ = table;
         Ok(None)
     }
+}
+
+/// What a partial import is about to do, shown before its warning is asked.
+#[derive(Clone, Copy, Debug)]
+pub struct PartialImport<'a> {
+    /// The partial-import warning.
+    pub warning: &'a str,
+    /// The sections the import replaces; every other section stays as it is.
+    pub sections: &'a [SectionId],
+    /// What the merge changes, section by section (none with [`ImportOptions::no_plan`]).
+    pub plan: Option<&'a Plan>,
+    /// The managed folder imported into; `None` for the table of a new server (`passwords`
+    /// without `--target`).
+    pub target: Option<&'a Path>,
 }
 
 /// Nobody to ask: a partial import whose warning was not accepted ahead of time stops.
@@ -358,7 +378,12 @@ fn run(
     if selection.partial
         && asks
         && !options.accept_warning
-        && !interaction.accept_partial(PARTIAL_WARNING)
+        && !interaction.accept_partial_import(&PartialImport {
+            warning: PARTIAL_WARNING,
+            sections: &selection.sections,
+            plan: outcome.plan.as_ref(),
+            target: target_dir,
+        })
     {
         outcome.table = table;
         outcome.status = Status::WarningNotAccepted;

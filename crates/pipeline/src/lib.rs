@@ -57,7 +57,8 @@ pub mod validate;
 pub use error::{Error, ErrorKind};
 pub use export::{ConvertTo, ExportOptions, ExportReport, PasswordsOut, convert, export};
 pub use import::{
-    ImportOptions, Interaction, Mode, NonInteractive, Outcome, Status, import, passwords,
+    ImportOptions, Interaction, Mode, NonInteractive, Outcome, PartialImport, Status, import,
+    passwords,
 };
 pub use input::{ExportFormat, read_export};
 pub use push::{

@@ -6,6 +6,7 @@ mod completions;
 mod concurrency;
 mod core_dumps;
 mod crash;
+mod dialog;
 mod diff;
 mod emit;
 mod escapes;
