@@ -6,14 +6,20 @@
 //!
 //! - (a) the format floor: read each file with the project's readers and write it back with
 //!   its writers (no sync), nothing else;
+//! - (L) the layout floor ([`crate::layout_floor`]): the least work of any durable import into
+//!   a fresh JIMS folder (parse, 5 folders and 11 native files per export, one `syncfs`);
 //! - (b) the batch import of the same files into fresh targets with the `file:` source
-//!   `file:{dir}/{name}.secrets.json` and full durability, at 1 thread and at all cores;
+//!   `file:{dir}/{name}.secrets.json` and full durability, and (r) the same batch again into
+//!   the same targets (a re-import), interleaved with (L) for `--rounds` rounds (the fastest
+//!   kept), at 1 thread and at all cores;
+//! - with `strace` installed, the filesystem calls per export, by kind, of (L), (b) and (r) on
+//!   `--syscalls N` exports at 1 thread (less those of a stage that only lists the exports);
 //! - the same batch with each commit alone (the durability of `jimsctl import`, before grouping)
 //!   on a few exports, for comparison;
 //! - the batch at a larger count, for peak memory as the batch grows.
 //!
 //! and prints exports/s, MB/s, the ratio (b)/(a), the speed-up from 1 thread to all, the peak
-//! memory and the goals of issue 6. Everything runs in release; the orchestration re-runs this
+//! memory and the goals of issue 6, then (b) and (r) against (L) and the goals of issue 16. Everything runs in release; the orchestration re-runs this
 //! program built with `--release`. Before the stages it waits (up to 7 minutes) while the
 //! filesystem is slow at making files, as ext4 without a journal is for minutes after a mass
 //! deletion; `--no-wait` measures at once.
@@ -52,6 +58,10 @@ struct Settings {
     jobs: usize,
     dir: Option<PathBuf>,
     keep: bool,
+    /// Interleaved rounds of the layout floor, fresh imports and re-imports (the best kept).
+    rounds: usize,
+    /// Exports traced by `strace -c` for the filesystem calls per export (0: none).
+    syscalls: usize,
     /// Measure at once even when the filesystem is slow at making files (see
     /// [`settle_filesystem`]).
     no_wait: bool,
@@ -68,6 +78,8 @@ fn settings(args: &[String]) -> Result<Settings> {
         jobs: cores,
         dir: None,
         keep: false,
+        rounds: 2,
+        syscalls: 50,
         no_wait: false,
     };
     let mut it = args.iter();
@@ -81,16 +93,21 @@ fn settings(args: &[String]) -> Result<Settings> {
             "--seed" => s.seed = value()?.parse().context("--seed takes a number")?,
             "--jobs" => s.jobs = value()?.parse().context("--jobs takes a number")?,
             "--dir" => s.dir = Some(PathBuf::from(value()?)),
+            "--rounds" => s.rounds = value()?.parse().context("--rounds takes a number")?,
+            "--syscalls" => s.syscalls = value()?.parse().context("--syscalls takes a number")?,
             "--keep" => s.keep = true,
             "--no-wait" => s.no_wait = true,
             other => bail!(
                 "unknown option '{other}'; bench takes --count N --large N --baseline N \
-                 --scale K --seed S --jobs N --dir DIR --keep --no-wait"
+                 --scale K --seed S --jobs N --rounds N --syscalls N --dir DIR --keep --no-wait"
             ),
         }
     }
     if s.count == 0 {
         bail!("--count must be at least 1");
+    }
+    if s.rounds == 0 || s.jobs == 0 {
+        bail!("--rounds and --jobs must be at least 1");
     }
     Ok(s)
 }
@@ -201,10 +218,10 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
     );
     let probe_before = settle_filesystem(base, s.no_wait)?;
     let mut n = 0;
-    let mut stage = |kind: &str, label: &str, from: &Path, jobs: usize| -> Result<Measure> {
+    let mut stage = |kind: &str, label: &str, from: &Path, out: Option<&Path>, jobs: usize| {
         n += 1;
-        let out = base.join(format!("out-{n}-{kind}-j{jobs}"));
-        let m = run_stage(kind, from, &out, jobs)?;
+        let own = base.join(format!("out-{n}-{kind}-j{jobs}"));
+        let m = run_stage(kind, from, out.unwrap_or(&own), jobs, None)?;
         println!(
             "{label:<44} {jobs:>7} {:>8.2} {:>10.1} {:>7.1} {:>8.1} {:>8.2} {:>7.2} {:>8.2}{}",
             m.seconds,
@@ -216,26 +233,64 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
             m.other_ms_per_export(),
             if m.failed > 0 { format!("  ({} FAILED)", m.failed) } else { String::new() }
         );
-        Ok(m)
+        anyhow::Ok(m)
     };
-    let floor1 = stage("floor", "(a) format floor: read + write", &exports, 1)?;
-    let floor_n = stage("floor", "(a) format floor: read + write", &exports, s.jobs)?;
-    let batch1 = stage("batch", "(b) batch, durable, commits grouped", &exports, 1)?;
-    let batch_n = stage("batch", "(b) batch, durable, commits grouped", &exports, s.jobs)?;
+    let floor1 = stage("floor", "(a) format floor: read + write", &exports, None, 1)?;
+    let floor_n = stage("floor", "(a) format floor: read + write", &exports, None, s.jobs)?;
+    // The layout floor, fresh imports and re-imports, interleaved, at 1 thread and at -j; the
+    // fastest of the rounds is kept (the slower ones met other work on the machine).
+    let threads: Vec<usize> = if s.jobs == 1 { vec![1] } else { vec![1, s.jobs] };
+    let mut best: Vec<[Measure; 3]> = vec![[Measure::default(); 3]; threads.len()];
+    for round in 1..=s.rounds {
+        for (t, &jobs) in threads.iter().enumerate() {
+            let targets = base.join(format!("round-{round}-j{jobs}"));
+            let layout = targets.join("layout");
+            let imports = targets.join("imports");
+            let got = [
+                stage("layout", "(L) layout floor", &exports, Some(&layout), jobs)?,
+                stage("batch", "(b) batch into fresh targets", &exports, Some(&imports), jobs)?,
+                stage("batch", "(r) batch again: re-import", &exports, Some(&imports), jobs)?,
+            ];
+            for (b, m) in best[t].iter_mut().zip(got) {
+                if b.exports == 0 || m.seconds < b.seconds {
+                    *b = Measure { peak_kb: b.peak_kb.max(m.peak_kb), ..m };
+                } else {
+                    b.peak_kb = b.peak_kb.max(m.peak_kb);
+                }
+            }
+            let _ = std::fs::remove_dir_all(&targets);
+        }
+    }
+    let [layout1, batch1, reimport1] = best[0];
+    let [layout_n, batch_n, reimport_n] = *best.last().context("a round")?;
     let mut alone = None;
     if s.baseline > 0 {
         let few = base.join("exports-baseline");
         crate::synth::write_many(&few, s.baseline.min(s.count), s.scale, s.seed)?;
-        let a1 = stage("alone", "    batch, durable, each commit alone", &few, 1)?;
-        let an = stage("alone", "    batch, durable, each commit alone", &few, s.jobs)?;
+        let a1 = stage("alone", "    batch, durable, each commit alone", &few, None, 1)?;
+        let an = stage("alone", "    batch, durable, each commit alone", &few, None, s.jobs)?;
         alone = Some((a1, an));
     }
     let mut large = None;
     if s.large > 0 {
         let many = base.join("exports-large");
         crate::synth::write_many(&many, s.large, s.scale, s.seed)?;
-        large = Some(stage("batch", &format!("(b) batch of {}, grouped", s.large), &many, s.jobs)?);
+        let label = format!("(b) batch of {}, grouped", s.large);
+        large = Some(stage("batch", &label, &many, None, s.jobs)?);
     }
+
+    let calls = if s.syscalls == 0 {
+        None
+    } else if Command::new("strace").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        let few = base.join("exports-traced");
+        crate::synth::write_many(&few, s.syscalls.min(s.count), s.scale, s.seed)?;
+        Some(trace_calls(base, &few)?)
+    } else {
+        println!(
+            "(strace is not installed: no count of filesystem calls; --syscalls 0 hides this)"
+        );
+        None
+    };
 
     let probe_after = probe_file_creation(&base.join("probe-2"))?;
     println!();
@@ -339,7 +394,163 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
             mark(per_export <= 2.0)
         );
     }
+    println!();
+    println!("against the layout floor (issue 16), the best of {} round(s):", s.rounds);
+    println!(
+        "{:<34} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7}",
+        "", "threads", "seconds", "exports/s", "x floor", "peak MB", "user ms", "sys ms"
+    );
+    for (t, &jobs) in threads.iter().enumerate() {
+        let [floor, fresh, again] = best[t];
+        for (label, m) in [
+            ("(L) layout floor", floor),
+            ("(b) batch into fresh targets", fresh),
+            ("(r) batch again: re-import", again),
+        ] {
+            println!(
+                "{label:<34} {jobs:>7} {:>8.3} {:>10.1} {:>8.2} {:>8.1} {:>8.2} {:>7.2}",
+                m.seconds,
+                m.per_second(),
+                m.per_second() / floor.per_second(),
+                peak(&m),
+                m.user_ms_per_export(),
+                m.sys_ms_per_export()
+            );
+        }
+    }
+    if let Some(calls) = &calls {
+        print_calls(calls, s.syscalls.min(s.count));
+    }
+    let fresh1 = batch1.per_second() / layout1.per_second();
+    let fresh_n = batch_n.per_second() / layout_n.per_second();
+    let again1 = reimport1.per_second() / layout1.per_second();
+    let again_n = reimport_n.per_second() / layout_n.per_second();
+    let layout_speedup = layout_n.per_second() / layout1.per_second();
+    let fresh_speedup = batch_n.per_second() / batch1.per_second();
+    let again_speedup = reimport_n.per_second() / reimport1.per_second();
+    println!();
+    println!("goals (issue 16):");
+    println!(
+        "  fresh imports at least 0.9x the layout floor: {} ({fresh1:.2} at 1 thread, \
+         {fresh_n:.2} at {})",
+        mark(fresh1 >= 0.9 && fresh_n >= 0.9),
+        s.jobs
+    );
+    println!(
+        "  re-imports at least 0.85x the layout floor: {} ({again1:.2} at 1 thread, \
+         {again_n:.2} at {})",
+        mark(again1 >= 0.85 && again_n >= 0.85),
+        s.jobs
+    );
+    if s.jobs >= 2 {
+        println!(
+            "  speed-up 1 -> {} threads at least 0.9x the floor's ({layout_speedup:.2}x): {} \
+             (fresh {fresh_speedup:.2}x, re-import {again_speedup:.2}x)",
+            s.jobs,
+            mark(fresh_speedup >= 0.9 * layout_speedup && again_speedup >= 0.9 * layout_speedup)
+        );
+    }
+    if let Some([floor, _, again]) = &calls {
+        let (f, r) = (total(floor), total(again));
+        println!(
+            "  a re-import makes at most 1.5x the floor's filesystem calls per export: {} \
+             ({r:.1} vs {f:.1}: {:.2}x)",
+            mark(r <= 1.5 * f),
+            r / f
+        );
+    }
     Ok(())
+}
+
+/// Filesystem calls per export, by kind.
+type Calls = std::collections::BTreeMap<&'static str, f64>;
+
+/// The kind of a filesystem call, by the name `strace` gives it (`None`: not a filesystem call).
+fn call_kind(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "open" | "openat" | "openat2" | "creat" => "open",
+        "close" => "close",
+        "mkdir" | "mkdirat" => "mkdir",
+        "read" | "pread64" | "readv" | "preadv" | "preadv2" => "read",
+        "write" | "pwrite64" | "writev" | "pwritev" | "pwritev2" => "write",
+        "stat" | "lstat" | "fstat" | "newfstatat" | "statx" | "fstatat64" => "stat",
+        "getdents" | "getdents64" => "list",
+        "link" | "linkat" | "symlink" | "symlinkat" => "link",
+        "unlink" | "unlinkat" | "rmdir" => "unlink",
+        "rename" | "renameat" | "renameat2" => "rename",
+        "fsync" | "fdatasync" | "syncfs" | "sync" | "sync_file_range" => "sync",
+        "flock" => "flock",
+        "lseek" | "ftruncate" | "fallocate" | "fchmod" | "fchmodat" | "fchown" | "fchownat"
+        | "utimensat" | "readlink" | "readlinkat" | "access" | "faccessat" | "faccessat2"
+        | "copy_file_range" | "statfs" | "fstatfs" | "getxattr" | "lgetxattr" | "fgetxattr" => {
+            "other"
+        }
+        _ => return None,
+    })
+}
+
+/// Filesystem calls per export of the layout floor, a fresh batch and the same batch again, at
+/// 1 thread on the exports of `few`, each less those of a stage that only lists the exports.
+fn trace_calls(base: &Path, few: &Path) -> Result<[Calls; 3]> {
+    let (files, _) = export_files(few)?;
+    let count = files.len() as f64;
+    let traced = |kind: &str, out: &Path, name: &str| -> Result<Calls> {
+        let file = base.join(format!("strace-{name}.txt"));
+        run_stage(kind, few, out, 1, Some(&file))?;
+        let text = std::fs::read_to_string(&file)?;
+        let mut calls = Calls::new();
+        // `% time  seconds  usecs/call  calls  [errors]  syscall`
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 5 {
+                continue;
+            }
+            let (Some(kind), Ok(n)) = (call_kind(f[f.len() - 1]), f[3].parse::<f64>()) else {
+                continue;
+            };
+            *calls.entry(kind).or_default() += n;
+        }
+        Ok(calls)
+    };
+    let none = traced("none", &base.join("traced-none"), "none")?;
+    let per_export = |c: Calls| -> Calls {
+        let mut out = Calls::new();
+        for (k, v) in &c {
+            let own = v - none.get(k).copied().unwrap_or(0.0);
+            out.insert(*k, own.max(0.0) / count);
+        }
+        out
+    };
+    let floor = per_export(traced("layout", &base.join("traced-layout"), "layout")?);
+    let imports = base.join("traced-imports");
+    let fresh = per_export(traced("batch", &imports, "fresh")?);
+    let again = per_export(traced("batch", &imports, "reimport")?);
+    Ok([floor, fresh, again])
+}
+
+/// The total of a [`Calls`].
+fn total(calls: &Calls) -> f64 {
+    calls.values().sum()
+}
+
+fn print_calls(calls: &[Calls; 3], count: usize) {
+    println!();
+    println!("filesystem calls per export (strace -c, {count} exports, 1 thread):");
+    let mut kinds: Vec<&str> = calls.iter().flat_map(|c| c.keys().copied()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    print!("{:<22}", "");
+    for k in &kinds {
+        print!(" {k:>7}");
+    }
+    println!(" {:>7}", "total");
+    for (label, c) in ["(L) layout floor", "(b) fresh import", "(r) re-import"].iter().zip(calls) {
+        print!("{label:<22}");
+        for k in &kinds {
+            print!(" {:>7.1}", c.get(k).copied().unwrap_or(0.0));
+        }
+        println!(" {:>7.1}", total(c));
+    }
 }
 
 /// Files made by [`probe_file_creation`].
@@ -387,11 +598,28 @@ fn probe_file_creation(dir: &Path) -> Result<f64> {
 
 /// Runs one stage in a child process (this program, `bench-stage`), after flushing what the
 /// stages before it left dirty, so that it pays only for its own writes.
-fn run_stage(kind: &str, exports: &Path, out: &Path, jobs: usize) -> Result<Measure> {
+///
+/// With `trace`, the child runs under `strace -f -c -o TRACE` (its times are then not the
+/// stage's: only its calls are used).
+fn run_stage(
+    kind: &str,
+    exports: &Path,
+    out: &Path,
+    jobs: usize,
+    trace: Option<&Path>,
+) -> Result<Measure> {
     let _ = Command::new("sync").status();
     let exe = std::env::current_exe()?;
     let busy_before = machine_busy();
-    let output = Command::new(exe)
+    let mut command = match trace {
+        Some(file) => {
+            let mut c = Command::new("strace");
+            c.args(["-f", "-c", "-o"]).arg(file).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let output = command
         .arg("bench-stage")
         .arg(kind)
         .arg(exports)
@@ -448,6 +676,8 @@ pub(crate) fn stage(args: &[String]) -> Result<()> {
     let started = Instant::now();
     let failed = match kind.as_str() {
         "floor" => floor(&files, out, jobs)?,
+        "layout" => layout(&files, out, jobs)?,
+        "none" => 0,
         "batch" => batch(exports, out, jobs, true)?,
         "alone" => batch(exports, out, jobs, false)?,
         other => bail!("unknown stage {other}"),
@@ -489,6 +719,27 @@ fn floor(files: &[PathBuf], out: &Path, jobs: usize) -> Result<usize> {
             }
         });
     });
+    Ok(failed.into_inner())
+}
+
+/// (L): the layout floor ([`crate::layout_floor`]) of each export into `OUT/<its name>`, then
+/// one `syncfs`.
+fn layout(files: &[PathBuf], out: &Path, jobs: usize) -> Result<usize> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let failed = AtomicUsize::new(0);
+    pool.install(|| {
+        files.par_iter().for_each(|path| {
+            let done = (|| -> Result<()> {
+                let stem = path.file_stem().context("a file name")?;
+                crate::layout_floor::import(path, &out.join(stem))
+            })();
+            if let Err(e) = done {
+                eprintln!("{}: {e:#}", path.display());
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    });
+    crate::layout_floor::syncfs(out)?;
     Ok(failed.into_inner())
 }
 

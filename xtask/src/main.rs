@@ -20,6 +20,7 @@ mod bench;
 mod docs;
 mod fixtures;
 mod fuzz;
+mod layout_floor;
 mod power_loss;
 mod setup;
 mod suite;
@@ -97,7 +98,7 @@ fn print_help() {
          write N synthetic exports (XML and JSON) with secrets files\n  \
          fuzz [--minutes N] [--target NAME]\n                           \
          seed fuzz/corpus/ from fixtures/ and run each fuzz target N minutes\n  \
-         bench [--count 1000] [--large 10000] [--baseline 50] [--jobs N] [--keep --dir DIR]\n                           \
+         bench [--count 1000] [--large 10000] [--baseline 50] [--jobs N] [--rounds 2] [--syscalls 50] [--keep --dir DIR]\n                           \
          (release) the durable batch against the format floor: exports/s, MB/s,\n                           \
          ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6\n  \
          man [--out DIR]          jimsctl's man pages (target/man/ by default), from its clap definitions\n  \

@@ -373,8 +373,28 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Erro
         return Err(Error::corrupt(path, "expected a regular file"));
     }
     // Pre-sized: the contents may hold passwords, and a growing buffer leaves copies behind.
+    // Read into the sized buffer directly (`read_to_end` would inspect and seek the file again:
+    // two more calls per file, for every file a re-import reads).
     let mut buf = crypto::SecretBytes::with_capacity(meta.len() as usize + 1);
-    file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
+    buf.resize(meta.len() as usize + 1, 0);
+    let mut filled = 0;
+    loop {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == buf.len() {
+                    // The file grew since it was inspected: read the rest as it comes.
+                    buf.truncate(filled);
+                    file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
+                    return Ok(Some(buf));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("read", path, e)),
+        }
+    }
+    buf.truncate(filled);
     Ok(Some(buf))
 }
 

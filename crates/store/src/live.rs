@@ -128,9 +128,11 @@ fn walk(cwd: &Path, rel: &Path, out: &mut Vec<Extra>) -> Result<(), Error> {
     for entry in entries {
         let rel = rel.join(entry.file_name());
         let path = entry.path();
-        let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, e))?;
-        let ft = meta.file_type();
+        // The kind from the listing itself (no call per entry); only a folder is inspected, for
+        // its mode.
+        let ft = entry.file_type().map_err(|e| Error::io("inspect", &path, e))?;
         if ft.is_dir() {
+            let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, e))?;
             out.push(Extra::Dir(rel.clone(), fsops::mode_of(&meta)));
             walk(cwd, &rel, out)?;
         } else if is_native(&rel) {
