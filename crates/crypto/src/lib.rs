@@ -23,11 +23,11 @@ pub use key::{KeyId, SealedValue, ServerKey};
 pub use pubfile::{
     MAX_PUBLIC_KEY_FILE, PUBLIC_KEY_FILE_MAGIC, PUBLIC_KEY_FILE_VERSION, PublicKeyFile,
 };
+pub use secret::Secret;
 pub use transport::{
     KEY_WRAP_SUITE, PUBLIC_KEY_LEN, TransportKey, TransportPublic, WRAPPED_LEN, Wrapped,
     generate_data_key,
 };
-pub use secret::Secret;
 pub use wipe::SecretBytes;
 
 /// What went wrong with a key or a sealed value. Never carries a secret.

@@ -47,10 +47,8 @@ impl PublicKeyFile {
 
     /// Reads a public-key file, refusing anything malformed ([`Error::PublicKeyFile`]).
     pub fn parse(bytes: &[u8]) -> Result<PublicKeyFile, Error> {
-        let bad = |line: usize, message: &str| Error::PublicKeyFile {
-            line,
-            message: message.to_owned(),
-        };
+        let bad =
+            |line: usize, message: &str| Error::PublicKeyFile { line, message: message.to_owned() };
         if bytes.len() > MAX_PUBLIC_KEY_FILE {
             return Err(bad(0, "it is larger than a public-key file can be (4 KiB)"));
         }
@@ -78,7 +76,8 @@ impl PublicKeyFile {
         }
         let fields = ["server-id", "key-id", "public-key"];
         if lines.len() != 1 + fields.len() {
-            let line = if lines.len() < 1 + fields.len() { lines.len() + 1 } else { 2 + fields.len() };
+            let line =
+                if lines.len() < 1 + fields.len() { lines.len() + 1 } else { 2 + fields.len() };
             return Err(bad(
                 line,
                 "expected exactly four lines: the format, server-id, key-id and public-key",

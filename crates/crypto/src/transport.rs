@@ -165,9 +165,9 @@ impl TransportPublic {
     /// The public key of these 32 bytes. Refuses a key that HPKE cannot use (the all-zero
     /// point and other keys of small order give no shared secret: found when wrapping).
     pub fn from_bytes(bytes: &[u8]) -> Result<TransportPublic, Error> {
-        let array: [u8; PUBLIC_KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| Error::BadKey(format!("a public key is 32 bytes, found {}", bytes.len())))?;
+        let array: [u8; PUBLIC_KEY_LEN] = bytes.try_into().map_err(|_| {
+            Error::BadKey(format!("a public key is 32 bytes, found {}", bytes.len()))
+        })?;
         Ok(TransportPublic::from_array(array))
     }
 

@@ -112,7 +112,9 @@ impl From<store::Error> for Error {
             | store::ErrorKind::Parse
             | store::ErrorKind::NoSuchVersion
             | store::ErrorKind::InvalidServerId
+            | store::ErrorKind::KeyInUse
             | store::ErrorKind::Unsupported => ErrorKind::Target,
+            store::ErrorKind::Tampered => ErrorKind::Crypto,
             _ => ErrorKind::Io,
         };
         Error::new(kind, e.to_string()).caused_by(e)

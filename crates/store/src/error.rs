@@ -39,6 +39,11 @@ pub enum ErrorKind {
     Interrupted,
     /// The folder was written by a newer jimsctl (unknown layout version) (exit 2).
     Unsupported,
+    /// A sealed value of the folder does not open with its keys: altered or corrupt (exit 2).
+    Tampered,
+    /// A key still needed (the current key, or one that seals passwords of a version) cannot
+    /// be retired (exit 2).
+    KeyInUse,
 }
 
 /// An error of the store. Its `Display` is a sentence naming the path; it never holds a

@@ -11,6 +11,9 @@
 //! - [`Target::open`] locks a folder for an import (or prepares a new one in memory),
 //!   [`Target::commit`] writes the next version and [`Target::rollback`] restores an earlier
 //!   one, both atomically for the whole `cwd/`; [`Target::open_read`] serves export and history.
+//! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
+//!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
+//!   and [`Target::retire_key`].
 //! - [`Group`] commits many targets together (a batch): the commits made in [`Group::scope`]
 //!   are staged, and [`Group::commit`] makes them durable with a few `syncfs` calls rather than
 //!   some 60 `fsync`s each, keeping each commit atomic.
@@ -36,6 +39,7 @@ mod error;
 mod fsops;
 mod group;
 mod history;
+mod keys;
 mod layout;
 mod live;
 mod lock;
@@ -54,6 +58,7 @@ use serde::Serialize;
 pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
+pub use keys::{KeyInfo, KeyKind, RetireReport, RotateReport};
 pub use target::{CommitReport, Target};
 pub use time::now_rfc3339;
 

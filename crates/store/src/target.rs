@@ -36,15 +36,17 @@ pub struct CommitReport {
 
 /// A managed server folder, opened. Dropping it releases the lock.
 pub struct Target {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// `None` for a folder that does not exist yet (nothing is on disk until commit).
-    lock: Option<Lock>,
-    server_id: String,
-    key: ServerKey,
-    configuration: Configuration,
+    pub(crate) lock: Option<Lock>,
+    pub(crate) server_id: String,
+    pub(crate) key: ServerKey,
+    pub(crate) configuration: Configuration,
     /// The native files as read, for keeping their bytes when a section is unchanged.
-    live: NativeFiles,
-    version: u64,
+    pub(crate) live: NativeFiles,
+    pub(crate) version: u64,
+    /// The retired keys (`keyring`), empty for a new folder.
+    pub(crate) ring: crate::keys::KeyRing,
 }
 
 impl fmt::Debug for Target {
@@ -152,6 +154,7 @@ impl Target {
             configuration: Configuration::empty_full(),
             live: NativeFiles::new(),
             version: 0,
+            ring: crate::keys::KeyRing::default(),
         })
     }
 
@@ -174,6 +177,7 @@ impl Target {
             NativeFiles::new()
         };
         let configuration = live::parse(&cwd, &live, unparsed)?;
+        let ring = crate::keys::KeyRing::read(&state, key.id())?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
@@ -182,6 +186,7 @@ impl Target {
             configuration,
             live,
             version,
+            ring,
         })
     }
 
@@ -235,7 +240,7 @@ impl Target {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
 
-    fn check_writable(&self) -> Result<(), Error> {
+    pub(crate) fn check_writable(&self) -> Result<(), Error> {
         match &self.lock {
             Some(l) if l.mode() == Mode::Shared => Err(Error::new(
                 ErrorKind::ReadOnly,
@@ -257,11 +262,11 @@ impl Target {
         if self.is_new() {
             return self.create_with(files, meta);
         }
-        self.write_version(files, meta, None)
+        self.write_version(files, meta, None, None)
     }
 
     /// The native files of `new`, reusing the bytes read for files whose content is unchanged.
-    fn files_for(&self, new: &Configuration) -> Vec<NewFile> {
+    pub(crate) fn files_for(&self, new: &Configuration) -> Vec<NewFile> {
         let mut out = Vec::new();
         for (section, rel) in live::native_paths() {
             let Some(file) = new.get(section).and_then(|s| s.files.iter().find(|f| f.path == rel))
@@ -323,11 +328,12 @@ impl Target {
         })
     }
 
-    fn write_version(
+    pub(crate) fn write_version(
         self,
         files: Vec<NewFile>,
         meta: CommitMeta,
         restored: Option<u64>,
+        new_key: Option<ServerKey>,
     ) -> Result<CommitReport, Error> {
         let state = self.state();
         let version = self.version + 1;
@@ -336,8 +342,16 @@ impl Target {
         let plan = Plan::new(&cwd, files, Some(self.live))?;
         let record = Record::new(version, &meta, restored);
         let replaced = Some(history::read_record(&state, self.version)?);
-        let mut commit =
-            Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
+        let mut commit = Commit {
+            dir: self.dir,
+            state,
+            version,
+            record,
+            plan,
+            created: false,
+            replaced,
+            new_key,
+        };
         if group::active() {
             let lock = self.lock;
             return group::stage(move || {
@@ -439,7 +453,7 @@ impl Target {
         }
         let files = restored.into_iter().map(|(path, bytes)| NewFile { path, bytes }).collect();
         let meta = CommitMeta { action: "rollback".to_owned(), export: None, sections, counts };
-        self.write_version(files, meta, Some(to))
+        self.write_version(files, meta, Some(to), None)
     }
 }
 
