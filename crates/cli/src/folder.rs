@@ -55,6 +55,7 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
             PasswordsArg::Omit => PasswordsOut::Omit,
             PasswordsArg::Plain => PasswordsOut::Plain,
         },
+        to: a.to,
     };
     if options.passwords == PasswordsOut::Plain {
         eprintln!(
@@ -72,11 +73,13 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
         sections.join(", "),
         r.out.display(),
         match r.passwords {
+            PasswordsOut::Sealed if !r.recipients.is_empty() => "sealed to its recipients",
             PasswordsOut::Sealed => "sealed",
             PasswordsOut::Omit => "omitted",
             PasswordsOut::Plain => "in plaintext",
         }
     );
+    crate::keys::print_recipients(&r);
     Ok(0)
 }
 

@@ -64,6 +64,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         outln!("{:#}", render::table_json(&outcome.table));
     } else {
         out!("{}", render::table(&outcome.table, style));
+        crate::keys::print_sealed_to(outcome.sealed_to.as_ref(), outcome.table.remaining() > 0);
         if let Some(path) = &a.emit {
             outln!("Wrote {} key(s) to fill in to {}.", outcome.table.remaining(), path.display());
         }
@@ -82,6 +83,9 @@ fn print_outcome(
     let target = a.target.display().to_string();
     if a.output.format == OutputFormat::Json {
         let mut v = render::import_json(outcome, &export, &target, dry_run);
+        if let Some(note) = &outcome.sealed_to {
+            v["sealed_to"] = serde_json::json!(note);
+        }
         match found {
             FoundIn::AsGiven => {}
             FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
@@ -90,6 +94,7 @@ fn print_outcome(
         outln!("{v:#}");
     } else {
         out!("{}", render::import_text(outcome, &export, &target, dry_run, style));
+        crate::keys::print_sealed_to(outcome.sealed_to.as_ref(), outcome.table.remaining() > 0);
     }
 }
 

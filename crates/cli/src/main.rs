@@ -25,6 +25,7 @@ mod args;
 mod batch;
 mod folder;
 mod import;
+mod keys;
 mod plugins;
 mod prompt;
 mod render;
@@ -76,7 +77,10 @@ fn output_format(command: &Command) -> OutputFormat {
         Command::Passwords(a) => a.resolve.output.format,
         Command::History(t) => t.output.format,
         Command::Rollback(r) => r.target.output.format,
-        Command::Key(KeyCommand::Id(t)) => t.output.format,
+        Command::Key(KeyCommand::Id(t) | KeyCommand::List(t)) => t.output.format,
+        Command::Key(KeyCommand::Public(a)) => a.output.format,
+        Command::Key(KeyCommand::Rotate(a)) => a.output.format,
+        Command::Key(KeyCommand::Retire(a)) => a.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
         Command::Settings(s) => s.output.format,
         Command::Batch(a) => a.output.format,
@@ -114,6 +118,10 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::History(t) => folder::history(t),
         Command::Rollback(r) => folder::rollback(r),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
+        Command::Key(KeyCommand::Public(a)) => keys::public(a),
+        Command::Key(KeyCommand::Rotate(a)) => keys::rotate(a),
+        Command::Key(KeyCommand::List(t)) => keys::list(t),
+        Command::Key(KeyCommand::Retire(a)) => keys::retire(a),
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),
         Command::Plugins(c) => plugins::run(c, style),

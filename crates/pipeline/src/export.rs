@@ -30,6 +30,9 @@ pub struct ExportOptions {
     pub sections: Option<Vec<String>>,
     /// `--passwords`.
     pub passwords: PasswordsOut,
+    /// `--to PUBFILE…`: seal the passwords to these servers' public keys (a fresh data key,
+    /// wrapped for each) instead of this server's key.
+    pub to: Vec<PathBuf>,
 }
 
 /// What `export` or `convert` wrote.
@@ -47,6 +50,9 @@ pub struct ExportReport {
     pub passwords: PasswordsOut,
     /// How many secret fields were opened to plaintext (`--passwords plain`).
     pub opened: usize,
+    /// With `--to`: the recipients (transport key id, server id) and how many passwords were
+    /// sealed to them.
+    pub recipients: Vec<crate::sealed::RecipientId>,
 }
 
 /// The bundle format for an output path: `.json` is JSON, anything else XML.
@@ -106,6 +112,14 @@ pub fn export(
     if format == ExportFormat::Folder {
         return Err(Error::new(ErrorKind::Usage, "export writes a bundle: --format xml or json"));
     }
+    if !options.to.is_empty() && options.passwords != PasswordsOut::Sealed {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "--to seals the passwords to the recipients' public keys: it goes with --passwords \
+             sealed (the default), not omit or plain",
+        ));
+    }
+    let to = crate::sealed::read_recipients(&options.to)?;
     let mut config: Configuration = target.configuration().clone();
     if let Some(ids) = &options.sections {
         let keep = parse_section_ids(ids)?;
@@ -128,7 +142,7 @@ pub fn export(
                 let raw = config.secret_value(&field.location);
                 if let SecretState::Sealed { .. } = SecretState::classify(raw) {
                     let secret =
-                        target.key().open(raw, field.binding().as_bytes()).map_err(|e| {
+                        target.open_sealed(raw, field.binding().as_bytes()).map_err(|e| {
                             Error::new(
                                 ErrorKind::Crypto,
                                 format!(
@@ -169,6 +183,18 @@ pub fn export(
         Some(&key_id),
         Some(&store::now_rfc3339()),
     );
+    let mut header = header;
+    let mut recipients = Vec::new();
+    if !to.is_empty() {
+        opened = crate::sealed::seal_to(&mut config, &target, &mut header, &to)?;
+        recipients = to
+            .iter()
+            .map(|f| crate::sealed::RecipientId {
+                key_id: f.public.id().as_str().to_owned(),
+                server_id: f.server_id.clone(),
+            })
+            .collect();
+    }
     let sections = config.ids();
     let bundle = Export { header, configuration: config };
     let bytes = zeroize::Zeroizing::new(encode(&bundle, format)?);
@@ -181,6 +207,7 @@ pub fn export(
         scope: scope.as_str(),
         passwords: options.passwords,
         opened,
+        recipients,
     })
 }
 
@@ -239,6 +266,7 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
         scope,
         passwords: PasswordsOut::Sealed,
         opened: 0,
+        recipients: Vec::new(),
     })
 }
 

@@ -109,6 +109,9 @@ pub struct Outcome {
     pub files_written: Vec<&'static str>,
     /// Native files kept byte for byte, when the import wrote.
     pub files_kept: Vec<&'static str>,
+    /// For a bundle sealed to recipients' public keys: who they are, and whether this server
+    /// is one of them.
+    pub sealed_to: Option<crate::sealed::SealedToNote>,
 }
 
 /// What a stage needs to know for a `passwords` run rather than an import.
@@ -175,9 +178,32 @@ fn run(
         version: None,
         files_written: Vec::new(),
         files_kept: Vec::new(),
+        sealed_to: None,
     };
 
     let asks = mode == Mode::Import && !options.dry_run;
+    let data_key = match crate::sealed::unwrap_for(export_path, &export.header, &target)? {
+        crate::sealed::Unwrapped::NotSealed => None,
+        crate::sealed::Unwrapped::Key(key, note) => {
+            outcome.sealed_to = Some(note);
+            Some(key)
+        }
+        crate::sealed::Unwrapped::NotRecipient(note) => {
+            outcome.sealed_to = Some(note);
+            None
+        }
+    };
+    if outcome.sealed_to.is_some() && source_key.is_some() {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "{}: the bundle is sealed to its recipients' public keys, so --source-key is \
+                 neither needed nor used; import it without --source-key",
+                export_path.display()
+            ),
+        )
+        .with_path(export_path));
+    }
     if let Some(key) = &source_key {
         secrets::check_source_key(&export.configuration, key)
             .map_err(|e| secrets_error(export_path, e))?;
@@ -206,14 +232,13 @@ fn run(
     }
 
     let export_key_id = export.header.server_key_id();
-    let prepared = secrets::prepare(
-        &mut merged,
-        &selection.sections,
-        export_key_id,
-        target.key(),
-        source_key.as_ref(),
-    )
-    .map_err(|e| secrets_error(export_path, e))?;
+    let keys = secrets::Keys {
+        target: target.key(),
+        retired: target.retired_keys(),
+        source: data_key.as_ref().or(source_key.as_ref()),
+    };
+    let prepared = secrets::prepare_with(&mut merged, &selection.sections, export_key_id, &keys)
+        .map_err(|e| secrets_error(export_path, e))?;
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;

@@ -49,6 +49,7 @@ mod export;
 mod import;
 pub mod input;
 mod output;
+mod sealed;
 mod stages;
 
 pub use error::{Error, ErrorKind};
@@ -60,4 +61,5 @@ pub use input::{ExportFormat, read_export};
 pub use output::write_file_atomic;
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
+pub use sealed::{RecipientId, SealedToNote};
 pub use stages::{default_registry, secret_source};

@@ -31,7 +31,7 @@ mod table;
 
 pub use chain::{Cache, Chain, Resolved, resolve, resolve_row, seal_resolved};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
-pub use prepare::{Prepared, check_source_key, prepare};
+pub use prepare::{Keys, Prepared, check_source_key, prepare, prepare_with};
 pub use skeleton::{SkeletonFormat, skeleton};
 pub use source::{Answer, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec};
 pub use sources::{
