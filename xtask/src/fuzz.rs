@@ -21,8 +21,15 @@ use anyhow::{Context, Result, bail};
 use model::SectionId;
 
 /// The fuzz targets, as named in `fuzz/Cargo.toml` and `crates/fuzz-targets`.
-pub(crate) const TARGETS: [&str; 5] =
-    ["xml_bundle", "json_bundle", "native_file", "sealed_value", "secrets_file"];
+pub(crate) const TARGETS: [&str; 7] = [
+    "xml_bundle",
+    "json_bundle",
+    "native_file",
+    "sealed_value",
+    "secrets_file",
+    "public_key_file",
+    "sealed_header",
+];
 
 struct Options {
     minutes: u64,
