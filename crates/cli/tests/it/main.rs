@@ -10,6 +10,7 @@ mod hostile;
 mod hostile_fs;
 mod hygiene;
 mod import;
+mod keys;
 mod partial;
 mod plugins;
 mod settings;
