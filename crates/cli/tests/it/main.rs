@@ -11,6 +11,7 @@ mod hostile_fs;
 mod hygiene;
 mod import;
 mod keys;
+mod keys_crash;
 mod partial;
 mod plugins;
 mod settings;
