@@ -261,7 +261,7 @@ mod tests {
 
     /// Compiles only for a type that implements `Zeroize`: for x25519-dalek's secrets, the
     /// same feature that derives it makes them wipe themselves on drop (`zeroize(drop)`).
-    fn wipes_on_drop<T: zeroize::Zeroize>() {}
+    fn wipes_on_drop<T: Zeroize>() {}
 
     #[test]
     fn private_keys_are_wiped_on_drop() {

@@ -186,7 +186,7 @@ fn run(
         crate::sealed::Unwrapped::NotSealed => None,
         crate::sealed::Unwrapped::Key(key, note) => {
             outcome.sealed_to = Some(note);
-            Some(key)
+            Some(*key)
         }
         crate::sealed::Unwrapped::NotRecipient(note) => {
             outcome.sealed_to = Some(note);

@@ -179,7 +179,7 @@ pub(crate) enum Unwrapped {
     /// Not a bundle sealed to recipients.
     NotSealed,
     /// This server is a recipient: the data key, and who the bundle was sealed to.
-    Key(ServerKey, SealedToNote),
+    Key(Box<ServerKey>, SealedToNote),
     /// This server is not a recipient.
     NotRecipient(SealedToNote),
 }
@@ -255,7 +255,7 @@ pub(crate) fn unwrap_for(
                 return Err(tampered("the wrapped data key is not the one the header names"));
             }
             note.opened_with = Some(r.key_id.clone());
-            return Ok(Unwrapped::Key(data_key, note));
+            return Ok(Unwrapped::Key(Box::new(data_key), note));
         }
     }
     // No entry names a key of this server: one whose key id was edited away from ours would
