@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use model::{Configuration, Element, Export, Scope, SectionId};
 
-use crate::synth::{self, Rng, Shape};
+use samples::{self as synth, Rng, Shape};
 
 /// The exporting server of the fixtures (a fictional headquarters JIMS).
 const SERVER_ID: &str = "jims-hq-01";
@@ -81,7 +81,7 @@ fn write_bad(dir: &Path, full: &Export) -> Result<()> {
     bad_utf8[at] = 0xff;
     write(&dir.join("invalid-utf8.xml"), bad_utf8)?;
     let mut rng = Rng::new(7);
-    let garbage: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
+    let garbage: Vec<u8> = (0..4096).map(|_| rng.next_u64() as u8).collect();
     write(&dir.join("garbage.bin"), garbage)?;
     write(
         &dir.join("wrong-root.xml"),

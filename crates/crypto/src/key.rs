@@ -217,17 +217,11 @@ pub struct SealedValue<'a> {
 }
 
 impl<'a> SealedValue<'a> {
-    /// Splits `{aesgcm} 1,<key id>,<hex>`.
+    /// Splits `{aesgcm} 1,<key id>,<hex>` (the form is parsed by [`model::SealedParts`]).
     pub fn parse(sealed: &'a str) -> Result<SealedValue<'a>, Error> {
-        let rest = sealed
-            .strip_prefix(SEALED_PREFIX)
+        let parts = model::SealedParts::parse(sealed)
             .ok_or(Error::Malformed("expected '{aesgcm} 1,<key id>,<hex>'"))?;
-        let (key_id, hex) =
-            rest.split_once(',').ok_or(Error::Malformed("expected '<key id>,<hex>'"))?;
-        if key_id.is_empty() || hex.is_empty() || hex.contains(',') {
-            return Err(Error::Malformed("expected '{aesgcm} 1,<key id>,<hex>'"));
-        }
-        Ok(SealedValue { key_id, hex })
+        Ok(SealedValue { key_id: parts.key_id, hex: parts.hex })
     }
 }
 

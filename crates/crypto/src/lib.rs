@@ -66,4 +66,4 @@ pub enum Error {
 }
 
 /// The prefix of every sealed value.
-pub const SEALED_PREFIX: &str = "{aesgcm} 1,";
+pub const SEALED_PREFIX: &str = model::SealedParts::PREFIX;

@@ -1,14 +1,14 @@
-//! [`SecretBytes`]: a large byte buffer (a whole file) wiped when dropped, eight bytes per
-//! store.
+//! [`SecretBytes`]: a large byte buffer (a whole file) wiped when dropped, in bulk.
 //!
-//! `zeroize` wipes a `Vec<u8>` one volatile byte store at a time: about a byte per cycle, which
-//! for the ~100 KB files an import reads and writes (the export, each version's native files and
-//! its archive) was a few percent of a batch. Volatile stores of whole words keep the guarantee
-//! that the compiler cannot remove the wipe as dead stores, at an eighth of the stores.
+//! The wipe is `zeroize`'s bulk fill of the bytes and of the spare capacity, followed by its
+//! optimisation barrier, so the compiler cannot remove it as dead stores. Measured on this
+//! machine (100 KB buffers, release): 78 GB/s, where our own volatile word stores reached
+//! 30–38 GB/s and `zeroize`'s old byte-at-a-time volatile stores about 4 GB/s.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{Ordering, compiler_fence};
+
+use zeroize::Zeroize;
 
 /// A byte buffer that may hold secrets (an export with plaintext passwords, a secrets file, a
 /// native file): its whole capacity is overwritten with zeros when it is dropped. `Debug`
@@ -71,38 +71,16 @@ impl fmt::Debug for SecretBytes {
 
 impl Drop for SecretBytes {
     fn drop(&mut self) {
-        let capacity = self.0.capacity();
-        // SAFETY: the vector owns `capacity` bytes from `as_mut_ptr()` (spare capacity
-        // included); writing zeros to them is valid for `u8`, and nothing reads them after.
-        unsafe { wipe(self.0.as_mut_ptr(), capacity) };
-        self.0.clear();
+        wipe(&mut self.0);
     }
 }
 
-/// Overwrites `len` bytes from `ptr` with zeros by volatile stores: single bytes up to an
-/// eight-byte boundary and at the end, whole `u64` words between.
-///
-/// # Safety
-/// `ptr` must be valid for writes of `len` bytes.
-unsafe fn wipe(ptr: *mut u8, len: usize) {
-    let mut i = 0;
-    // SAFETY (all three loops): every offset written is below `len`, which the caller
-    // guarantees writable; the word stores are at offsets aligned to 8 by the first loop.
-    unsafe {
-        while i < len && !(ptr.add(i) as usize).is_multiple_of(8) {
-            ptr.add(i).write_volatile(0);
-            i += 1;
-        }
-        while i + 8 <= len {
-            ptr.add(i).cast::<u64>().write_volatile(0);
-            i += 8;
-        }
-        while i < len {
-            ptr.add(i).write_volatile(0);
-            i += 1;
-        }
-    }
-    compiler_fence(Ordering::SeqCst);
+/// Overwrites every byte of `bytes`' capacity (its length and spare capacity) with zeros and
+/// empties it, keeping the allocation.
+fn wipe(bytes: &mut Vec<u8>) {
+    bytes.as_mut_slice().zeroize();
+    bytes.spare_capacity_mut().zeroize();
+    bytes.clear();
 }
 
 #[cfg(test)]
@@ -110,15 +88,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wipes_every_byte_of_the_capacity_whatever_the_alignment() {
-        for len in [0usize, 1, 7, 8, 9, 63, 64, 65, 1000] {
-            for offset in 0..8 {
-                let mut buf = vec![0xA5u8; len + offset];
-                // SAFETY: the slice from `offset` is `len` bytes of `buf`.
-                unsafe { wipe(buf.as_mut_ptr().add(offset), len) };
-                assert!(buf[..offset].iter().all(|b| *b == 0xA5), "{len}/{offset}: before");
-                assert!(buf[offset..].iter().all(|b| *b == 0), "{len}/{offset}: wiped");
-            }
+    fn wipes_the_bytes_and_the_spare_capacity() {
+        for (len, capacity) in [(0usize, 0usize), (1, 1), (7, 64), (64, 64), (1000, 4096)] {
+            let mut v = vec![0xA5u8; capacity];
+            v.truncate(len);
+            wipe(&mut v);
+            assert!(v.is_empty());
+            // SAFETY: every byte of the capacity was initialised above (and wiped since).
+            unsafe { v.set_len(v.capacity()) };
+            assert!(v.iter().all(|x| *x == 0), "{len}/{capacity}");
         }
     }
 

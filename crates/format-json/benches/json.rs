@@ -11,11 +11,8 @@ use criterion::{Criterion, Throughput};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[allow(dead_code)]
-#[path = "../tests/it/sample.rs"]
-mod sample;
-
 fn json_read(c: &mut Criterion) {
-    let bytes = format_json::write_bundle(&sample::realistic_export());
+    let bytes = format_json::write_bundle(&samples::realistic_export(1));
     let mut group = c.benchmark_group("json_read");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("realistic_100k", |b| {
@@ -32,7 +29,7 @@ fn json_read(c: &mut Criterion) {
 }
 
 fn json_write(c: &mut Criterion) {
-    let export = sample::realistic_export();
+    let export = samples::realistic_export(1);
     let len = format_json::write_bundle(&export).len();
     let mut group = c.benchmark_group("json_write");
     group.throughput(Throughput::Bytes(len as u64));

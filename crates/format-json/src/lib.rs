@@ -45,12 +45,6 @@ mod read;
 mod shape;
 mod write;
 
-/// The sample exports of the integration tests, for unit tests that need a realistic bundle.
-#[cfg(test)]
-#[allow(dead_code)]
-#[path = "../tests/it/sample.rs"]
-mod sample;
-
 pub use error::{Error, ErrorKind};
 pub use read::read_bundle;
 pub use write::write_bundle;

@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn buffer_is_sized_once() {
-        let export = crate::sample::realistic_export();
+        let export = samples::realistic_export(1);
         let estimate = estimate(&export);
         let out = write_bundle(&export);
         assert!(estimate >= out.len(), "{estimate} < {}", out.len());

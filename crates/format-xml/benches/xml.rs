@@ -10,11 +10,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[path = "../tests/it/sample.rs"]
-mod sample;
-
 fn xml(c: &mut Criterion) {
-    let export = sample::export(1);
+    let export = samples::realistic_export(1);
     let bytes = format_xml::write_bundle(&export);
     assert_eq!(format_xml::read_bundle(&bytes).expect("the sample reads"), export);
 

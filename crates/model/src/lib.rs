@@ -22,6 +22,6 @@ pub use element::{Attribute, Element};
 pub use export::{Export, Header, PasswordsMode, Scope};
 pub use location::Location;
 pub use sealed_to::{Recipient, SealedTo};
-pub use secret::{FieldLocation, SecretField, SecretKey, SecretSlot, SecretState};
+pub use secret::{FieldLocation, SealedParts, SecretField, SecretKey, SecretSlot, SecretState};
 pub use section::{Configuration, Section, SectionFile, SectionId};
 pub use validate::{Problem, ProblemKind, validate};

@@ -48,7 +48,9 @@ impl SecretState<'_> {
         match scheme {
             "capi" => SecretState::Capi,
             "fsw" => SecretState::Fsw,
-            "aesgcm" => SecretState::Sealed { key_id: sealed_key_id(rest) },
+            "aesgcm" => SecretState::Sealed {
+                key_id: SealedParts::parse_after_scheme(rest).map(|p| p.key_id),
+            },
             other => SecretState::Unknown { scheme: other },
         }
     }
@@ -78,16 +80,31 @@ fn split_scheme(raw: &str) -> Option<(&str, &str)> {
     Some((scheme, &body[close + 1..]))
 }
 
-/// The key id of what follows `{aesgcm}`, when it is exactly ` 1,<key id>,<hex>`.
-fn sealed_key_id(rest: &str) -> Option<&str> {
-    let mut parts = rest.strip_prefix(' ')?.split(',');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("1"), Some(id), Some(hex), None)
-            if !id.is_empty() && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
-            Some(id)
-        }
-        _ => None,
+/// The parts of a sealed value, `{aesgcm} 1,<key id>,<hex>`, borrowed from its text: the one
+/// parser of that form (the model classifies with it, `crypto` opens with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealedParts<'a> {
+    /// The id of the key the value is sealed under (non-empty, no comma).
+    pub key_id: &'a str,
+    /// The payload: nonce, ciphertext and tag as hex digits (non-empty).
+    pub hex: &'a str,
+}
+
+impl<'a> SealedParts<'a> {
+    /// The prefix every sealed value starts with, up to its key id.
+    pub const PREFIX: &'static str = "{aesgcm} 1,";
+
+    /// Splits `raw` when it is exactly `{aesgcm} 1,<key id>,<hex>`: a non-empty key id, then
+    /// one comma, then one or more hex digits. `None` for anything else.
+    pub fn parse(raw: &'a str) -> Option<SealedParts<'a>> {
+        Self::parse_after_scheme(raw.strip_prefix("{aesgcm}")?)
+    }
+
+    /// As [`SealedParts::parse`], given what follows `{aesgcm}`.
+    fn parse_after_scheme(rest: &'a str) -> Option<SealedParts<'a>> {
+        let (key_id, hex) = rest.strip_prefix(" 1,")?.split_once(',')?;
+        let hex_ok = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        (!key_id.is_empty() && hex_ok).then_some(SealedParts { key_id, hex })
     }
 }
 
@@ -460,6 +477,27 @@ impl Configuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_parts_are_read_by_one_rule() {
+        let parts = SealedParts::parse("{aesgcm} 1,0a1b2c3d4e5f6a7b,00ff").unwrap();
+        assert_eq!((parts.key_id, parts.hex), ("0a1b2c3d4e5f6a7b", "00ff"));
+        for bad in [
+            "{aesgcm} 1,id,",
+            "{aesgcm} 1,,00ff",
+            "{aesgcm} 1,id,00,ff",
+            "{aesgcm} 1,id,xyz",
+            "{aesgcm} 2,id,00ff",
+            "{aesgcm}1,id,00ff",
+            "{fsw} 1,id,00ff",
+        ] {
+            assert_eq!(SealedParts::parse(bad), None, "{bad}");
+            // The model classifies such a value as a corrupt sealed value, never as plaintext.
+            if bad.starts_with("{aesgcm}") {
+                assert_eq!(SecretState::classify(bad), SecretState::Sealed { key_id: None });
+            }
+        }
+    }
 
     #[test]
     fn classify_every_state() {

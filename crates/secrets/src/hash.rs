@@ -1,4 +1,4 @@
-//! A fast, non-cryptographic hasher for this crate's lookup maps (FxHash's mixing).
+//! The hasher of this crate's lookup maps: `rustc-hash`'s FxHash.
 //!
 //! Its maps are keyed by the user's own data: the keys of their own secrets file and the
 //! secret keys, Data and Username of their own exports. Resistance to crafted collisions
@@ -7,57 +7,16 @@
 //! Never key a map with this hasher by data a third party chooses.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 
-/// FxHash's word-at-a-time mixing, with a final rotation that brings the well-mixed high bits
-/// down to the low bits that pick a bucket (as `rustc-hash` 2 does).
-#[derive(Default)]
-pub(crate) struct FastHasher(u64);
+use rustc_hash::FxBuildHasher;
 
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.add(word);
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
+/// A `HashMap` hashed with FxHash.
+pub(crate) type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-}
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-    }
-}
-
-/// A `HashMap` with [`FastHasher`].
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-
-/// The [`FastHasher`] hash of `bytes`.
+/// The FxHash of `bytes`.
 pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut h = FastHasher::default();
-    h.write(bytes);
-    h.finish()
+    FxBuildHasher.hash_one(bytes)
 }
 
 #[cfg(test)]

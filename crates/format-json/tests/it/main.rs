@@ -4,7 +4,6 @@ mod errors;
 mod limits;
 mod props;
 mod roundtrip;
-mod sample;
 mod shapes;
 mod snapshot;
 mod spec_example;

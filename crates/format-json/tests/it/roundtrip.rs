@@ -1,10 +1,10 @@
 //! Whole-bundle round trips on the realistic sample.
 
-use crate::sample::realistic_export;
+use samples::realistic_export;
 
 #[test]
 fn model_to_json_to_model_is_the_identity() {
-    let export = realistic_export();
+    let export = realistic_export(1);
     let bytes = format_json::write_bundle(&export);
     let back = format_json::read_bundle(&bytes).unwrap();
     assert_eq!(back, export);
@@ -15,7 +15,7 @@ fn model_to_json_to_model_is_the_identity() {
 fn output_is_laid_out_as_serde_json_pretty_prints_it() {
     // The sample has no repeated member names, so a serde_json::Value (insertion order kept)
     // holds all of it.
-    let bytes = format_json::write_bundle(&realistic_export());
+    let bytes = format_json::write_bundle(&realistic_export(1));
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let mut expected = serde_json::to_string_pretty(&value).unwrap();
     expected.push('\n');
@@ -24,7 +24,7 @@ fn output_is_laid_out_as_serde_json_pretty_prints_it() {
 
 #[test]
 fn realistic_sample_is_about_100_kb() {
-    let len = format_json::write_bundle(&realistic_export()).len();
+    let len = format_json::write_bundle(&realistic_export(1)).len();
     assert!((80_000..140_000).contains(&len), "{len} bytes");
 }
 
@@ -68,7 +68,7 @@ fn interleaved_export() -> model::Export {
     let srx = Element::new("SRX").with_attr("id", "S").with_child(
         Element::new("oAuth")
             .with_child(Element::new("scope").with_attr("v", "a"))
-            .with_child(crate::sample::fsw_password("{fsw} 1,c3eb4b"))
+            .with_child(samples::parts::fsw_password("{fsw} 1,c3eb4b"))
             .with_child(Element::new("scope").with_attr("v", "b")),
     );
     crate::util::export_of(vec![
@@ -110,6 +110,6 @@ fn interleaved_children_lose_nothing_in_a_json_value() {
 
 #[test]
 fn realistic_sample_keeps_the_member_form() {
-    let text = String::from_utf8(format_json::write_bundle(&realistic_export())).unwrap();
+    let text = String::from_utf8(format_json::write_bundle(&realistic_export(1))).unwrap();
     assert!(!text.contains("#children"));
 }

@@ -3,8 +3,8 @@
 
 use model::{Element, Section, SectionFile, SectionId};
 
-use crate::sample::{fsw_password, transport};
 use crate::util::{export_of, read_sections, sections_json};
+use samples::parts::{fsw_password, transport};
 
 fn single(id: SectionId, root: Element) -> Vec<Section> {
     vec![Section::single(id, root)]

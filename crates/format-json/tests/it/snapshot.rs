@@ -2,8 +2,8 @@
 
 use model::{Element, Export, Section, SectionFile, SectionId};
 
-use crate::sample::{fsw_password, partial_header, srx, transport};
 use crate::util::export_of;
+use samples::parts::{fsw_password, partial_header, srx, transport};
 
 fn small_bundle() -> Export {
     let srx = srx(1).with_attr("x-future", "kept");

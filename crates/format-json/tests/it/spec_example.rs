@@ -3,8 +3,8 @@
 
 use model::{Element, Header, PasswordsMode, Scope, Section, SectionId};
 
-use crate::sample::fsw_password;
 use crate::util::{compact, export_of};
+use samples::parts::fsw_password;
 
 /// The JSON example of export-formats.md.
 const SPEC_JSON: &str = r#"{

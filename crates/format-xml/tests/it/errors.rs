@@ -141,7 +141,7 @@ fn invalid_scope_and_passwords() {
 
 #[test]
 fn full_scope_with_missing_sections_names_them() {
-    let mut export = crate::sample::export(1);
+    let mut export = samples::realistic_export(1);
     export.configuration.remove(SectionId::Templates);
     export.configuration.remove(SectionId::Session);
     let bytes = format_xml::write_bundle(&export);
@@ -157,7 +157,7 @@ fn full_scope_with_missing_sections_names_them() {
 
 #[test]
 fn truncated_input() {
-    let bytes = format_xml::write_bundle(&crate::sample::export(1));
+    let bytes = format_xml::write_bundle(&samples::realistic_export(1));
     // Cut inside a tag.
     let cut = &bytes[..bytes.len() / 2];
     let cut = &cut[..cut.iter().rposition(|&b| b == b'<').unwrap() + 4];

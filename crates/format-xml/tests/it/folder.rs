@@ -8,8 +8,6 @@ use format_xml::folder::{folder_files, native_file_paths, read_folder};
 use format_xml::{ErrorKind, read_bundle, write_bundle};
 use model::{Header, Scope, SectionId};
 
-use crate::sample;
-
 /// Writes the files of [`folder_files`] under `dir`, as a test's fixture (the crate itself
 /// writes no file).
 fn write_folder(config: &model::Configuration, dir: &Path) -> std::io::Result<()> {
@@ -41,7 +39,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn write_then_read_a_full_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let config = sample::configuration(1);
+    let config = samples::realistic_export(1).configuration;
     write_folder(&config, dir.path()).unwrap();
     let written = files(dir.path());
     let mut expected: Vec<PathBuf> =
@@ -63,7 +61,7 @@ fn write_then_read_a_full_folder() {
 
 #[test]
 fn folder_files_are_the_native_files_in_order_and_write_nothing() {
-    let config = sample::configuration(1);
+    let config = samples::realistic_export(1).configuration;
     let listed = folder_files(&config);
     let expected: Vec<PathBuf> =
         native_file_paths().map(|(_, p)| Path::new("cwd").join(p)).collect();
@@ -89,7 +87,7 @@ fn folder_files_are_the_native_files_in_order_and_write_nothing() {
 #[test]
 fn folder_to_bundle_to_folder_gives_the_same_files() {
     let first = tempfile::tempdir().unwrap();
-    write_folder(&sample::configuration(1), first.path()).unwrap();
+    write_folder(&samples::realistic_export(1).configuration, first.path()).unwrap();
     let bundle = write_bundle(&read_folder(first.path()).unwrap());
     let export = read_bundle(&bundle).unwrap();
     assert_eq!(export.header.scope(), Some(Scope::Full));

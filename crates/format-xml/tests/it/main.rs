@@ -6,5 +6,4 @@ mod folder;
 mod limits;
 mod props;
 mod roundtrip;
-mod sample;
 mod snapshot;

@@ -80,7 +80,7 @@ proptest! {
 
     #[test]
     fn mutated_bundles_never_panic(cut in 0usize..2000, byte in any::<u8>()) {
-        let mut bytes = format_xml::write_bundle(&crate::sample::export(1));
+        let mut bytes = format_xml::write_bundle(&samples::realistic_export(1));
         bytes.truncate(2000);
         if let Some(b) = bytes.get_mut(cut) { *b = byte; }
         let _ = format_xml::read_bundle(&bytes);

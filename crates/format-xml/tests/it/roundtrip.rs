@@ -3,11 +3,9 @@
 use format_xml::{read_bundle, read_native_file, write_bundle, write_native_file};
 use model::{Export, Header, Scope, SectionId};
 
-use crate::sample;
-
 #[test]
 fn sample_bundle_round_trips_to_identical_bytes() {
-    let export = sample::export(1);
+    let export = samples::realistic_export(1);
     let bytes = write_bundle(&export);
     assert!(bytes.len() > 80_000, "the sample is about 100 KB, got {}", bytes.len());
     let read = read_bundle(&bytes).unwrap();
@@ -17,7 +15,7 @@ fn sample_bundle_round_trips_to_identical_bytes() {
 
 #[test]
 fn every_native_file_round_trips() {
-    let config = sample::configuration(1);
+    let config = samples::realistic_export(1).configuration;
     for section in config.sections() {
         for file in &section.files {
             let bytes = write_native_file(file);
