@@ -595,3 +595,50 @@ fn a_rotation_and_an_import_at_the_same_time_find_the_folder_busy() {
         child.wait().unwrap();
     }
 }
+
+#[test]
+fn a_malformed_sealing_field_is_refused_by_both_readers_with_its_place() {
+    let dir = tmp();
+    let base = dir.path();
+    let a = hq(base);
+    let b = init(base, "branch", "branch-01");
+    let b_pub = public(base, &b);
+    for name in ["sealed.xml", "sealed.json"] {
+        let bundle = base.join(name);
+        ok(
+            &run_in(base, &["export", "--target", s(&a), "--to", s(&b_pub), "--out", s(&bundle)]),
+            "export",
+        );
+        let text = std::fs::read_to_string(&bundle).unwrap();
+        let broken = [
+            text.replacen("recipient_1", "recipient_2", 1),
+            text.replacen(&transport_id(&b_pub), "zz", 1),
+            text.replacen("data_key_id", "data_key", 1),
+        ];
+        for (i, edited) in broken.iter().enumerate() {
+            assert_ne!(edited, &text);
+            let path = base.join(format!("broken-{i}-{name}"));
+            std::fs::write(&path, edited).unwrap();
+            for args in [
+                vec!["import", s(&path), "--target", s(&b)],
+                vec!["convert", s(&path), s(&base.join(format!("out-{i}-{name}")))],
+            ] {
+                let r = run_in(base, &args);
+                assert_eq!(r.code, 2, "{name} #{i} {args:?}: {}", r.stderr);
+                assert!(r.stderr.contains("sealed bundle"), "{name} #{i}: {}", r.stderr);
+                // The file, with a line and column.
+                let place = r.stderr.split(&format!("{name}:")).nth(1).unwrap_or_default();
+                let mut parts = place.splitn(3, ':');
+                let (line, column) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                assert!(
+                    line.parse::<u32>().is_ok() && column.parse::<u32>().is_ok(),
+                    "{name} #{i}: no line and column: {}",
+                    r.stderr
+                );
+                if name.ends_with(".xml") {
+                    assert_eq!(line, "2", "the header's line: {}", r.stderr);
+                }
+            }
+        }
+    }
+}
