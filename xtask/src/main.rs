@@ -1,16 +1,25 @@
 //! `cargo xtask`: the project's own scripts, in Rust (the cargo-xtask convention).
 //!
-//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, tests).
+//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, the docs' help blocks, then `test`).
+//! - `cargo xtask test [ARGS…]`: installs what the tests drive (pass, gnupg, script, fuse3) when
+//!   missing, then `cargo test --workspace ARGS…` (see `setup.rs`).
+//! - `cargo xtask docs [--check]`: the help blocks of `docs/cli.md`, from `jimsctl -h` (see
+//!   `docs.rs`).
 //! - `cargo xtask gen-fixtures [--out DIR] [--count N --scale K --seed S]`: the committed
 //!   fixtures, or N synthetic exports in both formats with their secrets files.
 //! - `cargo xtask fuzz [--minutes N] [--target NAME]`: every fuzz target under libFuzzer.
 //! - `cargo xtask bench [--count N …]`: the batch against the format floor (see `bench.rs`).
 //! - `cargo xtask suite [--save NAME | --compare NAME]`: every criterion bench, saved as a
 //!   baseline or compared against one (see `suite.rs`).
+//! - `cargo xtask power-loss [--full]`: the power-loss tests, every crash state of the batches
+//!   too with `--full` (see `power_loss.rs`).
 
 mod bench;
+mod docs;
 mod fixtures;
 mod fuzz;
+mod power_loss;
+mod setup;
 mod suite;
 mod synth;
 mod tidy;
@@ -33,12 +42,15 @@ fn main() -> Result<()> {
     };
     match cmd.as_str() {
         "ci" => ci(),
+        "test" => setup::run(rest),
+        "docs" => docs::run(rest),
         "gen-fixtures" => gen_fixtures(rest),
         "bench" => bench::bench(rest),
         "bench-run" => bench::run(rest),
         "bench-stage" => bench::stage(rest),
         "fuzz" => fuzz::run(rest),
         "suite" => suite::run(rest),
+        "power-loss" => power_loss::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -51,7 +63,11 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
-         ci                       run what CI runs: fmt check, clippy -D warnings, every test\n  \
+         ci                       run what CI runs: fmt check, clippy -D warnings, docs --check,\n                           \
+         then test\n  \
+         test [ARGS…]             install what the tests drive when missing (pass, gnupg,\n                           \
+         script, fuse3; apt-get, as root), then cargo test --workspace ARGS…\n  \
+         docs [--check]           rewrite (or check) the help blocks of docs/cli.md from jimsctl -h\n  \
          gen-fixtures             rewrite the committed fixtures under fixtures/\n  \
          gen-fixtures --out DIR --count N [--scale K] [--seed S]\n                           \
          write N synthetic exports (XML and JSON) with secrets files\n  \
@@ -62,7 +78,9 @@ fn print_help() {
          ratio, speed-up 1 -> N threads, peak memory, and the goals of issue 6\n  \
          suite [--save NAME | --compare NAME] [--filter TEXT] [--quick]\n                           \
          every criterion bench (each stage, one import, a batch), saved as a baseline\n                           \
-         or compared against one"
+         or compared against one\n  \
+         power-loss [--full]      the power-loss tests on the power-cut filesystem (FUSE),\n                           \
+         each operation's crash points printed; --full: every crash state of the batches"
     );
 }
 
@@ -87,7 +105,8 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    run("cargo", &["test", "--workspace"])
+    docs::run(&["--check".to_owned()])?;
+    setup::run(&[])
 }
 
 fn gen_fixtures(args: &[String]) -> Result<()> {

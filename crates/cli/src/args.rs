@@ -1,4 +1,4 @@
-//! The command line, as clap sees it. Names, flags and exit codes follow cli.md.
+//! The command line, as clap sees it. Names, flags and exit codes follow docs/cli.md.
 
 use std::path::PathBuf;
 

@@ -16,11 +16,16 @@ use pipeline::{Error, ErrorKind};
 use secrets::Table;
 
 use crate::args::{BatchArgs, OutputFormat};
+use crate::render::{self, escape_for_terminal};
 use crate::sources;
 use crate::term::{self, Style};
 
 /// Runs `jimsctl batch`; returns 0 when every import succeeded, 6 otherwise.
 pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
+    // A report that cannot be written is refused before any import runs.
+    if let Some(path) = &a.report {
+        pipeline::check_output_file(path)?;
+    }
     let entries = list(&a)?;
     let defaults = Defaults {
         sections: a.sections.clone(),
@@ -80,10 +85,14 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
 
     let json = serde_json::to_value(&report).unwrap_or_default();
     if let Some(path) = &a.report {
-        pipeline::write_file_atomic(path, format!("{json:#}\n").as_bytes(), 0o644)?;
+        pipeline::write_file_atomic(
+            path,
+            format!("{}\n", crate::stdio::json(&json)).as_bytes(),
+            0o644,
+        )?;
     }
     if a.output.format == OutputFormat::Json {
-        outln!("{json:#}");
+        out_json!(json);
     } else {
         out!("{}", summary(&report, a.report.as_deref(), style));
     }
@@ -241,11 +250,16 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         .collect();
     for r in &failures {
         let why = match (&r.error, r.status) {
-            (Some(e), _) => e.lines().next().unwrap_or_default().to_owned(),
+            (Some(e), _) => escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned(),
             (None, EntryStatus::MissingPasswords) => format!(
                 "{} password(s) missing: {}",
                 r.passwords.map_or(0, |p| p.remaining),
-                r.missing.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                r.missing
+                    .iter()
+                    .take(3)
+                    .map(|k| escape_for_terminal(k).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
                     + if r.missing.len() > 3 { ", …" } else { "" }
             ),
             (None, EntryStatus::WarningNotAccepted) => {
@@ -257,13 +271,13 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
             out,
             "  {} {} → {} (exit {}): {why}",
             style.red(r.status.as_str()),
-            r.export.display(),
-            r.target.display(),
+            render::path(&r.export),
+            render::path(&r.target),
             r.exit_code
         );
     }
     if let Some(path) = report_file {
-        let _ = writeln!(out, "Report written to {}.", path.display());
+        let _ = writeln!(out, "Report written to {}.", render::path(path));
     }
     out
 }

@@ -21,18 +21,15 @@ pub(crate) fn init(
 ) -> Result<u8, Error> {
     let report = if adopt { store::adopt(dir, server_id) } else { store::init(dir, server_id) }?;
     if format == OutputFormat::Json {
-        outln!(
-            "{:#}",
-            json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
+        out_json!(json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
                        "server_id": report.server_id, "key_id": report.key_id.as_str(),
-                       "sealed": report.sealed})
-        );
+                       "sealed": report.sealed}));
     } else {
         outln!(
             "{} {} as managed JIMS server '{}' (key id {}).",
             if adopt { "Adopted" } else { "Initialised" },
-            report.dir.display(),
-            report.server_id,
+            render::path(&report.dir),
+            render::escape_for_terminal(&report.server_id),
             report.key_id
         );
         if adopt {
@@ -58,20 +55,20 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
         to: a.to,
     };
     if options.passwords == PasswordsOut::Plain {
-        eprintln!(
+        errln!(
             "warning: {} will hold plaintext passwords (mode 0600); keep it safe and delete it after use",
-            a.out.display()
+            render::path(&a.out)
         );
     }
     let r = pipeline::export(&a.target, &a.out, &options)?;
     let sections: Vec<&str> = r.sections.iter().map(|s| s.as_str()).collect();
     outln!(
         "Exported {} ({}, {} sections: {}) to {}, passwords {}.",
-        a.target.display(),
+        render::path(&a.target),
         r.scope,
         sections.len(),
         sections.join(", "),
-        r.out.display(),
+        render::path(&r.out),
         match r.passwords {
             PasswordsOut::Sealed if !r.recipients.is_empty() => "sealed to its recipients",
             PasswordsOut::Sealed => "sealed",
@@ -94,8 +91,8 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
     let r = pipeline::convert(&a.input, &a.out, to)?;
     outln!(
         "Converted {} to {} ({}, {} sections).",
-        a.input.display(),
-        r.out.display(),
+        render::path(&a.input),
+        render::path(&r.out),
         r.format,
         r.sections.len()
     );
@@ -108,7 +105,7 @@ pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
     let versions = target.history().map_err(Error::from)?;
     if t.output.format == OutputFormat::Json {
         let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
-        outln!("{:#}", json!({"current": current, "versions": versions}));
+        out_json!(json!({"current": current, "versions": versions}));
     } else {
         out!("{}", render::history(&versions));
     }
@@ -123,15 +120,12 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
         .map_err(Error::from)?;
     let report = target.rollback(r.to).map_err(Error::from)?;
     if r.target.output.format == OutputFormat::Json {
-        outln!(
-            "{:#}",
-            json!({"status": "rolled-back", "version": report.version,
-                "files_written": report.files_written})
-        );
+        out_json!(json!({"status": "rolled-back", "version": report.version,
+            "files_written": report.files_written}));
     } else {
         outln!(
             "Rolled back {}: now version {} ({} file(s) restored).",
-            r.target.target.display(),
+            render::path(&r.target.target),
             report.version,
             report.files_written.len()
         );
@@ -143,7 +137,7 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
 pub(crate) fn key_id(t: TargetArgs) -> Result<u8, Error> {
     let target = store::Target::open_state(&t.target).map_err(Error::from)?;
     if t.output.format == OutputFormat::Json {
-        outln!("{:#}", json!({"key_id": target.key_id().as_str()}));
+        out_json!(json!({"key_id": target.key_id().as_str()}));
     } else {
         outln!("{}", target.key_id());
     }

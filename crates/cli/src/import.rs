@@ -23,7 +23,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         no_plan: false,
     };
     let interaction = TerminalInteraction {
-        title: format!("{} → {}", a.resolve.export.display(), a.resolve.target.display()),
+        title: format!("{} → {}", render::path(&a.resolve.export), render::path(&a.resolve.target)),
     };
     let outcome = pipeline::import(
         &a.resolve.export,
@@ -42,6 +42,9 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
 
 /// `jimsctl passwords`.
 pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error> {
+    if let Some(path) = &a.emit {
+        pipeline::check_output_file(path)?;
+    }
     locate(&mut a.resolve)?;
     let options = ImportOptions {
         sections: a.resolve.sections.clone(),
@@ -51,7 +54,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     let (chain, prompt) = build_chain(&a.resolve, false)?;
     if prompt {
         // `passwords` writes nothing, so there is nothing to type a password for.
-        eprintln!(
+        errln!(
             "note: `--secrets prompt` asks nothing here: `passwords` only shows the table; \
              `jimsctl import` asks for what is missing"
         );
@@ -61,12 +64,16 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         emit_skeleton(path, &outcome.table)?;
     }
     if a.resolve.output.format == OutputFormat::Json {
-        outln!("{:#}", render::table_json(&outcome.table));
+        out_json!(render::table_json(&outcome.table));
     } else {
         out!("{}", render::table(&outcome.table, style));
         crate::keys::print_sealed_to(outcome.sealed_to.as_ref(), outcome.table.remaining() > 0);
         if let Some(path) = &a.emit {
-            outln!("Wrote {} key(s) to fill in to {}.", outcome.table.remaining(), path.display());
+            outln!(
+                "Wrote {} key(s) to fill in to {}.",
+                outcome.table.remaining(),
+                render::path(path)
+            );
         }
     }
     Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
@@ -91,7 +98,7 @@ fn print_outcome(
             FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
             FoundIn::DefaultFolder(_) => v["found_in"] = "default-folder".into(),
         }
-        outln!("{v:#}");
+        out_json!(v);
     } else {
         out!("{}", render::import_text(outcome, &export, &target, dry_run, style));
         crate::keys::print_sealed_to(outcome.sealed_to.as_ref(), outcome.table.remaining() > 0);
@@ -105,13 +112,17 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
     match &found {
         FoundIn::AsGiven => {}
         FoundIn::LastFolder(dir) => {
-            eprintln!("Found {} in the last folder used, {}.", a.export.display(), dir.display())
+            errln!(
+                "Found {} in the last folder used, {}.",
+                render::path(&a.export),
+                render::path(dir)
+            )
         }
         FoundIn::DefaultFolder(dir) => {
-            eprintln!(
+            errln!(
                 "Found {} in the default export folder, {}.",
-                a.export.display(),
-                dir.display()
+                render::path(&a.export),
+                render::path(dir)
             )
         }
     }
@@ -163,11 +174,11 @@ struct TerminalInteraction {
 impl pipeline::Interaction for TerminalInteraction {
     fn accept_partial(&self, warning: &str) -> bool {
         if !term::interactive() {
-            eprintln!("warning: {warning}");
-            eprintln!("No terminal to ask: run again with --accept-warning to accept it.");
+            errln!("warning: {warning}");
+            errln!("No terminal to ask: run again with --accept-warning to accept it.");
             return false;
         }
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
         term::confirm("Import anyway?")
     }
 
@@ -184,7 +195,7 @@ impl pipeline::Interaction for TerminalInteraction {
                         row.source = None;
                     }
                 }
-                eprintln!("Cancelled: nothing was written.");
+                errln!("Cancelled: nothing was written.");
                 Ok(None)
             }
             Err(e) => Err(Error::new(ErrorKind::Io, format!("the password prompt failed: {e}"))),

@@ -7,23 +7,39 @@
 //!
 //! Architecture invariant: this is the only crate that prints.
 
-/// `print!` to standard output through [`write_stdout`].
+/// `print!` to standard output through [`stdio::stdout`].
 macro_rules! out {
     ($($arg:tt)*) => {
-        $crate::write_stdout(format_args!($($arg)*))
+        $crate::stdio::stdout(format_args!($($arg)*))
     };
 }
 
-/// `println!` to standard output through [`write_stdout`].
+/// `println!` to standard output through [`stdio::stdout`].
 macro_rules! outln {
     ($($arg:tt)*) => {
-        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::stdio::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprintln!` through [`stdio::stderr`]: never a panic when standard error is closed.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::stdio::stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// One JSON value on standard output, with every control character escaped
+/// ([`stdio::json`]).
+macro_rules! out_json {
+    ($value:expr) => {
+        $crate::stdio::stdout(format_args!("{}\n", $crate::stdio::json(&$value)))
     };
 }
 
 mod args;
 mod batch;
 mod folder;
+mod hardening;
 mod import;
 mod keys;
 mod plugins;
@@ -31,6 +47,7 @@ mod prompt;
 mod render;
 mod settings;
 mod sources;
+mod stdio;
 mod term;
 
 use std::process::ExitCode;
@@ -49,26 +66,39 @@ use crate::term::Style;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Before anything is read: a password in this process's memory never lands in a core file.
+    hardening::no_core_dumps();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(stdio::exit_code(code)),
+    };
     let format = output_format(&cli.command);
-    match run(cli.command) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => ExitCode::from(report_error(&e, format)),
-    }
+    let code = match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => report_error(&e, format),
+    };
+    ExitCode::from(stdio::exit_code(code))
 }
 
-/// Writes to standard output; when its reader has gone away (`jimsctl … | head`), ends the
-/// process quietly as other Unix tools do, instead of panicking as `println!` would.
-fn write_stdout(args: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: cannot write to standard output: {e}");
-        std::process::exit(1);
-    }
+/// The command line, parsed. A usage error quotes what was typed, which may be a hostile file
+/// name from a glob (`jimsctl convert exports/*`): it is told with every argument escaped (the
+/// same error, from the arguments as [`render::escape_for_terminal`] shows them), as plain
+/// text through the print boundary, and its exit code returned. Help and version are clap's
+/// own text: clap prints them and exits.
+fn parse_args() -> Result<Cli, u8> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let e = match Cli::try_parse_from(&args) {
+        Ok(cli) => return Ok(cli),
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => e,
+    };
+    let shown = args.iter().map(|a| render::escape_for_terminal(&a.to_string_lossy()).into_owned());
+    let e = match Cli::try_parse_from(shown) {
+        Err(same) if same.kind() == e.kind() => same,
+        _ => e,
+    };
+    errln!("{}", e.render().to_string().trim_end());
+    Err(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 fn output_format(command: &Command) -> OutputFormat {
@@ -97,10 +127,10 @@ fn report_error(e: &Error, format: OutputFormat) -> u8 {
         if let ErrorKind::Invalid(problems) = e.kind() {
             v["problems"] = problems.iter().map(|p| json!(p.to_string())).collect();
         }
-        outln!("{v:#}");
+        out_json!(v);
     } else {
         // The message says what to do, busy or not (the store's says to try again later).
-        eprintln!("error: {e}");
+        errln!("error: {}", render::error_text(e));
     }
     code
 }

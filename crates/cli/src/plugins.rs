@@ -10,6 +10,7 @@ use pipeline::registry::{self, PluginInfo};
 use serde_json::{Value, json};
 
 use crate::args::{OutputFormat, PluginsCommand};
+use crate::render::{self, escape_for_terminal};
 use crate::term::Style;
 
 /// Runs `jimsctl plugins …`.
@@ -19,7 +20,7 @@ pub(crate) fn run(command: PluginsCommand, style: Style) -> Result<u8, Error> {
     let folders = r.plugin_dirs();
     let plugins = r.plugins();
     if output.format == OutputFormat::Json {
-        outln!("{:#}", list_json(folders, &plugins));
+        out_json!(list_json(folders, &plugins));
     } else {
         out!("{}", list_text(folders, &plugins, style));
     }
@@ -79,13 +80,14 @@ fn list_text(folders: &[PathBuf], plugins: &[PluginInfo], style: Style) -> Strin
     for d in folders {
         match plugins.iter().find(|p| p.path == *d).and_then(|p| refused(p, folders)) {
             Some(e) => {
-                let _ = writeln!(out, "  {} ({}, not searched)", d.display(), origin(d));
+                let _ = writeln!(out, "  {} ({}, not searched)", render::path(d), origin(d));
                 let why = e.reason();
-                let _ = writeln!(out, "    {}", why.strip_prefix("not searched: ").unwrap_or(why));
+                let why = why.strip_prefix("not searched: ").unwrap_or(why);
+                let _ = writeln!(out, "    {}", escape_for_terminal(why));
             }
             None => {
                 let missing = if d.is_dir() { "" } else { ", missing" };
-                let _ = writeln!(out, "  {} ({}{missing})", d.display(), origin(d));
+                let _ = writeln!(out, "  {} ({}{missing})", render::path(d), origin(d));
             }
         }
     }
@@ -103,12 +105,13 @@ fn list_text(folders: &[PathBuf], plugins: &[PluginInfo], style: Style) -> Strin
         return out;
     }
     let dash = || "-".to_owned();
+    let esc = |t: &str| escape_for_terminal(t).into_owned();
     let rows: Vec<[String; 6]> = plugins
         .iter()
         .map(|p| {
             [
-                p.name.clone().unwrap_or_else(dash),
-                p.version.clone().unwrap_or_else(dash),
+                p.name.as_deref().map_or_else(dash, esc),
+                p.version.as_deref().map_or_else(dash, esc),
                 p.abi.map(abi).unwrap_or_else(dash),
                 match p.thread_safe {
                     Some(true) => "parallel".to_owned(),
@@ -116,33 +119,39 @@ fn list_text(folders: &[PathBuf], plugins: &[PluginInfo], style: Style) -> Strin
                     None => dash(),
                 },
                 if p.usable() { "usable".to_owned() } else { "unusable".to_owned() },
-                p.path.display().to_string(),
+                render::path(&p.path),
             ]
         })
         .collect();
     let headers = ["Name", "Version", "ABI", "Calls", "Status", "File"];
-    let mut widths = headers.map(str::len);
+    let mut widths = headers.map(render::width);
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(render::width(c));
         }
     }
-    let line = |cells: &[String; 6]| {
-        let padded: Vec<String> =
-            cells.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+    // Cells padded to their column's width in terminal cells; the status word alone coloured.
+    let line = |cells: &[String; 6], status: Option<bool>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let cell = render::pad(c, w);
+                match (i, status) {
+                    (4, Some(true)) => cell.replacen(c.as_str(), &style.green(c), 1),
+                    (4, Some(false)) => cell.replacen(c.as_str(), &style.red(c), 1),
+                    _ => cell,
+                }
+            })
+            .collect();
         padded.join("  ").trim_end().to_owned()
     };
-    let _ = writeln!(out, "{}", style.bold(&line(&headers.map(str::to_owned))));
+    let _ = writeln!(out, "{}", style.bold(&line(&headers.map(str::to_owned), None)));
     for (row, p) in rows.iter().zip(plugins) {
-        let text = line(row);
-        // Colour only the status word, which sits after the first four padded columns.
-        let at: usize = widths[..4].iter().map(|w| w + 2).sum();
-        let (head, tail) = text.split_at(at.min(text.len()));
-        let status = &row[4];
-        let painted = if p.usable() { style.green(status) } else { style.red(status) };
-        let _ = writeln!(out, "{head}{painted}{}", &tail[status.len().min(tail.len())..]);
+        let _ = writeln!(out, "{}", line(row, Some(p.usable())));
         if let Some(e) = &p.error {
-            let _ = writeln!(out, "    {}", e.reason());
+            let _ = writeln!(out, "    {}", escape_for_terminal(e.reason()));
         }
     }
     out
@@ -160,5 +169,44 @@ mod tests {
         let v = list_json(&[], &[]);
         assert_eq!(v["plugins"], json!([]));
         assert_eq!(v["abi"], abi(registry::host_abi()));
+    }
+
+    fn info(file: &str, name: &str, version: &str) -> PluginInfo {
+        PluginInfo {
+            path: PathBuf::from(file),
+            name: Some(name.to_owned()),
+            version: Some(version.to_owned()),
+            abi: Some(registry::host_abi()),
+            thread_safe: Some(true),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn wide_and_hostile_versions_keep_the_columns_and_never_panic() {
+        let plugins = [
+            info("/p/libwide.so", "wide", "版本一二三四五六七八九十"),
+            info("/p/libesc.so", "esc", "1.0\x1b[2J\x1b]0;owned\x07\u{9b}31m"),
+            info("/p/lib\nx.so", "plain", "1.0"),
+        ];
+        for on in [false, true] {
+            let text = list_text(&[], &plugins, Style { on });
+            assert!(!text.contains("\x1b[2J") && !text.contains('\u{9b}'), "{text:?}");
+            assert!(!text.contains('\x07'), "{text:?}");
+            assert!(text.contains(r"1.0\x1b[2J\x1b]0;owned\x07\u{9b}31m"), "{text}");
+            assert!(text.contains(r"/p/lib\nx.so"), "{text}");
+            // Every row's Status column starts at the same terminal column.
+            let plain = text.replace("\x1b[32m", "").replace("\x1b[0m", "").replace("\x1b[1m", "");
+            let at: Vec<usize> = plain
+                .lines()
+                .filter(|l| l.contains("usable") || l.contains("Status"))
+                .map(|l| {
+                    let cut = l.find("usable").or_else(|| l.find("Status")).unwrap();
+                    render::width(&l[..cut])
+                })
+                .collect();
+            assert_eq!(at.len(), 4, "{plain}");
+            assert!(at.windows(2).all(|w| w[0] == w[1]), "{at:?}\n{plain}");
+        }
     }
 }

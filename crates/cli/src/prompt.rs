@@ -150,8 +150,10 @@ fn draw(
     let (width, height) = size().ok().filter(|&(w, h)| w > 0 && h > 0).unwrap_or((120, 40));
     let mut err = stderr();
     queue!(err, cursor::MoveTo(0, 0), Clear(ClearType::All))?;
+    // Every line is escaped here, whatever it holds: nothing from an export reaches the
+    // screen raw (a hostile Data or Username could otherwise redraw the dialog).
     let mut line = |text: &str, attr: Option<Attribute>| -> std::io::Result<()> {
-        let clipped: String = text.chars().take(width as usize).collect();
+        let clipped = clip(&render::escape_for_terminal(text), width as usize);
         if let (Some(a), true) = (attr, color) {
             queue!(err, SetAttribute(a), Print(clipped), SetAttribute(Attribute::Reset))?;
         } else {
@@ -159,11 +161,14 @@ fn draw(
         }
         queue!(err, Print("\r\n"))
     };
-    line(&format!("Add Missing Passwords: {title}"), Some(Attribute::Bold))?;
+    line(
+        &format!("Add Missing Passwords: {}", render::escape_for_terminal(title)),
+        Some(Attribute::Bold),
+    )?;
     line("", None)?;
     let (cells, widths) = render::table_cells(table);
     let fmt_row = |row: &[String]| -> String {
-        row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect::<Vec<_>>().join("  ")
+        row.iter().zip(widths).map(|(c, w)| render::pad(c, w)).collect::<Vec<_>>().join("  ")
     };
     let header: Vec<String> = render::TABLE_HEADERS.iter().map(|h| (*h).to_owned()).collect();
     line(&fmt_row(&header), Some(Attribute::Underlined))?;
@@ -190,9 +195,12 @@ fn draw(
         &format!(
             "Password for row {} ({} {}{}): {}",
             r.index,
-            r.type_label,
-            r.data,
-            r.username.as_deref().map(|u| format!(", {u}")).unwrap_or_default(),
+            render::escape_for_terminal(r.type_label),
+            render::escape_for_terminal(&r.data),
+            r.username
+                .as_deref()
+                .map(|u| format!(", {}", render::escape_for_terminal(u)))
+                .unwrap_or_default(),
             "*".repeat(typed.min(64))
         ),
         None,
@@ -202,4 +210,32 @@ fn draw(
         line(note, None)?;
     }
     err.flush()
+}
+
+/// The longest start of `text` that fits in `cells` terminal cells.
+fn clip(text: &str, cells: usize) -> String {
+    let mut used = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > cells {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_clipped_to_the_screen_in_cells() {
+        assert_eq!(clip("abcdef", 4), "abcd");
+        assert_eq!(clip("版本一二", 5), "版本");
+        assert_eq!(clip("a版", 2), "a");
+        assert_eq!(clip("", 3), "");
+    }
 }

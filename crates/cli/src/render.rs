@@ -1,7 +1,15 @@
 //! Rendering outcomes for people (text) and for programs (JSON). Only this module and main
 //! print. No secret ever reaches here: the pipeline's results hold none.
+//!
+//! Text that came from outside (ids, Data, Username, element names, paths, plugin versions…)
+//! passes [`escape_for_terminal`] where it is formatted, and columns are measured in terminal
+//! cells ([`width`]), not in bytes or characters.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::path::Path;
+
+use unicode_width::UnicodeWidthStr;
 
 use pipeline::{Outcome, Status};
 use secrets::Table;
@@ -10,31 +18,147 @@ use serde_json::{Value, json};
 
 use crate::term::Style;
 
+/// Whether `c` is a character a terminal may obey or that reorders what it shows, and which
+/// `serde_json` leaves raw: DEL, the C1 controls (U+0080–U+009F: U+009B is a CSI on some
+/// terminals) and the bidirectional marks, embeddings, overrides and isolates.
+pub(crate) fn is_hidden_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Whether `c` is shown escaped: every C0 control (newline and tab included), DEL, the C1
+/// controls and the bidirectional formatting characters.
+fn needs_escape(c: char) -> bool {
+    c < ' ' || is_hidden_control(c)
+}
+
+/// Appends `c` escaped: `\t`, `\n`, `\r`, `\x1b` below U+0080, `\u{9b}` above.
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        c if (c as u32) < 0x80 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// `text` with every control character escaped as git and ls quote odd names (`\x1b`, `\t`,
+/// `\n`, `\u{9b}`), so that nothing from an input moves the cursor, changes colours, clears
+/// the screen or starts a new line on a terminal. Backslashes are left as they are
+/// (`CORP\svc` stays readable). Borrowed when there is nothing to escape.
+pub(crate) fn escape_for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) { push_escaped(&mut out, c) } else { out.push(c) }
+    }
+    Cow::Owned(out)
+}
+
+/// A path as a terminal may show it (see [`escape_for_terminal`]).
+pub(crate) fn path(p: &Path) -> String {
+    escape_for_terminal(&p.display().to_string()).into_owned()
+}
+
+/// The last line of defence at the print boundary: every control character of `text` escaped
+/// but the newlines and jimsctl's own colours (the exact sequences [`Style`] writes).
+pub(crate) fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b'
+            && let Some(own) = Style::SEQUENCES.iter().find(|s| rest.starts_with(*s))
+        {
+            out.push_str(own);
+            rest = &rest[own.len()..];
+            continue;
+        }
+        if c != '\n' && needs_escape(c) {
+            push_escaped(&mut out, c)
+        } else {
+            out.push(c)
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// An error's message for a terminal: every control character escaped, while the problems of
+/// an invalid configuration keep one line each.
+pub(crate) fn error_text(e: &pipeline::Error) -> String {
+    let text = e.to_string();
+    if let pipeline::ErrorKind::Invalid(problems) = e.kind() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        let head = text.strip_suffix(list.join("\n").as_str()).and_then(|h| h.strip_suffix('\n'));
+        if let (Some(head), false) = (head, problems.is_empty()) {
+            let mut out = escape_for_terminal(head).into_owned();
+            for p in problems {
+                out.push_str("\n  - ");
+                out.push_str(&escape_for_terminal(&p.to_string()));
+            }
+            return out;
+        }
+    }
+    escape_for_terminal(&text).into_owned()
+}
+
+/// How many terminal cells `text` takes (wide characters count two).
+pub(crate) fn width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
+}
+
+/// `text` padded with spaces to `cells` terminal cells.
+pub(crate) fn pad(text: &str, cells: usize) -> String {
+    let mut out = String::with_capacity(text.len() + cells);
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', cells.saturating_sub(width(text))));
+    out
+}
+
 /// The columns of the Add Missing Passwords table, as the brief names them.
 pub(crate) const TABLE_HEADERS: [&str; 7] =
     ["Index", "Type", "Data Type", "Data", "Username", "Password", "Template"];
 
-/// The cells of every row of the table, and the width of each column (headers included).
+/// The cells of every row of the table (escaped for a terminal), and the width of each column
+/// in terminal cells (headers included).
 pub(crate) fn table_cells(table: &Table) -> (Vec<[String; 7]>, [usize; 7]) {
     let rows: Vec<[String; 7]> = table
         .rows
         .iter()
         .map(|r| {
+            let esc = |t: &str| escape_for_terminal(t).into_owned();
             [
                 r.index.to_string(),
-                r.type_label.to_owned(),
-                r.data_type.clone(),
-                r.data.clone(),
-                r.username.clone().unwrap_or_default(),
+                esc(r.type_label),
+                esc(&r.data_type),
+                esc(&r.data),
+                esc(r.username.as_deref().unwrap_or_default()),
                 if r.is_fixed() { "OK".to_owned() } else { "missing".to_owned() },
-                r.template.clone().unwrap_or_default(),
+                esc(r.template.as_deref().unwrap_or_default()),
             ]
         })
         .collect();
-    let mut widths = TABLE_HEADERS.map(str::len);
+    let mut widths = TABLE_HEADERS.map(width);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(width(cell));
         }
     }
     (rows, widths)
@@ -49,7 +173,7 @@ pub(crate) fn table(table: &Table, style: Style) -> String {
     let line = |cells: &[String], header: bool| {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            let pad = w - cell.chars().count();
+            let pad = w.saturating_sub(width(cell));
             let shown = match (i, header) {
                 (5, false) if cell == "OK" => style.green(cell),
                 (5, false) => style.red(cell),
@@ -116,8 +240,14 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                     let _ = writeln!(out, "      - {}", id_list(&s.removed));
                 }
                 for c in s.changed.iter().take(MAX_LISTED) {
-                    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
-                    let _ = writeln!(out, "      ~ {}: {}", c.id, fields.join(", "));
+                    let fields: Vec<Cow<'_, str>> =
+                        c.fields.iter().map(|f| escape_for_terminal(&f.field)).collect();
+                    let _ = writeln!(
+                        out,
+                        "      ~ {}: {}",
+                        escape_for_terminal(&c.id),
+                        fields.join(", ")
+                    );
                 }
                 if s.changed.len() > MAX_LISTED {
                     let _ = writeln!(
@@ -137,7 +267,8 @@ const MAX_LISTED: usize = 8;
 
 /// `a, b, c, … and 12 more`.
 fn id_list(ids: &[String]) -> String {
-    let shown: Vec<&str> = ids.iter().take(MAX_LISTED).map(String::as_str).collect();
+    let shown: Vec<Cow<'_, str>> =
+        ids.iter().take(MAX_LISTED).map(|id| escape_for_terminal(id)).collect();
     let mut s = shown.join(", ");
     if ids.len() > MAX_LISTED {
         let _ = write!(s, ", … and {} more", ids.len() - MAX_LISTED);
@@ -160,7 +291,11 @@ fn sources_summary(table: &Table) -> String {
             }
         }
     }
-    counts.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(k, n)| format!("{}: {n}", escape_for_terminal(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `import` in text; a dry run (`dry_run`) shows the plan and the partial-import warning even
@@ -174,6 +309,7 @@ pub(crate) fn import_text(
 ) -> String {
     let mut out = String::new();
     let sections: Vec<&str> = o.sections.iter().map(|s| s.as_str()).collect();
+    let (export, target) = (escape_for_terminal(export), escape_for_terminal(target));
     let head = match o.status {
         Status::Imported => format!(
             "Imported {export} ({}) into {target}{}: version {}.",
@@ -292,24 +428,24 @@ pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
         .map(|v| {
             [
                 format!("{}{}", if v.current { "*" } else { " " }, v.version),
-                v.time.clone(),
-                v.action.clone(),
-                v.export.clone().unwrap_or_else(|| "-".into()),
+                escape_for_terminal(&v.time).into_owned(),
+                escape_for_terminal(&v.action).into_owned(),
+                v.export.as_deref().map_or_else(|| "-".into(), |e| escape_for_terminal(e).into()),
                 v.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
             ]
         })
         .collect();
     let headers = [" Version", "Time", "Action", "Export", "Sections"];
-    let mut widths = headers.map(str::len);
+    let mut widths = headers.map(width);
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(width(c));
         }
     }
     let mut out = String::new();
     let all = std::iter::once(headers.map(str::to_owned)).chain(rows);
     for row in all {
-        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out
@@ -318,6 +454,48 @@ pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_control_character_is_escaped_as_git_quotes_names() {
+        assert!(matches!(escape_for_terminal("DC1 CORP\\svc é 版"), Cow::Borrowed(_)));
+        let cases = [
+            ("a\x1b[31mred", r"a\x1b[31mred"),
+            ("tab\there", r"tab\there"),
+            ("two\nlines\r", r"two\nlines\r"),
+            ("nul\0bel\x07bs\x08del\x7f", r"nul\x00bel\x07bs\x08del\x7f"),
+            ("csi\u{9b}2J nel\u{85}", r"csi\u{9b}2J nel\u{85}"),
+            ("rtl\u{202e}txt.exe\u{2066}", r"rtl\u{202e}txt.exe\u{2066}"),
+            ("osc\x1b]0;title\x07", r"osc\x1b]0;title\x07"),
+        ];
+        for (raw, shown) in cases {
+            let escaped = escape_for_terminal(raw);
+            assert_eq!(escaped, shown);
+            assert!(!escaped.chars().any(needs_escape), "{escaped:?}");
+            // Escaping what is escaped changes nothing.
+            assert_eq!(escape_for_terminal(&escaped), escaped);
+        }
+        assert_eq!(path(Path::new("/tmp/a\x1bb/c\nd")), r"/tmp/a\x1bb/c\nd");
+    }
+
+    #[test]
+    fn the_print_boundary_lets_only_newlines_and_our_own_colours_through() {
+        let style = Style { on: true };
+        let ours = format!("{} {}\n{}\n", style.red("missing"), style.bold("T"), style.green("OK"));
+        assert_eq!(terminal_safe(&ours), ours);
+        let hostile = "x\x1b[8mhidden\x1b[2J\x1b]0;t\x07\r\u{9b}1m\ty\n";
+        assert_eq!(
+            terminal_safe(hostile),
+            "x\\x1b[8mhidden\\x1b[2J\\x1b]0;t\\x07\\r\\u{9b}1m\\ty\n"
+        );
+        // One of our sequences inside input text survives only as ours would: it colours.
+        assert_eq!(terminal_safe("\x1b[0m\x1b[0"), "\x1b[0m\\x1b[0");
+    }
+
+    #[test]
+    fn an_error_is_one_escaped_line_but_a_list_of_problems_keeps_its_lines() {
+        let e = pipeline::Error::new(pipeline::ErrorKind::Input, "cannot read /x/\x1b[2Jy\nz.xml");
+        assert_eq!(error_text(&e), r"cannot read /x/\x1b[2Jy\nz.xml");
+    }
 
     #[test]
     fn the_table_header_is_bold_as_a_whole_and_never_red() {

@@ -136,7 +136,7 @@ pub(crate) enum FoundIn {
 }
 
 /// Resolves an export named on the command line: a relative path or a bare file name
-/// (jims-configuration.md, "Export/Import settings") that is not found from the current folder
+/// (docs/configuration.md, "Export/Import settings") that is not found from the current folder
 /// is looked up in the last folder, then in the default folder. An absolute path, or one that
 /// starts with `.` or `..`, names its place itself and is taken as given.
 pub(crate) fn locate_export(given: &Path) -> Result<(PathBuf, FoundIn), Error> {
@@ -183,16 +183,14 @@ pub(crate) fn command(a: crate::args::SettingsArgs) -> Result<u8, Error> {
     let shown = |p: Option<&Path>| p.map(|p| p.display().to_string());
     let config_path = config_path();
     if a.output.format == OutputFormat::Json {
-        outln!(
-            "{:#}",
-            json!({
-                "config_file": shown(config_path.as_deref()),
-                "default_folder": shown(config.exports.default_folder.as_deref()),
-                "last_folder": shown(state.last_folder.as_deref()),
-            })
-        );
+        out_json!(json!({
+            "config_file": shown(config_path.as_deref()),
+            "default_folder": shown(config.exports.default_folder.as_deref()),
+            "last_folder": shown(state.last_folder.as_deref()),
+        }));
     } else {
         let none = || "(not set)".to_owned();
+        let shown = |p: Option<&Path>| p.map(crate::render::path);
         outln!("configuration file: {}", shown(config_path.as_deref()).unwrap_or_else(none));
         outln!(
             "default export folder: {}",

@@ -1,6 +1,6 @@
 //! The terminal: whether to use colour, and asking a yes/no question.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 /// Whether standard output gets colour: only on a terminal, never with `NO_COLOR`.
 pub(crate) fn color_stdout() -> bool {
@@ -19,6 +19,11 @@ pub(crate) struct Style {
 }
 
 impl Style {
+    /// Every escape sequence a style writes: the only ones [`crate::render::terminal_safe`]
+    /// lets through.
+    pub(crate) const SEQUENCES: [&'static str; 5] =
+        ["\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m"];
+
     fn paint(self, code: &str, text: &str) -> String {
         if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
@@ -38,9 +43,7 @@ impl Style {
 
 /// Asks `question` on the terminal; true only for an explicit yes.
 pub(crate) fn confirm(question: &str) -> bool {
-    let mut err = std::io::stderr();
-    let _ = write!(err, "{question} [y/N] ");
-    let _ = err.flush();
+    crate::stdio::stderr(format_args!("{question} [y/N] "));
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return false;

@@ -1,4 +1,4 @@
-//! The JSON bundle of a JIMS configuration (export-formats.md, "JSON bundle"): a reader that
+//! The JSON bundle of a JIMS configuration (docs/formats.md, "The JSON bundle"): a reader that
 //! deserializes straight into the [`model`] types and a writer that prints them back, without
 //! loss.
 //!

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::element::Element;
 use crate::section::{Configuration, Section, SectionId};
 
-/// The state of a secret field, decided from its raw text (see jims-configuration.md,
+/// The state of a secret field, decided from its raw text (see docs/configuration.md,
 /// "Passwords").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretState<'a> {
@@ -399,7 +399,7 @@ fn columns(
 
 impl Configuration {
     /// Every secret field, in the order of the Add Missing Passwords table: sections in the
-    /// order of jims-configuration.md's table, items in file order, fields in the order of
+    /// order of docs/configuration.md's sections table, items in file order, fields in the order of
     /// their elements.
     pub fn secret_fields(&self) -> Vec<SecretField> {
         // One vector for every section, rather than one per section copied into another, sized

@@ -7,8 +7,8 @@ use crate::element::Element;
 
 /// A section of the configuration: the unit of a partial import.
 ///
-/// The order of the variants is the document order of jims-configuration.md, which is also the
-/// order of the Add Missing Passwords table.
+/// The order of the variants is the order of docs/configuration.md's sections table, which is
+/// also the order of the Add Missing Passwords table.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SectionId {
     /// Domain controllers and Exchange servers whose event logs JIMS reads.
@@ -216,9 +216,9 @@ impl Section {
 }
 
 /// A JIMS configuration: at most one of each section, in the order they were inserted, which
-/// for a bundle that was read is the order of its file (export-formats.md: lossless "in
+/// for a bundle that was read is the order of its file (docs/formats.md: lossless, "in
 /// order"), so that a bundle written back keeps it. [`Configuration::sections_in_table_order`]
-/// gives them in the order of jims-configuration.md's table, as the Add Missing Passwords
+/// gives them in the order of docs/configuration.md's sections table, as the Add Missing Passwords
 /// table and the validation list them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Configuration {
@@ -279,7 +279,8 @@ impl Configuration {
         &self.sections
     }
 
-    /// The sections present, in the order of jims-configuration.md's table ([`SectionId`]'s).
+    /// The sections present, in the order of docs/configuration.md's sections table
+    /// ([`SectionId`]'s).
     pub fn sections_in_table_order(&self) -> Vec<&Section> {
         let mut sections: Vec<&Section> = self.sections.iter().collect();
         sections.sort_by_key(|s| s.id);

@@ -27,7 +27,7 @@ struct HolderRule {
     required: bool,
 }
 
-/// The holder elements of the items of `section` (jims-configuration.md, "Sections").
+/// The holder elements of the items of `section` (docs/configuration.md, "Sections").
 fn holder_rules(section: SectionId) -> &'static [HolderRule] {
     match section {
         SectionId::EventSources => &[HolderRule {

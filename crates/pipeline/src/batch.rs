@@ -6,7 +6,7 @@
 //! - [`read_manifest`] (TOML `[[import]]` tables or JSON `{"import": [...]}`) and [`scan`]
 //!   (`EXPORTS/<name>.xml|json` → `TARGETS/<name>/`) make the [`Entry`] list.
 //! - [`run`] imports them with [`crate::import`] and returns a [`Report`], which serializes
-//!   as the report of cli.md.
+//!   as the report of docs/cli.md.
 //!
 //! # Isolation
 //! An entry that fails (a bad file, passwords missing, a busy target, a wrongly configured
@@ -303,7 +303,7 @@ pub struct Totals {
 }
 
 /// What a batch did: one entry per import, in list order, and the totals. Serialized, it is
-/// the `--report` of cli.md.
+/// the `--report` of docs/cli.md.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Report {
     /// One per entry, in list order.

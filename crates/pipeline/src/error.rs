@@ -1,4 +1,4 @@
-//! The pipeline's error: one kind per exit code family of cli.md, and a message that names the
+//! The pipeline's error: one kind per exit code family of docs/cli.md, and a message that names the
 //! file, item or source, never a secret.
 
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ impl Error {
         }
     }
 
-    /// The exit code of cli.md for this error.
+    /// The exit code of docs/cli.md for this error.
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             ErrorKind::Input
@@ -115,9 +115,16 @@ impl From<store::Error> for Error {
             | store::ErrorKind::KeyInUse
             | store::ErrorKind::Unsupported => ErrorKind::Target,
             store::ErrorKind::Tampered => ErrorKind::Crypto,
+            store::ErrorKind::Output => ErrorKind::Usage,
             _ => ErrorKind::Io,
         };
-        Error::new(kind, e.to_string()).caused_by(e)
+        let path = e.path().map(std::path::Path::to_owned);
+        let error = Error::new(kind, e.to_string());
+        match path {
+            Some(p) => error.with_path(p),
+            None => error,
+        }
+        .caused_by(e)
     }
 }
 

@@ -6,7 +6,7 @@ use model::{Configuration, Export, Header, PasswordsMode, Scope, SecretState, Se
 
 use crate::error::{Error, ErrorKind};
 use crate::input::{ExportFormat, read_export};
-use crate::output::{write_file_atomic, write_folder_atomic};
+use store::output::{OutputKind, check as check_output, write_file_atomic, write_folder_atomic};
 
 /// What `export` does with the passwords of the folder (`--passwords`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -107,6 +107,7 @@ pub fn export(
     out: &Path,
     options: &ExportOptions,
 ) -> Result<ExportReport, Error> {
+    check_output(out, OutputKind::File)?;
     let target = store::Target::open_read(target_dir)?;
     let format = format_for(out, options.format);
     if format == ExportFormat::Folder {
@@ -223,7 +224,6 @@ pub enum ConvertTo {
 /// Converts between an XML bundle, a JSON bundle and a server folder, without loss (a folder
 /// has no header).
 pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, Error> {
-    let (mut export, _) = read_export(input)?;
     let format = match to {
         ConvertTo::Format(f) => f,
         ConvertTo::Auto => match out.extension().and_then(|e| e.to_str()) {
@@ -232,6 +232,9 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
             _ => ExportFormat::Folder,
         },
     };
+    let kind = if format == ExportFormat::Folder { OutputKind::Folder } else { OutputKind::File };
+    check_output(out, kind)?;
+    let (mut export, _) = read_export(input)?;
     if export.header.format_version().is_none() {
         // From a folder: a bundle needs a header; the folder knows no server.
         export.header = Header::new(export.scope(), PasswordsMode::Included, None, None, None);
@@ -239,13 +242,6 @@ pub fn convert(input: &Path, out: &Path, to: ConvertTo) -> Result<ExportReport, 
     let sections = export.configuration.ids();
     let scope = export.scope().as_str();
     if format == ExportFormat::Folder {
-        if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!("{} exists and is not empty; convert writes a new folder", out.display()),
-            )
-            .with_path(out));
-        }
         let files: Vec<(PathBuf, zeroize::Zeroizing<Vec<u8>>)> =
             format_xml::folder::folder_files(&export.configuration)
                 .into_iter()

@@ -71,7 +71,7 @@ pub enum Status {
 }
 
 impl Status {
-    /// The exit code of cli.md.
+    /// The exit code of docs/cli.md.
     pub fn exit_code(self) -> u8 {
         match self {
             Status::Imported | Status::DryRun => 0,

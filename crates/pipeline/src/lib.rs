@@ -48,7 +48,6 @@ mod error;
 mod export;
 mod import;
 pub mod input;
-mod output;
 mod sealed;
 mod stages;
 
@@ -58,8 +57,21 @@ pub use import::{
     ImportOptions, Interaction, Mode, NonInteractive, Outcome, Status, import, passwords,
 };
 pub use input::{ExportFormat, read_export};
-pub use output::write_file_atomic;
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
 pub use sealed::{RecipientId, SealedToNote};
 pub use stages::{default_registry, secret_source};
+
+/// Writes `bytes` to the output file `path` atomically and durably with permission bits `mode`,
+/// through the store's one durable-write layer ([`store::output::write_file_atomic`]): refused
+/// (exit 2) inside a managed folder or over anything but a regular file.
+pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    Ok(store::output::write_file_atomic(path, bytes, mode)?)
+}
+
+/// Checks, before any work, that the file `path` may be written as an output (see
+/// [`write_file_atomic`]): refused (exit 2) inside a managed folder, over anything but a regular
+/// file, or in a folder that does not exist.
+pub fn check_output_file(path: &std::path::Path) -> Result<(), Error> {
+    Ok(store::output::check(path, store::output::OutputKind::File)?)
+}

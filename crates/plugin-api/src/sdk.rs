@@ -18,7 +18,7 @@ use crate::abi::{self, ErrorBuf, Sink, Status, StrRef, status};
 ///
 /// One instance is made per run for each `--secrets plugin:NAME[:CONFIG]`, and asked once per
 /// key jimsctl asks of it: for each row of the Add Missing Passwords table, its keys one by
-/// one, most specific first, every source in order for each key (cli.md), until one answers.
+/// one, most specific first, every source in order for each key (docs/cli.md), until one answers.
 pub trait Plugin: Sized + Send + 'static {
     /// The name users write in `--secrets plugin:NAME`: lowercase letters, digits, `-` and
     /// `_`.

@@ -8,7 +8,7 @@
 //! given as a relative path, or a folder or library writable by its group or others, or owned
 //! by neither the current user nor root, is skipped and listed with the reason
 //! ([`LoadErrorKind::Untrusted`]). A plugin library is loaded once
-//! per process, checked against the ABI of `plugin-api` in the order architecture.md gives
+//! per process, checked against the ABI of `plugin-api` in the order docs/writing-a-plugin.md gives
 //! (symbol, magic, size, major, minor), and wrapped as an ordinary [`SecretSource`]: nothing
 //! downstream knows it is a plugin. A library that is not usable is listed with the reason
 //! ([`Registry::plugins`]) and, when `plugin:NAME` names it, the error names the file.

@@ -322,7 +322,7 @@ pub fn secret_entries(config: &Configuration, rng: &mut Rng) -> Vec<(String, Str
 /// `entries` as a TOML secrets file, one table per key prefix.
 pub fn secrets_toml(entries: &[(String, String)]) -> String {
     let mut out = String::from(
-        "# Passwords for the fixture's secrets, by secret key (see cli.md, `file:`).\n\
+        "# Passwords for the fixture's secrets, by secret key (see docs/cli.md, `file:`).\n\
          # Synthetic values for tests and the quickstart: not real credentials.\n",
     );
     let mut current = None;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use model::SecretKey;
 
-/// What kind of failure an [`Error`] is. The command line maps kinds to exit codes (cli.md).
+/// What kind of failure an [`Error`] is. The command line maps kinds to exit codes (docs/cli.md).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {

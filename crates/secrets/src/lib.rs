@@ -1,12 +1,12 @@
-//! The password-resolution stage of an import (architecture.md): what becomes of every
+//! The password-resolution stage of an import: what becomes of every
 //! password of the sections imported, and how the missing ones are found.
 //!
 //! 0. [`check_source_key`] checks, before the merge, that a `--source-key` is the key of the
 //!    server that wrote the export.
-//! 1. [`prepare`] applies the rules of jims-configuration.md ("What an import does with
-//!    each"): plaintext is sealed with the target's key, `{aesgcm}` values are opened to check
-//!    (and re-sealed when they are under the `--source-key`), and everything unusable on this
-//!    target becomes a [`Row`] of the Add Missing Passwords [`Table`].
+//! 1. [`prepare`] applies the rules of docs/configuration.md ("What an import does with
+//!    each state"): plaintext is sealed with the target's key, `{aesgcm}` values are opened to
+//!    check (and re-sealed when they are under the `--source-key`), and everything unusable on
+//!    this target becomes a [`Row`] of the Add Missing Passwords [`Table`].
 //! 2. [`resolve`] asks a [`Chain`] of [`SecretSource`]s for each row, key by key, most
 //!    specific first (item, template, account), optionally through a [`Cache`] shared by a
 //!    batch. The built-in sources (`env`, `file:`, `dir:`, `cmd:`) come from

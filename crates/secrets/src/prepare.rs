@@ -1,4 +1,4 @@
-//! The rules of jims-configuration.md, "What an import does with each": what happens to every
+//! The rules of docs/configuration.md, "What an import does with each state": what happens to every
 //! secret field of the imported sections before any secret source is asked.
 
 use crypto::{Secret, ServerKey};
@@ -188,9 +188,9 @@ pub fn prepare_with(
 }
 
 /// Checks that `source_key` is the key of the server that wrote `export` (the export's whole
-/// configuration, every section, before any is chosen): jims-configuration.md, "A
-/// `--source-key` whose key id matches no value in the export is a wrong key". So a partial
-/// import of sections without sealed passwords accepts the right key.
+/// configuration, every section, before any is chosen): docs/configuration.md, "A
+/// `--source-key` whose key id matches no sealed value anywhere in the export … is the wrong
+/// key". So a partial import of sections without sealed passwords accepts the right key.
 ///
 /// # Errors
 /// [`ErrorKind::WrongSourceKey`] when no `{aesgcm}` value of the export is under the key's id,

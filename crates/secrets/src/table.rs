@@ -164,7 +164,7 @@ impl Table {
     }
 }
 
-/// `{"total": T, "fixed": F, "remaining": R, "items": [...]}`, as cli.md gives it.
+/// `{"total": T, "fixed": F, "remaining": R, "items": [...]}`, as docs/cli.md gives it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TableJson<'a> {
     /// Rows.

@@ -231,7 +231,7 @@ fn quoted(ids: &[&str]) -> String {
 /// Every problem at once: an unknown id (with the valid ids), an id the export does not hold
 /// (with the ids it holds), an empty list, or an export that holds no section.
 pub fn choose(export: &Export, requested: Option<&[String]>) -> Result<Selection, Error> {
-    // In the order of jims-configuration.md's table, whatever the file's order.
+    // In the order of docs/configuration.md's sections table, whatever the file's order.
     let mut held = export.configuration.ids();
     held.sort();
     let sections = match requested {

@@ -3,7 +3,7 @@
 //! [`merge_owned`] when the export is no longer needed), and the plan of what the merge
 //! changes ([`plan`]).
 //!
-//! The rules come from jims-configuration.md, "Import semantics": the sections imported are
+//! The rules come from docs/configuration.md, "What an import does": the sections imported are
 //! those in the file, or a subset chosen from them; choosing a section the file lacks is an
 //! error; each imported section is cleared and replaced by the file's content; every other
 //! section is left exactly as it was; a partial import shows [`PARTIAL_WARNING`].

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// What kind of failure an [`Error`] is. The command line maps kinds to exit codes; the
-/// codes of cli.md that fit are given with each kind.
+/// codes of docs/cli.md that fit are given with each kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -44,6 +44,10 @@ pub enum ErrorKind {
     /// A key still needed (the current key, or one that seals passwords of a version) cannot
     /// be retired (exit 2).
     KeyInUse,
+    /// An output (an export, a converted bundle or folder, a report) cannot go where it was
+    /// asked for: inside a managed folder, over something that is not a regular file, or in a
+    /// folder that does not exist (exit 2). See [`crate::output`].
+    Output,
 }
 
 /// An error of the store. Its `Display` is a sentence naming the path; it never holds a

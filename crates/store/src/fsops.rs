@@ -72,6 +72,36 @@ mod fault {
         }
     }
 
+    /// `JIMSCTL_FAULT_SYNCFS_XATTR=1`: every [`super::syncfs`] is also announced to the
+    /// filesystem by a `getxattr` of `user.powercut.syncfs` on the folder (which a FUSE
+    /// filesystem sees, unlike `syncfs`), and `syncfs` is trusted on every filesystem: the
+    /// power-loss tests' filesystem then acts on it as a disk's would.
+    pub(super) fn syncfs_marked() -> bool {
+        static MARKED: OnceLock<bool> = OnceLock::new();
+        *MARKED.get_or_init(|| {
+            std::env::var_os("JIMSCTL_FAULT_SYNCFS_XATTR").is_some_and(|v| v == "1")
+        })
+    }
+
+    /// Announces a `syncfs` of the filesystem holding `dir` (see [`syncfs_marked`]).
+    pub(super) fn mark_syncfs(dir: &std::path::Path) {
+        use std::os::unix::ffi::OsStrExt;
+        if !syncfs_marked() {
+            return;
+        }
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return };
+        let mut buf = [0u8; 1];
+        // SAFETY: valid NUL-terminated strings and a buffer of the length given.
+        unsafe {
+            libc::getxattr(
+                c.as_ptr(),
+                c"user.powercut.syncfs".as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+    }
+
     pub(super) fn exchange_disabled() -> bool {
         settings().no_exchange
     }
@@ -82,18 +112,60 @@ thread_local! {
     static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs `f` with this thread's per-file and per-folder syncs deferred: the caller promises to
-/// call [`syncfs`] on the filesystem before anything depends on what `f` wrote being durable.
-/// Only on Linux, which has `syncfs(2)`; elsewhere every sync still happens.
-pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
+/// Runs `f`, which writes to the filesystem holding `dir`, with this thread's per-file and
+/// per-folder syncs deferred: the caller promises to call [`syncfs`] on that filesystem before
+/// anything depends on what `f` wrote being durable. Only where `syncfs` reaches the disk
+/// ([`syncfs_reaches_disk`]); elsewhere every sync still happens.
+pub(crate) fn deferring<R>(dir: &Path, f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
             DEFERRED.with(|d| d.set(self.0));
         }
     }
-    let _restore = Restore(DEFERRED.with(|d| d.replace(cfg!(target_os = "linux"))));
+    let defer = syncfs_reaches_disk(dir);
+    let _restore = Restore(DEFERRED.with(|d| d.replace(defer)));
     f()
+}
+
+/// Whether `syncfs(2)` of the filesystem holding `path` (or its nearest existing ancestor)
+/// makes everything written to it durable. Not on FUSE filesystems (sshfs, s3fs, rclone,
+/// mergerfs…): the kernel forwards `syncfs` only to virtiofs, so on the others it returns
+/// without the filesystem's server ever knowing; there only `fsync`s reach it. Not elsewhere
+/// than on Linux, which has no `syncfs`.
+pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        /// `FUSE_SUPER_MAGIC` (linux/magic.h): every FUSE filesystem, fuseblk included.
+        const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+        #[cfg(feature = "fault-injection")]
+        if fault::syncfs_marked() {
+            return true;
+        }
+        let mut at = Some(path);
+        while let Some(p) = at {
+            let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+            let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
+            // SAFETY: `st` is plain data the call fills; `c` is a valid NUL-terminated path.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            if unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0 {
+                #[allow(clippy::unnecessary_cast)]
+                return st.f_type as i64 != FUSE_SUPER_MAGIC;
+            }
+            if io::Error::last_os_error().kind() != io::ErrorKind::NotFound {
+                return false;
+            }
+            at = p.parent();
+        }
+        false
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        false
+    }
 }
 
 /// Whether syncs are deferred on this thread.
@@ -114,6 +186,8 @@ pub(crate) fn syncfs(dir: &Path) -> Result<(), Error> {
         if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
             return Err(Error::io("sync the filesystem of", dir, io::Error::last_os_error()));
         }
+        #[cfg(feature = "fault-injection")]
+        fault::mark_syncfs(dir);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = dir;
@@ -302,6 +376,138 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Erro
     let mut buf = crypto::SecretBytes::with_capacity(meta.len() as usize + 1);
     file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
     Ok(Some(buf))
+}
+
+/// Opens an unnamed file in the folder `dir` for writing (`O_TMPFILE`), with permission bits
+/// `mode` from the start: it has no name until [`link_unnamed`] gives it one, so a process
+/// killed before then leaves nothing behind. `Ok(None)` when the filesystem (or the system)
+/// cannot make unnamed files: the caller then writes through a named temporary file.
+pub(crate) fn create_unnamed(dir: &Path, mode: u32) -> Result<Option<File>, Error> {
+    step("create file");
+    #[cfg(target_os = "linux")]
+    {
+        match OpenOptions::new()
+            .write(true)
+            .mode(mode)
+            .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+            .open(dir)
+        {
+            Ok(f) => Ok(Some(f)),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOSYS)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::io("create an unnamed temporary file in", dir, e)),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (dir, mode);
+        Ok(None)
+    }
+}
+
+/// Gives the unnamed file `file` (from [`create_unnamed`]) the name `to`, which must not exist.
+/// `Ok(false)` when the system cannot (no `/proc` and no `CAP_DAC_READ_SEARCH` for
+/// `AT_EMPTY_PATH`): the caller then writes through a named temporary file.
+pub(crate) fn link_unnamed(file: &File, to: &Path) -> io::Result<bool> {
+    step("link");
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let fd = file.as_raw_fd();
+        let to = CString::new(to.as_os_str().as_bytes())?;
+        let proc = CString::new(format!("/proc/self/fd/{fd}"))?;
+        // SAFETY: both paths are NUL-terminated strings that outlive the call.
+        let r = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                proc.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ENOENT) {
+            return Err(e);
+        }
+        // No /proc: the descriptor itself, which needs CAP_DAC_READ_SEARCH.
+        // SAFETY: `fd` is open for the duration of the call; the empty path is a valid string.
+        let r = unsafe {
+            libc::linkat(fd, c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH)
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM | libc::EACCES)) {
+            return Ok(false);
+        }
+        Err(e)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, to);
+        Ok(false)
+    }
+}
+
+/// Creates the new file `path` with `mode` for writing (never through a link); the caller
+/// writes it with [`write_all`] and syncs it with [`sync_file`].
+pub(crate) fn create_file(path: &Path, mode: u32) -> io::Result<File> {
+    step("create file");
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Writes all of `bytes` to `file` (named `path` in errors).
+pub(crate) fn write_all(file: &mut File, bytes: &[u8], path: &Path) -> Result<(), Error> {
+    step("write file");
+    file.write_all(bytes).map_err(|e| Error::io("write", path, e))
+}
+
+/// Syncs `file`'s data and metadata (named `path` in errors).
+pub(crate) fn sync_file(file: &File, path: &Path) -> Result<(), Error> {
+    if deferred() {
+        return Ok(());
+    }
+    step("sync file");
+    file.sync_all().map_err(|e| Error::io("sync", path, e))
+}
+
+/// Takes an exclusive `flock(2)` on the open file or folder `file`: `Ok(false)` when another
+/// open file description holds one and `wait` is false. A temporary file or folder is locked by
+/// its writer for as long as it lives, so that a later run tells a dead writer's leftover (free)
+/// from a live writer's (locked).
+pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    loop {
+        // SAFETY: `file` is an open descriptor for the duration of the call.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
 }
 
 /// Eight random bytes as hex, for temporary names.

@@ -24,8 +24,10 @@
 //! (the next open finishes or undoes it, as for a commit alone). When [`Group::commit`]
 //! returns, every commit it reports done is durable.
 //!
-//! Where the system has no `syncfs` (other than Linux), staging syncs as a commit alone does and
-//! the group only delays the switches.
+//! Where the system has no `syncfs` (other than Linux), or where `syncfs` does not reach the
+//! disk (FUSE filesystems: the kernel forwards it only to virtiofs), staging syncs as a commit
+//! alone does, each phase `fsync`s the folders whose entries it changed, and the group only
+//! delays the switches.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -233,12 +235,14 @@ pub(crate) fn clean_parent_once(
     Some(result)
 }
 
-/// Stages a commit in the current group: `build` runs with syncs deferred and returns the
-/// pending commit and its report.
+/// Stages a commit in the current group: `build`, which writes the folder `dir` (or creates
+/// it), runs with syncs deferred where `syncfs` reaches the disk, and returns the pending commit
+/// and its report.
 pub(crate) fn stage(
+    dir: &Path,
     build: impl FnOnce() -> Result<(Pending, CommitReport), Error>,
 ) -> Result<CommitReport, Error> {
-    let (pending, report) = fsops::deferring(build)?;
+    let (pending, report) = fsops::deferring(dir, build)?;
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
         let Some((inner, staged)) = current.as_mut() else {
@@ -252,10 +256,20 @@ pub(crate) fn stage(
     })
 }
 
-/// Syncs every filesystem that holds one of `dirs`, once each.
+/// Makes durable what the phase wrote to the folders `dirs` (and, for commits staged with syncs
+/// deferred, inside them): one `syncfs` of each filesystem whose `syncfs` reaches the disk;
+/// elsewhere (FUSE), where the steps synced their files and folders as they went, an `fsync` of
+/// each of `dirs`, whose entries the phase changed.
 fn sync_filesystems<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<(), Error> {
     let mut seen = BTreeSet::new();
+    let mut synced = BTreeSet::new();
     for dir in dirs {
+        if !fsops::syncfs_reaches_disk(dir) {
+            if synced.insert(dir.to_path_buf()) {
+                fsops::sync_dir(dir)?;
+            }
+            continue;
+        }
         let dev = std::fs::metadata(dir).map_err(|e| Error::io("inspect", dir, e))?.dev();
         if seen.insert(dev) {
             fsops::syncfs(dir)?;
@@ -300,17 +314,20 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
         match p {
             Pending::Sibling(s) => {
                 let parent = s.parent().to_path_buf();
-                match fsops::deferring(|| s.place()) {
+                match fsops::deferring(&parent, || s.place()) {
                     Ok(_) => placed.push((i, parent)),
                     Err(e) => results[i] = Some(Err(e)),
                 }
             }
-            Pending::InPlace(mut p) => match fsops::deferring(|| p.install()) {
-                Ok(()) => installed.push((i, Switching::InPlace(p))),
-                Err(e) => results[i] = Some(Err(e)),
-            },
+            Pending::InPlace(mut p) => {
+                let dir = p.dir().to_path_buf();
+                match fsops::deferring(&dir, || p.install()) {
+                    Ok(()) => installed.push((i, Switching::InPlace(p))),
+                    Err(e) => results[i] = Some(Err(e)),
+                }
+            }
             Pending::Existing { commit, _lock } => {
-                match fsops::deferring(|| commit.install_steps()) {
+                match fsops::deferring(&commit.dir, || commit.install_steps()) {
                     Ok(()) => installed.push((i, Switching::Existing { commit, _lock })),
                     Err(e) => {
                         let _ = recover(&commit.dir, &commit.state);
@@ -342,7 +359,7 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
     let mut switched: Vec<Switching> = Vec::with_capacity(installed.len());
     for (i, s) in installed {
         let commit = s.commit();
-        match fsops::deferring(|| commit.exchange_steps()) {
+        match fsops::deferring(&commit.dir, || commit.exchange_steps()) {
             Ok(()) => {
                 results[i] = Some(Ok(()));
                 switched.push(s);
@@ -360,13 +377,13 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
         return;
     }
     for s in &switched {
-        let _ = fsops::deferring(|| s.commit().audit());
+        let _ = fsops::deferring(&s.commit().dir, || s.commit().audit());
     }
     if sync_filesystems(dirs()).is_err() {
         return;
     }
     for s in &switched {
-        let _ = fsops::deferring(|| s.commit().clean_up());
+        let _ = fsops::deferring(&s.commit().dir, || s.commit().clean_up());
     }
     let _ = sync_filesystems(dirs());
 }

@@ -14,6 +14,9 @@
 //! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
 //!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
 //!   and [`Target::retire_key`].
+//! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
+//!   and folders, reports) with the same durable steps, never inside a managed folder and never
+//!   over anything but a regular file.
 //! - [`Group`] commits many targets together (a batch): the commits made in [`Group::scope`]
 //!   are staged, and [`Group::commit`] makes them durable with a few `syncfs` calls rather than
 //!   some 60 `fsync`s each, keeping each commit atomic.
@@ -29,8 +32,10 @@
 //! change is synced; the new `cwd/` replaces the old one in a single `renameat2(RENAME_EXCHANGE)`
 //! (two journaled renames where the kernel lacks it), and a commit interrupted by a crash is
 //! finished or undone by the next open. A [`Group`] runs the same steps in the same order for
-//! many commits, with one `syncfs(2)` between phases instead of a sync per file. With the
-//! `fault-injection` feature,
+//! many commits, with one `syncfs(2)` between phases instead of a sync per file, where `syncfs`
+//! reaches the disk (not on FUSE filesystems, which it never reaches: there the group syncs file
+//! by file). So a power cut loses nothing a finished commit wrote, and one during a commit
+//! leaves the old version or the new one. With the `fault-injection` feature,
 //! `JIMSCTL_FAULT_STEP=N` aborts the process at the N-th filesystem step.
 
 mod commit;
@@ -43,6 +48,7 @@ mod keys;
 mod layout;
 mod live;
 mod lock;
+pub mod output;
 mod server;
 mod snapshot;
 mod target;

@@ -301,7 +301,7 @@ impl Target {
         };
         let version = VersionSpec { version: self.version + 1, meta, files };
         if group::active() {
-            return group::stage(|| {
+            return group::stage(&self.dir, || {
                 let (pending, created) = match placement {
                     Placement::Sibling => {
                         let s = create::build_sibling(&self.dir, &toml, &self.key, version)?;
@@ -354,7 +354,8 @@ impl Target {
         };
         if group::active() {
             let lock = self.lock;
-            return group::stage(move || {
+            let dir = commit.dir.clone();
+            return group::stage(&dir, move || {
                 commit.stage()?;
                 commit.plan.forget_bytes();
                 let report = CommitReport {

@@ -117,6 +117,10 @@ impl Scenario {
     fn run_paused(&self, t: &Path, n: u64) -> Option<String> {
         let mut c = cmd();
         c.args(self.op_args(t)).env("JIMSCTL_FAULT_PAUSE", n.to_string());
+        // The last folder an import used is remembered (through the same durable steps) after
+        // the import is done and its lock released; these tests stop the import itself, so
+        // the memory goes nowhere: under a regular file, no state folder can be made.
+        c.env("XDG_STATE_HOME", no_state_home());
         if self.no_exchange {
             c.env("JIMSCTL_FAULT_NO_EXCHANGE", "1");
         }
@@ -146,6 +150,12 @@ impl Scenario {
 }
 
 const SIGKILL: i32 = 9;
+
+/// A state folder that cannot exist (it lies under a regular file).
+fn no_state_home() -> PathBuf {
+    static FILE: std::sync::OnceLock<tempfile::NamedTempFile> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| tempfile::NamedTempFile::new().unwrap()).path().join("state")
+}
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
@@ -283,4 +293,120 @@ fn a_rollback_killed_at_every_step_leaves_old_or_new() {
     let s = Scenario { template, old_version: 2, export_b, op: Op::Rollback, no_exchange: false };
     let steps = every_step(&s);
     eprintln!("rollback killed at each of {steps} steps");
+}
+
+/// `export --passwords plain` with `exported_at` blanked (the only byte that differs between two
+/// exports of one version).
+fn normalized_export(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let Some(at) = text.find("exported_at=\"") else { return text.into_owned() };
+    let rest = &text[at + 13..];
+    let end = rest.find('"').unwrap();
+    format!("{}exported_at=\"\"{}", &text[..at], &rest[end + 1..])
+}
+
+/// The names in `dir` but `keep`.
+fn others(dir: &Path, keep: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != keep)
+        .collect();
+    names.sort();
+    names
+}
+
+/// `export --passwords plain` killed before each of its filesystem steps (issue 12.3), writing a
+/// new file and replacing an old one: the output is then the old file (or none) or the complete
+/// new one, never a part, and no plaintext is left under another name, but for a kill between
+/// the link of the finished file and its rename over the old one: that temporary (mode 0600,
+/// and free of any writer's lock) is removed by the next export to the same path.
+#[test]
+fn an_export_killed_at_every_step_leaves_the_old_or_the_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = shm_tempdir();
+    let (t, _) = prepare(dir.path());
+    let t = t.to_str().unwrap();
+    for replace in [false, true] {
+        let outs = dir.path().join(format!("outs-{replace}"));
+        std::fs::create_dir(&outs).unwrap();
+        let out = outs.join("plain.xml");
+        let args = |out: &Path| {
+            strings(&[
+                "export",
+                "--target",
+                t,
+                "--out",
+                out.to_str().unwrap(),
+                "--passwords",
+                "plain",
+            ])
+        };
+        let reference = dir.path().join(format!("reference-{replace}.xml"));
+        let r = run_args(dir.path(), &args(&reference));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let new = normalized_export(&std::fs::read(&reference).unwrap());
+        let mut steps = None;
+        for n in 1..200u64 {
+            if replace {
+                std::fs::write(&out, "old").unwrap();
+            } else if out.exists() {
+                std::fs::remove_file(&out).unwrap();
+            }
+            let mut c = cmd();
+            c.args(args(&out)).env("JIMSCTL_FAULT_PAUSE", n.to_string());
+            let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+            let mut stderr = BufReader::new(child.stderr.take().unwrap());
+            let mut paused_at = None;
+            loop {
+                let mut line = String::new();
+                if stderr.read_line(&mut line).unwrap() == 0 {
+                    break;
+                }
+                assert_no_password(&format!("step {n}"), &line);
+                if line.contains("fault-injection: paused at step") {
+                    paused_at = Some(line);
+                    break;
+                }
+            }
+            let Some(paused_at) = paused_at else {
+                assert!(child.wait().unwrap().success(), "step {n}: the export failed");
+                assert_eq!(normalized_export(&std::fs::read(&out).unwrap()), new);
+                assert!(others(&outs, "plain.xml").is_empty(), "{:?}", others(&outs, "plain.xml"));
+                steps = Some(n - 1);
+                break;
+            };
+            child.kill().unwrap();
+            assert_eq!(child.wait().unwrap().signal(), Some(SIGKILL));
+            match std::fs::read(&out) {
+                Err(_) => assert!(!replace, "step {n}: the old file is gone ({paused_at})"),
+                Ok(b) if b == b"old" => assert!(replace, "step {n}"),
+                Ok(b) => {
+                    assert_eq!(normalized_export(&b), new, "step {n}: a part ({paused_at})");
+                    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+                    assert_eq!(mode, 0o600, "step {n}");
+                }
+            }
+            let left = others(&outs, "plain.xml");
+            if !left.is_empty() {
+                assert!(
+                    replace && paused_at.contains("(rename)"),
+                    "step {n}: {left:?} left ({paused_at})"
+                );
+                assert_eq!(left.len(), 1, "step {n}: {left:?}");
+                assert!(left[0].starts_with(".plain.xml.jims-tmp-"), "{left:?}");
+                let tmp = outs.join(&left[0]);
+                let mode = std::fs::metadata(&tmp).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "step {n}: the temporary's mode");
+                assert_eq!(normalized_export(&std::fs::read(&tmp).unwrap()), new);
+                // The next export to that path removes what the dead one left.
+                let r = run_args(dir.path(), &args(&out));
+                assert_eq!(r.code, 0, "{}", r.stderr);
+                assert!(others(&outs, "plain.xml").is_empty(), "step {n}: still {left:?}");
+            }
+        }
+        let steps = steps.expect("the export never completed");
+        assert!(steps >= 4, "only {steps} steps: is the store's fault hook compiled in?");
+        eprintln!("export (replace={replace}) killed at each of {steps} steps");
+    }
 }

@@ -113,7 +113,7 @@ fn sections_in_an_unusual_order_keep_it_through_json_and_back() {
     assert_eq!(run(&["convert", &d("r.xml"), &d("r.json")]).code, 0);
     assert_eq!(run(&["convert", &d("r.json"), &d("back.xml")]).code, 0);
     assert_eq!(std::fs::read_to_string(d("back.xml")).unwrap(), reversed);
-    // The table still lists sections in the order of jims-configuration.md.
+    // The table still lists sections in the order of docs/configuration.md's sections table.
     let r = run(&["passwords", &d("r.xml"), "--target", &d("t"), "--format", "json"]);
     let usual = run(&["passwords", "exports/partial.xml", "--target", &d("t"), "--format", "json"]);
     assert_eq!(r.json()["items"], usual.json()["items"]);

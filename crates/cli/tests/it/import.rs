@@ -269,6 +269,8 @@ fn a_folder_that_is_not_managed_is_refused_with_a_hint() {
     assert!(r.stderr.contains("--adopt"), "{}", r.stderr);
 }
 
+/// Quietly, and with the command's own exit code (3: passwords missing), never 0 (issue 12.4;
+/// `streams.rs` has every other case).
 #[test]
 fn a_closed_standard_output_ends_quietly() {
     let dir = tmp();
@@ -287,5 +289,6 @@ fn a_closed_standard_output_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
 }

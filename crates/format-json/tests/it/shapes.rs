@@ -455,7 +455,7 @@ fn transports_are_keyed_by_native_file() {
 
 #[test]
 fn sections_keep_the_order_of_the_file() {
-    // Lossless "in order" (export-formats.md): a bundle written back keeps its sections' order.
+    // Lossless "in order" (docs/formats.md): a bundle written back keeps its sections' order.
     let export = read_sections(r#"{"session": {}, "event_sources": [], "templates": []}"#).unwrap();
     assert_eq!(
         export.configuration.ids(),

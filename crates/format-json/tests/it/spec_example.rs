@@ -1,12 +1,13 @@
-//! The JSON example of export-formats.md reads to the model that its XML example describes, and
-//! writes back to the same JSON.
+//! A hand-written JSON bundle (a user directory and an SRX client whose password is a `{fsw}`
+//! child element) reads to the model that its XML twin describes, and writes back to the same
+//! JSON: the mapping of docs/formats.md, "The JSON bundle".
 
 use model::{Element, Header, PasswordsMode, Scope, Section, SectionId};
 
 use crate::util::{compact, export_of};
 use samples::parts::fsw_password;
 
-/// The JSON example of export-formats.md.
+/// The hand-written JSON bundle, formatted as a person would write it.
 const SPEC_JSON: &str = r#"{
   "jims_export": {
     "format_version": 1, "scope": "partial", "passwords": "included",

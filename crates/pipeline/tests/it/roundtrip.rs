@@ -1,5 +1,5 @@
 //! Any configuration → XML → model → JSON → model is the identity, and so are the byte round
-//! trips of both writers' output (conventions.md, "Property tests").
+//! trips of both writers' output (proptest).
 
 use model::{
     Attribute, Configuration, Element, Export, Header, PasswordsMode, Scope, Section, SectionId,

@@ -1,7 +1,7 @@
 //! Loading one plugin library, checked: the file is a shared library, it exports the manifest
 //! function, and its manifest and functions table are what this host speaks, in the order of
-//! architecture.md. A library is loaded once per process, with immediate symbol binding, and
-//! never unloaded.
+//! docs/writing-a-plugin.md. A library is loaded once per process, with immediate symbol
+//! binding, and never unloaded.
 
 use std::collections::HashMap;
 use std::fmt;

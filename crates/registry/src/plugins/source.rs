@@ -184,7 +184,7 @@ impl SecretSource for PluginSource {
     /// Calls the plugin's resolve once, asking for `key` alone, whatever keys `request` holds.
     fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
         let file = self.library.path.display();
-        // A panic is the plugin failing while answering (cli.md: exit 1), not a configuration
+        // A panic is the plugin failing while answering (docs/cli.md: exit 1), not a configuration
         // the user got wrong.
         if let Some(why) = self.library.poisoned() {
             return Err(SourceError::failed(

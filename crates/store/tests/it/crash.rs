@@ -36,6 +36,14 @@ fn child() {
         "init" => {
             store::init(dir, None).unwrap();
         }
+        "output-file" => {
+            store::output::write_file_atomic(&dir.join("out.xml"), NEW_OUTPUT, 0o600).unwrap();
+        }
+        "output-folder" => {
+            let files = [("cwd/config/a.xml", NEW_OUTPUT), ("cwd/system/b.xml", NEW_OUTPUT)]
+                .map(|(p, b)| (PathBuf::from(p), b));
+            store::output::write_folder_atomic(&dir.join("out"), &files, 0o600, 0o700).unwrap();
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -274,5 +282,103 @@ fn adopt_interrupted_at_any_step_leaves_the_original_or_the_adopted_folder() {
                 t.commit(&config_c(), meta(&[SectionId::EventSources])).unwrap();
             }
         });
+    }
+}
+
+/// What the output scenarios write.
+const NEW_OUTPUT: &[u8] = b"<new plaintext=\"secret\"/>\n";
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// An output (a new file, a file over an old one, a new folder) aborted at every step: the old
+/// output (or none) or the whole new one, and no temporary left, but for an abort between the
+/// link of the finished file and its rename over the old one, whose temporary the next write of
+/// that output removes (its writer is dead: its lock is free).
+#[test]
+fn an_output_aborted_at_every_step_is_old_or_new() {
+    for (scenario, old) in
+        [("output-file", None), ("output-file", Some(b"old".as_slice())), ("output-folder", None)]
+    {
+        let mut completed = false;
+        for n in 1..100u64 {
+            let t = crash_tempdir();
+            let dir = t.path().join("outs");
+            std::fs::create_dir(&dir).unwrap();
+            if let Some(old) = old {
+                std::fs::write(dir.join("out.xml"), old).unwrap();
+            }
+            let mut spec = OsString::from(format!("{scenario}:"));
+            spec.push(&dir);
+            let out = run_child(
+                "crash::child",
+                &[(CHILD, spec), ("JIMSCTL_FAULT_STEP", n.to_string().into())],
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let aborted = !out.status.success();
+            if aborted {
+                assert_eq!(
+                    out.status.signal(),
+                    Some(libc::SIGABRT),
+                    "{scenario} step {n}: {stderr}"
+                );
+            }
+            let outputs: Vec<String> =
+                names(&dir).into_iter().filter(|n| !n.starts_with('.')).collect();
+            let temporaries: Vec<String> =
+                names(&dir).into_iter().filter(|n| n.starts_with('.')).collect();
+            if scenario == "output-file" {
+                match std::fs::read(dir.join("out.xml")) {
+                    Err(_) => assert!(old.is_none() && aborted, "step {n}: the old file is gone"),
+                    Ok(b) if Some(b.as_slice()) == old => assert!(aborted, "step {n}"),
+                    Ok(b) => assert_eq!(b, NEW_OUTPUT, "{scenario} step {n}: a part"),
+                }
+            } else if outputs.is_empty() {
+                assert!(aborted, "step {n}");
+            } else {
+                let files = all_files(&dir.join("out"));
+                assert_eq!(files.len(), 2, "step {n}: {files:?}");
+                assert!(files.iter().all(|(_, b)| b == NEW_OUTPUT), "step {n}");
+            }
+            assert!(outputs.len() <= 1, "{scenario} step {n}: {outputs:?}");
+            if !temporaries.is_empty() {
+                // Only the file's one named instant may leave its temporary behind.
+                let renaming = stderr.contains("(rename)");
+                assert!(
+                    scenario == "output-folder" || (old.is_some() && renaming),
+                    "{scenario} step {n}: {temporaries:?} left: {stderr}"
+                );
+                assert_eq!(temporaries.len(), 1, "step {n}: {temporaries:?}");
+                assert!(temporaries[0].contains(".jims-tmp-"), "{temporaries:?}");
+                // The next write of that output removes it.
+                if scenario == "output-file" {
+                    store::output::write_file_atomic(&dir.join("out.xml"), b"next", 0o600).unwrap();
+                } else {
+                    let _ = std::fs::remove_dir_all(dir.join("out"));
+                    let files = [(PathBuf::from("x.xml"), b"next")];
+                    store::output::write_folder_atomic(&dir.join("out"), &files, 0o600, 0o700)
+                        .unwrap();
+                }
+                assert!(
+                    names(&dir).iter().all(|n| !n.starts_with('.')),
+                    "step {n}: {:?}",
+                    names(&dir)
+                );
+            }
+            if !aborted {
+                assert!(n > 4, "{scenario}: no step aborted; is fault injection compiled in?");
+                assert!(temporaries.is_empty());
+                completed = true;
+                break;
+            }
+        }
+        assert!(completed, "{scenario}: the write never completed");
     }
 }
