@@ -14,7 +14,7 @@ CSO passwords too, then import them.";
 
 /// Text from an input (a server id), as printed: control characters escaped.
 fn shown(s: &str) -> String {
-    s.chars().flat_map(char::escape_debug).collect()
+    crate::render::escape_for_terminal(s).into_owned()
 }
 
 /// `jimsctl key public`: the folder's transport public key as a public-key file, made first in
