@@ -87,9 +87,12 @@ pub(crate) struct BatchArgs {
     /// file:{dir}/{name}.secrets.json.
     #[arg(long = "secrets", value_name = "SPEC")]
     pub(crate) secrets: Vec<String>,
-    /// Time limit for each answer of a `cmd:` source, in seconds.
+    /// Time limit for each answer of a `cmd:` source or a plugin, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
+    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
+    #[arg(long)]
+    pub(crate) verbose: bool,
     /// The exporting server's key file.
     #[arg(long, value_name = "FILE")]
     pub(crate) source_key: Option<PathBuf>,
@@ -250,9 +253,12 @@ pub(crate) struct ResolveArgs {
     /// cmd:PROGRAM [ARG…], plugin:NAME[:CONFIG], prompt.
     #[arg(long = "secrets", value_name = "SPEC")]
     pub(crate) secrets: Vec<String>,
-    /// Time limit for each answer of a `cmd:` source, in seconds.
+    /// Time limit for each answer of a `cmd:` source or a plugin, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub(crate) secrets_timeout: f64,
+    /// Show the start of a failing `cmd:` program's error output (it may hold a secret).
+    #[arg(long)]
+    pub(crate) verbose: bool,
     /// The exporting server's key file, so its sealed passwords are re-sealed instead of
     /// counted missing.
     #[arg(long, value_name = "FILE")]

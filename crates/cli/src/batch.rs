@@ -44,7 +44,7 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
             "file:{dir}/{name}.secrets.json for one file per export",
         ));
     }
-    let source_options = sources::options(a.secrets_timeout);
+    let source_options = sources::options(a.secrets_timeout, a.verbose);
     let open = |spec: &str| sources::open(spec, &source_options);
     let options = batch::Options {
         jobs: a.jobs.map_or(0, usize::from),
@@ -99,19 +99,12 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
     Ok(report.exit_code())
 }
 
-/// The entries: from the manifest (whose targets' parent folders are made when absent, as
-/// `--targets DIR` is, for the entries that write), or from the folder of exports (whose
-/// targets folder is made when absent, unless nothing is to be written).
+/// The entries: from the manifest (a target whose parent folder is missing fails, as with
+/// `import`: nothing is made), or from the folder of exports (whose targets folder, given by
+/// `--targets DIR`, is made when absent, unless nothing is to be written).
 fn list(a: &BatchArgs) -> Result<Vec<Entry>, Error> {
     if let Some(manifest) = &a.manifest {
-        let entries = batch::read_manifest(manifest)?;
-        for e in entries.iter().filter(|e| !e.overrides.dry_run.unwrap_or(a.dry_run)) {
-            if let Some(parent) = e.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-                // At worst the entry fails alone, naming the missing folder.
-                let _ = std::fs::create_dir_all(parent);
-            }
-        }
-        return Ok(entries);
+        return batch::read_manifest(manifest);
     }
     let (Some(exports), Some(targets)) = (&a.exports, &a.targets) else {
         return Err(Error::new(
@@ -169,6 +162,13 @@ fn memo_key(row: &secrets::Row) -> MemoKey {
 impl pipeline::Interaction for BatchInteraction {
     fn accept_partial(&self, _warning: &str) -> bool {
         false
+    }
+
+    fn warn(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
+            None => eprintln!("warning: {message}"),
+        }
     }
 
     fn prompt_passwords(&self, table: &mut Table) -> Result<Option<Vec<(usize, Secret)>>, Error> {

@@ -59,7 +59,9 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
              `jimsctl import` asks for what is missing"
         );
     }
-    let outcome = pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain)?;
+    let interaction = TerminalInteraction { title: String::new() };
+    let outcome =
+        pipeline::passwords(&a.resolve.export, &a.resolve.target, &options, &chain, &interaction)?;
     if let Some(path) = &a.emit {
         emit_skeleton(path, &outcome.table)?;
     }
@@ -132,8 +134,10 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 
 /// The secret sources given with `--secrets`, in order, and whether `prompt` was asked for (it
 /// is asked last, after every other source). `prompt` needs a terminal when `will_prompt`.
+/// Each SPEC is checked now, but its source is opened only once the import has checked its
+/// export and its target.
 fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
-    let options = sources::options(a.secrets_timeout);
+    let options = sources::options(a.secrets_timeout, a.verbose);
     let mut chain = Vec::new();
     let mut prompt = false;
     for spec in &a.secrets {
@@ -145,7 +149,7 @@ fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bo
             }
             prompt = true;
         } else {
-            chain.push(sources::open(spec, &options)?);
+            chain.push(sources::deferred(spec, &options)?);
         }
     }
     Ok((secrets::Chain::new(chain), prompt))
@@ -172,6 +176,10 @@ struct TerminalInteraction {
 }
 
 impl pipeline::Interaction for TerminalInteraction {
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
     fn accept_partial(&self, warning: &str) -> bool {
         if !term::interactive() {
             errln!("warning: {warning}");

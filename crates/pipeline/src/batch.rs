@@ -8,6 +8,12 @@
 //! - [`run`] imports them with [`crate::import`] and returns a [`Report`], which serializes
 //!   as the report of docs/cli.md.
 //!
+//! # Targets
+//! A batch creates no folder: an entry whose target's parent folder does not exist fails (exit
+//! 2), as `import` does. Targets that nest (one inside another, once links and `..` are
+//! resolved: `t/a` and `t/a/cwd`) are refused before anything runs: an import into one would
+//! damage the other. The same target twice is fine: its imports run one after the other.
+//!
 //! # Isolation
 //! An entry that fails (a bad file, passwords missing, a busy target, a wrongly configured
 //! source of its own) is reported with its own status and exit code; the others go on. The
@@ -41,7 +47,7 @@ use secrets::{Answer, Cache, Chain, Request, SecretSource, SourceError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::import::{ImportOptions, Interaction, Outcome, Status, import};
+use crate::import::{ImportOptions, Interaction, Outcome, Status};
 use crate::input::io_reason;
 
 /// The `import` flags of one entry of a manifest; each one unset takes the batch's.
@@ -501,12 +507,17 @@ impl SecretSource for Shared {
     fn lookup(&self, key: &model::SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
         self.0.lookup(key, request)
     }
+    fn start(&self) -> Result<Vec<String>, secrets::Error> {
+        self.0.start()
+    }
 }
 
 /// A chain and its cache, shared by the entries with the same SPECs.
-struct Lookup {
-    chain: Chain,
-    cache: Option<Cache>,
+pub(crate) struct Lookup {
+    /// The sources.
+    pub(crate) chain: Chain,
+    /// The answers shared (with shared lookups, for SPECs without placeholders).
+    pub(crate) cache: Option<Cache>,
 }
 
 /// A source opened for the batch, or why it could not be.
@@ -615,6 +626,59 @@ fn settle(entry: &Entry, defaults: &Defaults) -> (ImportOptions, Vec<String>) {
     (options, specs)
 }
 
+/// `path` as the filesystem resolves it: absolute, its longest existing ancestor with every
+/// link resolved (`canonicalize`), the rest made lexically normal.
+fn resolved(path: &Path) -> PathBuf {
+    let abs = identity(path);
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return identity(&out);
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// Refuses a list whose targets nest: one inside another (the same one twice is fine).
+///
+/// # Errors
+/// [`ErrorKind::Usage`] (exit 2) naming each pair, as listed.
+pub fn check_targets(entries: &[Entry]) -> Result<(), Error> {
+    let mut all: Vec<(PathBuf, &Path)> =
+        entries.iter().map(|e| (resolved(&e.target), e.target.as_path())).collect();
+    all.sort();
+    all.dedup_by(|a, b| a.0 == b.0);
+    // In component order a folder's descendants follow it at once: if any target holds
+    // another, some target holds the next one.
+    let nested: Vec<String> = all
+        .windows(2)
+        .filter(|w| w[1].0.starts_with(&w[0].0))
+        .map(|w| format!("{} is inside {}", w[1].1.display(), w[0].1.display()))
+        .collect();
+    if nested.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Usage,
+        format!(
+            "the batch's targets nest: {}; an import into one would damage the other: give \
+             each import a folder of its own; nothing was imported",
+            nested.join("; ")
+        ),
+    ))
+}
+
 /// A path made absolute and lexically normal, to tell when two entries share a target.
 fn identity(path: &Path) -> PathBuf {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -637,7 +701,7 @@ fn waves(entries: &[Entry]) -> Vec<Vec<usize>> {
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
     let mut waves: Vec<Vec<usize>> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let n = seen.entry(identity(&e.target)).or_insert(0);
+        let n = seen.entry(resolved(&e.target)).or_insert(0);
         if waves.len() <= *n {
             waves.push(Vec::new());
         }
@@ -657,9 +721,10 @@ type Flush = (store::Group, Vec<(usize, store::Staged, EntryReport)>);
 /// each entry as it ends; `cancel` stops the batch from starting more imports.
 ///
 /// # Errors
-/// Only for the batch as a whole, before any import starts: the thread pool cannot start, or a
-/// SPEC given for the whole batch (without placeholders) names a source that cannot be opened
-/// (exit 2). Each entry's own failure is in its [`EntryReport`].
+/// Only for the batch as a whole, before any import starts: targets that nest
+/// ([`check_targets`]), the thread pool cannot start, or a SPEC given for the whole batch
+/// (without placeholders) names a source that cannot be opened (exit 2). Each entry's own
+/// failure is in its [`EntryReport`].
 pub fn run(
     entries: &[Entry],
     defaults: &Defaults,
@@ -670,6 +735,7 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Report, Error> {
     let started = Instant::now();
+    check_targets(entries)?;
     let sources = Sources::new(open, options.shared_lookups);
     if entries.iter().any(|e| e.overrides.secrets.is_none()) {
         for spec in defaults.secrets.iter().filter(|s| *s != "prompt" && !has_placeholder(s)) {
@@ -820,21 +886,14 @@ fn run_entry(
     }
     let started = Instant::now();
     let (options, specs) = settle(entry, defaults);
-    let lookup = match sources.lookup_for(&specs, &entry.export) {
-        Ok(l) => l,
-        Err(e) => {
-            let mut r = EntryReport::failed(entry, &e);
-            r.seconds = started.elapsed().as_secs_f64();
-            return (r, None);
-        }
-    };
+    // The entry's own sources (SPECs naming its export) are opened only once its export and
+    // target are checked, as `import` opens its own.
     let go = || {
-        import(
+        crate::import::import_later(
             &entry.export,
             &entry.target,
             &options,
-            &lookup.chain,
-            lookup.cache.as_ref(),
+            || sources.lookup_for(&specs, &entry.export),
             interaction,
         )
     };
@@ -886,6 +945,29 @@ mod tests {
             entry("e", "t3"),
         ];
         assert_eq!(waves(&e), vec![vec![0, 1, 4], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn nested_targets_are_refused_naming_both() {
+        let d = tempfile::tempdir().unwrap();
+        let t = |rel: &str| d.path().join(rel).to_str().unwrap().to_owned();
+        std::fs::create_dir_all(d.path().join("real/a")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("real"), d.path().join("link")).unwrap();
+        let fine = [entry("x", &t("t/a")), entry("y", &t("t/ab")), entry("z", &t("t/./a"))];
+        assert!(check_targets(&fine).is_ok());
+        for (outer, inner) in [
+            ("t/a", "t/a/cwd"),
+            ("t/a/b/..", "t/a/.jims-import/x"),
+            ("real", "link/a/new"),
+            ("link/a", "real/a/cwd/config"),
+        ] {
+            let entries = [entry("x", &t("other")), entry("y", &t(outer)), entry("z", &t(inner))];
+            let e = check_targets(&entries).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            let shown = e.to_string();
+            assert!(shown.contains(&t(outer)) && shown.contains(&t(inner)), "{shown}");
+            assert!(shown.contains("nothing was imported"), "{shown}");
+        }
     }
 
     #[test]

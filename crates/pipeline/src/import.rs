@@ -1,6 +1,21 @@
 //! The import: read, select, merge, validate, resolve passwords, write.
+//!
+//! Cheap checks come first and nothing is held while secret sources are asked:
+//!
+//! 1. the arguments and the target: the folder is one an import can use (a managed folder, an
+//!    empty one, or a new one whose parent exists), the `--source-key` is a private key file;
+//! 2. the export, read and validated with the target's configuration (every problem at once);
+//! 3. the target is not busy (nobody is writing it), read under its lock, which is let go;
+//! 4. the secret sources are opened (a [`secrets::Deferred`] source only now), the
+//!    partial-import warning asked, and the sources asked, the `prompt` last;
+//! 5. the commit takes the lock and writes only if the target is still at the version it was
+//!    read at: if another import committed meanwhile, it is busy (exit 5) and writes nothing.
+//!
+//! Reading commands (`passwords`, a dry run) take no lock at all: they see the last committed
+//! version, whatever import is under way.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use model::SectionId;
 use secrets::{Cache, Chain, Table};
@@ -34,6 +49,12 @@ pub trait Interaction {
     /// The import is partial and the warning was not accepted ahead of time: show `warning`
     /// and say whether the person accepts it.
     fn accept_partial(&self, warning: &str) -> bool;
+
+    /// Something a person should know that does not stop the import (a secrets file every
+    /// user can read). The default tells nobody.
+    fn warn(&self, message: &str) {
+        let _ = message;
+    }
 
     /// `--secrets prompt`: ask for the rows of `table` still missing. Returns the passwords
     /// assigned by row index (marking each row's source), or `None` when the person cancelled.
@@ -133,36 +154,69 @@ pub fn import(
     cache: Option<&Cache>,
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
-    run(export_path, target_dir, options, chain, cache, interaction, Mode::Import)
+    let chained = Chained::Ready(chain, cache);
+    run(export_path, target_dir, options, chained, interaction, Mode::Import)
 }
 
-/// The Add Missing Passwords table of an import, without writing or asking for acceptance.
+/// The chain of an import and its cache: made by the caller, or only when the import reaches
+/// its sources (a batch entry's own sources, opened only once its export and target are
+/// checked).
+pub(crate) enum Chained<'c> {
+    /// Made already.
+    Ready(&'c Chain, Option<&'c Cache>),
+    /// Made when first needed.
+    Later(Box<dyn FnOnce() -> Result<Arc<crate::batch::Lookup>, Error> + 'c>),
+}
+
+/// [`import`] whose chain is made by `lookup` only when the import reaches its sources.
+pub(crate) fn import_later<'c>(
+    export_path: &Path,
+    target_dir: &Path,
+    options: &ImportOptions,
+    lookup: impl FnOnce() -> Result<Arc<crate::batch::Lookup>, Error> + 'c,
+    interaction: &dyn Interaction,
+) -> Result<Outcome, Error> {
+    let chained = Chained::Later(Box::new(lookup));
+    run(export_path, target_dir, options, chained, interaction, Mode::Import)
+}
+
+/// The Add Missing Passwords table of an import, without writing or asking for acceptance;
+/// `interaction` hears the sources' warnings.
 pub fn passwords(
     export_path: &Path,
     target_dir: &Path,
     options: &ImportOptions,
     chain: &Chain,
+    interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
-    run(export_path, target_dir, options, chain, None, &NonInteractive, Mode::Passwords)
+    run(export_path, target_dir, options, Chained::Ready(chain, None), interaction, Mode::Passwords)
 }
 
 fn run(
     export_path: &Path,
     target_dir: &Path,
     options: &ImportOptions,
-    chain: &Chain,
-    cache: Option<&Cache>,
+    chained: Chained<'_>,
     interaction: &dyn Interaction,
     mode: Mode,
 ) -> Result<Outcome, Error> {
+    let asks = mode == Mode::Import && !options.dry_run;
+    // 1. The arguments and the target, before anything expensive.
+    if mode == Mode::Import {
+        store::check_target(target_dir)?;
+    }
+    let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
+    // 2. The export.
     let (mut export, format) = read_export(export_path)?;
     let selection = select::choose(&export, options.sections.as_deref())?;
-    let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
-    // Without a plan, nothing looks at the current content of the sections replaced.
-    let target = if options.no_plan {
-        store::Target::open_to_replace(target_dir, &selection.sections)?
+    // 3. The target: an import checks that nobody is writing it and lets its lock go; the
+    // others read it without a lock. Without a plan, nothing looks at the current content of
+    // the sections replaced.
+    let unparsed: &[SectionId] = if options.no_plan { &selection.sections } else { &[] };
+    let target = if asks {
+        store::Target::open_unlocked(target_dir, unparsed)?
     } else {
-        store::Target::open(target_dir)?
+        store::Target::open_view(target_dir, unparsed)?
     };
 
     let mut outcome = Outcome {
@@ -181,7 +235,6 @@ fn run(
         sealed_to: None,
     };
 
-    let asks = mode == Mode::Import && !options.dry_run;
     let data_key = match crate::sealed::unwrap_for(export_path, &export.header, &target)? {
         crate::sealed::Unwrapped::NotSealed => None,
         crate::sealed::Unwrapped::Key(key, note) => {
@@ -242,6 +295,19 @@ fn run(
     outcome.sealed_plaintext = prepared.sealed_plaintext;
     outcome.resealed = prepared.resealed;
     let mut table = prepared.table;
+    // 4. The secret sources, opened only now (a wrongly configured one stops the import before
+    // a person is asked anything).
+    let made;
+    let (chain, cache) = match chained {
+        Chained::Ready(chain, cache) => (chain, cache),
+        Chained::Later(make) => {
+            made = make()?;
+            (&made.chain, made.cache.as_ref())
+        }
+    };
+    for warning in chain.start()? {
+        interaction.warn(&warning);
+    }
     // The warning is asked once the import is known to be valid, so that a warning not
     // accepted still reports what the import needs (its plan and how many passwords); no
     // source is asked before it is accepted.
@@ -254,12 +320,25 @@ fn run(
         outcome.status = Status::WarningNotAccepted;
         return Ok(outcome);
     }
+    // Then asked, the prompt last.
     let mut resolved = secrets::resolve(&mut table, chain, cache)?;
     if table.remaining() > 0
         && options.prompt
         && asks
         && let Some(typed) = interaction.prompt_passwords(&mut table)?
     {
+        for (index, secret) in &typed {
+            if let Err(why) = secrets::check_password(secret.expose()) {
+                let key = table.row(*index).map(|r| r.key().as_str().to_owned());
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    format!(
+                        "the password typed for `{}` {why}, which a configuration cannot hold",
+                        key.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
         resolved.secrets.extend(typed);
     }
     let remaining = table.remaining();
@@ -274,6 +353,7 @@ fn run(
         return Ok(outcome);
     }
 
+    // 5. The commit: under the lock, at the version read, or busy.
     let meta = commit_meta(export_path, &selection, &merged, &outcome);
     let report = target.commit(&merged, meta)?;
     outcome.status = Status::Imported;
@@ -306,15 +386,43 @@ fn commit_meta(
     )
 }
 
-/// Reads a server key file given with `--source-key`.
+/// The largest key file read: a key file is 65 bytes.
+const MAX_KEY_FILE: u64 = 4096;
+
+/// Reads a server key file given with `--source-key`. Like a server's own key, it must be a
+/// regular file that no other user can read or write (mode 0600): one that is, is refused.
 pub(crate) fn read_key_file(path: &Path) -> Result<crypto::ServerKey, Error> {
-    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
-        Error::new(
-            ErrorKind::Input,
-            format!("cannot read the source key {}: {}", path.display(), io_reason(&e)),
-        )
-        .with_path(path)
-    })?);
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let input = |message: String| Error::new(ErrorKind::Input, message).with_path(path);
+    let cannot = |e: std::io::Error| {
+        input(format!("cannot read the source key {}: {}", path.display(), io_reason(&e)))
+    };
+    // Without blocking: a FIFO would wait for a writer.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(input(format!(
+            "the source key {} is not a regular file; give the exporting server's \
+             .jims-import/server.key",
+            path.display()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(input(format!(
+            "the source key {} can be read or written by other users (mode {:o}), which a \
+             server key must not; run `chmod 600 {}`",
+            path.display(),
+            meta.mode() & 0o777,
+            path.display()
+        )));
+    }
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(128));
+    file.take(MAX_KEY_FILE).read_to_end(&mut bytes).map_err(cannot)?;
     crypto::ServerKey::from_key_file(&bytes).map_err(|e| {
         Error::new(ErrorKind::Crypto, format!("{}: {e}", path.display())).with_path(path)
     })

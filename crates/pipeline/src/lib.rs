@@ -60,7 +60,7 @@ pub use input::{ExportFormat, read_export};
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
 pub use sealed::{RecipientId, SealedToNote};
-pub use stages::{default_registry, secret_source};
+pub use stages::{default_registry, deferred_source, secret_source};
 
 /// Writes `bytes` to the output file `path` atomically and durably with permission bits `mode`,
 /// through the store's one durable-write layer ([`store::output::write_file_atomic`]): refused

@@ -34,6 +34,32 @@ pub fn secret_source(
     default_registry().source(spec, options).map_err(Error::from)
 }
 
+/// [`secret_source`], opened only when the import first needs it ([`secrets::Deferred`]): the
+/// SPEC is checked now (a malformed one is an error at once), but no file is read, no program
+/// looked for and no plugin made until the import has checked its export and its target.
+/// `prompt`: `None`.
+///
+/// # Errors
+/// [`crate::ErrorKind::SourceConfig`] (exit 2) for a SPEC that names no source.
+pub fn deferred_source(
+    spec: &str,
+    options: &SourceOptions,
+) -> Result<Option<Box<dyn SecretSource>>, Error> {
+    let parsed = secrets::parse_spec(spec).map_err(Error::from)?;
+    if parsed == secrets::Spec::Prompt {
+        return Ok(None);
+    }
+    let (spec, options) = (spec.to_owned(), options.clone());
+    let kind = parsed.kind();
+    let named = kind.clone();
+    let opener: secrets::Opener = Box::new(move || {
+        default_registry().source(&spec, &options)?.ok_or_else(|| {
+            secrets::SourceError::config(named, format!("`{spec}` cannot be used here")).into()
+        })
+    });
+    Ok(Some(Box::new(secrets::Deferred::new(kind, opener))))
+}
+
 /// The registry's name of a format.
 pub(crate) fn format_name(format: ExportFormat) -> &'static str {
     match format {
@@ -65,6 +91,18 @@ mod tests {
             assert!(r.reader(format_name(f)).is_some(), "{f}");
         }
         assert!(r.writer("xml").is_some() && r.writer("json").is_some());
+    }
+
+    #[test]
+    fn deferred_sources_open_when_started() {
+        let o = SourceOptions::default();
+        let s = deferred_source("file:/no/such/secrets.toml", &o).unwrap().unwrap();
+        assert_eq!(s.kind(), "file");
+        let e = s.start().unwrap_err();
+        assert!(e.to_string().contains("/no/such/secrets.toml"), "{e}");
+        assert!(deferred_source("prompt", &o).unwrap().is_none());
+        assert_eq!(deferred_source("vault:x", &o).err().unwrap().exit_code(), 2);
+        assert_eq!(deferred_source("plugin:x", &o).unwrap().unwrap().kind(), "plugin:x");
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl Registry {
         // `prompt`, `plugin:` and every malformed SPEC are parsed the one way.
         match secrets::parse_spec(spec)? {
             secrets::Spec::Plugin { name, config } => {
-                let source = self.plugins.source(&name, config.as_deref())?;
+                let source = self.plugins.source(&name, config.as_deref(), options.timeout)?;
                 Ok(Some(Box::new(source)))
             }
             secrets::Spec::Prompt => Ok(None),

@@ -51,6 +51,20 @@ impl Chain {
         self.sources.iter().map(|s| s.kind()).collect()
     }
 
+    /// Makes every source ready ([`SecretSource::start`]: a deferred source is opened now), in
+    /// order, and returns their warnings. An import calls it once its export and target are
+    /// known to be usable, before anything is asked.
+    ///
+    /// # Errors
+    /// The first source that cannot be opened (configuration: exit 2; failure: exit 1).
+    pub fn start(&self) -> Result<Vec<String>, Error> {
+        let mut warnings = Vec::new();
+        for source in &self.sources {
+            warnings.extend(source.start()?);
+        }
+        Ok(warnings)
+    }
+
     /// Asks for `row`: key by key, most specific first (item, template, account), and for each
     /// key every source in order, each with a request for that key alone. The first answer
     /// wins, so an item's answer in any source beats an account answer in an earlier one; an
@@ -68,6 +82,17 @@ impl Chain {
             for source in &self.sources {
                 match source.lookup(key, &request) {
                     Ok(Answer::Found(secret)) if !secret.is_empty() => {
+                        if let Err(why) = check_password(secret.expose()) {
+                            return Err(crate::SourceError::config(
+                                source.kind(),
+                                format!(
+                                    "the password it gave {why}, which a configuration cannot \
+                                     hold; correct it in the source"
+                                ),
+                            )
+                            .with_key(key)
+                            .into());
+                        }
                         return Ok(Some((secret, source.kind())));
                     }
                     Ok(_) => {}
@@ -76,6 +101,23 @@ impl Chain {
             }
         }
         Ok(None)
+    }
+}
+
+/// Checks that a password can be stored and written back: UTF-8 text without a NUL character
+/// (a configuration file, an export and a JIMS server could hold nothing else). Says what is
+/// wrong without quoting the value: `is not UTF-8 text (byte 3 is not)` or `holds a NUL
+/// character (character 5)`.
+///
+/// # Errors
+/// What is wrong with the password, as the end of a sentence.
+pub fn check_password(password: &[u8]) -> Result<(), String> {
+    match std::str::from_utf8(password) {
+        Err(e) => Err(format!("is not UTF-8 text (byte {} is not)", e.valid_up_to() + 1)),
+        Ok(text) => match text.chars().position(|c| c == '\0') {
+            Some(at) => Err(format!("holds a NUL character (character {})", at + 1)),
+            None => Ok(()),
+        },
     }
 }
 

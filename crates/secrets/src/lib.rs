@@ -29,12 +29,16 @@ mod source;
 mod sources;
 mod table;
 
-pub use chain::{Cache, Chain, Resolved, resolve, resolve_row, seal_resolved};
+pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use prepare::{Keys, Prepared, check_source_key, prepare, prepare_with};
 pub use skeleton::{SkeletonFormat, skeleton};
-pub use source::{Answer, Request, SecretSource, SourceOptions, Spec, builtin_source, parse_spec};
+pub use source::{
+    Answer, Deferred, Opener, Request, SecretSource, SourceOptions, Spec, builtin_source,
+    parse_spec,
+};
 pub use sources::{
     CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource, KEYS_VARIABLE,
+    MAX_SECRETS_FILE,
 };
 pub use table::{ItemJson, MissingReason, Row, Table, TableJson};

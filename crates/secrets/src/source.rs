@@ -1,7 +1,9 @@
 //! The secret-source trait, the request a source is asked with, and the `--secrets SPEC`
 //! parser that builds the built-in sources.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crypto::Secret;
@@ -96,19 +98,102 @@ pub trait SecretSource: Send + Sync {
     /// # Errors
     /// A [`SourceError`]: configuration (exit 2) or failure (exit 1). It never holds a secret.
     fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError>;
+
+    /// Makes the source ready for its first lookup, and returns what a person should be warned
+    /// of about it (a secrets file other users can read), each warning once per source. An
+    /// import calls it once it knows that its export is valid and its target usable, before it
+    /// asks anything: a [`Deferred`] source is opened only then. Built-in sources are ready
+    /// when made; the default does nothing.
+    ///
+    /// # Errors
+    /// The source cannot be opened: configuration (exit 2) or failure (exit 1).
+    fn start(&self) -> Result<Vec<String>, Error> {
+        Ok(Vec::new())
+    }
+}
+
+/// What opens a [`Deferred`] source.
+pub type Opener = Box<dyn FnOnce() -> Result<Box<dyn SecretSource>, Error> + Send>;
+
+/// A source opened only when it is first needed ([`SecretSource::start`] or a lookup), so that
+/// an import reads and checks its export and its target before any secrets file is read, any
+/// program is looked for or any plugin is made. Its kind is known from the SPEC beforehand.
+pub struct Deferred {
+    kind: String,
+    opener: Mutex<Option<Opener>>,
+    opened: OnceLock<Result<Box<dyn SecretSource>, String>>,
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deferred")
+            .field("kind", &self.kind)
+            .field("opened", &self.opened.get().map(Result::is_ok))
+            .finish()
+    }
+}
+
+impl Deferred {
+    /// A source of `kind` (as the table shows it) that `opener` makes when first needed.
+    pub fn new(kind: impl Into<String>, opener: Opener) -> Deferred {
+        Deferred { kind: kind.into(), opener: Mutex::new(Some(opener)), opened: OnceLock::new() }
+    }
+
+    /// Opens the source (once); the error of a failed opening, every time.
+    fn opened(&self) -> Result<&dyn SecretSource, Error> {
+        let mut fresh: Option<Error> = None;
+        let opened = self.opened.get_or_init(|| {
+            let opener = self.opener.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let Some(opener) = opener else {
+                return Err(format!("secret source `{}` could not be opened", self.kind));
+            };
+            opener().map_err(|e| {
+                let message = e.to_string();
+                fresh = Some(e);
+                message
+            })
+        });
+        match opened {
+            Ok(source) => Ok(&**source),
+            Err(message) => {
+                Err(fresh.unwrap_or_else(|| Error::new(ErrorKind::SourceConfig, message.clone())))
+            }
+        }
+    }
+}
+
+impl SecretSource for Deferred {
+    fn kind(&self) -> String {
+        self.kind.clone()
+    }
+
+    fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
+        match self.opened() {
+            Ok(source) => source.lookup(key, request),
+            Err(e) => Err(SourceError::config(&self.kind, e.to_string())),
+        }
+    }
+
+    fn start(&self) -> Result<Vec<String>, Error> {
+        self.opened()?.start()
+    }
 }
 
 /// Settings of the built-in sources.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceOptions {
-    /// How long a `cmd:` program may take to answer (`--secrets-timeout`); 30 s by default.
+    /// How long a `cmd:` program or a plugin call may take to answer (`--secrets-timeout`);
+    /// 30 s by default.
     pub timeout: Duration,
+    /// Whether a failing `cmd:` program's error output is shown in the error (`--verbose`): it
+    /// may hold a secret, so by default the error only says that there is some.
+    pub verbose: bool,
 }
 
 impl Default for SourceOptions {
     fn default() -> SourceOptions {
-        SourceOptions { timeout: Duration::from_secs(30) }
+        SourceOptions { timeout: Duration::from_secs(30), verbose: false }
     }
 }
 
@@ -216,7 +301,9 @@ pub fn builtin_source(
         Spec::Env => Box::new(EnvSource::new()),
         Spec::File(path) => Box::new(FileSource::open(&path)?),
         Spec::Dir(path) => Box::new(DirSource::open(&path)?),
-        Spec::Cmd { program, args } => Box::new(CmdSource::new(program, args, options.timeout)?),
+        Spec::Cmd { program, args } => {
+            Box::new(CmdSource::new(program, args, options.timeout)?.verbose(options.verbose))
+        }
         Spec::Prompt | Spec::Plugin { .. } => return Ok(None),
     };
     Ok(Some(source))

@@ -224,20 +224,33 @@ fn sync_all(dirs: &[PathBuf]) -> Result<(), Error> {
 }
 
 /// The journal of a commit in its switching phase.
-#[derive(Debug, Serialize, Deserialize)]
-struct Journal {
-    version: u64,
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Journal {
+    /// The version the commit makes.
+    pub(crate) version: u64,
     /// The commit also created the state folder: undoing it removes `.jims-import/`.
-    created: bool,
+    pub(crate) created: bool,
     /// The version replaced, archived by this commit (none when it creates the folder).
     #[serde(default)]
-    replaced: Option<u64>,
-    old: String,
-    new: String,
+    pub(crate) replaced: Option<u64>,
+    /// The fingerprint of the native files the commit replaces ([`live::ABSENT`]: none).
+    pub(crate) old: String,
+    /// The fingerprint of the native files the commit makes live.
+    pub(crate) new: String,
     audit: String,
     /// A key rotation's new key id: finishing the commit makes it the folder's key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_switch: Option<String>,
+}
+
+/// The journal of a commit that is switching (or was interrupted while switching), if any.
+/// It is written whole through a rename, so it is read whole or not at all.
+pub(crate) fn journal(state: &StatePaths) -> Result<Option<Journal>, Error> {
+    let path = state.journal();
+    let Some(bytes) = fsops::read_file(&path)? else { return Ok(None) };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::corrupt(&path, format!("an interrupted commit's journal is unreadable: {e}"))
+    })
 }
 
 /// One commit of one version.

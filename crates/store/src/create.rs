@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::fsops;
 use crate::history::{CommitMeta, Record};
 use crate::layout::{CWD, PARTIAL_PREFIX, STATE_DIR, StatePaths};
-use crate::lock::{Lock, Mode};
+use crate::lock::Lock;
 use crate::server::{self, ServerToml};
 
 /// The version a creation records and makes live: its number (0 for `init` and `adopt`, 1 for
@@ -54,8 +54,8 @@ pub(crate) fn create(
     }
 }
 
-/// Writes `server.toml`, `server.key` and an empty `history/` into a new state folder, whose
-/// lock is taken and returned.
+/// Writes `server.toml`, `server.key` and an empty `history/` into a new state folder, which is
+/// locked (the folder itself: once renamed into place, it is the managed folder's lock).
 fn new_state(
     root: &Path,
     server: &ServerToml,
@@ -64,7 +64,7 @@ fn new_state(
 ) -> Result<(StatePaths, Lock), Error> {
     let state = StatePaths::new(root.to_path_buf());
     fsops::create_dir(root, 0o700)?;
-    let lock = lock_new(root, dir, || Lock::acquire(&state.lock(), Mode::Exclusive, dir))?;
+    let lock = lock_new(root, dir, || Lock::acquire_folder(root, dir))?;
     server::write(&state, server, key)?;
     fsops::create_dir(&state.history(), 0o700)?;
     Ok((state, lock))

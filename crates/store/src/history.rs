@@ -203,13 +203,14 @@ pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
     Ok(out)
 }
 
-/// Every version, oldest first, the highest marked current.
-pub(crate) fn list(paths: &StatePaths) -> Result<Vec<VersionInfo>, Error> {
-    let numbers = versions(paths)?;
-    let last = numbers.last().copied();
-    numbers
+/// Every version up to `current`, oldest first, `current` marked current. (A commit in
+/// progress installs the record of the version it makes before its switch: that one is not
+/// listed while it is not current.)
+pub(crate) fn list_upto(paths: &StatePaths, current: u64) -> Result<Vec<VersionInfo>, Error> {
+    versions(paths)?
         .into_iter()
-        .map(|n| read_record(paths, n)?.info(&paths.record(n), Some(n) == last))
+        .filter(|n| *n <= current)
+        .map(|n| read_record(paths, n)?.info(&paths.record(n), n == current))
         .collect()
 }
 

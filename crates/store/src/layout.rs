@@ -9,7 +9,7 @@
 //!                                               adopt; an import into a new folder makes 1)
 //! DIR/.jims-import/history/N.tar               each earlier version as it was when replaced:
 //!                                               meta.json and cwd/ (a tar archive)
-//! DIR/.jims-import/lock                         the lock file
+//! (an older jimsctl also left DIR/.jims-import/lock: the lock is now the state folder itself)
 //! DIR/.jims-import/audit.log                    one JSON line per version
 //! DIR/.jims-import/journal.json                 only while a commit is switching
 //! DIR/.jims-import/staging/                     only while a commit is being built
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind};
 use crate::fsops;
-use crate::lock::{Lock, Mode};
+use crate::lock::Lock;
 
 /// The folder of jimsctl's own state.
 pub(crate) const STATE_DIR: &str = ".jims-import";
@@ -49,9 +49,6 @@ impl StatePaths {
     }
     pub(crate) fn key(&self) -> PathBuf {
         self.root.join("server.key")
-    }
-    pub(crate) fn lock(&self) -> PathBuf {
-        self.root.join("lock")
     }
     pub(crate) fn audit(&self) -> PathBuf {
         self.root.join("audit.log")
@@ -189,14 +186,13 @@ fn remove_stale_partials(dir: &Path) -> Result<(), Error> {
         }
         let path = entry.path();
         if fsops::lstat(&path)?.is_some_and(|m| m.is_dir()) {
-            let lock =
-                match Lock::acquire(&StatePaths::new(path.clone()).lock(), Mode::Exclusive, dir) {
-                    Ok(lock) => lock,
-                    // Gone since it was listed: the process making it renamed it into place
-                    // (`create::InPlace::install`), or another one removed it. Nothing to clean.
-                    Err(_) if fsops::lstat(&path)?.is_none() => continue,
-                    Err(e) => return Err(e),
-                };
+            let lock = match Lock::acquire_folder(&path, dir) {
+                Ok(lock) => lock,
+                // Gone since it was listed: the process making it renamed it into place
+                // (`create::InPlace::install`), or another one removed it. Nothing to clean.
+                Err(_) if fsops::lstat(&path)?.is_none() => continue,
+                Err(e) => return Err(e),
+            };
             if fsops::remove_tree(&path).is_err() {
                 // Its maker made it just before we looked and is still at work in it (it will
                 // find its lock taken and give up), or another process is removing it too:

@@ -4,13 +4,19 @@
 //! A managed folder `DIR` holds the live configuration in `DIR/cwd/` (the native files of
 //! every section) and jimsctl's own state in `DIR/.jims-import/`: `server.toml`, `server.key`
 //! (mode 0600), `history/N.json` (the current version's record) and `history/N.tar` (each
-//! earlier version, archived when replaced), `lock` and `audit.log` (see [Layout](#layout)).
+//! earlier version, archived when replaced) and `audit.log` (see [Layout](#layout)). The lock is
+//! an exclusive `flock` on `.jims-import/` itself, held by writers only.
 //!
 //! - [`init`] makes a new folder with an empty configuration and a fresh key (version 0);
 //!   [`adopt`] takes over a JIMS `cwd/` and seals the plaintext passwords it holds.
 //! - [`Target::open`] locks a folder for an import (or prepares a new one in memory),
+//!   [`Target::open_unlocked`] reads it for an import that asks secret sources first (its
+//!   commit takes the lock and checks that the version is still the one read),
 //!   [`Target::commit`] writes the next version and [`Target::rollback`] restores an earlier
-//!   one, both atomically for the whole `cwd/`; [`Target::open_read`] serves export and history.
+//!   one, both atomically for the whole `cwd/`; [`Target::open_read`] and
+//!   [`Target::open_state`] serve export and history without a lock, reading the last
+//!   committed version even in the middle of a commit; [`check_target`] checks cheaply that a
+//!   folder can be imported into.
 //! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
 //!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
 //!   and [`Target::retire_key`].
@@ -24,7 +30,7 @@
 //! # Layout
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
-//! DIR/.jims-import/{server.toml, server.key, lock, audit.log, history/{N.json, M.tar…}}
+//! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M.tar…}}
 //! ```
 //!
 //! # Durability
@@ -65,7 +71,7 @@ pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
 pub use keys::{KeyInfo, KeyKind, RetireReport, RotateReport};
-pub use target::{CommitReport, Target};
+pub use target::{CommitReport, Target, check_target};
 pub use time::now_rfc3339;
 
 use commit::NewFile;

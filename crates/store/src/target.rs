@@ -1,6 +1,12 @@
-//! [`Target`]: a managed folder opened for an import (exclusive lock) or for reading (shared
-//! lock), with its key, its current configuration and version, and the commit and rollback that
-//! write it.
+//! [`Target`]: a managed folder opened for an import or a rollback, or for reading, with its
+//! key, its current configuration and version, and the commit and rollback that write it.
+//!
+//! Writers hold the folder's lock ([`crate::lock`]) while they write. An import that asks
+//! secret sources (a person at the `prompt`, a plugin, a program) first opens the folder with
+//! [`Target::open_unlocked`], which only checks that nobody is writing it and reads it; its
+//! commit takes the lock and checks that the version it planned against is still the current
+//! one. Readers ([`Target::open_read`]) take no lock: they read the last committed version,
+//! around a commit in progress, and never wait for one or fail because of one.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,7 +22,7 @@ use crate::group::{self, Pending};
 use crate::history::{self, CommitMeta, Counts, Record, VersionInfo};
 use crate::layout::{self, CWD, DirState, STATE_DIR, StatePaths};
 use crate::live::{self, NativeFiles};
-use crate::lock::{Lock, Mode};
+use crate::lock::Lock;
 use crate::server::{self, ServerToml};
 
 /// What a commit or rollback did.
@@ -34,11 +40,19 @@ pub struct CommitReport {
     pub files_removed: Vec<&'static str>,
 }
 
-/// A managed server folder, opened. Dropping it releases the lock.
+/// How many times a reader looks again at a folder that a commit changed while it read.
+const READ_ATTEMPTS: u32 = 200;
+
+/// A managed server folder, opened. Dropping it releases the lock, when it holds one.
 pub struct Target {
     pub(crate) dir: PathBuf,
-    /// `None` for a folder that does not exist yet (nothing is on disk until commit).
+    /// The folder's lock, while held: from [`Target::open`] on, or from the commit of a target
+    /// opened without it.
     pub(crate) lock: Option<Lock>,
+    /// Whether the folder exists (is managed); `false` for one the first commit creates.
+    pub(crate) managed: bool,
+    /// Opened for reading only: no commit, no rollback.
+    pub(crate) read_only: bool,
     pub(crate) server_id: String,
     pub(crate) key: ServerKey,
     pub(crate) configuration: Configuration,
@@ -78,29 +92,70 @@ impl Target {
     /// byte for byte as it is stays the same file) but not parsed, so [`Target::configuration`]
     /// holds only the other sections, and a replaced section's malformed file is no error.
     pub fn open_to_replace(dir: &Path, replaced: &[SectionId]) -> Result<Target, Error> {
+        Target::open_writable(dir, replaced, true)
+    }
+
+    /// [`Target::open_to_replace`] for an import that asks its secret sources before it writes:
+    /// checks that no other process is writing the folder ([`ErrorKind::Busy`] otherwise),
+    /// finishes or undoes an interrupted commit and reads the folder under the lock, then lets
+    /// the lock go, so that a slow source (a person at the prompt, a plugin, a program) holds
+    /// nothing. [`Target::commit`] takes the lock again and writes only if the folder is still
+    /// at the version it was opened at, with the same live files: otherwise another import (or
+    /// a hand edit) changed it meanwhile, and the commit is [`ErrorKind::Busy`], writing
+    /// nothing.
+    pub fn open_unlocked(dir: &Path, replaced: &[SectionId]) -> Result<Target, Error> {
+        Target::open_writable(dir, replaced, false)
+    }
+
+    fn open_writable(dir: &Path, replaced: &[SectionId], hold: bool) -> Result<Target, Error> {
         for _ in 0..3 {
             match layout::classify(dir)? {
-                DirState::Missing | DirState::Empty => return Target::fresh(dir),
+                DirState::Missing => {
+                    check_parent(dir)?;
+                    return Target::fresh(dir, false);
+                }
+                DirState::Empty => return Target::fresh(dir, false),
                 DirState::Other => return Err(layout::not_a_server_folder(dir)),
                 DirState::Unmanaged => return Err(layout::not_managed_adopt(dir)),
                 DirState::Managed => {
                     let state = StatePaths::new(dir.join(STATE_DIR));
-                    let lock = Lock::acquire(&state.lock(), Mode::Exclusive, dir)?;
+                    let lock = match Lock::acquire_folder(&state.root, dir) {
+                        Ok(lock) => lock,
+                        // Undone (an interrupted creation) since it was looked at: look again.
+                        Err(e) if Lock::vanished(&e) => continue,
+                        Err(e) => return Err(e),
+                    };
                     if crate::commit::recover(dir, &state)? == Recovery::Removed {
                         continue;
                     }
-                    return Target::load(dir, state, lock, replaced);
+                    let mut target = Target::load(dir, state, lock, replaced)?;
+                    if !hold {
+                        target.lock = None;
+                    }
+                    return Ok(target);
                 }
             }
         }
         Err(Error::busy(dir))
     }
 
-    /// Opens `dir` for reading (export) under a shared lock. An interrupted commit is recovered
-    /// first, under the exclusive lock held briefly. Creates nothing: a folder that is not
-    /// managed is an error.
+    /// Opens `dir` for reading (export, a dry run), without a lock: what it holds is the last
+    /// committed version, whatever commit another process is making meanwhile (it is read
+    /// around it, never waited for). An interrupted commit whose process is gone is finished or
+    /// undone first, under the lock held briefly. Creates nothing: a folder that is not managed
+    /// is an error.
     pub fn open_read(dir: &Path) -> Result<Target, Error> {
         Target::open_read_parsing(dir, &[])
+    }
+
+    /// [`Target::open_read`] for what only looks at what an import would do (`passwords`, a dry
+    /// run): a folder that does not exist or is empty opens as new (as [`Target::open`] would,
+    /// for reading only), but for the sections `unparsed`.
+    pub fn open_view(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
+        match layout::classify(dir)? {
+            DirState::Missing | DirState::Empty => Target::fresh(dir, true),
+            _ => Target::open_read_parsing(dir, unparsed),
+        }
     }
 
     /// [`Target::open_read`] for what needs only the folder's state (history, key id): the
@@ -111,7 +166,8 @@ impl Target {
     }
 
     fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
-        for _ in 0..3 {
+        let mut pause = std::time::Duration::from_micros(500);
+        for _ in 0..READ_ATTEMPTS {
             match layout::classify(dir)? {
                 DirState::Missing | DirState::Empty => {
                     return Err(Error::new(
@@ -129,26 +185,116 @@ impl Target {
                 DirState::Unmanaged => return Err(layout::not_managed_adopt(dir)),
                 DirState::Managed => {
                     let state = StatePaths::new(dir.join(STATE_DIR));
-                    let mut lock = Lock::acquire(&state.lock(), Mode::Shared, dir)?;
                     if crate::commit::needs_recovery(&state)? {
-                        lock = lock.relock(Mode::Exclusive, dir)?;
-                        if crate::commit::recover(dir, &state)? == Recovery::Removed {
-                            continue;
+                        match Lock::acquire_folder(&state.root, dir) {
+                            // Nobody is writing: an interrupted commit, finished or undone now.
+                            Ok(_lock) => {
+                                crate::commit::recover(dir, &state)?;
+                                continue;
+                            }
+                            // A commit in progress: read around it.
+                            Err(e) if e.kind() == ErrorKind::Busy => {}
+                            Err(e) if Lock::vanished(&e) => continue,
+                            Err(e) => return Err(e),
                         }
-                        lock = lock.relock(Mode::Shared, dir)?;
                     }
-                    return Target::load(dir, state, lock, unparsed);
+                    if let Some(target) = Target::load_committed(dir, state, unparsed)? {
+                        return Ok(target);
+                    }
+                    // A commit switched while it was read: read again.
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
                 }
             }
         }
         Err(Error::busy(dir))
     }
 
-    fn fresh(dir: &Path) -> Result<Target, Error> {
+    /// Reads the last committed version of the managed folder `dir` without a lock: `None`
+    /// when a commit switched `cwd/` (or began or ended) while it was being read, so that what
+    /// was read may be a mix (the caller reads again).
+    ///
+    /// A commit journals the fingerprints of the live files before and after its switch; while
+    /// a journal is there, the version read is the new one if the files read are the new ones,
+    /// else the one before (whose record stays until the switch is done).
+    fn load_committed(
+        dir: &Path,
+        state: StatePaths,
+        unparsed: &[SectionId],
+    ) -> Result<Option<Target>, Error> {
+        let cwd = dir.join(CWD);
+        let identity = |path: &Path| -> Result<Option<(u64, u64)>, Error> {
+            use std::os::unix::fs::MetadataExt;
+            Ok(crate::fsops::lstat(path)?.map(|m| (m.dev(), m.ino())))
+        };
+        let before = crate::commit::journal(&state)?;
+        // Between the two renames of a switch without RENAME_EXCHANGE, the replaced tree is in
+        // the staging folder: read it there.
+        let old_tree = state.staging().join("old");
+        let read_at = match (identity(&cwd)?, &before) {
+            (None, Some(_)) => old_tree,
+            _ => cwd.clone(),
+        };
+        let at_before = identity(&read_at)?;
+        layout::check_not_symlink(&state.audit())?;
+        let (toml, key) = server::read(&state)?;
+        let live = match at_before {
+            Some(_) => live::read_native(&read_at)?,
+            None => NativeFiles::new(),
+        };
+        let versions = history::versions(&state)?;
+        if crate::commit::journal(&state)? != before || identity(&read_at)? != at_before {
+            return Ok(None);
+        }
+        if read_at != cwd && identity(&cwd)?.is_some() {
+            // The second rename happened meanwhile.
+            return Ok(None);
+        }
+        let version = match &before {
+            None => *versions.last().ok_or_else(|| {
+                Error::corrupt(&state.history(), "holds no version; the server folder is damaged")
+            })?,
+            Some(journal) => {
+                let read = match at_before {
+                    Some(_) => live::fingerprint(&live),
+                    None => live::ABSENT.to_owned(),
+                };
+                if read == journal.new {
+                    journal.version
+                } else if read != journal.old {
+                    // Neither: changed by hand while a commit is under way. Look again.
+                    return Ok(None);
+                } else if journal.created {
+                    // Being made managed right now: nothing is committed yet.
+                    return Err(not_managed_yet(dir));
+                } else {
+                    journal.replaced.unwrap_or(journal.version.saturating_sub(1))
+                }
+            }
+        };
+        let configuration = live::parse(&cwd, &live, unparsed)?;
+        let ring = crate::keys::KeyRing::read(&state, key.id())?;
+        Ok(Some(Target {
+            dir: dir.to_path_buf(),
+            lock: None,
+            managed: true,
+            read_only: true,
+            server_id: toml.server_id,
+            key,
+            configuration,
+            live,
+            version,
+            ring,
+        }))
+    }
+
+    fn fresh(dir: &Path, read_only: bool) -> Result<Target, Error> {
         let key = ServerKey::generate().map_err(crypto_error)?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: None,
+            managed: false,
+            read_only,
             server_id: server::default_server_id(dir, &key),
             key,
             configuration: Configuration::empty_full(),
@@ -181,6 +327,8 @@ impl Target {
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
+            managed: true,
+            read_only: false,
             server_id: toml.server_id,
             key,
             configuration,
@@ -192,7 +340,7 @@ impl Target {
 
     /// Whether the folder does not exist yet (it is created by the first commit).
     pub fn is_new(&self) -> bool {
-        self.lock.is_none()
+        !self.managed
     }
 
     /// The server's key.
@@ -241,23 +389,72 @@ impl Target {
     }
 
     pub(crate) fn check_writable(&self) -> Result<(), Error> {
-        match &self.lock {
-            Some(l) if l.mode() == Mode::Shared => Err(Error::new(
+        if self.read_only {
+            return Err(Error::new(
                 ErrorKind::ReadOnly,
                 format!(
                     "{} was opened for reading only; open it for an import",
                     self.dir.display()
                 ),
-            )),
-            _ => Ok(()),
+            ));
         }
+        Ok(())
+    }
+
+    /// Takes the lock of a folder opened without it ([`Target::open_unlocked`]), finishing or
+    /// undoing an interrupted commit, and checks that the folder is still at the version it
+    /// was opened at, with the same live files.
+    fn relock(&mut self) -> Result<(), Error> {
+        if self.lock.is_some() || !self.managed {
+            return Ok(());
+        }
+        let state = self.state();
+        let lock = Lock::acquire_folder(&state.root, &self.dir).map_err(|e| {
+            if Lock::vanished(&e) { self.changed("it is no longer a managed folder") } else { e }
+        })?;
+        if crate::commit::recover(&self.dir, &state)? == Recovery::Removed {
+            return Err(self.changed("it is no longer a managed folder"));
+        }
+        let now = history::versions(&state)?.last().copied().unwrap_or_default();
+        if now != self.version {
+            return Err(self.changed(&format!(
+                "version {now} is current now, not version {} that it was planned against \
+                 (another import or a rollback was committed meanwhile)",
+                self.version
+            )));
+        }
+        let cwd = self.dir.join(CWD);
+        let live = if crate::fsops::lstat(&cwd)?.is_some() {
+            live::read_native(&cwd)?
+        } else {
+            NativeFiles::new()
+        };
+        if live != self.live {
+            return Err(self.changed("its live files in cwd/ were changed meanwhile"));
+        }
+        self.lock = Some(lock);
+        Ok(())
+    }
+
+    /// The error of a commit whose folder changed since it was opened (exit 5: busy).
+    fn changed(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Busy,
+            format!(
+                "the server folder {} changed while this import was being prepared: {why}; \
+                 nothing was written: run the import again",
+                self.dir.display()
+            ),
+        )
+        .at(&self.dir)
     }
 
     /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
     /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
     /// same file, not rewritten). A new folder is created with this commit as version 1.
-    pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
+    pub fn commit(mut self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
         self.check_writable()?;
+        self.relock()?;
         let files = self.files_for(new);
         if self.is_new() {
             return self.create_with(files, meta);
@@ -385,13 +582,14 @@ impl Target {
         if self.is_new() {
             return Ok(Vec::new());
         }
-        history::list(&self.state())
+        history::list_upto(&self.state(), self.version)
     }
 
     /// Restores version `to` (by default the one before the current) as a new version, so that
     /// it can itself be undone. The restored files are byte for byte those of version `to`.
-    pub fn rollback(self, to: Option<u64>) -> Result<CommitReport, Error> {
+    pub fn rollback(mut self, to: Option<u64>) -> Result<CommitReport, Error> {
         self.check_writable()?;
+        self.relock()?;
         if self.is_new() {
             return Err(Error::new(
                 ErrorKind::NoSuchVersion,
@@ -456,6 +654,52 @@ impl Target {
         let meta = CommitMeta { action: "rollback".to_owned(), export: None, sections, counts };
         self.write_version(files, meta, Some(to), None)
     }
+}
+
+/// Checks that a folder that does not exist can be made: its parent folder exists.
+fn check_parent(dir: &Path) -> Result<(), Error> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "cannot create {}: its parent folder {} does not exist; create it first",
+            dir.display(),
+            parent.display()
+        ),
+    )
+    .at(parent))
+}
+
+/// Checks, cheaply and without a lock, that `dir` can be imported into: a managed folder whose
+/// `server.toml` and key are usable, an empty folder, or a folder that does not exist but whose
+/// parent does. Reads no configuration: the import checks this before it reads its export.
+pub fn check_target(dir: &Path) -> Result<(), Error> {
+    match layout::classify(dir)? {
+        DirState::Missing => check_parent(dir),
+        DirState::Empty => Ok(()),
+        DirState::Other => Err(layout::not_a_server_folder(dir)),
+        DirState::Unmanaged => Err(layout::not_managed_adopt(dir)),
+        DirState::Managed => server::read(&StatePaths::new(dir.join(STATE_DIR))).map(|_| ()),
+    }
+}
+
+/// The error for a folder being made managed by another process right now.
+fn not_managed_yet(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "there is no managed server folder at {} yet: another jimsctl is making it one right \
+             now; try again when it has finished",
+            dir.display()
+        ),
+    )
+    .at(dir)
 }
 
 fn created_report(created: create::Created) -> CommitReport {

@@ -11,6 +11,8 @@
 //! | `panics` | panics in `create` (CONFIG `create`) or in `resolve` |
 //! | `scripted` | nothing: answers as its CONFIG says, and checks it is never called concurrently |
 //! | `global_state` | nothing: shares one static state across instances, and checks that no two calls of any instances are ever inside the library at once |
+//! | `sleepy` | takes its time: sleeps in `resolve` (CONFIG `resolve:MS[:LOG]`) or `create` (`create:MS[:LOG]`), logging its calls to LOG, for the host's time limit |
+//! | `raw_bytes` | answers with the bytes its CONFIG gives in hex, UTF-8 or not |
 //! | `odd_version` | nothing: its version is wide text with terminal escapes, for `plugins list` |
 //!
 //! "Not a shared library at all" needs no crate: the tests write a text file named like one.

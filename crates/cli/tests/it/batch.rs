@@ -407,7 +407,7 @@ fn a_toml_manifest_in_one_order_into_one_target_and_per_export_secrets() {
 
 #[test]
 fn a_manifest_s_paths_and_secrets_files_are_beside_it_wherever_the_batch_runs() {
-    // The README's example: targets in a folder that does not exist yet, an entry's own
+    // The README's example: targets in a folder that must exist, an entry's own
     // `file:` secrets given relative to the manifest, and the batch run from elsewhere.
     let dir = tmp();
     let base = dir.path().join("ops");
@@ -427,6 +427,15 @@ fn a_manifest_s_paths_and_secrets_files_are_beside_it_wherever_the_batch_runs() 
     let _ = ex;
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
+    // As with `import`, a target's parent folder must exist: the entry fails, nothing is made.
+    let r = run_in(&elsewhere, &["batch", "--manifest", "../ops/batch.toml", "--format", "json"]);
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    for entry in r.json()["imports"].as_array().unwrap() {
+        assert_eq!(entry["exit_code"], 2, "{entry}");
+        assert!(entry["error"].as_str().unwrap().contains("parent folder"), "{entry}");
+    }
+    assert!(!base.join("servers").exists(), "a batch makes no folder");
+    std::fs::create_dir(base.join("servers")).unwrap();
     let r = run_in(&elsewhere, &["batch", "--manifest", "../ops/batch.toml", "--format", "json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     for name in ["hq", "branch"] {

@@ -103,9 +103,24 @@ fn a_symlinked_native_file_or_config_folder_is_never_followed() {
 }
 
 #[test]
-fn a_symlinked_audit_log_or_lock_is_never_followed() {
+fn a_symlinked_audit_log_is_never_followed_and_a_lock_link_is_never_opened() {
     refuses_link(".jims-import/audit.log");
-    refuses_link(".jims-import/lock");
+    // The lock is the state folder itself: a `lock` an older jimsctl left there, even a link
+    // to a file elsewhere, is never opened, created or followed.
+    let (dir, b) = bench();
+    let t = dir.path().join("t");
+    let outside = dir.path().join("outside-lock");
+    std::fs::write(&outside, "not a lock").unwrap();
+    symlink(&outside, t.join(".jims-import/lock")).unwrap();
+    let r = run_in(
+        dir.path(),
+        &["import", b.to_str().unwrap(), "--target", "t", "--secrets", &secrets()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "not a lock");
+    assert!(
+        std::fs::symlink_metadata(t.join(".jims-import/lock")).unwrap().file_type().is_symlink()
+    );
 }
 
 #[test]
@@ -173,15 +188,18 @@ fn a_read_only_target_is_not_changed_and_can_still_be_read() {
     let before = files(&t);
     let _ro = Mount::read_only(&t);
     assert!(std::fs::write(t.join("probe"), "x").is_err(), "the bind mount is not read-only");
-    for args in [
-        vec!["import", b.to_str().unwrap(), "--target", "t", "--secrets", &secrets()],
-        vec!["rollback", "--target", "t"],
-    ] {
-        let r = run_in(dir.path(), &args);
-        assert_eq!(r.code, 1, "{}: {}{}", args[0], r.stdout, r.stderr);
-        assert_no_password("a read-only target", &format!("{}{}", r.stdout, r.stderr));
-        assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
-    }
+    let r = run_in(
+        dir.path(),
+        &["import", b.to_str().unwrap(), "--target", "t", "--secrets", &secrets()],
+    );
+    assert_eq!(r.code, 1, "import: {}{}", r.stdout, r.stderr);
+    assert_no_password("a read-only target", &format!("{}{}", r.stdout, r.stderr));
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
+    // The folder holds one version: a rollback has nothing to restore (exit 2), before it
+    // would find that it cannot write.
+    let r = run_in(dir.path(), &["rollback", "--target", "t"]);
+    assert_eq!(r.code, 2, "rollback: {}{}", r.stdout, r.stderr);
+    assert_no_password("a read-only target", &format!("{}{}", r.stdout, r.stderr));
     let r = run_in(dir.path(), &["history", "--target", "t", "--format", "json"]);
     assert_eq!(r.code, 0, "history of a read-only folder: {}", r.stderr);
     assert_eq!(r.json()["current"], 1);
@@ -318,10 +336,11 @@ fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
             checked += 1;
         }
     }
-    // t: 11 native files, server.toml, server.key, transport.key, lock, audit.log,
-    // history/{1,2}.tar (the versions replaced) and history/3.json (the current one's record);
-    // s: 11 native files, the five state files and history/0.json.
-    assert_eq!(checked, 36, "files checked");
+    // t: 11 native files, server.toml, server.key, transport.key, audit.log, history/{1,2}.tar
+    // (the versions replaced) and history/3.json (the current one's record); s: 11 native
+    // files, the four state files and history/0.json. (No lock file: the lock is the state
+    // folder.)
+    assert_eq!(checked, 34, "files checked");
     for key in ["t/.jims-import/transport.key", "s/.jims-import/transport.key"] {
         assert_eq!(mode(&p(key)), 0o600, "{key}");
     }

@@ -21,5 +21,6 @@ mod power_loss;
 mod settings;
 mod sources;
 mod streams;
+mod stuck_sources;
 mod support;
 mod terminal;

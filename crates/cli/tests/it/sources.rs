@@ -395,7 +395,7 @@ fn bad_sources_are_clear_errors_and_write_nothing() {
         (format!("file:{}", dir.path().join("x.yaml").display()), 2, "x.yaml"),
         (format!("dir:{}", dir.path().join("no-such-dir").display()), 2, "no-such-dir"),
         ("cmd:/no/such/program".to_owned(), 2, "/no/such/program"),
-        (format!("cmd:{}", failing.display()), 1, "backend exploded"),
+        (format!("cmd:{}", failing.display()), 1, "run again with --verbose"),
         (format!("cmd:{}", hanging.display()), 1, "fail"),
         (format!("cmd:{}", empty.display()), 1, "empty"),
         ("vault".to_owned(), 2, "vault"),

@@ -154,6 +154,7 @@ impl Plugins {
         &self,
         name: &str,
         config: Option<&str>,
+        timeout: std::time::Duration,
     ) -> Result<PluginSource, SourceError> {
         let kind = format!("plugin:{name}");
         let searched = self.searched();
@@ -161,7 +162,7 @@ impl Plugins {
         if let Some(loaded) =
             found.iter().filter_map(|i| i.loaded.as_ref()).find(|l| l.name == name)
         {
-            return PluginSource::create(Arc::clone(loaded), config);
+            return PluginSource::create(Arc::clone(loaded), config, timeout);
         }
         // No usable plugin of that name: a broken or refused library that was meant to be it
         // says why.

@@ -401,3 +401,69 @@ fn a_folder_or_library_owned_by_another_user_is_refused() {
     assert!(why.starts_with("not searched: the folder is owned by user 65534"), "{why}");
     assert_eq!(r.plugins().len(), 1);
 }
+
+fn with_timeout(
+    r: &Registry,
+    spec: &str,
+    ms: u64,
+) -> Result<Box<dyn SecretSource>, secrets::Error> {
+    let mut options = SourceOptions::default();
+    options.timeout = std::time::Duration::from_millis(ms);
+    r.source(spec, &options).map(|s| s.expect("a source"))
+}
+
+#[test]
+fn a_plugin_that_does_not_answer_in_time_fails_and_is_not_called_again() {
+    use std::time::{Duration, Instant};
+    let folder = libs::folder_with(&[&libs::test_plugin("sleepy")]);
+    let log = folder.path().join("calls.log");
+    let r = registry(folder.path());
+    let spec = format!("plugin:sleepy:resolve:20000:{}", log.display());
+    let first = with_timeout(&r, &spec, 300).unwrap();
+    let second = with_timeout(&r, &spec, 300).unwrap();
+    let started = Instant::now();
+    let e = lookup(&*first).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(e.kind(), secrets::SourceErrorKind::Failed, "exit 1");
+    let shown = e.to_string();
+    assert!(shown.starts_with("secret source `plugin:sleepy` failed"), "{shown}");
+    assert!(shown.contains("no answer within 300 ms") && shown.contains("--secrets-timeout"));
+    assert!(shown.contains("not called again"), "{shown}");
+    // Neither this instance nor another of the library is called again: no wait, no call.
+    let started = Instant::now();
+    for s in [&first, &second] {
+        let e = lookup(&**s).unwrap_err();
+        assert!(e.to_string().contains("not called again"), "{e}");
+    }
+    let e = with_timeout(&r, &spec, 300).err().unwrap();
+    assert!(e.to_string().contains("not called again"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls.lines().filter(|l| l.starts_with("resolve")).count(), 1, "{calls}");
+}
+
+#[test]
+fn a_plugin_whose_create_does_not_return_in_time_fails() {
+    let folder = libs::folder_with(&[&libs::test_plugin("sleepy")]);
+    let r = registry(folder.path());
+    let started = std::time::Instant::now();
+    let e = with_timeout(&r, "plugin:sleepy:create:20000", 200).err().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(e.kind(), ErrorKind::SourceFailed);
+    assert!(e.to_string().contains("create function gave no answer within 200 ms"), "{e}");
+}
+
+#[test]
+fn a_slow_plugin_within_its_time_limit_answers_and_calls_waiting_for_its_lock_do_not_count() {
+    let folder = libs::folder_with(&[&libs::test_plugin("sleepy")]);
+    let r = registry(folder.path());
+    // Four threads into a serialised plugin taking 150 ms each: the last one waits 450 ms for
+    // the lock, more than the limit, yet its own call takes less.
+    let s = with_timeout(&r, "plugin:sleepy:resolve:150", 400).unwrap();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4).map(|_| scope.spawn(|| lookup(&*s))).collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap().as_deref(), Some("sleepy:event_sources/DC1"));
+        }
+    });
+}

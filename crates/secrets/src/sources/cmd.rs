@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::error::SourceError;
 use crate::source::{Answer, Request, SecretSource};
+use crate::sources::{escape_controls, refused_key};
 
 const KIND: &str = "cmd";
 /// The most a program may print on stdout: a password, not a document.
@@ -20,8 +21,12 @@ const MAX_OUTPUT: usize = 64 * 1024;
 /// The environment variable that holds the key asked (the request's `keys`: one key, one line),
 /// for programs that would rather not parse the JSON request.
 pub const KEYS_VARIABLE: &str = "JIMS_SECRET_KEYS";
-/// How much of stderr is shown when the program fails.
-const STDERR_SHOWN: usize = 2048;
+/// How much of stderr is read (the rest is drained and dropped).
+const STDERR_READ: usize = 4096;
+/// How many characters of stderr are shown when the program fails, with `--verbose`.
+const STDERR_SHOWN: usize = 300;
+/// The prefix of the variables of the `env` source, which a program never inherits.
+const SECRET_PREFIX: &str = "JIMS_SECRET_";
 
 /// A program that answers for one key of a row. The chain asks it key by key, like every other
 /// source: it runs once for each key it is asked, and receives the [`Request`] for that key
@@ -32,8 +37,14 @@ const STDERR_SHOWN: usize = 2048;
 ///   failure);
 /// - 1: not found;
 /// - any other code, a signal, or no answer within the time limit (the program is then
-///   killed): a failure, whose message includes the program's standard error (trimmed, at most
-///   2 KB).
+///   killed): a failure. Its standard error may hold a secret: the message includes it only
+///   when the source is [`verbose`](CmdSource::verbose) (`--verbose`), trimmed, cut at 300
+///   characters, with control characters escaped; otherwise it says that there is some.
+///
+/// The program inherits the environment but for the `JIMS_SECRET_*` variables (the passwords
+/// of the `env` source); [`KEYS_VARIABLE`] holds the key asked. A key that could be misread
+/// (a part that is empty, `.` or `..`, or a control character such as a newline) is never
+/// handed to the program: it is "not found" without running it.
 ///
 /// The SPEC `cmd:PROGRAM ARG…` is split on whitespace. Only PROGRAM is killed at the time
 /// limit, not processes it started (a program in its own process group could not use the
@@ -45,6 +56,9 @@ pub struct CmdSource {
     program: String,
     args: Vec<String>,
     timeout: Duration,
+    verbose: bool,
+    /// The `JIMS_SECRET_*` variables of this process, removed from the program's environment.
+    hidden: Vec<std::ffi::OsString>,
 }
 
 impl CmdSource {
@@ -71,7 +85,21 @@ impl CmdSource {
                 ),
             ));
         }
-        Ok(CmdSource { program, args, timeout })
+        let hidden = std::env::vars_os()
+            .map(|(name, _)| name)
+            .filter(|name| {
+                name.as_encoded_bytes().starts_with(SECRET_PREFIX.as_bytes())
+                    && name.as_os_str() != KEYS_VARIABLE
+            })
+            .collect();
+        Ok(CmdSource { program, args, timeout, verbose: false, hidden })
+    }
+
+    /// Shows a failing program's error output in the error (`--verbose`), or not (the
+    /// default: it may hold a secret).
+    pub fn verbose(mut self, verbose: bool) -> CmdSource {
+        self.verbose = verbose;
+        self
     }
 
     /// Runs the program with `request` on stdin and the request's keys (the key asked), one
@@ -79,7 +107,11 @@ impl CmdSource {
     fn run(&self, request: &[u8], keys: &str) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let deadline = started + self.timeout;
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        for name in &self.hidden {
+            command.env_remove(name);
+        }
+        let mut child = command
             .args(&self.args)
             .env(KEYS_VARIABLE, keys)
             .stdin(Stdio::piped())
@@ -111,7 +143,7 @@ impl CmdSource {
         }
 
         let mut output = None;
-        let mut stderr = String::new();
+        let mut stderr = Zeroizing::new(String::new());
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
@@ -151,8 +183,15 @@ impl CmdSource {
     fn failure(&self, what: &str, stderr: &str) -> SourceError {
         let mut message = format!("the program `{}` {what}", self.program);
         if !stderr.is_empty() {
-            message.push_str("; its error output: ");
-            message.push_str(stderr);
+            if self.verbose {
+                message.push_str("; its error output: ");
+                message.push_str(&shown_stderr(stderr));
+            } else {
+                message.push_str(
+                    "; it wrote an error output, not shown as it may hold a secret \
+                     (run again with --verbose to see its start)",
+                );
+            }
         }
         SourceError::failed(KIND, message)
     }
@@ -180,6 +219,9 @@ impl SecretSource for CmdSource {
 
     /// Runs the program once, asking for `key` alone, whatever keys `request` holds.
     fn lookup(&self, key: &SecretKey, request: &Request<'_>) -> Result<Answer, SourceError> {
+        if refused_key(key).is_some() {
+            return Ok(Answer::NotFound);
+        }
         let request = request.asking(key);
         self.run(request.to_json().as_bytes(), key.as_str())
     }
@@ -187,7 +229,7 @@ impl SecretSource for CmdSource {
 
 enum Stream {
     Out(io::Result<Output>),
-    Err(String),
+    Err(Zeroizing<String>),
 }
 
 enum Output {
@@ -222,31 +264,34 @@ fn read_output(mut stdout: ChildStdout) -> io::Result<Output> {
     Ok(Output::Secret(Secret::copy_from(&buf[..filled])))
 }
 
-/// Reads stderr, keeping the start: trimmed and cut at [`STDERR_SHOWN`] bytes.
-fn read_stderr(mut stderr: ChildStderr) -> String {
-    let mut kept = Vec::with_capacity(STDERR_SHOWN + 4);
-    let mut chunk = [0u8; 4096];
+/// Reads stderr to its end, keeping its first [`STDERR_READ`] bytes (in memory wiped on drop:
+/// it may hold a secret).
+fn read_stderr(mut stderr: ChildStderr) -> Zeroizing<String> {
+    let mut kept = Zeroizing::new(Vec::with_capacity(STDERR_READ));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
     loop {
-        match stderr.read(&mut chunk) {
+        match stderr.read(&mut chunk[..]) {
             Ok(0) => break,
             Ok(n) => {
-                let room = (STDERR_SHOWN + 4).saturating_sub(kept.len());
+                let room = STDERR_READ.saturating_sub(kept.len());
                 kept.extend_from_slice(&chunk[..n.min(room)]);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
-    let text = String::from_utf8_lossy(&kept);
-    let text = text.trim();
-    if text.len() <= STDERR_SHOWN {
-        return text.to_owned();
+    Zeroizing::new(String::from_utf8_lossy(&kept).trim().to_owned())
+}
+
+/// The start of a program's error output as an error shows it: at most [`STDERR_SHOWN`]
+/// characters, control characters escaped.
+fn shown_stderr(stderr: &str) -> String {
+    let cut: String = stderr.chars().take(STDERR_SHOWN).collect();
+    let mut shown = escape_controls(&cut);
+    if stderr.chars().nth(STDERR_SHOWN).is_some() {
+        shown.push('…');
     }
-    let mut end = STDERR_SHOWN;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    shown
 }
 
 /// Waits for the child until `deadline`; `None` when it is still running then.
@@ -314,6 +359,18 @@ mod tests {
         let e = CmdSource::new("no-such-program-xyz", vec![], Duration::from_secs(1)).unwrap_err();
         assert!(e.to_string().contains("does not exist on PATH"), "{e}");
         assert!(CmdSource::new("sh", vec![], Duration::from_secs(1)).is_ok());
+    }
+
+    #[test]
+    fn stderr_is_cut_and_escaped() {
+        let long = format!("\x1b[31mred\n{}", "x".repeat(400));
+        let shown = shown_stderr(&long);
+        assert!(shown.starts_with("\\x1b[31mred\\nxxx"), "{shown}");
+        assert!(shown.ends_with('…') && !shown.contains('\x1b'), "{shown}");
+        // 300 characters: the 9 of the escape, "red" and the newline, then 291 `x`.
+        let xs = shown.rsplit("\\n").next().unwrap();
+        assert_eq!(xs.chars().filter(|c| *c == 'x').count(), STDERR_SHOWN - 9);
+        assert_eq!(shown_stderr("short"), "short");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! `dir:PATH`: one file per secret key, the key's `/` as folders.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::error::SourceError;
 use crate::source::{Answer, Request, SecretSource};
+use crate::sources::refused_key;
 
 const KIND: &str = "dir";
 /// The largest password file read; anything larger is not a password.
@@ -18,9 +18,10 @@ const MAX_SECRET_FILE: u64 = 64 * 1024;
 /// Passwords in a folder: the key `event_sources/DC1` is the file `PATH/event_sources/DC1`, its
 /// content the password with one trailing newline dropped. An empty file is "not found".
 ///
-/// No key reaches outside PATH: a key part that is empty, `.` or `..`, or holds a NUL (or, on
-/// Windows, `\` or `:`) is refused, and so is a file whose real path (symbolic links resolved)
-/// is outside PATH; a refused key is "not found" and nothing is read.
+/// No key reaches outside PATH: a key part that is empty, `.` or `..`, or a key holding a
+/// control character (or, on Windows, `\` or `:`) is refused, and so is a file whose real path
+/// (symbolic links resolved) is outside PATH or that is no regular file (a FIFO, a device); a
+/// refused key is "not found" and nothing is read.
 #[derive(Debug)]
 pub struct DirSource {
     root: PathBuf,
@@ -55,16 +56,11 @@ impl DirSource {
 
     /// The file that holds `key`, or `None` when the key is refused.
     fn path_for(&self, key: &SecretKey) -> Option<PathBuf> {
+        if refused_key(key).is_some() {
+            return None;
+        }
         let mut path = self.root.clone();
         for part in key.as_str().split('/') {
-            let refused = part.is_empty()
-                || part == "."
-                || part == ".."
-                || part.contains('\0')
-                || (cfg!(windows) && (part.contains('\\') || part.contains(':')));
-            if refused {
-                return None;
-            }
             path.push(part);
         }
         Some(path)
@@ -93,17 +89,26 @@ impl SecretSource for DirSource {
         if !real.starts_with(&self.root) || !real.is_file() {
             return Ok(Answer::NotFound);
         }
-        let mut secret = read_secret_file(&real).map_err(failed)?;
+        let Some(mut secret) = read_secret_file(&real).map_err(failed)? else {
+            return Ok(Answer::NotFound);
+        };
         secret.trim_one_newline();
         if secret.is_empty() { Ok(Answer::NotFound) } else { Ok(Answer::Found(secret)) }
     }
 }
 
 /// Reads a whole small file into a buffer sized once from its length (no reallocation leaves
-/// copies of the password behind).
-fn read_secret_file(path: &Path) -> io::Result<Secret> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
+/// copies of the password behind); `None` when it is no regular file (it was swapped for a
+/// FIFO or a device since it was looked at: opened without blocking, then checked).
+fn read_secret_file(path: &Path) -> io::Result<Option<Secret>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let len = meta.len();
     if len > MAX_SECRET_FILE {
         return Err(io::Error::other(format!(
             "the file holds {len} bytes, more than the {MAX_SECRET_FILE} a password may have"
@@ -119,7 +124,7 @@ fn read_secret_file(path: &Path) -> io::Result<Secret> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Secret::copy_from(&buf[..filled]))
+    Ok(Some(Secret::copy_from(&buf[..filled])))
 }
 
 #[cfg(test)]
@@ -131,7 +136,7 @@ mod tests {
         let d = DirSource { root: PathBuf::from("/r") };
         let p = |k: &str| d.path_for(&SecretKey::from_text(k));
         assert_eq!(p("event_sources/DC1"), Some(PathBuf::from("/r/event_sources/DC1")));
-        for bad in ["", "/etc/passwd", "a//b", "a/./b", "../x", "a/..", "a/b\0c", "a/"] {
+        for bad in ["", "/etc/passwd", "a//b", "a/./b", "../x", "a/..", "a/b\0c", "a/", "a\nb"] {
             assert_eq!(p(bad), None, "{bad:?}");
         }
     }

@@ -2,19 +2,25 @@
 
 use std::collections::hash_map::Entry;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crypto::Secret;
 use model::SecretKey;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::error::SourceError;
+use crate::error::{Error, SourceError};
 use crate::hash::FastMap;
 use crate::source::{Answer, Request, SecretSource};
 
 const KIND: &str = "file";
 /// How many problems of one file are listed in an error.
 const SHOWN: usize = 10;
+/// The largest secrets file read, in bytes: the limit of an export (256 MiB). A larger file,
+/// or one that is no regular file (a FIFO, a device such as `/dev/zero`), is refused before
+/// anything is read.
+pub const MAX_SECRETS_FILE: u64 = 256 * 1024 * 1024;
 /// The key under which the `toml` crate hands over a date or time.
 const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
 
@@ -52,6 +58,9 @@ type Entries = FastMap<String, Secret>;
 pub struct FileSource {
     path: PathBuf,
     entries: Entries,
+    /// What a person should know about the file (other users can read it), given once by
+    /// [`SecretSource::start`].
+    warnings: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for FileSource {
@@ -64,12 +73,15 @@ impl fmt::Debug for FileSource {
 }
 
 impl FileSource {
-    /// Reads and parses the file at `path`; its extension says the format.
+    /// Reads and parses the file at `path`; its extension says the format. A file that every
+    /// user may read is accepted with a warning ([`SecretSource::start`] gives it).
     ///
     /// # Errors
-    /// A configuration error naming the file when it is missing, unreadable, of another
-    /// extension, not UTF-8, malformed (with line and column), not an object, or holds a value
-    /// that is not a string (naming its key) or a key twice. No error repeats a value.
+    /// A configuration error naming the file when it is missing, unreadable, no regular file
+    /// (a FIFO, a device: opened without blocking, then checked), larger than
+    /// [`MAX_SECRETS_FILE`], of another extension, not UTF-8, malformed (with line and column),
+    /// not an object, or holds a value that is not a string (naming its key) or a key twice. No
+    /// error repeats a value.
     pub fn open(path: &Path) -> Result<FileSource, SourceError> {
         let Some(format) = FileFormat::from_path(path) else {
             return Err(SourceError::config(
@@ -81,14 +93,18 @@ impl FileSource {
                 ),
             ));
         };
-        // `fs::read` sizes its buffer from the file's length once; the buffer is wiped on drop.
-        let bytes = crypto::SecretBytes::new(std::fs::read(path).map_err(|e| {
-            SourceError::config(
-                KIND,
-                format!("cannot read {}: {e}; check the path given to --secrets", path.display()),
-            )
-        })?);
-        FileSource::parse(&bytes, format, path)
+        let (bytes, mode) = read_bounded(path)?;
+        let source = FileSource::parse(&bytes, format, path)?;
+        if mode & 0o004 != 0 {
+            source.warnings.lock().unwrap_or_else(PoisonError::into_inner).push(format!(
+                "the secrets file {} can be read by every user of this machine (mode {:o}); \
+                 run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ));
+        }
+        Ok(source)
     }
 
     /// Parses `bytes` in `format`; `path` names the file in errors.
@@ -126,7 +142,7 @@ impl FileSource {
             }
             return Err(fail(format!("{list}; every password must be a string")));
         }
-        Ok(FileSource { path: path.to_owned(), entries: flat })
+        Ok(FileSource { path: path.to_owned(), entries: flat, warnings: Mutex::default() })
     }
 
     /// The number of keys in the file.
@@ -151,6 +167,59 @@ impl SecretSource for FileSource {
             _ => Ok(Answer::NotFound),
         }
     }
+
+    fn start(&self) -> Result<Vec<String>, Error> {
+        Ok(std::mem::take(&mut *self.warnings.lock().unwrap_or_else(PoisonError::into_inner)))
+    }
+}
+
+/// Reads the secrets file at `path` into memory wiped on drop, sized once from its length;
+/// returns it with the file's permission bits. Refuses, before reading, anything but a regular
+/// file of at most [`MAX_SECRETS_FILE`] bytes: the file is opened without blocking (a FIFO
+/// would wait for a writer) and checked through the open handle.
+fn read_bounded(path: &Path) -> Result<(crypto::SecretBytes, u32), SourceError> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let fail = |why: String| {
+        SourceError::config(
+            KIND,
+            format!("cannot read {}: {why}; check the path given to --secrets", path.display()),
+        )
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(SourceError::config(
+            KIND,
+            format!(
+                "{} is not a regular file (a FIFO, a device or a folder); a secrets file is a \
+                 JSON or TOML file",
+                path.display()
+            ),
+        ));
+    }
+    let too_large = || {
+        SourceError::config(
+            KIND,
+            format!(
+                "{} is larger than the {} MiB a secrets file may have",
+                path.display(),
+                MAX_SECRETS_FILE / (1024 * 1024)
+            ),
+        )
+    };
+    if meta.len() > MAX_SECRETS_FILE {
+        return Err(too_large());
+    }
+    let mut bytes = crypto::SecretBytes::with_capacity(meta.len() as usize + 1);
+    file.take(MAX_SECRETS_FILE + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SECRETS_FILE {
+        return Err(too_large());
+    }
+    Ok((bytes, meta.mode()))
 }
 
 /// A TOML parse error as `message at line L, column C`, without the source snippet that the

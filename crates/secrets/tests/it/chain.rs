@@ -311,3 +311,76 @@ fn skeletons_list_missing_rows_and_read_back() {
         assert_eq!(t.remaining(), 0, "{name}");
     }
 }
+
+/// A source that answers every key with the same bytes.
+struct Bytes(&'static [u8]);
+
+impl SecretSource for Bytes {
+    fn kind(&self) -> String {
+        "cmd".into()
+    }
+    fn lookup(
+        &self,
+        _key: &model::SecretKey,
+        _request: &secrets::Request<'_>,
+    ) -> Result<secrets::Answer, SourceError> {
+        Ok(secrets::Answer::Found(crypto::Secret::copy_from(self.0)))
+    }
+}
+
+#[test]
+fn a_password_that_is_no_utf8_or_holds_nul_is_refused_naming_key_and_source() {
+    for (bytes, says) in [
+        (&b"Pw-\xff\xfe-bad"[..], "is not UTF-8 text (byte 4 is not)"),
+        (&b"Pw-\0-nul"[..], "holds a NUL character (character 4)"),
+        (&b"\xc3"[..], "is not UTF-8 text"),
+    ] {
+        let (_, mut t) = table();
+        let e = resolve(&mut t, &Chain::new(vec![Box::new(Bytes(bytes))]), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SourceConfig, "exit 2");
+        let shown = e.to_string();
+        assert!(shown.contains("`cmd`") && shown.contains("`event_sources/DC1`"), "{shown}");
+        assert!(shown.contains(says), "{shown}");
+        assert!(!shown.contains("Pw-") && !shown.contains("bad") && !shown.contains("nul"));
+        assert_eq!(t.fixed(), 0);
+    }
+    assert!(secrets::check_password("Pässwörd\t\n".as_bytes()).is_ok());
+}
+
+#[test]
+fn a_deferred_source_is_opened_only_when_started_and_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let opened = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&opened);
+    let deferred = secrets::Deferred::new(
+        "file",
+        Box::new(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(Box::new(Scripted::new("file", &[("event_sources/DC1", "pw")])))
+        }),
+    );
+    let chain = Chain::new(vec![Box::new(deferred)]);
+    assert_eq!(chain.kinds(), ["file"]);
+    assert_eq!(opened.load(Ordering::SeqCst), 0, "made, not opened");
+    assert!(chain.start().unwrap().is_empty());
+    assert!(chain.start().unwrap().is_empty());
+    let (_, mut t) = table();
+    resolve(&mut t, &chain, None).unwrap();
+    assert_eq!(t.fixed(), 1);
+    assert_eq!(opened.load(Ordering::SeqCst), 1);
+
+    let failing = secrets::Deferred::new(
+        "file",
+        Box::new(|| {
+            Err(builtin_source("file:/no/such/secrets.json", &SourceOptions::default())
+                .err()
+                .unwrap())
+        }),
+    );
+    let chain = Chain::new(vec![Box::new(failing)]);
+    for _ in 0..2 {
+        let e = chain.start().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SourceConfig);
+        assert!(e.to_string().contains("/no/such/secrets.json"), "{e}");
+    }
+}

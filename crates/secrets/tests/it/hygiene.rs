@@ -78,7 +78,8 @@ fn no_password_leaks_anywhere() {
         format!("#!/bin/sh\ngrep -q DC6 && {{ echo '{}'; exit 0; }}\nexit 1\n", PASSWORDS[5]),
     )
     .unwrap();
-    let options = Default::default();
+    let mut options = secrets::SourceOptions::default();
+    options.verbose = true;
     let file_source = FileSource::open(&file).unwrap();
     shown.push(("file source".into(), format!("{file_source:?}")));
     let sources: Vec<Box<dyn SecretSource>> = vec![

@@ -105,7 +105,7 @@ fn file_bad_inputs_name_the_file() {
     // A folder cannot be read as a file (a chmod 000 file is readable by root).
     std::fs::create_dir(p("folder.json")).unwrap();
     let e = config_error(&format!("file:{}", p("folder.json").display()));
-    assert!(e.contains("folder.json") && e.contains("cannot read"), "{e}");
+    assert!(e.contains("folder.json") && e.contains("not a regular file"), "{e}");
 
     std::fs::write(p("s.yaml"), "a: b").unwrap();
     let e = config_error(&format!("file:{}", p("s.yaml").display()));
@@ -215,11 +215,18 @@ fn cmd_answers_by_exit_code() {
     let not_found = build(&script(d, "nf.sh", "echo 'no such key' >&2; exit 1")).unwrap();
     assert_eq!(ask(&*not_found, "event_sources/DC1").unwrap(), None);
 
-    let fails = build(&script(d, "two.sh", "echo 'vault is sealed' >&2; exit 2")).unwrap();
-    let e = ask(&*fails, "event_sources/DC1").unwrap_err();
+    // Its error output may hold a secret: shown only when asked for (`--verbose`).
+    let two = script(d, "two.sh", "echo 'vault is sealed' >&2; exit 2");
+    let e = ask(&*build(&two).unwrap(), "event_sources/DC1").unwrap_err();
     assert_eq!(e.kind(), SourceErrorKind::Failed);
     let shown = e.to_string();
-    assert!(shown.contains("exited with status 2") && shown.contains("vault is sealed"), "{shown}");
+    assert!(
+        shown.contains("exited with status 2") && !shown.contains("vault is sealed"),
+        "{shown}"
+    );
+    assert!(shown.contains("--verbose"), "{shown}");
+    let e = ask(&*build_with(&two, verbose()).unwrap(), "event_sources/DC1").unwrap_err();
+    assert!(e.to_string().contains("its error output: vault is sealed"), "{e}");
 
     let silent = build(&script(d, "silent.sh", "exit 0")).unwrap();
     let e = ask(&*silent, "event_sources/DC1").unwrap_err();
@@ -237,11 +244,116 @@ fn cmd_answers_by_exit_code() {
     let e = ask(&*flood, "event_sources/DC1").unwrap_err();
     assert!(e.to_string().contains("printed more than 65536 bytes"), "{e}");
 
+    // Cut at 300 characters, control characters escaped.
     let long = "x".repeat(5000);
-    let noisy = build(&script(d, "noisy.sh", &format!("echo '{long}' >&2; exit 3"))).unwrap();
+    let body = format!("printf '\\033[2J\\033]0;owned\\007' >&2; echo '{long}' >&2; exit 3");
+    let noisy = build_with(&script(d, "noisy.sh", &body), verbose()).unwrap();
     let e = ask(&*noisy, "event_sources/DC1").unwrap_err().to_string();
-    assert!(e.contains(&"x".repeat(2048)) && !e.contains(&"x".repeat(2049)), "{}", e.len());
+    assert!(!e.chars().any(|c| c.is_control()), "{e:?}");
+    assert!(e.contains("\\x1b[2J\\x1b]0;owned\\x07xxx"), "{e}");
+    let xs = 300 - "\x1b[2J\x1b]0;owned\x07".chars().count();
+    assert!(e.contains(&"x".repeat(xs)) && !e.contains(&"x".repeat(xs + 1)), "{}", e.len());
     assert!(e.ends_with('…'));
+}
+
+fn verbose() -> SourceOptions {
+    let mut options = SourceOptions::default();
+    options.verbose = true;
+    options
+}
+
+#[cfg(unix)]
+#[test]
+fn cmd_inherits_no_jims_secret_variable() {
+    // A variable set in this process (and so inherited by a program it runs), read back by the
+    // program: the `env` source's passwords must not reach it.
+    // SAFETY: set before any program of this test runs; no other test reads this name.
+    unsafe { std::env::set_var("JIMS_SECRET_LEAK_CHECK_ITEM", "Pw-must-not-leak") };
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("env.txt");
+    let body = format!("env > {}; echo pw", seen.display());
+    let s = build(&script(dir.path(), "env.sh", &body)).unwrap();
+    assert_eq!(ask(&*s, "event_sources/DC1").unwrap().as_deref(), Some("pw"));
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(!env.contains("Pw-must-not-leak") && !env.contains("LEAK_CHECK"), "{env}");
+    assert!(env.contains("JIMS_SECRET_KEYS=event_sources/DC1"), "{env}");
+    assert!(env.contains("PATH="), "the rest of the environment is kept: {env}");
+}
+
+#[cfg(unix)]
+#[test]
+fn cmd_is_never_asked_for_a_key_that_could_be_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("asked.txt");
+    let body = format!("printf '%s|' \"$JIMS_SECRET_KEYS\" >> {}; echo pw", log.display());
+    let s = build(&script(dir.path(), "log.sh", &body)).unwrap();
+    for bad in ["event_sources/..", "../../etc/passwd", "a//b", "event_sources/DC1\nother", "a/./b"]
+    {
+        assert_eq!(ask(&*s, bad).unwrap(), None, "{bad:?}");
+    }
+    assert!(!log.exists(), "the program ran: {:?}", std::fs::read_to_string(&log));
+    assert_eq!(ask(&*s, "event_sources/DC1").unwrap().as_deref(), Some("pw"));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "event_sources/DC1|");
+}
+
+#[cfg(unix)]
+#[test]
+fn secrets_files_that_are_no_regular_files_are_refused_without_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    // A link to a device that never ends, and a FIFO nobody writes to: refused at once.
+    std::os::unix::fs::symlink("/dev/zero", p("zero.json")).unwrap();
+    let fifo = p("fifo.toml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for name in ["zero.json", "fifo.toml"] {
+        let started = Instant::now();
+        let e = config_error(&format!("file:{}", p(name).display()));
+        assert!(e.contains(name) && e.contains("not a regular file"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // Larger than an export may be (a sparse file: nothing is written).
+    let big = std::fs::File::create(p("big.json")).unwrap();
+    big.set_len(secrets::MAX_SECRETS_FILE + 1).unwrap();
+    let e = config_error(&format!("file:{}", p("big.json").display()));
+    assert!(e.contains("big.json") && e.contains("larger than the 256 MiB"), "{e}");
+    // A link to a regular file is fine.
+    std::fs::write(p("real.json"), r#"{"event_sources/DC1": "pw"}"#).unwrap();
+    std::os::unix::fs::symlink(p("real.json"), p("link.json")).unwrap();
+    let s = build(&format!("file:{}", p("link.json").display())).unwrap();
+    assert_eq!(ask(&*s, "event_sources/DC1").unwrap().as_deref(), Some("pw"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_secrets_file_every_user_can_read_is_warned_of_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.json");
+    std::fs::write(&path, r#"{"event_sources/DC1": "pw"}"#).unwrap();
+    for (mode, warned) in [(0o644, true), (0o604, true), (0o640, false), (0o600, false)] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let s = build(&format!("file:{}", path.display())).unwrap();
+        let warnings = s.start().unwrap();
+        assert_eq!(!warnings.is_empty(), warned, "mode {mode:o}: {warnings:?}");
+        if warned {
+            assert!(warnings[0].contains("s.json") && warnings[0].contains("chmod 600"));
+        }
+        assert!(s.start().unwrap().is_empty(), "said once");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn dir_files_that_are_no_regular_files_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("event_sources")).unwrap();
+    let fifo = dir.path().join("event_sources/DC1");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let s = build(&format!("dir:{}", dir.path().display())).unwrap();
+    let started = Instant::now();
+    assert_eq!(ask(&*s, "event_sources/DC1").unwrap(), None);
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[cfg(unix)]

@@ -27,7 +27,8 @@ fn init_makes_the_whole_layout_with_a_private_key() {
     assert!(toml.contains("server_id = \"jims-hq-01\""), "{toml}");
     assert!(toml.contains(&format!("key_id = \"{}\"", report.key_id)), "{toml}");
     assert!(toml.contains("layout_version = 2"), "{toml}");
-    assert!(state.join("lock").is_file());
+    // The lock is the state folder itself: no lock file that could be removed from under it.
+    assert!(!state.join("lock").exists());
     // Only the current version's record: nothing is archived until it is replaced.
     let history: Vec<_> =
         fs::read_dir(state.join("history")).unwrap().map(|e| e.unwrap().file_name()).collect();
