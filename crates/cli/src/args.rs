@@ -198,6 +198,62 @@ pub(crate) enum ServerCommand {
 pub(crate) enum KeyCommand {
     /// Print the folder's key id (the `server_key_id` its exports carry).
     Id(TargetArgs),
+    /// Print the folder's transport public key, its id and the server id: a small text file,
+    /// safe to mail or commit, that other servers pass to `export --to`.
+    Public(KeyPublicArgs),
+    /// Replace the server key (or, with --transport, the transport key pair); the old key is
+    /// kept in the folder's key ring so that its history still opens.
+    Rotate(KeyRotateArgs),
+    /// List the current and retired keys, and the versions that use each.
+    List(TargetArgs),
+    /// Destroy a retired key (refused while a version still needs it, unless
+    /// --reseal-history).
+    Retire(KeyRetireArgs),
+}
+
+/// `jimsctl key public`.
+#[derive(Debug, Args)]
+pub(crate) struct KeyPublicArgs {
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target: PathBuf,
+    /// Write the public-key file here instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `jimsctl key rotate`.
+#[derive(Debug, Args)]
+pub(crate) struct KeyRotateArgs {
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target: PathBuf,
+    /// Rotate the transport key pair instead of the server key.
+    #[arg(long)]
+    pub(crate) transport: bool,
+    /// Check that every sealed value opens and say what would change, writing nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `jimsctl key retire`.
+#[derive(Debug, Args)]
+pub(crate) struct KeyRetireArgs {
+    /// The managed server folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) target: PathBuf,
+    /// The id of the retired key to destroy (see `jimsctl key list`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: String,
+    /// Re-seal the versions that still use the key under the current key first.
+    #[arg(long)]
+    pub(crate) reseal_history: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// Output for people (default) or programs.
@@ -410,6 +466,11 @@ pub(crate) struct ExportArgs {
     /// Replace OUT when it exists (by default an existing file is refused).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Seal the passwords to this server's public key (a file from `jimsctl key public`)
+    /// instead of this server's key; repeatable, one per recipient. The recipients import with
+    /// no --source-key.
+    #[arg(long = "to", value_name = "PUBFILE")]
+    pub(crate) to: Vec<PathBuf>,
 }
 
 /// `convert`'s output kind.

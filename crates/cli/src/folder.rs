@@ -53,6 +53,7 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
             PasswordsArg::Plain => PasswordsOut::Plain,
         },
         force: a.force,
+        to: a.to,
     };
     if options.passwords == PasswordsOut::Plain {
         errln!(
@@ -70,6 +71,7 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
         sections.join(", "),
         render::path(&r.out),
         match r.passwords {
+            PasswordsOut::Sealed if !r.recipients.is_empty() => "sealed to its recipients",
             PasswordsOut::Sealed => "sealed",
             PasswordsOut::Omit => "omitted",
             PasswordsOut::Plain => "in plaintext",
@@ -86,6 +88,7 @@ pub(crate) fn export(a: ExportArgs) -> Result<u8, Error> {
             if r.sealed == 1 { "it" } else { "them" },
         );
     }
+    crate::keys::print_recipients(&r);
     Ok(0)
 }
 

@@ -75,6 +75,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
     } else {
         out!("{}", render::table_with(&outcome.table, style, a.keys));
         out!("{}", render::foreign_keys_note(&outcome));
+        crate::keys::print_sealed_to(outcome.sealed_to.as_ref(), outcome.table.remaining() > 0);
         if let (Some(path), Some(emitted)) = (&a.emit, emitted) {
             let path = render::path(path);
             match emitted {
@@ -104,6 +105,9 @@ fn print_outcome(
     let target = a.target.as_deref().unwrap_or(Path::new("")).display().to_string();
     if a.output.format == OutputFormat::Json {
         let mut v = render::import_json(outcome, &export, &target, dry_run);
+        if let Some(note) = &outcome.sealed_to {
+            v["sealed_to"] = serde_json::json!(note);
+        }
         match found {
             FoundIn::AsGiven => {}
             FoundIn::LastFolder(_) => v["found_in"] = "last-folder".into(),
@@ -117,6 +121,7 @@ fn print_outcome(
         } else {
             out!("{text}");
         }
+        crate::keys::print_sealed_to(outcome.sealed_to.as_ref(), outcome.table.remaining() > 0);
     }
 }
 

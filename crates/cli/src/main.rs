@@ -43,6 +43,7 @@ mod diff;
 mod folder;
 mod hardening;
 mod import;
+mod keys;
 mod plugins;
 mod prompt;
 mod push;
@@ -142,7 +143,10 @@ fn output_format(command: &Command) -> OutputFormat {
         Command::Completions { .. } | Command::Man { .. } => OutputFormat::Text,
         Command::Status(s) => s.target.output.format,
         Command::Rollback(r) => r.target.output.format,
-        Command::Key(KeyCommand::Id(t)) => t.output.format,
+        Command::Key(KeyCommand::Id(t) | KeyCommand::List(t)) => t.output.format,
+        Command::Key(KeyCommand::Public(a)) => a.output.format,
+        Command::Key(KeyCommand::Rotate(a)) => a.output.format,
+        Command::Key(KeyCommand::Retire(a)) => a.output.format,
         Command::Server(ServerCommand::Init { output, .. }) => output.format,
         Command::Settings(s) => s.output.format,
         Command::Batch(a) => a.output.format,
@@ -198,6 +202,10 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Man { out } => completions::man(&out),
         Command::Status(s) => status::run(s, style),
         Command::Key(KeyCommand::Id(t)) => folder::key_id(t),
+        Command::Key(KeyCommand::Public(a)) => keys::public(a),
+        Command::Key(KeyCommand::Rotate(a)) => keys::rotate(a),
+        Command::Key(KeyCommand::List(t)) => keys::list(t),
+        Command::Key(KeyCommand::Retire(a)) => keys::retire(a),
         Command::Settings(a) => settings::command(a),
         Command::Batch(a) => batch::run(a, style),
         Command::Plugins(c) => plugins::run(c, style),

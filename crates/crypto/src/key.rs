@@ -25,7 +25,7 @@ const KEY_ID_CONTEXT: &[u8] = b"jimsctl server key id v1\0";
 /// A key id: the first 8 bytes of `SHA-256("jimsctl server key id v1\0" ‖ key)`, as 16 lowercase
 /// hex digits. It names a key without revealing it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(String);
+pub struct KeyId(pub(crate) String);
 
 impl KeyId {
     /// The key id's text.
@@ -101,6 +101,11 @@ impl ServerKey {
     /// The key's id.
     pub fn id(&self) -> &KeyId {
         &self.id
+    }
+
+    /// The key's bytes, for wrapping a data key (crate only: never written but wrapped).
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.bytes
     }
 
     /// Seals `plaintext` bound to `binding` (section, item, field):

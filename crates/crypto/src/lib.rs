@@ -2,6 +2,9 @@
 //!
 //! - [`ServerKey`]: 32 bytes from the operating system's RNG, its [`KeyId`], and a cipher keyed
 //!   once and reused for every seal and open.
+//! - [`TransportKey`]: a folder's X25519 key pair, to which other servers seal exports; it
+//!   wraps and unwraps an export's data key with HPKE (RFC 9180), and [`PublicKeyFile`] is its
+//!   public half as a text file.
 //! - [`Secret`]: a password in memory, never printed, wiped on drop.
 //!
 //! A sealed value is `{aesgcm} 1,<key id>,<hex(nonce ‖ ciphertext ‖ tag)>` with a 96-bit random
@@ -11,11 +14,20 @@
 //! Architecture invariant: this crate does no file I/O; callers hand it bytes.
 
 mod key;
+mod pubfile;
 mod secret;
+mod transport;
 mod wipe;
 
 pub use key::{KeyId, SealedValue, ServerKey};
+pub use pubfile::{
+    MAX_PUBLIC_KEY_FILE, PUBLIC_KEY_FILE_MAGIC, PUBLIC_KEY_FILE_VERSION, PublicKeyFile,
+};
 pub use secret::Secret;
+pub use transport::{
+    KEY_WRAP_SUITE, PUBLIC_KEY_LEN, TransportKey, TransportPublic, WRAPPED_LEN, Wrapped,
+    generate_data_key,
+};
 pub use wipe::SecretBytes;
 
 /// What went wrong with a key or a sealed value. Never carries a secret.
@@ -43,6 +55,14 @@ pub enum Error {
     /// wrong although its id matches.
     #[error("the sealed value does not open: it was altered or moved from another item or field")]
     Tampered,
+    /// A public-key file is malformed (`line` 0: the file as a whole).
+    #[error("not a usable public-key file (line {line}): {message}")]
+    PublicKeyFile {
+        /// The line that is wrong, from 1; 0 for the file as a whole.
+        line: usize,
+        /// What is wrong, never quoting the file.
+        message: String,
+    },
 }
 
 /// The prefix of every sealed value.

@@ -568,6 +568,14 @@ impl<'de> Visitor<'de> for ExportSeed<'_> {
             header.attributes.push(Attribute::new(name, value));
         }
         st.leave();
+        // The fields of a bundle sealed to recipients (`export --to`): their shape only; the
+        // import checks that they are authentic.
+        if let Err(e) = header.sealed_to() {
+            return Err(st.fail(
+                ErrorKind::InvalidHeader,
+                format!("{e}; the header of a sealed bundle cannot be edited, export it again"),
+            ));
+        }
         let Some(configuration) = configuration else {
             return Err(st.fail(
                 ErrorKind::Shape,

@@ -222,6 +222,17 @@ fn check_header(
             format!("invalid passwords {}: it must be \"included\" or \"omitted\"", quoted(v)),
         ));
     }
+    // The fields of a bundle sealed to recipients (`export --to`): their shape only; the import
+    // checks that they are authentic.
+    if let Err(e) = header.sealed_to() {
+        let first =
+            header.attributes.iter().find(|a| model::sealed_to::is_sealed_to_field(&a.name));
+        return Err(Fail::new(
+            ErrorKind::InvalidHeader,
+            first.and_then(|a| attr_offset(&a.name)).unwrap_or(root_offset),
+            format!("{e}; the header of a sealed bundle cannot be edited, export it again"),
+        ));
+    }
     Ok(())
 }
 

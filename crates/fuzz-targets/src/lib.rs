@@ -28,6 +28,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("native_file", native_file),
     ("sealed_value", sealed_value),
     ("secrets_file", secrets_file),
+    ("public_key_file", public_key_file),
+    ("sealed_header", sealed_header),
 ];
 
 /// The XML bundle reader (`format_xml::read_bundle`), and the round trips of what it accepts.
@@ -189,6 +191,76 @@ pub fn secrets_file(data: &[u8]) {
         Ok(source) => assert!(format!("{source:?}").starts_with("FileSource")),
         Err(e) => render(&e),
     }
+}
+
+/// The public-key file reader (`crypto::PublicKeyFile::parse`) and the transport key file
+/// reader (`crypto::TransportKey::from_key_file`): what the reader accepts writes back to the
+/// same key, and a transport key file that reads gives a key whose id is its public half's.
+pub fn public_key_file(data: &[u8]) {
+    match crypto::PublicKeyFile::parse(data) {
+        Ok(file) => {
+            let text = file.to_text();
+            let back = crypto::PublicKeyFile::parse(text.as_bytes())
+                .unwrap_or_else(|e| panic!("a written public-key file does not read back: {e}"));
+            assert!(back == file, "a public-key file changed in a write and read");
+        }
+        Err(e) => render(&e),
+    }
+    match crypto::TransportKey::from_key_file(data) {
+        Ok(key) => {
+            let again = crypto::TransportKey::from_key_file(key.to_key_file().as_bytes())
+                .expect("a written transport key file reads back");
+            assert!(again.id() == key.id(), "a transport key changed in a write and read");
+            let public = crypto::TransportPublic::from_bytes(key.public().as_bytes())
+                .expect("32 bytes are a public key");
+            assert!(public.id() == key.id(), "a key's id is not its public half's");
+        }
+        Err(e) => render(&e),
+    }
+}
+
+/// The header of a bundle sealed to recipients (`model::Header::sealed_to`) and the unwrap of
+/// its data key: the input is header attributes, one `name=value` a line. What parses writes
+/// back the same; arbitrary wraps never open under a transport key, whatever the header.
+pub fn sealed_header(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut header = model::Header::default();
+    for line in text.split('\n') {
+        let (name, value) = line.split_once('=').unwrap_or((line, ""));
+        header.attributes.push(model::Attribute::new(name, value));
+    }
+    let aad = header.authenticated_bytes();
+    match header.sealed_to() {
+        Ok(Some(sealed)) => {
+            let mut again = header.clone();
+            again.set_sealed_to(&sealed);
+            assert!(again.sealed_to() == Ok(Some(sealed.clone())), "sealing fields changed");
+            let key = transport_key();
+            for (i, r) in sealed.recipients.iter().enumerate() {
+                let enc = hex_bytes(&r.enc);
+                let wrapped = hex_bytes(&r.wrapped);
+                assert!(key.unwrap(&enc, &wrapped, &aad).is_err(), "an arbitrary wrap opened");
+                let as_was = header.authenticated_bytes_as(Some((i, key.id().as_str())));
+                assert!(key.unwrap(&enc, &wrapped, &as_was).is_err(), "an arbitrary wrap opened");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => render(&e),
+    }
+}
+
+/// A fixed transport key for the fuzz targets.
+fn transport_key() -> &'static crypto::TransportKey {
+    static KEY: std::sync::OnceLock<crypto::TransportKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        crypto::TransportKey::from_key_file(&[b'7'; 64]).expect("64 hex digits are a key")
+    })
+}
+
+/// Lowercase hex digits (as the header checked them) to bytes.
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    let digit = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'a' + 10 };
+    hex.as_bytes().chunks_exact(2).map(|p| digit(p[0]) << 4 | digit(p[1])).collect()
 }
 
 /// Renders an error, as the CLI would.

@@ -114,7 +114,9 @@ impl From<store::Error> for Error {
             | store::ErrorKind::Parse
             | store::ErrorKind::NoSuchVersion
             | store::ErrorKind::InvalidServerId
+            | store::ErrorKind::KeyInUse
             | store::ErrorKind::Unsupported => ErrorKind::Target,
+            store::ErrorKind::Tampered => ErrorKind::Crypto,
             store::ErrorKind::Output => ErrorKind::Usage,
             _ => ErrorKind::Io,
         };

@@ -30,6 +30,9 @@ pub struct ExportOptions {
     pub sections: Option<Vec<String>>,
     /// `--passwords`.
     pub passwords: PasswordsOut,
+    /// `--to PUBFILE…`: seal the passwords to these servers' public keys (a fresh data key,
+    /// wrapped for each) instead of this server's key.
+    pub to: Vec<PathBuf>,
     /// `--force`: replace OUT when it exists (by default an existing file is refused).
     pub force: bool,
 }
@@ -71,6 +74,9 @@ pub struct ExportReport {
     /// seals every password it stores) and `--passwords sealed` sealed in the export, so that
     /// it holds none in clear. The folder itself is left as it is.
     pub sealed: usize,
+    /// With `--to`: the recipients (transport key id, server id) and how many passwords were
+    /// sealed to them.
+    pub recipients: Vec<crate::sealed::RecipientId>,
 }
 
 /// The bundle format for an output path: `.json` is JSON, anything else XML.
@@ -131,6 +137,14 @@ pub fn export(
         return Err(Error::new(ErrorKind::Usage, "export writes a bundle: --format xml or json"));
     }
     check_overwrite(out, options.force)?;
+    if !options.to.is_empty() && options.passwords != PasswordsOut::Sealed {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "--to seals the passwords to the recipients' public keys: it goes with --passwords \
+             sealed (the default), not omit or plain",
+        ));
+    }
+    let to = crate::sealed::read_recipients(&options.to)?;
     let target = store::Target::open_read(target_dir)?;
     let mut config: Configuration = target.configuration().clone();
     if let Some(ids) = &options.sections {
@@ -195,6 +209,18 @@ pub fn export(
         Some(&key_id),
         Some(&store::now_rfc3339()),
     );
+    let mut header = header;
+    let mut recipients = Vec::new();
+    if !to.is_empty() {
+        opened = crate::sealed::seal_to(&mut config, &target, &mut header, &to)?;
+        recipients = to
+            .iter()
+            .map(|f| crate::sealed::RecipientId {
+                key_id: f.public.id().as_str().to_owned(),
+                server_id: f.server_id.clone(),
+            })
+            .collect();
+    }
     let sections = config.ids();
     let bundle = Export { header, configuration: config };
     let bytes = zeroize::Zeroizing::new(encode(&bundle, format)?);
@@ -208,6 +234,7 @@ pub fn export(
         passwords: options.passwords,
         opened,
         sealed,
+        recipients,
     })
 }
 
@@ -287,6 +314,7 @@ pub fn convert(
         passwords: PasswordsOut::Sealed,
         opened: 0,
         sealed: 0,
+        recipients: Vec::new(),
     })
 }
 

@@ -164,6 +164,9 @@ pub struct Outcome {
     pub files_written: Vec<&'static str>,
     /// Native files kept byte for byte, when the import wrote.
     pub files_kept: Vec<&'static str>,
+    /// For a bundle sealed to recipients' public keys: who they are, and whether this server
+    /// is one of them.
+    pub sealed_to: Option<crate::sealed::SealedToNote>,
 }
 
 /// What a stage needs to know for a `passwords` run rather than an import.
@@ -280,8 +283,31 @@ fn run(
         version: None,
         files_written: Vec::new(),
         files_kept: Vec::new(),
+        sealed_to: None,
     };
 
+    let data_key = match crate::sealed::unwrap_for(export_path, &export.header, &target)? {
+        crate::sealed::Unwrapped::NotSealed => None,
+        crate::sealed::Unwrapped::Key(key, note) => {
+            outcome.sealed_to = Some(note);
+            Some(*key)
+        }
+        crate::sealed::Unwrapped::NotRecipient(note) => {
+            outcome.sealed_to = Some(note);
+            None
+        }
+    };
+    if outcome.sealed_to.is_some() && source_key.is_some() {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "{}: the bundle is sealed to its recipients' public keys, so --source-key is \
+                 neither needed nor used; import it without --source-key",
+                export_path.display()
+            ),
+        )
+        .with_path(export_path));
+    }
     if let Some(key) = &source_key {
         secrets::check_source_key(&export.configuration, key)
             .map_err(|e| secrets_error(export_path, e))?;
@@ -317,10 +343,11 @@ fn run(
     // A password the target holds that the export holds too, under any form (plaintext,
     // sealed afresh, sealed under the source key), keeps the target's sealed value: the plan
     // calls it unchanged, and its file keeps its bytes.
-    let mut keys = vec![target.key()];
-    keys.extend(source_key.as_ref());
+    let mut opening_keys = vec![target.key()];
+    opening_keys.extend(target.retired_keys());
+    opening_keys.extend(data_key.as_ref().or(source_key.as_ref()));
     let (plaintext_kept, _) =
-        secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &keys);
+        secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &opening_keys);
     if !options.no_plan {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
         plan.note_kept(kept.clone());
@@ -332,14 +359,13 @@ fn run(
         selection.contains(f.section())
             && !targets_own.iter().any(|(id, own)| *id == f.section() && own.contains(&f.item_id))
     };
-    let prepared = secrets::prepare_where(
-        &mut merged,
-        &imported,
-        export_key_id,
-        target.key(),
-        source_key.as_ref(),
-    )
-    .map_err(|e| secrets_error(export_path, e))?;
+    let keys = secrets::Keys {
+        target: target.key(),
+        retired: target.retired_keys(),
+        source: data_key.as_ref().or(source_key.as_ref()),
+    };
+    let prepared = secrets::prepare_with(&mut merged, &imported, export_key_id, &keys)
+        .map_err(|e| secrets_error(export_path, e))?;
     // The export held those in plaintext too, though the target's sealed value is kept.
     outcome.sealed_plaintext = prepared.sealed_plaintext + plaintext_kept;
     outcome.resealed = prepared.resealed;
@@ -419,7 +445,7 @@ fn run(
     secrets::seal_resolved(&mut merged, &table, resolved, target.key())?;
     // A password given by a source that the target already holds keeps the target's sealed
     // value too; the plan then says which passwords really change.
-    secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &keys);
+    secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &opening_keys);
     if outcome.plan.is_some() {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
         plan.note_kept(kept);

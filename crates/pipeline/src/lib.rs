@@ -50,6 +50,7 @@ mod export;
 mod import;
 pub mod input;
 pub mod push;
+mod sealed;
 mod stages;
 pub mod status;
 pub mod validate;
@@ -67,6 +68,7 @@ pub use push::{
 };
 /// The registry crate: register your own readers, writers or secret-source schemes.
 pub use registry;
+pub use sealed::{RecipientId, SealedToNote};
 pub use stages::{default_registry, deferred_source, secret_source};
 
 /// Writes `bytes` to the output file `path` atomically and durably with permission bits `mode`,

@@ -64,34 +64,46 @@ pub fn prepare(
     target_key: &ServerKey,
     source_key: Option<&ServerKey>,
 ) -> Result<Prepared, Error> {
-    prepare_where(
-        config,
-        &|f| sections.contains(&f.section()),
-        export_key_id,
-        target_key,
-        source_key,
-    )
+    let keys = Keys { target: target_key, retired: &[], source: source_key };
+    prepare_with(config, &|f| sections.contains(&f.section()), export_key_id, &keys)
 }
 
-/// [`prepare`] for the secret fields that `imported` says came from the export: a merge that
-/// keeps some of the target's items in an imported section (event sources in a partial import)
-/// leaves their fields out, so that they are kept exactly as the target has them.
+/// The keys [`prepare_with`] opens values with.
+#[derive(Clone, Copy, Debug)]
+pub struct Keys<'a> {
+    /// The target's current key: everything is sealed under it.
+    pub target: &'a ServerKey,
+    /// The target's retired keys (its key ring): values under them are the target's own, opened
+    /// and sealed again under its current key; an export whose `server_key_id` is one of them
+    /// comes from this same server.
+    pub retired: &'a [ServerKey],
+    /// The exporting server's key (`--source-key`), or the data key of a bundle sealed to this
+    /// server: values under it are opened and sealed again.
+    pub source: Option<&'a ServerKey>,
+}
+
+/// [`prepare`] for the secret fields that `imported` says came from the export (a merge that
+/// keeps some of the target's items in an imported section, event sources in a partial import,
+/// leaves their fields out, so that they are kept exactly as the target has them), with the
+/// target's retired keys too (see [`Keys`]).
 ///
 /// # Errors
 /// As [`prepare`].
-pub fn prepare_where(
+pub fn prepare_with(
     config: &mut Configuration,
     imported: &dyn Fn(&SecretField) -> bool,
     export_key_id: Option<&str>,
-    target_key: &ServerKey,
-    source_key: Option<&ServerKey>,
+    keys: &Keys<'_>,
 ) -> Result<Prepared, Error> {
+    let target_key = keys.target;
+    let source_key = keys.source;
     // Filtered in place: a field is a couple of hundred bytes, and usually every one is kept.
     let mut fields: Vec<SecretField> = config.secret_fields();
     fields.retain(|f| imported(f));
     let target_id = target_key.id().as_str();
     let source_id = source_key.map(|k| k.id().as_str());
-    let same_server = export_key_id == Some(target_id);
+    let same_server = export_key_id == Some(target_id)
+        || keys.retired.iter().any(|k| Some(k.id().as_str()) == export_key_id);
 
     let mut broken: Vec<String> = Vec::new();
     let mut actions = Vec::with_capacity(fields.len());
@@ -122,6 +134,19 @@ pub fn prepare_where(
                             broken.push(describe(field, "the source key", &e));
                             Action::Keep
                         }
+                    }
+                }
+                SecretState::Sealed { key_id: Some(id) }
+                    if keys.retired.iter().any(|k| k.id().as_str() == id) =>
+                {
+                    let key = keys.retired.iter().find(|k| k.id().as_str() == id);
+                    match key.map(|k| k.open(raw, field.binding().as_bytes())) {
+                        Some(Ok(secret)) => Action::Reseal(secret),
+                        Some(Err(e)) => {
+                            broken.push(describe(field, "a retired key of this server", &e));
+                            Action::Keep
+                        }
+                        None => Action::Row(MissingReason::ForeignKey),
                     }
                 }
                 SecretState::Sealed { key_id: Some(_) } => Action::Row(MissingReason::ForeignKey),

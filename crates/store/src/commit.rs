@@ -47,6 +47,9 @@ const PRIVATE_DIR_MODE: u32 = 0o700;
 const STAGED_ARCHIVE: &str = "replaced.tar";
 /// The new version's record in the staging folder, until it is installed in `history/`.
 const STAGED_RECORD: &str = "record.json";
+/// The new server key of a key rotation in the staging folder, until the switch is made and it
+/// replaces `server.key` (so an undone rotation leaves no key behind).
+pub(crate) const STAGED_KEY: &str = "server.key";
 
 /// A native file of the new version.
 pub(crate) struct NewFile {
@@ -235,6 +238,9 @@ pub(crate) struct Journal {
     /// The fingerprint of the native files the commit makes live.
     pub(crate) new: String,
     audit: String,
+    /// A key rotation's new key id: finishing the commit makes it the folder's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_switch: Option<String>,
 }
 
 /// The journal of a commit that is switching (or was interrupted while switching), if any.
@@ -258,6 +264,9 @@ pub(crate) struct Commit {
     /// The record of the version this commit replaces, archived by it (`None` when the commit
     /// creates the folder).
     pub(crate) replaced: Option<Record>,
+    /// A key rotation: the server key this version's values are sealed under, which becomes
+    /// the folder's key once the switch is made (`None` for every other commit).
+    pub(crate) new_key: Option<crypto::ServerKey>,
 }
 
 impl Commit {
@@ -277,6 +286,10 @@ impl Commit {
         let result = (|| {
             fsops::remove_tree(&staging)?;
             fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
+            if let Some(key) = &self.new_key {
+                let text = key.to_key_file();
+                fsops::write_new_file(&staging.join(STAGED_KEY), text.as_bytes(), 0o600)?;
+            }
             crate::history::write_record(&staging.join(STAGED_RECORD), &self.record)?;
             if let Some(replaced) = &self.replaced {
                 self.plan.write_replaced(&staging.join(STAGED_ARCHIVE), replaced)?;
@@ -303,6 +316,7 @@ impl Commit {
             old: self.plan.old_fingerprint.clone(),
             new: self.plan.fingerprint(),
             audit: self.record.audit_line(),
+            key_switch: self.new_key.as_ref().map(|k| k.id().as_str().to_owned()),
         };
         if let Err(e) = write_journal(&self.state, &journal) {
             let _ = fsops::remove_file(&self.state.journal_tmp());
@@ -372,6 +386,9 @@ impl Commit {
     /// finishes.
     pub(crate) fn finish(&self) -> Result<(), Error> {
         fsops::sync_dir(&self.dir)?;
+        if let Some(key) = &self.new_key {
+            crate::keys::switch_server_key(&self.state, key.id().as_str())?;
+        }
         self.audit()?;
         self.clean_up()
     }
@@ -464,6 +481,9 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             ));
         }
         fsops::sync_dir(dir)?;
+        if let Some(id) = &journal.key_switch {
+            crate::keys::switch_server_key(state, id)?;
+        }
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
             fsops::append_line(&state.audit(), &journal.audit)?;
         }

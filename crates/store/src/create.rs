@@ -337,6 +337,7 @@ pub(crate) fn build_in_place(
             plan,
             created: true,
             replaced: None,
+            new_key: None,
         };
         commit.prepare()?;
         Ok((commit, lock))

@@ -39,6 +39,11 @@ pub enum ErrorKind {
     Interrupted,
     /// The folder was written by a newer jimsctl (unknown layout version) (exit 2).
     Unsupported,
+    /// A sealed value of the folder does not open with its keys: altered or corrupt (exit 2).
+    Tampered,
+    /// A key still needed (the current key, or one that seals passwords of a version) cannot
+    /// be retired (exit 2).
+    KeyInUse,
     /// An output (an export, a converted bundle or folder, a report) cannot go where it was
     /// asked for: inside a managed folder, over something that is not a regular file, or in a
     /// folder that does not exist (exit 2). See [`crate::output`].

@@ -17,6 +17,9 @@
 //!   [`Target::open_state`] serve export and history without a lock, reading the last
 //!   committed version even in the middle of a commit; [`check_target`] checks cheaply that a
 //!   folder can be imported into.
+//! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
+//!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
+//!   and [`Target::retire_key`].
 //! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
 //!   and folders, reports) with the same durable steps, never inside a managed folder and never
 //!   over anything but a regular file.
@@ -50,6 +53,7 @@ mod fsops;
 mod group;
 mod history;
 mod inspect;
+mod keys;
 mod layout;
 mod live;
 mod lock;
@@ -71,6 +75,7 @@ pub use error::{Error, ErrorKind};
 pub use group::{Group, Staged};
 pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
 pub use inspect::{Drift, FileChange, FileDrift, SectionDrift};
+pub use keys::{KeyInfo, KeyKind, RetireReport, RotateReport};
 pub use remote::{PushJournal, PushRecord, PushedFile, RemoteConfig};
 pub use target::{CommitReport, Target, check_target};
 pub use time::now_rfc3339;

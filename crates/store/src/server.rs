@@ -61,17 +61,65 @@ pub(crate) fn default_server_id(dir: &Path, key: &ServerKey) -> String {
     }
 }
 
-/// Writes `server.toml` and `server.key` into a new state folder.
+/// Writes `server.toml`, `server.key` and `transport.key` into a new state folder.
 pub(crate) fn write(paths: &StatePaths, toml: &ServerToml, key: &ServerKey) -> Result<(), Error> {
     let text = toml::to_string(toml)
         .map_err(|e| Error::new(ErrorKind::Corrupt, format!("could not write server.toml: {e}")))?;
     fsops::write_new_file(&paths.server_toml(), text.as_bytes(), 0o644)?;
     let key_text = key.to_key_file();
-    fsops::write_new_file(&paths.key(), key_text.as_bytes(), 0o600)
+    fsops::write_new_file(&paths.key(), key_text.as_bytes(), 0o600)?;
+    crate::keys::write_new_transport(paths)
+}
+
+/// Replaces `server.toml` atomically and durably (a key rotation's new key id): a temporary
+/// file, synced, renamed over it, and the folder synced.
+pub(crate) fn replace_toml(paths: &StatePaths, toml: &ServerToml) -> Result<(), Error> {
+    let text = toml::to_string(toml)
+        .map_err(|e| Error::new(ErrorKind::Corrupt, format!("could not write server.toml: {e}")))?;
+    crate::keys::replace_file(&paths.root, &paths.server_toml(), text.as_bytes(), 0o644)
 }
 
 /// Reads `server.toml` and `server.key` and checks that they belong together.
 pub(crate) fn read(paths: &StatePaths) -> Result<(ServerToml, ServerKey), Error> {
+    let server = read_toml(paths)?;
+    let key_path = paths.key();
+    let key = read_key(&key_path)?;
+    if key.id().as_str() != server.key_id {
+        return Err(Error::corrupt(
+            &key_path,
+            format!(
+                "this key's id is {} but server.toml names key {}; restore the right key",
+                key.id(),
+                server.key_id
+            ),
+        ));
+    }
+    Ok((server, key))
+}
+
+/// Reads a server key file, refusing one that other users can read.
+pub(crate) fn read_key(key_path: &Path) -> Result<ServerKey, Error> {
+    let meta = fsops::lstat(key_path)?
+        .ok_or_else(|| Error::corrupt(key_path, "missing; the server's key is lost"))?;
+    if meta.mode() & 0o077 != 0 {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                key_path.display(),
+                meta.mode() & 0o777,
+                key_path.display()
+            ),
+        )
+        .at(key_path));
+    }
+    let key_bytes = fsops::read_file(key_path)?
+        .ok_or_else(|| Error::corrupt(key_path, "missing; the server's key is lost"))?;
+    ServerKey::from_key_file(&key_bytes).map_err(|e| Error::corrupt(key_path, e.to_string()))
+}
+
+/// Reads `server.toml` alone.
+pub(crate) fn read_toml(paths: &StatePaths) -> Result<ServerToml, Error> {
     let toml_path = paths.server_toml();
     let bytes = fsops::read_file(&toml_path)?
         .ok_or_else(|| Error::corrupt(&toml_path, "missing; the server folder is damaged"))?;
@@ -104,36 +152,7 @@ pub(crate) fn read(paths: &StatePaths) -> Result<(ServerToml, ServerKey), Error>
         )
         .at(&toml_path));
     }
-    let key_path = paths.key();
-    let meta = fsops::lstat(&key_path)?
-        .ok_or_else(|| Error::corrupt(&key_path, "missing; the server's key is lost"))?;
-    if meta.mode() & 0o077 != 0 {
-        return Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "{} is readable by other users (mode {:o}); run `chmod 600 {}`",
-                key_path.display(),
-                meta.mode() & 0o777,
-                key_path.display()
-            ),
-        )
-        .at(&key_path));
-    }
-    let key_bytes = fsops::read_file(&key_path)?
-        .ok_or_else(|| Error::corrupt(&key_path, "missing; the server's key is lost"))?;
-    let key = ServerKey::from_key_file(&key_bytes)
-        .map_err(|e| Error::corrupt(&key_path, e.to_string()))?;
-    if key.id().as_str() != server.key_id {
-        return Err(Error::corrupt(
-            &key_path,
-            format!(
-                "this key's id is {} but server.toml names key {}; restore the right key",
-                key.id(),
-                server.key_id
-            ),
-        ));
-    }
-    Ok((server, key))
+    Ok(server)
 }
 
 #[cfg(test)]

@@ -48,20 +48,22 @@ const READ_ATTEMPTS: u32 = 200;
 
 /// A managed server folder, opened. Dropping it releases the lock, when it holds one.
 pub struct Target {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The folder's lock, while held: from [`Target::open`] on, or from the commit of a target
     /// opened without it.
-    lock: Option<Lock>,
+    pub(crate) lock: Option<Lock>,
     /// Whether the folder exists (is managed); `false` for one the first commit creates.
-    managed: bool,
+    pub(crate) managed: bool,
     /// Opened for reading only: no commit, no rollback.
-    read_only: bool,
-    server_id: String,
-    key: ServerKey,
-    configuration: Configuration,
+    pub(crate) read_only: bool,
+    pub(crate) server_id: String,
+    pub(crate) key: ServerKey,
+    pub(crate) configuration: Configuration,
     /// The native files as read, for keeping their bytes when a section is unchanged.
-    live: NativeFiles,
-    version: u64,
+    pub(crate) live: NativeFiles,
+    pub(crate) version: u64,
+    /// The retired keys (`keyring`), empty for a new folder.
+    pub(crate) ring: crate::keys::KeyRing,
 }
 
 impl fmt::Debug for Target {
@@ -299,6 +301,7 @@ impl Target {
             }
         };
         let configuration = live::parse(&cwd, &live, unparsed)?;
+        let ring = crate::keys::KeyRing::read(&state, key.id())?;
         Ok(Some(Target {
             dir: dir.to_path_buf(),
             lock: None,
@@ -309,6 +312,7 @@ impl Target {
             configuration,
             live,
             version,
+            ring,
         }))
     }
 
@@ -324,6 +328,7 @@ impl Target {
             configuration: Configuration::empty_full(),
             live: NativeFiles::new(),
             version: 0,
+            ring: crate::keys::KeyRing::default(),
         })
     }
 
@@ -346,6 +351,7 @@ impl Target {
             NativeFiles::new()
         };
         let configuration = live::parse(&cwd, &live, unparsed)?;
+        let ring = crate::keys::KeyRing::read(&state, key.id())?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
@@ -356,6 +362,7 @@ impl Target {
             configuration,
             live,
             version,
+            ring,
         })
     }
 
@@ -490,11 +497,11 @@ impl Target {
         if self.is_new() {
             return self.create_with(files, meta);
         }
-        self.write_version(files, meta, None)
+        self.write_version(files, meta, None, None)
     }
 
     /// The native files of `new`, reusing the bytes read for files whose content is unchanged.
-    fn files_for(&self, new: &Configuration) -> Result<Vec<NewFile>, Error> {
+    pub(crate) fn files_for(&self, new: &Configuration) -> Result<Vec<NewFile>, Error> {
         let mut out = Vec::new();
         for (section, rel) in live::native_paths() {
             let Some(file) = new.get(section).and_then(|s| s.files.iter().find(|f| f.path == rel))
@@ -557,11 +564,12 @@ impl Target {
         })
     }
 
-    fn write_version(
+    pub(crate) fn write_version(
         self,
         files: Vec<NewFile>,
         meta: CommitMeta,
         restored: Option<u64>,
+        new_key: Option<ServerKey>,
     ) -> Result<CommitReport, Error> {
         let state = self.state();
         let version = self.version + 1;
@@ -582,8 +590,16 @@ impl Target {
             });
         }
         let replaced = Some(history::read_record(&state, self.version)?);
-        let mut commit =
-            Commit { dir: self.dir, state, version, record, plan, created: false, replaced };
+        let mut commit = Commit {
+            dir: self.dir,
+            state,
+            version,
+            record,
+            plan,
+            created: false,
+            replaced,
+            new_key,
+        };
         if group::active() {
             let lock = self.lock;
             let dir = commit.dir.clone();
@@ -691,7 +707,7 @@ impl Target {
         let items = Some(crate::digest::items(&config));
         let meta =
             CommitMeta { action: "rollback".to_owned(), export: None, sections, counts, items };
-        self.write_version(files, meta, Some(to))
+        self.write_version(files, meta, Some(to), None)
     }
 }
 

@@ -339,10 +339,14 @@ fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
             checked += 1;
         }
     }
-    // t: 11 native files, server.toml, server.key, audit.log, history/{1,2}.tar (the versions
-    // replaced) and history/3.json (the current one's record); s: 11 native files, the three
-    // state files and history/0.json. (No lock file: the lock is the state folder.)
-    assert_eq!(checked, 32, "files checked");
+    // t: 11 native files, server.toml, server.key, transport.key, audit.log, history/{1,2}.tar
+    // (the versions replaced) and history/3.json (the current one's record); s: 11 native
+    // files, the four state files and history/0.json. (No lock file: the lock is the state
+    // folder.)
+    assert_eq!(checked, 34, "files checked");
+    for key in ["t/.jims-import/transport.key", "s/.jims-import/transport.key"] {
+        assert_eq!(mode(&p(key)), 0o600, "{key}");
+    }
     for entry in ["t/.jims-import/history/2.tar", "t/.jims-import/history/3.json"] {
         assert_eq!(mode(&p(entry)), 0o600, "{entry}");
     }

@@ -19,6 +19,8 @@ mod hostile_fs;
 mod hostile_names;
 mod hygiene;
 mod import;
+mod keys;
+mod keys_crash;
 mod outputs;
 mod partial;
 mod plugins;

@@ -1,0 +1,162 @@
+//! A key rotation killed at every filesystem step (`JIMSCTL_FAULT_STEP=N`, the store's fault
+//! hook, as in `crash.rs`): on disk there is never a value under a key the folder does not hold
+//! (current, in the ring, or staged by the rotation's journal), and once the next command has
+//! recovered the folder, either the old key is current with every live value under it, or the
+//! new one is, as one more version with the old key retired in the ring. The passwords that
+//! open are the same before and after, and the next import works.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::support::{Run, cmd, fixture, run_in, tree};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(r: &Run, what: &str) {
+    assert_eq!(r.code, 0, "{what}: {}{}", r.stdout, r.stderr);
+}
+
+fn secrets() -> String {
+    format!("file:{}", fixture("exports/full.secrets.toml").display())
+}
+
+/// The key ids of every `{aesgcm}` value in the files under `dir`.
+fn sealed_ids(dir: &Path) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (_, bytes) in tree(dir) {
+        let text = String::from_utf8_lossy(&bytes);
+        for part in text.split("{aesgcm} 1,").skip(1) {
+            ids.insert(part[..16].to_owned());
+        }
+    }
+    ids
+}
+
+/// The key ids in version `n`'s archive.
+fn archived_ids(t: &Path, n: u64) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (_, bytes) in crate::support::archived_cwd(t, n) {
+        let text = String::from_utf8_lossy(&bytes);
+        for part in text.split("{aesgcm} 1,").skip(1) {
+            ids.insert(part[..16].to_owned());
+        }
+    }
+    ids
+}
+
+/// The id of the key in a server key file, read raw (without the recovery a command makes).
+fn file_key_id(key_file: &Path) -> String {
+    let bytes = std::fs::read(key_file).unwrap();
+    crypto::ServerKey::from_key_file(&bytes).unwrap().id().as_str().to_owned()
+}
+
+/// The key ids in the key ring file (none when absent).
+fn ring_ids(t: &Path) -> BTreeSet<String> {
+    let Ok(text) = std::fs::read_to_string(t.join(".jims-import/keyring")) else {
+        return BTreeSet::new();
+    };
+    text.lines().skip(1).filter_map(|l| l.split(' ').nth(1)).map(str::to_owned).collect()
+}
+
+/// The passwords of `t`, opened (the body of a plaintext export).
+fn opened(base: &Path, t: &Path) -> String {
+    let out = base.join("opened.xml");
+    let _ = std::fs::remove_file(&out);
+    ok(
+        &run_in(base, &["export", "--target", s(t), "--out", s(&out), "--passwords", "plain"]),
+        "plain export",
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    text[text.find("<section").unwrap()..].to_owned()
+}
+
+#[test]
+fn a_rotation_killed_at_every_step_leaves_the_old_key_or_the_new_one_never_a_mix() {
+    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
+    let base = dir.path();
+    let template = base.join("template");
+    let r = run_in(
+        base,
+        &[
+            "import",
+            s(&fixture("exports/full.xml")),
+            "--target",
+            s(&template),
+            "--secrets",
+            &secrets(),
+        ],
+    );
+    ok(&r, "import");
+    let old = run_in(base, &["key", "id", "--target", s(&template)]).stdout.trim().to_owned();
+    let before = opened(base, &template);
+    let mut finished = false;
+    for n in 1..500u64 {
+        let t = base.join(format!("n{n}"));
+        let st = std::process::Command::new("cp").arg("-a").arg(&template).arg(&t).status();
+        assert!(st.unwrap().success());
+        let out = cmd()
+            .current_dir(base)
+            .args(["key", "rotate", "--target", s(&t)])
+            .env("JIMSCTL_FAULT_STEP", n.to_string())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let completed = out.status.success();
+        if !completed {
+            assert!(stderr.contains("aborting at step"), "step {n}: {stderr}");
+        }
+        // On disk, before any recovery: every value is under a key the folder holds.
+        let state = t.join(".jims-import");
+        let mut held = ring_ids(&t);
+        held.insert(file_key_id(&state.join("server.key")));
+        let staged = state.join("staging/server.key");
+        if staged.exists() && state.join("journal.json").exists() {
+            held.insert(file_key_id(&staged));
+        }
+        for id in sealed_ids(&t.join("cwd")) {
+            assert!(held.contains(&id), "step {n}: a live value under {id}, a key not held");
+        }
+        // The next command recovers: the old key with every value under it, or the new one.
+        let r = run_in(base, &["history", "--target", s(&t), "--format", "json"]);
+        ok(&r, &format!("step {n}: history"));
+        let current = r.json()["current"].as_u64().unwrap();
+        let key = run_in(base, &["key", "id", "--target", s(&t)]).stdout.trim().to_owned();
+        let live = sealed_ids(&t.join("cwd"));
+        assert_eq!(live, BTreeSet::from([key.clone()]), "step {n}: every live value under {key}");
+        if key == old {
+            assert!(!completed, "step {n}: a completed rotation kept the old key");
+            assert_eq!(current, 1, "step {n}: the old key and a new version");
+        } else {
+            assert_eq!(current, 2, "step {n}: the new key without its version");
+            assert!(ring_ids(&t).contains(&old), "step {n}: the old key is not in the ring");
+            assert_eq!(archived_ids(&t, 1), BTreeSet::from([old.clone()]), "step {n}");
+        }
+        for leftover in ["staging", "journal.json", "journal.json.tmp"] {
+            assert!(!state.join(leftover).exists(), "step {n}: {leftover} left");
+        }
+        assert_eq!(opened(base, &t), before, "step {n}: the passwords that open changed");
+        let r = run_in(
+            base,
+            &[
+                "import",
+                s(&fixture("exports/full.xml")),
+                "--target",
+                s(&t),
+                "--secrets",
+                &secrets(),
+            ],
+        );
+        ok(&r, &format!("step {n}: the next import"));
+        std::fs::remove_dir_all(&t).unwrap();
+        if completed {
+            assert!(n > 10, "only {n} steps: is the store's fault hook compiled in?");
+            eprintln!("key rotate killed at each of {} steps", n - 1);
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "the rotation never completed");
+}
