@@ -190,9 +190,12 @@ pub fn export(
         }
         PasswordsOut::Plain => {
             // The same opening as push's, in the crate that owns secret fields.
-            let revealed = secrets::reveal_for_sending(&mut config, target.key()).map_err(|e| {
-                Error::new(ErrorKind::Crypto, format!("{}: {e}", target_dir.display())).caused_by(e)
-            })?;
+            let revealed =
+                secrets::reveal_for_sending(&mut config, target.key(), target.retired_keys())
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Crypto, format!("{}: {e}", target_dir.display()))
+                            .caused_by(e)
+                    })?;
             opened = revealed.opened;
         }
     }

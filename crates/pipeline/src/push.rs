@@ -461,7 +461,7 @@ fn build_body(
     section: SectionId,
     rel: &'static str,
     bytes: &[u8],
-    key: &crypto::ServerKey,
+    (key, retired): (&crypto::ServerKey, &[crypto::ServerKey]),
     counts: &mut PushPasswords,
     machine_bound: &mut Vec<String>,
     sent: &mut Vec<Secret>,
@@ -474,7 +474,7 @@ fn build_body(
     let mut s = Section::empty(section);
     s.files = vec![file];
     config.insert(s);
-    let revealed = secrets::reveal_for_sending(&mut config, key).map_err(|e| {
+    let revealed = secrets::reveal_for_sending(&mut config, key, retired).map_err(|e| {
         Error::new(ErrorKind::Crypto, format!("{rel}: {e}; nothing was sent")).caused_by(e)
     })?;
     counts.opened += revealed.opened;
@@ -718,7 +718,7 @@ pub fn push(
     }
 
     // Every body, and what would put each back.
-    let key = target.key();
+    let key = (target.key(), target.retired_keys());
     let mut machine_bound = Vec::new();
     let mut sent: Vec<Secret> = Vec::new();
     let mut prepared = Vec::with_capacity(outcome.files.len());
@@ -1032,7 +1032,7 @@ mod tests {
             SectionId::Session,
             "config/cache.xml",
             bytes,
-            &key,
+            (&key, &[]),
             &mut counts,
             &mut Vec::new(),
             &mut Vec::new(),

@@ -52,7 +52,14 @@ fn align(
         let Some(loc) = by_binding.get(&binding) else { continue };
         let was = old.secret_value(loc);
         let is = new.secret_value(&field.location);
-        let sealed = matches!(SecretState::classify(was), SecretState::Sealed { .. });
+        // For an import, only a value sealed under the folder's current key (the first of
+        // `keys`) is kept: one under a retired key is sealed again, as the import rules say.
+        let sealed = match SecretState::classify(was) {
+            SecretState::Sealed { key_id: Some(id) } => {
+                !sealed_only || keys.first().is_some_and(|k| k.id().as_str() == id)
+            }
+            _ => false,
+        };
         if was == is || (sealed_only && !sealed) {
             continue;
         }

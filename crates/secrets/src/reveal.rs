@@ -30,12 +30,17 @@ pub struct Revealed {
 }
 
 /// Opens every `{aesgcm}` value of `config` with `key`, in place (see the module
-/// documentation).
+/// documentation). `retired` are the folder's retired keys (its key ring): a value under one
+/// of them (a version from before a rotation, rolled back to) opens with it.
 ///
 /// # Errors
 /// [`ErrorKind::Tampered`] naming the section, item and field (never the value) when a sealed
 /// value is under another key, altered, moved, malformed, or not UTF-8 text.
-pub fn reveal_for_sending(config: &mut Configuration, key: &ServerKey) -> Result<Revealed, Error> {
+pub fn reveal_for_sending(
+    config: &mut Configuration,
+    key: &ServerKey,
+    retired: &[ServerKey],
+) -> Result<Revealed, Error> {
     let mut out = Revealed::default();
     for field in config.secret_fields() {
         let raw = config.secret_value(&field.location);
@@ -52,6 +57,9 @@ pub fn reveal_for_sending(config: &mut Configuration, key: &ServerKey) -> Result
                 out.sent.push(Secret::copy_from(raw.as_bytes()));
             }
             SecretState::Sealed { key_id } => {
+                let key = key_id
+                    .and_then(|id| retired.iter().find(|k| k.id().as_str() == id))
+                    .unwrap_or(key);
                 if let Some(id) = key_id.filter(|id| *id != key.id().as_str()) {
                     return Err(Error::new(
                         ErrorKind::Tampered,
@@ -114,7 +122,7 @@ mod tests {
         let loc = fields[3].location;
         let sealed = key.seal(b"opened-two", fields[3].binding().as_bytes()).unwrap();
         config.set_secret_value(&loc, sealed);
-        let r = reveal_for_sending(&mut config, &key).unwrap();
+        let r = reveal_for_sending(&mut config, &key, &[]).unwrap();
         assert_eq!((r.opened, r.plaintext, r.missing), (1, 1, 1));
         assert_eq!(r.machine_bound, ["pc_probes/p2 password ({fsw})"]);
         assert_eq!(config.secret_value(&loc), "opened-two");
@@ -131,12 +139,12 @@ mod tests {
         let loc = f.location;
         let sealed = other.seal(b"hidden-pw", f.binding().as_bytes()).unwrap();
         config.set_secret_value(&loc, sealed);
-        let e = reveal_for_sending(&mut config.clone(), &key).unwrap_err();
+        let e = reveal_for_sending(&mut config.clone(), &key, &[]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Tampered);
         assert!(e.to_string().contains(other.id().as_str()), "{e}");
         let mine = key.seal(b"hidden-pw", b"elsewhere").unwrap();
         config.set_secret_value(&loc, mine);
-        let e = reveal_for_sending(&mut config, &key).unwrap_err();
+        let e = reveal_for_sending(&mut config, &key, &[]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Tampered);
         assert!(e.to_string().contains("pc_probes/p0 password"), "{e}");
         assert!(!e.to_string().contains("hidden-pw"));

@@ -559,13 +559,20 @@ fn a_rotation_and_an_import_at_the_same_time_find_the_folder_busy() {
     let dir = tmp();
     let base = dir.path();
     let a = hq(base);
+    // An export that changes something (the same export again changes nothing and commits
+    // nothing, so it would take no lock).
+    let full = std::fs::read_to_string(fixture("exports/full.xml")).unwrap();
+    let edited = full.replacen("description=\"Forest 1\"", "description=\"Forest 1, moved\"", 1);
+    assert_ne!(edited, full);
+    let changed = base.join("changed.xml");
+    std::fs::write(&changed, edited).unwrap();
     for (first, second) in [("rotate", "import"), ("import", "rotate")] {
         let args = |op: &str| -> Vec<String> {
             match op {
                 "rotate" => vec!["key".into(), "rotate".into(), "--target".into(), s(&a).into()],
                 _ => vec![
                     "import".into(),
-                    s(&fixture("exports/full.xml")).into(),
+                    s(&changed).into(),
                     "--target".into(),
                     s(&a).into(),
                     "--secrets".into(),
