@@ -694,3 +694,28 @@ fn power_loss_convert_to_a_folder() {
         env: vec![],
     });
 }
+
+#[test]
+fn power_loss_remote_set() {
+    report(&Scenario {
+        name: "remote set",
+        prepare: |root| import(root, &full(), "t"),
+        op: [
+            "remote",
+            "set",
+            "--target",
+            "t",
+            "--url",
+            "https://127.0.0.1:1505",
+            "--user",
+            "admin",
+            "--pin-sha256",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ]
+        .map(String::from)
+        .to_vec(),
+        items: vec![Item::Folder("t")],
+        sample: None,
+        env: vec![],
+    });
+}
