@@ -104,19 +104,18 @@ impl Setup {
     }
 
     pub(crate) fn set_remote(&self) {
-        let r = run(&[
-            "remote",
-            "set",
-            "--target",
-            &self.t(),
-            "--url",
-            &self.url(),
-            "--user",
-            "admin",
-            "--pin-sha256",
-            &self.pin,
-        ]);
+        let r = self.remote_set(&[]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+
+    /// `jimsctl remote set` of this setup's target, server and pin, with `extra` arguments.
+    pub(crate) fn remote_set(&self, extra: &[&str]) -> crate::support::Run {
+        let (t, url) = (self.t(), self.url());
+        let mut args =
+            vec!["remote", "set", "--target", &t, "--url", &url, "--user", "admin", "--pin-sha256"];
+        args.push(&self.pin);
+        args.extend_from_slice(extra);
+        run(&args)
     }
 
     pub(crate) fn push(&self, extra: &[&str]) -> crate::support::Run {
@@ -554,19 +553,7 @@ fn a_push_killed_after_any_request_then_pushed_again_converges() {
     let clean = Setup::new();
     let expected = {
         let server = clean.start(|_| {});
-        let t = clean.t();
-        let r = run(&[
-            "remote",
-            "set",
-            "--target",
-            &t,
-            "--url",
-            &clean.url(),
-            "--user",
-            "admin",
-            "--pin-sha256",
-            &clean.pin,
-        ]);
+        let r = clean.remote_set(&[]);
         assert_eq!(r.code, 0);
         assert_eq!(clean.push(&[]).code, 0);
         server.stop();
@@ -637,21 +624,7 @@ fn a_push_or_an_import_while_a_push_runs_is_busy() {
 fn a_404_names_the_endpoint_and_how_to_map_or_skip_it() {
     let s = Setup::new();
     let server = s.start(|_| {});
-    let t = s.t();
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
-        &t,
-        "--url",
-        &s.url(),
-        "--user",
-        "admin",
-        "--pin-sha256",
-        &s.pin,
-        "--endpoint",
-        "templates=jims_templates",
-    ]);
+    let r = s.remote_set(&["--endpoint", "templates=jims_templates"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = s.push(&[]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
@@ -660,22 +633,7 @@ fn a_404_names_the_endpoint_and_how_to_map_or_skip_it() {
     assert!(r.stderr.contains("--endpoint templates=-"), "{}", r.stderr);
     assert_eq!(server.log(), ["PUT /config/jims_templates 404"]);
     // Skipped: never sent.
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
-        &t,
-        "--url",
-        &s.url(),
-        "--user",
-        "admin",
-        "--pin-sha256",
-        &s.pin,
-        "--endpoint",
-        "templates=-",
-        "--endpoint",
-        "clients_http=-",
-    ]);
+    let r = s.remote_set(&["--endpoint", "templates=-", "--endpoint", "clients_http=-"]);
     assert_eq!(r.code, 0);
     let r = s.push(&["--format", "json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
