@@ -2,29 +2,35 @@
 //! or undoing a commit that a crash interrupted.
 //!
 //! A commit of version N, replacing version N−1:
-//! 1. builds, in `.jims-import/staging/`, `record.json` (version N's record), `replaced.tar`
-//!    (version N−1 as it is now: its record and the live native files, see [`crate::snapshot`])
-//!    and `live/` (the new `cwd/`: unchanged files are hard links, changed ones are written with
-//!    their mode), everything synced;
+//! 1. builds, in `.jims-import/staging/`, `record.json` (version N's record), `version/cwd/`
+//!    (the new `cwd/`: unchanged files are hard links to the live ones, changed ones are written
+//!    with their mode) and, for each live file the new version keeps, a private copy
+//!    `kept.<path>` (from the bytes already read: nothing is read back), everything synced;
 //! 2. writes `.jims-import/journal.json` (the version, the fingerprints of the old and the new
 //!    native files) through a synced temporary file and a rename;
-//! 3. renames `staging/replaced.tar` to `history/N−1.tar` and `staging/record.json` to
-//!    `history/N.json`;
-//! 4. exchanges `staging/live` with `DIR/cwd` in one `renameat2(RENAME_EXCHANGE)` (the commit
-//!    point), or, where the kernel cannot, renames `DIR/cwd` to `staging/old` and `staging/live`
-//!    to `DIR/cwd`;
-//! 5. syncs `DIR`, appends the audit line, removes `history/N−1.json` (its archive holds it
-//!    now), the staging folder and the journal.
+//! 3. renames `staging/record.json` to `history/N.json`;
+//! 4. exchanges `staging/version/cwd` with `DIR/cwd` in one `renameat2(RENAME_EXCHANGE)` (the
+//!    commit point), or, where the kernel cannot, renames `DIR/cwd` to `staging/old` and
+//!    `staging/version/cwd` to `DIR/cwd`;
+//! 5. syncs `DIR`, then keeps the replaced `cwd/` where it is: its shared files are replaced by
+//!    their private copies (renames), anything but native files leaves it, and
+//!    `staging/version` (now holding it) is renamed to `history/N−1/`, then
+//!    `history/N−1.json` into it as `meta.json`; appends the audit line; removes the staging
+//!    folder and the journal.
 //!
-//! So the current version has only its record; each earlier version is archived as it was when
-//! the next one replaced it (with whatever was edited in `cwd/` meanwhile): a rollback restores
-//! exactly what an import replaced, and a new folder writes no archive at all.
+//! So the current version is the live `cwd/` and its record; each earlier version is the very
+//! folder that was live until the next one replaced it (with whatever was edited in it
+//! meanwhile): a rollback restores exactly what an import replaced, nothing is read back or
+//! copied but the files both versions share, and a new folder keeps no earlier version at all.
 //!
 //! [`recover`] reads a journal left by a crash and compares the fingerprint of `DIR/cwd`: the new
-//! one means the commit happened (finish it), the old one means it did not (undo it).
+//! one means the commit happened (finish it), the old one means it did not (undo it). It also
+//! finishes or undoes the commits of layout 2, which archived the replaced version as
+//! `history/N−1.tar` before the switch.
 //!
-//! Archives in `history/` never share a file with the live `cwd/` (something editing a live file
-//! in place cannot alter history); live versions share unchanged files with each other.
+//! History never shares a file with the live `cwd/`: JIMS, and editors of hard-linked files such
+//! as vim, write a file in place, which would alter every version sharing it. Live versions
+//! share unchanged files with each other (a file an import does not change keeps its inode).
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +40,7 @@ use crate::error::{Error, ErrorKind};
 use crate::fsops;
 use crate::history::Record;
 use crate::layout::{CWD, PARTIAL_PREFIX, StatePaths};
-use crate::live::{self, Bytes, Extra, NativeFiles};
+use crate::live::{self, Bytes, Extra, NativeFiles, Stamps};
 
 /// Mode of a native file written where none existed before.
 const NEW_FILE_MODE: u32 = 0o640;
@@ -43,8 +49,13 @@ const NEW_DIR_MODE: u32 = 0o755;
 /// Mode of files and folders inside `.jims-import/`.
 const PRIVATE_FILE_MODE: u32 = 0o600;
 const PRIVATE_DIR_MODE: u32 = 0o700;
-/// The replaced version's archive in the staging folder, until it is installed in `history/`.
-const STAGED_ARCHIVE: &str = "replaced.tar";
+/// The folder in the staging folder that holds the new `cwd/` until the switch, the replaced one
+/// after it, and becomes `history/N−1/`.
+const STAGED_VERSION: &str = "version";
+/// Where the replaced `cwd/` is between the two renames of a switch without `RENAME_EXCHANGE`.
+const STAGED_OLD: &str = "old";
+/// The prefix of a private copy in the staging folder of a file the new version keeps.
+const KEPT_PREFIX: &str = "kept.";
 /// The new version's record in the staging folder, until it is installed in `history/`.
 const STAGED_RECORD: &str = "record.json";
 /// The new server key of a key rotation in the staging folder, until the switch is made and it
@@ -61,8 +72,8 @@ pub(crate) struct NewFile {
 
 /// Where a file of a new tree comes from.
 enum Src {
-    /// A hard link to this existing file.
-    Link(PathBuf),
+    /// A hard link to the live file (its mode, for the replaced version's private copy).
+    Link(u32),
     /// Written from the planned bytes with this mode.
     Write(u32),
 }
@@ -73,7 +84,17 @@ struct PlannedFile {
     live: Src,
 }
 
-/// What a new version is made of, decided against the live `cwd/` as it is on disk now.
+/// The name in the staging folder of the private copy of `rel` (relative to `cwd/`).
+fn kept_name(rel: &str) -> String {
+    format!("{KEPT_PREFIX}{}", rel.replace('/', "."))
+}
+
+/// The native file whose private copy is named `name`, if any.
+fn kept_file(name: &str) -> Option<&'static str> {
+    live::native_paths().map(|(_, rel)| rel).find(|rel| kept_name(rel) == name)
+}
+
+/// What a new version is made of, decided against the live `cwd/` as it was read.
 pub(crate) struct Plan {
     /// The live `cwd/` the plan was made against; extras are linked from it.
     cwd: PathBuf,
@@ -84,8 +105,6 @@ pub(crate) struct Plan {
     /// Fingerprint of the live native files the plan was made against ([`live::ABSENT`] when
     /// there is no `cwd/`).
     pub(crate) old_fingerprint: String,
-    /// The live native files the plan was made against: the replaced version's archive.
-    old_files: NativeFiles,
 }
 
 impl Plan {
@@ -93,28 +112,28 @@ impl Plan {
     /// removed); a file whose bytes equal the live file's is linked; everything else in `cwd`
     /// (when it exists) is carried over.
     ///
-    /// `read` is the live native files when the caller has already read them under the lock it
-    /// still holds (they are then not read again).
+    /// `read` is the live native files and their stamps when the caller has already read them
+    /// (and, under the lock it holds, checked that they are still the ones read): they are then
+    /// not read again.
     pub(crate) fn new(
         cwd: &Path,
         new_files: Vec<NewFile>,
-        read: Option<NativeFiles>,
+        read: Option<(NativeFiles, Stamps)>,
     ) -> Result<Plan, Error> {
-        let cwd_meta = fsops::lstat(cwd)?;
-        let (live, extras) = match (&cwd_meta, read) {
-            (Some(_), Some(read)) => (read, live::extras(cwd)?),
-            (Some(_), None) => (live::read_native(cwd)?, live::extras(cwd)?),
-            (None, _) => (NativeFiles::new(), Vec::new()),
+        let (live, stamps) = match read {
+            Some(read) => read,
+            None => live::read_native_stamped(cwd)?,
         };
+        let extras = match stamps.cwd {
+            Some(_) => live::extras(cwd)?,
+            None => Vec::new(),
+        };
+        let mode = |rel: &str| stamps.files.get(rel).map_or(NEW_FILE_MODE, |s| s.permissions());
         let mut files: Vec<PlannedFile> = Vec::with_capacity(new_files.len());
         for nf in new_files {
             let live_src = match live.get(nf.path) {
-                Some(old) if **old == *nf.bytes => Src::Link(cwd.join(nf.path)),
-                Some(_) => {
-                    let meta = fsops::lstat(&cwd.join(nf.path))?;
-                    Src::Write(meta.map_or(NEW_FILE_MODE, |m| fsops::mode_of(&m)))
-                }
-                None => Src::Write(NEW_FILE_MODE),
+                Some(old) if **old == *nf.bytes => Src::Link(mode(nf.path)),
+                _ => Src::Write(mode(nf.path)),
             };
             files.push(PlannedFile { path: nf.path, bytes: nf.bytes, live: live_src });
         }
@@ -125,12 +144,11 @@ impl Plan {
             files,
             removed,
             extras,
-            cwd_mode: cwd_meta.as_ref().map_or(NEW_DIR_MODE, fsops::mode_of),
-            old_fingerprint: match cwd_meta {
+            cwd_mode: stamps.cwd.map_or(NEW_DIR_MODE, |s| s.permissions()),
+            old_fingerprint: match stamps.cwd {
                 Some(_) => live::fingerprint(&live),
                 None => live::ABSENT.to_owned(),
             },
-            old_files: live,
         })
     }
 
@@ -149,7 +167,6 @@ impl Plan {
         for f in &mut self.files {
             f.bytes = Bytes::default();
         }
-        self.old_files = NativeFiles::new();
     }
 
     /// Native files the new version writes afresh.
@@ -185,19 +202,24 @@ impl Plan {
             let path = root.join(f.path);
             ensure_parents(root, f.path, NEW_DIR_MODE, &mut dirs)?;
             match &f.live {
-                Src::Link(from) => fsops::hard_link(from, &path)?,
+                Src::Link(_) => fsops::hard_link(&self.cwd.join(f.path), &path)?,
                 Src::Write(mode) => fsops::write_new_file(&path, &f.bytes, *mode)?,
             }
         }
         sync_all(&dirs)
     }
 
-    /// Writes the archive of the version being replaced (its `record` and the live native
-    /// files the plan was made against) at `path`, which must not exist, and syncs it.
-    pub(crate) fn write_replaced(&self, path: &Path, record: &Record) -> Result<(), Error> {
-        let files = self.old_files.iter().map(|(rel, bytes)| (*rel, bytes.as_slice()));
-        let bytes = crate::snapshot::build(record, files)?;
-        fsops::write_new_file(path, &bytes, PRIVATE_FILE_MODE)
+    /// Writes into `staging` a private copy of each live file the new version keeps (linked),
+    /// with its mode: what the replaced version's folder holds in their place once the switch is
+    /// made, so that it shares no file with the live `cwd/`. From the bytes in hand, which equal
+    /// the live file's. (The caller syncs `staging`.)
+    fn write_kept(&self, staging: &Path) -> Result<(), Error> {
+        for f in &self.files {
+            if let Src::Link(mode) = f.live {
+                fsops::write_new_file(&staging.join(kept_name(f.path)), &f.bytes, mode)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -230,9 +252,14 @@ pub(crate) struct Journal {
     pub(crate) version: u64,
     /// The commit also created the state folder: undoing it removes `.jims-import/`.
     pub(crate) created: bool,
-    /// The version replaced, archived by this commit (none when it creates the folder).
+    /// The version replaced, kept in history by this commit (none when it creates the folder).
     #[serde(default)]
     pub(crate) replaced: Option<u64>,
+    /// The replaced version is kept as the folder `history/N/` (layout 3), moved there after
+    /// the switch; `false` in the journal of a layout 2 commit, which installed its archive
+    /// `history/N.tar` before the switch.
+    #[serde(default)]
+    pub(crate) keeps: bool,
     /// The fingerprint of the native files the commit replaces ([`live::ABSENT`]: none).
     pub(crate) old: String,
     /// The fingerprint of the native files the commit makes live.
@@ -261,12 +288,14 @@ pub(crate) struct Commit {
     pub(crate) record: Record,
     pub(crate) plan: Plan,
     pub(crate) created: bool,
-    /// The record of the version this commit replaces, archived by it (`None` when the commit
-    /// creates the folder).
-    pub(crate) replaced: Option<Record>,
+    /// The version this commit replaces, kept in history by it (`None` when the commit creates
+    /// the folder).
+    pub(crate) replaced: Option<u64>,
     /// A key rotation: the server key this version's values are sealed under, which becomes
     /// the folder's key once the switch is made (`None` for every other commit).
     pub(crate) new_key: Option<crypto::ServerKey>,
+    /// `server.toml` says an older layout: the first version folder upgrades it.
+    pub(crate) upgrade: bool,
 }
 
 impl Commit {
@@ -291,13 +320,19 @@ impl Commit {
                 fsops::write_new_file(&staging.join(STAGED_KEY), text.as_bytes(), 0o600)?;
             }
             crate::history::write_record(&staging.join(STAGED_RECORD), &self.record)?;
-            if let Some(replaced) = &self.replaced {
-                self.plan.write_replaced(&staging.join(STAGED_ARCHIVE), replaced)?;
+            let version = staging.join(STAGED_VERSION);
+            fsops::create_dir(&version, PRIVATE_DIR_MODE)?;
+            self.plan.build_live_at(&version.join(CWD))?;
+            fsops::sync_dir(&version)?;
+            if self.replaced.is_some() {
+                self.plan.write_kept(&staging)?;
             }
-            self.plan.build_live_at(&staging.join("live"))?;
             fsops::sync_dir(&staging)?;
-            let mut taken = vec![self.state.record(self.version), self.state.archive(self.version)];
-            taken.extend(self.replaced.as_ref().map(|r| self.state.archive(r.version)));
+            // Nothing the commit renames into `history/` may be there already.
+            let mut taken = vec![self.state.record(self.version)];
+            if let Some(n) = self.replaced {
+                taken.extend([self.state.version_dir(n), self.state.archive(n)]);
+            }
             for path in taken {
                 if fsops::lstat(&path)?.is_some() {
                     return Err(Error::corrupt(&path, "already exists; the history is damaged"));
@@ -312,7 +347,8 @@ impl Commit {
         let journal = Journal {
             version: self.version,
             created: self.created,
-            replaced: self.replaced.as_ref().map(|r| r.version),
+            replaced: self.replaced,
+            keeps: true,
             old: self.plan.old_fingerprint.clone(),
             new: self.plan.fingerprint(),
             audit: self.record.audit_line(),
@@ -338,9 +374,6 @@ impl Commit {
     /// syncs).
     pub(crate) fn install_steps(&self) -> Result<(), Error> {
         let staging = self.state.staging();
-        if let Some(replaced) = &self.replaced {
-            fsops::rename(&staging.join(STAGED_ARCHIVE), &self.state.archive(replaced.version))?;
-        }
         fsops::rename(&staging.join(STAGED_RECORD), &self.state.record(self.version))?;
         fsops::sync_dir(&self.state.history())?;
         fsops::sync_dir(&staging)
@@ -366,11 +399,11 @@ impl Commit {
     /// [`Commit::exchange`] without the undoing on failure.
     pub(crate) fn exchange_steps(&self) -> Result<(), Error> {
         let staging = self.state.staging();
-        let live = staging.join("live");
+        let live = staging.join(STAGED_VERSION).join(CWD);
         let cwd = self.cwd();
         if fsops::lstat(&cwd)?.is_some() {
             if !fsops::exchange(&live, &cwd)? {
-                fsops::rename(&cwd, &staging.join("old"))?;
+                fsops::rename(&cwd, &staging.join(STAGED_OLD))?;
                 fsops::rename(&live, &cwd)?;
             }
         } else if let Err(e) = fsops::rename_raw(&live, &cwd) {
@@ -389,26 +422,140 @@ impl Commit {
         if let Some(key) = &self.new_key {
             crate::keys::switch_server_key(&self.state, key.id().as_str())?;
         }
+        self.keep()?;
         self.audit()?;
         self.clean_up()
     }
 
-    /// Step 5a: the audit line (the switch must be durable first).
+    /// Step 5a: the replaced version kept as `history/N−1/` (the switch must be durable first).
+    pub(crate) fn keep(&self) -> Result<(), Error> {
+        let Some(n) = self.replaced else { return Ok(()) };
+        let kept = self.plan.kept();
+        keep_replaced(&self.state, n, Some(&kept), Some(&self.plan.extras), self.upgrade)
+    }
+
+    /// Step 5b: the audit line (the switch must be durable first).
     pub(crate) fn audit(&self) -> Result<(), Error> {
         fsops::append_line(&self.state.audit(), &self.record.audit_line())
     }
 
-    /// Step 5b: the replaced version's record (now in its archive), the staging folder and the
-    /// journal go (the audit line must be durable first).
+    /// Step 5c: the staging folder and the journal go (the audit line must be durable first).
     pub(crate) fn clean_up(&self) -> Result<(), Error> {
-        if let Some(replaced) = &self.replaced {
-            fsops::remove_file(&self.state.record(replaced.version))?;
-            fsops::sync_dir(&self.state.history())?;
-        }
-        fsops::remove_tree(&self.state.staging())?;
+        fsops::remove_dir_or_tree(&self.state.staging())?;
         fsops::remove_file(&self.state.journal())?;
         fsops::sync_dir(&self.state.root)
     }
+}
+
+/// Keeps the `cwd/` that a commit replaced, version `n`, as `history/N/`, once the switch is
+/// durable: the replaced tree, in `staging/version/cwd` (or `staging/old` after a switch by two
+/// renames), gets the private copies `staging/kept.*` in place of the files it shares with the
+/// live `cwd/`, loses everything but native files, and `staging/version` is renamed to
+/// `history/N/`; then `history/N.json` is moved into it as `meta.json`.
+///
+/// Every step can be done again: a commit does them knowing what it kept (`kept`) and carried
+/// over (`extras`); the recovery of an interrupted one (`None`) finds out from the folders. Each
+/// folder is synced before any later step could make the step after it durable first.
+fn keep_replaced(
+    state: &StatePaths,
+    n: u64,
+    kept: Option<&[&'static str]>,
+    extras: Option<&[Extra]>,
+    upgrade: bool,
+) -> Result<(), Error> {
+    let staging = state.staging();
+    let version = staging.join(STAGED_VERSION);
+    let into = state.version_dir(n);
+    if fsops::lstat(&version)?.is_some() {
+        let old_tree = version.join(CWD);
+        let fallback = staging.join(STAGED_OLD);
+        if fsops::lstat(&fallback)?.is_some() && fsops::lstat(&old_tree)?.is_none() {
+            fsops::rename(&fallback, &old_tree)?;
+            fsops::sync_dir(&version)?;
+        }
+        let found;
+        let kept = match kept {
+            Some(k) => k,
+            None => {
+                found = staged_copies(&staging)?;
+                &found
+            }
+        };
+        let mut touched: Vec<PathBuf> = Vec::new();
+        for rel in kept {
+            let to = old_tree.join(rel);
+            fsops::rename(&staging.join(kept_name(rel)), &to)?;
+            let parent = to.parent().unwrap_or(&old_tree).to_path_buf();
+            if !touched.contains(&parent) {
+                touched.push(parent);
+            }
+        }
+        let found;
+        let extras = match extras {
+            Some(e) => e,
+            None => {
+                found = live::extras(&old_tree)?;
+                &found
+            }
+        };
+        // Deepest first: a folder's contents are listed after it. The folders of the native
+        // files stay.
+        let mut gone: Vec<PathBuf> = Vec::new();
+        for extra in extras.iter().rev() {
+            let path = match extra {
+                Extra::Dir(rel, _) if live::holds_native(rel) => continue,
+                Extra::Dir(rel, _) => {
+                    let path = old_tree.join(rel);
+                    fsops::remove_tree(&path)?;
+                    gone.push(path.clone());
+                    path
+                }
+                Extra::File(rel) | Extra::Symlink(rel) => {
+                    let path = old_tree.join(rel);
+                    fsops::remove_file(&path)?;
+                    path
+                }
+            };
+            let parent = path.parent().unwrap_or(&old_tree).to_path_buf();
+            if !touched.contains(&parent) {
+                touched.push(parent);
+            }
+        }
+        for dir in touched.iter().filter(|d| !gone.iter().any(|g| d.starts_with(g))) {
+            fsops::sync_dir(dir)?;
+        }
+        if upgrade {
+            crate::server::upgrade_layout(state)?;
+        }
+        fsops::rename(&version, &into)?;
+        fsops::sync_dir(&state.history())?;
+    }
+    let record = state.record(n);
+    if kept.is_none() && fsops::lstat(&record)?.is_none() {
+        return Ok(());
+    }
+    let meta = into.join(crate::history::META);
+    if kept.is_none() && fsops::lstat(&meta)?.is_some() {
+        // Renamed already, and the old name came back (a power cut before `history/` was
+        // synced): the same file under two names.
+        fsops::remove_file(&record)?;
+    } else {
+        fsops::rename(&record, &meta)?;
+        fsops::sync_dir(&into)?;
+    }
+    fsops::sync_dir(&state.history())
+}
+
+/// The native files whose private copies are in `staging` (an interrupted commit's).
+fn staged_copies(staging: &Path) -> Result<Vec<&'static str>, Error> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(staging).map_err(|e| Error::io("list", staging, e))? {
+        let entry = entry.map_err(|e| Error::io("list", staging, e))?;
+        if let Some(rel) = entry.file_name().to_str().and_then(kept_file) {
+            out.push(rel);
+        }
+    }
+    Ok(out)
 }
 
 fn write_journal(state: &StatePaths, journal: &Journal) -> Result<(), Error> {
@@ -459,7 +606,7 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
     })?;
     let cwd = dir.join(CWD);
     let staging = state.staging();
-    let old_tree = staging.join("old");
+    let old_tree = staging.join(STAGED_OLD);
     if fsops::lstat(&cwd)?.is_none() && fsops::lstat(&old_tree)?.is_some() {
         // The fallback switch stopped between its two renames.
         fsops::rename(&old_tree, &cwd)?;
@@ -471,25 +618,36 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
         if fsops::lstat(&record)?.is_none() {
             return Err(interrupted(dir, &journal, "its history entry is missing"));
         }
-        if let Some(r) = journal.replaced
-            && fsops::lstat(&state.archive(r))?.is_none()
-        {
-            return Err(interrupted(
-                dir,
-                &journal,
-                "the archive of the version it replaced is missing",
-            ));
+        if let Some(r) = journal.replaced {
+            let kept_somewhere = if journal.keeps {
+                fsops::lstat(&state.version_dir(r))?.is_some()
+                    || fsops::lstat(&staging.join(STAGED_VERSION))?.is_some()
+            } else {
+                fsops::lstat(&state.archive(r))?.is_some()
+            };
+            if !kept_somewhere {
+                return Err(interrupted(
+                    dir,
+                    &journal,
+                    "the version it replaced is missing from the history",
+                ));
+            }
         }
         fsops::sync_dir(dir)?;
         if let Some(id) = &journal.key_switch {
             crate::keys::switch_server_key(state, id)?;
         }
+        match journal.replaced {
+            Some(r) if journal.keeps => keep_replaced(state, r, None, None, true)?,
+            Some(r) => {
+                // Layout 2: the archive holds the record now.
+                fsops::remove_file(&state.record(r))?;
+                fsops::sync_dir(&state.history())?;
+            }
+            None => {}
+        }
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
             fsops::append_line(&state.audit(), &journal.audit)?;
-        }
-        if let Some(r) = journal.replaced {
-            fsops::remove_file(&state.record(r))?;
-            fsops::sync_dir(&state.history())?;
         }
         fsops::remove_tree(&staging)?;
         fsops::remove_file(&journal_path)?;
@@ -503,13 +661,15 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             fsops::remove_tree(&away)?;
             return Ok(Recovery::Removed);
         }
-        // The replaced version's archive goes only while its record is still there (it always
-        // is before the switch).
-        let archive = journal.replaced.map(|r| (state.archive(r), state.record(r)));
-        if let Some((archive, its_record)) = archive
-            && fsops::lstat(&its_record)?.is_some()
-        {
-            fsops::remove_file(&archive)?;
+        if !journal.keeps {
+            // Layout 2: the replaced version's archive goes only while its record is still
+            // there (it always is before the switch).
+            let archive = journal.replaced.map(|r| (state.archive(r), state.record(r)));
+            if let Some((archive, its_record)) = archive
+                && fsops::lstat(&its_record)?.is_some()
+            {
+                fsops::remove_file(&archive)?;
+            }
         }
         fsops::remove_file(&record)?;
         fsops::sync_dir(&state.history())?;

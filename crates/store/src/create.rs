@@ -338,6 +338,7 @@ pub(crate) fn build_in_place(
             created: true,
             replaced: None,
             new_key: None,
+            upgrade: false,
         };
         commit.prepare()?;
         Ok((commit, lock))

@@ -320,6 +320,17 @@ pub(crate) fn remove_tree(path: &Path) -> Result<(), Error> {
     }
 }
 
+/// Removes a folder that should be empty by now with one `rmdir`, or, when it is not, with
+/// everything in it ([`remove_tree`]); a folder already gone is fine.
+pub(crate) fn remove_dir_or_tree(path: &Path) -> Result<(), Error> {
+    step("remove folder");
+    match fs::remove_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(_) => remove_tree(path),
+    }
+}
+
 /// Appends `line` and a newline to `path` (created with mode 0600) and syncs it.
 pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), Error> {
     step("append");
@@ -361,8 +372,27 @@ pub(crate) fn lstat(path: &Path) -> Result<Option<fs::Metadata>, Error> {
 
 /// Reads a regular file without following a symbolic link; `None` when it does not exist.
 pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Error> {
+    Ok(read_file_stat(path)?.map(|(bytes, _)| bytes))
+}
+
+/// [`read_file`] with the file's metadata as it was opened (its mode, its identity and times:
+/// what [`Stamp`] keeps), from the one `fstat` the read needs anyway.
+///
+/// Four calls a file: `open`, `fstat`, `read`, `close`. The buffer is sized from the `fstat`
+/// (the contents may hold passwords, and a growing buffer leaves copies behind), and a read that
+/// stops short once the whole size is in is the end of the file (a regular file's read stops
+/// short only there), so no read is spent on learning that nothing follows. A file that grew
+/// since is read on to its end. Opened non-blocking, so that a FIFO put in a file's place is
+/// refused as no regular file instead of waiting for a writer.
+pub(crate) fn read_file_stat(
+    path: &Path,
+) -> Result<Option<(crypto::SecretBytes, fs::Metadata)>, Error> {
     use std::io::Read;
-    let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Error::symlink(path)),
@@ -372,11 +402,9 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Erro
     if !meta.is_file() {
         return Err(Error::corrupt(path, "expected a regular file"));
     }
-    // Pre-sized: the contents may hold passwords, and a growing buffer leaves copies behind.
-    // Read into the sized buffer directly (`read_to_end` would inspect and seek the file again:
-    // two more calls per file, for every file a re-import reads).
-    let mut buf = crypto::SecretBytes::with_capacity(meta.len() as usize + 1);
-    buf.resize(meta.len() as usize + 1, 0);
+    let size = meta.len() as usize;
+    let mut buf = crypto::SecretBytes::with_capacity(size + 1);
+    buf.resize(size + 1, 0);
     let mut filled = 0;
     loop {
         match file.read(&mut buf[filled..]) {
@@ -387,7 +415,11 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Erro
                     // The file grew since it was inspected: read the rest as it comes.
                     buf.truncate(filled);
                     file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
-                    return Ok(Some(buf));
+                    return Ok(Some((buf, meta)));
+                }
+                if filled >= size {
+                    // Short of the byte asked for beyond the size: the end of the file.
+                    break;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -395,7 +427,7 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<crypto::SecretBytes>, Erro
         }
     }
     buf.truncate(filled);
-    Ok(Some(buf))
+    Ok(Some((buf, meta)))
 }
 
 /// Opens an unnamed file in the folder `dir` for writing (`O_TMPFILE`), with permission bits

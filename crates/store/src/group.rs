@@ -15,7 +15,7 @@
 //! | 1 | | | |
 //! | 2 | renamed into place: **committed** | partial renamed to `.jims-import` | history entry installed |
 //! | 3 | | `cwd/` switched: **committed** | `cwd/` switched: **committed** |
-//! | 4 | | audit line | audit line |
+//! | 4 | | audit line | replaced version kept in `history/`, audit line |
 //! | 5 | | staging and journal removed | staging and journal removed |
 //!
 //! Each phase starts only once everything the phases before it wrote is durable (the `syncfs`
@@ -377,7 +377,8 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
         return;
     }
     for s in &switched {
-        let _ = fsops::deferring(&s.commit().dir, || s.commit().audit());
+        let commit = s.commit();
+        let _ = fsops::deferring(&commit.dir, || commit.keep().and_then(|()| commit.audit()));
     }
     if sync_filesystems(dirs()).is_err() {
         return;

@@ -1,17 +1,20 @@
 //! Versions: what each commit records (`history/N.json` while version N is current, then
-//! `meta.json` in its archive `history/N.tar`, see [`crate::snapshot`]), the public
-//! [`VersionInfo`], and the listing of a folder's history.
+//! `history/N/meta.json` beside the native files it had, or `meta.json` in the archive
+//! `history/N.tar` that layout 2 wrote, see [`crate::snapshot`]), the public [`VersionInfo`],
+//! the listing of a folder's history, and the native files of an earlier version wherever it is
+//! kept.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use model::SectionId;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
 use crate::fsops;
-use crate::layout::StatePaths;
+use crate::layout::{CWD, StatePaths};
+use crate::live::NativeFiles;
 
 /// What a commit is: recorded in the version's archive and in the audit log. Never holds a
 /// secret: only names and numbers.
@@ -164,27 +167,98 @@ impl Record {
     }
 }
 
-/// Reads the record of version `n`: `history/N.json` while it is current, else the first
-/// member of its archive `history/N.tar`.
+/// The name of the record in a version's folder (and in a layout 2 archive).
+pub(crate) const META: &str = "meta.json";
+
+/// Reads the record of version `n`: `history/N.json` while it is current, else
+/// `history/N/meta.json`, else the first member of its layout 2 archive `history/N.tar`. (A
+/// commit moves `N.json` into `N/` by one rename once `N/` is in place, so one of them is there
+/// at every moment.)
 pub(crate) fn read_record(paths: &StatePaths, n: u64) -> Result<Record, Error> {
     let json = paths.record(n);
-    let (record, path) = match fsops::read_file(&json)? {
-        Some(bytes) => {
-            let record: Record = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::corrupt(&json, format!("not a valid version record: {e}")))?;
-            (record, json)
-        }
-        None => {
-            let tar = paths.archive(n);
-            let record = crate::snapshot::read_record(&tar)?
-                .ok_or_else(|| Error::corrupt(&tar, "missing; the history entry is damaged"))?;
-            (record, tar)
-        }
+    let in_folder = paths.version_dir(n).join(META);
+    let parse = |bytes: &[u8], path: &Path| -> Result<Record, Error> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::corrupt(path, format!("not a valid version record: {e}")))
+    };
+    let (record, path) = if let Some(bytes) = fsops::read_file(&json)? {
+        (parse(&bytes, &json)?, json)
+    } else if let Some(bytes) = fsops::read_file(&in_folder)? {
+        (parse(&bytes, &in_folder)?, in_folder)
+    } else {
+        let tar = paths.archive(n);
+        let record = crate::snapshot::read_record(&tar)?
+            .ok_or_else(|| Error::corrupt(&tar, "missing; the history entry is damaged"))?;
+        (record, tar)
     };
     if record.version != n {
         return Err(Error::corrupt(&path, format!("records version {}", record.version)));
     }
     Ok(record)
+}
+
+/// The native files of the earlier version `n` as they were when it was replaced, byte for
+/// byte: from its folder `history/N/cwd/`, or from its layout 2 archive. Also the path they were
+/// read from (for messages, and as the `cwd` to parse them against).
+///
+/// A version being replaced right now by a commit of another process is not in `history/` yet
+/// for a moment: that is [`crate::ErrorKind::Busy`] (look again).
+pub(crate) fn version_files(paths: &StatePaths, n: u64) -> Result<(NativeFiles, PathBuf), Error> {
+    let dir = paths.version_dir(n);
+    match fsops::lstat(&dir)? {
+        Some(m) if m.is_dir() => {
+            let cwd = dir.join(CWD);
+            let (files, stamps) = crate::live::read_native_stamped(&cwd)?;
+            if stamps.cwd.is_none() {
+                return Err(Error::corrupt(&cwd, "missing; the history entry is damaged"));
+            }
+            return Ok((files, cwd));
+        }
+        Some(_) => return Err(Error::corrupt(&dir, "expected a folder, found a file")),
+        None => {}
+    }
+    let archive = paths.archive(n);
+    if fsops::lstat(&archive)?.is_none() && fsops::lstat(&paths.journal())?.is_some() {
+        return Err(Error::new(
+            crate::ErrorKind::Busy,
+            format!(
+                "version {n} of {} is being put into its history by a commit right now; try \
+                 again in a moment",
+                paths.root.parent().unwrap_or(&paths.root).display()
+            ),
+        ));
+    }
+    let (_, files) = crate::snapshot::read(&archive)?;
+    Ok((files, archive))
+}
+
+/// Replaces some native files of the earlier version `n` (a key retired: their values sealed
+/// again), each atomically: in its folder, file by file; in a layout 2 archive, the whole
+/// archive at once.
+pub(crate) fn rewrite_version_files(
+    paths: &StatePaths,
+    n: u64,
+    changed: &[crate::commit::NewFile],
+) -> Result<(), Error> {
+    let dir = paths.version_dir(n);
+    if fsops::lstat(&dir)?.is_some_and(|m| m.is_dir()) {
+        let cwd = dir.join(CWD);
+        for f in changed {
+            let path = cwd.join(f.path);
+            let folder = path.parent().unwrap_or(&cwd);
+            let mode = fsops::lstat(&path)?.map_or(0o600, |m| fsops::mode_of(&m));
+            crate::keys::replace_file(folder, &path, &f.bytes, mode)?;
+        }
+        return Ok(());
+    }
+    let archive = paths.archive(n);
+    let record = read_record(paths, n)?;
+    let (_, mut files) = crate::snapshot::read(&archive)?;
+    for f in changed {
+        files.insert(f.path, f.bytes.clone());
+    }
+    let bytes = crate::snapshot::build(&record, files.iter().map(|(rel, b)| (*rel, b.as_slice())))?;
+    crate::keys::replace_file(&paths.history(), &archive, &bytes, 0o600)
 }
 
 /// Writes `record` as a new file at `path` (in the staging folder, from which a commit renames
@@ -193,8 +267,8 @@ pub(crate) fn write_record(path: &Path, record: &Record) -> Result<(), Error> {
     fsops::write_new_file(path, record.to_json().as_bytes(), 0o600)
 }
 
-/// The version numbers in `history/` (files `N.json` and `N.tar`), ascending. Other entries are
-/// ignored; an entry that is a symbolic link is an error.
+/// The version numbers in `history/` (files `N.json` and `N.tar`, folders `N`), ascending.
+/// Other entries are ignored; an entry that is a symbolic link is an error.
 pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
     let dir = paths.history();
     crate::layout::check_not_symlink(&dir)?;
@@ -203,20 +277,27 @@ pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list", &dir, e)),
     };
+    let number = |s: &str| {
+        Some(s)
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|s| *s == "0" || !s.starts_with('0'))
+            .and_then(|s| s.parse::<u64>().ok())
+    };
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
         let name = entry.file_name();
-        let Some(n) = name
-            .to_str()
-            .and_then(|s| s.strip_suffix(".tar").or_else(|| s.strip_suffix(".json")))
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .filter(|s| *s == "0" || !s.starts_with('0'))
-            .and_then(|s| s.parse::<u64>().ok())
-        else {
-            continue;
+        let Some(name) = name.to_str() else { continue };
+        let n = match name.strip_suffix(".tar").or_else(|| name.strip_suffix(".json")) {
+            Some(stem) => number(stem),
+            None => number(name),
         };
-        crate::layout::check_not_symlink(&entry.path())?;
+        let Some(n) = n else { continue };
+        // The kind from the listing itself (no call per entry).
+        let kind = entry.file_type().map_err(|e| Error::io("inspect", &entry.path(), e))?;
+        if kind.is_symlink() {
+            return Err(Error::symlink(&entry.path()));
+        }
         out.push(n);
     }
     out.sort_unstable();

@@ -133,8 +133,8 @@ impl Target {
         Ok(Some(Drift { files, sections }))
     }
 
-    /// The configuration version `n` holds: the live files for the current version, else its
-    /// archive (as the next commit found the live files, hand edits included).
+    /// The configuration version `n` holds: the live files for the current version, else those
+    /// kept in history (as the next commit found the live files, hand edits included).
     ///
     /// # Errors
     /// [`ErrorKind::NoSuchVersion`] for a version not in the history; a file that does not
@@ -144,9 +144,8 @@ impl Target {
         if n == self.version() {
             return live::parse(&self.dir().join(CWD), self.live_files(), &[]);
         }
-        let archive = self.state().archive(n);
-        let (_, files) = crate::snapshot::read(&archive)?;
-        live::parse(&archive, &files, &[])
+        let (files, from) = history::version_files(&self.state(), n)?;
+        live::parse(&from, &files, &[])
     }
 
     /// The history entry of version `n`.

@@ -492,9 +492,8 @@ impl Target {
             let ids = if n == self.version {
                 sealed_ids(&self.configuration)
             } else {
-                let archive = state.archive(n);
-                let (_, files) = crate::snapshot::read(&archive)?;
-                sealed_ids(&live::parse(&archive, &files, &[])?)
+                let (files, from) = history::version_files(&state, n)?;
+                sealed_ids(&live::parse(&from, &files, &[])?)
             };
             out.push((n, ids));
         }
@@ -658,12 +657,12 @@ impl Target {
         Ok(report)
     }
 
-    /// Rewrites the archive of version `n` with its values under key `id` sealed again under
-    /// the current key (files without such values keep their bytes), replacing it atomically.
+    /// Rewrites the files of the earlier version `n` that hold values under key `id`, sealed
+    /// again under the current key (files without such values keep their bytes), each replaced
+    /// atomically.
     fn reseal_archive(&self, state: &StatePaths, n: u64, id: &str) -> Result<(), Error> {
-        let archive = state.archive(n);
-        let (record, mut files) = crate::snapshot::read(&archive)?;
-        let config = live::parse(&archive, &files, &[])?;
+        let (files, from) = history::version_files(state, n)?;
+        let config = live::parse(&from, &files, &[])?;
         let (opened, _) = self.open_all(&config, Some(id))?;
         let mut config = config;
         for (field, secret) in &opened {
@@ -675,14 +674,11 @@ impl Target {
         }
         let changed: Vec<&'static str> =
             files.iter().filter(|(_, b)| contains(b, id.as_bytes())).map(|(rel, _)| *rel).collect();
-        for NewFile { path, bytes } in crate::target::files_of(&config)? {
-            if changed.contains(&path) {
-                files.insert(path, bytes);
-            }
-        }
-        let bytes =
-            crate::snapshot::build(&record, files.iter().map(|(rel, b)| (*rel, b.as_slice())))?;
-        replace_file(&state.history(), &archive, &bytes, 0o600)
+        let rewritten: Vec<NewFile> = crate::target::files_of(&config)?
+            .into_iter()
+            .filter(|f| changed.contains(&f.path))
+            .collect();
+        history::rewrite_version_files(state, n, &rewritten)
     }
 }
 

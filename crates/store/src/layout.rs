@@ -7,8 +7,11 @@
 //! DIR/.jims-import/server.key                   64 hex digits and a newline, mode 0600
 //! DIR/.jims-import/history/N.json              the current version's record (0 is init or
 //!                                               adopt; an import into a new folder makes 1)
-//! DIR/.jims-import/history/N.tar               each earlier version as it was when replaced:
-//!                                               meta.json and cwd/ (a tar archive)
+//! DIR/.jims-import/history/M/                  each earlier version as it was when replaced:
+//!                                               meta.json (its record) and cwd/ (its native
+//!                                               files), the replaced cwd/ itself moved there
+//! DIR/.jims-import/history/M.tar               the same, as a tar archive, written by layout 2
+//!                                               (read, rolled back to, never written any more)
 //! (an older jimsctl also left DIR/.jims-import/lock: the lock is now the state folder itself)
 //! DIR/.jims-import/audit.log                    one JSON line per version
 //! DIR/.jims-import/journal.json                 only while a commit is switching
@@ -33,9 +36,13 @@ pub(crate) const CWD: &str = "cwd";
 /// Prefix of a state folder being created in place (a unique suffix follows).
 pub(crate) const PARTIAL_PREFIX: &str = ".jims-import.partial-";
 /// The layout version written to `server.toml`.
-/// 2: the current version's record is `history/N.json`, earlier versions `history/N.tar`
-/// archives (1 had a `history/N/` folder for every version).
-pub(crate) const LAYOUT_VERSION: u32 = 2;
+/// 3: the current version's record is `history/N.json`; each earlier version is a folder
+/// `history/N/` (`meta.json` and the replaced `cwd/`), besides the `history/N.tar` archives of
+/// layout 2, which it reads. A layout 2 folder becomes layout 3 with its first commit after.
+/// (1, a development version, copied every version, the current one included, into a folder.)
+pub(crate) const LAYOUT_VERSION: u32 = 3;
+/// The oldest layout this jimsctl reads and writes.
+pub(crate) const OLDEST_LAYOUT: u32 = 2;
 
 /// Paths inside a state folder.
 #[derive(Clone, Debug)]
@@ -60,9 +67,13 @@ impl StatePaths {
     pub(crate) fn history(&self) -> PathBuf {
         self.root.join("history")
     }
-    /// The archive of version `n`, written when it is replaced.
+    /// The archive of version `n` as layout 2 wrote it when it was replaced.
     pub(crate) fn archive(&self, n: u64) -> PathBuf {
         self.history().join(format!("{n}.tar"))
+    }
+    /// The folder of version `n`, made when it is replaced: `meta.json` and `cwd/`.
+    pub(crate) fn version_dir(&self, n: u64) -> PathBuf {
+        self.history().join(n.to_string())
     }
     /// The record of version `n` while it is current.
     pub(crate) fn record(&self, n: u64) -> PathBuf {

@@ -3,8 +3,10 @@
 //!
 //! A managed folder `DIR` holds the live configuration in `DIR/cwd/` (the native files of
 //! every section) and jimsctl's own state in `DIR/.jims-import/`: `server.toml`, `server.key`
-//! (mode 0600), `history/N.json` (the current version's record) and `history/N.tar` (each
-//! earlier version, archived when replaced) and `audit.log` (see [Layout](#layout)). The lock is
+//! (mode 0600), `history/N.json` (the current version's record), `history/N/` (each earlier
+//! version: the `cwd/` that was live until it was replaced, moved there, and its record
+//! `meta.json`; `history/N.tar` archives in folders of layout 2) and `audit.log` (see
+//! [Layout](#layout)). The lock is
 //! an exclusive `flock` on `.jims-import/` itself, held by writers only.
 //!
 //! - [`init`] makes a new folder with an empty configuration and a fresh key (version 0);
@@ -30,7 +32,7 @@
 //! # Layout
 //! ```text
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
-//! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M.tar…}}
+//! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M/{meta.json, cwd/}…}}
 //! DIR/.jims-import/{remote.toml, remote.json, push.journal}   (push: see [`RemoteConfig`])
 //! ```
 //!

@@ -25,24 +25,101 @@ pub(crate) fn native_paths() -> impl Iterator<Item = (SectionId, &'static str)> 
     SectionId::ALL.into_iter().flat_map(|s| s.native_files().iter().map(move |p| (s, *p)))
 }
 
+/// Whether the folder `rel` (relative to `cwd/`) holds native files, at any depth.
+pub(crate) fn holds_native(rel: &Path) -> bool {
+    native_paths().any(|(_, p)| Path::new(p).starts_with(rel))
+}
+
 /// Whether `rel` (relative to `cwd/`) is a native file.
 fn is_native(rel: &Path) -> bool {
     rel.to_str().is_some_and(|r| SectionId::for_native_file(r).is_some())
 }
 
-/// Reads the native files present under `cwd`, refusing symbolic links on the way.
+/// Reads the native files present under `cwd`, refusing symbolic links on the way (none when
+/// there is no `cwd`).
 pub(crate) fn read_native(cwd: &Path) -> Result<NativeFiles, Error> {
-    crate::layout::check_not_symlink(cwd)?;
+    Ok(read_native_stamped(cwd)?.0)
+}
+
+/// What tells, without reading it, that a file or folder is still the one read: its device
+/// and inode, size, mode, and modification and change times to the nanosecond (the change
+/// time moves with any write, link, rename or change of mode, and cannot be set by hand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mode: u32,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    /// The stamp of `meta`.
+    pub(crate) fn of(meta: &fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mode: meta.mode(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// The permission bits.
+    pub(crate) fn permissions(&self) -> u32 {
+        self.mode & 0o7777
+    }
+}
+
+/// The stamps of a `cwd/` as read: the folder's own (`None`: there was none) and each native
+/// file's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stamps {
+    pub(crate) cwd: Option<Stamp>,
+    pub(crate) files: BTreeMap<&'static str, Stamp>,
+}
+
+impl Stamps {
+    /// Whether `cwd` and its native files are still exactly as stamped (one `lstat` each, no
+    /// read): the same files, never written, linked, renamed or re-moded since, and no native
+    /// file added or removed.
+    pub(crate) fn unchanged(&self, cwd: &Path) -> Result<bool, Error> {
+        let now = fsops::lstat(cwd)?.map(|m| Stamp::of(&m));
+        if now != self.cwd {
+            return Ok(false);
+        }
+        if self.cwd.is_none() {
+            return Ok(true);
+        }
+        for (_, rel) in native_paths() {
+            let now = fsops::lstat(&cwd.join(rel))?.map(|m| Stamp::of(&m));
+            if now.as_ref() != self.files.get(rel) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// [`read_native`] with the [`Stamps`] of what it read, from the calls the reads make anyway.
+pub(crate) fn read_native_stamped(cwd: &Path) -> Result<(NativeFiles, Stamps), Error> {
+    let mut stamps = Stamps::default();
+    let mut files = NativeFiles::new();
+    let Some(meta) = fsops::lstat(cwd)? else { return Ok((files, stamps)) };
+    stamps.cwd = Some(Stamp::of(&meta));
     for dir in ["config", "system", "system/init"] {
         crate::layout::check_not_symlink(&cwd.join(dir))?;
     }
-    let mut files = NativeFiles::new();
     for (_, rel) in native_paths() {
-        if let Some(bytes) = fsops::read_file(&cwd.join(rel))? {
+        if let Some((bytes, meta)) = fsops::read_file_stat(&cwd.join(rel))? {
+            stamps.files.insert(rel, Stamp::of(&meta));
             files.insert(rel, bytes);
         }
     }
-    Ok(files)
+    Ok((files, stamps))
 }
 
 /// Parses native files into a configuration: one section per section with at least one file,
@@ -93,10 +170,11 @@ pub(crate) fn fingerprint_by<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Stri
 
 /// The fingerprint of `cwd` as it is on disk, [`ABSENT`] when it does not exist.
 pub(crate) fn fingerprint_dir(cwd: &Path) -> Result<String, Error> {
-    if fsops::lstat(cwd)?.is_none() {
-        return Ok(ABSENT.to_owned());
-    }
-    Ok(fingerprint(&read_native(cwd)?))
+    let (files, stamps) = read_native_stamped(cwd)?;
+    Ok(match stamps.cwd {
+        None => ABSENT.to_owned(),
+        Some(_) => fingerprint(&files),
+    })
 }
 
 /// Something in `cwd/` besides the native files, carried unchanged into every new version.

@@ -161,16 +161,16 @@ impl Target {
     }
 
     /// The native files of version `n`, byte for byte: the live ones for the current version,
-    /// else those of its archive in history. `None` when the version is not in history.
+    /// else those kept in history. `None` when the version is not in history.
     pub fn version_files(&self, n: u64) -> Result<Option<NativeFiles>, Error> {
         if n == self.version() {
             return Ok(Some(self.live_files().clone()));
         }
-        let archive = self.state().archive(n);
-        if fsops::lstat(&archive)?.is_none() {
+        let state = self.state();
+        if n > self.version() || !crate::history::versions(&state)?.contains(&n) {
             return Ok(None);
         }
-        crate::snapshot::read(&archive).map(|(_, files)| Some(files))
+        crate::history::version_files(&state, n).map(|(files, _)| Some(files))
     }
 
     fn read_json<T: serde::de::DeserializeOwned>(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
 use crate::fsops;
-use crate::layout::{LAYOUT_VERSION, StatePaths};
+use crate::layout::{LAYOUT_VERSION, OLDEST_LAYOUT, StatePaths};
 
 /// The contents of `server.toml`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -71,6 +71,18 @@ pub(crate) fn write(paths: &StatePaths, toml: &ServerToml, key: &ServerKey) -> R
     crate::keys::write_new_transport(paths)
 }
 
+/// Makes `server.toml` say layout [`LAYOUT_VERSION`] if it says an older one, atomically and
+/// durably: done by the first commit that writes a version folder into a layout 2 history, so
+/// that a jimsctl that knows only layout 2 refuses the folder rather than miss those versions.
+pub(crate) fn upgrade_layout(paths: &StatePaths) -> Result<(), Error> {
+    let mut toml = read_toml(paths)?;
+    if toml.layout_version >= LAYOUT_VERSION {
+        return Ok(());
+    }
+    toml.layout_version = LAYOUT_VERSION;
+    replace_toml(paths, &toml)
+}
+
 /// Replaces `server.toml` atomically and durably (a key rotation's new key id): a temporary
 /// file, synced, renamed over it, and the folder synced.
 pub(crate) fn replace_toml(paths: &StatePaths, toml: &ServerToml) -> Result<(), Error> {
@@ -97,9 +109,10 @@ pub(crate) fn read(paths: &StatePaths) -> Result<(ServerToml, ServerKey), Error>
     Ok((server, key))
 }
 
-/// Reads a server key file, refusing one that other users can read.
+/// Reads a server key file, refusing one that other users can read (its mode from the read's
+/// own `fstat`).
 pub(crate) fn read_key(key_path: &Path) -> Result<ServerKey, Error> {
-    let meta = fsops::lstat(key_path)?
+    let (key_bytes, meta) = fsops::read_file_stat(key_path)?
         .ok_or_else(|| Error::corrupt(key_path, "missing; the server's key is lost"))?;
     if meta.mode() & 0o077 != 0 {
         return Err(Error::new(
@@ -113,8 +126,6 @@ pub(crate) fn read_key(key_path: &Path) -> Result<ServerKey, Error> {
         )
         .at(key_path));
     }
-    let key_bytes = fsops::read_file(key_path)?
-        .ok_or_else(|| Error::corrupt(key_path, "missing; the server's key is lost"))?;
     ServerKey::from_key_file(&key_bytes).map_err(|e| Error::corrupt(key_path, e.to_string()))
 }
 
@@ -139,13 +150,13 @@ pub(crate) fn read_toml(paths: &StatePaths) -> Result<ServerToml, Error> {
         )
         .at(&toml_path));
     }
-    if server.layout_version < LAYOUT_VERSION {
+    if server.layout_version < OLDEST_LAYOUT {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "{} has layout version {}, from a development version of jimsctl that kept \
-                 history in folders; export its configuration with that version and import it \
-                 into a new folder",
+                "{} has layout version {}, from a development version of jimsctl that copied \
+                 every version into a folder; export its configuration with that version and \
+                 import it into a new folder",
                 toml_path.display(),
                 server.layout_version
             ),

@@ -1,14 +1,13 @@
-//! An earlier version as one file: `history/N.tar`, a plain tar archive holding `meta.json` (the
-//! version's [`Record`]) followed by `cwd/<path>` for each native file the version had when the
-//! next one replaced it, byte for byte. Any tar tool reads it (`tar -xf 3.tar` gives back
-//! `meta.json` and `cwd/`).
+//! An earlier version as layout 2 kept it: `history/N.tar`, a plain tar archive holding
+//! `meta.json` (the version's [`Record`]) followed by `cwd/<path>` for each native file the
+//! version had when the next one replaced it, byte for byte. Any tar tool reads it (`tar -xf
+//! 3.tar` gives back `meta.json` and `cwd/`).
 //!
-//! One file per version rather than a folder tree, and written only when the version is
-//! replaced (the current one is the live `cwd/` and its record `history/N.json`): a new managed
-//! folder writes no archive, and each later one a single file, which is most of what a batch of
-//! new folders saves on the filesystem. Archives share nothing with each other or with the live
-//! `cwd/`: something editing a live file in place cannot alter history, and each version is
-//! restorable alone.
+//! Layout 3 keeps each earlier version as a folder instead (`history/N/`, see
+//! [`crate::commit`]), which costs a commit two renames where an archive cost a file built from
+//! the old files and the deletion of the old tree. The archives of older folders are still read
+//! (listed, shown, rolled back to), and rewritten whole only when a retired key's values in them
+//! are sealed again ([`build`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;

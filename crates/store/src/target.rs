@@ -61,6 +61,10 @@ pub struct Target {
     pub(crate) configuration: Configuration,
     /// The native files as read, for keeping their bytes when a section is unchanged.
     pub(crate) live: NativeFiles,
+    /// What tells that the live files are still the ones read, without reading them again.
+    pub(crate) stamps: live::Stamps,
+    /// The layout `server.toml` says (an older one is upgraded by the next commit).
+    pub(crate) layout: u32,
     pub(crate) version: u64,
     /// The retired keys (`keyring`), empty for a new folder.
     pub(crate) ring: crate::keys::KeyRing,
@@ -311,6 +315,8 @@ impl Target {
             key,
             configuration,
             live,
+            stamps: live::Stamps::default(),
+            layout: toml.layout_version,
             version,
             ring,
         }))
@@ -327,6 +333,8 @@ impl Target {
             key,
             configuration: Configuration::empty_full(),
             live: NativeFiles::new(),
+            stamps: live::Stamps::default(),
+            layout: layout::LAYOUT_VERSION,
             version: 0,
             ring: crate::keys::KeyRing::default(),
         })
@@ -345,11 +353,7 @@ impl Target {
             Error::corrupt(&state.history(), "holds no version; the server folder is damaged")
         })?;
         let cwd = dir.join(CWD);
-        let live = if crate::fsops::lstat(&cwd)?.is_some() {
-            live::read_native(&cwd)?
-        } else {
-            NativeFiles::new()
-        };
+        let (live, stamps) = live::read_native_stamped(&cwd)?;
         let configuration = live::parse(&cwd, &live, unparsed)?;
         let ring = crate::keys::KeyRing::read(&state, key.id())?;
         Ok(Target {
@@ -361,6 +365,8 @@ impl Target {
             key,
             configuration,
             live,
+            stamps,
+            layout: toml.layout_version,
             version,
             ring,
         })
@@ -436,7 +442,9 @@ impl Target {
 
     /// Takes the lock of a folder opened without it ([`Target::open_unlocked`]), finishing or
     /// undoing an interrupted commit, and checks that the folder is still at the version it
-    /// was opened at, with the same live files.
+    /// was opened at, with the same live files: without reading them again, by the stamps of
+    /// what was read (a file written, replaced, linked or re-moded since has another one) and
+    /// by the record of the version read, which the next commit moves away.
     fn relock(&mut self) -> Result<(), Error> {
         if self.lock.is_some() || !self.managed {
             return Ok(());
@@ -448,21 +456,15 @@ impl Target {
         if crate::commit::recover(&self.dir, &state)? == Recovery::Removed {
             return Err(self.changed("it is no longer a managed folder"));
         }
-        let now = history::versions(&state)?.last().copied().unwrap_or_default();
-        if now != self.version {
+        if crate::fsops::lstat(&state.record(self.version))?.is_none() {
+            let now = history::versions(&state)?.last().copied().unwrap_or_default();
             return Err(self.changed(&format!(
                 "version {now} is current now, not version {} that it was planned against \
                  (another import or a rollback was committed meanwhile)",
                 self.version
             )));
         }
-        let cwd = self.dir.join(CWD);
-        let live = if crate::fsops::lstat(&cwd)?.is_some() {
-            live::read_native(&cwd)?
-        } else {
-            NativeFiles::new()
-        };
-        if live != self.live {
+        if !self.stamps.unchanged(&self.dir.join(CWD))? {
             return Err(self.changed("its live files in cwd/ were changed meanwhile"));
         }
         self.lock = Some(lock);
@@ -485,19 +487,44 @@ impl Target {
     /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
     /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
     /// same file, not rewritten). A new folder is created with this commit as version 1.
+    ///
+    /// A commit whose every native file would keep its bytes makes no version: it writes
+    /// nothing and takes no lock ([`CommitReport::unchanged`]; the folder held `new` when it was
+    /// read).
     pub fn commit(
         mut self,
         new: &Configuration,
         mut meta: CommitMeta,
     ) -> Result<CommitReport, Error> {
         self.check_writable()?;
+        let files = self.files_for(new)?;
+        if !self.is_new() && self.holds(&files) {
+            return Ok(self.unchanged_report(&files));
+        }
         self.relock()?;
         meta.items = Some(crate::digest::items(new));
-        let files = self.files_for(new)?;
         if self.is_new() {
             return self.create_with(files, meta);
         }
         self.write_version(files, meta, None, None)
+    }
+
+    /// Whether the live files as read are exactly `files`: the same paths, the same bytes.
+    fn holds(&self, files: &[NewFile]) -> bool {
+        files.len() == self.live.len()
+            && files.iter().all(|f| self.live.get(f.path).is_some_and(|b| **b == *f.bytes))
+    }
+
+    /// The report of a commit that makes no version: every file kept.
+    fn unchanged_report(&self, files: &[NewFile]) -> CommitReport {
+        CommitReport {
+            version: self.version,
+            created: false,
+            files_written: Vec::new(),
+            files_kept: files.iter().map(|f| f.path).collect(),
+            files_removed: Vec::new(),
+            unchanged: true,
+        }
     }
 
     /// The native files of `new`, reusing the bytes read for files whose content is unchanged.
@@ -571,25 +598,18 @@ impl Target {
         restored: Option<u64>,
         new_key: Option<ServerKey>,
     ) -> Result<CommitReport, Error> {
+        if self.holds(&files) {
+            // Every live file keeps its bytes: a version would hold what the current one
+            // holds, so none is made and nothing is written (the lock is released on return).
+            return Ok(self.unchanged_report(&files));
+        }
         let state = self.state();
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
-        // The live files were read when the folder was opened, under the lock still held.
         let record = Record::new(version, &meta, restored).with_digests(&meta, &files);
-        let plan = Plan::new(&cwd, files, Some(self.live))?;
-        if plan.written().is_empty() && plan.removed().is_empty() {
-            // Every live file keeps its bytes: a version would hold what the current one
-            // holds, so none is made and nothing is written (the lock is released on return).
-            return Ok(CommitReport {
-                version: self.version,
-                created: false,
-                files_written: Vec::new(),
-                files_kept: plan.kept(),
-                files_removed: Vec::new(),
-                unchanged: true,
-            });
-        }
-        let replaced = Some(history::read_record(&state, self.version)?);
+        // The live files were read when the folder was opened, and are still those (checked
+        // under the lock still held).
+        let plan = Plan::new(&cwd, files, Some((self.live, self.stamps)))?;
         let mut commit = Commit {
             dir: self.dir,
             state,
@@ -597,8 +617,9 @@ impl Target {
             record,
             plan,
             created: false,
-            replaced,
+            replaced: Some(self.version),
             new_key,
+            upgrade: self.layout < layout::LAYOUT_VERSION,
         };
         if group::active() {
             let lock = self.lock;
@@ -687,9 +708,8 @@ impl Target {
                 ),
             ));
         }
-        let archive = state.archive(to);
-        let (_, restored) = crate::snapshot::read(&archive)?;
-        let config = live::parse(&archive, &restored, &[])?;
+        let (restored, from) = history::version_files(&state, to)?;
+        let config = live::parse(&from, &restored, &[])?;
         let mut sections = Vec::new();
         let mut counts = Counts::default();
         for section in SectionId::ALL {

@@ -227,7 +227,7 @@ fn every_step(s: &Scenario) -> u64 {
         if current == s.old_version {
             assert!(paused.is_some(), "the completed operation left the old version");
             assert_eq!(now, old, "step {n}: version {current} but not its configuration");
-            assert!(!history_dir.join(format!("{current}.tar")).exists(), "step {n}: archived");
+            assert!(!history_dir.join(current.to_string()).exists(), "step {n}: kept already");
         } else {
             assert_eq!(current, s.old_version + 1, "step {n}");
             assert_eq!(normalized(&now), new, "step {n}: a mix of old and new");

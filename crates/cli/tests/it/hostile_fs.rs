@@ -330,25 +330,32 @@ fn every_file_jimsctl_creates_has_a_safe_mode_even_under_umask_0() {
             let path = p(root).join(&rel);
             let m = mode(&path);
             assert_eq!(m & 0o022, 0, "{rel} is writable by others: {m:o}");
-            if rel.starts_with(".jims-import/") && !rel.ends_with("server.toml") {
+            // An earlier version is the `cwd/` that was live, modes and all, in a private
+            // folder of the private state folder.
+            let kept = rel.starts_with(".jims-import/history/") && rel.contains("/cwd/");
+            if rel.starts_with(".jims-import/") && !rel.ends_with("server.toml") && !kept {
                 assert_eq!(m & 0o077, 0, "{rel}: {m:o}");
             }
-            if rel.starts_with("cwd/") {
+            if rel.starts_with("cwd/") || kept {
                 assert_eq!(m, 0o640, "{rel}: a native file");
             }
             checked += 1;
         }
     }
-    // t: 11 native files, server.toml, server.key, transport.key, audit.log, history/{1,2}.tar
-    // (the versions replaced) and history/3.json (the current one's record); s: 11 native
-    // files, the four state files and history/0.json. (No lock file: the lock is the state
-    // folder.)
-    assert_eq!(checked, 34, "files checked");
+    // t: 11 native files, server.toml, server.key, transport.key, audit.log, history/{1,2}/
+    // (the versions replaced: meta.json and 11 native files each) and history/3.json (the
+    // current one's record); s: 11 native files, the four state files and history/0.json. (No
+    // lock file: the lock is the state folder.)
+    assert_eq!(checked, 56, "files checked");
     for key in ["t/.jims-import/transport.key", "s/.jims-import/transport.key"] {
         assert_eq!(mode(&p(key)), 0o600, "{key}");
     }
-    for entry in ["t/.jims-import/history/2.tar", "t/.jims-import/history/3.json"] {
+    for entry in ["t/.jims-import/history/2/meta.json", "t/.jims-import/history/3.json"] {
         assert_eq!(mode(&p(entry)), 0o600, "{entry}");
+    }
+    for folder in ["t/.jims-import/history", "t/.jims-import/history/1", "t/.jims-import/history/2"]
+    {
+        assert_eq!(mode(&p(folder)), 0o700, "{folder}");
     }
     assert_eq!(mode(&p("s/.jims-import/history/0.json")), 0o600);
     assert_eq!(mode(&p("sealed.json")) & 0o022, 0, "an export is never writable by others");

@@ -73,11 +73,16 @@ pub(crate) fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
 
-/// The native files of version `n` of the managed folder `target` (the members of
-/// `.jims-import/history/N.tar` under `cwd/`), by path relative to `cwd/`, sorted: comparable
-/// with [`tree`] of the live `cwd/`.
+/// The native files of version `n` of the managed folder `target` as history keeps them (its
+/// folder `.jims-import/history/N/cwd/`, or the members of `history/N.tar` under `cwd/` in a
+/// folder of layout 2), by path relative to `cwd/`, sorted: comparable with [`tree`] of the
+/// live `cwd/`.
 pub(crate) fn archived_cwd(target: &Path, n: u64) -> Vec<(String, Vec<u8>)> {
     use std::io::Read;
+    let folder = target.join(format!(".jims-import/history/{n}"));
+    if folder.is_dir() {
+        return tree(&folder.join("cwd"));
+    }
     let path = target.join(format!(".jims-import/history/{n}.tar"));
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();

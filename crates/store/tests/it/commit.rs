@@ -2,6 +2,7 @@
 //! log; read-only targets.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 
 use model::{Element, Section, SectionId};
 use store::{ErrorKind, Target};
@@ -102,12 +103,28 @@ fn hand_edited_files_and_other_files_survive_a_commit_unchanged() {
         fs::read_link(cwd.join("config/notes-link")).unwrap().to_str(),
         Some("../notes.txt")
     );
-    // The replaced version is archived as it was when replaced, hand edits included, and a
+    // The replaced version is kept as it was when replaced, hand edits included, and a
     // rollback restores exactly that.
     let v0 = crate::archive(&dir, 0);
     assert_eq!(v0["cwd/config/cache.xml"], edited.as_bytes());
-    assert!(!v0.contains_key("cwd/notes.txt"), "only native files are archived");
-    assert!(!dir.join(".jims-import/history/0.json").exists(), "its record is in its archive");
+    let names: Vec<&String> = v0.keys().collect();
+    assert_eq!(names.len(), 12, "meta.json and the 11 native files only: {names:?}");
+    assert!(!dir.join(".jims-import/history/0/cwd/logs").exists(), "only native files are kept");
+    assert!(!dir.join(".jims-import/history/0.json").exists(), "its record is in its folder");
+    // The kept file is the live one (never rewritten), history holds its own copy of it: a
+    // write in place into the live file (as JIMS or vim make) cannot alter history.
+    let kept = dir.join(".jims-import/history/0/cwd/config/cache.xml");
+    assert_ne!(ino(&kept), ino(&cwd.join("config/cache.xml")));
+    for (path, _) in crate::all_files(&dir.join(".jims-import/history/0/cwd")) {
+        assert_eq!(fs::metadata(&path).unwrap().nlink(), 1, "{} is shared", path.display());
+    }
+    {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new().append(true).open(cwd.join("config/cache.xml")).unwrap();
+        f.write_all(b"<!-- appended in place -->\n").unwrap();
+    }
+    assert_eq!(fs::read(&kept).unwrap(), edited.as_bytes());
+    fs::write(cwd.join("config/cache.xml"), edited).unwrap();
     let before = native_bytes(&dir);
     Target::open(&dir).unwrap().rollback(None).unwrap();
     let after = native_bytes(&dir);
@@ -165,7 +182,7 @@ fn the_audit_log_has_one_line_per_version_and_no_secret() {
     assert_eq!(last["sections"], serde_json::json!(["event_sources"]));
     assert_eq!(last["counts"]["items"]["event_sources"], 1);
     assert!(!audit.contains("hunter2"));
-    // The current version's record; the replaced one's is in its archive.
+    // The current version's record; the replaced one's is in its folder.
     let meta = fs::read_to_string(dir.join(".jims-import/history/1.json")).unwrap();
     assert!(meta.contains(r#""action": "import""#), "{meta}");
     assert!(!meta.contains("hunter2"));

@@ -142,6 +142,9 @@ fn check_commit(dir: &Path, old: &Files, new: &Files, old_version: u64, complete
     let h = t.history().unwrap();
     assert_eq!(h.len() as u64, version + 1);
     assert!(h.last().unwrap().current);
+    if version == old_version + 1 {
+        check_kept(dir, old_version, old);
+    }
     let audit = std::fs::read_to_string(dir.join(".jims-import/audit.log")).unwrap();
     assert_eq!(audit.lines().count() as u64, version + 1, "{audit}");
     let report = t.commit(&config_c(), meta(&[SectionId::EventSources])).unwrap();
@@ -149,6 +152,29 @@ fn check_commit(dir: &Path, old: &Files, new: &Files, old_version: u64, complete
     let t = Target::open_read(dir).unwrap();
     assert_eq!(t.configuration(), &config_c());
     no_leftovers(dir);
+}
+
+/// History keeps version `n` exactly as `files`, with its record, and shares no file with the
+/// live `cwd/`.
+fn check_kept(dir: &Path, n: u64, files: &Files) {
+    let kept = crate::archive(dir, n);
+    let record: serde_json::Value = serde_json::from_slice(&kept["meta.json"]).unwrap();
+    assert_eq!(record["version"], n);
+    let natives: Files = kept
+        .iter()
+        .filter_map(|(k, v)| {
+            let rel = k.strip_prefix("cwd/")?;
+            let rel = SectionId::ALL.iter().flat_map(|s| s.native_files()).find(|p| **p == rel);
+            Some((*rel.expect("only native files are kept"), v.clone()))
+        })
+        .collect();
+    assert_eq!(natives.len() + 1, kept.len(), "{:?}", kept.keys());
+    assert_eq!(&natives, files, "version {n} is not kept as it was replaced");
+    let folder = dir.join(format!(".jims-import/history/{n}/cwd"));
+    for (path, _) in all_files(&folder) {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().nlink(), 1, "{}", path.display());
+    }
 }
 
 fn setup_commit(dir: &Path) {
@@ -169,6 +195,87 @@ fn a_commit_interrupted_at_any_step_leaves_old_or_new() {
         });
         eprintln!("commit (no_exchange={no_exchange}): {steps} steps");
     }
+}
+
+/// A commit into a folder of layout 2 (earlier versions as archives): the replaced version is
+/// its first kept as a folder, and `server.toml` says layout 3 once it is there. Interrupted at
+/// any step, the folder is the old one (layout 2, untouched) or the new one, and every earlier
+/// version, archive or folder, rolls back exactly.
+#[test]
+fn a_commit_into_a_layout_2_folder_interrupted_at_any_step_leaves_old_or_new() {
+    let setup = |dir: &Path| crate::layout2(dir);
+    let (old, new) = expected(setup, |d| {
+        let t = Target::open(d).unwrap();
+        t.commit(&config_b(), meta(&[SectionId::EventSources, SectionId::Session])).unwrap();
+    });
+    assert_ne!(old, new);
+    let toml = |dir: &Path| std::fs::read_to_string(dir.join(".jims-import/server.toml")).unwrap();
+    for no_exchange in [false, true] {
+        every_step("commit", no_exchange, setup, |dir, done| {
+            let t = Target::open(dir).unwrap();
+            no_leftovers(dir);
+            let now = native_bytes(dir);
+            if now == new {
+                assert_eq!(t.version(), 4);
+                check_kept(dir, 3, &old);
+                assert!(toml(dir).contains("layout_version = 3"), "{}", toml(dir));
+            } else {
+                assert!(!done, "the completed commit left the old configuration");
+                assert_eq!(now, old, "a mix of old and new files");
+                assert_eq!(t.version(), 3);
+                assert!(toml(dir).contains("layout_version = 2"), "{}", toml(dir));
+            }
+            drop(t);
+            // Every earlier version rolls back to exactly what it kept.
+            for n in [1, 2] {
+                let kept = crate::archive(dir, n);
+                Target::open(dir).unwrap().rollback(Some(n)).unwrap();
+                let restored: BTreeMap<String, Vec<u8>> =
+                    native_bytes(dir).into_iter().map(|(r, b)| (format!("cwd/{r}"), b)).collect();
+                let kept: BTreeMap<String, Vec<u8>> =
+                    kept.into_iter().filter(|(k, _)| k.starts_with("cwd/")).collect();
+                assert_eq!(restored, kept, "version {n} is not restored exactly");
+            }
+        });
+    }
+}
+
+/// A `cwd/` that holds more than native files: a file, a folder of logs, a link. The commit
+/// carries them into the new `cwd/` (hard links, the link recreated) and takes them out of the
+/// replaced one that history keeps, at steps of their own.
+fn setup_extras(dir: &Path) {
+    setup_commit(dir);
+    let cwd = dir.join("cwd");
+    std::fs::write(cwd.join("notes.txt"), "keep me").unwrap();
+    std::fs::create_dir_all(cwd.join("logs/old")).unwrap();
+    std::fs::write(cwd.join("logs/old/a.log"), "log").unwrap();
+    std::fs::write(cwd.join("config/custom.xml"), "<custom/>").unwrap();
+    std::os::unix::fs::symlink("../notes.txt", cwd.join("config/notes-link")).unwrap();
+}
+
+#[test]
+fn a_commit_with_other_files_in_cwd_interrupted_at_any_step_leaves_old_or_new() {
+    let (old, new) = expected(setup_extras, |d| {
+        let t = Target::open(d).unwrap();
+        t.commit(&config_b(), meta(&[SectionId::EventSources, SectionId::Session])).unwrap();
+    });
+    let others = |dir: &Path| {
+        let cwd = dir.join("cwd");
+        (
+            std::fs::read_to_string(cwd.join("notes.txt")).unwrap(),
+            std::fs::read_to_string(cwd.join("logs/old/a.log")).unwrap(),
+            std::fs::read_to_string(cwd.join("config/custom.xml")).unwrap(),
+            std::fs::read_link(cwd.join("config/notes-link")).unwrap(),
+        )
+    };
+    let steps = every_step("commit", false, setup_extras, |dir, done| {
+        assert_eq!(
+            others(dir),
+            ("keep me".into(), "log".into(), "<custom/>".into(), "../notes.txt".into())
+        );
+        check_commit(dir, &old, &new, 1, done)
+    });
+    eprintln!("commit with other files: {steps} steps");
 }
 
 fn setup_rollback(dir: &Path) {

@@ -26,7 +26,7 @@ fn init_makes_the_whole_layout_with_a_private_key() {
     let toml = fs::read_to_string(state.join("server.toml")).unwrap();
     assert!(toml.contains("server_id = \"jims-hq-01\""), "{toml}");
     assert!(toml.contains(&format!("key_id = \"{}\"", report.key_id)), "{toml}");
-    assert!(toml.contains("layout_version = 2"), "{toml}");
+    assert!(toml.contains("layout_version = 3"), "{toml}");
     // The lock is the state folder itself: no lock file that could be removed from under it.
     assert!(!state.join("lock").exists());
     // Only the current version's record: nothing is archived until it is replaced.

@@ -31,13 +31,22 @@ pub(crate) fn native_bytes(dir: &Path) -> BTreeMap<&'static str, Vec<u8>> {
     out
 }
 
-/// The members of a folder's `history/N.tar` (`meta.json`, `cwd/…`) with their bytes, read
-/// with the `tar` crate as any tar tool would.
+/// What history keeps of version `n` of a folder: `meta.json` and `cwd/…` with their bytes,
+/// from its folder `history/N/` (layout 3) or, read with the `tar` crate as any tar tool would,
+/// its archive `history/N.tar` (layout 2).
 pub(crate) fn archive(dir: &Path, n: u64) -> BTreeMap<String, Vec<u8>> {
     use std::io::Read;
+    let folder = dir.join(format!(".jims-import/history/{n}"));
+    let mut out = BTreeMap::new();
+    if folder.is_dir() {
+        for (path, bytes) in all_files(&folder) {
+            let name = path.strip_prefix(&folder).unwrap().to_str().unwrap().to_owned();
+            out.insert(name, bytes);
+        }
+        return out;
+    }
     let path = dir.join(format!(".jims-import/history/{n}.tar"));
     let file = std::fs::File::open(&path).unwrap();
-    let mut out = BTreeMap::new();
     for entry in tar::Archive::new(file).entries().unwrap() {
         let mut entry = entry.unwrap();
         let name = entry.path().unwrap().to_str().unwrap().to_owned();
@@ -46,6 +55,33 @@ pub(crate) fn archive(dir: &Path, n: u64) -> BTreeMap<String, Vec<u8>> {
         out.insert(name, bytes);
     }
     out
+}
+
+/// Copies the frozen managed folder of layout 2 (`fixtures/managed-layout2`: versions 1 and 2
+/// as `history/N.tar`, version 3 current) to `dir`, its keys made private again (git keeps no
+/// mode 0600).
+pub(crate) fn layout2(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/managed-layout2");
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        std::fs::create_dir_all(dir.join(&rel)).unwrap();
+        for e in std::fs::read_dir(from.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let rel = rel.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(rel);
+            } else if rel != Path::new("README.md") {
+                std::fs::copy(e.path(), dir.join(&rel)).unwrap();
+            }
+        }
+    }
+    for key in ["server.key", "transport.key"] {
+        let path = dir.join(".jims-import").join(key);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::set_permissions(dir.join(".jims-import"), std::fs::Permissions::from_mode(0o700))
+        .unwrap();
 }
 
 /// The inode of a file.
