@@ -713,3 +713,104 @@ fn last_line(path: &Path) -> Result<Option<String>, Error> {
     let text = String::from_utf8_lossy(&buf);
     Ok(text.trim_end_matches('\n').rsplit('\n').next().map(str::to_owned))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::CommitMeta;
+
+    /// A copy of the frozen layout 2 folder (version 3 current, 1 and 2 archived), keys private.
+    fn layout2() -> (PathBuf, StatePaths) {
+        use std::os::unix::fs::PermissionsExt;
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/managed-layout2");
+        let dir = std::env::temp_dir()
+            .join(format!("store-commit-{}", fsops::random_suffix().unwrap()))
+            .join("srv");
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        let status =
+            std::process::Command::new("cp").arg("-r").arg(&from).arg(&dir).status().unwrap();
+        assert!(status.success());
+        for key in ["server.key", "transport.key"] {
+            let path = dir.join(".jims-import").join(key);
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let state = StatePaths::new(dir.join(".jims-import"));
+        (dir, state)
+    }
+
+    /// The state a jimsctl of layout 2 leaves when it dies in the middle of committing version
+    /// 4: `history/3.tar` and `history/4.json` installed, the new tree in `staging/live`, the
+    /// journal written (without `keeps`); the switch made when `switched`.
+    fn interrupted_layout2_commit(dir: &Path, state: &StatePaths, switched: bool) -> Journal {
+        let cwd = dir.join(CWD);
+        let old = live::read_native(&cwd).unwrap();
+        let record3 = crate::history::read_record(state, 3).unwrap();
+        let files = old.iter().map(|(rel, b)| (*rel, b.as_slice()));
+        let tar = crate::snapshot::build(&record3, files).unwrap();
+        std::fs::write(state.archive(3), &*tar).unwrap();
+        let record4 = Record::new(4, &CommitMeta::default(), None);
+        std::fs::write(state.record(4), record4.to_json()).unwrap();
+        let staging = state.staging();
+        let new_tree = staging.join("live");
+        std::fs::create_dir_all(new_tree.join("config")).unwrap();
+        std::fs::create_dir_all(new_tree.join("system/init")).unwrap();
+        let mut new = old.clone();
+        for (rel, bytes) in &old {
+            let bytes = if *rel == "config/cache.xml" {
+                Bytes::new(b"<cache/>\n".to_vec())
+            } else {
+                bytes.clone()
+            };
+            std::fs::write(new_tree.join(rel), &*bytes).unwrap();
+            new.insert(rel, bytes);
+        }
+        let journal = Journal {
+            version: 4,
+            created: false,
+            replaced: Some(3),
+            keeps: false,
+            old: live::fingerprint(&old),
+            new: live::fingerprint(&new),
+            audit: record4.audit_line(),
+            key_switch: None,
+        };
+        // As layout 2 wrote it: no `keeps`.
+        let text = serde_json::to_string(&journal).unwrap().replace(",\"keeps\":false", "");
+        assert!(!text.contains("keeps"));
+        std::fs::write(state.journal(), text).unwrap();
+        if switched {
+            assert!(fsops::exchange(&new_tree, &cwd).unwrap());
+        }
+        journal
+    }
+
+    #[test]
+    fn an_interrupted_layout_2_commit_is_undone_or_finished_as_layout_2_would() {
+        for switched in [false, true] {
+            let (dir, state) = layout2();
+            let journal = interrupted_layout2_commit(&dir, &state, switched);
+            let audit_before = std::fs::read_to_string(state.audit()).unwrap();
+            let done = recover(&dir, &state).unwrap();
+            let names: Vec<String> = std::fs::read_dir(state.history())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            let mut names = names;
+            names.sort();
+            assert!(!state.staging().exists() && !state.journal().exists());
+            let audit = std::fs::read_to_string(state.audit()).unwrap();
+            if switched {
+                assert_eq!(done, Recovery::Finished);
+                assert_eq!(names, ["1.tar", "2.tar", "3.tar", "4.json"]);
+                assert_eq!(live::fingerprint_dir(&dir.join(CWD)).unwrap(), journal.new);
+                assert_eq!(audit, format!("{audit_before}{}\n", journal.audit));
+            } else {
+                assert_eq!(done, Recovery::Undone);
+                assert_eq!(names, ["1.tar", "2.tar", "3.json"]);
+                assert_eq!(live::fingerprint_dir(&dir.join(CWD)).unwrap(), journal.old);
+                assert_eq!(audit, audit_before);
+            }
+            std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+        }
+    }
+}
