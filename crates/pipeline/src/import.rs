@@ -236,11 +236,18 @@ fn run(
     mode: Mode,
 ) -> Result<Outcome, Error> {
     let asks = mode == Mode::Import && !options.dry_run;
-    // 1. The arguments and the target, before anything expensive.
+    // 1. The arguments and the target, before anything expensive. An import opens its target
+    // now: it checks that nobody is writing it, reads it and lets its lock go (the files are
+    // parsed once the export says which sections it replaces); a dry run checks it cheaply.
+    let mut opened = None;
     if mode == Mode::Import
         && let Some(target_dir) = target_dir
     {
-        store::check_target(target_dir)?;
+        if asks {
+            opened = Some(store::Target::open_unlocked(target_dir, &SectionId::ALL)?);
+        } else {
+            store::check_target(target_dir)?;
+        }
     }
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
     // 2. The export.
@@ -249,23 +256,36 @@ fn run(
     if options.replace_event_sources {
         selection = selection.replacing_event_sources();
     }
-    // 3. The target: an import checks that nobody is writing it and lets its lock go; the
-    // others read it without a lock. It is parsed whole when it can be, so that passwords it
+    // 3. The target: an import's, read at step 1, is parsed now; the others read it without a
+    // lock. It is parsed whole when it can be, so that passwords it
     // already holds keep their sealed values and a re-import that changes nothing is told
     // (`unchanged`); without a plan (a batch), a replaced section's file damaged by hand does
     // not stand in the way (a merged section's is merged into, so it is read).
-    let open = |unparsed: &[SectionId]| match target_dir {
-        Some(dir) if asks => store::Target::open_unlocked(dir, unparsed),
-        Some(dir) => store::Target::open_view(dir, unparsed),
-        None => store::Target::detached(),
+    let replaced = || -> Vec<SectionId> {
+        selection.sections.iter().copied().filter(|id| !selection.merges(*id)).collect()
     };
-    let target = match open(&[]) {
-        Err(e) if options.no_plan && e.kind() == store::ErrorKind::Parse => {
-            let replaced: Vec<SectionId> =
-                selection.sections.iter().copied().filter(|id| !selection.merges(*id)).collect();
-            open(&replaced)?
+    let target = match opened {
+        Some(mut target) => {
+            match target.parse(&[]) {
+                Err(e) if options.no_plan && e.kind() == store::ErrorKind::Parse => {
+                    target.parse(&replaced())?;
+                }
+                other => other?,
+            }
+            target
         }
-        other => other?,
+        None => {
+            let open = |unparsed: &[SectionId]| match target_dir {
+                Some(dir) => store::Target::open_view(dir, unparsed),
+                None => store::Target::detached(),
+            };
+            match open(&[]) {
+                Err(e) if options.no_plan && e.kind() == store::ErrorKind::Parse => {
+                    open(&replaced())?
+                }
+                other => other?,
+            }
+        }
     };
 
     let mut outcome = Outcome {

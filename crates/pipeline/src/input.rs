@@ -88,7 +88,7 @@ pub fn read_export_with(registry: &Registry, path: &Path) -> Result<(Export, Exp
         )
         .with_path(path));
     }
-    let bytes = read_bounded(path)?;
+    let bytes = read_bounded(path, meta.len())?;
     parse_bytes_with(registry, &bytes, path)
 }
 
@@ -113,23 +113,56 @@ fn read_with(
 }
 
 /// Reads a file of at most [`MAX_EXPORT_BYTES`] into a buffer wiped on drop (an export may hold
-/// plaintext passwords).
-fn read_bounded(path: &Path) -> Result<crypto::SecretBytes, Error> {
+/// plaintext passwords), sized from the `len` the caller found: one `read` for the whole file
+/// (a regular file's read stops short of the byte asked beyond its size only at its end), and
+/// on to the end, within the limit, if it grew meanwhile. Opened non-blocking, so that a FIFO
+/// put in its place since is never waited on.
+fn read_bounded(path: &Path, len: u64) -> Result<crypto::SecretBytes, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
     let err = |e: std::io::Error| {
         Error::new(ErrorKind::Input, format!("cannot read {}: {}", path.display(), io_reason(&e)))
             .with_path(path)
     };
-    let file = std::fs::File::open(path).map_err(err)?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_EXPORT_BYTES);
-    let mut bytes = crypto::SecretBytes::with_capacity(len as usize + 1);
-    file.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes).map_err(err)?;
-    if bytes.len() as u64 > MAX_EXPORT_BYTES {
-        return Err(Error::new(
+    let too_large = || {
+        Error::new(
             ErrorKind::Input,
             format!("{}: exports larger than 256 MiB are refused", path.display()),
         )
-        .with_path(path));
+        .with_path(path)
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(err)?;
+    let len = len.min(MAX_EXPORT_BYTES) as usize;
+    let mut bytes = crypto::SecretBytes::with_capacity(len + 1);
+    bytes.resize(len + 1, 0);
+    let mut filled = 0;
+    loop {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == bytes.len() {
+                    // Grown since it was inspected: the rest as it comes, within the limit.
+                    bytes.truncate(filled);
+                    let rest = MAX_EXPORT_BYTES + 1 - filled as u64;
+                    (&mut file).take(rest).read_to_end(&mut bytes).map_err(err)?;
+                    if bytes.len() as u64 > MAX_EXPORT_BYTES {
+                        return Err(too_large());
+                    }
+                    return Ok(bytes);
+                }
+                if filled >= len {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(err(e)),
+        }
     }
+    bytes.truncate(filled);
     Ok(bytes)
 }
 

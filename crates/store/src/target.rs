@@ -372,6 +372,22 @@ impl Target {
         })
     }
 
+    /// Parses the live files read when the folder was opened into [`Target::configuration`],
+    /// but for the sections `unparsed`, whose content then stays unknown (see
+    /// [`Target::open_to_replace`]). An import opens its target with every section unparsed, to
+    /// read it before its export, and parses it once the export says which sections it
+    /// replaces. A new folder's configuration stays the empty one.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parse`] for a live file that does not parse (the configuration is then
+    /// left as it was).
+    pub fn parse(&mut self, unparsed: &[SectionId]) -> Result<(), Error> {
+        if self.managed {
+            self.configuration = live::parse(&self.dir.join(CWD), &self.live, unparsed)?;
+        }
+        Ok(())
+    }
+
     /// Whether the folder does not exist yet (it is created by the first commit).
     pub fn is_new(&self) -> bool {
         !self.managed

@@ -188,3 +188,65 @@ fn the_audit_log_records_each_import_without_secrets() {
     assert_eq!(last["counts"]["passwords"]["total"], 7);
     crate::support::assert_no_secret(&log);
 }
+
+/// A copy of the frozen folder of layout 2 at `dir/t` (its keys made private again).
+fn layout2(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let t = dir.join("t");
+    let st = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixture("managed-layout2"))
+        .arg(&t)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for key in ["server.key", "transport.key"] {
+        let path = t.join(".jims-import").join(key);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    t
+}
+
+#[test]
+fn a_folder_of_layout_2_keeps_its_archived_history_readable_and_restorable() {
+    let dir = tmp();
+    let target = layout2(dir.path());
+    let t = target.to_str().unwrap();
+    let state = target.join(".jims-import");
+    let toml = || std::fs::read_to_string(state.join("server.toml")).unwrap();
+    // Listed, shown and compared as they were.
+    let v = run(&["history", "--target", t, "--format", "json"]).json();
+    let listed: Vec<u64> =
+        v["versions"].as_array().unwrap().iter().map(|v| v["version"].as_u64().unwrap()).collect();
+    assert_eq!(listed, [1, 2, 3]);
+    assert_eq!(v["current"], 3);
+    let r = run(&["history", "show", "2", "--target", t]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["diff", &format!("{t}@1"), &format!("{t}@2")]);
+    assert!(r.code == 0 || r.code == 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("DC host") || r.stdout.contains("changed"), "{}", r.stdout);
+    assert!(toml().contains("layout_version = 2"), "reading upgrades nothing");
+    // Version 2 was archived with a hand edit in it: a rollback restores it byte for byte.
+    let archived2 = crate::support::archived_cwd(&target, 2);
+    assert!(archived2.iter().any(|(rel, b)| rel == "config/cache.xml"
+        && String::from_utf8_lossy(b).contains("probe_timeout=\"999\"")));
+    let r = run(&["rollback", "--target", t, "--to", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(tree(&target.join("cwd")), archived2);
+    // That commit kept version 3 as a folder, and the folder says layout 3 now; the archives
+    // stay as they were, and every version still rolls back exactly.
+    assert!(state.join("history/3/meta.json").is_file());
+    assert!(state.join("history/3/cwd/config/cache.xml").is_file());
+    assert!(state.join("history/1.tar").is_file() && state.join("history/2.tar").is_file());
+    assert!(toml().contains("layout_version = 3"), "{}", toml());
+    let archived1 = crate::support::archived_cwd(&target, 1);
+    let archived3 = crate::support::archived_cwd(&target, 3);
+    for (n, archived) in [(1, archived1), (3, archived3)] {
+        let r = run(&["rollback", "--target", t, "--to", &n.to_string()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(tree(&target.join("cwd")), archived, "version {n}");
+    }
+    let v = run(&["history", "--target", t, "--format", "json"]).json();
+    assert_eq!(v["current"], 6);
+    assert_eq!(v["versions"].as_array().unwrap().len(), 6);
+}

@@ -530,6 +530,49 @@ fn power_loss_reimport() {
     });
 }
 
+/// A copy of the frozen folder of layout 2 (earlier versions as `history/N.tar`) at `root/t`.
+fn prepare_layout2(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let st = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixture("managed-layout2"))
+        .arg(root.join("t"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::remove_file(root.join("t/README.md")).unwrap();
+    for key in ["server.key", "transport.key"] {
+        let path = root.join("t/.jims-import").join(key);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+#[test]
+fn power_loss_reimport_into_a_layout_2_folder() {
+    // The first commit into an older folder: the version it replaces is its first kept as a
+    // folder, and server.toml says layout 3 once it is there.
+    report(&Scenario {
+        name: "re-import into a folder of layout 2",
+        prepare: prepare_layout2,
+        op: import_args(&changed_export(), "t"),
+        items: vec![Item::Folder("t")],
+        sample: None,
+        env: vec![],
+    });
+}
+
+#[test]
+fn power_loss_rollback_to_a_layout_2_archive() {
+    report(&Scenario {
+        name: "rollback of a folder of layout 2 to an archived version",
+        prepare: prepare_layout2,
+        op: ["rollback", "--target", "t", "--to", "1"].map(String::from).to_vec(),
+        items: vec![Item::Folder("t")],
+        sample: None,
+        env: vec![],
+    });
+}
+
 #[test]
 fn power_loss_rollback() {
     report(&Scenario {
