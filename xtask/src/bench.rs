@@ -10,9 +10,11 @@
 //!   a fresh JIMS folder (parse, 5 folders and 11 native files per export, one `syncfs`);
 //! - (b) the batch import of the same files into fresh targets with the `file:` source
 //!   `file:{dir}/{name}.secrets.json` and full durability, and (r) the same batch again into
-//!   the same targets (a re-import), interleaved with (L) for `--rounds` rounds (the fastest
-//!   kept), at 1 thread and at all cores;
-//! - with `strace` installed, the filesystem calls per export, by kind, of (L), (b) and (r) on
+//!   the same targets (a re-import, which now changes nothing and so makes no version), and
+//!   (v) the same exports with one section changed into the same targets (a re-import that
+//!   makes a version: the one replaced is kept in history), interleaved with (L) for `--rounds`
+//!   rounds (the fastest kept), at 1 thread and at all cores;
+//! - with `strace` installed, the filesystem calls per export, by kind, of (L), (b), (r) and (v) on
 //!   `--syscalls N` exports at 1 thread (less those of a stage that only lists the exports);
 //! - the same batch with each commit alone (the durability of `jimsctl import`, before grouping)
 //!   on a few exports, for comparison;
@@ -189,9 +191,34 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     result
 }
 
+/// Writes into `to` each export of `from` (and its secrets file) with one section changed: every
+/// event source's description (`Domain controller …` becomes `DC …`), so that a re-import of
+/// them replaces one native file of each target and keeps the ten others.
+fn changed_exports(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let p = e?.path();
+        let name = p.file_name().context("a file name")?;
+        let text = std::fs::read_to_string(&p)?;
+        let text = if name.to_string_lossy().ends_with(".secrets.json") {
+            text
+        } else {
+            let changed = text.replace("Domain controller ", "DC ");
+            if changed == text {
+                bail!("{}: no event source description to change", p.display());
+            }
+            changed
+        };
+        std::fs::write(to.join(name), text)?;
+    }
+    Ok(())
+}
+
 fn measure_all(s: &Settings, base: &Path) -> Result<()> {
     let exports = base.join("exports");
     crate::synth::write_many(&exports, s.count, s.scale, s.seed)?;
+    let changed = base.join("exports-changed");
+    changed_exports(&exports, &changed)?;
     let (files, bytes) = export_files(&exports)?;
     let xml = files.iter().filter(|p| p.extension().is_some_and(|e| e == "xml")).count();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -240,7 +267,7 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
     // The layout floor, fresh imports and re-imports, interleaved, at 1 thread and at -j; the
     // fastest of the rounds is kept (the slower ones met other work on the machine).
     let threads: Vec<usize> = if s.jobs == 1 { vec![1] } else { vec![1, s.jobs] };
-    let mut best: Vec<[Measure; 3]> = vec![[Measure::default(); 3]; threads.len()];
+    let mut best: Vec<[Measure; 4]> = vec![[Measure::default(); 4]; threads.len()];
     for round in 1..=s.rounds {
         for (t, &jobs) in threads.iter().enumerate() {
             let targets = base.join(format!("round-{round}-j{jobs}"));
@@ -250,6 +277,13 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
                 stage("layout", "(L) layout floor", &exports, Some(&layout), jobs)?,
                 stage("batch", "(b) batch into fresh targets", &exports, Some(&imports), jobs)?,
                 stage("batch", "(r) batch again: re-import", &exports, Some(&imports), jobs)?,
+                stage(
+                    "batch",
+                    "(v) re-import, one section changed",
+                    &changed,
+                    Some(&imports),
+                    jobs,
+                )?,
             ];
             for (b, m) in best[t].iter_mut().zip(got) {
                 if b.exports == 0 || m.seconds < b.seconds {
@@ -261,8 +295,8 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
             let _ = std::fs::remove_dir_all(&targets);
         }
     }
-    let [layout1, batch1, reimport1] = best[0];
-    let [layout_n, batch_n, reimport_n] = *best.last().context("a round")?;
+    let [layout1, batch1, reimport1, changed1] = best[0];
+    let [layout_n, batch_n, reimport_n, changed_n] = *best.last().context("a round")?;
     let mut alone = None;
     if s.baseline > 0 {
         let few = base.join("exports-baseline");
@@ -401,11 +435,12 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
         "", "threads", "seconds", "exports/s", "x floor", "peak MB", "user ms", "sys ms"
     );
     for (t, &jobs) in threads.iter().enumerate() {
-        let [floor, fresh, again] = best[t];
+        let [floor, fresh, again, changed] = best[t];
         for (label, m) in [
             ("(L) layout floor", floor),
             ("(b) batch into fresh targets", fresh),
             ("(r) batch again: re-import", again),
+            ("(v) re-import, one section changed", changed),
         ] {
             println!(
                 "{label:<34} {jobs:>7} {:>8.3} {:>10.1} {:>8.2} {:>8.1} {:>8.2} {:>7.2}",
@@ -450,15 +485,25 @@ fn measure_all(s: &Settings, base: &Path) -> Result<()> {
             mark(fresh_speedup >= 0.9 * layout_speedup && again_speedup >= 0.9 * layout_speedup)
         );
     }
-    if let Some([floor, _, again]) = &calls {
-        let (f, r) = (total(floor), total(again));
+    if let Some([floor, _, again, changed]) = &calls {
+        let (f, r, v) = (total(floor), total(again), total(changed));
         println!(
             "  a re-import makes at most 1.5x the floor's filesystem calls per export: {} \
-             ({r:.1} vs {f:.1}: {:.2}x)",
+             ({r:.1} vs {f:.1}: {:.2}x; one section changed, a new version: {v:.1}, {:.2}x)",
             mark(r <= 1.5 * f),
-            r / f
+            r / f,
+            v / f
         );
     }
+    let (changed1, changed_n) = (
+        changed1.per_second() / layout1.per_second(),
+        changed_n.per_second() / layout_n.per_second(),
+    );
+    println!(
+        "  (information) a re-import with one section changed, a new version each: {changed1:.2}x \
+         the layout floor at 1 thread, {changed_n:.2}x at {}",
+        s.jobs
+    );
     Ok(())
 }
 
@@ -489,29 +534,35 @@ fn call_kind(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Filesystem calls per export of the layout floor, a fresh batch and the same batch again, at
-/// 1 thread on the exports of `few`, each less those of a stage that only lists the exports.
-fn trace_calls(base: &Path, few: &Path) -> Result<[Calls; 3]> {
+/// The filesystem calls, by kind, in the output of `strace -c`.
+fn parse_strace(text: &str) -> Result<Calls> {
+    let mut calls = Calls::new();
+    // `% time  seconds  usecs/call  calls  [errors]  syscall`
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 5 {
+            continue;
+        }
+        let (Some(kind), Ok(n)) = (call_kind(f[f.len() - 1]), f[3].parse::<f64>()) else {
+            continue;
+        };
+        *calls.entry(kind).or_default() += n;
+    }
+    Ok(calls)
+}
+
+/// Filesystem calls per export of the layout floor, a fresh batch, the same batch again and the
+/// same exports with one section changed, at 1 thread on the exports of `few`, each less those
+/// of a stage that only lists the exports.
+fn trace_calls(base: &Path, few: &Path) -> Result<[Calls; 4]> {
     let (files, _) = export_files(few)?;
     let count = files.len() as f64;
-    let traced = |kind: &str, out: &Path, name: &str| -> Result<Calls> {
+    let traced_from = |kind: &str, from: &Path, out: &Path, name: &str| -> Result<Calls> {
         let file = base.join(format!("strace-{name}.txt"));
-        run_stage(kind, few, out, 1, Some(&file))?;
-        let text = std::fs::read_to_string(&file)?;
-        let mut calls = Calls::new();
-        // `% time  seconds  usecs/call  calls  [errors]  syscall`
-        for line in text.lines() {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 5 {
-                continue;
-            }
-            let (Some(kind), Ok(n)) = (call_kind(f[f.len() - 1]), f[3].parse::<f64>()) else {
-                continue;
-            };
-            *calls.entry(kind).or_default() += n;
-        }
-        Ok(calls)
+        run_stage(kind, from, out, 1, Some(&file))?;
+        parse_strace(&std::fs::read_to_string(&file)?)
     };
+    let traced = |kind: &str, out: &Path, name: &str| traced_from(kind, few, out, name);
     let none = traced("none", &base.join("traced-none"), "none")?;
     let per_export = |c: Calls| -> Calls {
         let mut out = Calls::new();
@@ -525,7 +576,10 @@ fn trace_calls(base: &Path, few: &Path) -> Result<[Calls; 3]> {
     let imports = base.join("traced-imports");
     let fresh = per_export(traced("batch", &imports, "fresh")?);
     let again = per_export(traced("batch", &imports, "reimport")?);
-    Ok([floor, fresh, again])
+    let changed = base.join("exports-traced-changed");
+    changed_exports(few, &changed)?;
+    let new_version = per_export(traced_from("batch", &changed, &imports, "changed")?);
+    Ok([floor, fresh, again, new_version])
 }
 
 /// The total of a [`Calls`].
@@ -533,19 +587,21 @@ fn total(calls: &Calls) -> f64 {
     calls.values().sum()
 }
 
-fn print_calls(calls: &[Calls; 3], count: usize) {
+fn print_calls(calls: &[Calls; 4], count: usize) {
     println!();
     println!("filesystem calls per export (strace -c, {count} exports, 1 thread):");
     let mut kinds: Vec<&str> = calls.iter().flat_map(|c| c.keys().copied()).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    print!("{:<22}", "");
+    print!("{:<24}", "");
     for k in &kinds {
         print!(" {k:>7}");
     }
     println!(" {:>7}", "total");
-    for (label, c) in ["(L) layout floor", "(b) fresh import", "(r) re-import"].iter().zip(calls) {
-        print!("{label:<22}");
+    let labels =
+        ["(L) layout floor", "(b) fresh import", "(r) re-import", "(v) one section changed"];
+    for (label, c) in labels.iter().zip(calls) {
+        print!("{label:<24}");
         for k in &kinds {
             print!(" {:>7.1}", c.get(k).copied().unwrap_or(0.0));
         }

@@ -754,8 +754,15 @@ fn resolved(path: &Path) -> PathBuf {
 /// # Errors
 /// [`ErrorKind::Usage`] (exit 2) naming each pair, as listed.
 pub fn check_targets(entries: &[Entry]) -> Result<(), Error> {
+    let resolved: Vec<PathBuf> = entries.iter().map(|e| resolved(&e.target)).collect();
+    check_resolved(entries, &resolved)
+}
+
+/// [`check_targets`] with each entry's target already [`resolved`] (`resolved[i]` for
+/// `entries[i]`): a batch resolves each target once (a call per component of its path).
+fn check_resolved(entries: &[Entry], resolved: &[PathBuf]) -> Result<(), Error> {
     let mut all: Vec<(PathBuf, &Path)> =
-        entries.iter().map(|e| (resolved(&e.target), e.target.as_path())).collect();
+        entries.iter().zip(resolved).map(|(e, r)| (r.clone(), e.target.as_path())).collect();
     all.sort();
     all.dedup_by(|a, b| a.0 == b.0);
     // In component order a folder's descendants follow it at once: if any target holds
@@ -796,11 +803,18 @@ fn identity(path: &Path) -> PathBuf {
 
 /// Splits the entries into waves: the k-th entry into a target goes into wave k, so that no
 /// two imports into one target run at once and they run in list order.
+#[cfg(test)]
 fn waves(entries: &[Entry]) -> Vec<Vec<usize>> {
-    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+    let resolved: Vec<PathBuf> = entries.iter().map(|e| resolved(&e.target)).collect();
+    waves_of(&resolved)
+}
+
+/// [`waves`] of the entries whose targets, resolved, are `resolved`.
+fn waves_of(resolved: &[PathBuf]) -> Vec<Vec<usize>> {
+    let mut seen: HashMap<&Path, usize> = HashMap::new();
     let mut waves: Vec<Vec<usize>> = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        let n = seen.entry(resolved(&e.target)).or_insert(0);
+    for (i, target) in resolved.iter().enumerate() {
+        let n = seen.entry(target.as_path()).or_insert(0);
         if waves.len() <= *n {
             waves.push(Vec::new());
         }
@@ -834,7 +848,8 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    check_targets(entries)?;
+    let resolved: Vec<PathBuf> = entries.iter().map(|e| resolved(&e.target)).collect();
+    check_resolved(entries, &resolved)?;
     let sources = Sources::new(open, options.shared_lookups);
     if entries.iter().any(|e| e.overrides.secrets.is_none()) {
         for spec in defaults.secrets.iter().filter(|s| *s != "prompt" && !has_placeholder(s)) {
@@ -923,7 +938,7 @@ pub fn run(
                 done.notify_all();
             }
         });
-        for wave in waves(entries) {
+        for wave in waves_of(&resolved) {
             for chunk in wave.chunks(group_size) {
                 let group = store::Group::new();
                 let done: Vec<(usize, EntryReport, Option<store::Staged>)> = pool.install(|| {

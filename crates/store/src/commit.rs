@@ -125,7 +125,7 @@ impl Plan {
             None => live::read_native_stamped(cwd)?,
         };
         let extras = match stamps.cwd {
-            Some(_) => live::extras(cwd)?,
+            Some(_) => live::extras(cwd, &stamps)?,
             None => Vec::new(),
         };
         let mode = |rel: &str| stamps.files.get(rel).map_or(NEW_FILE_MODE, |s| s.permissions());
@@ -296,6 +296,8 @@ pub(crate) struct Commit {
     pub(crate) new_key: Option<crypto::ServerKey>,
     /// `server.toml` says an older layout: the first version folder upgrades it.
     pub(crate) upgrade: bool,
+    /// The switch was made by two renames (no `RENAME_EXCHANGE`).
+    pub(crate) fell_back: std::cell::Cell<bool>,
 }
 
 impl Commit {
@@ -403,6 +405,7 @@ impl Commit {
         let cwd = self.cwd();
         if fsops::lstat(&cwd)?.is_some() {
             if !fsops::exchange(&live, &cwd)? {
+                self.fell_back.set(true);
                 fsops::rename(&cwd, &staging.join(STAGED_OLD))?;
                 fsops::rename(&live, &cwd)?;
             }
@@ -431,7 +434,9 @@ impl Commit {
     pub(crate) fn keep(&self) -> Result<(), Error> {
         let Some(n) = self.replaced else { return Ok(()) };
         let kept = self.plan.kept();
-        keep_replaced(&self.state, n, Some(&kept), Some(&self.plan.extras), self.upgrade)
+        let known =
+            Known { kept: &kept, extras: &self.plan.extras, fell_back: self.fell_back.get() };
+        keep_replaced(&self.state, n, Some(known), self.upgrade)
     }
 
     /// Step 5b: the audit line (the switch must be durable first).
@@ -459,17 +464,24 @@ impl Commit {
 fn keep_replaced(
     state: &StatePaths,
     n: u64,
-    kept: Option<&[&'static str]>,
-    extras: Option<&[Extra]>,
+    known: Option<Known<'_>>,
     upgrade: bool,
 ) -> Result<(), Error> {
     let staging = state.staging();
     let version = staging.join(STAGED_VERSION);
     let into = state.version_dir(n);
-    if fsops::lstat(&version)?.is_some() {
+    let (kept, extras) = match &known {
+        Some(k) => (Some(k.kept), Some(k.extras)),
+        None => (None, None),
+    };
+    if known.is_some() || fsops::lstat(&version)?.is_some() {
         let old_tree = version.join(CWD);
         let fallback = staging.join(STAGED_OLD);
-        if fsops::lstat(&fallback)?.is_some() && fsops::lstat(&old_tree)?.is_none() {
+        let fell_back = match &known {
+            Some(k) => k.fell_back,
+            None => fsops::lstat(&fallback)?.is_some() && fsops::lstat(&old_tree)?.is_none(),
+        };
+        if fell_back {
             fsops::rename(&fallback, &old_tree)?;
             fsops::sync_dir(&version)?;
         }
@@ -494,7 +506,7 @@ fn keep_replaced(
         let extras = match extras {
             Some(e) => e,
             None => {
-                found = live::extras(&old_tree)?;
+                found = live::extras(&old_tree, &Stamps::default())?;
                 &found
             }
         };
@@ -546,6 +558,16 @@ fn keep_replaced(
     fsops::sync_dir(&state.history())
 }
 
+/// What a commit knows of the replaced tree it keeps (a recovery finds it out from the folders).
+struct Known<'a> {
+    /// The files the new version kept, whose private copies are in the staging folder.
+    kept: &'a [&'static str],
+    /// What else the replaced `cwd/` holds.
+    extras: &'a [Extra],
+    /// The switch was made by two renames: the replaced `cwd/` is `staging/old`.
+    fell_back: bool,
+}
+
 /// The native files whose private copies are in `staging` (an interrupted commit's).
 fn staged_copies(staging: &Path) -> Result<Vec<&'static str>, Error> {
     let mut out = Vec::new();
@@ -579,27 +601,26 @@ pub(crate) enum Recovery {
     Removed,
 }
 
-/// Whether a recovery is needed: a journal or a staging folder is there.
+/// Whether a recovery is needed: a journal or a staging folder is there (a temporary journal
+/// is only ever there with the staging folder).
 pub(crate) fn needs_recovery(state: &StatePaths) -> Result<bool, Error> {
-    Ok(fsops::lstat(&state.journal())?.is_some()
-        || fsops::lstat(&state.journal_tmp())?.is_some()
-        || fsops::lstat(&state.staging())?.is_some())
+    Ok(fsops::lstat(&state.staging())?.is_some() || fsops::lstat(&state.journal())?.is_some())
 }
 
 /// Finishes or undoes an interrupted commit (the caller holds the exclusive lock).
 pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error> {
     let journal_path = state.journal();
     let Some(bytes) = fsops::read_file(&journal_path)? else {
-        // Interrupted before the journal was complete: only staging to clear away.
-        if fsops::lstat(&state.journal_tmp())?.is_some() {
-            fsops::remove_file(&state.journal_tmp())?;
+        // Interrupted before the journal was complete: only staging to clear away. (A
+        // temporary journal is only ever written while the staging folder is there, and that
+        // goes last.)
+        if fsops::lstat(&state.staging())?.is_none() {
+            return Ok(Recovery::Nothing);
         }
-        if fsops::lstat(&state.staging())?.is_some() {
-            fsops::remove_tree(&state.staging())?;
-            fsops::sync_dir(&state.root)?;
-            return Ok(Recovery::Undone);
-        }
-        return Ok(Recovery::Nothing);
+        fsops::remove_file(&state.journal_tmp())?;
+        fsops::remove_tree(&state.staging())?;
+        fsops::sync_dir(&state.root)?;
+        return Ok(Recovery::Undone);
     };
     let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
         Error::corrupt(&journal_path, format!("an interrupted commit's journal is unreadable: {e}"))
@@ -638,7 +659,7 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             crate::keys::switch_server_key(state, id)?;
         }
         match journal.replaced {
-            Some(r) if journal.keeps => keep_replaced(state, r, None, None, true)?,
+            Some(r) if journal.keeps => keep_replaced(state, r, None, true)?,
             Some(r) => {
                 // Layout 2: the archive holds the record now.
                 fsops::remove_file(&state.record(r))?;

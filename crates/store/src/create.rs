@@ -339,6 +339,7 @@ pub(crate) fn build_in_place(
             replaced: None,
             new_key: None,
             upgrade: false,
+            fell_back: std::cell::Cell::new(false),
         };
         commit.prepare()?;
         Ok((commit, lock))

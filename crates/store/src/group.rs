@@ -92,9 +92,27 @@ impl Staged {
     }
 }
 
+/// Where a staged commit writes, found once when it is staged rather than at every phase: a
+/// folder of the filesystem (whose entries the phases change), that filesystem's device, and
+/// whether `syncfs` reaches its disk there.
+#[derive(Clone, Debug)]
+struct Place {
+    dir: PathBuf,
+    dev: u64,
+    syncfs: bool,
+}
+
+impl Place {
+    fn of(pending: &Pending, syncfs: bool) -> Result<Place, Error> {
+        let dir = pending.filesystem().to_path_buf();
+        let dev = std::fs::metadata(&dir).map_err(|e| Error::io("inspect", &dir, e))?.dev();
+        Ok(Place { dir, dev, syncfs })
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    pending: Mutex<Vec<Option<Pending>>>,
+    pending: Mutex<Vec<Option<(Pending, Place)>>>,
     /// Parent folders already cleared of dead processes' temporary siblings in this group.
     cleaned: Mutex<std::collections::HashSet<PathBuf>>,
 }
@@ -167,15 +185,15 @@ impl Group {
     /// [`Staged::index`]: `Ok` when it is done and durable, the error otherwise (the folder is
     /// then as it was, except as the error says).
     pub fn commit(self) -> Vec<Result<(), Error>> {
-        let pending: Vec<Option<Pending>> =
+        let pending: Vec<Option<(Pending, Place)>> =
             std::mem::take(&mut *self.inner.pending.lock().unwrap_or_else(PoisonError::into_inner));
         let mut results: Vec<Option<Result<(), Error>>> = Vec::with_capacity(pending.len());
-        let mut live: Vec<(usize, Pending)> = Vec::with_capacity(pending.len());
+        let mut live: Vec<(usize, Pending, Place)> = Vec::with_capacity(pending.len());
         for (i, p) in pending.into_iter().enumerate() {
             match p {
-                Some(p) => {
+                Some((p, place)) => {
                     results.push(None);
-                    live.push((i, p));
+                    live.push((i, p, place));
                 }
                 None => results.push(Some(Err(gone()))),
             }
@@ -189,7 +207,7 @@ impl Drop for Group {
     fn drop(&mut self) {
         let pending =
             std::mem::take(&mut *self.inner.pending.lock().unwrap_or_else(PoisonError::into_inner));
-        for p in pending.into_iter().flatten() {
+        for (p, _) in pending.into_iter().flatten() {
             p.abandon();
         }
     }
@@ -242,7 +260,15 @@ pub(crate) fn stage(
     dir: &Path,
     build: impl FnOnce() -> Result<(Pending, CommitReport), Error>,
 ) -> Result<CommitReport, Error> {
-    let (pending, report) = fsops::deferring(dir, build)?;
+    let syncfs = fsops::syncfs_reaches_disk(dir);
+    let (pending, report) = fsops::deferring(syncfs, build)?;
+    let place = match Place::of(&pending, syncfs) {
+        Ok(place) => place,
+        Err(e) => {
+            pending.abandon();
+            return Err(e);
+        }
+    };
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
         let Some((inner, staged)) = current.as_mut() else {
@@ -251,28 +277,27 @@ pub(crate) fn stage(
         };
         let mut list = inner.pending.lock().unwrap_or_else(PoisonError::into_inner);
         staged.push(Staged(list.len()));
-        list.push(Some(pending));
+        list.push(Some((pending, place)));
         Ok(report)
     })
 }
 
-/// Makes durable what the phase wrote to the folders `dirs` (and, for commits staged with syncs
-/// deferred, inside them): one `syncfs` of each filesystem whose `syncfs` reaches the disk;
-/// elsewhere (FUSE), where the steps synced their files and folders as they went, an `fsync` of
-/// each of `dirs`, whose entries the phase changed.
-fn sync_filesystems<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<(), Error> {
+/// Makes durable what the phase wrote to the folders of `places` (and, for commits staged with
+/// syncs deferred, inside them): one `syncfs` of each filesystem whose `syncfs` reaches the
+/// disk; elsewhere (FUSE), where the steps synced their files and folders as they went, an
+/// `fsync` of each folder, whose entries the phase changed.
+fn sync_filesystems<'a>(places: impl IntoIterator<Item = &'a Place>) -> Result<(), Error> {
     let mut seen = BTreeSet::new();
     let mut synced = BTreeSet::new();
-    for dir in dirs {
-        if !fsops::syncfs_reaches_disk(dir) {
-            if synced.insert(dir.to_path_buf()) {
-                fsops::sync_dir(dir)?;
+    for place in places {
+        if !place.syncfs {
+            if synced.insert(place.dir.clone()) {
+                fsops::sync_dir(&place.dir)?;
             }
             continue;
         }
-        let dev = std::fs::metadata(dir).map_err(|e| Error::io("inspect", dir, e))?.dev();
-        if seen.insert(dev) {
-            fsops::syncfs(dir)?;
+        if seen.insert(place.dev) {
+            fsops::syncfs(&place.dir)?;
         }
     }
     Ok(())
@@ -295,40 +320,34 @@ impl Switching {
 
 type Results = [Option<Result<(), Error>>];
 
-fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
+fn run_phases(live: Vec<(usize, Pending, Place)>, results: &mut Results) {
     if live.is_empty() {
         return;
     }
     // Phase 1: everything staged is durable.
-    if let Err(e) = sync_filesystems(live.iter().map(|(_, p)| p.filesystem())) {
-        for (i, p) in live {
+    if let Err(e) = sync_filesystems(live.iter().map(|(_, _, place)| place)) {
+        for (i, p, _) in live {
             p.abandon();
             results[i] = Some(Err(copy(&e)));
         }
         return;
     }
     // Phase 2: new folders beside are placed (committed); the others are installed.
-    let mut placed: Vec<(usize, PathBuf)> = Vec::new();
-    let mut installed: Vec<(usize, Switching)> = Vec::with_capacity(live.len());
-    for (i, p) in live {
+    let mut placed: Vec<(usize, Place)> = Vec::new();
+    let mut installed: Vec<(usize, Switching, Place)> = Vec::with_capacity(live.len());
+    for (i, p, place) in live {
         match p {
-            Pending::Sibling(s) => {
-                let parent = s.parent().to_path_buf();
-                match fsops::deferring(&parent, || s.place()) {
-                    Ok(_) => placed.push((i, parent)),
-                    Err(e) => results[i] = Some(Err(e)),
-                }
-            }
-            Pending::InPlace(mut p) => {
-                let dir = p.dir().to_path_buf();
-                match fsops::deferring(&dir, || p.install()) {
-                    Ok(()) => installed.push((i, Switching::InPlace(p))),
-                    Err(e) => results[i] = Some(Err(e)),
-                }
-            }
+            Pending::Sibling(s) => match fsops::deferring(place.syncfs, || s.place()) {
+                Ok(_) => placed.push((i, place)),
+                Err(e) => results[i] = Some(Err(e)),
+            },
+            Pending::InPlace(mut p) => match fsops::deferring(place.syncfs, || p.install()) {
+                Ok(()) => installed.push((i, Switching::InPlace(p), place)),
+                Err(e) => results[i] = Some(Err(e)),
+            },
             Pending::Existing { commit, _lock } => {
-                match fsops::deferring(&commit.dir, || commit.install_steps()) {
-                    Ok(()) => installed.push((i, Switching::Existing { commit, _lock })),
+                match fsops::deferring(place.syncfs, || commit.install_steps()) {
+                    Ok(()) => installed.push((i, Switching::Existing { commit, _lock }, place)),
                     Err(e) => {
                         let _ = recover(&commit.dir, &commit.state);
                         results[i] = Some(Err(e));
@@ -338,17 +357,14 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
         }
     }
     let synced = sync_filesystems(
-        placed
-            .iter()
-            .map(|(_, parent)| parent.as_path())
-            .chain(installed.iter().map(|(_, s)| s.commit().dir.as_path())),
+        placed.iter().map(|(_, place)| place).chain(installed.iter().map(|(_, _, place)| place)),
     );
     for (i, _) in &placed {
         results[*i] = Some(synced.as_ref().map(|_| ()).map_err(copy));
     }
     if let Err(e) = synced {
         // Not switched yet: the recovery undoes them.
-        for (i, s) in installed {
+        for (i, s, _) in installed {
             let commit = s.commit();
             let _ = recover(&commit.dir, &commit.state);
             results[i] = Some(Err(copy(&e)));
@@ -356,13 +372,13 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
         return;
     }
     // Phase 3: the switches, the commit points.
-    let mut switched: Vec<Switching> = Vec::with_capacity(installed.len());
-    for (i, s) in installed {
+    let mut switched: Vec<(Switching, Place)> = Vec::with_capacity(installed.len());
+    for (i, s, place) in installed {
         let commit = s.commit();
-        match fsops::deferring(&commit.dir, || commit.exchange_steps()) {
+        match fsops::deferring(place.syncfs, || commit.exchange_steps()) {
             Ok(()) => {
                 results[i] = Some(Ok(()));
-                switched.push(s);
+                switched.push((s, place));
             }
             Err(e) => {
                 let _ = recover(&commit.dir, &commit.state);
@@ -372,19 +388,19 @@ fn run_phases(live: Vec<(usize, Pending)>, results: &mut Results) {
     }
     // Phases 4 and 5: the clean-up. A commit switched stands; a failure here leaves the journal,
     // which the next open finishes, as after a commit alone.
-    let dirs = || switched.iter().map(|s| s.commit().dir.as_path());
-    if switched.is_empty() || sync_filesystems(dirs()).is_err() {
+    let places = || switched.iter().map(|(_, place)| place);
+    if switched.is_empty() || sync_filesystems(places()).is_err() {
         return;
     }
-    for s in &switched {
+    for (s, place) in &switched {
         let commit = s.commit();
-        let _ = fsops::deferring(&commit.dir, || commit.keep().and_then(|()| commit.audit()));
+        let _ = fsops::deferring(place.syncfs, || commit.keep().and_then(|()| commit.audit()));
     }
-    if sync_filesystems(dirs()).is_err() {
+    if sync_filesystems(places()).is_err() {
         return;
     }
-    for s in &switched {
-        let _ = fsops::deferring(&s.commit().dir, || s.commit().clean_up());
+    for (s, place) in &switched {
+        let _ = fsops::deferring(place.syncfs, || s.commit().clean_up());
     }
-    let _ = sync_filesystems(dirs());
+    let _ = sync_filesystems(places());
 }

@@ -5,7 +5,6 @@
 //! kept.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use model::SectionId;
@@ -271,12 +270,7 @@ pub(crate) fn write_record(path: &Path, record: &Record) -> Result<(), Error> {
 /// Other entries are ignored; an entry that is a symbolic link is an error.
 pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
     let dir = paths.history();
-    crate::layout::check_not_symlink(&dir)?;
-    let entries = match fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("list", &dir, e)),
-    };
+    let Some(entries) = fsops::list_dir(&dir)? else { return Ok(Vec::new()) };
     let number = |s: &str| {
         Some(s)
             .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -284,19 +278,15 @@ pub(crate) fn versions(paths: &StatePaths) -> Result<Vec<u64>, Error> {
             .and_then(|s| s.parse::<u64>().ok())
     };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
-        let name = entry.file_name();
+    for (name, kind) in entries {
         let Some(name) = name.to_str() else { continue };
         let n = match name.strip_suffix(".tar").or_else(|| name.strip_suffix(".json")) {
             Some(stem) => number(stem),
             None => number(name),
         };
         let Some(n) = n else { continue };
-        // The kind from the listing itself (no call per entry).
-        let kind = entry.file_type().map_err(|e| Error::io("inspect", &entry.path(), e))?;
-        if kind.is_symlink() {
-            return Err(Error::symlink(&entry.path()));
+        if kind == fsops::EntryKind::Symlink {
+            return Err(Error::symlink(&dir.join(name)));
         }
         out.push(n);
     }

@@ -20,6 +20,9 @@ pub(crate) type NativeFiles = BTreeMap<&'static str, Bytes>;
 /// The fingerprint of a `cwd/` that does not exist.
 pub(crate) const ABSENT: &str = "absent";
 
+/// The folders of the native files, relative to `cwd/`, parents first.
+const NATIVE_DIRS: [&str; 3] = ["config", "system", "system/init"];
+
 /// Every native file with its section, in document order.
 pub(crate) fn native_paths() -> impl Iterator<Item = (SectionId, &'static str)> {
     SectionId::ALL.into_iter().flat_map(|s| s.native_files().iter().map(move |p| (s, *p)))
@@ -80,6 +83,8 @@ impl Stamp {
 pub(crate) struct Stamps {
     pub(crate) cwd: Option<Stamp>,
     pub(crate) files: BTreeMap<&'static str, Stamp>,
+    /// The folders of the native files that are there (`config`, `system`, `system/init`).
+    pub(crate) dirs: BTreeMap<&'static str, Stamp>,
 }
 
 impl Stamps {
@@ -110,8 +115,10 @@ pub(crate) fn read_native_stamped(cwd: &Path) -> Result<(NativeFiles, Stamps), E
     let mut files = NativeFiles::new();
     let Some(meta) = fsops::lstat(cwd)? else { return Ok((files, stamps)) };
     stamps.cwd = Some(Stamp::of(&meta));
-    for dir in ["config", "system", "system/init"] {
-        crate::layout::check_not_symlink(&cwd.join(dir))?;
+    for dir in NATIVE_DIRS {
+        if let Some(meta) = fsops::lstat(&cwd.join(dir))? {
+            stamps.dirs.insert(dir, Stamp::of(&meta));
+        }
     }
     for (_, rel) in native_paths() {
         if let Some((bytes, meta)) = fsops::read_file_stat(&cwd.join(rel))? {
@@ -189,44 +196,49 @@ pub(crate) enum Extra {
 }
 
 /// Lists everything under `cwd` but the native files, folders before their contents, paths
-/// relative to `cwd`. Sockets, devices and pipes are refused.
-pub(crate) fn extras(cwd: &Path) -> Result<Vec<Extra>, Error> {
+/// relative to `cwd`. Sockets, devices and pipes are refused. `stamps` are those of the
+/// `cwd/` as read: the modes of the native files' folders are taken from them.
+pub(crate) fn extras(cwd: &Path, stamps: &Stamps) -> Result<Vec<Extra>, Error> {
     let mut out = Vec::new();
-    walk(cwd, Path::new(""), &mut out)?;
+    walk(cwd, Path::new(""), stamps, &mut out)?;
     Ok(out)
 }
 
-fn walk(cwd: &Path, rel: &Path, out: &mut Vec<Extra>) -> Result<(), Error> {
+fn walk(cwd: &Path, rel: &Path, stamps: &Stamps, out: &mut Vec<Extra>) -> Result<(), Error> {
     let dir = cwd.join(rel);
-    let mut entries: Vec<_> = fs::read_dir(&dir)
-        .map_err(|e| Error::io("list", &dir, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::io("list", &dir, e))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let rel = rel.join(entry.file_name());
-        let path = entry.path();
-        // The kind from the listing itself (no call per entry); only a folder is inspected, for
-        // its mode.
-        let ft = entry.file_type().map_err(|e| Error::io("inspect", &path, e))?;
-        if ft.is_dir() {
-            let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, e))?;
-            out.push(Extra::Dir(rel.clone(), fsops::mode_of(&meta)));
-            walk(cwd, &rel, out)?;
-        } else if is_native(&rel) {
-            if !ft.is_file() {
-                return Err(Error::symlink(&path));
+    // The kinds from the listing itself (no call per entry); only a folder is inspected, for
+    // its mode, unless it is a native files' folder, whose mode is known.
+    let mut entries = fsops::list_dir(&dir)?.unwrap_or_default();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in entries {
+        let rel = rel.join(&name);
+        let path = cwd.join(&rel);
+        match kind {
+            fsops::EntryKind::Dir => {
+                let known = rel.to_str().and_then(|r| stamps.dirs.get(r));
+                let mode = match known {
+                    Some(stamp) => stamp.permissions(),
+                    None => fsops::mode_of(
+                        &fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, e))?,
+                    ),
+                };
+                out.push(Extra::Dir(rel.clone(), mode));
+                walk(cwd, &rel, stamps, out)?;
             }
-        } else if ft.is_file() {
-            out.push(Extra::File(rel));
-        } else if ft.is_symlink() {
-            out.push(Extra::Symlink(rel));
-        } else {
-            return Err(Error::corrupt(
-                &path,
-                "is a socket, device or pipe; a configuration folder can only hold files, \
-                 folders and links: move it elsewhere",
-            ));
+            _ if is_native(&rel) => {
+                if kind != fsops::EntryKind::File {
+                    return Err(Error::symlink(&path));
+                }
+            }
+            fsops::EntryKind::File => out.push(Extra::File(rel)),
+            fsops::EntryKind::Symlink => out.push(Extra::Symlink(rel)),
+            fsops::EntryKind::Other => {
+                return Err(Error::corrupt(
+                    &path,
+                    "is a socket, device or pipe; a configuration folder can only hold files, \
+                     folders and links: move it elsewhere",
+                ));
+            }
         }
     }
     Ok(())

@@ -636,6 +636,7 @@ impl Target {
             replaced: Some(self.version),
             new_key,
             upgrade: self.layout < layout::LAYOUT_VERSION,
+            fell_back: std::cell::Cell::new(false),
         };
         if group::active() {
             let lock = self.lock;
