@@ -91,9 +91,13 @@ impl Stamps {
     /// Whether `cwd` and its native files are still exactly as stamped (one `lstat` each, no
     /// read): the same files, never written, linked, renamed or re-moded since, and no native
     /// file added or removed.
+    ///
+    /// Of `cwd/` itself only its identity counts: what else it holds (files JIMS or a person
+    /// put beside the native files) changes its times, not the version.
     pub(crate) fn unchanged(&self, cwd: &Path) -> Result<bool, Error> {
         let now = fsops::lstat(cwd)?.map(|m| Stamp::of(&m));
-        if now != self.cwd {
+        let identity = |s: &Option<Stamp>| s.map(|s| (s.dev, s.ino));
+        if identity(&now) != identity(&self.cwd) {
             return Ok(false);
         }
         if self.cwd.is_none() {

@@ -131,6 +131,42 @@ fn an_import_opened_without_the_lock_commits_only_at_the_version_it_read() {
     let slow = Target::open_unlocked(&dir, &[]).unwrap();
     Target::open(&dir).unwrap().rollback(Some(1)).unwrap();
     assert_eq!(slow.commit(&config(3, "7"), meta(&sections)).unwrap_err().kind(), ErrorKind::Busy);
+
+    // A live file rewritten in place meanwhile with as many bytes: it is not read again, but its
+    // stamp (times) tells: busy.
+    let slow = Target::open_unlocked(&dir, &[]).unwrap();
+    let before = std::fs::read(&cache).unwrap();
+    let mut same_size = before.clone();
+    let at = same_size.iter().position(|b| *b == b'5').unwrap();
+    same_size[at] = b'4';
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&cache).unwrap();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.write_all(&same_size).unwrap();
+    }
+    let e = slow.commit(&config(3, "7"), meta(&sections)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy);
+    assert!(e.to_string().contains("changed meanwhile"), "{e}");
+    assert_eq!(std::fs::read(&cache).unwrap(), same_size);
+
+    // Something else put into cwd/ meanwhile (JIMS's own files): no obstacle.
+    let slow = Target::open_unlocked(&dir, &[]).unwrap();
+    let version = slow.version();
+    std::fs::write(dir.join("cwd/jims.log"), "started").unwrap();
+    std::fs::write(dir.join("cwd/config/backup.xml"), "<x/>").unwrap();
+    let report = slow.commit(&config(3, "7"), meta(&sections)).unwrap();
+    assert_eq!(report.version, version + 1);
+    assert_eq!(std::fs::read_to_string(dir.join("cwd/jims.log")).unwrap(), "started");
+
+    // A commit that would change nothing writes nothing and takes no lock: another writer
+    // holding the folder meanwhile is no obstacle.
+    let slow = Target::open_unlocked(&dir, &[]).unwrap();
+    let held = Target::open(&dir).unwrap();
+    let report = slow.commit(&config(3, "7"), meta(&sections)).unwrap();
+    assert!(report.unchanged);
+    assert_eq!(report.version, version + 1);
+    drop(held);
 }
 
 #[test]
