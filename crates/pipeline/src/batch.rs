@@ -1088,25 +1088,21 @@ fn run_entry(
     let (options, specs) = settle(entry, defaults);
     // The entry's own sources (SPECs naming its export) are opened only once its export and
     // target are checked, as `import` opens its own.
-    let go = || {
-        crate::import::import_later(
-            &entry.export,
-            &entry.target,
-            &options,
-            || sources.lookup_for(&specs, &entry.export),
-            interaction,
-        )
-    };
-    let (result, staged) = match group {
-        Some(group) => group.scope(go),
-        None => (go(), Vec::new()),
-    };
+    let result = crate::import::import_later(
+        &entry.export,
+        &entry.target,
+        &options,
+        || sources.lookup_for(&specs, &entry.export),
+        interaction,
+        group,
+    );
+    let staged = result.as_ref().ok().and_then(|o| o.staged);
     let mut report = match &result {
         Ok(outcome) => EntryReport::of_outcome(entry, outcome),
         Err(e) => EntryReport::failed(entry, e),
     };
     report.seconds = started.elapsed().as_secs_f64();
-    (report, staged.first().copied())
+    (report, staged)
 }
 
 #[cfg(test)]

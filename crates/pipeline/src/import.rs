@@ -167,6 +167,9 @@ pub struct Outcome {
     /// For a bundle sealed to recipients' public keys: who they are, and whether this server
     /// is one of them.
     pub sealed_to: Option<crate::sealed::SealedToNote>,
+    /// The commit, when the import's was staged in a batch's group: its place in the group's
+    /// results (it is durable only once the group commits).
+    pub staged: Option<store::Staged>,
 }
 
 /// What a stage needs to know for a `passwords` run rather than an import.
@@ -189,7 +192,7 @@ pub fn import(
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Ready(chain, cache);
-    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import)
+    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import, None)
 }
 
 /// The chain of an import and its cache: made by the caller, or only when the import reaches
@@ -202,16 +205,19 @@ pub(crate) enum Chained<'c> {
     Later(Box<dyn FnOnce() -> Result<Arc<crate::batch::Lookup>, Error> + 'c>),
 }
 
-/// [`import`] whose chain is made by `lookup` only when the import reaches its sources.
+/// [`import`] whose chain is made by `lookup` only when the import reaches its sources, and
+/// whose commit is staged in `group` when one is given ([`Outcome::staged`]; durable only once
+/// the group commits), or made alone.
 pub(crate) fn import_later<'c>(
     export_path: &Path,
     target_dir: &Path,
     options: &ImportOptions,
     lookup: impl FnOnce() -> Result<Arc<crate::batch::Lookup>, Error> + 'c,
     interaction: &dyn Interaction,
+    group: Option<&store::Group>,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Later(Box::new(lookup));
-    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import)
+    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import, group)
 }
 
 /// The Add Missing Passwords table of an import, without writing or asking for acceptance;
@@ -224,7 +230,8 @@ pub fn passwords(
     chain: &Chain,
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
-    run(export_path, target_dir, options, Chained::Ready(chain, None), interaction, Mode::Passwords)
+    let chained = Chained::Ready(chain, None);
+    run(export_path, target_dir, options, chained, interaction, Mode::Passwords, None)
 }
 
 fn run(
@@ -234,6 +241,7 @@ fn run(
     chained: Chained<'_>,
     interaction: &dyn Interaction,
     mode: Mode,
+    group: Option<&store::Group>,
 ) -> Result<Outcome, Error> {
     let asks = mode == Mode::Import && !options.dry_run;
     // 1. The arguments and the target, before anything expensive. An import opens its target
@@ -304,6 +312,7 @@ fn run(
         files_written: Vec::new(),
         files_kept: Vec::new(),
         sealed_to: None,
+        staged: None,
     };
 
     let data_key = match crate::sealed::unwrap_for(export_path, &export.header, &target)? {
@@ -478,7 +487,11 @@ fn run(
 
     // 5. The commit: under the lock, at the version read, or busy.
     let meta = commit_meta(export_path, &selection, &merged, &outcome);
-    let report = target.commit(&merged, meta)?;
+    let (report, staged) = match group {
+        Some(group) => target.commit_in(group, &merged, meta)?,
+        None => (target.commit(&merged, meta)?, None),
+    };
+    outcome.staged = staged;
     outcome.status = if report.unchanged { Status::Unchanged } else { Status::Imported };
     outcome.version = Some(report.version);
     outcome.files_written = report.files_written;

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::fsops;
+use crate::fsops::{self, Syncs};
 use crate::history::Record;
 use crate::layout::{CWD, PARTIAL_PREFIX, StatePaths};
 use crate::live::{self, Bytes, Extra, NativeFiles, Stamps};
@@ -184,8 +184,8 @@ impl Plan {
         self.removed.clone()
     }
 
-    /// Builds the live tree at `root` (which must not exist) and syncs it.
-    pub(crate) fn build_live_at(&self, root: &Path) -> Result<(), Error> {
+    /// Builds the live tree at `root` (which must not exist) and syncs it (as `syncs` says).
+    pub(crate) fn build_live_at(&self, root: &Path, syncs: Syncs) -> Result<(), Error> {
         let mut dirs = vec![root.to_path_buf()];
         fsops::create_dir(root, self.cwd_mode)?;
         for extra in &self.extras {
@@ -203,20 +203,20 @@ impl Plan {
             ensure_parents(root, f.path, NEW_DIR_MODE, &mut dirs)?;
             match &f.live {
                 Src::Link(_) => fsops::hard_link(&self.cwd.join(f.path), &path)?,
-                Src::Write(mode) => fsops::write_new_file(&path, &f.bytes, *mode)?,
+                Src::Write(mode) => fsops::write_new_file(&path, &f.bytes, *mode, syncs)?,
             }
         }
-        sync_all(&dirs)
+        sync_all(&dirs, syncs)
     }
 
     /// Writes into `staging` a private copy of each live file the new version keeps (linked),
     /// with its mode: what the replaced version's folder holds in their place once the switch is
     /// made, so that it shares no file with the live `cwd/`. From the bytes in hand, which equal
     /// the live file's. (The caller syncs `staging`.)
-    fn write_kept(&self, staging: &Path) -> Result<(), Error> {
+    fn write_kept(&self, staging: &Path, syncs: Syncs) -> Result<(), Error> {
         for f in &self.files {
             if let Src::Link(mode) = f.live {
-                fsops::write_new_file(&staging.join(kept_name(f.path)), &f.bytes, mode)?;
+                fsops::write_new_file(&staging.join(kept_name(f.path)), &f.bytes, mode, syncs)?;
             }
         }
         Ok(())
@@ -238,9 +238,9 @@ fn ensure_parents(root: &Path, rel: &str, mode: u32, dirs: &mut Vec<PathBuf>) ->
     Ok(())
 }
 
-fn sync_all(dirs: &[PathBuf]) -> Result<(), Error> {
+fn sync_all(dirs: &[PathBuf], syncs: Syncs) -> Result<(), Error> {
     for d in dirs {
-        fsops::sync_dir(d)?;
+        fsops::sync_dir(d, syncs)?;
     }
     Ok(())
 }
@@ -298,6 +298,8 @@ pub(crate) struct Commit {
     pub(crate) upgrade: bool,
     /// The switch was made by two renames (no `RENAME_EXCHANGE`).
     pub(crate) fell_back: std::cell::Cell<bool>,
+    /// Whether its steps sync as they go, or leave it to its group's `syncfs`.
+    pub(crate) syncs: Syncs,
 }
 
 impl Commit {
@@ -319,17 +321,22 @@ impl Commit {
             fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
             if let Some(key) = &self.new_key {
                 let text = key.to_key_file();
-                fsops::write_new_file(&staging.join(STAGED_KEY), text.as_bytes(), 0o600)?;
+                fsops::write_new_file(
+                    &staging.join(STAGED_KEY),
+                    text.as_bytes(),
+                    0o600,
+                    self.syncs,
+                )?;
             }
-            crate::history::write_record(&staging.join(STAGED_RECORD), &self.record)?;
+            crate::history::write_record(&staging.join(STAGED_RECORD), &self.record, self.syncs)?;
             let version = staging.join(STAGED_VERSION);
             fsops::create_dir(&version, PRIVATE_DIR_MODE)?;
-            self.plan.build_live_at(&version.join(CWD))?;
-            fsops::sync_dir(&version)?;
+            self.plan.build_live_at(&version.join(CWD), self.syncs)?;
+            fsops::sync_dir(&version, self.syncs)?;
             if self.replaced.is_some() {
-                self.plan.write_kept(&staging)?;
+                self.plan.write_kept(&staging, self.syncs)?;
             }
-            fsops::sync_dir(&staging)?;
+            fsops::sync_dir(&staging, self.syncs)?;
             // Nothing the commit renames into `history/` may be there already.
             let mut taken = vec![self.state.record(self.version)];
             if let Some(n) = self.replaced {
@@ -356,7 +363,7 @@ impl Commit {
             audit: self.record.audit_line(),
             key_switch: self.new_key.as_ref().map(|k| k.id().as_str().to_owned()),
         };
-        if let Err(e) = write_journal(&self.state, &journal) {
+        if let Err(e) = write_journal(&self.state, &journal, self.syncs) {
             let _ = fsops::remove_file(&self.state.journal_tmp());
             let _ = fsops::remove_tree(&staging);
             return Err(e);
@@ -377,8 +384,8 @@ impl Commit {
     pub(crate) fn install_steps(&self) -> Result<(), Error> {
         let staging = self.state.staging();
         fsops::rename(&staging.join(STAGED_RECORD), &self.state.record(self.version))?;
-        fsops::sync_dir(&self.state.history())?;
-        fsops::sync_dir(&staging)
+        fsops::sync_dir(&self.state.history(), self.syncs)?;
+        fsops::sync_dir(&staging, self.syncs)
     }
 
     /// Steps 4–5: the switch, then the clean-up. Once the switch is made the commit stands: a
@@ -421,7 +428,7 @@ impl Commit {
     /// Step 5: the clean-up after the switch. A failure leaves the journal, which the next open
     /// finishes.
     pub(crate) fn finish(&self) -> Result<(), Error> {
-        fsops::sync_dir(&self.dir)?;
+        fsops::sync_dir(&self.dir, self.syncs)?;
         if let Some(key) = &self.new_key {
             crate::keys::switch_server_key(&self.state, key.id().as_str())?;
         }
@@ -436,19 +443,19 @@ impl Commit {
         let kept = self.plan.kept();
         let known =
             Known { kept: &kept, extras: &self.plan.extras, fell_back: self.fell_back.get() };
-        keep_replaced(&self.state, n, Some(known), self.upgrade)
+        keep_replaced(&self.state, n, Some(known), self.upgrade, self.syncs)
     }
 
     /// Step 5b: the audit line (the switch must be durable first).
     pub(crate) fn audit(&self) -> Result<(), Error> {
-        fsops::append_line(&self.state.audit(), &self.record.audit_line())
+        fsops::append_line(&self.state.audit(), &self.record.audit_line(), self.syncs)
     }
 
     /// Step 5c: the staging folder and the journal go (the audit line must be durable first).
     pub(crate) fn clean_up(&self) -> Result<(), Error> {
         fsops::remove_dir_or_tree(&self.state.staging())?;
         fsops::remove_file(&self.state.journal())?;
-        fsops::sync_dir(&self.state.root)
+        fsops::sync_dir(&self.state.root, self.syncs)
     }
 }
 
@@ -466,6 +473,7 @@ fn keep_replaced(
     n: u64,
     known: Option<Known<'_>>,
     upgrade: bool,
+    syncs: Syncs,
 ) -> Result<(), Error> {
     let staging = state.staging();
     let version = staging.join(STAGED_VERSION);
@@ -483,7 +491,7 @@ fn keep_replaced(
         };
         if fell_back {
             fsops::rename(&fallback, &old_tree)?;
-            fsops::sync_dir(&version)?;
+            fsops::sync_dir(&version, syncs)?;
         }
         let found;
         let kept = match kept {
@@ -534,13 +542,13 @@ fn keep_replaced(
             }
         }
         for dir in touched.iter().filter(|d| !gone.iter().any(|g| d.starts_with(g))) {
-            fsops::sync_dir(dir)?;
+            fsops::sync_dir(dir, syncs)?;
         }
         if upgrade {
             crate::server::upgrade_layout(state)?;
         }
         fsops::rename(&version, &into)?;
-        fsops::sync_dir(&state.history())?;
+        fsops::sync_dir(&state.history(), syncs)?;
     }
     let record = state.record(n);
     if kept.is_none() && fsops::lstat(&record)?.is_none() {
@@ -553,9 +561,9 @@ fn keep_replaced(
         fsops::remove_file(&record)?;
     } else {
         fsops::rename(&record, &meta)?;
-        fsops::sync_dir(&into)?;
+        fsops::sync_dir(&into, syncs)?;
     }
-    fsops::sync_dir(&state.history())
+    fsops::sync_dir(&state.history(), syncs)
 }
 
 /// What a commit knows of the replaced tree it keeps (a recovery finds it out from the folders).
@@ -580,12 +588,12 @@ fn staged_copies(staging: &Path) -> Result<Vec<&'static str>, Error> {
     Ok(out)
 }
 
-fn write_journal(state: &StatePaths, journal: &Journal) -> Result<(), Error> {
+fn write_journal(state: &StatePaths, journal: &Journal, syncs: Syncs) -> Result<(), Error> {
     let text = serde_json::to_string(journal).unwrap_or_default();
     fsops::remove_file(&state.journal_tmp())?;
-    fsops::write_new_file(&state.journal_tmp(), text.as_bytes(), PRIVATE_FILE_MODE)?;
+    fsops::write_new_file(&state.journal_tmp(), text.as_bytes(), PRIVATE_FILE_MODE, syncs)?;
     fsops::rename(&state.journal_tmp(), &state.journal())?;
-    fsops::sync_dir(&state.root)
+    fsops::sync_dir(&state.root, syncs)
 }
 
 /// What [`recover`] did.
@@ -619,7 +627,7 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
         }
         fsops::remove_file(&state.journal_tmp())?;
         fsops::remove_tree(&state.staging())?;
-        fsops::sync_dir(&state.root)?;
+        fsops::sync_dir(&state.root, Syncs::Now)?;
         return Ok(Recovery::Undone);
     };
     let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
@@ -631,7 +639,7 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
     if fsops::lstat(&cwd)?.is_none() && fsops::lstat(&old_tree)?.is_some() {
         // The fallback switch stopped between its two renames.
         fsops::rename(&old_tree, &cwd)?;
-        fsops::sync_dir(dir)?;
+        fsops::sync_dir(dir, Syncs::Now)?;
     }
     let now = live::fingerprint_dir(&cwd)?;
     let record = state.record(journal.version);
@@ -654,31 +662,31 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
                 ));
             }
         }
-        fsops::sync_dir(dir)?;
+        fsops::sync_dir(dir, Syncs::Now)?;
         if let Some(id) = &journal.key_switch {
             crate::keys::switch_server_key(state, id)?;
         }
         match journal.replaced {
-            Some(r) if journal.keeps => keep_replaced(state, r, None, true)?,
+            Some(r) if journal.keeps => keep_replaced(state, r, None, true, Syncs::Now)?,
             Some(r) => {
                 // Layout 2: the archive holds the record now.
                 fsops::remove_file(&state.record(r))?;
-                fsops::sync_dir(&state.history())?;
+                fsops::sync_dir(&state.history(), Syncs::Now)?;
             }
             None => {}
         }
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
-            fsops::append_line(&state.audit(), &journal.audit)?;
+            fsops::append_line(&state.audit(), &journal.audit, Syncs::Now)?;
         }
         fsops::remove_tree(&staging)?;
         fsops::remove_file(&journal_path)?;
-        fsops::sync_dir(&state.root)?;
+        fsops::sync_dir(&state.root, Syncs::Now)?;
         Ok(Recovery::Finished)
     } else if now == journal.old {
         if journal.created {
             let away = dir.join(format!("{PARTIAL_PREFIX}{}", fsops::random_suffix()?));
             fsops::rename(&state.root, &away)?;
-            fsops::sync_dir(dir)?;
+            fsops::sync_dir(dir, Syncs::Now)?;
             fsops::remove_tree(&away)?;
             return Ok(Recovery::Removed);
         }
@@ -693,10 +701,10 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             }
         }
         fsops::remove_file(&record)?;
-        fsops::sync_dir(&state.history())?;
+        fsops::sync_dir(&state.history(), Syncs::Now)?;
         fsops::remove_tree(&staging)?;
         fsops::remove_file(&journal_path)?;
-        fsops::sync_dir(&state.root)?;
+        fsops::sync_dir(&state.root, Syncs::Now)?;
         Ok(Recovery::Undone)
     } else {
         Err(interrupted(dir, &journal, "cwd/ now matches neither the old nor the new version"))

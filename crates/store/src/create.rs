@@ -8,7 +8,8 @@ use crypto::ServerKey;
 
 use crate::commit::{Commit, NewFile, Plan};
 use crate::error::{Error, ErrorKind};
-use crate::fsops;
+use crate::fsops::{self, Syncs};
+use crate::group::Group;
 use crate::history::{CommitMeta, Record};
 use crate::layout::{CWD, PARTIAL_PREFIX, STATE_DIR, StatePaths};
 use crate::lock::Lock;
@@ -61,11 +62,12 @@ fn new_state(
     server: &ServerToml,
     key: &ServerKey,
     dir: &Path,
+    syncs: Syncs,
 ) -> Result<(StatePaths, Lock), Error> {
     let state = StatePaths::new(root.to_path_buf());
     fsops::create_dir(root, 0o700)?;
     let lock = lock_new(root, dir, || Lock::acquire_folder(root, dir))?;
-    server::write(&state, server, key)?;
+    server::write(&state, server, key, syncs)?;
     fsops::create_dir(&state.history(), 0o700)?;
     Ok((state, lock))
 }
@@ -99,10 +101,10 @@ fn sibling(
     key: &ServerKey,
     version: VersionSpec,
 ) -> Result<Created, Error> {
-    let built = build_sibling(dir, server, key, version)?;
+    let built = build_sibling(dir, server, key, version, None, Syncs::Now)?;
     let parent = built.parent.clone();
     let created = built.place()?;
-    fsops::sync_dir(&parent)?;
+    fsops::sync_dir(&parent, Syncs::Now)?;
     Ok(created)
 }
 
@@ -147,12 +149,15 @@ impl Sibling {
     }
 }
 
-/// Builds a new managed folder beside `dir` (see [`Sibling`]).
+/// Builds a new managed folder beside `dir` (see [`Sibling`]), for `group` when it is staged in
+/// one, its steps synced as `syncs` says.
 pub(crate) fn build_sibling(
     dir: &Path,
     server: &ServerToml,
     key: &ServerKey,
     version: VersionSpec,
+    group: Option<&Group>,
+    syncs: Syncs,
 ) -> Result<Sibling, Error> {
     let name = dir.file_name().ok_or_else(|| {
         Error::new(
@@ -179,21 +184,25 @@ pub(crate) fn build_sibling(
     // In a group, once per parent for every name (the group's own siblings are made after);
     // alone, the siblings of this folder.
     let any_name = |n: &str| n.starts_with('.') && n.contains(".jims-new-");
-    crate::group::clean_parent_once(&parent, || remove_stale_siblings(&parent, any_name, dir))
-        .unwrap_or_else(|| remove_stale_siblings(&parent, |n| n.starts_with(&prefix), dir))?;
+    match group {
+        Some(group) => {
+            group.clean_parent_once(&parent, || remove_stale_siblings(&parent, any_name, dir))?;
+        }
+        None => remove_stale_siblings(&parent, |n| n.starts_with(&prefix), dir)?,
+    }
     let tmp = parent.join(format!("{prefix}{}", fsops::random_suffix()?));
     let result = (|| {
         fsops::create_dir(&tmp, 0o755)?;
         let building = lock_new(&tmp, dir, || Lock::acquire_folder(&tmp, dir))?;
-        let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir)?;
+        let (state, lock) = new_state(&tmp.join(STATE_DIR), server, key, dir, syncs)?;
         let cwd = tmp.join(CWD);
         let (record, plan) = plan_version(&cwd, version)?;
-        crate::history::write_record(&state.record(record.version), &record)?;
-        fsops::append_line(&state.audit(), &record.audit_line())?;
-        plan.build_live_at(&cwd)?;
-        fsops::sync_dir(&state.history())?;
-        fsops::sync_dir(&state.root)?;
-        fsops::sync_dir(&tmp)?;
+        crate::history::write_record(&state.record(record.version), &record, syncs)?;
+        fsops::append_line(&state.audit(), &record.audit_line(), syncs)?;
+        plan.build_live_at(&cwd, syncs)?;
+        fsops::sync_dir(&state.history(), syncs)?;
+        fsops::sync_dir(&state.root, syncs)?;
+        fsops::sync_dir(&tmp, syncs)?;
         let created = Created {
             version: record.version,
             written: plan.written(),
@@ -255,7 +264,7 @@ fn in_place(
     key: &ServerKey,
     version: VersionSpec,
 ) -> Result<Created, Error> {
-    let mut built = build_in_place(dir, server, key, version)?;
+    let mut built = build_in_place(dir, server, key, version, Syncs::Now)?;
     built.install()?;
     built.commit.switch()?;
     Ok(built.into_created())
@@ -303,7 +312,7 @@ impl InPlace {
             });
         }
         self.commit.state = StatePaths::new(state_dir);
-        if let Err(e) = fsops::sync_dir(&dir) {
+        if let Err(e) = fsops::sync_dir(&dir, self.commit.syncs) {
             let _ = crate::commit::recover(&dir, &self.commit.state);
             return Err(e);
         }
@@ -317,17 +326,18 @@ impl InPlace {
     }
 }
 
-/// Prepares making `dir` managed in place (see [`InPlace`]).
+/// Prepares making `dir` managed in place (see [`InPlace`]), its steps synced as `syncs` says.
 pub(crate) fn build_in_place(
     dir: &Path,
     server: &ServerToml,
     key: &ServerKey,
     version: VersionSpec,
+    syncs: Syncs,
 ) -> Result<InPlace, Error> {
     let partial = dir.join(format!("{PARTIAL_PREFIX}{}", fsops::random_suffix()?));
     let cwd = dir.join(CWD);
     let prepared = (|| {
-        let (state, lock) = new_state(&partial, server, key, dir)?;
+        let (state, lock) = new_state(&partial, server, key, dir, syncs)?;
         let (record, plan) = plan_version(&cwd, version)?;
         let commit = Commit {
             dir: dir.to_path_buf(),
@@ -340,6 +350,7 @@ pub(crate) fn build_in_place(
             new_key: None,
             upgrade: false,
             fell_back: std::cell::Cell::new(false),
+            syncs,
         };
         commit.prepare()?;
         Ok((commit, lock))

@@ -5,9 +5,10 @@
 //! is how the crash tests prove that a commit interrupted anywhere leaves the old or the new
 //! configuration and never a mix. Without the feature `step` does nothing.
 //!
-//! A group commit ([`crate::Group`]) runs these steps inside [`deferring`]: files and folders are
-//! then not synced one by one; the group makes them durable all at once with [`syncfs`] between
-//! its phases, in the same order as the one-by-one syncs would.
+//! A group commit ([`crate::Group`]) runs these steps with [`Syncs::Deferred`] where `syncfs`
+//! reaches the disk: files and folders are then not synced one by one; the group makes them
+//! durable all at once with [`syncfs`] between its phases, in the same order as the one-by-one
+//! syncs would. Every step that syncs is told which, by its caller: nothing here decides it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -107,24 +108,24 @@ mod fault {
     }
 }
 
-thread_local! {
-    /// Whether this thread's syncs are deferred to a group's [`syncfs`] (see [`deferring`]).
-    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+/// Whether a step syncs what it writes as it goes, or leaves it to a group's [`syncfs`].
+///
+/// Always given by the caller: a commit alone syncs [`Syncs::Now`]; a commit staged in a
+/// [`crate::Group`] gets [`Syncs::Deferred`] only where `syncfs` reaches the disk
+/// ([`syncfs_reaches_disk`]), and the group then calls [`syncfs`] on that filesystem before
+/// anything depends on what was written being durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Syncs {
+    /// Every file is synced once written, every folder once its entries changed.
+    Now,
+    /// No file or folder is synced: a later [`syncfs`] makes them durable.
+    Deferred,
 }
 
-/// Runs `f`, which writes to a filesystem where `syncfs` reaches the disk when `defer` (as
-/// [`syncfs_reaches_disk`] said of it), with this thread's per-file and per-folder syncs
-/// deferred if so: the caller promises to call [`syncfs`] on that filesystem before anything
-/// depends on what `f` wrote being durable. Elsewhere every sync still happens.
-pub(crate) fn deferring<R>(defer: bool, f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            DEFERRED.with(|d| d.set(self.0));
-        }
+impl Syncs {
+    fn deferred(self) -> bool {
+        self == Syncs::Deferred
     }
-    let _restore = Restore(DEFERRED.with(|d| d.replace(defer)));
-    f()
 }
 
 /// Whether `syncfs(2)` of the filesystem holding `path` (or its nearest existing ancestor)
@@ -167,11 +168,6 @@ pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
     }
 }
 
-/// Whether syncs are deferred on this thread.
-fn deferred() -> bool {
-    DEFERRED.with(std::cell::Cell::get)
-}
-
 /// Flushes every file and folder of the filesystem holding the folder `dir` to disk
 /// (`syncfs(2)`): what any process wrote to that filesystem before the call is durable when it
 /// returns. Elsewhere than on Linux the syncs were not deferred, so there is nothing to do.
@@ -203,8 +199,13 @@ pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), Error> {
 }
 
 /// Creates a new file with `mode` from the start (never more open than that), writes `bytes`
-/// and syncs its data. Fails if the file exists.
-pub(crate) fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+/// and syncs its data (unless `syncs` defers it). Fails if the file exists.
+pub(crate) fn write_new_file(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    syncs: Syncs,
+) -> Result<(), Error> {
     step("create file");
     let mut file = OpenOptions::new()
         .write(true)
@@ -215,7 +216,7 @@ pub(crate) fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(),
         .map_err(|e| Error::io("create", path, e))?;
     step("write file");
     file.write_all(bytes).map_err(|e| Error::io("write", path, e))?;
-    if deferred() {
+    if syncs.deferred() {
         return Ok(());
     }
     step("sync file");
@@ -235,9 +236,9 @@ pub(crate) fn copy_symlink(original: &Path, link: &Path) -> Result<(), Error> {
     std::os::unix::fs::symlink(&target, link).map_err(|e| Error::io("create the link", link, e))
 }
 
-/// Flushes a directory's entries to disk.
-pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
-    if deferred() {
+/// Flushes a directory's entries to disk (unless `syncs` defers it).
+pub(crate) fn sync_dir(path: &Path, syncs: Syncs) -> Result<(), Error> {
+    if syncs.deferred() {
         return Ok(());
     }
     step("sync folder");
@@ -330,8 +331,9 @@ pub(crate) fn remove_dir_or_tree(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Appends `line` and a newline to `path` (created with mode 0600) and syncs it.
-pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), Error> {
+/// Appends `line` and a newline to `path` (created with mode 0600) and syncs it (unless `syncs`
+/// defers it).
+pub(crate) fn append_line(path: &Path, line: &str, syncs: Syncs) -> Result<(), Error> {
     step("append");
     let mut file = OpenOptions::new()
         .append(true)
@@ -347,7 +349,7 @@ pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), Error> {
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
     file.write_all(&buf).map_err(|e| Error::io("append to", path, e))?;
-    if deferred() {
+    if syncs.deferred() {
         return Ok(());
     }
     step("sync file");
@@ -665,10 +667,8 @@ pub(crate) fn write_all(file: &mut File, bytes: &[u8], path: &Path) -> Result<()
 }
 
 /// Syncs `file`'s data and metadata (named `path` in errors).
+/// (Only outputs use it, which are never part of a group.)
 pub(crate) fn sync_file(file: &File, path: &Path) -> Result<(), Error> {
-    if deferred() {
-        return Ok(());
-    }
     step("sync file");
     file.sync_all().map_err(|e| Error::io("sync", path, e))
 }
@@ -721,9 +721,9 @@ mod tests {
     fn new_files_have_their_mode_from_the_start_and_refuse_to_overwrite() {
         let d = tmp();
         let p = d.join("k");
-        write_new_file(&p, b"abc", 0o600).unwrap();
+        write_new_file(&p, b"abc", 0o600, Syncs::Now).unwrap();
         assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
-        assert!(write_new_file(&p, b"x", 0o600).is_err());
+        assert!(write_new_file(&p, b"x", 0o600, Syncs::Now).is_err());
         assert_eq!(fs::read(&p).unwrap(), b"abc");
         fs::remove_dir_all(d).unwrap();
     }

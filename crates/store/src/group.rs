@@ -4,9 +4,11 @@
 //! A commit alone syncs every file and folder it writes, in an order that keeps the folder
 //! recoverable after a power loss at any moment (see [`crate::commit`]): some 60 syncs for a new
 //! folder, a few milliseconds each on a disk. A batch of imports pays that per import. A
-//! [`Group`] keeps the same order but pays it per group: every commit made inside
-//! [`Group::scope`] is *staged*: its files and folders are written without syncing, its lock is
-//! kept, and nothing is switched in. [`Group::commit`] then runs every staged commit through the
+//! [`Group`] keeps the same order but pays it per group: every commit made with
+//! [`crate::Target::commit_in`] is *staged* in the group it is given: its files and folders are
+//! written without syncing, its lock is kept, and nothing is switched in. (The group is always
+//! given: [`crate::Target::commit`] never stages, whatever the caller is in the middle of.)
+//! [`Group::commit`] then runs every staged commit through the
 //! same steps, phase by phase, with one `syncfs` of each filesystem concerned between phases:
 //!
 //! | phase | new folder (beside) | new folder (in place) | existing folder |
@@ -29,7 +31,6 @@
 //! alone does, each phase `fsync`s the folders whose entries it changed, and the group only
 //! delays the switches.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
@@ -39,7 +40,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::commit::{Commit, recover};
 use crate::create::{InPlace, Sibling};
 use crate::error::Error;
-use crate::fsops;
+use crate::fsops::{self, Syncs};
 use crate::lock::Lock;
 use crate::target::CommitReport;
 
@@ -80,8 +81,8 @@ impl Pending {
     }
 }
 
-/// One commit staged in a [`Group`] by [`Group::scope`]: its place in [`Group::commit`]'s
-/// results.
+/// One commit staged in a [`Group`] by [`crate::Target::commit_in`]: its place in
+/// [`Group::commit`]'s results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Staged(usize);
 
@@ -117,9 +118,9 @@ struct Inner {
     cleaned: Mutex<std::collections::HashSet<PathBuf>>,
 }
 
-/// A group commit (see the module documentation of `store::group`): commits made inside
-/// [`Group::scope`] are staged, and [`Group::commit`] makes them all durable and switches them
-/// in. Shared by reference between threads; each thread stages its own commits.
+/// A group commit (see the module documentation of `store::group`): commits staged in it by
+/// [`crate::Target::commit_in`] are made durable and switched in, all together, by
+/// [`Group::commit`]. Shared by reference between threads; each thread stages its own commits.
 ///
 /// Dropping a group without committing it undoes every commit staged in it.
 #[derive(Default)]
@@ -131,11 +132,6 @@ impl fmt::Debug for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Group").field("staged", &self.len()).finish()
     }
-}
-
-thread_local! {
-    /// The group whose scope this thread is in, and the commits it staged there.
-    static CURRENT: RefCell<Option<(Arc<Inner>, Vec<Staged>)>> = const { RefCell::new(None) };
 }
 
 impl Group {
@@ -152,32 +148,6 @@ impl Group {
     /// Whether no commit is staged.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Runs `f` on this thread with its commits staged in this group: [`crate::Target::commit`]
-    /// (and [`crate::Target::rollback`]) write the new version without syncing, keep the
-    /// folder's lock and return the report of the commit as it will be, without switching
-    /// anything in. Returns `f`'s result and the commits staged, in order.
-    ///
-    /// The staged commits take effect only through [`Group::commit`]; until then the folders
-    /// are as they were, and locked.
-    pub fn scope<R>(&self, f: impl FnOnce() -> R) -> (R, Vec<Staged>) {
-        struct Restore(Option<(Arc<Inner>, Vec<Staged>)>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                let previous = self.0.take();
-                CURRENT.with(|c| *c.borrow_mut() = previous);
-            }
-        }
-        let previous =
-            CURRENT.with(|c| c.borrow_mut().replace((Arc::clone(&self.inner), Vec::new())));
-        let restore = Restore(previous);
-        let value = f();
-        let staged = CURRENT
-            .with(|c| c.borrow_mut().as_mut().map(|(_, s)| std::mem::take(s)))
-            .unwrap_or_default();
-        drop(restore);
-        (value, staged)
     }
 
     /// Makes every staged commit durable and switches it in, phase by phase (see the
@@ -200,6 +170,52 @@ impl Group {
         }
         run_phases(live, &mut results);
         results.into_iter().map(|r| r.unwrap_or_else(|| Err(gone()))).collect()
+    }
+
+    /// Runs `clean` (clearing `parent` of every dead creator's temporary sibling) unless this
+    /// group already did it for `parent`, and returns its result; the other threads of the group
+    /// wait meanwhile, so that none of their own siblings exists yet.
+    ///
+    /// Without this, each new folder of a batch would list the whole parent folder: quadratic in
+    /// the number of targets.
+    pub(crate) fn clean_parent_once(
+        &self,
+        parent: &Path,
+        clean: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut cleaned = self.inner.cleaned.lock().unwrap_or_else(PoisonError::into_inner);
+        if cleaned.contains(parent) {
+            return Ok(());
+        }
+        let result = clean();
+        if result.is_ok() {
+            cleaned.insert(parent.to_path_buf());
+        }
+        result
+    }
+
+    /// Stages a commit in this group: `build`, which writes the folder `dir` (or creates it),
+    /// runs with syncs deferred where `syncfs` reaches the disk, and returns the pending commit
+    /// and its report.
+    pub(crate) fn stage(
+        &self,
+        dir: &Path,
+        build: impl FnOnce(Syncs) -> Result<(Pending, CommitReport), Error>,
+    ) -> Result<(CommitReport, Staged), Error> {
+        let syncfs = fsops::syncfs_reaches_disk(dir);
+        let syncs = if syncfs { Syncs::Deferred } else { Syncs::Now };
+        let (pending, report) = build(syncs)?;
+        let place = match Place::of(&pending, syncfs) {
+            Ok(place) => place,
+            Err(e) => {
+                pending.abandon();
+                return Err(e);
+            }
+        };
+        let mut list = self.inner.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let staged = Staged(list.len());
+        list.push(Some((pending, place)));
+        Ok((report, staged))
     }
 }
 
@@ -225,63 +241,6 @@ fn copy(e: &Error) -> Error {
     }
 }
 
-/// Whether this thread is in a group's scope.
-pub(crate) fn active() -> bool {
-    CURRENT.with(|c| c.borrow().is_some())
-}
-
-/// In a group's scope: runs `clean` (clearing `parent` of every dead creator's temporary
-/// sibling) unless the group already did it for `parent`, and returns its result; the other
-/// threads of the group wait meanwhile, so that none of their own siblings exists yet. `None`
-/// outside a group (the caller clears the siblings of its own folder, as a commit alone does).
-///
-/// Without this, each new folder of a batch would list the whole parent folder: quadratic in
-/// the number of targets.
-pub(crate) fn clean_parent_once(
-    parent: &Path,
-    clean: impl FnOnce() -> Result<(), Error>,
-) -> Option<Result<(), Error>> {
-    let inner = CURRENT.with(|c| c.borrow().as_ref().map(|(inner, _)| Arc::clone(inner)))?;
-    let mut cleaned = inner.cleaned.lock().unwrap_or_else(PoisonError::into_inner);
-    if cleaned.contains(parent) {
-        return Some(Ok(()));
-    }
-    let result = clean();
-    if result.is_ok() {
-        cleaned.insert(parent.to_path_buf());
-    }
-    Some(result)
-}
-
-/// Stages a commit in the current group: `build`, which writes the folder `dir` (or creates
-/// it), runs with syncs deferred where `syncfs` reaches the disk, and returns the pending commit
-/// and its report.
-pub(crate) fn stage(
-    dir: &Path,
-    build: impl FnOnce() -> Result<(Pending, CommitReport), Error>,
-) -> Result<CommitReport, Error> {
-    let syncfs = fsops::syncfs_reaches_disk(dir);
-    let (pending, report) = fsops::deferring(syncfs, build)?;
-    let place = match Place::of(&pending, syncfs) {
-        Ok(place) => place,
-        Err(e) => {
-            pending.abandon();
-            return Err(e);
-        }
-    };
-    CURRENT.with(|c| {
-        let mut current = c.borrow_mut();
-        let Some((inner, staged)) = current.as_mut() else {
-            pending.abandon();
-            return Err(gone());
-        };
-        let mut list = inner.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        staged.push(Staged(list.len()));
-        list.push(Some((pending, place)));
-        Ok(report)
-    })
-}
-
 /// Makes durable what the phase wrote to the folders of `places` (and, for commits staged with
 /// syncs deferred, inside them): one `syncfs` of each filesystem whose `syncfs` reaches the
 /// disk; elsewhere (FUSE), where the steps synced their files and folders as they went, an
@@ -292,7 +251,7 @@ fn sync_filesystems<'a>(places: impl IntoIterator<Item = &'a Place>) -> Result<(
     for place in places {
         if !place.syncfs {
             if synced.insert(place.dir.clone()) {
-                fsops::sync_dir(&place.dir)?;
+                fsops::sync_dir(&place.dir, Syncs::Now)?;
             }
             continue;
         }
@@ -337,23 +296,21 @@ fn run_phases(live: Vec<(usize, Pending, Place)>, results: &mut Results) {
     let mut installed: Vec<(usize, Switching, Place)> = Vec::with_capacity(live.len());
     for (i, p, place) in live {
         match p {
-            Pending::Sibling(s) => match fsops::deferring(place.syncfs, || s.place()) {
+            Pending::Sibling(s) => match s.place() {
                 Ok(_) => placed.push((i, place)),
                 Err(e) => results[i] = Some(Err(e)),
             },
-            Pending::InPlace(mut p) => match fsops::deferring(place.syncfs, || p.install()) {
+            Pending::InPlace(mut p) => match p.install() {
                 Ok(()) => installed.push((i, Switching::InPlace(p), place)),
                 Err(e) => results[i] = Some(Err(e)),
             },
-            Pending::Existing { commit, _lock } => {
-                match fsops::deferring(place.syncfs, || commit.install_steps()) {
-                    Ok(()) => installed.push((i, Switching::Existing { commit, _lock }, place)),
-                    Err(e) => {
-                        let _ = recover(&commit.dir, &commit.state);
-                        results[i] = Some(Err(e));
-                    }
+            Pending::Existing { commit, _lock } => match commit.install_steps() {
+                Ok(()) => installed.push((i, Switching::Existing { commit, _lock }, place)),
+                Err(e) => {
+                    let _ = recover(&commit.dir, &commit.state);
+                    results[i] = Some(Err(e));
                 }
-            }
+            },
         }
     }
     let synced = sync_filesystems(
@@ -375,7 +332,7 @@ fn run_phases(live: Vec<(usize, Pending, Place)>, results: &mut Results) {
     let mut switched: Vec<(Switching, Place)> = Vec::with_capacity(installed.len());
     for (i, s, place) in installed {
         let commit = s.commit();
-        match fsops::deferring(place.syncfs, || commit.exchange_steps()) {
+        match commit.exchange_steps() {
             Ok(()) => {
                 results[i] = Some(Ok(()));
                 switched.push((s, place));
@@ -392,15 +349,15 @@ fn run_phases(live: Vec<(usize, Pending, Place)>, results: &mut Results) {
     if switched.is_empty() || sync_filesystems(places()).is_err() {
         return;
     }
-    for (s, place) in &switched {
+    for (s, _) in &switched {
         let commit = s.commit();
-        let _ = fsops::deferring(place.syncfs, || commit.keep().and_then(|()| commit.audit()));
+        let _ = commit.keep().and_then(|()| commit.audit());
     }
     if sync_filesystems(places()).is_err() {
         return;
     }
-    for (s, place) in &switched {
-        let _ = fsops::deferring(place.syncfs, || s.commit().clean_up());
+    for (s, _) in &switched {
+        let _ = s.commit().clean_up();
     }
     let _ = sync_filesystems(places());
 }

@@ -262,8 +262,8 @@ pub(crate) fn rewrite_version_files(
 
 /// Writes `record` as a new file at `path` (in the staging folder, from which a commit renames
 /// it to `history/N.json`; or straight there when a folder is created beside its place).
-pub(crate) fn write_record(path: &Path, record: &Record) -> Result<(), Error> {
-    fsops::write_new_file(path, record.to_json().as_bytes(), 0o600)
+pub(crate) fn write_record(path: &Path, record: &Record, syncs: fsops::Syncs) -> Result<(), Error> {
+    fsops::write_new_file(path, record.to_json().as_bytes(), 0o600, syncs)
 }
 
 /// The version numbers in `history/` (files `N.json` and `N.tar`, folders `N`), ascending.

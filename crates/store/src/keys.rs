@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::commit::{NewFile, STAGED_KEY};
 use crate::error::{Error, ErrorKind};
-use crate::fsops;
+use crate::fsops::{self, Syncs};
 use crate::history::{self, CommitMeta, Counts};
 use crate::layout::{STATE_DIR, StatePaths};
 use crate::live;
@@ -187,18 +187,23 @@ pub(crate) fn replace_file(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> 
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp"));
     fsops::remove_file(&tmp)?;
-    fsops::write_new_file(&tmp, bytes, mode)?;
+    fsops::write_new_file(&tmp, bytes, mode, Syncs::Now)?;
     if let Err(e) = fsops::rename(&tmp, path) {
         let _ = fsops::remove_file(&tmp);
         return Err(e);
     }
-    fsops::sync_dir(dir)
+    fsops::sync_dir(dir, Syncs::Now)
 }
 
 /// Writes a new folder's transport key (the state folder is being created).
-pub(crate) fn write_new_transport(state: &StatePaths) -> Result<(), Error> {
+pub(crate) fn write_new_transport(state: &StatePaths, syncs: Syncs) -> Result<(), Error> {
     let key = TransportKey::generate().map_err(crate::target::crypto_error)?;
-    fsops::write_new_file(&state.root.join(TRANSPORT_KEY), key.to_key_file().as_bytes(), 0o600)
+    fsops::write_new_file(
+        &state.root.join(TRANSPORT_KEY),
+        key.to_key_file().as_bytes(),
+        0o600,
+        syncs,
+    )
 }
 
 /// Reads the folder's transport key; `None` in a folder made before transport keys.
@@ -226,7 +231,7 @@ pub(crate) fn switch_server_key(state: &StatePaths, new_id: &str) -> Result<(), 
             return Err(Error::corrupt(&staged, "is not the key the rotation's journal names"));
         }
         fsops::rename(&staged, &state.key())?;
-        fsops::sync_dir(&state.root)?;
+        fsops::sync_dir(&state.root, Syncs::Now)?;
     }
     let mut toml = crate::server::read_toml(state)?;
     if toml.key_id != new_id {

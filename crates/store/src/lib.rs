@@ -25,9 +25,12 @@
 //! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
 //!   and folders, reports) with the same durable steps, never inside a managed folder and never
 //!   over anything but a regular file.
-//! - [`Group`] commits many targets together (a batch): the commits made in [`Group::scope`]
-//!   are staged, and [`Group::commit`] makes them durable with a few `syncfs` calls rather than
-//!   some 60 `fsync`s each, keeping each commit atomic.
+//! - [`Group`] commits many targets together (a batch): the commits made with
+//!   [`Target::commit_in`] are staged in the group given, and [`Group::commit`] makes them
+//!   durable with a few `syncfs` calls rather than some 60 `fsync`s each, keeping each commit
+//!   atomic. Whether a commit is staged is always the caller's explicit choice: there is no
+//!   ambient group, and whether a step syncs is passed to it (`fsops::Syncs`), never found in a
+//!   thread-local.
 //!
 //! # Layout
 //! ```text

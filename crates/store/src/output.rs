@@ -25,7 +25,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, ErrorKind};
-use crate::fsops;
+use crate::fsops::{self, Syncs};
 use crate::layout::STATE_DIR;
 
 /// What an output is: one file, or a folder of files.
@@ -299,7 +299,7 @@ fn replace(place: &Place<'_>, tmp: &Path) -> Result<(), Error> {
 
 /// Syncs the output's folder, so that its new name is durable.
 fn sync_folder(place: &Place<'_>) -> Result<(), Error> {
-    fsops::sync_dir(&place.dir).map_err(|e| {
+    fsops::sync_dir(&place.dir, Syncs::Now).map_err(|e| {
         Error::new(
             ErrorKind::Io,
             format!("could not sync the folder of {}: {e}", place.shown.display()),
@@ -480,7 +480,7 @@ fn fill_folder<B: AsRef<[u8]>>(
         fsops::sync_file(&f, &shown)?;
     }
     for at in made.iter().rev() {
-        fsops::sync_dir(at).map_err(|e| rename(e, at))?;
+        fsops::sync_dir(at, Syncs::Now).map_err(|e| rename(e, at))?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::fsops;
+use crate::fsops::{self, Syncs};
 use crate::live::NativeFiles;
 use crate::target::Target;
 
@@ -157,7 +157,7 @@ impl Target {
     /// Appends one line (a JSON object without secrets) to the audit log, durably.
     pub fn append_audit(&self, line: &str) -> Result<(), Error> {
         self.check_writable()?;
-        fsops::append_line(&self.state().audit(), line)
+        fsops::append_line(&self.state().audit(), line, Syncs::Now)
     }
 
     /// The native files of version `n`, byte for byte: the live ones for the current version,
@@ -190,9 +190,9 @@ impl Target {
         let tmp = root.join(format!("{name}.tmp"));
         // Under the exclusive lock: a temporary file left by a killed process is ours to drop.
         fsops::remove_file(&tmp)?;
-        fsops::write_new_file(&tmp, bytes, 0o600)?;
+        fsops::write_new_file(&tmp, bytes, 0o600, Syncs::Now)?;
         fsops::rename(&tmp, &root.join(name))?;
-        fsops::sync_dir(&root)
+        fsops::sync_dir(&root, Syncs::Now)
     }
 
     fn remove_state_file(&self, name: &str) -> Result<(), Error> {
@@ -202,7 +202,7 @@ impl Target {
             return Ok(());
         }
         fsops::remove_file(path)?;
-        fsops::sync_dir(&root)
+        fsops::sync_dir(&root, Syncs::Now)
     }
 }
 

@@ -7,7 +7,7 @@ use crypto::ServerKey;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::fsops;
+use crate::fsops::{self, Syncs};
 use crate::layout::{LAYOUT_VERSION, OLDEST_LAYOUT, StatePaths};
 
 /// The contents of `server.toml`.
@@ -61,14 +61,20 @@ pub(crate) fn default_server_id(dir: &Path, key: &ServerKey) -> String {
     }
 }
 
-/// Writes `server.toml`, `server.key` and `transport.key` into a new state folder.
-pub(crate) fn write(paths: &StatePaths, toml: &ServerToml, key: &ServerKey) -> Result<(), Error> {
+/// Writes `server.toml`, `server.key` and `transport.key` into a new state folder (synced as
+/// `syncs` says).
+pub(crate) fn write(
+    paths: &StatePaths,
+    toml: &ServerToml,
+    key: &ServerKey,
+    syncs: Syncs,
+) -> Result<(), Error> {
     let text = toml::to_string(toml)
         .map_err(|e| Error::new(ErrorKind::Corrupt, format!("could not write server.toml: {e}")))?;
-    fsops::write_new_file(&paths.server_toml(), text.as_bytes(), 0o644)?;
+    fsops::write_new_file(&paths.server_toml(), text.as_bytes(), 0o644, syncs)?;
     let key_text = key.to_key_file();
-    fsops::write_new_file(&paths.key(), key_text.as_bytes(), 0o600)?;
-    crate::keys::write_new_transport(paths)
+    fsops::write_new_file(&paths.key(), key_text.as_bytes(), 0o600, syncs)?;
+    crate::keys::write_new_transport(paths, syncs)
 }
 
 /// Makes `server.toml` say layout [`LAYOUT_VERSION`] if it says an older one, atomically and

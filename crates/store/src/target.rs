@@ -18,7 +18,8 @@ use serde::Serialize;
 use crate::commit::{Commit, NewFile, Plan, Recovery};
 use crate::create::{self, Placement, VersionSpec};
 use crate::error::{Error, ErrorKind};
-use crate::group::{self, Pending};
+use crate::fsops::Syncs;
+use crate::group::{Group, Pending, Staged};
 use crate::history::{self, CommitMeta, Counts, Record, VersionInfo};
 use crate::layout::{self, CWD, DirState, STATE_DIR, StatePaths};
 use crate::live::{self, NativeFiles};
@@ -502,27 +503,47 @@ impl Target {
 
     /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
     /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
-    /// same file, not rewritten). A new folder is created with this commit as version 1.
+    /// same file, not rewritten). A new folder is created with this commit as version 1. When
+    /// it returns `Ok`, the version is written and durable: this commit is never staged in a
+    /// group (that is [`Target::commit_in`]).
     ///
     /// A commit whose every native file would keep its bytes makes no version: it writes
     /// nothing and takes no lock ([`CommitReport::unchanged`]; the folder held `new` when it was
     /// read).
-    pub fn commit(
+    pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
+        self.commit_with(new, meta, None).map(|(report, _)| report)
+    }
+
+    /// [`Target::commit`] staged in `group`: the new version is written without syncing, the
+    /// folder stays locked and as it is, and [`Group::commit`] makes it durable and switches it
+    /// in with the group's other commits. Returns the report of the commit as it will be, and
+    /// its place in the group's results (`None` when it makes no version: nothing is staged).
+    pub fn commit_in(
+        self,
+        group: &Group,
+        new: &Configuration,
+        meta: CommitMeta,
+    ) -> Result<(CommitReport, Option<Staged>), Error> {
+        self.commit_with(new, meta, Some(group))
+    }
+
+    fn commit_with(
         mut self,
         new: &Configuration,
         mut meta: CommitMeta,
-    ) -> Result<CommitReport, Error> {
+        group: Option<&Group>,
+    ) -> Result<(CommitReport, Option<Staged>), Error> {
         self.check_writable()?;
         let files = self.files_for(new)?;
         if !self.is_new() && self.holds(&files) {
-            return Ok(self.unchanged_report(&files));
+            return Ok((self.unchanged_report(&files), None));
         }
         self.relock()?;
         meta.items = Some(crate::digest::items(new));
         if self.is_new() {
-            return self.create_with(files, meta);
+            return self.create_with(files, meta, group);
         }
-        self.write_version(files, meta, None, None)
+        self.write_version_in(files, meta, None, None, group)
     }
 
     /// Whether the live files as read are exactly `files`: the same paths, the same bytes.
@@ -565,7 +586,12 @@ impl Target {
         Ok(out)
     }
 
-    fn create_with(self, files: Vec<NewFile>, meta: CommitMeta) -> Result<CommitReport, Error> {
+    fn create_with(
+        self,
+        files: Vec<NewFile>,
+        meta: CommitMeta,
+        group: Option<&Group>,
+    ) -> Result<(CommitReport, Option<Staged>), Error> {
         let placement = match layout::classify(&self.dir)? {
             DirState::Missing => Placement::Sibling,
             DirState::Empty => Placement::InPlace,
@@ -578,35 +604,38 @@ impl Target {
             created: crate::time::now_rfc3339(),
         };
         let version = VersionSpec { version: self.version + 1, meta, files };
-        if group::active() {
-            return group::stage(&self.dir, || {
+        if let Some(group) = group {
+            let (report, staged) = group.stage(&self.dir, |syncs| {
                 let (pending, created) = match placement {
                     Placement::Sibling => {
-                        let s = create::build_sibling(&self.dir, &toml, &self.key, version)?;
+                        let s = create::build_sibling(
+                            &self.dir,
+                            &toml,
+                            &self.key,
+                            version,
+                            Some(group),
+                            syncs,
+                        )?;
                         let created = s.created().clone();
                         (Pending::Sibling(s), created)
                     }
                     Placement::InPlace => {
-                        let mut p = create::build_in_place(&self.dir, &toml, &self.key, version)?;
+                        let mut p =
+                            create::build_in_place(&self.dir, &toml, &self.key, version, syncs)?;
                         p.commit.plan.forget_bytes();
                         let created = p.created();
                         (Pending::InPlace(p), created)
                     }
                 };
                 Ok((pending, created_report(created)))
-            });
+            })?;
+            return Ok((report, Some(staged)));
         }
         let created = create::create(&self.dir, placement, &toml, &self.key, version)?;
-        Ok(CommitReport {
-            version: created.version,
-            created: true,
-            files_written: created.written,
-            files_kept: created.kept,
-            files_removed: created.removed,
-            unchanged: false,
-        })
+        Ok((created_report(created), None))
     }
 
+    /// Writes `files` as the next version, alone (durable on return).
     pub(crate) fn write_version(
         self,
         files: Vec<NewFile>,
@@ -614,10 +643,22 @@ impl Target {
         restored: Option<u64>,
         new_key: Option<ServerKey>,
     ) -> Result<CommitReport, Error> {
+        self.write_version_in(files, meta, restored, new_key, None).map(|(report, _)| report)
+    }
+
+    /// [`Target::write_version`], staged in `group` when one is given.
+    fn write_version_in(
+        self,
+        files: Vec<NewFile>,
+        meta: CommitMeta,
+        restored: Option<u64>,
+        new_key: Option<ServerKey>,
+        group: Option<&Group>,
+    ) -> Result<(CommitReport, Option<Staged>), Error> {
         if self.holds(&files) {
             // Every live file keeps its bytes: a version would hold what the current one
             // holds, so none is made and nothing is written (the lock is released on return).
-            return Ok(self.unchanged_report(&files));
+            return Ok((self.unchanged_report(&files), None));
         }
         let state = self.state();
         let version = self.version + 1;
@@ -637,11 +678,13 @@ impl Target {
             new_key,
             upgrade: self.layout < layout::LAYOUT_VERSION,
             fell_back: std::cell::Cell::new(false),
+            syncs: Syncs::Now,
         };
-        if group::active() {
+        if let Some(group) = group {
             let lock = self.lock;
             let dir = commit.dir.clone();
-            return group::stage(&dir, move || {
+            let (report, staged) = group.stage(&dir, move |syncs| {
+                commit.syncs = syncs;
                 commit.stage()?;
                 commit.plan.forget_bytes();
                 let report = CommitReport {
@@ -653,18 +696,20 @@ impl Target {
                     unchanged: false,
                 };
                 Ok((Pending::Existing { commit, _lock: lock }, report))
-            });
+            })?;
+            return Ok((report, Some(staged)));
         }
         commit.prepare()?;
         commit.switch()?;
-        Ok(CommitReport {
+        let report = CommitReport {
             version,
             created: false,
             files_written: commit.plan.written(),
             files_kept: commit.plan.kept(),
             files_removed: commit.plan.removed(),
             unchanged: false,
-        })
+        };
+        Ok((report, None))
     }
 
     /// Every version of the folder, oldest first, the highest marked current. A new folder has

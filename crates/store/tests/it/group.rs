@@ -30,17 +30,16 @@ const KINDS: [&str; 3] = ["new", "empty", "existing"];
 
 /// Stages a commit of 3 event sources into each folder of `base` in `group`.
 fn stage_all(group: &Group, base: &Path) -> Vec<store::CommitReport> {
-    let (reports, staged) = group.scope(|| {
-        KINDS
-            .iter()
-            .map(|k| {
-                let t = Target::open(&base.join(k)).unwrap();
-                t.commit(&config(3, "45"), meta(&[SectionId::EventSources, SectionId::Session]))
-                    .unwrap()
-            })
-            .collect::<Vec<_>>()
-    });
-    assert_eq!(staged.iter().map(|s| s.index()).collect::<Vec<_>>(), [0, 1, 2]);
+    let sections = [SectionId::EventSources, SectionId::Session];
+    let (reports, staged): (Vec<_>, Vec<_>) = KINDS
+        .iter()
+        .map(|k| {
+            let t = Target::open(&base.join(k)).unwrap();
+            t.commit_in(group, &config(3, "45"), meta(&sections)).unwrap()
+        })
+        .unzip();
+    let staged: Vec<usize> = staged.into_iter().map(|s| s.unwrap().index()).collect();
+    assert_eq!(staged, [0, 1, 2]);
     reports
 }
 
@@ -112,13 +111,12 @@ fn a_group_dropped_without_committing_undoes_everything() {
 fn two_creations_of_one_folder_in_a_group_leave_one_and_the_other_busy() {
     let (_t, dir) = scratch("srv");
     let group = Group::new();
-    let (_, staged) = group.scope(|| {
-        for n in [1, 4] {
-            let t = Target::open(&dir).unwrap();
-            t.commit(&config(n, "5"), meta(&[SectionId::EventSources])).unwrap();
-        }
-    });
-    assert_eq!(staged.len(), 2);
+    for n in [1, 4] {
+        let t = Target::open(&dir).unwrap();
+        let staged = t.commit_in(&group, &config(n, "5"), meta(&[SectionId::EventSources]));
+        assert!(staged.unwrap().1.is_some());
+    }
+    assert_eq!(group.len(), 2);
     let results = group.commit();
     results[0].as_ref().unwrap();
     assert_eq!(results[1].as_ref().unwrap_err().kind(), ErrorKind::Busy);
@@ -135,13 +133,11 @@ fn a_group_clears_dead_creators_leftovers_once_per_parent() {
         std::fs::create_dir(base.join(stale)).unwrap();
     }
     let group = Group::new();
-    let (_, staged) = group.scope(|| {
-        for n in 0..3 {
-            let t = Target::open(&base.join(format!("srv-{n}"))).unwrap();
-            t.commit(&config(1, "5"), meta(&[SectionId::EventSources])).unwrap();
-        }
-    });
-    assert_eq!(staged.len(), 3);
+    for n in 0..3 {
+        let t = Target::open(&base.join(format!("srv-{n}"))).unwrap();
+        t.commit_in(&group, &config(1, "5"), meta(&[SectionId::EventSources])).unwrap();
+    }
+    assert_eq!(group.len(), 3);
     let names = entries(&base);
     assert_eq!(names.len(), 3, "only the group's own siblings: {names:?}");
     assert!(names.iter().all(|n| n.contains(".jims-new-") && !n.starts_with(".other")));
@@ -152,13 +148,33 @@ fn a_group_clears_dead_creators_leftovers_once_per_parent() {
 }
 
 #[test]
-fn outside_a_scope_commits_are_not_staged() {
+fn a_commit_is_staged_only_in_the_group_it_is_given() {
     let (_t, dir) = scratch("srv");
     let group = Group::new();
-    let ((), staged) = group.scope(|| {});
-    assert!(staged.is_empty());
-    Target::open(&dir).unwrap().commit(&config(1, "5"), meta(&[SectionId::EventSources])).unwrap();
-    assert!(group.is_empty());
+    // A commit alone while a group is at work on this thread: durable on return, not staged.
+    let (_, staged) = Target::open(&dir)
+        .unwrap()
+        .commit_in(&group, &config(1, "5"), meta(&[SectionId::EventSources]))
+        .unwrap();
+    assert!(staged.is_some());
+    let other = dir.with_file_name("alone");
+    Target::open(&other)
+        .unwrap()
+        .commit(&config(1, "5"), meta(&[SectionId::EventSources]))
+        .unwrap();
+    assert_eq!(Target::open_read(&other).unwrap().version(), 1, "durable on return");
+    assert_eq!(group.len(), 1, "the commit alone is not in the group");
+    assert!(!dir.exists(), "the staged one waits for its group");
+    // One that would change nothing stages nothing.
+    for r in group.commit() {
+        r.unwrap();
+    }
+    let group = Group::new();
+    let (report, staged) = Target::open(&dir)
+        .unwrap()
+        .commit_in(&group, &config(1, "5"), meta(&[SectionId::EventSources]))
+        .unwrap();
+    assert!(report.unchanged && staged.is_none() && group.is_empty());
     assert!(group.commit().is_empty());
     assert_eq!(Target::open(&dir).unwrap().version(), 1);
 }
