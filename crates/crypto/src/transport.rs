@@ -78,7 +78,7 @@ impl TransportKey {
     /// fresh bytes).
     pub fn generate() -> Result<TransportKey, Error> {
         let mut ikm = Zeroizing::new([0u8; 32]);
-        getrandom::fill(ikm.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
+        getrandom::getrandom(ikm.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
         let (private, _) = Kem::derive_keypair(ikm.as_ref());
         Ok(TransportKey::from_private(private))
     }
@@ -242,10 +242,15 @@ impl rand_core::RngCore for DrawnRng {
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        if let Err(e) = getrandom::fill(dest) {
+        if let Err(e) = getrandom::getrandom(dest) {
             // The output is then unusable: the caller sees the failure and discards it.
             self.failure.get_or_insert_with(|| e.to_string());
         }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
     }
 }
 

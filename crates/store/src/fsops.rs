@@ -533,7 +533,7 @@ pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
 /// Eight random bytes as hex, for temporary names.
 pub(crate) fn random_suffix() -> Result<String, Error> {
     let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|e| {
+    getrandom::getrandom(&mut b).map_err(|e| {
         Error::new(
             crate::ErrorKind::Crypto,
             format!("the operating system's random number generator failed: {e}"),
