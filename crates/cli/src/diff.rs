@@ -99,8 +99,8 @@ pub(crate) fn changes_text(
     b: &Configuration,
     style: Style,
 ) -> String {
-    let mut out = String::new();
-    let width = plan.sections.iter().map(|s| s.section.as_str().len()).max().unwrap_or(0);
+    let mut grid = crate::grid::Grid::headless(style).right(2);
+    let mut details: Vec<String> = Vec::new();
     let mut same = 0;
     for s in &plan.sections {
         let st = status(s, a, b);
@@ -115,13 +115,6 @@ pub(crate) fn changes_text(
             _ => style.yellow("changed"),
         };
         let items = |n: usize| if n == 1 { "item" } else { "items" };
-        let _ = write!(
-            out,
-            "{name:width$}  {label}  {} → {} {}",
-            s.items_before,
-            s.items_after,
-            items(s.items_after)
-        );
         let mut parts = Vec::new();
         if !s.added.is_empty() {
             parts.push(format!("{} added", s.added.len()));
@@ -138,10 +131,17 @@ pub(crate) fn changes_text(
         if s.reordered {
             parts.push("reordered".into());
         }
+        let mut last = items(s.items_after).to_owned();
         if !parts.is_empty() {
-            let _ = write!(out, " ({})", parts.join(", "));
+            let _ = write!(last, " ({})", parts.join(", "));
         }
-        out.push('\n');
+        grid.row([
+            name.to_owned(),
+            label,
+            format!("{} → {}", s.items_before, s.items_after),
+            last,
+        ]);
+        let mut out = String::new();
         if !s.added.is_empty() {
             let _ = writeln!(out, "    {} {}", style.green("+"), id_list(&s.added));
         }
@@ -157,6 +157,12 @@ pub(crate) fn changes_text(
             let fields: Vec<String> = s.settings.iter().map(|f| clean(&f.field)).collect();
             let _ = writeln!(out, "    {} settings: {}", style.yellow("~"), fields.join(", "));
         }
+        details.push(out);
+    }
+    let mut out = String::new();
+    for (line, detail) in grid.lines().into_iter().zip(details) {
+        let _ = writeln!(out, "{line}");
+        out.push_str(&detail);
     }
     let differing = plan.sections.len() - same;
     if differing == 0 {

@@ -134,7 +134,8 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
         outln!("{:#}", json!({"keys": keys}));
         return Ok(0);
     }
-    outln!("{:<10} {:<16}  {:<8} {:<20} VERSIONS", "KIND", "ID", "STATE", "RETIRED");
+    let style = crate::term::Style { on: crate::term::color_stdout() };
+    let mut grid = crate::grid::Grid::new(["KIND", "ID", "STATE", "RETIRED", "VERSIONS"], style);
     for k in &keys {
         let versions = if k.kind == store::KeyKind::Transport {
             "-".to_owned()
@@ -143,15 +144,19 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
         } else {
             k.versions.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
         };
-        outln!(
-            "{:<10} {:<16}  {:<8} {:<20} {}",
-            k.kind.as_str(),
-            k.id,
-            k.state,
-            k.retired.as_deref().unwrap_or("-"),
-            versions
-        );
+        let state = match k.state {
+            "missing" => style.red(k.state),
+            _ => k.state.to_owned(),
+        };
+        grid.row([
+            k.kind.as_str().to_owned(),
+            shown(&k.id),
+            state,
+            shown(k.retired.as_deref().unwrap_or("-")),
+            versions,
+        ]);
     }
+    out!("{}", grid.render());
     if keys.iter().any(|k| k.state == "missing") {
         outln!(
             "A key marked missing seals passwords of the versions shown but is not in this \

@@ -41,6 +41,7 @@ mod batch;
 mod completions;
 mod diff;
 mod folder;
+mod grid;
 mod hardening;
 mod import;
 mod keys;
