@@ -99,7 +99,7 @@ pub(crate) fn changes_text(
     b: &Configuration,
     style: Style,
 ) -> String {
-    let mut grid = crate::grid::Grid::headless(style).right(2);
+    let mut grid = crate::grid::Grid::headless(style);
     let mut details: Vec<String> = Vec::new();
     let mut same = 0;
     for s in &plan.sections {
@@ -131,16 +131,11 @@ pub(crate) fn changes_text(
         if s.reordered {
             parts.push("reordered".into());
         }
-        let mut last = items(s.items_after).to_owned();
+        let mut count = format!("{} → {} {}", s.items_before, s.items_after, items(s.items_after));
         if !parts.is_empty() {
-            let _ = write!(last, " ({})", parts.join(", "));
+            let _ = write!(count, " ({})", parts.join(", "));
         }
-        grid.row([
-            name.to_owned(),
-            label,
-            format!("{} → {}", s.items_before, s.items_after),
-            last,
-        ]);
+        grid.row([name.to_owned(), label, count]);
         let mut out = String::new();
         if !s.added.is_empty() {
             let _ = writeln!(out, "    {} {}", style.green("+"), id_list(&s.added));

@@ -119,7 +119,10 @@ pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
         let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
         out_json!(json!({"current": current, "versions": versions}));
     } else {
-        out!("{}", render::history(&versions, crate::term::Style { on: crate::term::color_stdout() }));
+        out!(
+            "{}",
+            render::history(&versions, crate::term::Style { on: crate::term::color_stdout() })
+        );
     }
     Ok(0)
 }

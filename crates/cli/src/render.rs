@@ -178,7 +178,7 @@ pub(crate) fn table_with(table: &Table, style: Style, keys: bool) -> String {
     if keys {
         headers.push("Key");
     }
-    let mut grid = Grid::new(headers, style).right(0);
+    let mut grid = Grid::new(headers, style);
     // The Password column is coloured in the rows (red missing, green OK), not in the header,
     // which is bold as a whole.
     for (mut cells, r) in rows.into_iter().zip(&table.rows) {
@@ -203,7 +203,7 @@ pub(crate) fn status_line(table: &Table) -> String {
 /// The plan, section by section: one aligned row each (name, action, items before and after,
 /// what changed), the ids under it.
 pub(crate) fn plan(plan: &Plan, style: Style) -> String {
-    let mut grid = Grid::headless(style).indent(2).right(2);
+    let mut grid = Grid::headless(style).indent(2);
     let mut details: Vec<String> = Vec::new();
     for s in &plan.sections {
         let name = s.section.as_str();
@@ -230,9 +230,10 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 grid.row([
                     name.to_owned(),
                     style.yellow(s.action.as_str()),
-                    format!("{} → {}", s.items_before, s.items_after),
                     format!(
-                        "{} ({})",
+                        "{} → {} {} ({})",
+                        s.items_before,
+                        s.items_after,
                         if s.items_after == 1 { "item" } else { "items" },
                         parts.join(", ")
                     ),
@@ -542,10 +543,11 @@ pub(crate) fn table_json(table: &Table) -> Value {
 
 /// `history` as a table for people, the current version marked with `*`.
 pub(crate) fn history(versions: &[store::VersionInfo], style: Style) -> String {
-    let mut grid = Grid::new(["Version", "Time", "Action", "Export", "Sections"], style).right(0);
+    // The current version is marked with `*` before its number, the others with a space.
+    let mut grid = Grid::new([" Version", "Time", "Action", "Export", "Sections"], style);
     for v in versions {
         grid.row([
-            format!("{}{}", if v.current { "*" } else { "" }, v.version),
+            format!("{}{}", if v.current { "*" } else { " " }, v.version),
             escape_for_terminal(&v.time).into_owned(),
             escape_for_terminal(&v.action).into_owned(),
             match (&v.export, v.restored) {
