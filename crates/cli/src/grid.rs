@@ -4,7 +4,7 @@
 //! wrapped or cut (a long path stays whole and copyable). The header, when there is one, is bold
 //! as a whole. Every cell is text already escaped for a terminal by its caller.
 
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::term::Style;
 
@@ -14,7 +14,6 @@ pub(crate) struct Grid {
     header: bool,
     style: Style,
     indent: usize,
-    right: Vec<usize>,
 }
 
 impl Grid {
@@ -32,7 +31,7 @@ impl Grid {
         let mut table = Table::new();
         table.load_style(presets::NOTHING);
         table.set_content_arrangement(ContentArrangement::Disabled);
-        Grid { table, header: false, style, indent: 0, right: Vec::new() }
+        Grid { table, header: false, style, indent: 0 }
     }
 
     /// Starts every line with `cells` spaces.
@@ -47,21 +46,12 @@ impl Grid {
         self.table.add_row(cells);
     }
 
-    /// Aligns column `index` (from 0) to the right, as numbers are.
-    pub(crate) fn right(mut self, index: usize) -> Grid {
-        self.right.push(index);
-        self
-    }
-
     /// The lines, the header's first (bold where colour is on), then one per row.
     pub(crate) fn lines(&mut self) -> Vec<String> {
         self.table.discover_columns();
         let last = self.table.column_iter().count().saturating_sub(1);
         for (i, c) in self.table.column_iter_mut().enumerate() {
             c.set_padding((0, if i == last { 0 } else { 2 }));
-            if self.right.contains(&i) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
         }
         let pad = " ".repeat(self.indent);
         self.table
@@ -104,10 +94,10 @@ mod tests {
         assert_eq!(lines[1], "1   版本  \x1b[31mmissing\x1b[0m");
         assert_eq!(lines[2], "10  abc   \x1b[32mOK\x1b[0m");
         let plain = Style { on: false };
-        let mut g = Grid::headless(plain).indent(2).right(1);
+        let mut g = Grid::headless(plain).indent(2);
         g.row(["a", "1"]);
         g.row(["bb", "100"]);
         g.row(["c"]);
-        assert_eq!(g.render(), "  a     1\n  bb  100\n  c\n");
+        assert_eq!(g.render(), "  a   1\n  bb  100\n  c\n");
     }
 }

@@ -40,7 +40,8 @@ impl Run {
 /// A `jimsctl` command with a clean environment: no colour, no inherited secrets.
 pub(crate) fn cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jimsctl"));
-    c.env_remove("NO_COLOR").stdin(Stdio::null());
+    c.env_remove("NO_COLOR").env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");
+    c.stdin(Stdio::null());
     for (k, _) in std::env::vars() {
         if k.starts_with("JIMS_SECRET_") || k.starts_with("JIMSCTL_") {
             c.env_remove(k);
