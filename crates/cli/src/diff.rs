@@ -288,16 +288,25 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
             ),
         ));
     }
-    let now = target.version_configuration(current)?;
+    // The live files as they are, hand edits included: what the rollback replaces. A section
+    // whose live file a hand edit broke is not compared item by item, only named.
+    let (now, unreadable) = target.live_configuration_readable()?;
+    let edited = target.drift()?.filter(|d| !d.is_clean());
     let then = target.version_configuration(to)?;
+    let broken = |id: &model::SectionId| unreadable.iter().any(|(u, _)| u == id);
     let mut sections: Vec<_> = now.ids();
     sections.extend(then.ids());
+    sections.retain(|id| !broken(id));
     sections.sort();
     sections.dedup();
     let selection = select::Selection { sections, partial: false, merge_event_sources: false };
-    let mut right = then;
+    let mut right = then.clone();
+    for (id, _) in &unreadable {
+        right.remove(*id);
+    }
     secrets::align_equal_secrets(&now, &mut right, &[target.key()]);
     let plan = select::plan(&now, &right, &selection);
+    let items_then = |id: model::SectionId| then.get(id).map(|s| s.item_count());
     if t.output.format == OutputFormat::Json {
         let v = json!({
             "status": "dry-run",
@@ -305,14 +314,50 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
             "to": to,
             "would_be_version": current + 1,
             "changes": sections_json(&plan, &now, &right),
+            "edited": edited.is_some() || !unreadable.is_empty(),
+            "edited_files": edited.as_ref().map(|d| &d.files),
+            "unreadable": unreadable.iter().map(|(id, why)| json!({
+                "section": id.as_str(),
+                "error": why,
+                "items_after": items_then(*id),
+            })).collect::<Vec<_>>(),
         });
         outln!("{v:#}");
-    } else {
+        return Ok(0);
+    }
+    outln!(
+        "Dry run: rolling back {} from version {current} to version {to} would do this (nothing was written):",
+        crate::render::path(&t.target)
+    );
+    out!("{}", changes_text(&plan, &now, &right, style));
+    for (id, why) in &unreadable {
+        let after = match items_then(*id) {
+            Some(n) => format!("version {to}'s {n} {}", if n == 1 { "item" } else { "items" }),
+            None => format!("nothing (version {to} does not hold it)"),
+        };
         outln!(
-            "Dry run: rolling back {} from version {current} to version {to} would do this (nothing was written):",
-            t.target.display()
+            "{}  {}  its live file was changed by hand and no longer reads ({}); the rollback \
+             replaces it with {after}.",
+            id.as_str(),
+            style.yellow("replaced"),
+            clean(why)
         );
-        out!("{}", changes_text(&plan, &now, &right, style));
+    }
+    if edited.is_some() || !unreadable.is_empty() {
+        let files = match &edited {
+            Some(d) => {
+                let list: Vec<String> =
+                    d.files.iter().map(|f| format!("cwd/{}", clean(f.path))).collect();
+                format!(" ({})", list.join(", "))
+            }
+            None => String::new(),
+        };
+        outln!(
+            "{}: the live files were changed by hand since version {current}{files}. The rollback \
+             replaces them; as they are now, hand edits included, they stay in the history as \
+             version {current}.",
+            style.yellow("Note")
+        );
     }
     Ok(0)
 }
