@@ -274,7 +274,7 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         let _ = write!(out, ", {} unchanged (nothing new to write)", t.unchanged);
     }
     if t.dry_run > 0 {
-        let _ = write!(out, ", {} dry run(s)", t.dry_run);
+        let _ = write!(out, ", {}", crate::import::plural(t.dry_run, "dry run"));
     }
     let _ = write!(out, ", {} failed", t.failed);
     if t.skipped > 0 {
@@ -299,8 +299,8 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         let why = match (&r.error, r.status) {
             (Some(e), _) => escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned(),
             (None, EntryStatus::MissingPasswords) => format!(
-                "{} password(s) missing: {}",
-                r.passwords.map_or(0, |p| p.remaining),
+                "{} missing: {}",
+                crate::import::plural(r.passwords.map_or(0, |p| p.remaining), "password"),
                 r.missing
                     .iter()
                     .take(3)

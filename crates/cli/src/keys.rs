@@ -106,12 +106,12 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
                 if a.dry_run { "not made yet".to_owned() } else { report.new_id.clone() }
             );
             outln!(
-                "{} password(s) {}re-sealed under the new key{}; {} {{capi}}/{{fsw}} value(s) \
-                 left as they are.",
-                report.resealed,
+                "{} {}re-sealed under the new key{}; {} left as {}.",
+                crate::import::plural(report.resealed, "password"),
                 if a.dry_run { "would be " } else { "" },
                 report.version.map(|v| format!(", as version {v}")).unwrap_or_default(),
-                report.untouched
+                crate::import::plural(report.untouched, "{capi}/{fsw} value"),
+                if report.untouched == 1 { "it is" } else { "they are" }
             );
         }
         store::KeyKind::Transport => outln!(
@@ -183,7 +183,8 @@ pub(crate) fn retire(a: KeyRetireArgs) -> Result<u8, Error> {
     }
     if !report.resealed_versions.is_empty() {
         let list: Vec<String> = report.resealed_versions.iter().map(u64::to_string).collect();
-        outln!("Re-sealed history version(s) {} under the current key.", list.join(", "));
+        let noun = if list.len() == 1 { "version" } else { "versions" };
+        outln!("Re-sealed history {noun} {} under the current key.", list.join(", "));
     }
     outln!(
         "Retired the {} key {} of {}: it is destroyed, and nothing here needs it any more.",
@@ -204,9 +205,9 @@ pub(crate) fn print_recipients(r: &ExportReport) {
     }
     if !r.recipients.is_empty() {
         outln!(
-            "{} password(s) sealed under a fresh data key that only those recipients can \
-             unwrap; they import it with no --source-key.",
-            r.opened
+            "{} sealed under a fresh data key that only those recipients can unwrap; they \
+             import it with no --source-key.",
+            crate::import::plural(r.opened, "password")
         );
     }
 }

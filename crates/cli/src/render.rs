@@ -379,14 +379,15 @@ pub(crate) fn import_text(
             if o.creates_target { " (would be created)" } else { "" }
         ),
         Status::MissingPasswords if dry_run => format!(
-            "Dry run: importing {export} ({}) into {target} would stop: {} password(s) missing \
-             (nothing was written). It would do this once they are given:",
+            "Dry run: importing {export} ({}) into {target} would stop: {} missing \
+             (nothing was written). It would do this once {} given:",
             o.format,
-            o.table.remaining()
+            crate::import::plural(o.table.remaining(), "password"),
+            if o.table.remaining() == 1 { "it is" } else { "they are" }
         ),
         Status::MissingPasswords => format!(
-            "Cannot import {export} into {target} yet: {} password(s) missing. Nothing was written.",
-            o.table.remaining()
+            "Cannot import {export} into {target} yet: {} missing. Nothing was written.",
+            crate::import::plural(o.table.remaining(), "password")
         ),
         Status::WarningNotAccepted => format!(
             "The partial-import warning was not accepted; nothing was written.\n\
@@ -433,8 +434,9 @@ pub(crate) fn import_text(
     if o.sealed_plaintext > 0 {
         let _ = write!(
             line,
-            "; {} plaintext password(s) in the export were sealed",
-            o.sealed_plaintext
+            "; {} in the export {} sealed",
+            crate::import::plural(o.sealed_plaintext, "plaintext password"),
+            if o.sealed_plaintext == 1 { "was" } else { "were" }
         );
     }
     if o.resealed > 0 {
