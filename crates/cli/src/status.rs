@@ -66,7 +66,7 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                files.row([change, format!("cwd/{}", clean(&f.path))]);
+                files.row([change, format!("cwd/{}", clean(f.path))]);
             }
             out!("{}", files.render());
             for sec in &d.sections {

@@ -129,8 +129,7 @@ fn a_warning_not_accepted_says_how_many_passwords_the_import_needs() {
 fn counts_are_said_in_words_one_password_two_passwords_never_password_s() {
     let dir = tmp();
     // Every password of the full export but one.
-    let all =
-        std::fs::read_to_string(crate::support::fixture("exports/full.secrets.toml")).unwrap();
+    let all = std::fs::read_to_string(fixture("exports/full.secrets.toml")).unwrap();
     let one_short = all.replacen("DC10 = ", "# DC10 = ", 1);
     let secrets = dir.path().join("s.toml");
     std::fs::write(&secrets, one_short).unwrap();
@@ -144,7 +143,7 @@ fn counts_are_said_in_words_one_password_two_passwords_never_password_s() {
     let r = run(&["import", "exports/full.xml", "--target", &t, "--secrets", &spec, "--dry-run"]);
     assert!(r.stdout.contains("would stop: 1 password missing"), "{}", r.stdout);
     assert!(r.stdout.contains("once it is given:"), "{}", r.stdout);
-    let spec = format!("file:{}", crate::support::fixture("exports/full.secrets.toml").display());
+    let spec = format!("file:{}", fixture("exports/full.secrets.toml").display());
     let r = run(&["import", "exports/full.xml", "--target", &t, "--secrets", &spec]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("4 plaintext passwords in the export were sealed"), "{}", r.stdout);
