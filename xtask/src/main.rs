@@ -4,6 +4,8 @@
 //!   docs' help blocks, then `test`).
 //! - `cargo xtask test [ARGS…]`: installs what the tests drive (pass, gnupg, script, fuse3) when
 //!   missing, then `cargo test --workspace ARGS…` (see `setup.rs`).
+//! - `cargo xtask duplicates`: fails when `cargo tree -d -p cli -e normal` prints anything (two
+//!   versions of one crate in the jimsctl binary).
 //! - `cargo xtask docs [--check]`: the help blocks of `docs/cli.md`, from `jimsctl -h` (see
 //!   `docs.rs`).
 //! - `cargo xtask gen-fixtures (--rewrite-committed | --out DIR) [--count N --scale K --seed S]`:
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
         "ci" => ci(),
         "test" => setup::run(rest),
         "docs" => docs::run(rest),
+        "duplicates" => duplicates(),
         "gen-fixtures" => gen_fixtures(rest),
         "bench" => bench::bench(rest),
         "bench-run" => bench::run(rest),
@@ -92,6 +95,7 @@ fn print_help() {
          crate in the binary (cargo tree -d), docs --check, then test\n  \
          test [ARGS…]             install what the tests drive when missing (pass, gnupg,\n                           \
          script, fuse3; apt-get, as root), then cargo test --workspace ARGS…\n  \
+         duplicates               fail when the jimsctl binary links two versions of a crate\n  \
          docs [--check]           rewrite (or check) the help blocks of docs/cli.md from jimsctl -h\n  \
          gen-fixtures --rewrite-committed\n                           \
          rewrite the committed fixtures under fixtures/ (--out DIR: a copy elsewhere)\n  \
