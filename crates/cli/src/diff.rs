@@ -33,6 +33,19 @@ pub(crate) fn run(a: DiffArgs, style: Style) -> Result<u8, Error> {
     } else if crate::render::verbosity() != crate::render::Verbosity::Quiet {
         outln!("--- {} ({})", clean(&left.label), describe(&left));
         outln!("+++ {} ({})", clean(&right.label), describe(&right));
+        for (name, side) in [("A", &left), ("B", &right)] {
+            let files = side.edited_by_hand();
+            if !files.is_empty() {
+                let list: Vec<String> = files.iter().map(|f| format!("cwd/{}", clean(f))).collect();
+                outln!(
+                    "{}: {name} is read from the live files, changed by hand since version {} \
+                     was written ({}): it shows them as they are now.",
+                    style.yellow("Note"),
+                    side.version.unwrap_or_default(),
+                    list.join(", ")
+                );
+            }
+        }
         out!("{}", changes_text(&plan, &left.configuration, &right.configuration, style));
     }
     Ok(if a.exit_code && differ { 1 } else { 0 })
@@ -57,6 +70,10 @@ pub(crate) fn describe(side: &Side) -> String {
 
 fn side_json(side: &Side) -> Value {
     let mut v = json!({"path": side.label, "kind": side.kind});
+    let edited = side.edited_by_hand();
+    if !edited.is_empty() {
+        v["edited_by_hand"] = edited.into();
+    }
     if let Some(n) = side.version {
         v["version"] = n.into();
     }
