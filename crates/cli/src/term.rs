@@ -51,8 +51,8 @@ pub(crate) fn color_from_args(args: &[std::ffi::OsString]) -> ColorWhen {
 
 /// Whether `stream` gets colour, as anstream decides it (and so clap): `--color always` or
 /// `never` as given; with `auto`, never when `NO_COLOR` is set and not empty, always when
-/// `CLICOLOR_FORCE` is set and not `0`, never when `CLICOLOR=0`, and otherwise only on a
-/// terminal that has colours (`TERM` set and not `dumb`).
+/// `CLICOLOR_FORCE` is set and not empty, never when `CLICOLOR=0`, and otherwise only on a
+/// terminal that has colours (`TERM` set and not `dumb`, or `CLICOLOR` set, or under CI).
 fn color_for(stream: &impl anstream::stream::RawStream) -> bool {
     anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
 }
@@ -78,7 +78,9 @@ pub(crate) fn color_dialog() -> bool {
             !anstyle_query::no_color()
                 && (anstyle_query::clicolor_force()
                     || (clicolor != Some(false)
-                        && (anstyle_query::term_supports_color() || clicolor == Some(true))))
+                        && (anstyle_query::term_supports_color()
+                            || clicolor == Some(true)
+                            || anstyle_query::is_ci())))
         }
     }
 }

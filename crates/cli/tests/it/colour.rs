@@ -16,7 +16,7 @@ const RED_MISSING: &str = "\x1b[31mmissing\x1b[0m";
 /// `jimsctl [FLAGS] passwords exports/full.xml` through a pipe, with `envs` set; its stdout.
 fn piped(envs: &[(&str, &str)], flags: &[&str]) -> String {
     let mut c = cmd();
-    c.current_dir(fixtures()).env("TERM", "xterm-256color");
+    c.current_dir(fixtures()).env("TERM", "xterm-256color").env("CI", "true");
     for (k, v) in envs {
         c.env(k, v);
     }
@@ -34,7 +34,7 @@ fn coloured(stdout: &str) -> bool {
 
 #[test]
 fn through_a_pipe_colour_follows_the_flag_then_no_color_then_clicolor_force() {
-    assert!(!coloured(&piped(&[], &[])), "not a terminal: plain");
+    assert!(!coloured(&piped(&[], &[])), "not a terminal (even under CI): plain");
     assert!(!coloured(&piped(&[("CLICOLOR", "1")], &[])), "CLICOLOR=1 only allows colour");
     assert!(coloured(&piped(&[("CLICOLOR_FORCE", "1")], &[])));
     assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[])));
@@ -59,6 +59,8 @@ fn on_terminal(term: Option<&str>, envs: &[(&str, &str)], flags: &[&str]) -> Str
         .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("TERM")
+        // Under CI (`CI` set), anstream colours a terminal whatever TERM says.
+        .env_remove("CI")
         .env("XDG_CONFIG_HOME", isolated_home().join("config"))
         .env("XDG_STATE_HOME", isolated_home().join("state"))
         .stdin(Stdio::null());
@@ -83,4 +85,5 @@ fn on_a_terminal_colour_is_on_unless_no_color_clicolor_0_a_dumb_terminal_or_neve
     assert!(!coloured(&on_terminal(None, &[], &[])), "no TERM: no colours known");
     assert!(coloured(&on_terminal(Some("dumb"), &[("CLICOLOR_FORCE", "1")], &[])));
     assert!(coloured(&on_terminal(Some("dumb"), &[], &["--color", "always"])));
+    assert!(coloured(&on_terminal(None, &[("CI", "true")], &[])), "a CI log keeps colours");
 }
