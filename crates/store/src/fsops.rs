@@ -86,21 +86,11 @@ mod fault {
 
     /// Announces a `syncfs` of the filesystem holding `dir` (see [`syncfs_marked`]).
     pub(super) fn mark_syncfs(dir: &std::path::Path) {
-        use std::os::unix::ffi::OsStrExt;
         if !syncfs_marked() {
             return;
         }
-        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return };
         let mut buf = [0u8; 1];
-        // SAFETY: valid NUL-terminated strings and a buffer of the length given.
-        unsafe {
-            libc::getxattr(
-                c.as_ptr(),
-                c"user.powercut.syncfs".as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
+        let _ = rustix::fs::getxattr(dir, "user.powercut.syncfs", &mut buf);
     }
 
     pub(super) fn exchange_disabled() -> bool {
@@ -136,8 +126,6 @@ impl Syncs {
 pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
     #[cfg(target_os = "linux")]
     {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
         /// `FUSE_SUPER_MAGIC` (linux/magic.h): every FUSE filesystem, fuseblk included.
         const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
         #[cfg(feature = "fault-injection")]
@@ -147,15 +135,11 @@ pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
         let mut at = Some(path);
         while let Some(p) = at {
             let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
-            let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
-            // SAFETY: `st` is plain data the call fills; `c` is a valid NUL-terminated path.
-            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-            if unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0 {
+            match rustix::fs::statfs(p) {
                 #[allow(clippy::unnecessary_cast)]
-                return st.f_type as i64 != FUSE_SUPER_MAGIC;
-            }
-            if io::Error::last_os_error().kind() != io::ErrorKind::NotFound {
-                return false;
+                Ok(st) => return st.f_type as i64 != FUSE_SUPER_MAGIC,
+                Err(rustix::io::Errno::NOENT) => {}
+                Err(_) => return false,
             }
             at = p.parent();
         }
@@ -175,12 +159,9 @@ pub(crate) fn syncfs(dir: &Path) -> Result<(), Error> {
     step("sync filesystem");
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
         let d = File::open(dir).map_err(|e| Error::io("open the folder", dir, e))?;
-        // SAFETY: `d` is an open descriptor for the duration of the call.
-        if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
-            return Err(Error::io("sync the filesystem of", dir, io::Error::last_os_error()));
-        }
+        rustix::fs::syncfs(&d)
+            .map_err(|e| Error::io("sync the filesystem of", dir, io::Error::from(e)))?;
         #[cfg(feature = "fault-injection")]
         fault::mark_syncfs(dir);
     }
@@ -277,23 +258,8 @@ pub(crate) fn exchange(a: &Path, b: &Path) -> Result<bool, Error> {
 
 #[cfg(target_os = "linux")]
 fn exchange_sys(a: &Path, b: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let a = CString::new(a.as_os_str().as_bytes())?;
-    let b = CString::new(b.as_os_str().as_bytes())?;
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call; renameat2
-    // only reads them.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    Ok(renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -402,106 +368,48 @@ impl EntryKind {
 /// The names in the folder `path` (without `.` and `..`) and their kinds; `None` when it does
 /// not exist; a symbolic link in its place is [`crate::ErrorKind::Symlink`]. One `open`
 /// (`O_NOFOLLOW`, so no `lstat` first), `getdents64` until it is done, one `close`: two calls
-/// fewer than an `lstat` and `read_dir`. Linux only; elsewhere through `read_dir`.
+/// fewer than an `lstat` and `read_dir`.
 pub(crate) fn list_dir(path: &Path) -> Result<Option<Vec<(std::ffi::OsString, EntryKind)>>, Error> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::ffi::OsStr;
-        use std::os::fd::AsRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        let dir = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-            .open(path)
-        {
-            Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Error::symlink(path)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                // A link, with O_DIRECTORY, is "not a folder" too: tell which.
-                lstat(path)?;
-                return Err(Error::corrupt(path, "expected a folder, found a file"));
-            }
-            Err(e) => return Err(Error::io("list", path, e)),
-        };
-        // 8-aligned, as `linux_dirent64` records are.
-        let mut buf = vec![0u64; 4096];
-        let mut out = Vec::new();
-        loop {
-            // SAFETY: `buf` is writable for the length given, and `dir` is an open folder for
-            // the duration of the call.
-            let n = unsafe {
-                libc::syscall(
-                    libc::SYS_getdents64,
-                    dir.as_raw_fd(),
-                    buf.as_mut_ptr().cast::<u8>(),
-                    buf.len() * 8,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(Error::io("list", path, e));
-            }
-            if n == 0 {
-                break;
-            }
-            // SAFETY: the kernel wrote `n` bytes of whole records into `buf`.
-            let bytes =
-                unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
-            let mut at = 0;
-            while at + 19 <= bytes.len() {
-                // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type;
-                // char d_name[]; }
-                let reclen = u16::from_ne_bytes([bytes[at + 16], bytes[at + 17]]) as usize;
-                if reclen == 0 || at + reclen > bytes.len() {
-                    break;
-                }
-                let d_type = bytes[at + 18];
-                let name = &bytes[at + 19..at + reclen];
-                let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
-                at += reclen;
-                if name == b"." || name == b".." {
-                    continue;
-                }
-                let name = OsStr::from_bytes(name).to_os_string();
-                let kind = match d_type {
-                    libc::DT_DIR => EntryKind::Dir,
-                    libc::DT_REG => EntryKind::File,
-                    libc::DT_LNK => EntryKind::Symlink,
-                    // The filesystem does not say: ask.
-                    libc::DT_UNKNOWN => match lstat_raw(&path.join(&name)) {
-                        Some(m) => EntryKind::of(m.file_type()),
-                        None => EntryKind::Other,
-                    },
-                    _ => EntryKind::Other,
-                };
-                out.push((name, kind));
-            }
-        }
-        Ok(Some(out))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        if lstat(path)?.is_none() {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        for entry in fs::read_dir(path).map_err(|e| Error::io("list", path, e))? {
-            let entry = entry.map_err(|e| Error::io("list", path, e))?;
-            let t = entry.file_type().map_err(|e| Error::io("inspect", &entry.path(), e))?;
-            out.push((entry.file_name(), EntryKind::of(t)));
-        }
-        Ok(Some(out))
-    }
-}
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
 
-/// `symlink_metadata`, any failure as `None`.
-#[cfg(target_os = "linux")]
-fn lstat_raw(path: &Path) -> Option<fs::Metadata> {
-    fs::symlink_metadata(path).ok()
+    use rustix::fs::{CWD, Dir, FileType, Mode, OFlags, openat};
+    use rustix::io::Errno;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = match openat(CWD, path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(Errno::LOOP) => return Err(Error::symlink(path)),
+        Err(Errno::NOTDIR) => {
+            // A link, with O_DIRECTORY, is "not a folder" too: tell which.
+            lstat(path)?;
+            return Err(Error::corrupt(path, "expected a folder, found a file"));
+        }
+        Err(e) => return Err(Error::io("list", path, e.into())),
+    };
+    let mut dir = Dir::new(fd).map_err(|e| Error::io("list", path, e.into()))?;
+    let mut out = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(|e| Error::io("list", path, e.into()))?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let name = OsStr::from_bytes(name).to_os_string();
+        let kind = match entry.file_type() {
+            FileType::Directory => EntryKind::Dir,
+            FileType::RegularFile => EntryKind::File,
+            FileType::Symlink => EntryKind::Symlink,
+            // The filesystem does not say: ask.
+            FileType::Unknown => match fs::symlink_metadata(path.join(&name)) {
+                Ok(m) => EntryKind::of(m.file_type()),
+                Err(_) => EntryKind::Other,
+            },
+            _ => EntryKind::Other,
+        };
+        out.push((name, kind));
+    }
+    Ok(Some(out))
 }
 
 /// Reads a regular file without following a symbolic link; `None` when it does not exist.
@@ -604,42 +512,21 @@ pub(crate) fn link_unnamed(file: &File, to: &Path) -> io::Result<bool> {
     step("link");
     #[cfg(target_os = "linux")]
     {
-        use std::ffi::CString;
+        use rustix::fs::{AtFlags, CWD, linkat};
+        use rustix::io::Errno;
         use std::os::fd::AsRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        let fd = file.as_raw_fd();
-        let to = CString::new(to.as_os_str().as_bytes())?;
-        let proc = CString::new(format!("/proc/self/fd/{fd}"))?;
-        // SAFETY: both paths are NUL-terminated strings that outlive the call.
-        let r = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                proc.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if r == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ENOENT) {
-            return Err(e);
+        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match linkat(CWD, proc.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW) {
+            Ok(()) => return Ok(true),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
         }
         // No /proc: the descriptor itself, which needs CAP_DAC_READ_SEARCH.
-        // SAFETY: `fd` is open for the duration of the call; the empty path is a valid string.
-        let r = unsafe {
-            libc::linkat(fd, c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH)
-        };
-        if r == 0 {
-            return Ok(true);
+        match linkat(file, "", CWD, to, AtFlags::EMPTY_PATH) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-        let e = io::Error::last_os_error();
-        if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM | libc::EACCES)) {
-            return Ok(false);
-        }
-        Err(e)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -678,18 +565,16 @@ pub(crate) fn sync_file(file: &File, path: &Path) -> Result<(), Error> {
 /// its writer for as long as it lives, so that a later run tells a dead writer's leftover (free)
 /// from a live writer's (locked).
 pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    use rustix::fs::FlockOperation;
+    use rustix::io::Errno;
+    let op =
+        if wait { FlockOperation::LockExclusive } else { FlockOperation::NonBlockingLockExclusive };
     loop {
-        // SAFETY: `file` is an open descriptor for the duration of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            _ => return Err(e),
+        match rustix::fs::flock(file, op) {
+            Ok(()) => return Ok(true),
+            Err(Errno::INTR) => continue,
+            Err(Errno::WOULDBLOCK) => return Ok(false),
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -697,7 +582,7 @@ pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
 /// Eight random bytes as hex, for temporary names.
 pub(crate) fn random_suffix() -> Result<String, Error> {
     let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|e| {
+    getrandom::getrandom(&mut b).map_err(|e| {
         Error::new(
             crate::ErrorKind::Crypto,
             format!("the operating system's random number generator failed: {e}"),
