@@ -39,7 +39,7 @@ pub struct Side {
     /// The sections it holds.
     pub configuration: Configuration,
     /// A managed side's folder, open for reading: its key opens the side's sealed passwords.
-    target: Option<store::Target>,
+    target: Option<store::TargetView>,
 }
 
 impl std::fmt::Debug for Side {
@@ -55,7 +55,7 @@ impl std::fmt::Debug for Side {
 impl Side {
     /// The managed folder's key, for a managed side or a version of one.
     pub fn key(&self) -> Option<&crypto::ServerKey> {
-        self.target.as_ref().map(store::Target::key)
+        self.target.as_ref().map(store::TargetView::key)
     }
 
     /// For a side read from a managed folder's live files (the folder itself, or `DIR@N` of
@@ -149,8 +149,8 @@ pub fn open_side(spec: &str) -> Result<Side, Error> {
 /// value.
 pub fn diff(a: &Side, b: &Side, extra_keys: &[crypto::ServerKey]) -> Plan {
     let mut keys: Vec<&crypto::ServerKey> = extra_keys.iter().collect();
-    keys.extend(a.target.iter().map(store::Target::key));
-    keys.extend(b.target.iter().map(store::Target::key));
+    keys.extend(a.target.iter().map(store::TargetView::key));
+    keys.extend(b.target.iter().map(store::TargetView::key));
     let mut right = b.configuration.clone();
     secrets::align_equal_secrets(&a.configuration, &mut right, &keys);
     let mut sections: Vec<SectionId> = a.configuration.ids();

@@ -192,7 +192,40 @@ pub fn import(
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Ready(chain, cache);
-    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import, None)
+    run_import(export_path, target_dir, options, chained, interaction, None)
+}
+
+/// An import: a dry run opens its target only to look, an import to write it.
+fn run_import(
+    export_path: &Path,
+    target_dir: &Path,
+    options: &ImportOptions,
+    chained: Chained<'_>,
+    interaction: &dyn Interaction,
+    group: Option<&store::Group>,
+) -> Result<Outcome, Error> {
+    let target_dir = Some(target_dir);
+    if options.dry_run {
+        run::<store::Read>(
+            export_path,
+            target_dir,
+            options,
+            chained,
+            interaction,
+            Mode::Import,
+            None,
+        )
+    } else {
+        run::<store::Write>(
+            export_path,
+            target_dir,
+            options,
+            chained,
+            interaction,
+            Mode::Import,
+            group,
+        )
+    }
 }
 
 /// The chain of an import and its cache: made by the caller, or only when the import reaches
@@ -217,7 +250,7 @@ pub(crate) fn import_later<'c>(
     group: Option<&store::Group>,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Later(Box::new(lookup));
-    run(export_path, Some(target_dir), options, chained, interaction, Mode::Import, group)
+    run_import(export_path, target_dir, options, chained, interaction, group)
 }
 
 /// The Add Missing Passwords table of an import, without writing or asking for acceptance;
@@ -231,10 +264,94 @@ pub fn passwords(
     interaction: &dyn Interaction,
 ) -> Result<Outcome, Error> {
     let chained = Chained::Ready(chain, None);
-    run(export_path, target_dir, options, chained, interaction, Mode::Passwords, None)
+    run::<store::Read>(
+        export_path,
+        target_dir,
+        options,
+        chained,
+        interaction,
+        Mode::Passwords,
+        None,
+    )
 }
 
-fn run(
+/// What a run does with its target, by the kind of handle it opens: an import opens it to
+/// write it ([`store::Write`]) and commits; a dry run and `passwords` open it only to look
+/// ([`store::Read`]), so they cannot commit.
+trait Access: store::Access + Sized {
+    /// Step 1 of an import into `dir`: an import opens it (it checks that nobody is writing
+    /// it, reads it and lets its lock go; the files are parsed once the export says which
+    /// sections it replaces); a dry run only checks it, cheaply, and opens it at step 3.
+    fn open_first(dir: &Path) -> Result<Option<store::Target<Self>>, Error>;
+    /// Step 3 for a target not opened at step 1: read without a lock, but for the sections
+    /// `unparsed` (`dir` `None`: a new server that lives nowhere). (An import opens its target
+    /// at step 1, where it always has one.)
+    fn open_then(
+        dir: Option<&Path>,
+        unparsed: &[SectionId],
+    ) -> Result<store::Target<Self>, store::Error>;
+    /// Step 5: the commit of `new` (staged in `group` when one is given).
+    fn commit(
+        target: store::Target<Self>,
+        group: Option<&store::Group>,
+        new: &model::Configuration,
+        meta: store::CommitMeta,
+    ) -> Result<(store::CommitReport, Option<store::Staged>), Error>;
+}
+
+impl Access for store::Write {
+    fn open_first(dir: &Path) -> Result<Option<store::Target>, Error> {
+        Ok(Some(store::Target::open_unlocked(dir, &SectionId::ALL)?))
+    }
+
+    fn open_then(
+        dir: Option<&Path>,
+        unparsed: &[SectionId],
+    ) -> Result<store::Target, store::Error> {
+        store::Target::open_unlocked(dir.unwrap_or(Path::new("")), unparsed)
+    }
+
+    fn commit(
+        target: store::Target,
+        group: Option<&store::Group>,
+        new: &model::Configuration,
+        meta: store::CommitMeta,
+    ) -> Result<(store::CommitReport, Option<store::Staged>), Error> {
+        Ok(match group {
+            Some(group) => target.commit_in(group, new, meta)?,
+            None => (target.commit(new, meta)?, None),
+        })
+    }
+}
+
+impl Access for store::Read {
+    fn open_first(dir: &Path) -> Result<Option<store::TargetView>, Error> {
+        store::check_target(dir)?;
+        Ok(None)
+    }
+
+    fn open_then(
+        dir: Option<&Path>,
+        unparsed: &[SectionId],
+    ) -> Result<store::TargetView, store::Error> {
+        match dir {
+            Some(dir) => store::Target::open_view(dir, unparsed),
+            None => store::Target::detached(),
+        }
+    }
+
+    fn commit(
+        _: store::TargetView,
+        _: Option<&store::Group>,
+        _: &model::Configuration,
+        _: store::CommitMeta,
+    ) -> Result<(store::CommitReport, Option<store::Staged>), Error> {
+        // A run that only looks returns before step 5 (`asks` is false).
+        Err(Error::new(ErrorKind::Usage, "a dry run or `passwords` writes nothing"))
+    }
+}
+
+fn run<A: Access>(
     export_path: &Path,
     target_dir: Option<&Path>,
     options: &ImportOptions,
@@ -244,18 +361,13 @@ fn run(
     group: Option<&store::Group>,
 ) -> Result<Outcome, Error> {
     let asks = mode == Mode::Import && !options.dry_run;
-    // 1. The arguments and the target, before anything expensive. An import opens its target
-    // now: it checks that nobody is writing it, reads it and lets its lock go (the files are
-    // parsed once the export says which sections it replaces); a dry run checks it cheaply.
+    debug_assert_eq!(asks, A::WRITES, "an import opens its target to write it, the rest to look");
+    // 1. The arguments and the target, before anything expensive (see `Access::open_first`).
     let mut opened = None;
     if mode == Mode::Import
         && let Some(target_dir) = target_dir
     {
-        if asks {
-            opened = Some(store::Target::open_unlocked(target_dir, &SectionId::ALL)?);
-        } else {
-            store::check_target(target_dir)?;
-        }
+        opened = A::open_first(target_dir)?;
     }
     let source_key = options.source_key.as_deref().map(read_key_file).transpose()?;
     // 2. The export.
@@ -282,18 +394,12 @@ fn run(
             }
             target
         }
-        None => {
-            let open = |unparsed: &[SectionId]| match target_dir {
-                Some(dir) => store::Target::open_view(dir, unparsed),
-                None => store::Target::detached(),
-            };
-            match open(&[]) {
-                Err(e) if options.no_plan && e.kind() == store::ErrorKind::Parse => {
-                    open(&replaced())?
-                }
-                other => other?,
+        None => match A::open_then(target_dir, &[]) {
+            Err(e) if options.no_plan && e.kind() == store::ErrorKind::Parse => {
+                A::open_then(target_dir, &replaced())?
             }
-        }
+            other => other?,
+        },
     };
 
     let mut outcome = Outcome {
@@ -487,10 +593,7 @@ fn run(
 
     // 5. The commit: under the lock, at the version read, or busy.
     let meta = commit_meta(export_path, &selection, &merged, &outcome);
-    let (report, staged) = match group {
-        Some(group) => target.commit_in(group, &merged, meta)?,
-        None => (target.commit(&merged, meta)?, None),
-    };
+    let (report, staged) = A::commit(target, group, &merged, meta)?;
     outcome.staged = staged;
     outcome.status = if report.unchanged { Status::Unchanged } else { Status::Imported };
     outcome.version = Some(report.version);

@@ -112,7 +112,7 @@ fn read_small(path: &Path) -> Result<Vec<u8>, Error> {
 /// of the data key per recipient. Returns how many passwords were sealed.
 pub(crate) fn seal_to(
     config: &mut Configuration,
-    target: &store::Target,
+    target: &store::Target<impl store::Access>,
     header: &mut Header,
     recipients: &[PublicKeyFile],
 ) -> Result<usize, Error> {
@@ -193,7 +193,7 @@ pub(crate) enum Unwrapped {
 pub(crate) fn unwrap_for(
     export_path: &Path,
     header: &Header,
-    target: &store::Target,
+    target: &store::Target<impl store::Access>,
 ) -> Result<Unwrapped, Error> {
     let tampered = |why: &str| {
         Error::new(

@@ -71,7 +71,7 @@ impl Drift {
     }
 }
 
-impl Target {
+impl<A: crate::target::Access> Target<A> {
     /// What was changed by hand in the live files since the current version was written:
     /// the files whose bytes differ, and in their sections the items added, removed or changed.
     /// `None` when the current version was written before jimsctl recorded what it wrote.

@@ -289,7 +289,7 @@ pub struct RetireReport {
     pub version: Option<u64>,
 }
 
-impl Target {
+impl<A: crate::target::Access> Target<A> {
     fn state_paths(&self) -> StatePaths {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
@@ -646,7 +646,7 @@ impl Target {
                     items,
                 };
                 report.version = Some(target.write_version(files, meta, None, None)?.version);
-                target = Target::open(&dir)?;
+                target = Target::open_writable(&dir, &[], true)?;
             }
             let state = target.state_paths();
             for (n, ids) in target.key_usage()? {

@@ -18,7 +18,9 @@
 //!   one, both atomically for the whole `cwd/`; [`Target::open_read`] and
 //!   [`Target::open_state`] serve export and history without a lock, reading the last
 //!   committed version even in the middle of a commit; [`check_target`] checks cheaply that a
-//!   folder can be imported into.
+//!   folder can be imported into. How a folder was opened is in its handle's type: a
+//!   [`Target`] (of [`Write`]) commits and rolls back, a [`TargetView`] (of [`Read`]) has no
+//!   such methods at all.
 //! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
 //!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
 //!   and [`Target::retire_key`].
@@ -82,7 +84,7 @@ pub use history::{CommitMeta, Counts, PasswordCounts, VersionInfo};
 pub use inspect::{Drift, FileChange, FileDrift, SectionDrift};
 pub use keys::{KeyInfo, KeyKind, RetireReport, RotateReport};
 pub use remote::{PushJournal, PushRecord, PushedFile, RemoteConfig};
-pub use target::{CommitReport, Target, check_target};
+pub use target::{Access, CommitReport, Read, Target, TargetView, Write, check_target};
 pub use time::now_rfc3339;
 
 use commit::NewFile;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::fsops::{self, Syncs};
 use crate::live::NativeFiles;
-use crate::target::Target;
+use crate::target::{Access, Target, Write};
 
 const REMOTE_TOML: &str = "remote.toml";
 const REMOTE_JSON: &str = "remote.json";
@@ -78,7 +78,7 @@ pub struct PushJournal {
     pub files: Vec<String>,
 }
 
-impl Target {
+impl<A: Access> Target<A> {
     fn state_file(&self, name: &str) -> PathBuf {
         self.state().root.join(name)
     }
@@ -94,70 +94,14 @@ impl Target {
         })
     }
 
-    /// Sets or replaces the remote. The record of the last push is kept when the URL is the
-    /// same (another pin, CA, user or endpoints), and dropped for a new URL (a new server).
-    /// Returns whether a record was kept. Needs the exclusive lock.
-    pub fn set_remote(&self, remote: &RemoteConfig) -> Result<bool, Error> {
-        self.check_writable()?;
-        let same = self.remote()?.is_some_and(|old| old.url == remote.url);
-        let record = self.push_record().ok().flatten();
-        let keep = same && record.as_ref().is_some_and(|r| r.url == remote.url);
-        if !keep {
-            // Dropped first: a crash before the new remote.toml leaves no record, so the next
-            // push sends everything, which is always safe.
-            self.remove_state_file(REMOTE_JSON)?;
-        }
-        let text = toml::to_string(remote).map_err(|e| {
-            Error::new(crate::ErrorKind::Io, format!("could not write the remote: {e}"))
-        })?;
-        self.replace_state_file(REMOTE_TOML, text.as_bytes())?;
-        Ok(keep)
-    }
-
-    /// Forgets the remote and its push record. Returns whether one was set.
-    pub fn unset_remote(&self) -> Result<bool, Error> {
-        self.check_writable()?;
-        let had = fsops::lstat(&self.state_file(REMOTE_TOML))?.is_some();
-        self.remove_state_file(REMOTE_TOML)?;
-        self.remove_state_file(REMOTE_JSON)?;
-        self.remove_state_file(JOURNAL)?;
-        Ok(had)
-    }
-
     /// The record of the last successful push, if any.
     pub fn push_record(&self) -> Result<Option<PushRecord>, Error> {
         self.read_json(REMOTE_JSON, "push record")
     }
 
-    /// Replaces the record of the last successful push. Needs the exclusive lock.
-    pub fn write_push_record(&self, record: &PushRecord) -> Result<(), Error> {
-        self.check_writable()?;
-        let text = serde_json::to_string_pretty(record).unwrap_or_default();
-        self.replace_state_file(REMOTE_JSON, text.as_bytes())
-    }
-
     /// The journal of an interrupted push, if one was left.
     pub fn push_journal(&self) -> Result<Option<PushJournal>, Error> {
         self.read_json(JOURNAL, "push journal")
-    }
-
-    /// Writes the journal of a push about to send. Needs the exclusive lock.
-    pub fn write_push_journal(&self, journal: &PushJournal) -> Result<(), Error> {
-        self.check_writable()?;
-        let text = serde_json::to_string_pretty(journal).unwrap_or_default();
-        self.replace_state_file(JOURNAL, text.as_bytes())
-    }
-
-    /// Removes the journal after a push's last request. Needs the exclusive lock.
-    pub fn remove_push_journal(&self) -> Result<(), Error> {
-        self.check_writable()?;
-        self.remove_state_file(JOURNAL)
-    }
-
-    /// Appends one line (a JSON object without secrets) to the audit log, durably.
-    pub fn append_audit(&self, line: &str) -> Result<(), Error> {
-        self.check_writable()?;
-        fsops::append_line(&self.state().audit(), line, Syncs::Now)
     }
 
     /// The native files of version `n`, byte for byte: the live ones for the current version,
@@ -183,6 +127,60 @@ impl Target {
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::corrupt(&path, format!("is not a valid {what}: {e}")))
+    }
+}
+
+/// What only a handle opened to write the folder may change: `remote.toml`, the last push's
+/// record and journal, the audit log.
+impl Target<Write> {
+    /// Sets or replaces the remote. The record of the last push is kept when the URL is the
+    /// same (another pin, CA, user or endpoints), and dropped for a new URL (a new server).
+    /// Returns whether a record was kept. Needs the exclusive lock.
+    pub fn set_remote(&self, remote: &RemoteConfig) -> Result<bool, Error> {
+        let same = self.remote()?.is_some_and(|old| old.url == remote.url);
+        let record = self.push_record().ok().flatten();
+        let keep = same && record.as_ref().is_some_and(|r| r.url == remote.url);
+        if !keep {
+            // Dropped first: a crash before the new remote.toml leaves no record, so the next
+            // push sends everything, which is always safe.
+            self.remove_state_file(REMOTE_JSON)?;
+        }
+        let text = toml::to_string(remote).map_err(|e| {
+            Error::new(crate::ErrorKind::Io, format!("could not write the remote: {e}"))
+        })?;
+        self.replace_state_file(REMOTE_TOML, text.as_bytes())?;
+        Ok(keep)
+    }
+
+    /// Forgets the remote and its push record. Returns whether one was set.
+    pub fn unset_remote(&self) -> Result<bool, Error> {
+        let had = fsops::lstat(&self.state_file(REMOTE_TOML))?.is_some();
+        self.remove_state_file(REMOTE_TOML)?;
+        self.remove_state_file(REMOTE_JSON)?;
+        self.remove_state_file(JOURNAL)?;
+        Ok(had)
+    }
+
+    /// Replaces the record of the last successful push. Needs the exclusive lock.
+    pub fn write_push_record(&self, record: &PushRecord) -> Result<(), Error> {
+        let text = serde_json::to_string_pretty(record).unwrap_or_default();
+        self.replace_state_file(REMOTE_JSON, text.as_bytes())
+    }
+
+    /// Writes the journal of a push about to send. Needs the exclusive lock.
+    pub fn write_push_journal(&self, journal: &PushJournal) -> Result<(), Error> {
+        let text = serde_json::to_string_pretty(journal).unwrap_or_default();
+        self.replace_state_file(JOURNAL, text.as_bytes())
+    }
+
+    /// Removes the journal after a push's last request. Needs the exclusive lock.
+    pub fn remove_push_journal(&self) -> Result<(), Error> {
+        self.remove_state_file(JOURNAL)
+    }
+
+    /// Appends one line (a JSON object without secrets) to the audit log, durably.
+    pub fn append_audit(&self, line: &str) -> Result<(), Error> {
+        fsops::append_line(&self.state().audit(), line, Syncs::Now)
     }
 
     fn replace_state_file(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
@@ -267,10 +265,7 @@ mod tests {
         drop(t);
         let read = Target::open_state(&dir).unwrap();
         assert_eq!(read.remote().unwrap().unwrap().url, "https://a:1505");
-        assert_eq!(
-            read.set_remote(&remote("https://b:1505")).unwrap_err().kind(),
-            crate::ErrorKind::ReadOnly
-        );
+        // (A handle opened for reading has no `set_remote` at all.)
         assert_eq!(read.version_files(0).unwrap().unwrap().len(), 11);
         assert!(read.version_files(7).unwrap().is_none());
     }

@@ -9,6 +9,7 @@
 //! around a commit in progress, and never wait for one or fail because of one.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use crypto::{KeyId, ServerKey};
@@ -47,16 +48,73 @@ pub struct CommitReport {
 /// How many times a reader looks again at a folder that a commit changed while it read.
 const READ_ATTEMPTS: u32 = 200;
 
-/// A managed server folder, opened. Dropping it releases the lock, when it holds one.
-pub struct Target {
+/// What a [`Target`] handle may do: [`Write`] or [`Read`], decided by how it was opened and
+/// fixed in its type, so that a handle opened for reading cannot even be asked to commit or
+/// roll back. Only these two.
+pub trait Access: sealed::Sealed {
+    /// Whether a handle of this kind may write the folder.
+    const WRITES: bool;
+}
+
+/// A [`Target`] opened to write the folder ([`Target::open`], [`Target::open_to_replace`],
+/// [`Target::open_unlocked`], [`Target::open_exclusive_state`]): it commits and rolls back.
+#[derive(Debug)]
+pub enum Write {}
+
+/// A [`Target`] opened to look only ([`Target::open_read`], [`Target::open_view`],
+/// [`Target::open_state`], [`Target::detached`]): it has no commit and no rollback, takes no
+/// lock, and reads the last committed version even in the middle of a commit.
+///
+/// Asking one to commit or roll back does not compile:
+///
+/// ```compile_fail
+/// let t = store::Target::open_read(std::path::Path::new("srv")).unwrap();
+/// let c = t.configuration().clone();
+/// t.commit(&c, store::CommitMeta::default());
+/// ```
+///
+/// ```compile_fail
+/// store::Target::open_state(std::path::Path::new("srv")).unwrap().rollback(None);
+/// ```
+///
+/// while the same calls on a handle opened to write do:
+///
+/// ```no_run
+/// let t = store::Target::open(std::path::Path::new("srv")).unwrap();
+/// let c = t.configuration().clone();
+/// t.commit(&c, store::CommitMeta::default()).unwrap();
+/// store::Target::open(std::path::Path::new("srv")).unwrap().rollback(None).unwrap();
+/// ```
+#[derive(Debug)]
+pub enum Read {}
+
+impl Access for Write {
+    const WRITES: bool = true;
+}
+
+impl Access for Read {
+    const WRITES: bool = false;
+}
+
+mod sealed {
+    /// Closes [`super::Access`] to the two kinds of handle.
+    pub trait Sealed {}
+    impl Sealed for super::Write {}
+    impl Sealed for super::Read {}
+}
+
+/// A managed folder opened for reading only: see [`Read`].
+pub type TargetView = Target<Read>;
+
+/// A managed server folder, opened: to write it ([`Write`], the default) or only to read it
+/// ([`Read`], [`TargetView`]). Dropping it releases the lock, when it holds one.
+pub struct Target<A: Access = Write> {
     pub(crate) dir: PathBuf,
     /// The folder's lock, while held: from [`Target::open`] on, or from the commit of a target
     /// opened without it.
     pub(crate) lock: Option<Lock>,
     /// Whether the folder exists (is managed); `false` for one the first commit creates.
     pub(crate) managed: bool,
-    /// Opened for reading only: no commit, no rollback.
-    pub(crate) read_only: bool,
     pub(crate) server_id: String,
     pub(crate) key: ServerKey,
     pub(crate) configuration: Configuration,
@@ -69,9 +127,10 @@ pub struct Target {
     pub(crate) version: u64,
     /// The retired keys (`keyring`), empty for a new folder.
     pub(crate) ring: crate::keys::KeyRing,
+    pub(crate) access: PhantomData<A>,
 }
 
-impl fmt::Debug for Target {
+impl<A: Access> fmt::Debug for Target<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Target")
             .field("dir", &self.dir)
@@ -83,7 +142,7 @@ impl fmt::Debug for Target {
     }
 }
 
-impl Target {
+impl Target<Write> {
     /// Opens `dir` for an import: takes the exclusive lock without waiting (another holder is
     /// [`ErrorKind::Busy`]), finishes or undoes an interrupted commit, and reads `server.toml`,
     /// the key and the current configuration.
@@ -115,64 +174,6 @@ impl Target {
         Target::open_writable(dir, replaced, false)
     }
 
-    fn open_writable(dir: &Path, replaced: &[SectionId], hold: bool) -> Result<Target, Error> {
-        for _ in 0..3 {
-            match layout::classify(dir)? {
-                DirState::Missing => {
-                    check_parent(dir)?;
-                    return Target::fresh(dir, false);
-                }
-                DirState::Empty => return Target::fresh(dir, false),
-                DirState::Other => return Err(layout::not_a_server_folder(dir)),
-                DirState::Unmanaged => return Err(layout::not_managed_adopt(dir)),
-                DirState::Managed => {
-                    let state = StatePaths::new(dir.join(STATE_DIR));
-                    let lock = match Lock::acquire_folder(&state.root, dir) {
-                        Ok(lock) => lock,
-                        // Undone (an interrupted creation) since it was looked at: look again.
-                        Err(e) if Lock::vanished(&e) => continue,
-                        Err(e) => return Err(e),
-                    };
-                    if crate::commit::recover(dir, &state)? == Recovery::Removed {
-                        continue;
-                    }
-                    let mut target = Target::load(dir, state, lock, replaced)?;
-                    if !hold {
-                        target.lock = None;
-                    }
-                    return Ok(target);
-                }
-            }
-        }
-        Err(Error::busy(dir))
-    }
-
-    /// Opens `dir` for reading (export, a dry run), without a lock: what it holds is the last
-    /// committed version, whatever commit another process is making meanwhile (it is read
-    /// around it, never waited for). An interrupted commit whose process is gone is finished or
-    /// undone first, under the lock held briefly. Creates nothing: a folder that is not managed
-    /// is an error.
-    pub fn open_read(dir: &Path) -> Result<Target, Error> {
-        Target::open_read_parsing(dir, &[])
-    }
-
-    /// [`Target::open_read`] for what only looks at what an import would do (`passwords`, a dry
-    /// run): a folder that does not exist or is empty opens as new (as [`Target::open`] would,
-    /// for reading only), but for the sections `unparsed`.
-    pub fn open_view(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
-        match layout::classify(dir)? {
-            DirState::Missing | DirState::Empty => Target::fresh(dir, true),
-            _ => Target::open_read_parsing(dir, unparsed),
-        }
-    }
-
-    /// [`Target::open_read`] for what needs only the folder's state (history, key id): the
-    /// live native files are read but not parsed, so [`Target::configuration`] is empty and a
-    /// file damaged by hand is no error.
-    pub fn open_state(dir: &Path) -> Result<Target, Error> {
-        Target::open_read_parsing(dir, &SectionId::ALL)
-    }
-
     /// Opens an existing managed folder under the exclusive lock, parsing none of its native
     /// files (their bytes are read: [`Target::version_files`]): for `push` and `remote set`,
     /// which change only jimsctl's own state and must exclude imports meanwhile. Another
@@ -191,7 +192,132 @@ impl Target {
         Ok(target)
     }
 
-    fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<Target, Error> {
+    /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
+    /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
+    /// same file, not rewritten). A new folder is created with this commit as version 1. When
+    /// it returns `Ok`, the version is written and durable: this commit is never staged in a
+    /// group (that is [`Target::commit_in`]).
+    ///
+    /// A commit whose every native file would keep its bytes makes no version: it writes
+    /// nothing and takes no lock ([`CommitReport::unchanged`]; the folder held `new` when it was
+    /// read).
+    pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
+        self.commit_with(new, meta, None).map(|(report, _)| report)
+    }
+
+    /// [`Target::commit`] staged in `group`: the new version is written without syncing, the
+    /// folder stays locked and as it is, and [`Group::commit`] makes it durable and switches it
+    /// in with the group's other commits. Returns the report of the commit as it will be, and
+    /// its place in the group's results (`None` when it makes no version: nothing is staged).
+    pub fn commit_in(
+        self,
+        group: &Group,
+        new: &Configuration,
+        meta: CommitMeta,
+    ) -> Result<(CommitReport, Option<Staged>), Error> {
+        self.commit_with(new, meta, Some(group))
+    }
+
+    /// Restores version `to` (by default the one before the current) as a new version, so that
+    /// it can itself be undone. The restored files are byte for byte those of version `to`.
+    pub fn rollback(mut self, to: Option<u64>) -> Result<CommitReport, Error> {
+        self.check_writable()?;
+        self.relock()?;
+        if self.is_new() {
+            return Err(Error::new(
+                ErrorKind::NoSuchVersion,
+                format!("{} has no history yet: there is nothing to roll back", self.dir.display()),
+            ));
+        }
+        let state = self.state();
+        let available = history::versions(&state)?;
+        let first = available.first().copied().unwrap_or(self.version);
+        let to = match to {
+            Some(n) => n,
+            None if self.version > first => self.version - 1,
+            None => {
+                return Err(Error::new(
+                    ErrorKind::NoSuchVersion,
+                    format!(
+                        "{} is at version {first}, its first: there is no earlier version to \
+                         roll back to",
+                        self.dir.display()
+                    ),
+                ));
+            }
+        };
+        if to == self.version {
+            return Err(Error::new(
+                ErrorKind::NoSuchVersion,
+                format!(
+                    "version {to} is the current version of {}: there is nothing to restore; \
+                     see `jimsctl history`",
+                    self.dir.display()
+                ),
+            ));
+        }
+        if !available.contains(&to) {
+            return Err(Error::new(
+                ErrorKind::NoSuchVersion,
+                format!(
+                    "version {to} is not in the history of {} (versions {first}–{}); see \
+                     `jimsctl history`",
+                    self.dir.display(),
+                    self.version
+                ),
+            ));
+        }
+        let (restored, from) = history::version_files(&state, to)?;
+        let config = live::parse(&from, &restored, &[])?;
+        let mut sections = Vec::new();
+        let mut counts = Counts::default();
+        for section in SectionId::ALL {
+            let differs = section.native_files().iter().any(|rel| {
+                self.live.get(rel).map(|b| b.as_slice()) != restored.get(rel).map(|b| b.as_slice())
+            });
+            if differs {
+                sections.push(section);
+                if let Some(s) = config.get(section) {
+                    counts.items.insert(section, s.item_count() as u64);
+                }
+            }
+        }
+        let files = restored.into_iter().map(|(path, bytes)| NewFile { path, bytes }).collect();
+        let items = Some(crate::digest::items(&config));
+        let meta =
+            CommitMeta { action: "rollback".to_owned(), export: None, sections, counts, items };
+        self.write_version(files, meta, Some(to), None)
+    }
+}
+
+impl Target<Read> {
+    /// Opens `dir` for reading (export, a dry run), without a lock: what it holds is the last
+    /// committed version, whatever commit another process is making meanwhile (it is read
+    /// around it, never waited for). An interrupted commit whose process is gone is finished or
+    /// undone first, under the lock held briefly. Creates nothing: a folder that is not managed
+    /// is an error.
+    pub fn open_read(dir: &Path) -> Result<TargetView, Error> {
+        Target::open_read_parsing(dir, &[])
+    }
+
+    /// [`Target::open_read`] for what only looks at what an import would do (`passwords`, a dry
+    /// run): a folder that does not exist or is empty opens as new (as [`Target::open`] would,
+    /// for reading only), but for the sections `unparsed`.
+    pub fn open_view(dir: &Path, unparsed: &[SectionId]) -> Result<TargetView, Error> {
+        match layout::classify(dir)? {
+            DirState::Missing | DirState::Empty => Target::fresh(dir),
+            _ => Target::open_read_parsing(dir, unparsed),
+        }
+    }
+
+    /// [`Target::open_read`] for what needs only the folder's state (history, key id): the
+    /// live native files are read but not parsed, so [`Target::configuration`] is empty and a
+    /// file damaged by hand is no error.
+    pub fn open_state(dir: &Path) -> Result<TargetView, Error> {
+        Target::open_read_parsing(dir, &SectionId::ALL)
+    }
+
+    fn open_read_parsing(dir: &Path, unparsed: &[SectionId]) -> Result<TargetView, Error> {
         let mut pause = std::time::Duration::from_micros(500);
         for _ in 0..READ_ATTEMPTS {
             match layout::classify(dir)? {
@@ -224,7 +350,7 @@ impl Target {
                             Err(e) => return Err(e),
                         }
                     }
-                    if let Some(target) = Target::load_committed(dir, state, unparsed)? {
+                    if let Some(target) = Target::<Read>::load_committed(dir, state, unparsed)? {
                         return Ok(target);
                     }
                     // A commit switched while it was read: read again.
@@ -239,8 +365,49 @@ impl Target {
     /// A new server that lives nowhere: a fresh key and an empty full configuration in
     /// memory, for looking at what an import into a new server would need (`passwords` without
     /// a target). It cannot be committed.
-    pub fn detached() -> Result<Target, Error> {
-        Target::fresh(Path::new(""), true)
+    pub fn detached() -> Result<TargetView, Error> {
+        Target::fresh(Path::new(""))
+    }
+}
+
+impl<A: Access> Target<A> {
+    /// Opens `dir` to write it (see [`Target::open_to_replace`]; `hold`: keep the lock), as a
+    /// handle of kind `A`: [`Write`] for every caller but a writer generic over the kind, which
+    /// has checked that it may write.
+    pub(crate) fn open_writable(
+        dir: &Path,
+        replaced: &[SectionId],
+        hold: bool,
+    ) -> Result<Target<A>, Error> {
+        for _ in 0..3 {
+            match layout::classify(dir)? {
+                DirState::Missing => {
+                    check_parent(dir)?;
+                    return Target::fresh(dir);
+                }
+                DirState::Empty => return Target::fresh(dir),
+                DirState::Other => return Err(layout::not_a_server_folder(dir)),
+                DirState::Unmanaged => return Err(layout::not_managed_adopt(dir)),
+                DirState::Managed => {
+                    let state = StatePaths::new(dir.join(STATE_DIR));
+                    let lock = match Lock::acquire_folder(&state.root, dir) {
+                        Ok(lock) => lock,
+                        // Undone (an interrupted creation) since it was looked at: look again.
+                        Err(e) if Lock::vanished(&e) => continue,
+                        Err(e) => return Err(e),
+                    };
+                    if crate::commit::recover(dir, &state)? == Recovery::Removed {
+                        continue;
+                    }
+                    let mut target = Target::<A>::load(dir, state, lock, replaced)?;
+                    if !hold {
+                        target.lock = None;
+                    }
+                    return Ok(target);
+                }
+            }
+        }
+        Err(Error::busy(dir))
     }
 
     /// Reads the last committed version of the managed folder `dir` without a lock: `None`
@@ -254,7 +421,7 @@ impl Target {
         dir: &Path,
         state: StatePaths,
         unparsed: &[SectionId],
-    ) -> Result<Option<Target>, Error> {
+    ) -> Result<Option<Target<A>>, Error> {
         let cwd = dir.join(CWD);
         let identity = |path: &Path| -> Result<Option<(u64, u64)>, Error> {
             use std::os::unix::fs::MetadataExt;
@@ -311,7 +478,7 @@ impl Target {
             dir: dir.to_path_buf(),
             lock: None,
             managed: true,
-            read_only: true,
+            access: PhantomData,
             server_id: toml.server_id,
             key,
             configuration,
@@ -323,13 +490,13 @@ impl Target {
         }))
     }
 
-    fn fresh(dir: &Path, read_only: bool) -> Result<Target, Error> {
+    fn fresh(dir: &Path) -> Result<Target<A>, Error> {
         let key = ServerKey::generate().map_err(crypto_error)?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: None,
             managed: false,
-            read_only,
+            access: PhantomData,
             server_id: server::default_server_id(dir, &key),
             key,
             configuration: Configuration::empty_full(),
@@ -346,7 +513,7 @@ impl Target {
         state: StatePaths,
         lock: Lock,
         unparsed: &[SectionId],
-    ) -> Result<Target, Error> {
+    ) -> Result<Target<A>, Error> {
         // Refused before anything is written (a commit appends to the audit log last).
         layout::check_not_symlink(&state.audit())?;
         let (toml, key) = server::read(&state)?;
@@ -361,7 +528,7 @@ impl Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
             managed: true,
-            read_only: false,
+            access: PhantomData,
             server_id: toml.server_id,
             key,
             configuration,
@@ -445,7 +612,7 @@ impl Target {
     }
 
     pub(crate) fn check_writable(&self) -> Result<(), Error> {
-        if self.read_only {
+        if !A::WRITES {
             return Err(Error::new(
                 ErrorKind::ReadOnly,
                 format!(
@@ -499,32 +666,6 @@ impl Target {
             ),
         )
         .at(&self.dir)
-    }
-
-    /// Writes `new` as the next version, atomically for the whole `cwd/`: a reader sees the old
-    /// configuration or the new one, never a mix. Files whose bytes do not change are kept (the
-    /// same file, not rewritten). A new folder is created with this commit as version 1. When
-    /// it returns `Ok`, the version is written and durable: this commit is never staged in a
-    /// group (that is [`Target::commit_in`]).
-    ///
-    /// A commit whose every native file would keep its bytes makes no version: it writes
-    /// nothing and takes no lock ([`CommitReport::unchanged`]; the folder held `new` when it was
-    /// read).
-    pub fn commit(self, new: &Configuration, meta: CommitMeta) -> Result<CommitReport, Error> {
-        self.commit_with(new, meta, None).map(|(report, _)| report)
-    }
-
-    /// [`Target::commit`] staged in `group`: the new version is written without syncing, the
-    /// folder stays locked and as it is, and [`Group::commit`] makes it durable and switches it
-    /// in with the group's other commits. Returns the report of the commit as it will be, and
-    /// its place in the group's results (`None` when it makes no version: nothing is staged).
-    pub fn commit_in(
-        self,
-        group: &Group,
-        new: &Configuration,
-        meta: CommitMeta,
-    ) -> Result<(CommitReport, Option<Staged>), Error> {
-        self.commit_with(new, meta, Some(group))
     }
 
     fn commit_with(
@@ -719,77 +860,6 @@ impl Target {
             return Ok(Vec::new());
         }
         history::list_upto(&self.state(), self.version)
-    }
-
-    /// Restores version `to` (by default the one before the current) as a new version, so that
-    /// it can itself be undone. The restored files are byte for byte those of version `to`.
-    pub fn rollback(mut self, to: Option<u64>) -> Result<CommitReport, Error> {
-        self.check_writable()?;
-        self.relock()?;
-        if self.is_new() {
-            return Err(Error::new(
-                ErrorKind::NoSuchVersion,
-                format!("{} has no history yet: there is nothing to roll back", self.dir.display()),
-            ));
-        }
-        let state = self.state();
-        let available = history::versions(&state)?;
-        let first = available.first().copied().unwrap_or(self.version);
-        let to = match to {
-            Some(n) => n,
-            None if self.version > first => self.version - 1,
-            None => {
-                return Err(Error::new(
-                    ErrorKind::NoSuchVersion,
-                    format!(
-                        "{} is at version {first}, its first: there is no earlier version to \
-                         roll back to",
-                        self.dir.display()
-                    ),
-                ));
-            }
-        };
-        if to == self.version {
-            return Err(Error::new(
-                ErrorKind::NoSuchVersion,
-                format!(
-                    "version {to} is the current version of {}: there is nothing to restore; \
-                     see `jimsctl history`",
-                    self.dir.display()
-                ),
-            ));
-        }
-        if !available.contains(&to) {
-            return Err(Error::new(
-                ErrorKind::NoSuchVersion,
-                format!(
-                    "version {to} is not in the history of {} (versions {first}–{}); see \
-                     `jimsctl history`",
-                    self.dir.display(),
-                    self.version
-                ),
-            ));
-        }
-        let (restored, from) = history::version_files(&state, to)?;
-        let config = live::parse(&from, &restored, &[])?;
-        let mut sections = Vec::new();
-        let mut counts = Counts::default();
-        for section in SectionId::ALL {
-            let differs = section.native_files().iter().any(|rel| {
-                self.live.get(rel).map(|b| b.as_slice()) != restored.get(rel).map(|b| b.as_slice())
-            });
-            if differs {
-                sections.push(section);
-                if let Some(s) = config.get(section) {
-                    counts.items.insert(section, s.item_count() as u64);
-                }
-            }
-        }
-        let files = restored.into_iter().map(|(path, bytes)| NewFile { path, bytes }).collect();
-        let items = Some(crate::digest::items(&config));
-        let meta =
-            CommitMeta { action: "rollback".to_owned(), export: None, sections, counts, items };
-        self.write_version(files, meta, Some(to), None)
     }
 }
 

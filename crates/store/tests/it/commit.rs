@@ -190,15 +190,16 @@ fn the_audit_log_has_one_line_per_version_and_no_secret() {
     assert!(String::from_utf8_lossy(&v0["meta.json"]).contains(r#""action": "init""#));
 }
 
+/// A handle opened for reading has no commit and no rollback at all (the `compile_fail`
+/// examples of `store::Read` show it); what else writes refuses it.
 #[test]
 fn a_folder_opened_for_reading_cannot_be_written() {
     let (_t, dir) = scratch("srv");
     store::init(&dir, None).unwrap();
     let t = Target::open_read(&dir).unwrap();
-    let c = t.configuration().clone();
-    assert_eq!(t.commit(&c, meta(&[])).unwrap_err().kind(), ErrorKind::ReadOnly);
-    let t = Target::open_read(&dir).unwrap();
-    assert_eq!(t.rollback(None).unwrap_err().kind(), ErrorKind::ReadOnly);
+    assert_eq!(t.rotate_key(false).unwrap_err().kind(), ErrorKind::ReadOnly);
+    let t = Target::open_state(&dir).unwrap();
+    assert_eq!(t.retire_key("0123456789abcdef", true).unwrap_err().kind(), ErrorKind::ReadOnly);
     assert_eq!(Target::open_read(&dir).unwrap().version(), 0);
 }
 
