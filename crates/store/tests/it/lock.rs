@@ -135,8 +135,7 @@ fn an_import_opened_without_the_lock_commits_only_at_the_version_it_read() {
     // A live file rewritten in place meanwhile with as many bytes: it is not read again, but its
     // stamp (times) tells: busy.
     let slow = Target::open_unlocked(&dir, &[]).unwrap();
-    let before = std::fs::read(&cache).unwrap();
-    let mut same_size = before.clone();
+    let mut same_size = std::fs::read(&cache).unwrap();
     let at = same_size.iter().position(|b| *b == b'5').unwrap();
     same_size[at] = b'4';
     {
