@@ -49,10 +49,10 @@ impl StatePaths {
         StatePaths { root }
     }
     pub(crate) fn server_toml(&self) -> PathBuf {
-        self.root.join("server.toml")
+        self.root.join(crate::server::TOML_FILE)
     }
     pub(crate) fn key(&self) -> PathBuf {
-        self.root.join("server.key")
+        self.root.join(crate::server::KEY_FILE)
     }
     pub(crate) fn audit(&self) -> PathBuf {
         self.root.join("audit.log")

@@ -63,6 +63,7 @@ mod server;
 mod snapshot;
 mod target;
 mod time;
+mod txn;
 mod xml;
 
 use std::path::{Path, PathBuf};

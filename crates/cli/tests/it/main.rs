@@ -25,6 +25,7 @@ mod outputs;
 mod partial;
 mod plugins;
 mod power_loss;
+mod power_loss_state;
 mod push;
 mod recipes;
 mod reimport;
