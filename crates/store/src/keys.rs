@@ -99,7 +99,12 @@ impl KeyRing {
     /// Reads the ring; an absent ring is empty. An entry for the `current` key is skipped (a
     /// lock-free reader that took the old key as current while a rotation switches).
     pub(crate) fn read(state: &StatePaths, current: Option<&KeyId>) -> Result<KeyRing, Error> {
-        let path = state.root.join(KEYRING);
+        KeyRing::read_file(&state.root.join(KEYRING), current)
+    }
+
+    /// [`KeyRing::read`] of the ring at `path` (a rotation's staged ring).
+    fn read_file(path: &Path, current: Option<&KeyId>) -> Result<KeyRing, Error> {
+        let path = path.to_path_buf();
         let Some(bytes) = fsops::read_file(&path)? else { return Ok(KeyRing::default()) };
         let meta = fsops::lstat(&path)?;
         if meta.is_some_and(|m| fsops::mode_of(&m) & 0o077 != 0) {
@@ -192,6 +197,24 @@ impl KeyRing {
         &self.server
     }
 
+    /// Adds the entries and keys of `other` this ring lacks.
+    fn merge(&mut self, other: KeyRing) {
+        let KeyRing { entries, server, transport } = other;
+        for e in entries {
+            if !self.entries.iter().any(|x| x.id == e.id) {
+                self.entries.push(e);
+            }
+        }
+        for k in server {
+            self.add_server(k);
+        }
+        for k in transport {
+            if !self.transport.iter().any(|x| x.id() == k.id()) {
+                self.transport.push(k);
+            }
+        }
+    }
+
     /// Adds a server key that opens values but is listed nowhere (a reader's view of a key
     /// being switched).
     fn add_server(&mut self, key: ServerKey) {
@@ -212,6 +235,7 @@ impl KeyRing {
     fn forget(&mut self, id: &str) {
         self.entries.retain(|e| e.id.as_str() != id);
         self.server.retain(|k| k.id().as_str() != id);
+        self.transport.retain(|k| k.id().as_str() != id);
     }
 
     /// The retired transport keys.
@@ -284,7 +308,8 @@ pub(crate) struct CommitSwitch<'a> {
 
 /// Reads the keys of `state` without a lock, in the order that finds every key whatever a
 /// switch under way has moved: a standalone change's journal, `server.toml`, the staged key of
-/// `switch` (a rotation's commit under way), `server.key`, `transport.key`, then the ring.
+/// `switch` (a rotation's commit under way), `server.key`, `transport.key`, then the ring
+/// `switch` stages, then the ring.
 pub(crate) fn read_unlocked(
     state: &StatePaths,
     switch: Option<&CommitSwitch<'_>>,
@@ -297,7 +322,12 @@ pub(crate) fn read_unlocked(
     }
     found.push(server::read_key(&state.key())?);
     let transport = read_transport(state)?;
-    let ring = KeyRing::read(state, None)?;
+    let staged_ring = match switch {
+        Some(s) => KeyRing::read_file(&s.staged.with_file_name(KEYRING), None)?,
+        None => KeyRing::default(),
+    };
+    let mut ring = KeyRing::read(state, None)?;
+    ring.merge(staged_ring);
     Ok(ReadKeys { toml, found, ring, transport, txn_switch })
 }
 
@@ -349,6 +379,10 @@ impl ReadKeys {
             },
         };
         ring.forget(current.id().as_str());
+        // Read before the ring: a transport rotation may have put it there since.
+        if let Some(t) = &transport {
+            ring.forget(t.id().as_str());
+        }
         Ok(Some((toml, current, ring, transport)))
     }
 }
@@ -409,6 +443,12 @@ impl Target {
     /// The retired server keys of the folder's key ring.
     pub fn retired_keys(&self) -> &[ServerKey] {
         self.ring.server_keys()
+    }
+
+    /// Every server key the folder holds: the current one first, then the retired ones (what
+    /// opens any value of any of its versions).
+    pub fn server_keys(&self) -> Vec<&ServerKey> {
+        std::iter::once(&self.key).chain(self.ring.server_keys()).collect()
     }
 
     /// The folder's transport key, and its retired ones (newest last), as read when the folder
@@ -614,7 +654,9 @@ impl Target {
     fn key_usage(&self) -> Result<Vec<(u64, Vec<String>)>, Error> {
         let state = self.state_paths();
         let mut out = Vec::new();
-        for n in history::versions(&state)? {
+        // Not beyond the version opened: a commit under way may have installed the next
+        // version's record already (a lock-free reader reads around it).
+        for n in history::versions(&state)?.into_iter().filter(|n| *n <= self.version) {
             let ids = if n == self.version {
                 sealed_ids(&self.configuration)
             } else {

@@ -21,6 +21,7 @@ mod hygiene;
 mod import;
 mod keys;
 mod keys_crash;
+mod keys_readers;
 mod outputs;
 mod partial;
 mod plugins;
