@@ -105,7 +105,11 @@ fn check_name(state: &StatePaths, name: &str) -> Result<(), Error> {
     } else {
         Err(Error::corrupt(
             &state.root,
-            format!("an interrupted change's journal names {name:?}, which is no state file"),
+            format!(
+                "an interrupted change's journal names {name:?}, which is no state file; nothing \
+                 was changed: remove {JOURNAL} and {STAGING}/ there to keep the state files as \
+                 they are"
+            ),
         ))
     }
 }
@@ -129,9 +133,11 @@ pub(crate) fn stage(dir: &Path, changes: &[Change]) -> Result<Vec<Entry>, Error>
 /// changed. Each entry is idempotent: a staged file already moved into place is skipped, a
 /// removed file already gone is fine; so a crash anywhere is finished by applying them again.
 pub(crate) fn apply(state: &StatePaths, dir: &Path, entries: &[Entry]) -> Result<(), Error> {
-    let mut changed: Vec<PathBuf> = Vec::new();
     for e in entries {
         check_name(state, &e.name)?;
+    }
+    let mut changed: Vec<PathBuf> = Vec::new();
+    for e in entries {
         let path = state.root.join(&e.name);
         let folder = path.parent().unwrap_or(&state.root).to_path_buf();
         if e.remove {
@@ -229,4 +235,120 @@ pub(crate) fn recover(state: &StatePaths) -> Result<bool, Error> {
     }
     clean_up(state)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder() -> (tempfile::TempDir, StatePaths) {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join(".jims-import");
+        std::fs::create_dir_all(root.join("history")).unwrap();
+        std::fs::write(root.join("keyring"), "old ring").unwrap();
+        std::fs::write(root.join("remote.json"), "record").unwrap();
+        std::fs::write(root.join("history/1.tar"), "old archive").unwrap();
+        (d, StatePaths::new(root))
+    }
+
+    fn read(state: &StatePaths, name: &str) -> Option<String> {
+        std::fs::read_to_string(state.root.join(name)).ok()
+    }
+
+    fn leftovers(state: &StatePaths) -> bool {
+        [STAGING, JOURNAL, JOURNAL_TMP].iter().any(|n| state.root.join(n).exists())
+    }
+
+    fn changes() -> Vec<Change> {
+        vec![
+            Change::replace("history/1.tar", b"new archive", 0o600),
+            Change::replace("keyring", b"new ring", 0o600),
+            Change::remove("remote.json"),
+        ]
+    }
+
+    #[test]
+    fn a_change_replaces_and_removes_every_file_and_leaves_nothing_behind() {
+        use std::os::unix::fs::MetadataExt;
+        let (_d, state) = folder();
+        run(&state, &changes(), None).unwrap();
+        assert_eq!(read(&state, "keyring").as_deref(), Some("new ring"));
+        assert_eq!(read(&state, "history/1.tar").as_deref(), Some("new archive"));
+        assert_eq!(read(&state, "remote.json"), None);
+        let mode = std::fs::metadata(state.root.join("keyring")).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!leftovers(&state));
+        assert!(!pending(&state).unwrap());
+        assert!(!recover(&state).unwrap());
+    }
+
+    /// Stages `changes` and writes the journal (when `journal`), as `run` does before applying.
+    fn interrupted(state: &StatePaths, journal: bool) {
+        let entries = stage(&state.root.join(STAGING), &changes()).unwrap();
+        if journal {
+            let j = Journal { key_switch: Some(("a".into(), "b".into())), entries };
+            std::fs::write(state.root.join(JOURNAL), serde_json::to_vec(&j).unwrap()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_change_interrupted_after_its_journal_is_finished_and_before_it_undone() {
+        let (_d, state) = folder();
+        interrupted(&state, true);
+        assert!(pending(&state).unwrap());
+        assert_eq!(key_switch(&state).unwrap(), Some(("a".to_owned(), "b".to_owned())));
+        // Interrupted part-way through applying, too: the first entry already in place.
+        std::fs::rename(state.root.join("txn/history~1.tar"), state.root.join("history/1.tar"))
+            .unwrap();
+        assert!(recover(&state).unwrap());
+        assert_eq!(read(&state, "keyring").as_deref(), Some("new ring"));
+        assert_eq!(read(&state, "history/1.tar").as_deref(), Some("new archive"));
+        assert_eq!(read(&state, "remote.json"), None);
+        assert!(!leftovers(&state));
+
+        let (_d, state) = folder();
+        interrupted(&state, false);
+        std::fs::write(state.root.join(JOURNAL_TMP), "{").unwrap();
+        assert!(recover(&state).unwrap());
+        assert_eq!(read(&state, "keyring").as_deref(), Some("old ring"));
+        assert_eq!(read(&state, "history/1.tar").as_deref(), Some("old archive"));
+        assert_eq!(read(&state, "remote.json").as_deref(), Some("record"));
+        assert!(!leftovers(&state));
+    }
+
+    #[test]
+    fn applying_again_changes_nothing() {
+        let (_d, state) = folder();
+        interrupted(&state, true);
+        let entries: Vec<Entry> = changes()
+            .iter()
+            .map(|c| Entry { name: c.name.clone(), remove: c.new.is_none() })
+            .collect();
+        let dir = state.root.join(STAGING);
+        apply(&state, &dir, &entries).unwrap();
+        std::fs::write(state.root.join("remote.json"), "a new record since").unwrap();
+        apply(&state, &dir, &entries[..2]).unwrap();
+        assert_eq!(read(&state, "keyring").as_deref(), Some("new ring"));
+        assert_eq!(read(&state, "remote.json").as_deref(), Some("a new record since"));
+    }
+
+    #[test]
+    fn a_journal_naming_anything_but_a_state_file_is_refused_and_nothing_moves() {
+        for bad in ["../cwd/config/x.xml", "/etc/passwd", "a/b/c", "", "history/..", "a\\b", "k y"]
+        {
+            let (_d, state) = folder();
+            std::fs::create_dir(state.root.join(STAGING)).unwrap();
+            let j = serde_json::json!({"entries": [{"name": "keyring", "remove": true}, {"name": bad}]});
+            std::fs::write(state.root.join(JOURNAL), j.to_string()).unwrap();
+            let e = recover(&state).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Corrupt, "{bad:?}: {e}");
+            assert!(e.to_string().contains("txn.json") || e.to_string().contains("journal"), "{e}");
+            assert_eq!(read(&state, "keyring").as_deref(), Some("old ring"), "{bad:?}");
+        }
+        let (_d, state) = folder();
+        std::fs::write(state.root.join(JOURNAL), "not json").unwrap();
+        let e = recover(&state).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Corrupt);
+        assert!(e.to_string().contains("txn.json"), "{e}");
+    }
 }
