@@ -17,6 +17,8 @@
 //! DIR/.jims-import/remote.json                  the last successful push: per native file
 //!                                               the version and SHA-256 of what was sent
 //! DIR/.jims-import/push.journal                 only while a push is sending
+//! DIR/.jims-import/transport.key, keyring       the transport key, the retired keys (keys.rs)
+//! DIR/.jims-import/txn.json, txn/               only while several state files change as one
 //! ```
 
 use std::fs;
