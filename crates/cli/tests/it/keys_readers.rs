@@ -136,7 +136,16 @@ fn readers_at_every_step(base: &Path, template: &Path, op: &[&str], expect: &Exp
             }
         };
         let what = format!("{op:?} stopped before step {n}");
-        read_all(base, &t, expect, &what);
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_all(base, &t, expect, &what);
+        }));
+        if paused {
+            child.kill().unwrap();
+        }
+        child.wait().unwrap();
+        if let Err(failure) = read {
+            std::panic::resume_unwind(failure);
+        }
         if !paused {
             // Completed: the readers saw the end state too.
             std::fs::remove_dir_all(&t).unwrap();
@@ -144,8 +153,6 @@ fn readers_at_every_step(base: &Path, template: &Path, op: &[&str], expect: &Exp
             eprintln!("readers checked at each of {} steps of {op:?}", n - 1);
             return n - 1;
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
         std::fs::remove_dir_all(&t).unwrap();
     }
     panic!("{op:?} never completed");

@@ -151,6 +151,13 @@ pub(crate) struct Scenario {
     pub(crate) env: Vec<(&'static str, &'static str)>,
 }
 
+/// A check of a folder state under the mount, with the crash state's label.
+pub(crate) type Check<'a> = &'a dyn Fn(&Path, &str);
+/// Builds the command once the starting state is there.
+pub(crate) type Op<'a> = &'a dyn Fn(&Path) -> Vec<String>;
+/// Tells a third outcome from `(now, old, new)`.
+pub(crate) type Interrupted<'a> = &'a dyn Fn(&Found, &Found, &Found) -> bool;
+
 /// What a scenario adds to the common checks (the state files' scenarios, which need a server
 /// the test started or an id the preparation made).
 #[derive(Default)]
@@ -158,15 +165,15 @@ pub(crate) struct Hooks<'a> {
     /// More preparation, after [`Scenario::prepare`].
     pub(crate) setup: Option<&'a dyn Fn(&Path)>,
     /// The command, built once the starting state is there (instead of [`Scenario::op`]).
-    pub(crate) op: Option<&'a dyn Fn(&Path) -> Vec<String>>,
+    pub(crate) op: Option<Op<'a>>,
     /// Checks every crash state once the next command has opened (and recovered) it, and the
     /// state after a second power cut during that recovery.
-    pub(crate) check: Option<&'a dyn Fn(&Path, &str)>,
+    pub(crate) check: Option<Check<'a>>,
     /// A third outcome the operation leaves by design, beside the old and the new state (an
     /// interrupted push: its journal is there for the next push): `(now, old, new)`.
-    pub(crate) interrupted: Option<&'a dyn Fn(&Found, &Found, &Found) -> bool>,
+    pub(crate) interrupted: Option<Interrupted<'a>>,
     /// What must work after the common follow-ups (rollback, the next import).
-    pub(crate) follow: Option<&'a dyn Fn(&Path, &str)>,
+    pub(crate) follow: Option<Check<'a>>,
 }
 
 /// The changed export the follow-up imports use (and the re-import imports).

@@ -69,17 +69,17 @@ pub(crate) fn keys_hold(root: &Path, rel: &str, label: &str) {
             .unwrap_or_else(|e| panic!("{label}: version {} of {rel}: {e}", v.version));
         for field in config.secret_fields() {
             let raw = config.secret_value(&field.location);
-            if matches!(SecretState::classify(raw), SecretState::Sealed { .. }) {
-                if let Err(e) = t.open_sealed(raw, field.binding().as_bytes()) {
-                    panic!(
-                        "{label}: version {} of {rel}: {}/{} {} does not open with the folder's \
-                         keys: {e}",
-                        v.version,
-                        field.section(),
-                        field.item_id,
-                        field.field
-                    );
-                }
+            if matches!(SecretState::classify(raw), SecretState::Sealed { .. })
+                && let Err(e) = t.open_sealed(raw, field.binding().as_bytes())
+            {
+                panic!(
+                    "{label}: version {} of {rel}: {}/{} {} does not open with the folder's keys: \
+                     {e}",
+                    v.version,
+                    field.section(),
+                    field.item_id,
+                    field.field
+                );
             }
         }
     }
