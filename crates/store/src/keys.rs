@@ -308,8 +308,8 @@ pub(crate) struct CommitSwitch<'a> {
 
 /// Reads the keys of `state` without a lock, in the order that finds every key whatever a
 /// switch under way has moved: a standalone change's journal, `server.toml`, the staged key of
-/// `switch` (a rotation's commit under way), `server.key`, `transport.key`, then the ring
-/// `switch` stages, then the ring.
+/// `switch` (a rotation's commit under way), `server.key`, `transport.key`, the ring `switch`
+/// stages, then the ring.
 pub(crate) fn read_unlocked(
     state: &StatePaths,
     switch: Option<&CommitSwitch<'_>>,
