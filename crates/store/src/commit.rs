@@ -519,6 +519,10 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
         }
         fsops::sync_dir(dir)?;
         crate::txn::apply(state, &staged_state(state), &journal.state)?;
+        if let (Some(id), true) = (&journal.key_switch, journal.state.is_empty()) {
+            // A rotation journaled by an earlier jimsctl: its new key staged alone.
+            crate::keys::finish_earlier_rotation(state, id)?;
+        }
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
             fsops::append_line(&state.audit(), &journal.audit)?;
         }

@@ -273,6 +273,33 @@ pub(crate) fn read_transport(state: &StatePaths) -> Result<Option<TransportKey>,
     TransportKey::from_key_file(&bytes).map(Some).map_err(|e| Error::corrupt(&path, e.to_string()))
 }
 
+/// Finishes a rotation that an earlier jimsctl journaled and a crash interrupted after its
+/// switch: its new key staged as `staging/server.key` (its ring was written before the commit)
+/// becomes `server.key`, and its id `server.toml`'s, as one change. Under the lock.
+pub(crate) fn finish_earlier_rotation(state: &StatePaths, new_id: &str) -> Result<(), Error> {
+    let staged = state.staging().join(server::KEY_FILE);
+    let mut toml = server::read_toml(state)?;
+    let mut changes = Vec::with_capacity(2);
+    if let Some(key) = read_key_if_present(&staged)? {
+        if key.id().as_str() != new_id {
+            return Err(Error::corrupt(&staged, "is not the key the rotation's journal names"));
+        }
+        changes.push(Change::replace(server::KEY_FILE, key.to_key_file().as_bytes(), 0o600));
+    }
+    if toml.key_id != new_id {
+        new_id.clone_into(&mut toml.key_id);
+        changes.push(Change::replace(
+            server::TOML_FILE,
+            server::toml_text(&toml)?.as_bytes(),
+            0o644,
+        ));
+    }
+    if !changes.is_empty() {
+        txn::run(state, &changes, None)?;
+    }
+    Ok(())
+}
+
 /// A server key file, or `None` when there is none at `path` (a staged key moved away while it
 /// was looked at).
 fn read_key_if_present(path: &Path) -> Result<Option<ServerKey>, Error> {
@@ -882,4 +909,37 @@ fn sealed_ids(config: &Configuration) -> Vec<String> {
         }
     }
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_an_earlier_jimsctl_left_half_switched_is_finished() {
+        // The journal of an earlier jimsctl named only the new key id, staged alone as
+        // `staging/server.key`; its ring was written before the commit.
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("srv");
+        crate::init(&dir, None).unwrap();
+        let state = StatePaths::new(dir.join(STATE_DIR));
+        let new = ServerKey::generate().unwrap();
+        std::fs::create_dir(state.staging()).unwrap();
+        let staged = state.staging().join("server.key");
+        std::fs::write(&staged, new.to_key_file().as_bytes()).unwrap();
+        std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let audit = std::fs::read_to_string(state.audit()).unwrap();
+        let journal = serde_json::json!({
+            "version": 0, "created": false, "replaced": null, "old": "-",
+            "new": live::fingerprint_dir(&dir.join("cwd")).unwrap(),
+            "audit": audit.trim_end(), "key_switch": new.id().as_str(),
+        });
+        std::fs::write(state.journal(), journal.to_string()).unwrap();
+        let t = Target::open(&dir).unwrap();
+        assert_eq!(t.key_id(), new.id());
+        assert_eq!(server::read_toml(&state).unwrap().key_id, new.id().as_str());
+        assert!(!state.staging().exists() && !state.journal().exists());
+        assert!(!crate::commit::needs_recovery(&state).unwrap());
+    }
 }
