@@ -169,6 +169,8 @@ pub(crate) struct Hooks<'a> {
     /// Checks every crash state once the next command has opened (and recovered) it, and the
     /// state after a second power cut during that recovery.
     pub(crate) check: Option<Check<'a>>,
+    /// Checks every crash state as the power cut left it, before anything opens it.
+    pub(crate) raw: Option<Check<'a>>,
     /// A third outcome the operation leaves by design, beside the old and the new state (an
     /// interrupted push: its journal is there for the next push): `(now, old, new)`.
     pub(crate) interrupted: Option<Interrupted<'a>>,
@@ -344,6 +346,9 @@ fn check_state(
     let mut found = Vec::new();
     let mut second_cuts = 0;
     for (i, item) in s.items.iter().enumerate() {
+        if let (Some(raw), Item::Folder(_)) = (hooks.raw, item) {
+            raw(root, &format!("{label}, as the power cut left it"));
+        }
         // The next open recovers an interrupted commit: recorded, for a second power cut.
         m.fs.start_recording();
         let now = find(root, *item);
