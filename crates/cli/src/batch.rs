@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crypto::Secret;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline::batch::{self, Defaults, Entry, EntryReport, EntryStatus, Event, Report};
-use pipeline::{Error, ErrorKind};
-use secrets::Table;
+use pipeline::{Error, ErrorKind, Row, Secret, Status, Table};
+use serde_json::{Value, json};
 
 use crate::args::{BatchArgs, OutputFormat};
+use crate::exit::Exit;
 use crate::render::{self, escape_for_terminal};
 use crate::sources;
 use crate::term::{self, Style};
@@ -81,7 +81,7 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
                     bar.set_message(format!("{failed}writing the last imports to disk…"));
                 }
             }
-            Event::Done(r) if !r.succeeded() => {
+            Event::Done(r) if !Exit::entry_succeeded(r) => {
                 let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
                 bar.set_message(format!("{n} failed"));
             }
@@ -93,13 +93,21 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
         memo: Mutex::new(HashMap::new()),
         remember: !a.no_shared_lookups,
     };
-    let report = batch::run(&entries, &defaults, &options, &open, &interaction, &observe, &cancel)?;
+    let report = batch::run(&batch::Config {
+        entries: &entries,
+        defaults,
+        options,
+        open: &open,
+        interaction: &interaction,
+        observe: &observe,
+        cancel: &cancel,
+    })?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     drop(interaction);
 
-    let json = serde_json::to_value(&report).unwrap_or_default();
+    let json = report_json(&report);
     if let Some(path) = &a.report {
         pipeline::write_file_atomic(
             path,
@@ -117,7 +125,66 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
             out!("{text}");
         }
     }
-    Ok(report.exit_code())
+    Ok(Exit::batch_code(&report))
+}
+
+/// The report of docs/cli.md: each entry with its status word and the exit code `import` (and
+/// `push`) would have returned, and the totals with the count of each status.
+fn report_json(report: &Report) -> Value {
+    let imports: Vec<Value> = report.imports.iter().map(entry_json).collect();
+    let t = &report.totals;
+    let mut statuses: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &report.imports {
+        *statuses.entry(Exit::of_entry(&r.status).word()).or_default() += 1;
+    }
+    let mut totals = json!({
+        "imports": t.imports,
+        "imported": t.imported,
+        "unchanged": t.unchanged,
+        "dry_run": t.dry_run,
+        "failed": t.failed,
+        "skipped": t.skipped,
+        "statuses": statuses,
+        "lookups": t.lookups,
+        "seconds": t.seconds,
+    });
+    if let Some(p) = &t.push {
+        totals["push"] = json!(p);
+    }
+    json!({"imports": imports, "totals": totals, "cancelled": report.cancelled})
+}
+
+/// One entry of the report: every member, whatever its status (`null` or `[]` where it has
+/// none), and `push` with `--push` once its import succeeded.
+fn entry_json(r: &EntryReport) -> Value {
+    let exit = Exit::of_entry(&r.status);
+    let mut v = json!({
+        "export": r.export.display().to_string(),
+        "target": r.target.display().to_string(),
+        "status": exit.word(),
+        "exit_code": exit.code(),
+        "sections": r.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "passwords": r.passwords,
+        "missing": r.missing,
+        "version": r.version,
+        "created": r.created,
+        "error": r.error,
+        "seconds": r.seconds,
+    });
+    if let Some(p) = &r.push {
+        let exit = Exit::of_entry_push(&p.status);
+        let mut push = json!({"status": exit.word(), "exit_code": exit.code()});
+        if let Some(remote) = &p.remote {
+            push["remote"] = json!(remote);
+        }
+        push["sections"] = json!(p.files);
+        if let Some(e) = &p.error {
+            push["error"] = json!(e);
+        }
+        push["seconds"] = json!(p.seconds);
+        v["push"] = push;
+    }
+    v
 }
 
 /// The entries: from the manifest (a target whose parent folder is missing fails, as with
@@ -188,7 +255,7 @@ struct BatchInteraction {
     remember: bool,
 }
 
-fn memo_key(row: &secrets::Row) -> MemoKey {
+fn memo_key(row: &Row) -> MemoKey {
     (
         row.keys.iter().map(|k| k.as_str().to_owned()).collect(),
         row.data.clone(),
@@ -203,8 +270,8 @@ impl pipeline::Interaction for BatchInteraction {
 
     fn warn(&self, message: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
+            Some(bar) => bar.suspend(|| errln!("warning: {message}")),
+            None => errln!("warning: {message}"),
         }
     }
 
@@ -288,15 +355,16 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
             t.lookups.misses, t.lookups.hits
         );
     }
-    let failures: Vec<&EntryReport> = report
+    let failures: Vec<(&EntryReport, Exit)> = report
         .imports
         .iter()
-        .filter(|r| r.exit_code != 0 && r.status != EntryStatus::Skipped)
+        .map(|r| (r, Exit::of_entry(&r.status)))
+        .filter(|(r, exit)| exit.code() != 0 && r.status != EntryStatus::Skipped)
         .collect();
-    for r in &failures {
-        let why = match (&r.error, r.status) {
+    for (r, exit) in &failures {
+        let why = match (&r.error, &r.status) {
             (Some(e), _) => escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned(),
-            (None, EntryStatus::MissingPasswords) => format!(
+            (None, EntryStatus::Ended(Status::MissingPasswords)) => format!(
                 "{} password(s) missing: {}",
                 r.passwords.map_or(0, |p| p.remaining),
                 r.missing
@@ -307,31 +375,35 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
                     .join(", ")
                     + if r.missing.len() > 3 { ", …" } else { "" }
             ),
-            (None, EntryStatus::WarningNotAccepted) => {
+            (None, EntryStatus::Ended(Status::WarningNotAccepted)) => {
                 "a partial import: give --accept-warning (or accept_warning = true)".to_owned()
             }
-            (None, s) => s.as_str().to_owned(),
+            (None, _) => exit.word().to_owned(),
         };
         let _ = writeln!(
             out,
             "  {} {} → {} (exit {}): {why}",
-            style.red(r.status.as_str()),
+            style.red(exit.word()),
             render::path(&r.export),
             render::path(&r.target),
-            r.exit_code
+            exit.code()
         );
     }
     if let Some(p) = &t.push {
         let _ = writeln!(out, "Pushes: {} pushed or up to date, {} failed.", p.pushed, p.failed);
         for r in &report.imports {
-            let Some(push) = r.push.as_ref().filter(|p| p.exit_code != 0) else { continue };
+            let Some(push) = r.push.as_ref() else { continue };
+            let exit = Exit::of_entry_push(&push.status);
+            if exit.code() == 0 {
+                continue;
+            }
             let why = push.error.as_deref().unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  push {} {} (exit {}): {}",
-                style.red(push.status),
+                style.red(exit.word()),
                 r.target.display(),
-                push.exit_code,
+                exit.code(),
                 why.lines().next().unwrap_or_default()
             );
         }

@@ -19,7 +19,11 @@ pub(crate) fn init(
     adopt: bool,
     format: OutputFormat,
 ) -> Result<u8, Error> {
-    let report = if adopt { store::adopt(dir, server_id) } else { store::init(dir, server_id) }?;
+    let report = if adopt {
+        pipeline::folder::adopt(dir, server_id)
+    } else {
+        pipeline::folder::init(dir, server_id)
+    }?;
     if format == OutputFormat::Json {
         out_json!(json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
                        "server_id": report.server_id, "key_id": report.key_id.as_str(),
@@ -113,8 +117,7 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
 
 /// `jimsctl history`.
 pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_state(&t.target).map_err(Error::from)?;
-    let versions = target.history().map_err(Error::from)?;
+    let versions = pipeline::folder::history(&t.target)?;
     if t.output.format == OutputFormat::Json {
         let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
         out_json!(json!({"current": current, "versions": versions}));
@@ -126,11 +129,7 @@ pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
 
 /// `jimsctl rollback`.
 pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
-    // A rollback replaces every section and never looks at their content: a live file
-    // damaged by hand does not stand in the way of restoring a good version.
-    let target = store::Target::open_to_replace(&r.target.target, &model::SectionId::ALL)
-        .map_err(Error::from)?;
-    let report = target.rollback(r.to).map_err(Error::from)?;
+    let report = pipeline::folder::rollback(&r.target.target, r.to)?;
     if report.unchanged {
         if r.target.output.format == OutputFormat::Json {
             outln!(
@@ -163,11 +162,11 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
 
 /// `jimsctl key id`.
 pub(crate) fn key_id(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_state(&t.target).map_err(Error::from)?;
+    let key_id = pipeline::folder::key_id(&t.target)?;
     if t.output.format == OutputFormat::Json {
-        out_json!(json!({"key_id": target.key_id().as_str()}));
+        out_json!(json!({"key_id": key_id}));
     } else {
-        outln!("{}", target.key_id());
+        outln!("{key_id}");
     }
     Ok(0)
 }

@@ -11,6 +11,7 @@ use crypto::{Secret, ServerKey};
 use model::{Configuration, SecretState};
 
 use crate::error::{Error, ErrorKind};
+use crate::fields::FolderKeys;
 
 /// What [`reveal_for_sending`] did. `sent` holds every non-empty value now in the
 /// configuration, so that a server's answer can be shown with each of them replaced by `***`;
@@ -57,9 +58,7 @@ pub fn reveal_for_sending(
                 out.sent.push(Secret::copy_from(raw.as_bytes()));
             }
             SecretState::Sealed { key_id } => {
-                let key = key_id
-                    .and_then(|id| retired.iter().find(|k| k.id().as_str() == id))
-                    .unwrap_or(key);
+                let key = FolderKeys { current: key, retired }.for_id(key_id);
                 if let Some(id) = key_id.filter(|id| *id != key.id().as_str()) {
                     return Err(Error::new(
                         ErrorKind::Tampered,
