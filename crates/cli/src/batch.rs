@@ -202,10 +202,7 @@ fn list(a: &BatchArgs) -> Result<Vec<Entry>, Error> {
     };
     let entries = batch::scan(exports, targets)?;
     if !a.dry_run && !targets.is_dir() {
-        std::fs::create_dir_all(targets).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot create {}: {e}", targets.display()))
-                .with_path(targets)
-        })?;
+        pipeline::create_output_folder(targets)?;
     }
     Ok(entries)
 }

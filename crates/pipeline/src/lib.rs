@@ -95,6 +95,12 @@ pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8], mode: u32) -> Res
     Ok(store::output::write_file_atomic(path, bytes, mode)?)
 }
 
+/// Makes the folder `path` (and every missing folder above it) for outputs to go in, through
+/// the store's one writing layer ([`store::output::create_folder`]).
+pub fn create_output_folder(path: &std::path::Path) -> Result<(), Error> {
+    Ok(store::output::create_folder(path)?)
+}
+
 /// Checks, before any work, that the file `path` may be written as an output (see
 /// [`write_file_atomic`]): refused (exit 2) inside a managed folder, over anything but a regular
 /// file, or in a folder that does not exist.

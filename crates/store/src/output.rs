@@ -308,6 +308,18 @@ fn sync_folder(place: &Place<'_>) -> Result<(), Error> {
     })
 }
 
+/// Makes the folder `path`, and every missing folder above it, for outputs to go in (the
+/// targets of `batch --exports`, the settings' folder, `man --out`). A folder that exists is
+/// fine.
+///
+/// # Errors
+/// [`ErrorKind::Io`] naming the folder when it cannot be made.
+pub fn create_folder(path: &Path) -> Result<(), Error> {
+    fs::create_dir_all(path).map_err(|e| {
+        Error::new(ErrorKind::Io, format!("cannot create {}: {e}", path.display())).at(path)
+    })
+}
+
 /// Writes `bytes` to `path` atomically and durably, with permission bits `mode` from the start
 /// (e.g. `0o600` for a file holding plaintext passwords): a reader, or the next run after a
 /// crash, sees the old file or the new one, never a part. See the module documentation for what
