@@ -242,7 +242,7 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
         pipeline::diff::rollback_preview(&t.target, r.to)?;
     if t.output.format == OutputFormat::Json {
         let v = json!({
-            "status": "dry-run",
+            "status": crate::exit::Exit::DryRun.word(),
             "from": from,
             "to": to,
             "would_be_version": from + 1,

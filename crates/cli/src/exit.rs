@@ -20,6 +20,22 @@ pub(crate) enum Exit {
     Pushed,
     /// Nothing changed since the last push.
     UpToDate,
+    /// `server init` made a managed folder.
+    Initialised,
+    /// `server init --adopt` took a folder over.
+    Adopted,
+    /// `rollback` restored a version.
+    RolledBack,
+    /// `key rotate` made a new key.
+    Rotated,
+    /// `key retire` destroyed a retired key.
+    Retired,
+    /// `remote set` set the folder's remote.
+    Set,
+    /// `remote unset` forgot the folder's remote.
+    Unset,
+    /// `remote unset` found no remote to forget.
+    NoRemote,
     /// Any other failure.
     Failed,
     /// A push that failed midway, every section already sent put back.
@@ -52,6 +68,14 @@ impl Exit {
             Exit::DryRun => (0, "dry-run"),
             Exit::Pushed => (0, "pushed"),
             Exit::UpToDate => (0, "up-to-date"),
+            Exit::Initialised => (0, "initialised"),
+            Exit::Adopted => (0, "adopted"),
+            Exit::RolledBack => (0, "rolled-back"),
+            Exit::Rotated => (0, "rotated"),
+            Exit::Retired => (0, "retired"),
+            Exit::Set => (0, "set"),
+            Exit::Unset => (0, "unset"),
+            Exit::NoRemote => (0, "none"),
             Exit::Failed => (1, "failed"),
             Exit::Restored => (1, "restored"),
             Exit::Skipped => (1, "skipped"),
@@ -203,6 +227,14 @@ mod tests {
             Exit::DryRun,
             Exit::Pushed,
             Exit::UpToDate,
+            Exit::Initialised,
+            Exit::Adopted,
+            Exit::RolledBack,
+            Exit::Rotated,
+            Exit::Retired,
+            Exit::Set,
+            Exit::Unset,
+            Exit::NoRemote,
             Exit::Failed,
             Exit::Restored,
             Exit::Skipped,

@@ -10,6 +10,7 @@ use crate::args::{
     BundleFormat, ConvertArgs, ConvertKind, ExportArgs, OutputFormat, PasswordsArg, RollbackArgs,
     TargetArgs,
 };
+use crate::exit::Exit;
 use crate::render;
 
 /// `jimsctl server init [--adopt]`.
@@ -25,7 +26,8 @@ pub(crate) fn init(
         pipeline::folder::init(dir, server_id)
     }?;
     if format == OutputFormat::Json {
-        out_json!(json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
+        let status = if adopt { Exit::Adopted } else { Exit::Initialised };
+        out_json!(json!({"status": status.word(), "dir": report.dir,
                        "server_id": report.server_id, "key_id": report.key_id.as_str(),
                        "sealed": report.sealed}));
     } else {
@@ -134,7 +136,8 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
         if r.target.output.format == OutputFormat::Json {
             outln!(
                 "{:#}",
-                json!({"status": "unchanged", "version": report.version, "files_written": []})
+                json!({"status": Exit::Unchanged.word(), "version": report.version,
+                    "files_written": []})
             );
         } else {
             outln!(
@@ -147,7 +150,7 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
         return Ok(0);
     }
     if r.target.output.format == OutputFormat::Json {
-        out_json!(json!({"status": "rolled-back", "version": report.version,
+        out_json!(json!({"status": Exit::RolledBack.word(), "version": report.version,
             "files_written": report.files_written}));
     } else {
         outln!(

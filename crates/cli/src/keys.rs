@@ -6,6 +6,7 @@ use pipeline::{Error, ExportReport, SealedToNote};
 use serde_json::json;
 
 use crate::args::{KeyPublicArgs, KeyRetireArgs, KeyRotateArgs, OutputFormat, TargetArgs};
+use crate::exit::Exit;
 
 /// What a rotation does not do: said after every rotation.
 pub(crate) const ROTATION_LIMITS: &str = "A rotation re-seals what this folder stores; it does \
@@ -72,7 +73,8 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
     if a.output.format == OutputFormat::Json {
         outln!(
             "{:#}",
-            json!({"status": if a.dry_run {"dry-run"} else {"rotated"}, "kind": report.kind,
+            json!({"status": if a.dry_run {Exit::DryRun} else {Exit::Rotated}.word(),
+                "kind": report.kind,
                 "old_key_id": report.old_id, "new_key_id": report.new_id,
                 "resealed": report.resealed, "untouched": report.untouched,
                 "version": report.version, "note": limits})
@@ -151,7 +153,7 @@ pub(crate) fn retire(a: KeyRetireArgs) -> Result<u8, Error> {
     if a.output.format == OutputFormat::Json {
         outln!(
             "{:#}",
-            json!({"status": "retired", "kind": report.kind, "key_id": report.id,
+            json!({"status": Exit::Retired.word(), "kind": report.kind, "key_id": report.id,
                 "resealed_versions": report.resealed_versions, "version": report.version})
         );
         return Ok(0);

@@ -138,7 +138,7 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
             let report = pipeline::remote_set(&a.target, &settings)?;
             if a.output.format == OutputFormat::Json {
                 let mut v = serde_json::to_value(&report).unwrap_or_default();
-                v["status"] = json!("set");
+                v["status"] = json!(Exit::Set.word());
                 out_json!(v);
             } else {
                 outln!(
@@ -207,7 +207,7 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
         RemoteCommand::Unset(t) => {
             let had = pipeline::remote_unset(&t.target)?;
             if t.output.format == OutputFormat::Json {
-                out_json!(json!({"status": if had { "unset" } else { "none" }}));
+                out_json!(json!({"status": if had { Exit::Unset } else { Exit::NoRemote }.word()}));
             } else if had {
                 outln!("Forgot the remote of {} and its last push.", render::path(&t.target));
             } else {
