@@ -70,6 +70,35 @@ pub fn holds_plaintext(config: &Configuration) -> bool {
         .any(|f| SecretState::classify(config.secret_value(&f.location)) == SecretState::Plaintext)
 }
 
+/// The sealed values of `config` that cannot be used, each as a sentence naming its section,
+/// item and field (never the value): a value that starts with `{aesgcm}` but is malformed, and,
+/// with `key` (a managed folder's), one under that key that does not open (altered or
+/// corrupt). Values under other keys are not opened.
+pub fn sealed_problems(config: &Configuration, key: Option<&ServerKey>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for field in config.secret_fields() {
+        let raw = config.secret_value(&field.location);
+        let place = format!("{}/{}: field {}", field.section(), field.item_id, field.field);
+        match SecretState::classify(raw) {
+            SecretState::Sealed { key_id: None } => problems.push(format!(
+                "{place}: the sealed value is malformed (not '{{aesgcm}} 1,<key id>,<hex>')"
+            )),
+            SecretState::Sealed { key_id: Some(id) } => {
+                if let Some(key) = key.filter(|k| k.id().as_str() == id)
+                    && key.open(raw, field.binding().as_bytes()).is_err()
+                {
+                    problems.push(format!(
+                        "{place}: the sealed value does not open under this folder's key: it \
+                         was altered or is corrupt"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
 /// Seals every password of `config` under `to` (a bundle's fresh data key): a sealed value is
 /// opened with the folder's `keys` first, a plaintext one is taken as it is; a machine-bound
 /// or missing value is left as it is. Returns how many were sealed.
@@ -138,6 +167,27 @@ mod tests {
         let field = &config.secret_fields()[1];
         assert_eq!(key.open(&v[1], field.binding().as_bytes()).unwrap().expose(), b"plain-pw");
         assert!(key.open(&v[1], b"another field").is_err());
+    }
+
+    #[test]
+    fn malformed_and_unopenable_sealed_values_are_named() {
+        let key = ServerKey::generate().unwrap();
+        let mut config = config_with(&["{aesgcm} nonsense", "x", "y", "plain"]);
+        let fields = config.secret_fields();
+        let good = key.seal(b"pw", fields[1].binding().as_bytes()).unwrap();
+        let moved = key.seal(b"hidden-pw", fields[1].binding().as_bytes()).unwrap();
+        config.set_secret_value(&fields[1].location, good);
+        config.set_secret_value(&fields[2].location, moved);
+        let problems = sealed_problems(&config, Some(&key));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("pc_probes/p0: field password: the sealed value is malformed")
+        );
+        assert!(
+            problems[1].starts_with("pc_probes/p2: field password: the sealed value does not open")
+        );
+        // Without the folder's key only the form is checked.
+        assert_eq!(sealed_problems(&config, None).len(), 1);
     }
 
     #[test]

@@ -42,7 +42,7 @@ mod table;
 pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
 pub use compare::{align_equal_secrets, keep_equal_sealed_secrets};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
-pub use fields::{FolderKeys, holds_plaintext, omit, seal_plaintext, seal_under};
+pub use fields::{FolderKeys, holds_plaintext, omit, seal_plaintext, seal_under, sealed_problems};
 pub use prepare::{Keys, Prepared, check_source_key, prepare, prepare_with};
 pub use reveal::{Revealed, reveal_for_sending};
 pub use skeleton::{SkeletonFormat, merge_skeleton, skeleton};
