@@ -5,7 +5,9 @@
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
+
+    use crate::tidy::tests::rust_files;
 
     /// The library crates in layers, lowest first: a crate's `[dependencies]` name crates of
     /// lower layers only, so no dependency runs upward (nor sideways within a layer).
@@ -145,23 +147,6 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "dependency rules broken:\n{}", wrong.join("\n"));
-    }
-
-    /// Every `.rs` file of `dir`, with whether it is test, bench or example code (under
-    /// `tests/`, `benches/` or `examples/`).
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for e in entries.flatten() {
-            let p = e.path();
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if p.is_dir() {
-                if !["target", "snapshots", "fixtures", ".git"].contains(&name) {
-                    rust_files(&p, out);
-                }
-            } else if name.ends_with(".rs") {
-                out.push(p);
-            }
-        }
     }
 
     /// The shipped code of the crates and plugins: each file with its lines up to its first

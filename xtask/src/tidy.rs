@@ -2,10 +2,11 @@
 //! rules that a reviewer would otherwise have to remember.
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::{Path, PathBuf};
 
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    /// Every `.rs` file below `dir`, but in `target/`, `snapshots/`, `fixtures/` and `.git/`.
+    pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
             let p = e.path();

@@ -133,11 +133,12 @@ pub fn seal_under(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use model::{Element, Section, SectionId};
 
-    fn config_with(values: &[&str]) -> Configuration {
+    /// A configuration of one section whose items hold `values` as their passwords.
+    pub(crate) fn config_with(values: &[&str]) -> Configuration {
         let mut config = Configuration::new();
         let mut probes = SectionId::PcProbes.empty_root();
         for (i, v) in values.iter().enumerate() {

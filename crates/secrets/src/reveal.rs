@@ -97,21 +97,7 @@ pub fn reveal_for_sending(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::{Element, Section, SectionId};
-
-    fn config_with(values: &[&str]) -> Configuration {
-        let mut config = Configuration::new();
-        let mut probes = SectionId::PcProbes.empty_root();
-        for (i, v) in values.iter().enumerate() {
-            let mut item = Element::new("credential");
-            item.set_attr("id", format!("p{i}"));
-            item.set_attr("username", "svc");
-            item.set_attr("password", *v);
-            probes.children.push(item);
-        }
-        config.insert(Section::single(SectionId::PcProbes, probes));
-        config
-    }
+    use crate::fields::tests::config_with;
 
     #[test]
     fn sealed_values_open_plaintext_stays_and_machine_bound_is_reported() {

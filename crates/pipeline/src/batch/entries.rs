@@ -245,15 +245,7 @@ pub(super) fn settle(entry: &Entry, defaults: &Defaults) -> (ImportOptions, Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(export: &str, target: &str) -> Entry {
-        Entry {
-            export: export.into(),
-            target: target.into(),
-            overrides: Overrides::default(),
-            problem: None,
-        }
-    }
+    use crate::batch::entry;
 
     #[test]
     fn an_entry_takes_its_own_flags_first() {

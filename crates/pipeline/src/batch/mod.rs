@@ -165,3 +165,14 @@ impl std::fmt::Debug for Config<'_> {
             .finish_non_exhaustive()
     }
 }
+
+/// An entry of `export` into `target`, with no flags of its own (for the parts' tests).
+#[cfg(test)]
+fn entry(export: &str, target: &str) -> Entry {
+    Entry {
+        export: export.into(),
+        target: target.into(),
+        overrides: Overrides::default(),
+        problem: None,
+    }
+}

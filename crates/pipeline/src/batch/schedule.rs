@@ -320,20 +320,12 @@ mod tests {
     use secrets::{Answer, Request, SecretSource, SourceError};
 
     use super::*;
-    use crate::batch::{EntryStatus, Options, Overrides};
+    use crate::batch::entry;
+    use crate::batch::{EntryStatus, Options};
     use crate::import::Status;
 
     fn fixture(rel: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
-    }
-
-    fn entry(export: &str, target: &str) -> Entry {
-        Entry {
-            export: export.into(),
-            target: target.into(),
-            overrides: Overrides::default(),
-            problem: None,
-        }
     }
 
     /// A source that answers every key and counts the lookups and the opens.

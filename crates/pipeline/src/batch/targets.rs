@@ -96,16 +96,7 @@ pub(super) fn waves(entries: &[Entry]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::Overrides;
-
-    fn entry(export: &str, target: &str) -> Entry {
-        Entry {
-            export: export.into(),
-            target: target.into(),
-            overrides: Overrides::default(),
-            problem: None,
-        }
-    }
+    use crate::batch::entry;
 
     #[test]
     fn entries_into_one_target_go_into_successive_waves() {
