@@ -30,11 +30,11 @@
 //! use std::path::Path;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Passwords from a secrets file; any `secrets::SecretSource` can join the chain, and
+//! // Passwords from a secrets file; any `pipeline::SecretSource` can join the chain, and
 //! // `secret_source` builds every `--secrets SPEC`, plugins included.
-//! let file = pipeline::secret_source("file:secrets.toml", &secrets::SourceOptions::default())?
+//! let file = pipeline::secret_source("file:secrets.toml", &pipeline::SourceOptions::default())?
 //!     .expect("file: is not `prompt`");
-//! let chain = secrets::Chain::new(vec![file]);
+//! let chain = pipeline::Chain::new(vec![file]);
 //! let options = pipeline::ImportOptions { accept_warning: true, ..Default::default() };
 //! let outcome = pipeline::import(
 //!     Path::new("export.xml"),
