@@ -128,7 +128,7 @@ fn parse_args() -> Result<Cli, u8> {
     };
     let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
     errln!("{}", text.trim_end());
-    Err(u8::try_from(e.exit_code()).unwrap_or(2))
+    Err(u8::try_from(e.exit_code()).unwrap_or(exit::Exit::Invalid.code()))
 }
 
 fn output_format(command: &Command) -> OutputFormat {
