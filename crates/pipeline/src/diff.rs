@@ -10,7 +10,9 @@ use model::{Configuration, SectionId};
 use select::{Plan, Selection};
 
 use crate::error::{Error, ErrorKind};
+
 use crate::input::{ExportFormat, read_export};
+pub use store::{Drift, FileDrift, VersionInfo};
 
 /// What one side of a diff is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -56,6 +58,21 @@ impl Side {
     /// The managed folder's key, for a managed side or a version of one.
     pub fn key(&self) -> Option<&crypto::ServerKey> {
         self.target.as_ref().map(store::Target::key)
+    }
+
+    /// For a side read from a managed folder's live files (the folder itself, or `DIR@N` of
+    /// its current version): the native files changed by hand since that version was written
+    /// (paths under `cwd/`), which the side shows as they are now. Empty otherwise, or when
+    /// the version predates the records that tell.
+    pub fn edited_by_hand(&self) -> Vec<String> {
+        let Some(target) = &self.target else { return Vec::new() };
+        if self.version != Some(target.version()) {
+            return Vec::new();
+        }
+        match target.drift() {
+            Ok(Some(d)) => d.files.iter().map(|f| f.path.to_owned()).collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -157,7 +174,7 @@ fn compare(before: &Configuration, after: &mut Configuration, keys: &[&crypto::S
 #[derive(Debug)]
 pub struct VersionChanges {
     /// The version's record.
-    pub info: store::VersionInfo,
+    pub info: VersionInfo,
     /// The version before it, if any.
     pub previous: Option<u64>,
     /// The previous version's configuration (empty for the first version).
@@ -195,17 +212,26 @@ pub struct RollbackPreview {
     pub from: u64,
     /// The version restored.
     pub to: u64,
-    /// The current configuration.
+    /// The live configuration as it is, hand edits included (what the rollback replaces),
+    /// without the sections whose live file no longer reads.
     pub now: Configuration,
-    /// The configuration restored (its passwords equal to the current ones hold the same
-    /// written form).
+    /// The configuration restored, whole.
     pub then: Configuration,
-    /// What the rollback would change from `now` to `then`.
+    /// The configuration restored as compared: without the sections in `unreadable`, and its
+    /// passwords equal to the current ones holding the same written form.
+    pub compared: Configuration,
+    /// What the rollback would change from `now` to `compared`.
     pub plan: Plan,
+    /// The sections whose live file a hand edit broke, each with why it does not read: not
+    /// compared item by item, only named (the rollback replaces them).
+    pub unreadable: Vec<(SectionId, String)>,
+    /// What was changed by hand in the live files since the current version, if anything (and
+    /// if the version's record tells).
+    pub edited: Option<Drift>,
 }
 
 /// `rollback --dry-run`: what restoring version `to` of the folder `dir` (by default the one
-/// before the current) would change, writing nothing.
+/// before the current) would change to the live files as they are, writing nothing.
 ///
 /// # Errors
 /// [`ErrorKind::Target`] for a folder with no history, no earlier version, or `to` the current
@@ -243,10 +269,17 @@ pub fn rollback_preview(dir: &Path, to: Option<u64>) -> Result<RollbackPreview, 
             ),
         ));
     }
-    let now = target.version_configuration(current)?;
-    let mut then = target.version_configuration(to)?;
-    let plan = compare(&now, &mut then, &[target.key()]);
-    Ok(RollbackPreview { from: current, to, now, then, plan })
+    // The live files as they are, hand edits included: what the rollback replaces. A section
+    // whose live file a hand edit broke is not compared item by item, only named.
+    let (now, unreadable) = target.live_configuration_readable()?;
+    let edited = target.drift()?.filter(|d| !d.is_clean());
+    let then = target.version_configuration(to)?;
+    let mut compared = then.clone();
+    for (id, _) in &unreadable {
+        compared.remove(*id);
+    }
+    let plan = compare(&now, &mut compared, &[target.key()]);
+    Ok(RollbackPreview { from: current, to, now, then, compared, plan, unreadable, edited })
 }
 
 /// Reads a server key file (`--source-key`), for [`diff`].
