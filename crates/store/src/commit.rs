@@ -15,8 +15,10 @@
 //! 5. syncs `DIR`, then keeps the replaced `cwd/` where it is: its shared files are replaced by
 //!    their private copies (renames), anything but native files leaves it, and
 //!    `staging/version` (now holding it) is renamed to `history/N−1/`, then
-//!    `history/N−1.json` into it as `meta.json`; appends the audit line; removes the staging
-//!    folder and the journal.
+//!    `history/N−1.json` into it as `meta.json`; puts in place the state files the commit
+//!    carries (a key rotation's new `keyring`, `server.key` and `server.toml`, a retirement's
+//!    re-sealed history files, staged in `staging/state/`; see [`crate::txn`]); appends the
+//!    audit line; removes the staging folder and the journal.
 //!
 //! So the current version is the live `cwd/` and its record; each earlier version is the very
 //! folder that was live until the next one replaced it (with whatever was edited in it
@@ -58,9 +60,14 @@ const STAGED_OLD: &str = "old";
 const KEPT_PREFIX: &str = "kept.";
 /// The new version's record in the staging folder, until it is installed in `history/`.
 const STAGED_RECORD: &str = "record.json";
-/// The new server key of a key rotation in the staging folder, until the switch is made and it
-/// replaces `server.key` (so an undone rotation leaves no key behind).
-pub(crate) const STAGED_KEY: &str = "server.key";
+/// The state files a commit carries (a key rotation's), in the staging folder until the switch
+/// is made (so an undone commit leaves none of them behind).
+const STAGED_STATE: &str = "state";
+
+/// Where a commit stages the state files it carries.
+pub(crate) fn staged_state(state: &StatePaths) -> PathBuf {
+    state.staging().join(STAGED_STATE)
+}
 
 /// A native file of the new version.
 pub(crate) struct NewFile {
@@ -268,6 +275,20 @@ pub(crate) struct Journal {
     /// A key rotation's new key id: finishing the commit makes it the folder's key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_switch: Option<String>,
+    /// A key rotation's old key id, current until the switch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_from: Option<String>,
+    /// The state files the commit puts in place once switched, in order (staged in
+    /// `staging/state/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    state: Vec<crate::txn::Entry>,
+}
+
+impl Journal {
+    /// A key rotation's switch: the old and the new key id.
+    pub(crate) fn key_switch(&self) -> Option<(&str, &str)> {
+        Some((self.key_from.as_deref()?, self.key_switch.as_deref()?))
+    }
 }
 
 /// The journal of a commit that is switching (or was interrupted while switching), if any.
@@ -291,9 +312,10 @@ pub(crate) struct Commit {
     /// The version this commit replaces, kept in history by it (`None` when the commit creates
     /// the folder).
     pub(crate) replaced: Option<u64>,
-    /// A key rotation: the server key this version's values are sealed under, which becomes
-    /// the folder's key once the switch is made (`None` for every other commit).
-    pub(crate) new_key: Option<crypto::ServerKey>,
+    /// The state files the commit carries (a key rotation's new keys and ring, a retirement's
+    /// re-sealed history files and ring), put in place once the switch is made and the replaced
+    /// version kept (`None` for every other commit).
+    pub(crate) state_files: Option<crate::txn::WithCommit>,
     /// `server.toml` says an older layout: the first version folder upgrades it.
     pub(crate) upgrade: bool,
     /// The switch was made by two renames (no `RENAME_EXCHANGE`).
@@ -319,15 +341,10 @@ impl Commit {
         let result = (|| {
             fsops::remove_tree(&staging)?;
             fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
-            if let Some(key) = &self.new_key {
-                let text = key.to_key_file();
-                fsops::write_new_file(
-                    &staging.join(STAGED_KEY),
-                    text.as_bytes(),
-                    0o600,
-                    self.syncs,
-                )?;
-            }
+            let entries = match &self.state_files {
+                Some(with) => crate::txn::stage(&staged_state(&self.state), &with.changes)?,
+                None => Vec::new(),
+            };
             crate::history::write_record(&staging.join(STAGED_RECORD), &self.record, self.syncs)?;
             let version = staging.join(STAGED_VERSION);
             fsops::create_dir(&version, PRIVATE_DIR_MODE)?;
@@ -347,12 +364,16 @@ impl Commit {
                     return Err(Error::corrupt(&path, "already exists; the history is damaged"));
                 }
             }
-            Ok(())
+            Ok(entries)
         })();
-        if let Err(e) = result {
-            let _ = fsops::remove_tree(&staging);
-            return Err(e);
-        }
+        let entries = match result {
+            Ok(entries) => entries,
+            Err(e) => {
+                let _ = fsops::remove_tree(&staging);
+                return Err(e);
+            }
+        };
+        let switch = self.state_files.as_ref().and_then(|w| w.key_switch.clone());
         let journal = Journal {
             version: self.version,
             created: self.created,
@@ -361,7 +382,9 @@ impl Commit {
             old: self.plan.old_fingerprint.clone(),
             new: self.plan.fingerprint(),
             audit: self.record.audit_line(),
-            key_switch: self.new_key.as_ref().map(|k| k.id().as_str().to_owned()),
+            key_from: switch.as_ref().map(|(from, _)| from.clone()),
+            key_switch: switch.map(|(_, to)| to),
+            state: entries,
         };
         if let Err(e) = write_journal(&self.state, &journal, self.syncs) {
             let _ = fsops::remove_file(&self.state.journal_tmp());
@@ -429,21 +452,34 @@ impl Commit {
     /// finishes.
     pub(crate) fn finish(&self) -> Result<(), Error> {
         fsops::sync_dir(&self.dir, self.syncs)?;
-        if let Some(key) = &self.new_key {
-            crate::keys::switch_server_key(&self.state, key.id().as_str())?;
-        }
         self.keep()?;
         self.audit()?;
         self.clean_up()
     }
 
-    /// Step 5a: the replaced version kept as `history/N−1/` (the switch must be durable first).
+    /// Step 5a: the replaced version kept as `history/N−1/`, then the state files the commit
+    /// carries put in place (some may be files of that version: a retirement's re-sealed ones)
+    /// (the switch must be durable first).
     pub(crate) fn keep(&self) -> Result<(), Error> {
-        let Some(n) = self.replaced else { return Ok(()) };
-        let kept = self.plan.kept();
-        let known =
-            Known { kept: &kept, extras: &self.plan.extras, fell_back: self.fell_back.get() };
-        keep_replaced(&self.state, n, Some(known), self.upgrade, self.syncs)
+        if let Some(n) = self.replaced {
+            let kept = self.plan.kept();
+            let known =
+                Known { kept: &kept, extras: &self.plan.extras, fell_back: self.fell_back.get() };
+            keep_replaced(&self.state, n, Some(known), self.syncs)?;
+        }
+        if let Some(with) = &self.state_files {
+            let entries: Vec<crate::txn::Entry> = with
+                .changes
+                .iter()
+                .map(|c| crate::txn::Entry { name: c.name.clone(), remove: c.new.is_none() })
+                .collect();
+            crate::txn::apply(&self.state, &staged_state(&self.state), &entries)?;
+        }
+        if self.upgrade {
+            // After the state files: a rotation's `server.toml` says the layout it was read at.
+            crate::server::upgrade_layout(&self.state)?;
+        }
+        Ok(())
     }
 
     /// Step 5b: the audit line (the switch must be durable first).
@@ -472,7 +508,6 @@ fn keep_replaced(
     state: &StatePaths,
     n: u64,
     known: Option<Known<'_>>,
-    upgrade: bool,
     syncs: Syncs,
 ) -> Result<(), Error> {
     let staging = state.staging();
@@ -544,9 +579,6 @@ fn keep_replaced(
         for dir in touched.iter().filter(|d| !gone.iter().any(|g| d.starts_with(g))) {
             fsops::sync_dir(dir, syncs)?;
         }
-        if upgrade {
-            crate::server::upgrade_layout(state)?;
-        }
         fsops::rename(&version, &into)?;
         fsops::sync_dir(&state.history(), syncs)?;
     }
@@ -612,11 +644,16 @@ pub(crate) enum Recovery {
 /// Whether a recovery is needed: a journal or a staging folder is there (a temporary journal
 /// is only ever there with the staging folder).
 pub(crate) fn needs_recovery(state: &StatePaths) -> Result<bool, Error> {
-    Ok(fsops::lstat(&state.staging())?.is_some() || fsops::lstat(&state.journal())?.is_some())
+    Ok(fsops::lstat(&state.staging())?.is_some()
+        || fsops::lstat(&state.journal())?.is_some()
+        || crate::txn::pending(state)?)
 }
 
 /// Finishes or undoes an interrupted commit (the caller holds the exclusive lock).
 pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error> {
+    // A change of state files alone (a transport key rotation, a retirement): finished or
+    // undone first. It never overlaps a commit, both being made under the lock.
+    crate::txn::recover(state)?;
     let journal_path = state.journal();
     let Some(bytes) = fsops::read_file(&journal_path)? else {
         // Interrupted before the journal was complete: only staging to clear away. (A
@@ -663,17 +700,23 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             }
         }
         fsops::sync_dir(dir, Syncs::Now)?;
-        if let Some(id) = &journal.key_switch {
-            crate::keys::switch_server_key(state, id)?;
-        }
         match journal.replaced {
-            Some(r) if journal.keeps => keep_replaced(state, r, None, true, Syncs::Now)?,
+            Some(r) if journal.keeps => keep_replaced(state, r, None, Syncs::Now)?,
             Some(r) => {
                 // Layout 2: the archive holds the record now.
                 fsops::remove_file(&state.record(r))?;
                 fsops::sync_dir(&state.history(), Syncs::Now)?;
             }
             None => {}
+        }
+        crate::txn::apply(state, &staged_state(state), &journal.state)?;
+        if let (Some(id), true) = (&journal.key_switch, journal.state.is_empty()) {
+            // A rotation journaled by an earlier jimsctl: its new key staged alone.
+            crate::keys::finish_earlier_rotation(state, id)?;
+        }
+        if journal.keeps {
+            // A version folder is in history: `server.toml` says layout 3.
+            crate::server::upgrade_layout(state)?;
         }
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
             fsops::append_line(&state.audit(), &journal.audit, Syncs::Now)?;
@@ -802,6 +845,8 @@ mod tests {
             new: live::fingerprint(&new),
             audit: record4.audit_line(),
             key_switch: None,
+            key_from: None,
+            state: Vec::new(),
         };
         // As layout 2 wrote it: no `keeps`.
         let text = serde_json::to_string(&journal).unwrap().replace(",\"keeps\":false", "");

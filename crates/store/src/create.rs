@@ -347,7 +347,7 @@ pub(crate) fn build_in_place(
             plan,
             created: true,
             replaced: None,
-            new_key: None,
+            state_files: None,
             upgrade: false,
             fell_back: std::cell::Cell::new(false),
             syncs,

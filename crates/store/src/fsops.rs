@@ -286,6 +286,20 @@ pub(crate) fn remove_tree(path: &Path) -> Result<(), Error> {
     }
 }
 
+/// Replaces `path` (in the folder `dir`) atomically and durably: a temporary file with `mode`
+/// from the start, written and synced, renamed over `path`, and `dir` synced.
+pub(crate) fn replace_file(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    remove_file(&tmp)?;
+    write_new_file(&tmp, bytes, mode, Syncs::Now)?;
+    if let Err(e) = rename(&tmp, path) {
+        let _ = remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir, Syncs::Now)
+}
+
 /// Removes a folder that should be empty by now with one `rmdir`, or, when it is not, with
 /// everything in it ([`remove_tree`]); a folder already gone is fine.
 pub(crate) fn remove_dir_or_tree(path: &Path) -> Result<(), Error> {

@@ -231,35 +231,6 @@ pub(crate) fn version_files(paths: &StatePaths, n: u64) -> Result<(NativeFiles, 
     Ok((files, archive))
 }
 
-/// Replaces some native files of the earlier version `n` (a key retired: their values sealed
-/// again), each atomically: in its folder, file by file; in a layout 2 archive, the whole
-/// archive at once.
-pub(crate) fn rewrite_version_files(
-    paths: &StatePaths,
-    n: u64,
-    changed: &[crate::commit::NewFile],
-) -> Result<(), Error> {
-    let dir = paths.version_dir(n);
-    if fsops::lstat(&dir)?.is_some_and(|m| m.is_dir()) {
-        let cwd = dir.join(CWD);
-        for f in changed {
-            let path = cwd.join(f.path);
-            let folder = path.parent().unwrap_or(&cwd);
-            let mode = fsops::lstat(&path)?.map_or(0o600, |m| fsops::mode_of(&m));
-            crate::keys::replace_file(folder, &path, &f.bytes, mode)?;
-        }
-        return Ok(());
-    }
-    let archive = paths.archive(n);
-    let record = read_record(paths, n)?;
-    let (_, mut files) = crate::snapshot::read(&archive)?;
-    for f in changed {
-        files.insert(f.path, f.bytes.clone());
-    }
-    let bytes = crate::snapshot::build(&record, files.iter().map(|(rel, b)| (*rel, b.as_slice())))?;
-    crate::keys::replace_file(&paths.history(), &archive, &bytes, 0o600)
-}
-
 /// Writes `record` as a new file at `path` (in the staging folder, from which a commit renames
 /// it to `history/N.json`; or straight there when a folder is created beside its place).
 pub(crate) fn write_record(path: &Path, record: &Record, syncs: fsops::Syncs) -> Result<(), Error> {

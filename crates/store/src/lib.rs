@@ -23,7 +23,8 @@
 //!   such methods at all.
 //! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
 //!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
-//!   and [`Target::retire_key`].
+//!   and [`Target::retire_key`], each one atomic change of the state files (module `txn`, or
+//!   the commit it rides on), which lock-free readers read whole at any moment.
 //! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
 //!   and folders, reports) with the same durable steps, never inside a managed folder and never
 //!   over anything but a regular file.
@@ -39,6 +40,7 @@
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M/{meta.json, cwd/}…}}
 //! DIR/.jims-import/{remote.toml, remote.json, push.journal}   (push: see [`RemoteConfig`])
+//! DIR/.jims-import/{transport.key, keyring}                  (the other keys, module `keys`)
 //! ```
 //!
 //! # Durability
@@ -70,12 +72,13 @@ mod server;
 mod snapshot;
 mod target;
 mod time;
+mod txn;
 mod xml;
 
 use std::path::{Path, PathBuf};
 
 use crypto::{KeyId, ServerKey};
-use model::{Configuration, SecretState, Section, SectionFile, SectionId};
+use model::{Configuration, Section, SectionFile, SectionId};
 use serde::Serialize;
 
 pub use error::{Error, ErrorKind};
@@ -194,17 +197,11 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
     let found = live::parse(&cwd, &live, &[])?;
     let mut config = found.clone();
     fill_missing_files(&mut config);
-    let mut sealed = 0usize;
-    for field in config.secret_fields() {
-        let value = config.secret_value(&field.location);
-        if SecretState::classify(value) != SecretState::Plaintext {
-            continue;
-        }
-        let value =
-            key.seal(value.as_bytes(), field.binding().as_bytes()).map_err(target::crypto_error)?;
-        config.set_secret_value(&field.location, value);
-        sealed += 1;
-    }
+    // What a secret field holds is the secrets crate's to change.
+    let sealed = secrets::seal_plaintext(&mut config, &key).map_err(|e| {
+        Error::new(ErrorKind::Crypto, format!("could not seal the passwords found: {e}"))
+            .caused_by(e)
+    })?;
     let mut files = Vec::new();
     let mut sections = Vec::new();
     let mut counts = Counts::default();

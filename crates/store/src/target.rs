@@ -127,6 +127,9 @@ pub struct Target<A: Access = Write> {
     pub(crate) version: u64,
     /// The retired keys (`keyring`), empty for a new folder.
     pub(crate) ring: crate::keys::KeyRing,
+    /// The transport key (`transport.key`), as read at the open; `None` for a new folder or
+    /// one made before transport keys.
+    pub(crate) transport: Option<crypto::TransportKey>,
     pub(crate) access: PhantomData<A>,
 }
 
@@ -437,7 +440,16 @@ impl<A: Access> Target<A> {
         };
         let at_before = identity(&read_at)?;
         layout::check_not_symlink(&state.audit())?;
-        let (toml, key) = server::read(&state)?;
+        // The keys are read inside the window the checks below close: a key switch is made
+        // only after the switch of `cwd/`, so what is read here goes with the `cwd/` read.
+        let switch = before.as_ref().and_then(|j| j.key_switch()).map(|(from, to)| {
+            crate::keys::CommitSwitch {
+                from,
+                to,
+                staged: crate::txn::staged(&crate::commit::staged_state(&state), server::KEY_FILE),
+            }
+        });
+        let keys = crate::keys::read_unlocked(&state, switch.as_ref())?;
         let live = match at_before {
             Some(_) => live::read_native(&read_at)?,
             None => NativeFiles::new(),
@@ -450,6 +462,7 @@ impl<A: Access> Target<A> {
             // The second rename happened meanwhile.
             return Ok(None);
         }
+        let mut read_new = false;
         let version = match &before {
             None => *versions.last().ok_or_else(|| {
                 Error::corrupt(&state.history(), "holds no version; the server folder is damaged")
@@ -460,6 +473,7 @@ impl<A: Access> Target<A> {
                     None => live::ABSENT.to_owned(),
                 };
                 if read == journal.new {
+                    read_new = true;
                     journal.version
                 } else if read != journal.old {
                     // Neither: changed by hand while a commit is under way. Look again.
@@ -472,8 +486,11 @@ impl<A: Access> Target<A> {
                 }
             }
         };
+        let Some((toml, key, ring, transport)) = keys.pick(&state, switch.as_ref(), read_new)?
+        else {
+            return Ok(None);
+        };
         let configuration = live::parse(&cwd, &live, unparsed)?;
-        let ring = crate::keys::KeyRing::read(&state, key.id())?;
         Ok(Some(Target {
             dir: dir.to_path_buf(),
             lock: None,
@@ -487,6 +504,7 @@ impl<A: Access> Target<A> {
             layout: toml.layout_version,
             version,
             ring,
+            transport,
         }))
     }
 
@@ -505,6 +523,7 @@ impl<A: Access> Target<A> {
             layout: layout::LAYOUT_VERSION,
             version: 0,
             ring: crate::keys::KeyRing::default(),
+            transport: None,
         })
     }
 
@@ -523,7 +542,8 @@ impl<A: Access> Target<A> {
         let cwd = dir.join(CWD);
         let (live, stamps) = live::read_native_stamped(&cwd)?;
         let configuration = live::parse(&cwd, &live, unparsed)?;
-        let ring = crate::keys::KeyRing::read(&state, key.id())?;
+        let transport = crate::keys::read_transport(&state)?;
+        let ring = crate::keys::KeyRing::read(&state, Some(key.id()))?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
@@ -537,6 +557,7 @@ impl<A: Access> Target<A> {
             layout: toml.layout_version,
             version,
             ring,
+            transport,
         })
     }
 
@@ -782,9 +803,9 @@ impl<A: Access> Target<A> {
         files: Vec<NewFile>,
         meta: CommitMeta,
         restored: Option<u64>,
-        new_key: Option<ServerKey>,
+        state_files: Option<crate::txn::WithCommit>,
     ) -> Result<CommitReport, Error> {
-        self.write_version_in(files, meta, restored, new_key, None).map(|(report, _)| report)
+        self.write_version_in(files, meta, restored, state_files, None).map(|(report, _)| report)
     }
 
     /// [`Target::write_version`], staged in `group` when one is given.
@@ -793,12 +814,16 @@ impl<A: Access> Target<A> {
         files: Vec<NewFile>,
         meta: CommitMeta,
         restored: Option<u64>,
-        new_key: Option<ServerKey>,
+        state_files: Option<crate::txn::WithCommit>,
         group: Option<&Group>,
     ) -> Result<(CommitReport, Option<Staged>), Error> {
         if self.holds(&files) {
             // Every live file keeps its bytes: a version would hold what the current one
-            // holds, so none is made and nothing is written (the lock is released on return).
+            // holds, so none is made (the lock is released on return), and the state files
+            // the commit carries (a rotation with nothing to re-seal) change on their own.
+            if let Some(with) = state_files {
+                crate::txn::run(&self.state(), &with.changes, with.key_switch)?;
+            }
             return Ok((self.unchanged_report(&files), None));
         }
         let state = self.state();
@@ -816,7 +841,7 @@ impl<A: Access> Target<A> {
             plan,
             created: false,
             replaced: Some(self.version),
-            new_key,
+            state_files,
             upgrade: self.layout < layout::LAYOUT_VERSION,
             fell_back: std::cell::Cell::new(false),
             syncs: Syncs::Now,
@@ -892,7 +917,15 @@ pub fn check_target(dir: &Path) -> Result<(), Error> {
         DirState::Empty => Ok(()),
         DirState::Other => Err(layout::not_a_server_folder(dir)),
         DirState::Unmanaged => Err(layout::not_managed_adopt(dir)),
-        DirState::Managed => server::read(&StatePaths::new(dir.join(STATE_DIR))).map(|_| ()),
+        DirState::Managed => {
+            let state = StatePaths::new(dir.join(STATE_DIR));
+            match server::read(&state) {
+                // A key rotation switching right now (its journal is there): the import's open
+                // finds out, under the lock.
+                Err(_) if crate::commit::needs_recovery(&state)? => Ok(()),
+                r => r.map(|_| ()),
+            }
+        }
     }
 }
 
