@@ -598,6 +598,25 @@ fn keep_replaced(
     fsops::sync_dir(&state.history(), syncs)
 }
 
+/// The replaced `cwd/` of a commit that has switched but not yet moved it into `history/`
+/// (another process's, read without a lock): its native files and where they were read, or
+/// `None` when it is not (or no longer) in the staging folder, or moved while it was read.
+pub(crate) fn replaced_tree(state: &StatePaths) -> Result<Option<(NativeFiles, PathBuf)>, Error> {
+    let staging = state.staging();
+    for tree in [staging.join(STAGED_VERSION).join(CWD), staging.join(STAGED_OLD)] {
+        let read = live::read_native_stamped(&tree);
+        let still = fsops::lstat(&tree)?.map(|m| live::Stamp::of(&m));
+        match read {
+            Ok((files, stamps)) if stamps.cwd.is_some() && still == stamps.cwd => {
+                return Ok(Some((files, tree)));
+            }
+            // A file renamed away under the reader: the tree is on the move.
+            Ok(_) | Err(_) => {}
+        }
+    }
+    Ok(None)
+}
+
 /// What a commit knows of the replaced tree it keeps (a recovery finds it out from the folders).
 struct Known<'a> {
     /// The files the new version kept, whose private copies are in the staging folder.

@@ -200,36 +200,51 @@ pub(crate) fn read_record(paths: &StatePaths, n: u64) -> Result<Record, Error> {
 /// byte: from its folder `history/N/cwd/`, or from its layout 2 archive. Also the path they were
 /// read from (for messages, and as the `cwd` to parse them against).
 ///
-/// A version being replaced right now by a commit of another process is not in `history/` yet
-/// for a moment: that is [`crate::ErrorKind::Busy`] (look again).
+/// A version that a commit in progress (another process's, read without a lock) has just
+/// replaced is not in `history/` yet for a moment: it is read where the commit holds it, the
+/// replaced `cwd/` in the staging folder (each of its files the kept one or its private copy,
+/// the same bytes), and looked for again if the commit moves it meanwhile.
 pub(crate) fn version_files(paths: &StatePaths, n: u64) -> Result<(NativeFiles, PathBuf), Error> {
-    let dir = paths.version_dir(n);
-    match fsops::lstat(&dir)? {
-        Some(m) if m.is_dir() => {
-            let cwd = dir.join(CWD);
-            let (files, stamps) = crate::live::read_native_stamped(&cwd)?;
-            if stamps.cwd.is_none() {
-                return Err(Error::corrupt(&cwd, "missing; the history entry is damaged"));
+    let mut pause = std::time::Duration::from_micros(500);
+    for _ in 0..READ_ATTEMPTS {
+        let dir = paths.version_dir(n);
+        match fsops::lstat(&dir)? {
+            Some(m) if m.is_dir() => {
+                let cwd = dir.join(CWD);
+                let (files, stamps) = crate::live::read_native_stamped(&cwd)?;
+                if stamps.cwd.is_none() {
+                    return Err(Error::corrupt(&cwd, "missing; the history entry is damaged"));
+                }
+                return Ok((files, cwd));
             }
-            return Ok((files, cwd));
+            Some(_) => return Err(Error::corrupt(&dir, "expected a folder, found a file")),
+            None => {}
         }
-        Some(_) => return Err(Error::corrupt(&dir, "expected a folder, found a file")),
-        None => {}
+        let archive = paths.archive(n);
+        if fsops::lstat(&archive)?.is_some() {
+            let (_, files) = crate::snapshot::read(&archive)?;
+            return Ok((files, archive));
+        }
+        match crate::commit::journal(paths)? {
+            Some(j) if j.keeps && j.replaced == Some(n) => {
+                if let Some(found) = crate::commit::replaced_tree(paths)? {
+                    return Ok(found);
+                }
+            }
+            // No commit is putting it in place: it is not there.
+            _ => {
+                let _ = crate::snapshot::read(&archive)?;
+            }
+        }
+        // Moved by the commit while it was looked for: look again.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
     }
-    let archive = paths.archive(n);
-    if fsops::lstat(&archive)?.is_none() && fsops::lstat(&paths.journal())?.is_some() {
-        return Err(Error::new(
-            crate::ErrorKind::Busy,
-            format!(
-                "version {n} of {} is being put into its history by a commit right now; try \
-                 again in a moment",
-                paths.root.parent().unwrap_or(&paths.root).display()
-            ),
-        ));
-    }
-    let (_, files) = crate::snapshot::read(&archive)?;
-    Ok((files, archive))
+    Err(Error::busy(paths.root.parent().unwrap_or(&paths.root)))
 }
+
+/// How many times [`version_files`] looks again for a version a commit is moving.
+const READ_ATTEMPTS: u32 = 200;
 
 /// Writes `record` as a new file at `path` (in the staging folder, from which a commit renames
 /// it to `history/N.json`; or straight there when a folder is created beside its place).

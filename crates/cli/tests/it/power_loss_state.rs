@@ -109,7 +109,7 @@ fn held_in(name: &str, bytes: &[u8], into: &mut std::collections::BTreeSet<Strin
 }
 
 /// The state of `t` as the power cut left it, before any recovery: every value of `cwd/` and
-/// of every archive is under a key the folder holds somewhere (`server.key`, the ring, or
+/// of every earlier version (folder or archive) is under a key the folder holds somewhere (`server.key`, the ring, or
 /// staged by a change whose journal is there, which the next open finishes).
 fn raw_keys_held(root: &Path, label: &str) {
     let state = root.join("t/.jims-import");
@@ -145,6 +145,15 @@ fn raw_keys_held(root: &Path, label: &str) {
     for (name, bytes) in &files {
         if name.starts_with("history/") && name.ends_with(".tar") {
             ids_in(bytes, &mut used);
+        }
+    }
+    // Earlier versions kept as folders (`history/N/cwd/`).
+    for e in std::fs::read_dir(state.join("history")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            for (_, bytes) in crate::support::tree(&p.join("cwd")) {
+                ids_in(&bytes, &mut used);
+            }
         }
     }
     for id in &used {
