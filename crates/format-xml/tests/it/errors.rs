@@ -91,11 +91,24 @@ fn transport_files() {
     let e = bundle_err(with_section(
         "  <section id=\"transports\"><xports file=\"x.xml\"/></section>\n",
     ));
-    check(&e, ErrorKind::InvalidSection, 3, 28, "file=\"x.xml\"");
+    check(
+        &e,
+        ErrorKind::UnknownSection,
+        3,
+        28,
+        "unknown transports file \"x.xml\"; the transports files are clients_https.xml, \
+         clients_http.xml",
+    );
     let e = bundle_err(with_section(
         "  <section id=\"transports\"><xports file=\"clients_http.xml\"/><xports file=\"clients_http.xml\"/></section>\n",
     ));
-    check(&e, ErrorKind::InvalidSection, 3, 61, "two <xports> for clients_http.xml");
+    check(
+        &e,
+        ErrorKind::DuplicateSection,
+        3,
+        61,
+        "the transports file clients_http.xml appears twice in the bundle; keep one",
+    );
 }
 
 #[test]
@@ -151,7 +164,8 @@ fn full_scope_with_missing_sections_names_them() {
         ErrorKind::MissingSections,
         2,
         40,
-        "scope=\"full\" but lacks the sections templates, session",
+        "the header says scope full, but the bundle lacks the sections templates, session; a \
+         full bundle holds every section (an empty one too): add them, or make the scope partial",
     );
 }
 
@@ -364,14 +378,14 @@ fn nesting_depth_is_limited() {
     assert_eq!(e.line(), Some(2));
     let expected_col = "<section id=\"session\"><cache>".len() + 3 * 61 + 1;
     assert_eq!(e.column(), Some(expected_col as u64), "{e}");
-    assert!(e.to_string().contains("nested deeper than 64 levels"), "{e}");
+    assert!(e.to_string().contains("elements nest deeper than 64 levels"), "{e}");
     // Very deep input fails the same way, without exhausting the stack.
     let e = bundle_err(nested(200_000));
     assert_eq!(e.kind(), &ErrorKind::TooDeep);
     let native = format!("{}{}", "<cache>", "<x>".repeat(100));
     let e =
         read_native_file(SectionId::Session, "config/cache.xml", native.as_bytes()).unwrap_err();
-    check(&e, ErrorKind::TooDeep, 1, 7 + 3 * 63 + 1, "nested deeper than 64 levels");
+    check(&e, ErrorKind::TooDeep, 1, 7 + 3 * 63 + 1, "nest deeper than 64 levels");
 }
 
 #[test]
@@ -380,7 +394,13 @@ fn input_size_is_limited() {
     let big = vec![0u8; MAX_INPUT_BYTES + 1];
     let e = bundle_err(&big);
     assert_eq!(e.kind(), &ErrorKind::TooLarge, "{e}");
-    assert!(e.to_string().contains("more than the 256 MiB"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the input is 268435457 bytes: exports larger than 256 MiB are refused; split it into \
+         partial bundles"
+    );
+    // A refusal of the whole input has no position.
+    assert_eq!((e.line(), e.column()), (None, None));
     let e = read_native_file(SectionId::Session, "config/cache.xml", &big).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::TooLarge);
 }
