@@ -445,3 +445,29 @@ fn display_with_path() {
     assert!(e.to_string().starts_with("exports/hq.xml:2:1: the root element is <export>"), "{e}");
     assert_eq!(e.path(), Some(std::path::Path::new("exports/hq.xml")));
 }
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // Five characters in 15 bytes (2 + 3 + 3 + 3 + 4), and five in 5.
+    let (wide, narrow) = ("é€漢字😀", "abcde");
+    let place = |description: &str, bom: &str| {
+        let e = bundle_err(format!(
+            "{bom}{OPEN}  <section id=\"session\"><cache description=\"{description}\" a=b/>\
+             </section>\n</jims_export>\n"
+        ));
+        assert_eq!(e.kind(), &ErrorKind::Syntax, "{e}");
+        (e.line(), e.column())
+    };
+    assert_eq!(place(wide, ""), place(narrow, ""));
+    assert_eq!(place(wide, ""), (Some(2), Some(54)), "at the b");
+    let line1 = |description: &str, bom: &str| {
+        let e = bundle_err(format!(
+            "{bom}<jims_export format_version=\"1\" server_id=\"{description}\" scope=\"x\"/>"
+        ));
+        assert_eq!(e.kind(), &ErrorKind::InvalidHeader, "{e}");
+        (e.line(), e.column())
+    };
+    // The byte order mark is no character.
+    assert_eq!(line1(wide, "\u{feff}"), line1(narrow, ""));
+    assert_eq!(line1(wide, ""), (Some(1), Some(58)), "at the value of scope");
+}

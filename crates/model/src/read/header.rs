@@ -2,8 +2,9 @@
 //! `jims_export` in JSON): the fields with a closed set of values, no password, and the shape
 //! of the fields of a bundle sealed to recipients.
 //!
-//! A reader calls [`check_field`] on each field as it meets it, so that a refusal points at
-//! that field, and [`check_sealed_to`] once the header is read.
+//! A reader calls [`check_field`] on each field as it meets it (or [`check_field_name`] and
+//! [`check_field_value`] as it meets the name and the value), so that a refusal points at that
+//! field, and [`check_sealed_to`] once the header is read.
 
 use super::error::{Error, ErrorKind};
 use crate::element::is_secret_attribute;
@@ -18,19 +19,30 @@ pub const SCOPE_FIELD: &str = "scope";
 pub const PASSWORDS_FIELD: &str = "passwords";
 
 /// Checks the header field `name` with the value `value` (for a JSON number, its digits as
-/// written): a password-like name is refused (the header holds no password, and jimsctl would
-/// pass it on unsealed); `format_version` must be [`FORMAT_VERSION`]; `scope` and `passwords`
-/// must be one of their words. Any other field is kept as it is.
+/// written): [`check_field_name`], then [`check_field_value`].
 pub fn check_field(name: &str, value: &str) -> Result<(), Error> {
-    if is_secret_attribute(name) {
-        return Err(Error::new(
-            ErrorKind::MisplacedSecret,
-            format!(
-                "the header field {name}: the header of a bundle holds no password; jimsctl \
-                 would pass it on unsealed, so it refuses it: remove it"
-            ),
-        ));
+    check_field_name(name)?;
+    check_field_value(name, value)
+}
+
+/// Checks the name of a header field, before its value is read: a password-like name is
+/// refused (the header holds no password, and jimsctl would pass it on unsealed).
+pub fn check_field_name(name: &str) -> Result<(), Error> {
+    if !is_secret_attribute(name) {
+        return Ok(());
     }
+    Err(Error::new(
+        ErrorKind::MisplacedSecret,
+        format!(
+            "the header field {name}: the header of a bundle holds no password; jimsctl would \
+             pass it on unsealed, so it refuses it: remove it"
+        ),
+    ))
+}
+
+/// Checks the value of the header field `name`: `format_version` must be [`FORMAT_VERSION`];
+/// `scope` and `passwords` must be one of their words. Any other field is kept as it is.
+pub fn check_field_value(name: &str, value: &str) -> Result<(), Error> {
     match name {
         FORMAT_VERSION_FIELD if value != FORMAT_VERSION => Err(Error::new(
             ErrorKind::UnsupportedVersion,

@@ -47,13 +47,15 @@ pub fn check_size(len: u64) -> Result<(), Error> {
 /// names what nests (`elements`, `objects and arrays`).
 #[inline]
 pub fn check_depth(depth: usize, what: &str) -> Result<(), Error> {
-    if depth <= MAX_DEPTH {
-        return Ok(());
-    }
-    Err(Error::new(
+    if depth <= MAX_DEPTH { Ok(()) } else { Err(too_deep(what)) }
+}
+
+/// The refusal of nesting deeper than [`MAX_DEPTH`]; `what` names what nests.
+pub fn too_deep(what: &str) -> Error {
+    Error::new(
         ErrorKind::TooDeep,
         format!("{what} nest deeper than {MAX_DEPTH} levels; deeper input is refused"),
-    ))
+    )
 }
 
 /// Refuses the element `element` once it carries `count` attributes, more than

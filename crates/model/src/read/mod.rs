@@ -20,5 +20,5 @@ pub use error::{Error, ErrorKind};
 pub use input::{Refusal, UTF8_BOM, decode, line_column, strip_bom};
 pub use limits::{
     MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_VALUE_BYTES, check_attribute_count,
-    check_depth, check_size, check_value_len, too_large,
+    check_depth, check_size, check_value_len, too_deep, too_large,
 };
