@@ -11,8 +11,9 @@ use registry::{Input, Registry};
 use crate::error::{Error, ErrorKind};
 use crate::stages;
 
-/// The largest export file read, in bytes (256 MiB): larger files are refused before reading.
-pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest export file read, in bytes: the readers' limit ([`model::read::MAX_INPUT_BYTES`],
+/// 256 MiB). Larger files are refused before reading.
+pub const MAX_EXPORT_BYTES: u64 = model::read::MAX_INPUT_BYTES as u64;
 
 /// The kind of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -80,11 +81,7 @@ pub fn read_export_with(registry: &Registry, path: &Path) -> Result<(Export, Exp
     if meta.len() > MAX_EXPORT_BYTES {
         return Err(Error::new(
             ErrorKind::Input,
-            format!(
-                "{shown}: the file is {} bytes, more than the {MAX_EXPORT_BYTES} bytes allowed: exports larger than {} MiB are refused",
-                meta.len(),
-                MAX_EXPORT_BYTES / (1024 * 1024)
-            ),
+            format!("{shown}: {}", model::read::too_large(Some(meta.len())).message()),
         )
         .with_path(path));
     }
@@ -126,7 +123,7 @@ fn read_bounded(path: &Path) -> Result<crypto::SecretBytes, Error> {
     if bytes.len() as u64 > MAX_EXPORT_BYTES {
         return Err(Error::new(
             ErrorKind::Input,
-            format!("{}: exports larger than 256 MiB are refused", path.display()),
+            format!("{}: {}", path.display(), model::read::too_large(None).message()),
         )
         .with_path(path));
     }
