@@ -124,6 +124,8 @@ impl<'a> Lexer<'a> {
         config.check_comments = false;
         config.expand_empty_elements = false;
         config.allow_unmatched_ends = false;
+        // A lone `&` in text reaches `unescape`, which refuses it in this crate's words.
+        config.allow_dangling_amp = true;
         Ok(Lexer {
             input,
             text,
@@ -155,13 +157,7 @@ impl<'a> Lexer<'a> {
         }
         self.offset_of(s)
             .and_then(|off| Some((self.text.get(off..off + s.len())?, off)))
-            .ok_or_else(|| {
-                Refusal::new(
-                    ErrorKind::Syntax,
-                    fallback,
-                    "internal error: a token is not in the input",
-                )
-            })
+            .ok_or_else(|| not_in_input(fallback))
     }
 
     /// The next token.
@@ -179,15 +175,22 @@ impl<'a> Lexer<'a> {
                 Event::Empty(tag) => return Ok(Token::Start { tag, empty: true, offset: start }),
                 Event::End(_) => return Ok(Token::End),
                 Event::Text(t) => {
-                    let (raw, offset) = self.sub(&t, start)?;
+                    let (raw, offset) = self.sub(t.as_bytes(), start)?;
                     if raw.is_empty() {
                         continue;
                     }
                     return Ok(Token::Text { raw, offset, cdata: false });
                 }
                 Event::CData(c) => {
-                    let (raw, offset) = self.sub(&c, start)?;
+                    let (raw, offset) = self.sub(c.as_bytes(), start)?;
                     return Ok(Token::Text { raw, offset, cdata: true });
+                }
+                Event::GeneralRef(_) => {
+                    // An entity or character reference in text, `&…;` as written: it is text,
+                    // which `unescape` decodes (or refuses) with the rest of the run.
+                    let end = self.base + self.reader.buffer_position() as usize;
+                    let raw = self.text.get(start..end).ok_or_else(|| not_in_input(start))?;
+                    return Ok(Token::Text { raw, offset: start, cdata: false });
                 }
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Decl(decl) => {
@@ -200,15 +203,15 @@ impl<'a> Lexer<'a> {
                         ));
                     }
                     if let Some(Ok(enc)) = decl.encoding()
-                        && !enc.eq_ignore_ascii_case(b"UTF-8")
+                        && !enc.eq_ignore_ascii_case("UTF-8")
                     {
-                        let shown = String::from_utf8_lossy(&enc);
+                        let shown = enc.as_ref();
                         return Err(Refusal::new(
                             ErrorKind::Encoding,
                             start,
                             format!(
                                 "the XML declaration says encoding={}; only UTF-8 is accepted",
-                                quoted(&shown)
+                                quoted(shown)
                             ),
                         ));
                     }
@@ -291,10 +294,14 @@ impl<'a> Lexer<'a> {
                     ErrorKind::Syntax,
                     "'<!' starts neither a comment, a CDATA section nor a DOCTYPE".to_owned(),
                 ),
-                SyntaxError::UnclosedPIOrXmlDecl => (
+                SyntaxError::UnclosedPI => (
                     ErrorKind::Syntax,
-                    "a processing instruction or XML declaration is not closed (no '?>' before \
-                     the end of the input)"
+                    "a processing instruction is not closed (no '?>' before the end of the input)"
+                        .to_owned(),
+                ),
+                SyntaxError::UnclosedXmlDecl => (
+                    ErrorKind::Syntax,
+                    "the XML declaration is not closed (no '?>' before the end of the input)"
                         .to_owned(),
                 ),
                 SyntaxError::UnclosedComment => (
@@ -312,6 +319,13 @@ impl<'a> Lexer<'a> {
                      truncated or malformed"
                         .to_owned(),
                 ),
+                SyntaxError::UnclosedSingleQuotedAttributeValue
+                | SyntaxError::UnclosedDoubleQuotedAttributeValue => (
+                    ErrorKind::Syntax,
+                    "a tag is not closed (an attribute value's quote is not closed before the \
+                     end of the input): the input is truncated or malformed"
+                        .to_owned(),
+                ),
             },
             quick_xml::Error::IllFormed(i) => match i {
                 IllFormedError::MissingDoctypeName => return doctype(at),
@@ -322,7 +336,7 @@ impl<'a> Lexer<'a> {
                 IllFormedError::UnmatchedEndTag(found) => {
                     (ErrorKind::Syntax, format!("the end tag </{found}> has no matching start tag"))
                 }
-                IllFormedError::MissingDeclVersion(_) => (
+                IllFormedError::MissingDeclVersion(_) | IllFormedError::UnknownVersion => (
                     ErrorKind::Syntax,
                     "the XML declaration must start with version=\"1.0\"".to_owned(),
                 ),
@@ -335,7 +349,7 @@ impl<'a> Lexer<'a> {
 
     /// The checked name of a start tag at `offset` (see [`model::name`]).
     pub(super) fn name_of(&self, tag: &BytesStart<'_>, offset: usize) -> Result<&'a str, Refusal> {
-        let (name, at) = self.sub(tag.name().as_ref(), offset + 1)?;
+        let (name, at) = self.sub(tag.name().as_ref().as_bytes(), offset + 1)?;
         if let Err(why) = check_xml_name(name) {
             return Err(Refusal::new(
                 ErrorKind::Syntax,
@@ -359,7 +373,7 @@ impl<'a> Lexer<'a> {
         offsets: Option<&mut Vec<usize>>,
     ) -> Result<Element, Refusal> {
         let name = self.name_of(tag, offset)?;
-        let (raw, raw_at) = self.sub(tag.attributes_raw(), offset + 1 + name.len())?;
+        let (raw, raw_at) = self.sub(tag.attributes_raw().as_bytes(), offset + 1 + name.len())?;
         // Attributes are gathered in a reused list, then moved into one allocation of the
         // exact size.
         let mut attributes = std::mem::take(&mut self.attributes);
@@ -375,6 +389,12 @@ impl<'a> Lexer<'a> {
         self.keys = keys;
         read.map(|()| element)
     }
+}
+
+/// A token that does not borrow from the input: it cannot happen with the slice reader, and is
+/// an error rather than a panic.
+fn not_in_input(at: usize) -> Refusal {
+    Refusal::new(ErrorKind::Syntax, at, "internal error: a token is not in the input")
 }
 
 /// The refusal of a DOCTYPE at `at`.

@@ -96,7 +96,7 @@ fn locate(input: &[u8], root: usize, path: &[usize], attribute: Option<&str>) ->
 
 /// The offset of the attribute `name` in the start tag `tag`, counted from just after its `<`.
 fn attribute_offset(tag: &BytesStart<'_>, name: &str) -> Option<usize> {
-    let raw: &[u8] = tag.as_ref();
+    let raw: &[u8] = tag.as_bytes();
     let n = name.len();
     (1..raw.len().saturating_sub(n)).find(|&i| {
         is_ws_byte(raw[i - 1])

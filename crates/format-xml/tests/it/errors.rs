@@ -471,3 +471,37 @@ fn columns_count_characters_not_bytes() {
     assert_eq!(line1(wide, "\u{feff}"), line1(narrow, ""));
     assert_eq!(line1(wide, ""), (Some(1), Some(58)), "at the value of scope");
 }
+
+#[test]
+fn references_in_text_are_decoded_across_runs_and_a_lone_ampersand_is_refused() {
+    let bundle = |text: &str| {
+        with_section(&format!(
+            "  <section id=\"session\"><cache><note>{text}</note></cache></section>\n"
+        ))
+    };
+    let note = |text: &str| {
+        let export = read_bundle(bundle(text).as_bytes()).unwrap();
+        let root = &export.configuration.sections()[0].files[0].root;
+        root.children[0].text.clone()
+    };
+    assert_eq!(note(" a &amp; b&#x41;&#66;&lt;c ").as_deref(), Some(" a & bAB<c "));
+    assert_eq!(note("&quot;&apos;&gt;").as_deref(), Some("\"'>"));
+    let e = bundle_err(bundle("AT&T and more"));
+    check(&e, ErrorKind::Entity, 3, 40, "does not start a complete entity reference");
+    let e = bundle_err(bundle("x &unknown; y"));
+    check(
+        &e,
+        ErrorKind::Entity,
+        3,
+        40,
+        "the text of <note> holds the unknown entity reference &unknown;",
+    );
+}
+
+#[test]
+fn unclosed_declarations_and_instructions() {
+    let e = bundle_err("<?xml version=\"1.0\"");
+    check(&e, ErrorKind::Syntax, 1, 1, "the XML declaration is not closed");
+    let e = bundle_err(format!("{DECL}{OPEN}<?pi never closed"));
+    check(&e, ErrorKind::Syntax, 3, 1, "a processing instruction is not closed");
+}
