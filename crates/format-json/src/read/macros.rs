@@ -1,6 +1,6 @@
 //! The parts every visitor of the reader writes the same way: the JSON types it refuses
-//! ([`reject!`]), its `expecting` ([`expecting!`]), and the seed that hands it any JSON value
-//! ([`any_value_seed!`]).
+//! (`reject!`), its `expecting` (`expecting!`), and the seed that hands it any JSON value
+//! (`any_value_seed!`).
 
 /// Implements the visitor methods for the JSON types a visitor does not accept, as errors
 /// naming what was expected (`self.expected()`) and what was found. Never the value itself:
@@ -50,7 +50,7 @@ macro_rules! expecting {
 }
 
 /// Implements `DeserializeSeed` for visitors that take any JSON value (and refuse the types
-/// they do not want, with [`reject!`]).
+/// they do not want, with `reject!`).
 macro_rules! any_value_seed {
     ($($seed:ty),* $(,)?) => {$(
         impl<'de> DeserializeSeed<'de> for $seed {
