@@ -98,7 +98,7 @@ impl<'de> Visitor<'de> for ExportSeed<'_> {
                 None => key.to_string(),
             };
             st.check_name(&name, &key)?;
-            header::check_field_name(&name).map_err(|e| st.refuse(e))?;
+            st.rule(header::check_field_name(&name))?;
             if header.attributes.iter().any(|a| a.name == name) {
                 return Err(st.fail(
                     ErrorKind::InvalidHeader,
@@ -111,18 +111,18 @@ impl<'de> Visitor<'de> for ExportSeed<'_> {
                 let value = map.next_value_seed(StringSeed { st });
                 st.in_key(value, &name)?
             };
-            header::check_field_value(&name, &value).map_err(|e| st.refuse(e))?;
+            st.rule(header::check_field_value(&name, &value))?;
             header.attributes.push(Attribute::new(name, value));
         }
         st.leave();
-        header::check_sealed_to(&header).map_err(|e| st.refuse(e))?;
+        st.rule(header::check_sealed_to(&header))?;
         let Some(configuration) = configuration else {
             return Err(st.fail(
                 ErrorKind::Shape,
                 "jims_export has no member sections; add \"sections\": {} with the sections",
             ));
         };
-        sections::check_full_scope(&header, &configuration).map_err(|e| st.refuse(e))?;
+        st.rule(sections::check_full_scope(&header, &configuration))?;
         Ok(Export { header, configuration })
     }
     reject!(scalars);

@@ -35,8 +35,8 @@ impl<'de> Visitor<'de> for SectionsSeed<'_> {
         st.enter()?;
         let mut configuration = Configuration::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let id = sections::section_id(&key).map_err(|e| st.refuse(e))?;
-            sections::check_new_section(&configuration, id).map_err(|e| st.refuse(e))?;
+            let id = st.rule(sections::section_id(&key))?;
+            st.rule(sections::check_new_section(&configuration, id))?;
             let section = map.next_value_seed(SectionSeed { st, id });
             let section = st.in_key(section, id.as_str())?;
             if let Some((m, error)) = sections::first_misplaced_secret(&section) {
@@ -299,8 +299,8 @@ impl<'de> Visitor<'de> for TransportsVisitor<'_> {
         st.enter()?;
         let mut files: Vec<SectionFile> = Vec::with_capacity(2);
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let path = sections::transports_file(&key).map_err(|e| st.refuse(e))?;
-            sections::check_new_transports_file(&files, path).map_err(|e| st.refuse(e))?;
+            let path = st.rule(sections::transports_file(&key))?;
+            st.rule(sections::check_new_transports_file(&files, path))?;
             let root = map.next_value_seed(ListSeed { st, id: SectionId::Transports });
             files.push(SectionFile { path, root: st.in_key(root, &key)? });
         }

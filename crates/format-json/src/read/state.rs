@@ -50,6 +50,12 @@ impl State {
         E::custom("jimsctl bundle error")
     }
 
+    /// The outcome of one of [`model::read`]'s rules: its value, or its refusal recorded and
+    /// the serde error that carries it out.
+    pub(super) fn rule<T, E: de::Error>(&self, outcome: Result<T, Error>) -> Result<T, E> {
+        outcome.map_err(|error| self.refuse(error))
+    }
+
     /// Records the refusal of one of [`model::read`]'s rules and returns the serde error that
     /// carries it out.
     pub(super) fn refuse<E: de::Error>(&self, error: Error) -> E {
@@ -89,7 +95,7 @@ impl State {
     /// Enters an object or array; fails beyond [`model::read::MAX_DEPTH`].
     pub(super) fn enter<E: de::Error>(&self) -> Result<(), E> {
         let depth = self.depth.get() + 1;
-        check_depth(depth, NESTING).map_err(|e| self.refuse(e))?;
+        self.rule(check_depth(depth, NESTING))?;
         self.depth.set(depth);
         Ok(())
     }
@@ -105,7 +111,7 @@ impl State {
                  cannot read; remove it",
             ));
         }
-        check_value_len(v.len(), || "the value".to_owned()).map_err(|e| self.refuse(e))
+        self.rule(check_value_len(v.len(), || "the value".to_owned()))
     }
 
     /// Fails unless `name`, given as the member `key`, is a valid element or attribute name
@@ -152,7 +158,7 @@ impl State {
 
     /// Fails when `e` carries more than [`model::read::MAX_ATTRIBUTES`] attributes.
     pub(super) fn check_attributes<E: de::Error>(&self, e: &Element) -> Result<(), E> {
-        check_attribute_count(&e.name, e.attributes.len()).map_err(|e| self.refuse(e))
+        self.rule(check_attribute_count(&e.name, e.attributes.len()))
     }
 
     /// Leaves an object or array.

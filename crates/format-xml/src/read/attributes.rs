@@ -8,6 +8,7 @@ use model::name::check_xml_name;
 use model::read::{ErrorKind, Refusal, check_attribute_count, check_value_len};
 use model::text::quoted;
 
+use super::At;
 use super::lexer::is_ws_byte;
 use crate::escape::{Place, unescape};
 
@@ -72,10 +73,9 @@ pub(super) fn read_attributes<'a>(
         };
         let value = &raw[value_at..value_at + len];
         i = value_at + len + 1;
-        let place = |offset| move |error| Refusal { error, offset };
         check_value_len(len, || format!("the value of the attribute '{key}' of <{element}>"))
-            .map_err(place(at + value_at))?;
-        check_attribute_count(element, keys.len() + 1).map_err(place(at + key_at))?;
+            .at(at + value_at)?;
+        check_attribute_count(element, keys.len() + 1).at(at + key_at)?;
 
         let duplicate = match &mut seen {
             Some(set) => !set.insert(key),

@@ -10,6 +10,7 @@ use model::read::{ErrorKind, Refusal, header, sections};
 use model::{Configuration, Element, Export, Header, Section, SectionFile, SectionId};
 use quick_xml::events::BytesStart;
 
+use super::At;
 use super::lexer::{Lexer, Token, refuse_text};
 use super::secrets::refuse_misplaced_secrets;
 use super::tree::build_subtree;
@@ -71,8 +72,7 @@ pub(super) fn parse_bundle(bytes: &[u8]) -> Result<Export, Refusal> {
         }
     }
     lx.finish(BUNDLE_ROOT)?;
-    sections::check_full_scope(&header, &config)
-        .map_err(|error| Refusal { error, offset: attr_offset(header::SCOPE_FIELD) })?;
+    sections::check_full_scope(&header, &config).at(attr_offset(header::SCOPE_FIELD))?;
     Ok(Export { header, configuration: config })
 }
 
@@ -91,16 +91,13 @@ fn check_header(header: &Header, root_offset: usize, offsets: &[usize]) -> Resul
             ),
         ));
     }
-    let at = |i: Option<usize>| i.and_then(|i| offsets.get(i).copied()).unwrap_or(root_offset);
+    let offset = |i: Option<usize>| i.and_then(|i| offsets.get(i).copied()).unwrap_or(root_offset);
     for (i, a) in header.attributes.iter().enumerate() {
-        header::check_field(&a.name, &a.value)
-            .map_err(|error| Refusal { error, offset: at(Some(i)) })?;
+        header::check_field(&a.name, &a.value).at(offset(Some(i)))?;
     }
-    header::check_sealed_to(header).map_err(|error| {
-        let first =
-            header.attributes.iter().position(|a| model::sealed_to::is_sealed_to_field(&a.name));
-        Refusal { error, offset: at(first) }
-    })
+    let first =
+        header.attributes.iter().position(|a| model::sealed_to::is_sealed_to_field(&a.name));
+    header::check_sealed_to(header).at(offset(first))
 }
 
 /// Reads one `<section>` (its start tag already read) into `config`.
@@ -135,8 +132,8 @@ fn read_section(
             format!("a <{SECTION}> without an id attribute"),
         ));
     };
-    let id = sections::section_id(id_text).map_err(|error| Refusal { error, offset: id_offset })?;
-    sections::check_new_section(config, id).map_err(|error| Refusal { error, offset })?;
+    let id = sections::section_id(id_text).at(id_offset)?;
+    sections::check_new_section(config, id).at(offset)?;
     let root_name = id.root_name();
     let mut files: Vec<SectionFile> = Vec::new();
     let mut root_offsets: Vec<usize> = Vec::new();
@@ -212,9 +209,8 @@ fn transports_path(
             ),
         ));
     };
-    let located = |error| Refusal { error, offset };
-    let path = sections::transports_file(file).map_err(located)?;
-    sections::check_new_transports_file(files, path).map_err(located)?;
+    let path = sections::transports_file(file).at(offset)?;
+    sections::check_new_transports_file(files, path).at(offset)?;
     root.remove_attr(FILE_ATTR);
     Ok(path)
 }

@@ -28,6 +28,18 @@ use self::lexer::Lexer;
 use self::secrets::refuse_misplaced_secrets;
 use self::tree::build_subtree;
 
+/// Places the refusal of one of [`model::read`]'s rules at a byte offset of the input.
+trait At<T> {
+    /// The value, or the refusal at `offset`.
+    fn at(self, offset: usize) -> Result<T, Refusal>;
+}
+
+impl<T> At<T> for Result<T, Error> {
+    fn at(self, offset: usize) -> Result<T, Refusal> {
+        self.map_err(|error| Refusal { error, offset })
+    }
+}
+
 /// The root element of a bundle.
 pub(crate) const BUNDLE_ROOT: &str = "jims_export";
 /// The element that wraps one section in a bundle.

@@ -6,6 +6,7 @@ use model::Element;
 use model::read::{ErrorKind, Refusal, check_depth, check_value_len};
 use quick_xml::events::BytesStart;
 
+use super::At;
 use super::lexer::{Lexer, Token, is_whitespace, trim_ws};
 use crate::escape::{Place, unescape};
 
@@ -68,7 +69,7 @@ impl<'a> Frame<'a> {
     /// Fails once the element's text is longer than [`model::read::MAX_VALUE_BYTES`].
     fn check_text_len(&self, offset: usize) -> Result<(), Refusal> {
         check_value_len(self.text.len(), || format!("the text of <{}>", self.element.name))
-            .map_err(|error| Refusal { error, offset })
+            .at(offset)
     }
 
     /// Ends the current run of text; in an element with children, runs are trimmed.
@@ -114,9 +115,7 @@ pub(super) fn build_subtree<'a>(
     offset: usize,
     depth: usize,
 ) -> Result<Element, Refusal> {
-    let too_deep = |depth: usize, offset: usize| {
-        check_depth(depth, "elements").map_err(|error| Refusal { error, offset })
-    };
+    let too_deep = |depth: usize, offset: usize| check_depth(depth, "elements").at(offset);
     too_deep(depth, offset)?;
     let element = lx.open(tag, offset, None)?;
     if empty {
