@@ -8,7 +8,6 @@
 //! sealing, no validation, no atomic switch, no history, no lock, no audit.
 
 use std::io::Write as _;
-use std::os::fd::AsRawFd as _;
 use std::path::Path;
 #[cfg(test)]
 use std::path::PathBuf;
@@ -40,11 +39,7 @@ pub(crate) fn import(export: &Path, target: &Path) -> Result<()> {
 /// One `syncfs(2)` of the filesystem holding `dir`.
 pub(crate) fn syncfs(dir: &Path) -> Result<()> {
     let f = std::fs::File::open(dir)?;
-    // SAFETY: `f` is an open descriptor for the duration of the call.
-    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("syncfs");
-    }
-    Ok(())
+    rustix::fs::syncfs(&f).map_err(std::io::Error::from).context("syncfs")
 }
 
 /// Every native file (path relative to `cwd/`, the section that owns it) in a fixed order.

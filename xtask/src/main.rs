@@ -1,8 +1,11 @@
 //! `cargo xtask`: the project's own scripts, in Rust (the cargo-xtask convention).
 //!
-//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, the docs' help blocks, then `test`).
+//! - `cargo xtask ci`: exactly what CI runs (fmt, clippy, no duplicate crate in the binary, the
+//!   docs' help blocks, then `test`).
 //! - `cargo xtask test [ARGS…]`: installs what the tests drive (pass, gnupg, script, fuse3) when
 //!   missing, then `cargo test --workspace ARGS…` (see `setup.rs`).
+//! - `cargo xtask duplicates`: fails when `cargo tree -d -p cli -e normal` prints anything (two
+//!   versions of one crate in the jimsctl binary).
 //! - `cargo xtask docs [--check]`: the help blocks of `docs/cli.md`, from `jimsctl -h` (see
 //!   `docs.rs`).
 //! - `cargo xtask gen-fixtures (--rewrite-committed | --out DIR) [--count N --scale K --seed S]`:
@@ -47,6 +50,7 @@ fn main() -> Result<()> {
         "ci" => ci(),
         "test" => setup::run(rest),
         "docs" => docs::run(rest),
+        "duplicates" => duplicates(),
         "gen-fixtures" => gen_fixtures(rest),
         "bench" => bench::bench(rest),
         "bench-run" => bench::run(rest),
@@ -87,10 +91,11 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
-         ci                       run what CI runs: fmt check, clippy -D warnings, docs --check,\n                           \
-         then test\n  \
+         ci                       run what CI runs: fmt check, clippy -D warnings, no duplicate\n                           \
+         crate in the binary (cargo tree -d), docs --check, then test\n  \
          test [ARGS…]             install what the tests drive when missing (pass, gnupg,\n                           \
          script, fuse3; apt-get, as root), then cargo test --workspace ARGS…\n  \
+         duplicates               fail when the jimsctl binary links two versions of a crate\n  \
          docs [--check]           rewrite (or check) the help blocks of docs/cli.md from jimsctl -h\n  \
          gen-fixtures --rewrite-committed\n                           \
          rewrite the committed fixtures under fixtures/ (--out DIR: a copy elsewhere)\n  \
@@ -131,8 +136,32 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    duplicates()?;
     docs::run(&["--check".to_owned()])?;
     setup::run(&[])
+}
+
+/// Fails when the jimsctl binary links two versions of one crate (`cargo tree -d -p cli -e
+/// normal` prints anything): the root Cargo.toml says which bounds keep them single.
+fn duplicates() -> Result<()> {
+    let args = ["tree", "--locked", "-d", "-p", "cli", "-e", "normal"];
+    eprintln!("$ cargo {}", args.join(" "));
+    let out = Command::new("cargo")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .context("could not run cargo tree")?;
+    if !out.status.success() {
+        bail!("`cargo {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    if !tree.trim().is_empty() {
+        bail!(
+            "the jimsctl binary links two versions of a crate (see the bounds and notes on \
+             clap, serde, thiserror, getrandom and hpke in the root Cargo.toml):\n{tree}"
+        );
+    }
+    Ok(())
 }
 
 fn gen_fixtures(args: &[String]) -> Result<()> {

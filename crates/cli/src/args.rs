@@ -15,8 +15,8 @@ be put back: it holds a mix.")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
-    /// When to use colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0;
-    /// CLICOLOR_FORCE=1 forces it), always or never.
+    /// When to use colour: auto (on a terminal that has colours, TERM not dumb, unless NO_COLOR
+    /// is set or CLICOLOR=0; CLICOLOR_FORCE=1 forces it), always or never.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::term::ColorWhen::Auto)]
     pub(crate) color: crate::term::ColorWhen,
     /// Say less: only the outcome's first line (and errors); `diff` prints nothing.

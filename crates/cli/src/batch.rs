@@ -274,7 +274,7 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         let _ = write!(out, ", {} unchanged (nothing new to write)", t.unchanged);
     }
     if t.dry_run > 0 {
-        let _ = write!(out, ", {} dry run(s)", t.dry_run);
+        let _ = write!(out, ", {}", crate::import::plural(t.dry_run, "dry run"));
     }
     let _ = write!(out, ", {} failed", t.failed);
     if t.skipped > 0 {
@@ -293,12 +293,14 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         .iter()
         .filter(|r| r.exit_code != 0 && r.status != EntryStatus::Skipped)
         .collect();
+    // One aligned row per import that did not succeed: status, export → target, exit code, why.
+    let mut grid = crate::grid::Grid::headless(style).indent(2);
     for r in &failures {
         let why = match (&r.error, r.status) {
             (Some(e), _) => escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned(),
             (None, EntryStatus::MissingPasswords) => format!(
-                "{} password(s) missing: {}",
-                r.passwords.map_or(0, |p| p.remaining),
+                "{} missing: {}",
+                crate::import::plural(r.passwords.map_or(0, |p| p.remaining), "password"),
                 r.missing
                     .iter()
                     .take(3)
@@ -312,29 +314,30 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
             }
             (None, s) => s.as_str().to_owned(),
         };
-        let _ = writeln!(
-            out,
-            "  {} {} → {} (exit {}): {why}",
+        grid.row([
             style.red(r.status.as_str()),
             render::path(&r.export),
+            "→".to_owned(),
             render::path(&r.target),
-            r.exit_code
-        );
+            format!("(exit {}):", r.exit_code),
+            why,
+        ]);
     }
+    out.push_str(&grid.render());
     if let Some(p) = &t.push {
         let _ = writeln!(out, "Pushes: {} pushed or up to date, {} failed.", p.pushed, p.failed);
+        let mut grid = crate::grid::Grid::headless(style).indent(2);
         for r in &report.imports {
             let Some(push) = r.push.as_ref().filter(|p| p.exit_code != 0) else { continue };
             let why = push.error.as_deref().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  push {} {} (exit {}): {}",
-                style.red(push.status),
-                r.target.display(),
-                push.exit_code,
-                why.lines().next().unwrap_or_default()
-            );
+            grid.row([
+                format!("push {}", style.red(push.status)),
+                render::path(&r.target),
+                format!("(exit {}):", push.exit_code),
+                escape_for_terminal(why.lines().next().unwrap_or_default()).into_owned(),
+            ]);
         }
+        out.push_str(&grid.render());
     }
     if let Some(path) = report_file {
         let _ = writeln!(out, "Report written to {}.", render::path(path));

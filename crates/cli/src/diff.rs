@@ -33,6 +33,19 @@ pub(crate) fn run(a: DiffArgs, style: Style) -> Result<u8, Error> {
     } else if crate::render::verbosity() != crate::render::Verbosity::Quiet {
         outln!("--- {} ({})", clean(&left.label), describe(&left));
         outln!("+++ {} ({})", clean(&right.label), describe(&right));
+        for (name, side) in [("A", &left), ("B", &right)] {
+            let files = side.edited_by_hand();
+            if !files.is_empty() {
+                let list: Vec<String> = files.iter().map(|f| format!("cwd/{}", clean(f))).collect();
+                outln!(
+                    "{}: {name} is read from the live files, changed by hand since version {} \
+                     was written ({}): it shows them as they are now.",
+                    style.yellow("Note"),
+                    side.version.unwrap_or_default(),
+                    list.join(", ")
+                );
+            }
+        }
         out!("{}", changes_text(&plan, &left.configuration, &right.configuration, style));
     }
     Ok(if a.exit_code && differ { 1 } else { 0 })
@@ -57,6 +70,10 @@ pub(crate) fn describe(side: &Side) -> String {
 
 fn side_json(side: &Side) -> Value {
     let mut v = json!({"path": side.label, "kind": side.kind});
+    let edited = side.edited_by_hand();
+    if !edited.is_empty() {
+        v["edited_by_hand"] = edited.into();
+    }
     if let Some(n) = side.version {
         v["version"] = n.into();
     }
@@ -99,8 +116,8 @@ pub(crate) fn changes_text(
     b: &Configuration,
     style: Style,
 ) -> String {
-    let mut out = String::new();
-    let width = plan.sections.iter().map(|s| s.section.as_str().len()).max().unwrap_or(0);
+    let mut grid = crate::grid::Grid::headless(style);
+    let mut details: Vec<String> = Vec::new();
     let mut same = 0;
     for s in &plan.sections {
         let st = status(s, a, b);
@@ -115,13 +132,6 @@ pub(crate) fn changes_text(
             _ => style.yellow("changed"),
         };
         let items = |n: usize| if n == 1 { "item" } else { "items" };
-        let _ = write!(
-            out,
-            "{name:width$}  {label}  {} → {} {}",
-            s.items_before,
-            s.items_after,
-            items(s.items_after)
-        );
         let mut parts = Vec::new();
         if !s.added.is_empty() {
             parts.push(format!("{} added", s.added.len()));
@@ -138,10 +148,12 @@ pub(crate) fn changes_text(
         if s.reordered {
             parts.push("reordered".into());
         }
+        let mut count = format!("{} → {} {}", s.items_before, s.items_after, items(s.items_after));
         if !parts.is_empty() {
-            let _ = write!(out, " ({})", parts.join(", "));
+            let _ = write!(count, " ({})", parts.join(", "));
         }
-        out.push('\n');
+        grid.row([name.to_owned(), label, count]);
+        let mut out = String::new();
         if !s.added.is_empty() {
             let _ = writeln!(out, "    {} {}", style.green("+"), id_list(&s.added));
         }
@@ -157,6 +169,12 @@ pub(crate) fn changes_text(
             let fields: Vec<String> = s.settings.iter().map(|f| clean(&f.field)).collect();
             let _ = writeln!(out, "    {} settings: {}", style.yellow("~"), fields.join(", "));
         }
+        details.push(out);
+    }
+    let mut out = String::new();
+    for (line, detail) in grid.lines().into_iter().zip(details) {
+        let _ = writeln!(out, "{line}");
+        out.push_str(&detail);
     }
     let differing = plan.sections.len() - same;
     if differing == 0 {
@@ -287,16 +305,25 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
             ),
         ));
     }
-    let now = target.version_configuration(current)?;
+    // The live files as they are, hand edits included: what the rollback replaces. A section
+    // whose live file a hand edit broke is not compared item by item, only named.
+    let (now, unreadable) = target.live_configuration_readable()?;
+    let edited = target.drift()?.filter(|d| !d.is_clean());
     let then = target.version_configuration(to)?;
+    let broken = |id: &model::SectionId| unreadable.iter().any(|(u, _)| u == id);
     let mut sections: Vec<_> = now.ids();
     sections.extend(then.ids());
+    sections.retain(|id| !broken(id));
     sections.sort();
     sections.dedup();
     let selection = select::Selection { sections, partial: false, merge_event_sources: false };
-    let mut right = then;
+    let mut right = then.clone();
+    for (id, _) in &unreadable {
+        right.remove(*id);
+    }
     secrets::align_equal_secrets(&now, &mut right, &[target.key()]);
     let plan = select::plan(&now, &right, &selection);
+    let items_then = |id: model::SectionId| then.get(id).map(|s| s.item_count());
     if t.output.format == OutputFormat::Json {
         let v = json!({
             "status": "dry-run",
@@ -304,14 +331,50 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
             "to": to,
             "would_be_version": current + 1,
             "changes": sections_json(&plan, &now, &right),
+            "edited": edited.is_some() || !unreadable.is_empty(),
+            "edited_files": edited.as_ref().map(|d| &d.files),
+            "unreadable": unreadable.iter().map(|(id, why)| json!({
+                "section": id.as_str(),
+                "error": why,
+                "items_after": items_then(*id),
+            })).collect::<Vec<_>>(),
         });
         outln!("{v:#}");
-    } else {
+        return Ok(0);
+    }
+    outln!(
+        "Dry run: rolling back {} from version {current} to version {to} would do this (nothing was written):",
+        crate::render::path(&t.target)
+    );
+    out!("{}", changes_text(&plan, &now, &right, style));
+    for (id, why) in &unreadable {
+        let after = match items_then(*id) {
+            Some(n) => format!("version {to}'s {n} {}", if n == 1 { "item" } else { "items" }),
+            None => format!("nothing (version {to} does not hold it)"),
+        };
         outln!(
-            "Dry run: rolling back {} from version {current} to version {to} would do this (nothing was written):",
-            t.target.display()
+            "{}  {}  its live file was changed by hand and no longer reads ({}); the rollback \
+             replaces it with {after}.",
+            id.as_str(),
+            style.yellow("replaced"),
+            clean(why)
         );
-        out!("{}", changes_text(&plan, &now, &right, style));
+    }
+    if edited.is_some() || !unreadable.is_empty() {
+        let files = match &edited {
+            Some(d) => {
+                let list: Vec<String> =
+                    d.files.iter().map(|f| format!("cwd/{}", clean(f.path))).collect();
+                format!(" ({})", list.join(", "))
+            }
+            None => String::new(),
+        };
+        outln!(
+            "{}: the live files were changed by hand since version {current}{files}. The rollback \
+             replaces them; as they are now, hand edits included, they stay in the history as \
+             version {current}.",
+            style.yellow("Note")
+        );
     }
     Ok(0)
 }

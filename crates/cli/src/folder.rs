@@ -33,7 +33,10 @@ pub(crate) fn init(
             report.key_id
         );
         if adopt {
-            outln!("Sealed {} plaintext password(s) found in it.", report.sealed);
+            outln!(
+                "Sealed {} found in it.",
+                crate::import::plural(report.sealed, "plaintext password")
+            );
         }
     }
     Ok(0)
@@ -119,7 +122,10 @@ pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
         let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
         out_json!(json!({"current": current, "versions": versions}));
     } else {
-        out!("{}", render::history(&versions));
+        out!(
+            "{}",
+            render::history(&versions, crate::term::Style { on: crate::term::color_stdout() })
+        );
     }
     Ok(0)
 }
@@ -152,10 +158,10 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
             "files_written": report.files_written}));
     } else {
         outln!(
-            "Rolled back {}: now version {} ({} file(s) restored).",
+            "Rolled back {}: now version {} ({} restored).",
             render::path(&r.target.target),
             report.version,
-            report.files_written.len()
+            crate::import::plural(report.files_written.len(), "file")
         );
     }
     Ok(0)

@@ -272,8 +272,8 @@ impl pipeline::Interaction for TerminalInteraction {
         let sections: Vec<&str> = partial.sections.iter().map(|s| s.as_str()).collect();
         let of = partial.target.map(|t| format!(" of {}", render::path(t))).unwrap_or_default();
         errln!(
-            "This partial import replaces {} section(s){of}: {}. Every other section stays as it is.",
-            sections.len(),
+            "This partial import replaces {}{of}: {}. Every other section stays as it is.",
+            plural(sections.len(), "section"),
             sections.join(", ")
         );
         if let Some(plan) = partial.plan {

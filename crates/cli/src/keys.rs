@@ -106,12 +106,12 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
                 if a.dry_run { "not made yet".to_owned() } else { report.new_id.clone() }
             );
             outln!(
-                "{} password(s) {}re-sealed under the new key{}; {} {{capi}}/{{fsw}} value(s) \
-                 left as they are.",
-                report.resealed,
+                "{} {}re-sealed under the new key{}; {} left as {}.",
+                crate::import::plural(report.resealed, "password"),
                 if a.dry_run { "would be " } else { "" },
                 report.version.map(|v| format!(", as version {v}")).unwrap_or_default(),
-                report.untouched
+                crate::import::plural(report.untouched, "{capi}/{fsw} value"),
+                if report.untouched == 1 { "it is" } else { "they are" }
             );
         }
         store::KeyKind::Transport => outln!(
@@ -134,7 +134,8 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
         outln!("{:#}", json!({"keys": keys}));
         return Ok(0);
     }
-    outln!("{:<10} {:<16}  {:<8} {:<20} VERSIONS", "KIND", "ID", "STATE", "RETIRED");
+    let style = crate::term::Style { on: crate::term::color_stdout() };
+    let mut grid = crate::grid::Grid::new(["KIND", "ID", "STATE", "RETIRED", "VERSIONS"], style);
     for k in &keys {
         let versions = if k.kind == store::KeyKind::Transport {
             "-".to_owned()
@@ -143,15 +144,19 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
         } else {
             k.versions.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
         };
-        outln!(
-            "{:<10} {:<16}  {:<8} {:<20} {}",
-            k.kind.as_str(),
-            k.id,
-            k.state,
-            k.retired.as_deref().unwrap_or("-"),
-            versions
-        );
+        let state = match k.state {
+            "missing" => style.red(k.state),
+            _ => k.state.to_owned(),
+        };
+        grid.row([
+            k.kind.as_str().to_owned(),
+            shown(&k.id),
+            state,
+            shown(k.retired.as_deref().unwrap_or("-")),
+            versions,
+        ]);
     }
+    out!("{}", grid.render());
     if keys.iter().any(|k| k.state == "missing") {
         outln!(
             "A key marked missing seals passwords of the versions shown but is not in this \
@@ -178,7 +183,8 @@ pub(crate) fn retire(a: KeyRetireArgs) -> Result<u8, Error> {
     }
     if !report.resealed_versions.is_empty() {
         let list: Vec<String> = report.resealed_versions.iter().map(u64::to_string).collect();
-        outln!("Re-sealed history version(s) {} under the current key.", list.join(", "));
+        let noun = if list.len() == 1 { "version" } else { "versions" };
+        outln!("Re-sealed history {noun} {} under the current key.", list.join(", "));
     }
     outln!(
         "Retired the {} key {} of {}: it is destroyed, and nothing here needs it any more.",
@@ -199,9 +205,9 @@ pub(crate) fn print_recipients(r: &ExportReport) {
     }
     if !r.recipients.is_empty() {
         outln!(
-            "{} password(s) sealed under a fresh data key that only those recipients can \
-             unwrap; they import it with no --source-key.",
-            r.opened
+            "{} sealed under a fresh data key that only those recipients can unwrap; they \
+             import it with no --source-key.",
+            crate::import::plural(r.opened, "password")
         );
     }
 }

@@ -41,6 +41,7 @@ mod batch;
 mod completions;
 mod diff;
 mod folder;
+mod grid;
 mod hardening;
 mod import;
 mod keys;
@@ -168,8 +169,13 @@ fn report_error(e: &Error, format: OutputFormat) -> u8 {
         out_json!(v);
     } else {
         // The message says what to do, busy or not (the store's says to try again later).
-        // `error:` as clap writes it: bold red where stderr gets colour.
-        let label = if term::color_stderr() { "\x1b[1m\x1b[31merror:\x1b[0m" } else { "error:" };
+        // `error:` as clap writes it (its own error style): bold red where stderr gets colour.
+        let label = if term::color_stderr() {
+            let s = clap::builder::styling::Styles::default().get_error().to_owned();
+            format!("{s}error:{s:#}")
+        } else {
+            "error:".to_owned()
+        };
         errln!("{label} {}", render::error_text(e));
     }
     code

@@ -10,6 +10,7 @@ use pipeline::registry::{self, PluginInfo};
 use serde_json::{Value, json};
 
 use crate::args::{OutputFormat, PluginsCommand};
+use crate::grid::Grid;
 use crate::render::{self, escape_for_terminal};
 use crate::term::Style;
 
@@ -123,33 +124,16 @@ fn list_text(folders: &[PathBuf], plugins: &[PluginInfo], style: Style) -> Strin
             ]
         })
         .collect();
-    let headers = ["Name", "Version", "ABI", "Calls", "Status", "File"];
-    let mut widths = headers.map(render::width);
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(render::width(c));
-        }
+    // The status word alone coloured; a refusal's reason on its own line under its row.
+    let mut grid = Grid::new(["Name", "Version", "ABI", "Calls", "Status", "File"], style);
+    for (mut row, p) in rows.into_iter().zip(&plugins) {
+        row[4] = if p.usable() { style.green(&row[4]) } else { style.red(&row[4]) };
+        grid.row(row);
     }
-    // Cells padded to their column's width in terminal cells; the status word alone coloured.
-    let line = |cells: &[String; 6], status: Option<bool>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let cell = render::pad(c, w);
-                match (i, status) {
-                    (4, Some(true)) => cell.replacen(c.as_str(), &style.green(c), 1),
-                    (4, Some(false)) => cell.replacen(c.as_str(), &style.red(c), 1),
-                    _ => cell,
-                }
-            })
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let _ = writeln!(out, "{}", style.bold(&line(&headers.map(str::to_owned), None)));
-    for (row, p) in rows.iter().zip(plugins) {
-        let _ = writeln!(out, "{}", line(row, Some(p.usable())));
+    let lines = grid.lines();
+    let _ = writeln!(out, "{}", lines[0]);
+    for (line, p) in lines[1..].iter().zip(&plugins) {
+        let _ = writeln!(out, "{line}");
         if let Some(e) = &p.error {
             let _ = writeln!(out, "    {}", escape_for_terminal(e.reason()));
         }

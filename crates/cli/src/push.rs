@@ -186,9 +186,15 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
             match &show.last_push {
                 Some(p) => {
                     outln!("Last push: version {} at {}", p.version, p.time);
+                    let mut grid = crate::grid::Grid::headless(style).indent(2);
                     for (file, f) in &p.files {
-                        outln!("  {:<44} {:<32} from version {}", file, f.endpoint, f.version);
+                        grid.row([
+                            render::escape_for_terminal(file).into_owned(),
+                            render::escape_for_terminal(&f.endpoint).into_owned(),
+                            format!("from version {}", f.version),
+                        ]);
                     }
+                    out!("{}", grid.render());
                 }
                 None => outln!("Last push: none (the next push sends every section)"),
             }

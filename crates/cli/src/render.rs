@@ -16,6 +16,7 @@ use secrets::Table;
 use select::{Action, PARTIAL_WARNING, Plan};
 use serde_json::{Value, json};
 
+use crate::grid::Grid;
 use crate::term::Style;
 
 /// Whether `c` is a character a terminal may obey or that reorders what it shows, and which
@@ -172,51 +173,24 @@ pub(crate) fn table(table: &Table, style: Style) -> String {
 /// [`table`], with a last column `Key` when `keys`: the secret key that answered a fixed row,
 /// the item's own key (the first asked) for a missing one.
 pub(crate) fn table_with(table: &Table, style: Style, keys: bool) -> String {
-    let (rows, widths) = table_cells(table);
-    let (headers, rows, widths): (Vec<&str>, Vec<Vec<String>>, Vec<usize>) = if keys {
-        let mut headers = TABLE_HEADERS.to_vec();
+    let (rows, _) = table_cells(table);
+    let mut headers = TABLE_HEADERS.to_vec();
+    if keys {
         headers.push("Key");
-        let mut widths = widths.to_vec();
-        let rows: Vec<Vec<String>> = rows
-            .into_iter()
-            .zip(&table.rows)
-            .map(|(cells, r)| {
-                let key = r.answered_key().unwrap_or_else(|| r.key()).as_str().to_owned();
-                let mut cells = cells.to_vec();
-                cells.push(key);
-                cells
-            })
-            .collect();
-        let w = rows.iter().map(|c| c[7].chars().count()).max().unwrap_or(0).max(3);
-        widths.push(w);
-        (headers, rows, widths)
-    } else {
-        (TABLE_HEADERS.to_vec(), rows.into_iter().map(|c| c.to_vec()).collect(), widths.to_vec())
-    };
+    }
+    let mut grid = Grid::new(headers, style);
     // The Password column is coloured in the rows (red missing, green OK), not in the header,
     // which is bold as a whole.
-    let line = |cells: &[String], header: bool| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths.iter().copied()).enumerate() {
-            let pad = w.saturating_sub(width(cell));
-            let shown = match (i, header) {
-                (5, false) if cell == "OK" => style.green(cell),
-                (5, false) => style.red(cell),
-                _ => cell.clone(),
-            };
-            s.push_str(&shown);
-            if i + 1 < cells.len() {
-                s.push_str(&" ".repeat(pad + 2));
-            }
+    for (mut cells, r) in rows.into_iter().zip(&table.rows) {
+        cells[5] = if r.is_fixed() { style.green(&cells[5]) } else { style.red(&cells[5]) };
+        let mut cells = cells.to_vec();
+        if keys {
+            let key = r.answered_key().unwrap_or_else(|| r.key());
+            cells.push(escape_for_terminal(key.as_str()).into_owned());
         }
-        s.trim_end().to_owned()
-    };
-    let mut out = String::new();
-    let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
-    let _ = writeln!(out, "{}", style.bold(&line(&header_cells, true)));
-    for row in &rows {
-        let _ = writeln!(out, "{}", line(row, false));
+        grid.row(cells);
     }
+    let mut out = grid.render();
     let _ = writeln!(out, "{}", status_line(table));
     out
 }
@@ -226,25 +200,17 @@ pub(crate) fn status_line(table: &Table) -> String {
     format!("Total: {}  Fixed: {}  Remaining: {}", table.total(), table.fixed(), table.remaining())
 }
 
-/// The plan, section by section.
+/// The plan, section by section: one aligned row each (name, action, items before and after,
+/// what changed), the ids under it.
 pub(crate) fn plan(plan: &Plan, style: Style) -> String {
-    let mut out = String::new();
-    let width = plan.sections.iter().map(|s| s.section.as_str().len()).max().unwrap_or(0);
+    let mut grid = Grid::headless(style).indent(2);
+    let mut details: Vec<String> = Vec::new();
     for s in &plan.sections {
         let name = s.section.as_str();
+        let mut detail = String::new();
         match s.action {
-            Action::Untouched => {
-                let _ = writeln!(out, "  {name:width$}  untouched");
-            }
+            Action::Untouched => grid.row([name, "untouched"]),
             Action::Replaced | Action::Merged => {
-                let _ = write!(
-                    out,
-                    "  {name:width$}  {}  {} → {} {}",
-                    style.yellow(s.action.as_str()),
-                    s.items_before,
-                    s.items_after,
-                    if s.items_after == 1 { "item" } else { "items" }
-                );
                 let mut parts = Vec::new();
                 if !s.added.is_empty() {
                     parts.push(format!("{} added", s.added.len()));
@@ -261,22 +227,35 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 if parts.is_empty() {
                     parts.push("no item changes".into());
                 }
-                let _ = writeln!(out, " ({})", parts.join(", "));
+                grid.row([
+                    name.to_owned(),
+                    style.yellow(s.action.as_str()),
+                    format!(
+                        "{} → {} {} ({})",
+                        s.items_before,
+                        s.items_after,
+                        if s.items_after == 1 { "item" } else { "items" },
+                        parts.join(", ")
+                    ),
+                ]);
                 if !s.added.is_empty() {
-                    let _ = writeln!(out, "      + {}", id_list(&s.added));
+                    let _ = writeln!(detail, "      + {}", id_list(&s.added));
                 }
                 if !s.removed.is_empty() {
-                    let _ = writeln!(out, "      - {}", id_list(&s.removed));
+                    let _ = writeln!(detail, "      - {}", id_list(&s.removed));
                 }
                 if !s.kept.is_empty() {
-                    let _ =
-                        writeln!(out, "      = {} (kept: already on the target)", id_list(&s.kept));
+                    let _ = writeln!(
+                        detail,
+                        "      = {} (kept: already on the target)",
+                        id_list(&s.kept)
+                    );
                 }
                 for c in s.changed.iter().take(max_listed(MAX_LISTED)) {
                     let fields: Vec<Cow<'_, str>> =
                         c.fields.iter().map(|f| escape_for_terminal(&f.field)).collect();
                     let _ = writeln!(
-                        out,
+                        detail,
                         "      ~ {}: {}",
                         escape_for_terminal(&c.id),
                         fields.join(", ")
@@ -284,13 +263,19 @@ pub(crate) fn plan(plan: &Plan, style: Style) -> String {
                 }
                 if s.changed.len() > max_listed(MAX_LISTED) {
                     let _ = writeln!(
-                        out,
+                        detail,
                         "      ~ … and {} more changed",
                         s.changed.len() - MAX_LISTED
                     );
                 }
             }
         }
+        details.push(detail);
+    }
+    let mut out = String::new();
+    for (line, detail) in grid.lines().into_iter().zip(details) {
+        let _ = writeln!(out, "{line}");
+        out.push_str(&detail);
     }
     out
 }
@@ -394,14 +379,15 @@ pub(crate) fn import_text(
             if o.creates_target { " (would be created)" } else { "" }
         ),
         Status::MissingPasswords if dry_run => format!(
-            "Dry run: importing {export} ({}) into {target} would stop: {} password(s) missing \
-             (nothing was written). It would do this once they are given:",
+            "Dry run: importing {export} ({}) into {target} would stop: {} missing \
+             (nothing was written). It would do this once {} given:",
             o.format,
-            o.table.remaining()
+            crate::import::plural(o.table.remaining(), "password"),
+            if o.table.remaining() == 1 { "it is" } else { "they are" }
         ),
         Status::MissingPasswords => format!(
-            "Cannot import {export} into {target} yet: {} password(s) missing. Nothing was written.",
-            o.table.remaining()
+            "Cannot import {export} into {target} yet: {} missing. Nothing was written.",
+            crate::import::plural(o.table.remaining(), "password")
         ),
         Status::WarningNotAccepted => format!(
             "The partial-import warning was not accepted; nothing was written.\n\
@@ -448,8 +434,9 @@ pub(crate) fn import_text(
     if o.sealed_plaintext > 0 {
         let _ = write!(
             line,
-            "; {} plaintext password(s) in the export were sealed",
-            o.sealed_plaintext
+            "; {} in the export {} sealed",
+            crate::import::plural(o.sealed_plaintext, "plaintext password"),
+            if o.sealed_plaintext == 1 { "was" } else { "were" }
         );
     }
     if o.resealed > 0 {
@@ -557,37 +544,23 @@ pub(crate) fn table_json(table: &Table) -> Value {
 }
 
 /// `history` as a table for people, the current version marked with `*`.
-pub(crate) fn history(versions: &[store::VersionInfo]) -> String {
-    let rows: Vec<[String; 5]> = versions
-        .iter()
-        .map(|v| {
-            [
-                format!("{}{}", if v.current { "*" } else { " " }, v.version),
-                escape_for_terminal(&v.time).into_owned(),
-                escape_for_terminal(&v.action).into_owned(),
-                match (&v.export, v.restored) {
-                    (Some(e), _) => escape_for_terminal(e).into_owned(),
-                    (None, Some(n)) => format!("restores version {n}"),
-                    (None, None) => "-".into(),
-                },
-                v.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
-            ]
-        })
-        .collect();
-    let headers = [" Version", "Time", "Action", "Export", "Sections"];
-    let mut widths = headers.map(width);
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(width(c));
-        }
+pub(crate) fn history(versions: &[store::VersionInfo], style: Style) -> String {
+    // The current version is marked with `*` before its number, the others with a space.
+    let mut grid = Grid::new([" Version", "Time", "Action", "Export", "Sections"], style);
+    for v in versions {
+        grid.row([
+            format!("{}{}", if v.current { "*" } else { " " }, v.version),
+            escape_for_terminal(&v.time).into_owned(),
+            escape_for_terminal(&v.action).into_owned(),
+            match (&v.export, v.restored) {
+                (Some(e), _) => escape_for_terminal(e).into_owned(),
+                (None, Some(n)) => format!("restores version {n}"),
+                (None, None) => "-".into(),
+            },
+            v.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+        ]);
     }
-    let mut out = String::new();
-    let all = std::iter::once(headers.map(str::to_owned)).chain(rows);
-    for row in all {
-        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
-    out
+    grid.render()
 }
 
 #[cfg(test)]

@@ -60,13 +60,15 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
         }
         Some(d) => {
             outln!("Live files: {} by hand since version {}:", style.yellow("changed"), s.version);
+            let mut files = crate::grid::Grid::headless(style).indent(2);
             for f in &d.files {
                 let change = serde_json::to_value(f.change)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                outln!("  {change:8} cwd/{}", f.path);
+                files.row([change, format!("cwd/{}", clean(f.path))]);
             }
+            out!("{}", files.render());
             for sec in &d.sections {
                 if let Some(why) = &sec.unreadable {
                     outln!("  {}: its items cannot be told: {}", sec.section.as_str(), clean(why));

@@ -5,7 +5,8 @@ use std::io::{BufRead, IsTerminal};
 /// `--color`: when to colour, as ripgrep and cargo take it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
 pub(crate) enum ColorWhen {
-    /// On a terminal, unless `NO_COLOR` is set or `CLICOLOR=0` (`CLICOLOR_FORCE` forces it).
+    /// On a terminal that has colours, unless `NO_COLOR` is set or `CLICOLOR=0`
+    /// (`CLICOLOR_FORCE` forces it).
     #[default]
     Auto,
     /// Always, even into a file or a pipe.
@@ -14,11 +15,14 @@ pub(crate) enum ColorWhen {
     Never,
 }
 
-static COLOR: std::sync::OnceLock<ColorWhen> = std::sync::OnceLock::new();
-
-/// Sets `--color` for the whole process (once, at the start).
+/// Sets `--color` for the whole process (once, at the start): anstream's global choice, which
+/// every stream jimsctl writes through (and clap's own messages) then follows.
 pub(crate) fn set_color(when: ColorWhen) {
-    let _ = COLOR.set(when);
+    anstream::ColorChoice::write_global(match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
 }
 
 /// The `--color` given on the command line, before clap parses it (so that clap's own messages
@@ -45,42 +49,40 @@ pub(crate) fn color_from_args(args: &[std::ffi::OsString]) -> ColorWhen {
     when
 }
 
-/// Whether a stream that `is_terminal` or not gets colour: `--color`, then `NO_COLOR` (set and
-/// not empty: never), `CLICOLOR_FORCE` (set and not `0`: always), `CLICOLOR=0` (never), and
-/// otherwise only on a terminal.
-fn color_for(is_terminal: bool) -> bool {
-    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    match COLOR.get().copied().unwrap_or_default() {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            if set("NO_COLOR").is_some() {
-                false
-            } else if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
-                true
-            } else if set("CLICOLOR").is_some_and(|v| v == "0") {
-                false
-            } else {
-                is_terminal
-            }
-        }
-    }
+/// Whether `stream` gets colour, as anstream decides it (and so clap): `--color always` or
+/// `never` as given; with `auto`, never when `NO_COLOR` is set and not empty, always when
+/// `CLICOLOR_FORCE` is set and not empty, never when `CLICOLOR=0`, and otherwise only on a
+/// terminal that has colours (`TERM` set and not `dumb`, or `CLICOLOR` set, or under CI).
+fn color_for(stream: &impl anstream::stream::RawStream) -> bool {
+    anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
 }
 
 /// Whether standard output gets colour (see [`color_for`]).
 pub(crate) fn color_stdout() -> bool {
-    color_for(std::io::stdout().is_terminal())
+    color_for(&std::io::stdout())
 }
 
 /// Whether standard error gets colour (see [`color_for`]).
 pub(crate) fn color_stderr() -> bool {
-    color_for(std::io::stderr().is_terminal())
+    color_for(&std::io::stderr())
 }
 
-/// Whether the terminal dialogs (on the terminal by nature) use colour: not with `--color
-/// never`, `NO_COLOR` or `CLICOLOR=0`.
+/// Whether the terminal dialogs (on the terminal by nature, whatever standard error is) use
+/// colour: the rules of [`color_for`] for a stream that is a terminal.
 pub(crate) fn color_dialog() -> bool {
-    color_for(true)
+    match anstream::ColorChoice::global() {
+        anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
+        anstream::ColorChoice::Never => false,
+        anstream::ColorChoice::Auto => {
+            let clicolor = anstyle_query::clicolor();
+            !anstyle_query::no_color()
+                && (anstyle_query::clicolor_force()
+                    || (clicolor != Some(false)
+                        && (anstyle_query::term_supports_color()
+                            || clicolor == Some(true)
+                            || anstyle_query::is_ci())))
+        }
+    }
 }
 
 /// Whether there is a person to ask: standard input and standard error are terminals.
@@ -96,25 +98,34 @@ pub(crate) struct Style {
 
 impl Style {
     /// Every escape sequence a style writes: the only ones [`crate::render::terminal_safe`]
-    /// lets through.
+    /// lets through (the unit tests check them against anstyle's rendering of [`Style::BOLD`],
+    /// [`Style::RED`], [`Style::GREEN`], [`Style::YELLOW`]).
     /// (And `\x1b[4m`, underline, which clap's own messages use for `Usage:`.)
     pub(crate) const SEQUENCES: [&'static str; 6] =
         ["\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[4m"];
+    /// Headers.
+    pub(crate) const BOLD: anstyle::Style = anstyle::Style::new().bold();
+    /// What is missing or failed.
+    pub(crate) const RED: anstyle::Style = anstyle::AnsiColor::Red.on_default();
+    /// What is OK.
+    pub(crate) const GREEN: anstyle::Style = anstyle::AnsiColor::Green.on_default();
+    /// What changes.
+    pub(crate) const YELLOW: anstyle::Style = anstyle::AnsiColor::Yellow.on_default();
 
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
+        if self.on { format!("{style}{text}{style:#}") } else { text.to_owned() }
     }
     pub(crate) fn red(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(Self::RED, text)
     }
     pub(crate) fn green(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(Self::GREEN, text)
     }
     pub(crate) fn yellow(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(Self::YELLOW, text)
     }
     pub(crate) fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(Self::BOLD, text)
     }
 }
 
@@ -126,4 +137,20 @@ pub(crate) fn confirm(question: &str) -> bool {
         return false;
     }
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sequences_let_through_are_exactly_what_anstyle_writes_for_our_styles() {
+        for style in [Style::BOLD, Style::RED, Style::GREEN, Style::YELLOW] {
+            let (on, off) = (style.render().to_string(), style.render_reset().to_string());
+            assert!(Style::SEQUENCES.contains(&on.as_str()), "{on:?}");
+            assert!(Style::SEQUENCES.contains(&off.as_str()), "{off:?}");
+        }
+        assert_eq!(Style { on: true }.red("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(Style { on: false }.red("x"), "x");
+    }
 }

@@ -59,7 +59,7 @@ impl ServerKey {
     /// A fresh key from the operating system's RNG.
     pub fn generate() -> Result<ServerKey, Error> {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        getrandom::fill(bytes.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
+        getrandom::getrandom(bytes.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
         Ok(ServerKey::from_bytes(bytes))
     }
 
@@ -197,7 +197,7 @@ thread_local! {
 fn next_nonce() -> Result<[u8; NONCE_LEN], Error> {
     NONCES.with_borrow_mut(|pool| {
         if pool.used + NONCE_LEN > pool.bytes.len() {
-            getrandom::fill(&mut pool.bytes).map_err(|e| Error::Rng(e.to_string()))?;
+            getrandom::getrandom(&mut pool.bytes).map_err(|e| Error::Rng(e.to_string()))?;
             pool.used = 0;
         }
         let mut nonce = [0u8; NONCE_LEN];

@@ -78,7 +78,7 @@ impl TransportKey {
     /// fresh bytes).
     pub fn generate() -> Result<TransportKey, Error> {
         let mut ikm = Zeroizing::new([0u8; 32]);
-        getrandom::fill(ikm.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
+        getrandom::getrandom(ikm.as_mut()).map_err(|e| Error::Rng(e.to_string()))?;
         let (private, _) = Kem::derive_keypair(ikm.as_ref());
         Ok(TransportKey::from_private(private))
     }
@@ -242,10 +242,15 @@ impl rand_core::RngCore for DrawnRng {
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        if let Err(e) = getrandom::fill(dest) {
+        if let Err(e) = getrandom::getrandom(dest) {
             // The output is then unusable: the caller sees the failure and discards it.
             self.failure.get_or_insert_with(|| e.to_string());
         }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
     }
 }
 
@@ -276,6 +281,32 @@ mod tests {
         let w = t.public().wrap(&data_key(), b"header").unwrap();
         let k = t.unwrap(&w.enc, &w.sealed, b"header").unwrap();
         assert_eq!(k.id(), data_key().id());
+    }
+
+    #[test]
+    fn a_wrap_made_by_the_hpke_0_13_build_still_unwraps() {
+        // Made by hpke 0.13 (the release jimsctl used before 0.12, chosen so that the binary
+        // links one rand_core): DeriveKeyPair over 32 bytes of 7, the data key 32 bytes of 9
+        // wrapped with WRAP_INFO and the additional data "header". Bundles sealed to a public
+        // key by earlier builds must keep opening: same suite, same bytes on the wire.
+        let t = TransportKey::from_key_file(
+            b"896615161d5c4dab6be99bb69b180f22c86eb0ac1b8912e958ed5dd08813573b\n",
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(t.public().as_bytes()),
+            "5fd47633b5e43fca7bad1bfbe424feacb175d9d4d4a30f166dbd30636f0b446b"
+        );
+        let enc = hex::decode("49e4874e25fe389ed3c9fa2fd09d077907ecc5809c8619e2127128b6a72c7c7a")
+            .unwrap();
+        let sealed = hex::decode(
+            "3df9c88674f7c20f0635c5d226e3f57c73d5b5e740316da9107df2d8b62f34a4\
+             06210ffd7e1e40791bc24d047b246e23",
+        )
+        .unwrap();
+        let k = t.unwrap(&enc, &sealed, b"header").unwrap();
+        assert_eq!(k.bytes(), &[9u8; 32]);
+        assert!(matches!(t.unwrap(&enc, &sealed, b"other"), Err(Error::Tampered)));
     }
 
     #[test]

@@ -57,6 +57,21 @@ impl Side {
     pub fn key(&self) -> Option<&crypto::ServerKey> {
         self.target.as_ref().map(store::Target::key)
     }
+
+    /// For a side read from a managed folder's live files (the folder itself, or `DIR@N` of
+    /// its current version): the native files changed by hand since that version was written
+    /// (paths under `cwd/`), which the side shows as they are now. Empty otherwise, or when
+    /// the version predates the records that tell.
+    pub fn edited_by_hand(&self) -> Vec<String> {
+        let Some(target) = &self.target else { return Vec::new() };
+        if self.version != Some(target.version()) {
+            return Vec::new();
+        }
+        match target.drift() {
+            Ok(Some(d)) => d.files.iter().map(|f| f.path.to_owned()).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Whether `dir` is a managed folder (it holds jimsctl's `.jims-import/`).

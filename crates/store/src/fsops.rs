@@ -85,21 +85,11 @@ mod fault {
 
     /// Announces a `syncfs` of the filesystem holding `dir` (see [`syncfs_marked`]).
     pub(super) fn mark_syncfs(dir: &std::path::Path) {
-        use std::os::unix::ffi::OsStrExt;
         if !syncfs_marked() {
             return;
         }
-        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return };
         let mut buf = [0u8; 1];
-        // SAFETY: valid NUL-terminated strings and a buffer of the length given.
-        unsafe {
-            libc::getxattr(
-                c.as_ptr(),
-                c"user.powercut.syncfs".as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
+        let _ = rustix::fs::getxattr(dir, "user.powercut.syncfs", &mut buf);
     }
 
     pub(super) fn exchange_disabled() -> bool {
@@ -136,8 +126,6 @@ pub(crate) fn deferring<R>(dir: &Path, f: impl FnOnce() -> R) -> R {
 pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
     #[cfg(target_os = "linux")]
     {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
         /// `FUSE_SUPER_MAGIC` (linux/magic.h): every FUSE filesystem, fuseblk included.
         const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
         #[cfg(feature = "fault-injection")]
@@ -147,15 +135,11 @@ pub(crate) fn syncfs_reaches_disk(path: &Path) -> bool {
         let mut at = Some(path);
         while let Some(p) = at {
             let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
-            let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
-            // SAFETY: `st` is plain data the call fills; `c` is a valid NUL-terminated path.
-            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-            if unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0 {
+            match rustix::fs::statfs(p) {
                 #[allow(clippy::unnecessary_cast)]
-                return st.f_type as i64 != FUSE_SUPER_MAGIC;
-            }
-            if io::Error::last_os_error().kind() != io::ErrorKind::NotFound {
-                return false;
+                Ok(st) => return st.f_type as i64 != FUSE_SUPER_MAGIC,
+                Err(rustix::io::Errno::NOENT) => {}
+                Err(_) => return false,
             }
             at = p.parent();
         }
@@ -180,12 +164,9 @@ pub(crate) fn syncfs(dir: &Path) -> Result<(), Error> {
     step("sync filesystem");
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
         let d = File::open(dir).map_err(|e| Error::io("open the folder", dir, e))?;
-        // SAFETY: `d` is an open descriptor for the duration of the call.
-        if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
-            return Err(Error::io("sync the filesystem of", dir, io::Error::last_os_error()));
-        }
+        rustix::fs::syncfs(&d)
+            .map_err(|e| Error::io("sync the filesystem of", dir, io::Error::from(e)))?;
         #[cfg(feature = "fault-injection")]
         fault::mark_syncfs(dir);
     }
@@ -277,23 +258,8 @@ pub(crate) fn exchange(a: &Path, b: &Path) -> Result<bool, Error> {
 
 #[cfg(target_os = "linux")]
 fn exchange_sys(a: &Path, b: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let a = CString::new(a.as_os_str().as_bytes())?;
-    let b = CString::new(b.as_os_str().as_bytes())?;
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call; renameat2
-    // only reads them.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    Ok(renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -438,42 +404,21 @@ pub(crate) fn link_unnamed(file: &File, to: &Path) -> io::Result<bool> {
     step("link");
     #[cfg(target_os = "linux")]
     {
-        use std::ffi::CString;
+        use rustix::fs::{AtFlags, CWD, linkat};
+        use rustix::io::Errno;
         use std::os::fd::AsRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        let fd = file.as_raw_fd();
-        let to = CString::new(to.as_os_str().as_bytes())?;
-        let proc = CString::new(format!("/proc/self/fd/{fd}"))?;
-        // SAFETY: both paths are NUL-terminated strings that outlive the call.
-        let r = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                proc.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if r == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ENOENT) {
-            return Err(e);
+        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match linkat(CWD, proc.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW) {
+            Ok(()) => return Ok(true),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
         }
         // No /proc: the descriptor itself, which needs CAP_DAC_READ_SEARCH.
-        // SAFETY: `fd` is open for the duration of the call; the empty path is a valid string.
-        let r = unsafe {
-            libc::linkat(fd, c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH)
-        };
-        if r == 0 {
-            return Ok(true);
+        match linkat(file, "", CWD, to, AtFlags::EMPTY_PATH) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-        let e = io::Error::last_os_error();
-        if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM | libc::EACCES)) {
-            return Ok(false);
-        }
-        Err(e)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -514,18 +459,16 @@ pub(crate) fn sync_file(file: &File, path: &Path) -> Result<(), Error> {
 /// its writer for as long as it lives, so that a later run tells a dead writer's leftover (free)
 /// from a live writer's (locked).
 pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    use rustix::fs::FlockOperation;
+    use rustix::io::Errno;
+    let op =
+        if wait { FlockOperation::LockExclusive } else { FlockOperation::NonBlockingLockExclusive };
     loop {
-        // SAFETY: `file` is an open descriptor for the duration of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            _ => return Err(e),
+        match rustix::fs::flock(file, op) {
+            Ok(()) => return Ok(true),
+            Err(Errno::INTR) => continue,
+            Err(Errno::WOULDBLOCK) => return Ok(false),
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -533,7 +476,7 @@ pub(crate) fn lock(file: &File, wait: bool) -> io::Result<bool> {
 /// Eight random bytes as hex, for temporary names.
 pub(crate) fn random_suffix() -> Result<String, Error> {
     let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|e| {
+    getrandom::getrandom(&mut b).map_err(|e| {
         Error::new(
             crate::ErrorKind::Crypto,
             format!("the operating system's random number generator failed: {e}"),

@@ -133,6 +133,31 @@ impl Target {
         Ok(Some(Drift { files, sections }))
     }
 
+    /// The live configuration as far as it can be read: every section whose live files parse,
+    /// and, for each section whose live files do not (a hand edit broke them), why. For what
+    /// must not stop at a damaged file, such as showing what a rollback would do.
+    ///
+    /// # Errors
+    /// A live file that cannot be read at all.
+    pub fn live_configuration_readable(
+        &self,
+    ) -> Result<(Configuration, Vec<(SectionId, String)>), Error> {
+        let cwd = self.dir().join(CWD);
+        let live = self.live_files();
+        if let Ok(config) = live::parse(&cwd, live, &[]) {
+            return Ok((config, Vec::new()));
+        }
+        let mut unreadable = Vec::new();
+        for id in SectionId::ALL {
+            let others: Vec<SectionId> = SectionId::ALL.into_iter().filter(|s| *s != id).collect();
+            if let Err(e) = live::parse(&cwd, live, &others) {
+                unreadable.push((id, e.to_string()));
+            }
+        }
+        let skipped: Vec<SectionId> = unreadable.iter().map(|(id, _)| *id).collect();
+        Ok((live::parse(&cwd, live, &skipped)?, unreadable))
+    }
+
     /// The configuration version `n` holds: the live files for the current version, else its
     /// archive (as the next commit found the live files, hand edits included).
     ///

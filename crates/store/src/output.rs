@@ -560,9 +560,14 @@ mod tests {
         fs::write(d.join("real"), "real").unwrap();
         std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
         std::os::unix::fs::symlink(d.join("absent"), d.join("dangling")).unwrap();
-        let fifo = std::ffi::CString::new(d.join("fifo").as_os_str().as_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            d.join("fifo"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
         let sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
         for (name, words) in [
             ("folder", "it is a folder"),

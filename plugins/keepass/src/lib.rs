@@ -230,7 +230,8 @@ impl Plugin for KeePass {
 /// Asking on the controlling terminal (`/dev/tty`), without echo, when there is one.
 mod tty {
     use std::io::{BufRead, BufReader, Write};
-    use std::os::fd::AsRawFd;
+
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
 
     use zeroize::Zeroizing;
 
@@ -245,18 +246,13 @@ mod tty {
         let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
             return Ok(None);
         };
-        let fd = tty.as_raw_fd();
-        // SAFETY: `fd` is an open descriptor of `tty`, which outlives every call here; termios
-        // is plain data that tcgetattr fills.
-        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+        let Ok(saved) = tcgetattr(&tty) else {
             return Ok(None); // not a terminal after all
-        }
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        quiet.c_lflag |= libc::ECHONL;
-        // SAFETY: as above; `quiet` is a valid termios from tcgetattr.
-        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
+        };
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        quiet.local_modes.insert(LocalModes::ECHONL);
+        let _ = tcsetattr(&tty, OptionalActions::Flush, &quiet);
         let mut out = &tty;
         let result = (|| {
             out.write_all(prompt.as_bytes())?;
@@ -268,8 +264,8 @@ mod tty {
             }
             Ok(Some(line))
         })();
-        // SAFETY: restores what tcgetattr gave, on the same open descriptor.
-        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+        // Restores what tcgetattr gave, on the same open descriptor.
+        let _ = tcsetattr(&tty, OptionalActions::Flush, &saved);
         result
     }
 }

@@ -556,6 +556,21 @@ fn ctrl_c_stops_starting_imports_and_leaves_every_target_whole() {
     assert!(skipped >= 1, "{rep:#}");
     assert_eq!(rep["totals"]["imported"].as_u64().unwrap() + skipped, 6, "{rep:#}");
     assert!(stdout.contains("skipped (interrupted)"), "{stdout}");
+    // The rate counts the imports that ran, not those skipped after Ctrl-C.
+    let seconds = rep["totals"]["seconds"].as_f64().unwrap();
+    let ran = 6 - skipped;
+    let summary = stdout.lines().next().unwrap();
+    let rate: f64 = summary
+        .split(" s (")
+        .nth(1)
+        .and_then(|r| r.split("/s)").next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no rate in {summary:?}"));
+    let expected = ran as f64 / seconds;
+    assert!(
+        (rate - expected).abs() <= expected * 0.05 + 0.01,
+        "{ran} imports ran in {seconds} s: {expected}/s, not {rate} ({summary})"
+    );
     for e in rep["imports"].as_array().unwrap() {
         let target = Path::new(e["target"].as_str().unwrap());
         match e["status"].as_str().unwrap() {
@@ -618,4 +633,46 @@ fn a_batch_replaces_a_damaged_file_that_import_stops_at() {
     let archived = crate::support::archived_cwd(&t, 1);
     let (_, old) = archived.iter().find(|(p, _)| p == "config/templates.xml").unwrap();
     assert_eq!(old, b"<templates><template id=");
+}
+
+#[test]
+fn the_progress_bar_moves_import_by_import_on_a_terminal() {
+    // Eight slow imports in one group of commits (up to 64), one at a time, on a
+    // pseudo-terminal: the bar shows each import as it ends (1/8, 2/8, …), not all eight at
+    // once when the group is made durable at the end.
+    let dir = tmp();
+    let base = dir.path();
+    let names: Vec<String> = (1..=8).map(|n| format!("p{n}.xml")).collect();
+    let files: Vec<(&str, &str)> =
+        names.iter().map(|n| (n.as_str(), "exports/partial.xml")).collect();
+    let ex = exports(base, &files);
+    let script = base.join("slow.sh");
+    std::fs::write(&script, "#!/bin/sh\ncat > /dev/null\nsleep 0.3\necho Pw-slow\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let line = format!(
+        "'{}' batch --exports '{}' --targets '{}' -j 1 --accept-warning --no-shared-lookups \
+         --secrets 'cmd:{}'",
+        env!("CARGO_BIN_EXE_jimsctl"),
+        ex.display(),
+        base.join("targets").display(),
+        script.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("TERM", "xterm-256color")
+        .env("COLUMNS", "160")
+        .env("XDG_CONFIG_HOME", crate::support::isolated_home().join("config"))
+        .env("XDG_STATE_HOME", crate::support::isolated_home().join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    let shown: std::collections::BTreeSet<u32> =
+        (1..8).filter(|k| screen.contains(&format!(" {k}/8 imports"))).collect();
+    assert!(
+        shown.len() >= 5,
+        "the bar showed only {shown:?} of the positions 1..7 between its start and its end:\n{screen}"
+    );
+    assert!(screen.contains("Batch of 8 imports in "), "{screen}");
 }

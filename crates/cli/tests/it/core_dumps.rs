@@ -23,8 +23,7 @@ fn jimsctl_runs_without_core_dumps() {
         ),
     )
     .unwrap();
-    // SAFETY: geteuid and getegid cannot fail and touch no memory.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
     // The owner /proc/PID would have if jimsctl were dumpable: its own user and group.
     let group = if uid == 0 { 65534 } else { gid };
     assert_ne!((uid, group), (0, 0), "the check could not tell the two cases apart");
@@ -38,20 +37,16 @@ fn jimsctl_runs_without_core_dumps() {
     }
     // Started with core dumps allowed (as far as the hard limit lets: as root, unlimited), so
     // that a limit of 0 is jimsctl's own doing.
-    // SAFETY: between fork and exec, only async-signal-safe calls: getrlimit and setrlimit.
+    // SAFETY: between fork and exec, only async-signal-safe calls: rustix's getrlimit,
+    // geteuid and setrlimit are single system calls that allocate nothing.
     unsafe {
         c.pre_exec(|| {
-            let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            if libc::getrlimit(libc::RLIMIT_CORE, &mut l) != 0 {
-                return Err(std::io::Error::last_os_error());
+            use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+            let mut l = getrlimit(Resource::Core);
+            if rustix::process::geteuid().is_root() {
+                l.maximum = None; // unlimited
             }
-            if libc::geteuid() == 0 {
-                l.rlim_max = libc::RLIM_INFINITY;
-            }
-            l.rlim_cur = l.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_CORE, &l) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            setrlimit(Resource::Core, Rlimit { current: l.maximum, maximum: l.maximum })?;
             Ok(())
         });
     }

@@ -180,3 +180,33 @@ fn bad_sides_are_clear_errors() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("no earlier version"), "{}", r.stderr);
 }
+
+#[test]
+fn a_side_read_from_live_files_changed_by_hand_says_so() {
+    let dir = tmp();
+    let target = dir.path().join("t");
+    let t = target.to_str().unwrap();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    assert_eq!(run(&["import", "exports/full.xml", "--target", t, "--secrets", &secrets]).code, 0);
+    let at1 = format!("{t}@1");
+    let r = run(&["diff", &at1, "exports/full.xml"]);
+    assert!(!r.stdout.contains("changed by hand"), "{}", r.stdout);
+    let live = target.join("cwd/config/templates.xml");
+    let text = std::fs::read_to_string(&live).unwrap().replace("dc-readers", "dc-readers-x");
+    std::fs::write(&live, text).unwrap();
+    let r = run(&["diff", &at1, "exports/full.xml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "A is read from the live files, changed by hand since version 1 was written \
+             (cwd/config/templates.xml)"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("dc-readers-x"), "{}", r.stdout);
+    let r = run(&["diff", "exports/full.xml", t, "--format", "json"]);
+    let v = r.json();
+    assert_eq!(v["b"]["edited_by_hand"][0], "config/templates.xml");
+    assert!(v["a"].get("edited_by_hand").is_none());
+}

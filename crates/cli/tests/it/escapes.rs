@@ -91,9 +91,7 @@ fn paths_with_control_characters_are_shown_escaped() {
     assert_run_clean("a missing secrets file, JSON", &r);
     assert_eq!(r.json()["exit_code"], 2);
     let fifo = d.join(format!("fifo-{HOSTILE}"));
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    crate::support::mkfifo(&fifo);
     let r = run(&["export", "--target", t, "--out", fifo.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_run_clean("an output that is a FIFO", &r);

@@ -188,3 +188,69 @@ fn the_audit_log_records_each_import_without_secrets() {
     assert_eq!(last["counts"]["passwords"]["total"], 7);
     crate::support::assert_no_secret(&log);
 }
+
+#[test]
+fn rollback_dry_run_works_past_a_live_file_damaged_by_hand_and_says_so() {
+    let dir = tmp();
+    let target = dir.path().join("t");
+    let t = target.to_str().unwrap();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let old = old_full(dir.path());
+    assert_eq!(
+        run(&["import", old.to_str().unwrap(), "--target", t, "--secrets", &secrets]).code,
+        0
+    );
+    let args = ["import", "exports/partial.xml", "--target", t, "--secrets", &secrets];
+    assert_eq!(run(&[&args[..], &["--accept-warning"]].concat()).code, 0);
+    let templates = target.join("cwd/config/templates.xml");
+    let mut text = std::fs::read_to_string(&templates).unwrap();
+    text.push_str("junk\n");
+    std::fs::write(&templates, text).unwrap();
+    let before = tree(&target);
+
+    let r = run(&["rollback", "--target", t, "--dry-run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("Dry run: rolling back "), "{}", r.stdout);
+    assert!(r.stdout.contains("from version 2 to version 1"), "{}", r.stdout);
+    // What the rollback does to the section it cannot read, and why it cannot.
+    let line = r.stdout.lines().find(|l| l.starts_with("templates")).expect(&r.stdout);
+    assert!(line.contains("replaced"), "{line}");
+    assert!(line.contains("changed by hand"), "{line}");
+    assert!(line.contains("templates.xml:8:1"), "{line}");
+    assert!(line.contains("version 1's 4 items"), "{line}");
+    // The readable sections are compared as usual (the partial import changed user directories).
+    assert!(r.stdout.contains("user_directories"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("changed by hand since version 2 (cwd/config/templates.xml)"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["rollback", "--target", t, "--dry-run", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(
+        (v["status"].as_str(), v["from"].as_u64(), v["to"].as_u64()),
+        (Some("dry-run"), Some(2), Some(1))
+    );
+    assert_eq!(v["edited"], true);
+    assert_eq!(v["edited_files"][0]["path"], "config/templates.xml");
+    assert_eq!(v["unreadable"][0]["section"], "templates");
+    assert_eq!(v["unreadable"][0]["items_after"], 4);
+    assert!(v["changes"].as_array().unwrap().iter().all(|s| s["section"] != "templates"));
+    assert_eq!(tree(&target), before, "a dry run writes nothing");
+
+    // A hand edit that still reads: compared item by item, and said.
+    let r = run(&["rollback", "--target", t]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let live = target.join("cwd/config/templates.xml");
+    let text = std::fs::read_to_string(&live).unwrap().replace("dc-readers", "dc-readers-x");
+    std::fs::write(&live, text).unwrap();
+    let r = run(&["rollback", "--target", t, "--dry-run", "--to", "2"]);
+    assert_eq!(r.code, 2, "version 2 holds the damage: {}{}", r.stdout, r.stderr);
+    let r = run(&["rollback", "--target", t, "--dry-run", "--to", "3", "--format", "json"]);
+    assert_eq!(r.code, 2, "the current version: {}", r.stdout);
+    let r = run(&["rollback", "--target", t, "--dry-run", "--to", "1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("dc-readers-x"), "{}", r.stdout);
+    assert!(r.stdout.contains("changed by hand since version 3"), "{}", r.stdout);
+}

@@ -2,6 +2,7 @@
 
 mod bad_inputs;
 mod batch;
+mod colour;
 mod completions;
 mod concurrency;
 mod core_dumps;

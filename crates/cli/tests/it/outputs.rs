@@ -4,8 +4,6 @@
 //! the path but a regular file (a FIFO, a device node, a socket, a folder, a symbolic link),
 //! which it leaves exactly as it was; it never hangs on a FIFO, and leaves no temporary behind.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -116,10 +114,9 @@ fn temporaries(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn mknod(path: &Path, kind: libc::mode_t, dev: libc::dev_t) -> bool {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::mknod(c.as_ptr(), kind | 0o666, dev) == 0 }
+fn mknod(path: &Path, kind: rustix::fs::FileType, dev: rustix::fs::Dev) -> bool {
+    let mode = rustix::fs::Mode::from_raw_mode(0o666);
+    rustix::fs::mknodat(rustix::fs::CWD, path, kind, mode, dev).is_ok()
 }
 
 /// What is at `path`, to compare before and after: its type, inode and bytes if a file.
@@ -138,9 +135,7 @@ fn nothing_but_a_regular_file_is_replaced() {
     std::fs::create_dir(&places).unwrap();
     std::fs::write(places.join("real.json"), "real").unwrap();
     let fifo = places.join("fifo.json");
-    let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    crate::support::mkfifo(&fifo);
     let _socket = std::os::unix::net::UnixListener::bind(places.join("socket.json")).unwrap();
     let mut kinds = vec![
         ("fifo.json", "it is a named pipe (FIFO)"),
@@ -157,8 +152,9 @@ fn nothing_but_a_regular_file_is_replaced() {
     std::os::unix::fs::symlink(w.join("empty"), places.join("link-to-folder.json")).unwrap();
     std::fs::create_dir(w.join("empty")).unwrap();
     // Device nodes need root (CAP_MKNOD): `/dev/null` and a block device, made here.
-    let devices = mknod(&places.join("null.json"), libc::S_IFCHR, libc::makedev(1, 3))
-        && mknod(&places.join("block.json"), libc::S_IFBLK, libc::makedev(7, 0));
+    use rustix::fs::{FileType, makedev};
+    let devices = mknod(&places.join("null.json"), FileType::CharacterDevice, makedev(1, 3))
+        && mknod(&places.join("block.json"), FileType::BlockDevice, makedev(7, 0));
     if devices {
         kinds.push(("null.json", "it is a character device"));
         kinds.push(("block.json", "it is a block device"));

@@ -126,6 +126,39 @@ fn a_warning_not_accepted_says_how_many_passwords_the_import_needs() {
 }
 
 #[test]
+fn counts_are_said_in_words_one_password_two_passwords_never_password_s() {
+    let dir = tmp();
+    // Every password of the full export but one.
+    let all = std::fs::read_to_string(fixture("exports/full.secrets.toml")).unwrap();
+    let one_short = all.replacen("DC10 = ", "# DC10 = ", 1);
+    let secrets = dir.path().join("s.toml");
+    std::fs::write(&secrets, one_short).unwrap();
+    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .unwrap();
+    let t = dir.path().join("t").display().to_string();
+    let spec = format!("file:{}", secrets.display());
+    let r = run(&["import", "exports/full.xml", "--target", &t, "--secrets", &spec]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("yet: 1 password missing. Nothing was written."), "{}", r.stdout);
+    let r = run(&["import", "exports/full.xml", "--target", &t, "--secrets", &spec, "--dry-run"]);
+    assert!(r.stdout.contains("would stop: 1 password missing"), "{}", r.stdout);
+    assert!(r.stdout.contains("once it is given:"), "{}", r.stdout);
+    let spec = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let r = run(&["import", "exports/full.xml", "--target", &t, "--secrets", &spec]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("4 plaintext passwords in the export were sealed"), "{}", r.stdout);
+    let old = crate::support::old_full(dir.path());
+    let r = run(&["import", old.to_str().unwrap(), "--target", &t, "--secrets", &spec]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["rollback", "--target", &t]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(" files restored)."), "{}", r.stdout);
+    for out in [&r.stdout, &r.stderr] {
+        assert!(!out.contains("(s)"), "{out}");
+    }
+}
+
+#[test]
 fn history_keeps_export_paths_absolute_and_names_what_a_rollback_restored() {
     let dir = tmp();
     std::fs::create_dir_all(dir.path().join("in")).unwrap();

@@ -40,7 +40,8 @@ impl Run {
 /// A `jimsctl` command with a clean environment: no colour, no inherited secrets.
 pub(crate) fn cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jimsctl"));
-    c.env_remove("NO_COLOR").stdin(Stdio::null());
+    c.env_remove("NO_COLOR").env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");
+    c.stdin(Stdio::null());
     for (k, _) in std::env::vars() {
         if k.starts_with("JIMS_SECRET_") || k.starts_with("JIMSCTL_") {
             c.env_remove(k);
@@ -171,4 +172,10 @@ pub(crate) fn old_full(dir: &Path) -> PathBuf {
     let path = old.join("full.xml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Makes a FIFO at `path` (mode 0644).
+pub(crate) fn mkfifo(path: &Path) {
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(0o644), 0).expect("mkfifo");
 }

@@ -80,8 +80,7 @@ fn mode_and_owner_problem(mode: u32, uid: u32, me: u32, what: &str) -> Option<St
 /// The effective user id of this process.
 #[cfg(unix)]
 fn current_uid() -> u32 {
-    // SAFETY: geteuid takes nothing, cannot fail and touches no memory of ours.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 #[cfg(all(test, unix))]
