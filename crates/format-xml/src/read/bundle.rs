@@ -42,7 +42,8 @@ pub(super) fn parse_bundle(bytes: &[u8]) -> Result<Export, Refusal> {
     let header = Header { attributes: std::mem::take(&mut root.attributes) };
     check_header(&header, offset, &offsets)?;
     let attr_offset = |name: &str| {
-        header.attributes.iter().position(|a| a.name == name).map_or(offset, |i| offsets[i])
+        let i = header.attributes.iter().position(|a| a.name == name);
+        i.and_then(|i| offsets.get(i).copied()).unwrap_or(offset)
     };
 
     let mut config = Configuration::new();
