@@ -1,7 +1,9 @@
 //! `cargo xtask power-loss [--full]`: the power-loss tests (issue 18) and the tests of their
 //! filesystem, `crates/powercut-fs`, with each operation's crash points printed.
 //!
-//! Every store operation is checked at every distinct crash state by `cargo test`; a batch,
+//! Every store operation (`power_loss.rs`) and every change of the state files beside the
+//! configuration (`power_loss_state.rs`: push, remote, the keys) is checked at every distinct
+//! crash state by `cargo test`; a batch,
 //! whose states are many, only at a sample there. `--full` checks the batches at every one of
 //! theirs too (`JIMSCTL_POWER_LOSS_FULL=1`). Needs `/dev/fuse` and root or `fusermount3`
 //! (Debian package fuse3).

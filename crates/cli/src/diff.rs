@@ -233,7 +233,7 @@ pub(crate) fn history_show(n: u64, t: TargetArgs, style: Style) -> Result<u8, Er
     sections.dedup();
     let selection = select::Selection { sections, partial: false, merge_event_sources: false };
     let mut right = now;
-    secrets::align_equal_secrets(&before, &mut right, &[target.key()]);
+    secrets::align_equal_secrets(&before, &mut right, &target.server_keys());
     let plan = select::plan(&before, &right, &selection);
     let holds: Vec<(&str, usize)> =
         right.sections_in_table_order().iter().map(|s| (s.id.as_str(), s.item_count())).collect();
@@ -321,7 +321,7 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
     for (id, _) in &unreadable {
         right.remove(*id);
     }
-    secrets::align_equal_secrets(&now, &mut right, &[target.key()]);
+    secrets::align_equal_secrets(&now, &mut right, &target.server_keys());
     let plan = select::plan(&now, &right, &selection);
     let items_then = |id: model::SectionId| then.get(id).map(|s| s.item_count());
     if t.output.format == OutputFormat::Json {

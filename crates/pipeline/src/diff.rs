@@ -58,6 +58,12 @@ impl Side {
         self.target.as_ref().map(store::Target::key)
     }
 
+    /// Every key of the managed folder (its current key, then its retired ones), for a managed
+    /// side or a version of one; none for another side.
+    pub fn keys(&self) -> Vec<&crypto::ServerKey> {
+        self.target.as_ref().map(store::Target::server_keys).unwrap_or_default()
+    }
+
     /// For a side read from a managed folder's live files (the folder itself, or `DIR@N` of
     /// its current version): the native files changed by hand since that version was written
     /// (paths under `cwd/`), which the side shows as they are now. Empty otherwise, or when
@@ -149,8 +155,8 @@ pub fn open_side(spec: &str) -> Result<Side, Error> {
 /// value.
 pub fn diff(a: &Side, b: &Side, extra_keys: &[crypto::ServerKey]) -> Plan {
     let mut keys: Vec<&crypto::ServerKey> = extra_keys.iter().collect();
-    keys.extend(a.target.iter().map(store::Target::key));
-    keys.extend(b.target.iter().map(store::Target::key));
+    keys.extend(a.keys());
+    keys.extend(b.keys());
     let mut right = b.configuration.clone();
     secrets::align_equal_secrets(&a.configuration, &mut right, &keys);
     let mut sections: Vec<SectionId> = a.configuration.ids();

@@ -161,9 +161,21 @@ pub fn export(
         PasswordsOut::Sealed => {
             // Sealed means sealed: a plaintext password edited into cwd/ by hand is sealed
             // with this folder's key (bound to its field, as an import seals it), never
-            // written out in clear under a header that says the passwords are sealed.
+            // written out in clear under a header that says the passwords are sealed. And a
+            // value under one of the folder's retired keys (a rollback across a rotation) is
+            // sealed again under the current key, which the header names: every sealed value
+            // of the bundle opens with the key it names.
             for field in config.secret_fields() {
                 let raw = config.secret_value(&field.location);
+                if let SecretState::Sealed { key_id: Some(id) } = SecretState::classify(raw)
+                    && target.retired_keys().iter().any(|k| k.id().as_str() == id)
+                    && let Ok(secret) = target.open_sealed(raw, field.binding().as_bytes())
+                    && let Ok(value) =
+                        target.key().seal(secret.expose(), field.binding().as_bytes())
+                {
+                    config.set_secret_value(&field.location, value);
+                    continue;
+                }
                 if SecretState::classify(raw) == SecretState::Plaintext {
                     let value = target.key().seal(raw.as_bytes(), field.binding().as_bytes());
                     let value = value.map_err(|e| {

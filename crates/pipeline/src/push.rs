@@ -866,7 +866,9 @@ pub fn push(
     }
 
     let Some((k, status, why)) = failed_at else {
-        // Success: the record, then the journal goes, then the audit line.
+        // Success: the record, the audit line, then the journal goes: until it is gone (a
+        // power cut before), the next push sends every section again, and once it is gone the
+        // record and the audit line are both there.
         let mut new_record = record.clone().unwrap_or_default();
         new_record.url = remote_config.url.clone();
         new_record.time = store::now_rfc3339();
@@ -883,7 +885,6 @@ pub fn push(
             );
         }
         target.write_push_record(&new_record)?;
-        target.remove_push_journal()?;
         outcome.status = PushStatus::Pushed;
         let line = serde_json::json!({
             "time": new_record.time,
@@ -894,6 +895,7 @@ pub fn push(
             "files": outcome.files.iter().map(|f| f.file).collect::<Vec<_>>(),
         });
         target.append_audit(&line.to_string())?;
+        target.remove_push_journal()?;
         outcome.seconds = started.elapsed().as_secs_f64();
         return Ok(outcome);
     };

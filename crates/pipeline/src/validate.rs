@@ -49,7 +49,7 @@ pub fn validate(spec: &str) -> Result<Validation, Error> {
         problems.push(p.to_string());
     }
     let mut passwords = BTreeMap::new();
-    let key = side.key();
+    let keys = side.keys();
     for field in config.secret_fields() {
         let raw = config.secret_value(&field.location);
         let state = SecretState::classify(raw);
@@ -60,7 +60,7 @@ pub fn validate(spec: &str) -> Result<Validation, Error> {
                 "{place}: the sealed value is malformed (not '{{aesgcm}} 1,<key id>,<hex>')"
             )),
             SecretState::Sealed { key_id: Some(id) } => {
-                if let Some(key) = key.filter(|k| k.id().as_str() == id)
+                if let Some(key) = keys.iter().find(|k| k.id().as_str() == id)
                     && key.open(raw, field.binding().as_bytes()).is_err()
                 {
                     problems.push(format!(

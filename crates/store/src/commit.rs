@@ -13,7 +13,9 @@
 //! 4. exchanges `staging/live` with `DIR/cwd` in one `renameat2(RENAME_EXCHANGE)` (the commit
 //!    point), or, where the kernel cannot, renames `DIR/cwd` to `staging/old` and `staging/live`
 //!    to `DIR/cwd`;
-//! 5. syncs `DIR`, appends the audit line, removes `history/N−1.json` (its archive holds it
+//! 5. syncs `DIR`, puts in place the state files the commit carries (a key rotation's new
+//!    `keyring`, `server.key` and `server.toml`, staged in `staging/state/`; see
+//!    [`crate::txn`]), appends the audit line, removes `history/N−1.json` (its archive holds it
 //!    now), the staging folder and the journal.
 //!
 //! So the current version has only its record; each earlier version is archived as it was when
@@ -47,9 +49,14 @@ const PRIVATE_DIR_MODE: u32 = 0o700;
 const STAGED_ARCHIVE: &str = "replaced.tar";
 /// The new version's record in the staging folder, until it is installed in `history/`.
 const STAGED_RECORD: &str = "record.json";
-/// The new server key of a key rotation in the staging folder, until the switch is made and it
-/// replaces `server.key` (so an undone rotation leaves no key behind).
-pub(crate) const STAGED_KEY: &str = "server.key";
+/// The state files a commit carries (a key rotation's), in the staging folder until the switch
+/// is made (so an undone commit leaves none of them behind).
+const STAGED_STATE: &str = "state";
+
+/// Where a commit stages the state files it carries.
+pub(crate) fn staged_state(state: &StatePaths) -> PathBuf {
+    state.staging().join(STAGED_STATE)
+}
 
 /// A native file of the new version.
 pub(crate) struct NewFile {
@@ -241,6 +248,20 @@ pub(crate) struct Journal {
     /// A key rotation's new key id: finishing the commit makes it the folder's key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_switch: Option<String>,
+    /// A key rotation's old key id, current until the switch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_from: Option<String>,
+    /// The state files the commit puts in place once switched, in order (staged in
+    /// `staging/state/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    state: Vec<crate::txn::Entry>,
+}
+
+impl Journal {
+    /// A key rotation's switch: the old and the new key id.
+    pub(crate) fn key_switch(&self) -> Option<(&str, &str)> {
+        Some((self.key_from.as_deref()?, self.key_switch.as_deref()?))
+    }
 }
 
 /// The journal of a commit that is switching (or was interrupted while switching), if any.
@@ -264,9 +285,10 @@ pub(crate) struct Commit {
     /// The record of the version this commit replaces, archived by it (`None` when the commit
     /// creates the folder).
     pub(crate) replaced: Option<Record>,
-    /// A key rotation: the server key this version's values are sealed under, which becomes
-    /// the folder's key once the switch is made (`None` for every other commit).
-    pub(crate) new_key: Option<crypto::ServerKey>,
+    /// The state files the commit carries (a key rotation's new keys and ring, a retirement's
+    /// re-sealed archives and ring), put in place once the switch is made (`None` for every
+    /// other commit).
+    pub(crate) state_files: Option<crate::txn::WithCommit>,
 }
 
 impl Commit {
@@ -286,10 +308,10 @@ impl Commit {
         let result = (|| {
             fsops::remove_tree(&staging)?;
             fsops::create_dir(&staging, PRIVATE_DIR_MODE)?;
-            if let Some(key) = &self.new_key {
-                let text = key.to_key_file();
-                fsops::write_new_file(&staging.join(STAGED_KEY), text.as_bytes(), 0o600)?;
-            }
+            let entries = match &self.state_files {
+                Some(with) => crate::txn::stage(&staged_state(&self.state), &with.changes)?,
+                None => Vec::new(),
+            };
             crate::history::write_record(&staging.join(STAGED_RECORD), &self.record)?;
             if let Some(replaced) = &self.replaced {
                 self.plan.write_replaced(&staging.join(STAGED_ARCHIVE), replaced)?;
@@ -303,12 +325,16 @@ impl Commit {
                     return Err(Error::corrupt(&path, "already exists; the history is damaged"));
                 }
             }
-            Ok(())
+            Ok(entries)
         })();
-        if let Err(e) = result {
-            let _ = fsops::remove_tree(&staging);
-            return Err(e);
-        }
+        let entries = match result {
+            Ok(entries) => entries,
+            Err(e) => {
+                let _ = fsops::remove_tree(&staging);
+                return Err(e);
+            }
+        };
+        let switch = self.state_files.as_ref().and_then(|w| w.key_switch.clone());
         let journal = Journal {
             version: self.version,
             created: self.created,
@@ -316,7 +342,9 @@ impl Commit {
             old: self.plan.old_fingerprint.clone(),
             new: self.plan.fingerprint(),
             audit: self.record.audit_line(),
-            key_switch: self.new_key.as_ref().map(|k| k.id().as_str().to_owned()),
+            key_from: switch.as_ref().map(|(from, _)| from.clone()),
+            key_switch: switch.map(|(_, to)| to),
+            state: entries,
         };
         if let Err(e) = write_journal(&self.state, &journal) {
             let _ = fsops::remove_file(&self.state.journal_tmp());
@@ -386,8 +414,13 @@ impl Commit {
     /// finishes.
     pub(crate) fn finish(&self) -> Result<(), Error> {
         fsops::sync_dir(&self.dir)?;
-        if let Some(key) = &self.new_key {
-            crate::keys::switch_server_key(&self.state, key.id().as_str())?;
+        if let Some(with) = &self.state_files {
+            let entries: Vec<crate::txn::Entry> = with
+                .changes
+                .iter()
+                .map(|c| crate::txn::Entry { name: c.name.clone(), remove: c.new.is_none() })
+                .collect();
+            crate::txn::apply(&self.state, &staged_state(&self.state), &entries)?;
         }
         self.audit()?;
         self.clean_up()
@@ -436,11 +469,15 @@ pub(crate) enum Recovery {
 pub(crate) fn needs_recovery(state: &StatePaths) -> Result<bool, Error> {
     Ok(fsops::lstat(&state.journal())?.is_some()
         || fsops::lstat(&state.journal_tmp())?.is_some()
-        || fsops::lstat(&state.staging())?.is_some())
+        || fsops::lstat(&state.staging())?.is_some()
+        || crate::txn::pending(state)?)
 }
 
 /// Finishes or undoes an interrupted commit (the caller holds the exclusive lock).
 pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error> {
+    // A change of state files alone (a transport key rotation, a retirement): finished or
+    // undone first. It never overlaps a commit, both being made under the lock.
+    crate::txn::recover(state)?;
     let journal_path = state.journal();
     let Some(bytes) = fsops::read_file(&journal_path)? else {
         // Interrupted before the journal was complete: only staging to clear away.
@@ -481,8 +518,10 @@ pub(crate) fn recover(dir: &Path, state: &StatePaths) -> Result<Recovery, Error>
             ));
         }
         fsops::sync_dir(dir)?;
-        if let Some(id) = &journal.key_switch {
-            crate::keys::switch_server_key(state, id)?;
+        crate::txn::apply(state, &staged_state(state), &journal.state)?;
+        if let (Some(id), true) = (&journal.key_switch, journal.state.is_empty()) {
+            // A rotation journaled by an earlier jimsctl: its new key staged alone.
+            crate::keys::finish_earlier_rotation(state, id)?;
         }
         if last_line(&state.audit())?.as_deref() != Some(journal.audit.as_str()) {
             fsops::append_line(&state.audit(), &journal.audit)?;

@@ -337,7 +337,7 @@ pub(crate) fn build_in_place(
             plan,
             created: true,
             replaced: None,
-            new_key: None,
+            state_files: None,
         };
         commit.prepare()?;
         Ok((commit, lock))

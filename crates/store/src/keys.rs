@@ -12,12 +12,27 @@
 //!   transport <key id> <64 hex digits> <retired at>
 //!   ```
 //!
-//! A server-key rotation is one commit: the values of the live folder are re-sealed under a new
-//! key, the old key goes into the ring first (durably), the new key is written into the commit's
-//! staging folder, and once the new `cwd/` is switched in, the new key replaces `server.key` and
-//! its id goes into `server.toml` (the commit's journal says so, so a crash after the switch is
-//! finished by the next open, and one before it undone, taking the staged key with it). At every
-//! step each sealed value is under a key the folder holds: the current one or one in the ring.
+//! Every change of these files is one atomic change of the state files ([`crate::txn`]), so a
+//! crash or a power cut at any moment leaves them all as they were or all as they were to
+//! become, never the current key also listed as retired nor a key gone from both places:
+//!
+//! - A server-key rotation is one commit: the values of the live folder are re-sealed under a
+//!   new key, and the new `keyring` (the old key added), `server.key` and `server.toml` are
+//!   staged with the commit and put in place, in that order, once the new `cwd/` is switched in
+//!   (the commit's journal names them: a crash after the switch is finished by the next open,
+//!   one before it undone with its staging folder). A folder with nothing to re-seal makes no
+//!   version: the three files change as one standalone change.
+//! - `key rotate --transport` changes `keyring` (the old key added), then `transport.key`.
+//! - `key retire` changes the re-sealed archives, then `keyring` (the key removed); with
+//!   `--reseal-history` and a current version under the key, the re-sealed current version is
+//!   a commit (`key-reseal`) that carries those changes.
+//!
+//! **Readers take no lock** ([`read_unlocked`]): they read the key files before the ring
+//! (`server.toml`, a rotation's staged key, `server.key`, `transport.key`, then `keyring`), and
+//! every change above puts a key into its new place before it leaves the old one, so whatever
+//! moment a reader reads at, it holds every key the values it read need; during a rotation's
+//! switch it takes as current the key of the version it read (old `cwd/`, old key; new `cwd/`,
+//! new key), as the commit's journal names them.
 
 use std::path::Path;
 
@@ -26,13 +41,15 @@ use model::{Configuration, SecretState, SectionId};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::commit::{NewFile, STAGED_KEY};
+use crate::commit::NewFile;
 use crate::error::{Error, ErrorKind};
 use crate::fsops;
 use crate::history::{self, CommitMeta, Counts};
 use crate::layout::{STATE_DIR, StatePaths};
-use crate::live;
+use crate::live::{self, NativeFiles};
+use crate::server::{self, ServerToml};
 use crate::target::Target;
+use crate::txn::{self, Change, WithCommit};
 
 /// The transport key file in the state folder.
 pub(crate) const TRANSPORT_KEY: &str = "transport.key";
@@ -79,10 +96,15 @@ pub(crate) struct KeyRing {
 }
 
 impl KeyRing {
-    /// Reads the ring; an absent ring is empty. Entries for `current` keys (left by a rotation
-    /// that was undone) are skipped.
-    pub(crate) fn read(state: &StatePaths, current: &KeyId) -> Result<KeyRing, Error> {
-        let path = state.root.join(KEYRING);
+    /// Reads the ring; an absent ring is empty. An entry for the `current` key is skipped (a
+    /// lock-free reader that took the old key as current while a rotation switches).
+    pub(crate) fn read(state: &StatePaths, current: Option<&KeyId>) -> Result<KeyRing, Error> {
+        KeyRing::read_file(&state.root.join(KEYRING), current)
+    }
+
+    /// [`KeyRing::read`] of the ring at `path` (a rotation's staged ring).
+    fn read_file(path: &Path, current: Option<&KeyId>) -> Result<KeyRing, Error> {
+        let path = path.to_path_buf();
         let Some(bytes) = fsops::read_file(&path)? else { return Ok(KeyRing::default()) };
         let meta = fsops::lstat(&path)?;
         if meta.is_some_and(|m| fsops::mode_of(&m) & 0o077 != 0) {
@@ -111,7 +133,7 @@ impl KeyRing {
                     if key.id().as_str() != id {
                         return Err(bad("the key id does not match the key"));
                     }
-                    if key.id() == current || ring.server.iter().any(|k| k.id() == key.id()) {
+                    if Some(key.id()) == current || ring.server.iter().any(|k| k.id() == key.id()) {
                         continue;
                     }
                     let id = key.id().clone();
@@ -175,24 +197,60 @@ impl KeyRing {
         &self.server
     }
 
+    /// Adds the entries and keys of `other` this ring lacks.
+    fn merge(&mut self, other: KeyRing) {
+        let KeyRing { entries, server, transport } = other;
+        for e in entries {
+            if !self.entries.iter().any(|x| x.id == e.id) {
+                self.entries.push(e);
+            }
+        }
+        for k in server {
+            self.add_server(k);
+        }
+        for k in transport {
+            if !self.transport.iter().any(|x| x.id() == k.id()) {
+                self.transport.push(k);
+            }
+        }
+    }
+
+    /// Adds a server key that opens values but is listed nowhere (a reader's view of a key
+    /// being switched).
+    fn add_server(&mut self, key: ServerKey) {
+        if !self.server.iter().any(|k| k.id() == key.id()) {
+            self.server.push(key);
+        }
+    }
+
+    /// Takes the server key `id` out of the ring's keys (its entry stays until [`forget`]).
+    ///
+    /// [`forget`]: KeyRing::forget
+    fn take_server(&mut self, id: &str) -> Option<ServerKey> {
+        let at = self.server.iter().position(|k| k.id().as_str() == id)?;
+        Some(self.server.remove(at))
+    }
+
+    /// Drops the key `id` from the ring: its entry and its key.
+    fn forget(&mut self, id: &str) {
+        self.entries.retain(|e| e.id.as_str() != id);
+        self.server.retain(|k| k.id().as_str() != id);
+        self.transport.retain(|k| k.id().as_str() != id);
+    }
+
     /// The retired transport keys.
     pub(crate) fn transport_keys(&self) -> &[TransportKey] {
         &self.transport
     }
-}
 
-/// Replaces `path` (in the folder `dir`) atomically and durably: a temporary file with `mode`
-/// from the start, written and synced, renamed over `path`, and `dir` synced.
-pub(crate) fn replace_file(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    fsops::remove_file(&tmp)?;
-    fsops::write_new_file(&tmp, bytes, mode)?;
-    if let Err(e) = fsops::rename(&tmp, path) {
-        let _ = fsops::remove_file(&tmp);
-        return Err(e);
+    /// The ring's file, with the retired key `add` and without the key `remove`.
+    fn file(
+        &self,
+        add: Option<(KeyKind, &KeyId, Zeroizing<String>)>,
+        remove: Option<&str>,
+    ) -> Change {
+        Change::replace(KEYRING, self.text(add, remove).as_bytes(), 0o600)
     }
-    fsops::sync_dir(dir)
 }
 
 /// Writes a new folder's transport key (the state folder is being created).
@@ -215,25 +273,145 @@ pub(crate) fn read_transport(state: &StatePaths) -> Result<Option<TransportKey>,
     TransportKey::from_key_file(&bytes).map(Some).map_err(|e| Error::corrupt(&path, e.to_string()))
 }
 
-/// Makes `new_id` the folder's server key after a rotation's switch: moves the staged key over
-/// `server.key` (when it is still staged) and writes its id into `server.toml` (when it is not
-/// there yet). Done again by recovery after a crash: every step is idempotent.
-pub(crate) fn switch_server_key(state: &StatePaths, new_id: &str) -> Result<(), Error> {
-    let staged = state.staging().join(STAGED_KEY);
-    if fsops::lstat(&staged)?.is_some() {
-        let key = crate::server::read_key(&staged)?;
+/// Finishes a rotation that an earlier jimsctl journaled and a crash interrupted after its
+/// switch: its new key staged as `staging/server.key` (its ring was written before the commit)
+/// becomes `server.key`, and its id `server.toml`'s, as one change. Under the lock.
+pub(crate) fn finish_earlier_rotation(state: &StatePaths, new_id: &str) -> Result<(), Error> {
+    let staged = state.staging().join(server::KEY_FILE);
+    let mut toml = server::read_toml(state)?;
+    let mut changes = Vec::with_capacity(2);
+    if let Some(key) = read_key_if_present(&staged)? {
         if key.id().as_str() != new_id {
             return Err(Error::corrupt(&staged, "is not the key the rotation's journal names"));
         }
-        fsops::rename(&staged, &state.key())?;
-        fsops::sync_dir(&state.root)?;
+        changes.push(Change::replace(server::KEY_FILE, key.to_key_file().as_bytes(), 0o600));
     }
-    let mut toml = crate::server::read_toml(state)?;
     if toml.key_id != new_id {
         new_id.clone_into(&mut toml.key_id);
-        crate::server::replace_toml(state, &toml)?;
+        changes.push(Change::replace(
+            server::TOML_FILE,
+            server::toml_text(&toml)?.as_bytes(),
+            0o644,
+        ));
+    }
+    if !changes.is_empty() {
+        txn::run(state, &changes, None)?;
     }
     Ok(())
+}
+
+/// A server key file, or `None` when there is none at `path` (a staged key moved away while it
+/// was looked at).
+fn read_key_if_present(path: &Path) -> Result<Option<ServerKey>, Error> {
+    if fsops::lstat(path)?.is_none() {
+        return Ok(None);
+    }
+    match server::read_key(path) {
+        Ok(key) => Ok(Some(key)),
+        Err(_) if fsops::lstat(path)?.is_none() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The keys of a folder as a lock-free reader reads them (see the module documentation), before
+/// it knows which version it read.
+pub(crate) struct ReadKeys {
+    toml: ServerToml,
+    /// `server.key`, and a rotation's staged key when one is under way.
+    found: Vec<ServerKey>,
+    ring: KeyRing,
+    transport: Option<TransportKey>,
+    /// The key switch of a standalone change under way (old and new id).
+    txn_switch: Option<(String, String)>,
+}
+
+/// A commit's key switch, as its journal names it: the old and the new key id, and the staging
+/// folder that holds the new key until it replaces `server.key`.
+pub(crate) struct CommitSwitch<'a> {
+    pub(crate) from: &'a str,
+    pub(crate) to: &'a str,
+    pub(crate) staged: std::path::PathBuf,
+}
+
+/// Reads the keys of `state` without a lock, in the order that finds every key whatever a
+/// switch under way has moved: a standalone change's journal, `server.toml`, the staged key of
+/// `switch` (a rotation's commit under way), `server.key`, `transport.key`, the ring `switch`
+/// stages, then the ring.
+pub(crate) fn read_unlocked(
+    state: &StatePaths,
+    switch: Option<&CommitSwitch<'_>>,
+) -> Result<ReadKeys, Error> {
+    let txn_switch = txn::key_switch(state)?;
+    let toml = server::read_toml(state)?;
+    let mut found = Vec::with_capacity(2);
+    if let Some(s) = switch {
+        found.extend(read_key_if_present(&s.staged)?);
+    }
+    found.push(server::read_key(&state.key())?);
+    let transport = read_transport(state)?;
+    let staged_ring = match switch {
+        Some(s) => KeyRing::read_file(&s.staged.with_file_name(KEYRING), None)?,
+        None => KeyRing::default(),
+    };
+    let mut ring = KeyRing::read(state, None)?;
+    ring.merge(staged_ring);
+    Ok(ReadKeys { toml, found, ring, transport, txn_switch })
+}
+
+/// What a lock-free reader takes from [`ReadKeys`]: the folder's description, its current key,
+/// the other keys (as a ring) and the transport key.
+pub(crate) type ReaderKeys = (ServerToml, ServerKey, KeyRing, Option<TransportKey>);
+
+impl ReadKeys {
+    /// The keys for a reader that read the version `read_new` says (the new one of `switch`, or
+    /// the one before it). `Ok(None)`: what was read is a moment of a change that began after
+    /// the reader looked for one (read again); `server.key` that is not `server.toml`'s key
+    /// with no change under way is the damage [`server::read`] reports.
+    pub(crate) fn pick(
+        self,
+        state: &StatePaths,
+        switch: Option<&CommitSwitch<'_>>,
+        read_new: bool,
+    ) -> Result<Option<ReaderKeys>, Error> {
+        let ReadKeys { toml, found, mut ring, transport, txn_switch } = self;
+        let file_key = found.last().map(|k| k.id().as_str().to_owned()).unwrap_or_default();
+        let want = match (switch, &txn_switch) {
+            (Some(s), _) => (if read_new { s.to } else { s.from }).to_owned(),
+            (None, Some((from, to))) if file_key == *from || file_key == *to => file_key,
+            (None, _) if file_key == toml.key_id => file_key,
+            (None, _) => {
+                // A change that began after the reader looked for its journal, or damage.
+                let now = server::read_toml(state)?.key_id;
+                let key_now = server::read_key(&state.key())?.id().as_str().to_owned();
+                if now != toml.key_id || key_now != file_key || txn::pending(state)? {
+                    return Ok(None);
+                }
+                return server::read(state).map(|_| None);
+            }
+        };
+        let mut current = None;
+        for key in found {
+            if key.id().as_str() == want && current.is_none() {
+                current = Some(key);
+            } else {
+                ring.add_server(key);
+            }
+        }
+        let current = match current {
+            Some(k) => k,
+            None => match ring.take_server(&want) {
+                Some(k) => k,
+                // Not where the order of the switch puts it: read again.
+                None => return Ok(None),
+            },
+        };
+        ring.forget(current.id().as_str());
+        // Read before the ring: a transport rotation may have put it there since.
+        if let Some(t) = &transport {
+            ring.forget(t.id().as_str());
+        }
+        Ok(Some((toml, current, ring, transport)))
+    }
 }
 
 /// What a key rotation did (or would do, in a dry run).
@@ -294,13 +472,24 @@ impl Target {
         self.ring.server_keys()
     }
 
-    /// The folder's transport key, and its retired ones (newest last). `None`: a folder made
-    /// before transport keys (see [`Target::ensure_transport_key`]).
+    /// Every server key the folder holds: the current one first, then the retired ones (what
+    /// opens any value of any of its versions).
+    pub fn server_keys(&self) -> Vec<&ServerKey> {
+        std::iter::once(&self.key).chain(self.ring.server_keys()).collect()
+    }
+
+    /// The folder's transport key, and its retired ones (newest last), as read when the folder
+    /// was opened. `None`: a folder made before transport keys (see
+    /// [`Target::ensure_transport_key`]).
     pub fn transport_keys(&self) -> Result<(Option<TransportKey>, &[TransportKey]), Error> {
-        if self.is_new() {
-            return Ok((None, &[]));
-        }
-        Ok((read_transport(&self.state_paths())?, self.ring.transport_keys()))
+        let current = match &self.transport {
+            Some(k) => Some(
+                TransportKey::from_key_file(k.to_key_file().as_bytes())
+                    .map_err(crate::target::crypto_error)?,
+            ),
+            None => None,
+        };
+        Ok((current, self.ring.transport_keys()))
     }
 
     /// The folder's transport key, made now (durably, mode 0600) when the folder has none.
@@ -312,12 +501,8 @@ impl Target {
         }
         self.check_writable()?;
         let key = TransportKey::generate().map_err(crate::target::crypto_error)?;
-        replace_file(
-            &state.root,
-            &state.root.join(TRANSPORT_KEY),
-            key.to_key_file().as_bytes(),
-            0o600,
-        )?;
+        let file = Change::replace(TRANSPORT_KEY, key.to_key_file().as_bytes(), 0o600);
+        txn::run(&state, &[file], None)?;
         Ok((key, true))
     }
 
@@ -415,9 +600,18 @@ impl Target {
             return Ok(report);
         }
         let state = self.state_paths();
-        let ring =
-            self.ring.text(Some((KeyKind::Server, self.key.id(), self.key.to_key_file())), None);
-        replace_file(&state.root, &state.root.join(KEYRING), ring.as_bytes(), 0o600)?;
+        let mut toml = server::read_toml(&state)?;
+        new_key.id().as_str().clone_into(&mut toml.key_id);
+        // In this order: the old key is in the ring before `server.key` no longer holds it.
+        let changes = vec![
+            self.ring.file(Some((KeyKind::Server, self.key.id(), self.key.to_key_file())), None),
+            Change::replace(server::KEY_FILE, new_key.to_key_file().as_bytes(), 0o600),
+            Change::replace(server::TOML_FILE, server::toml_text(&toml)?.as_bytes(), 0o644),
+        ];
+        let with = WithCommit {
+            key_switch: Some((self.key.id().as_str().to_owned(), report.new_id.clone())),
+            changes,
+        };
         let mut counts = Counts::default();
         for s in &sections {
             if let Some(sec) = config.get(*s) {
@@ -429,8 +623,9 @@ impl Target {
         let items = Some(crate::digest::items(&config));
         let meta =
             CommitMeta { action: "key-rotate".to_owned(), export: None, sections, counts, items };
-        let committed = self.write_version(files, meta, None, Some(new_key))?;
-        report.version = Some(committed.version);
+        let committed = self.write_version(files, meta, None, Some(with))?;
+        // Nothing to re-seal: the keys changed alone, and no version was made.
+        report.version = (!committed.unchanged).then_some(committed.version);
         Ok(report)
     }
 
@@ -454,17 +649,15 @@ impl Target {
         if dry_run {
             return Ok(report);
         }
+        // In this order: the old key is in the ring before `transport.key` no longer holds it.
+        let mut changes = Vec::with_capacity(2);
         if let Some(old) = &old {
-            let ring =
-                self.ring.text(Some((KeyKind::Transport, old.id(), old.to_key_file())), None);
-            replace_file(&state.root, &state.root.join(KEYRING), ring.as_bytes(), 0o600)?;
+            changes.push(
+                self.ring.file(Some((KeyKind::Transport, old.id(), old.to_key_file())), None),
+            );
         }
-        replace_file(
-            &state.root,
-            &state.root.join(TRANSPORT_KEY),
-            new.to_key_file().as_bytes(),
-            0o600,
-        )?;
+        changes.push(Change::replace(TRANSPORT_KEY, new.to_key_file().as_bytes(), 0o600));
+        txn::run(&state, &changes, None)?;
         Ok(report)
     }
 
@@ -488,7 +681,9 @@ impl Target {
     fn key_usage(&self) -> Result<Vec<(u64, Vec<String>)>, Error> {
         let state = self.state_paths();
         let mut out = Vec::new();
-        for n in history::versions(&state)? {
+        // Not beyond the version opened: a commit under way may have installed the next
+        // version's record already (a lock-free reader reads around it).
+        for n in history::versions(&state)?.into_iter().filter(|n| *n <= self.version) {
             let ids = if n == self.version {
                 sealed_ids(&self.configuration)
             } else {
@@ -593,9 +788,12 @@ impl Target {
         let kind = entry.kind;
         let mut report =
             RetireReport { kind, id: id.to_owned(), resealed_versions: Vec::new(), version: None };
-        let mut target = self;
+        let state = self.state_paths();
+        // In this order: every re-sealed archive is in place before the ring lets the key go.
+        let mut changes = Vec::new();
+        let mut current_uses_it = false;
         if kind == KeyKind::Server {
-            let using: Vec<u64> = target
+            let using: Vec<u64> = self
                 .key_usage()?
                 .into_iter()
                 .filter(|(_, ids)| ids.iter().any(|i| i == id))
@@ -610,62 +808,73 @@ impl Target {
                          would make them unreadable. Re-seal them under the current key with \
                          --reseal-history, or keep the key",
                         list.join(", "),
-                        target.dir.display()
+                        self.dir.display()
                     ),
                 ));
             }
-            if using.contains(&target.version) {
-                let dir = target.dir.clone();
-                let (opened, _) = target.open_all(&target.configuration, Some(id))?;
-                let mut config = target.configuration.clone();
-                let mut sections = Vec::new();
-                for (field, secret) in &opened {
-                    let sealed = target
-                        .key
-                        .seal(secret.expose(), field.binding().as_bytes())
-                        .map_err(crate::target::crypto_error)?;
-                    config.set_secret_value(&field.location, sealed);
-                    if !sections.contains(&field.section()) {
-                        sections.push(field.section());
-                    }
+            for n in using {
+                if n == self.version {
+                    current_uses_it = true;
+                    continue;
                 }
-                sections.sort();
-                let mut counts = Counts::default();
-                counts.passwords.sealed = opened.len() as u64;
-                let files = target.files_for(&config)?;
-                let items = Some(crate::digest::items(&config));
-                let meta = CommitMeta {
-                    action: "key-reseal".to_owned(),
-                    export: None,
-                    sections,
-                    counts,
-                    items,
-                };
-                report.version = Some(target.write_version(files, meta, None, None)?.version);
-                target = Target::open(&dir)?;
-            }
-            let state = target.state_paths();
-            for (n, ids) in target.key_usage()? {
-                if n != target.version && ids.iter().any(|i| i == id) {
-                    target.reseal_archive(&state, n, id)?;
-                    report.resealed_versions.push(n);
-                }
+                let archive = state.archive(n);
+                let (record, files) = crate::snapshot::read(&archive)?;
+                let config = live::parse(&archive, &files, &[])?;
+                let bytes = self.resealed_snapshot(&record, files, &config, id)?;
+                changes.push(Change::replace(format!("history/{n}.tar"), &bytes, 0o600));
+                report.resealed_versions.push(n);
             }
         }
-        let state = target.state_paths();
-        let ring = target.ring.text(None, Some(id));
-        replace_file(&state.root, &state.root.join(KEYRING), ring.as_bytes(), 0o600)?;
+        changes.push(self.ring.file(None, Some(id)));
+        if !current_uses_it {
+            txn::run(&state, &changes, None)?;
+            return Ok(report);
+        }
+        // The current version N is under the key too: a new version (`key-reseal`) holds its
+        // values re-sealed, and N's archive, which that commit writes, is re-sealed as well.
+        let (opened, _) = self.open_all(&self.configuration, Some(id))?;
+        let mut config = self.configuration.clone();
+        let mut sections = Vec::new();
+        for (field, secret) in &opened {
+            let sealed = self
+                .key
+                .seal(secret.expose(), field.binding().as_bytes())
+                .map_err(crate::target::crypto_error)?;
+            config.set_secret_value(&field.location, sealed);
+            if !sections.contains(&field.section()) {
+                sections.push(field.section());
+            }
+        }
+        sections.sort();
+        let n = self.version;
+        let record = history::read_record(&state, n)?;
+        let archive =
+            self.resealed_snapshot(&record, self.live.clone(), &self.configuration, id)?;
+        changes.insert(0, Change::replace(format!("history/{n}.tar"), &archive, 0o600));
+        report.resealed_versions.push(n);
+        report.resealed_versions.sort_unstable();
+        let mut counts = Counts::default();
+        counts.passwords.sealed = opened.len() as u64;
+        let files = self.files_for(&config)?;
+        let items = Some(crate::digest::items(&config));
+        let meta =
+            CommitMeta { action: "key-reseal".to_owned(), export: None, sections, counts, items };
+        let with = WithCommit { key_switch: None, changes };
+        report.version = Some(self.write_version(files, meta, None, Some(with))?.version);
         Ok(report)
     }
 
-    /// Rewrites the archive of version `n` with its values under key `id` sealed again under
-    /// the current key (files without such values keep their bytes), replacing it atomically.
-    fn reseal_archive(&self, state: &StatePaths, n: u64, id: &str) -> Result<(), Error> {
-        let archive = state.archive(n);
-        let (record, mut files) = crate::snapshot::read(&archive)?;
-        let config = live::parse(&archive, &files, &[])?;
-        let (opened, _) = self.open_all(&config, Some(id))?;
-        let mut config = config;
+    /// A version's archive (`record` and `files`, which parse to `config`) with its values under
+    /// key `id` sealed again under the current key; files without such values keep their bytes.
+    fn resealed_snapshot(
+        &self,
+        record: &history::Record,
+        mut files: NativeFiles,
+        config: &Configuration,
+        id: &str,
+    ) -> Result<crypto::SecretBytes, Error> {
+        let (opened, _) = self.open_all(config, Some(id))?;
+        let mut config = config.clone();
         for (field, secret) in &opened {
             let sealed = self
                 .key
@@ -680,9 +889,7 @@ impl Target {
                 files.insert(path, bytes);
             }
         }
-        let bytes =
-            crate::snapshot::build(&record, files.iter().map(|(rel, b)| (*rel, b.as_slice())))?;
-        replace_file(&state.history(), &archive, &bytes, 0o600)
+        crate::snapshot::build(record, files.iter().map(|(rel, b)| (*rel, b.as_slice())))
     }
 }
 
@@ -702,4 +909,37 @@ fn sealed_ids(config: &Configuration) -> Vec<String> {
         }
     }
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_an_earlier_jimsctl_left_half_switched_is_finished() {
+        // The journal of an earlier jimsctl named only the new key id, staged alone as
+        // `staging/server.key`; its ring was written before the commit.
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("srv");
+        crate::init(&dir, None).unwrap();
+        let state = StatePaths::new(dir.join(STATE_DIR));
+        let new = ServerKey::generate().unwrap();
+        std::fs::create_dir(state.staging()).unwrap();
+        let staged = state.staging().join("server.key");
+        std::fs::write(&staged, new.to_key_file().as_bytes()).unwrap();
+        std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let audit = std::fs::read_to_string(state.audit()).unwrap();
+        let journal = serde_json::json!({
+            "version": 0, "created": false, "replaced": null, "old": "-",
+            "new": live::fingerprint_dir(&dir.join("cwd")).unwrap(),
+            "audit": audit.trim_end(), "key_switch": new.id().as_str(),
+        });
+        std::fs::write(state.journal(), journal.to_string()).unwrap();
+        let t = Target::open(&dir).unwrap();
+        assert_eq!(t.key_id(), new.id());
+        assert_eq!(server::read_toml(&state).unwrap().key_id, new.id().as_str());
+        assert!(!state.staging().exists() && !state.journal().exists());
+        assert!(!crate::commit::needs_recovery(&state).unwrap());
+    }
 }

@@ -17,6 +17,8 @@
 //! DIR/.jims-import/remote.json                  the last successful push: per native file
 //!                                               the version and SHA-256 of what was sent
 //! DIR/.jims-import/push.journal                 only while a push is sending
+//! DIR/.jims-import/transport.key, keyring       the transport key, the retired keys (keys.rs)
+//! DIR/.jims-import/txn.json, txn/               only while several state files change as one
 //! ```
 
 use std::fs;
@@ -49,10 +51,10 @@ impl StatePaths {
         StatePaths { root }
     }
     pub(crate) fn server_toml(&self) -> PathBuf {
-        self.root.join("server.toml")
+        self.root.join(crate::server::TOML_FILE)
     }
     pub(crate) fn key(&self) -> PathBuf {
-        self.root.join("server.key")
+        self.root.join(crate::server::KEY_FILE)
     }
     pub(crate) fn audit(&self) -> PathBuf {
         self.root.join("audit.log")

@@ -19,7 +19,8 @@
 //!   folder can be imported into.
 //! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
 //!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
-//!   and [`Target::retire_key`].
+//!   and [`Target::retire_key`], each one atomic change of the state files (module `txn`, or
+//!   the commit it rides on), which lock-free readers read whole at any moment.
 //! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
 //!   and folders, reports) with the same durable steps, never inside a managed folder and never
 //!   over anything but a regular file.
@@ -32,6 +33,7 @@
 //! DIR/cwd/config/*.xml, DIR/cwd/system/init/admin_whitelist_static.xml
 //! DIR/.jims-import/{server.toml, server.key, audit.log, history/{N.json, M.tar…}}
 //! DIR/.jims-import/{remote.toml, remote.json, push.journal}   (push: see [`RemoteConfig`])
+//! DIR/.jims-import/{transport.key, keyring}                  (the other keys, module `keys`)
 //! ```
 //!
 //! # Durability
@@ -63,6 +65,7 @@ mod server;
 mod snapshot;
 mod target;
 mod time;
+mod txn;
 mod xml;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::fsops;
 use crate::live::NativeFiles;
 use crate::target::Target;
+use crate::txn::Change;
 
 const REMOTE_TOML: &str = "remote.toml";
 const REMOTE_JSON: &str = "remote.json";
@@ -95,32 +96,40 @@ impl Target {
     }
 
     /// Sets or replaces the remote. The record of the last push is kept when the URL is the
-    /// same (another pin, CA, user or endpoints), and dropped for a new URL (a new server).
-    /// Returns whether a record was kept. Needs the exclusive lock.
+    /// same (another pin, CA, user or endpoints), and dropped for a new URL (a new server), in
+    /// one atomic change with the new `remote.toml` (a crash leaves both as they were or both
+    /// as they were to become). Returns whether a record was kept. Needs the exclusive lock.
     pub fn set_remote(&self, remote: &RemoteConfig) -> Result<bool, Error> {
         self.check_writable()?;
         let same = self.remote()?.is_some_and(|old| old.url == remote.url);
         let record = self.push_record().ok().flatten();
         let keep = same && record.as_ref().is_some_and(|r| r.url == remote.url);
-        if !keep {
-            // Dropped first: a crash before the new remote.toml leaves no record, so the next
-            // push sends everything, which is always safe.
-            self.remove_state_file(REMOTE_JSON)?;
-        }
         let text = toml::to_string(remote).map_err(|e| {
             Error::new(crate::ErrorKind::Io, format!("could not write the remote: {e}"))
         })?;
-        self.replace_state_file(REMOTE_TOML, text.as_bytes())?;
+        let mut changes = Vec::with_capacity(2);
+        if !keep && fsops::lstat(&self.state_file(REMOTE_JSON))?.is_some() {
+            changes.push(Change::remove(REMOTE_JSON));
+        }
+        changes.push(Change::replace(REMOTE_TOML, text.as_bytes(), 0o600));
+        crate::txn::run(&self.state(), &changes, None)?;
         Ok(keep)
     }
 
-    /// Forgets the remote and its push record. Returns whether one was set.
+    /// Forgets the remote, its push record and an interrupted push's journal, as one atomic
+    /// change. Returns whether a remote was set.
     pub fn unset_remote(&self) -> Result<bool, Error> {
         self.check_writable()?;
         let had = fsops::lstat(&self.state_file(REMOTE_TOML))?.is_some();
-        self.remove_state_file(REMOTE_TOML)?;
-        self.remove_state_file(REMOTE_JSON)?;
-        self.remove_state_file(JOURNAL)?;
+        let mut changes = Vec::new();
+        for name in [REMOTE_TOML, REMOTE_JSON, JOURNAL] {
+            if fsops::lstat(&self.state_file(name))?.is_some() {
+                changes.push(Change::remove(name));
+            }
+        }
+        if !changes.is_empty() {
+            crate::txn::run(&self.state(), &changes, None)?;
+        }
         Ok(had)
     }
 

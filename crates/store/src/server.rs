@@ -63,20 +63,22 @@ pub(crate) fn default_server_id(dir: &Path, key: &ServerKey) -> String {
 
 /// Writes `server.toml`, `server.key` and `transport.key` into a new state folder.
 pub(crate) fn write(paths: &StatePaths, toml: &ServerToml, key: &ServerKey) -> Result<(), Error> {
-    let text = toml::to_string(toml)
-        .map_err(|e| Error::new(ErrorKind::Corrupt, format!("could not write server.toml: {e}")))?;
+    let text = toml_text(toml)?;
     fsops::write_new_file(&paths.server_toml(), text.as_bytes(), 0o644)?;
     let key_text = key.to_key_file();
     fsops::write_new_file(&paths.key(), key_text.as_bytes(), 0o600)?;
     crate::keys::write_new_transport(paths)
 }
 
-/// Replaces `server.toml` atomically and durably (a key rotation's new key id): a temporary
-/// file, synced, renamed over it, and the folder synced.
-pub(crate) fn replace_toml(paths: &StatePaths, toml: &ServerToml) -> Result<(), Error> {
-    let text = toml::to_string(toml)
-        .map_err(|e| Error::new(ErrorKind::Corrupt, format!("could not write server.toml: {e}")))?;
-    crate::keys::replace_file(&paths.root, &paths.server_toml(), text.as_bytes(), 0o644)
+/// `server.toml`'s name in the state folder.
+pub(crate) const TOML_FILE: &str = "server.toml";
+/// `server.key`'s name in the state folder.
+pub(crate) const KEY_FILE: &str = "server.key";
+
+/// The text of `server.toml` (a key rotation stages it with the new key id).
+pub(crate) fn toml_text(toml: &ServerToml) -> Result<String, Error> {
+    toml::to_string(toml)
+        .map_err(|e| Error::new(ErrorKind::Corrupt, format!("could not write server.toml: {e}")))
 }
 
 /// Reads `server.toml` and `server.key` and checks that they belong together.

@@ -64,6 +64,9 @@ pub struct Target {
     pub(crate) version: u64,
     /// The retired keys (`keyring`), empty for a new folder.
     pub(crate) ring: crate::keys::KeyRing,
+    /// The transport key (`transport.key`), as read at the open; `None` for a new folder or
+    /// one made before transport keys.
+    pub(crate) transport: Option<crypto::TransportKey>,
 }
 
 impl fmt::Debug for Target {
@@ -265,7 +268,16 @@ impl Target {
         };
         let at_before = identity(&read_at)?;
         layout::check_not_symlink(&state.audit())?;
-        let (toml, key) = server::read(&state)?;
+        // The keys are read inside the window the checks below close: a key switch is made
+        // only after the switch of `cwd/`, so what is read here goes with the `cwd/` read.
+        let switch = before.as_ref().and_then(|j| j.key_switch()).map(|(from, to)| {
+            crate::keys::CommitSwitch {
+                from,
+                to,
+                staged: crate::txn::staged(&crate::commit::staged_state(&state), server::KEY_FILE),
+            }
+        });
+        let keys = crate::keys::read_unlocked(&state, switch.as_ref())?;
         let live = match at_before {
             Some(_) => live::read_native(&read_at)?,
             None => NativeFiles::new(),
@@ -278,6 +290,7 @@ impl Target {
             // The second rename happened meanwhile.
             return Ok(None);
         }
+        let mut read_new = false;
         let version = match &before {
             None => *versions.last().ok_or_else(|| {
                 Error::corrupt(&state.history(), "holds no version; the server folder is damaged")
@@ -288,6 +301,7 @@ impl Target {
                     None => live::ABSENT.to_owned(),
                 };
                 if read == journal.new {
+                    read_new = true;
                     journal.version
                 } else if read != journal.old {
                     // Neither: changed by hand while a commit is under way. Look again.
@@ -300,8 +314,11 @@ impl Target {
                 }
             }
         };
+        let Some((toml, key, ring, transport)) = keys.pick(&state, switch.as_ref(), read_new)?
+        else {
+            return Ok(None);
+        };
         let configuration = live::parse(&cwd, &live, unparsed)?;
-        let ring = crate::keys::KeyRing::read(&state, key.id())?;
         Ok(Some(Target {
             dir: dir.to_path_buf(),
             lock: None,
@@ -313,6 +330,7 @@ impl Target {
             live,
             version,
             ring,
+            transport,
         }))
     }
 
@@ -329,6 +347,7 @@ impl Target {
             live: NativeFiles::new(),
             version: 0,
             ring: crate::keys::KeyRing::default(),
+            transport: None,
         })
     }
 
@@ -351,7 +370,8 @@ impl Target {
             NativeFiles::new()
         };
         let configuration = live::parse(&cwd, &live, unparsed)?;
-        let ring = crate::keys::KeyRing::read(&state, key.id())?;
+        let transport = crate::keys::read_transport(&state)?;
+        let ring = crate::keys::KeyRing::read(&state, Some(key.id()))?;
         Ok(Target {
             dir: dir.to_path_buf(),
             lock: Some(lock),
@@ -363,6 +383,7 @@ impl Target {
             live,
             version,
             ring,
+            transport,
         })
     }
 
@@ -569,7 +590,7 @@ impl Target {
         files: Vec<NewFile>,
         meta: CommitMeta,
         restored: Option<u64>,
-        new_key: Option<ServerKey>,
+        state_files: Option<crate::txn::WithCommit>,
     ) -> Result<CommitReport, Error> {
         let state = self.state();
         let version = self.version + 1;
@@ -579,7 +600,11 @@ impl Target {
         let plan = Plan::new(&cwd, files, Some(self.live))?;
         if plan.written().is_empty() && plan.removed().is_empty() {
             // Every live file keeps its bytes: a version would hold what the current one
-            // holds, so none is made and nothing is written (the lock is released on return).
+            // holds, so none is made (the lock is released on return), and the state files
+            // the commit carries (a rotation with nothing to re-seal) change on their own.
+            if let Some(with) = state_files {
+                crate::txn::run(&state, &with.changes, with.key_switch)?;
+            }
             return Ok(CommitReport {
                 version: self.version,
                 created: false,
@@ -598,7 +623,7 @@ impl Target {
             plan,
             created: false,
             replaced,
-            new_key,
+            state_files,
         };
         if group::active() {
             let lock = self.lock;
@@ -740,7 +765,15 @@ pub fn check_target(dir: &Path) -> Result<(), Error> {
         DirState::Empty => Ok(()),
         DirState::Other => Err(layout::not_a_server_folder(dir)),
         DirState::Unmanaged => Err(layout::not_managed_adopt(dir)),
-        DirState::Managed => server::read(&StatePaths::new(dir.join(STATE_DIR))).map(|_| ()),
+        DirState::Managed => {
+            let state = StatePaths::new(dir.join(STATE_DIR));
+            match server::read(&state) {
+                // A key rotation switching right now (its journal is there): the import's open
+                // finds out, under the lock.
+                Err(_) if crate::commit::needs_recovery(&state)? => Ok(()),
+                r => r.map(|_| ()),
+            }
+        }
     }
 }
 

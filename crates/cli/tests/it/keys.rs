@@ -649,3 +649,97 @@ fn a_malformed_sealing_field_is_refused_by_both_readers_with_its_place() {
         }
     }
 }
+
+#[test]
+fn a_rotation_with_nothing_to_reseal_still_switches_the_key_without_a_version() {
+    // A folder with no password (made by `server init`): the key switches all the same (it
+    // used to stay, with the old key also listed as retired in the ring), and no version is
+    // made since no file changes.
+    let dir = tmp();
+    let base = dir.path();
+    let t = init(base, "empty", "empty");
+    let old = key_id(base, &t);
+    let r = run_in(base, &["key", "rotate", "--target", s(&t), "--format", "json"]);
+    ok(&r, "rotate");
+    let v = r.json();
+    let new = key_id(base, &t);
+    assert_ne!(new, old, "the key did not change");
+    assert_eq!(v["new_key_id"], new.as_str());
+    assert_eq!(v["old_key_id"], old.as_str());
+    assert!(v["version"].is_null(), "no version for nothing re-sealed: {v}");
+    let h = run_in(base, &["history", "--target", s(&t), "--format", "json"]).json();
+    assert_eq!(h["current"], 0);
+    let list = run_in(base, &["key", "list", "--target", s(&t), "--format", "json"]).json();
+    let keys = list["keys"].as_array().unwrap();
+    let state_of = |id: &str| {
+        keys.iter()
+            .filter(|k| k["id"] == id)
+            .map(|k| k["state"].as_str().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(state_of(&new), ["current"]);
+    assert_eq!(state_of(&old), ["retired"]);
+    let ring = std::fs::read_to_string(t.join(".jims-import/keyring")).unwrap();
+    assert!(!ring.contains(&new), "the current key is in the ring");
+    // No version uses the old key: it retires at once, and the folder still imports.
+    ok(&run_in(base, &["key", "retire", "--target", s(&t), "--id", &old]), "retire");
+    let r = run_in(
+        base,
+        &["import", s(&fixture("exports/full.xml")), "--target", s(&t), "--secrets", &secrets()],
+    );
+    ok(&r, "import after");
+    assert_eq!(sealed_ids(&t.join("cwd")).keys().collect::<Vec<_>>(), [&new]);
+}
+
+#[test]
+fn across_a_rotation_history_show_and_diff_compare_passwords_by_value() {
+    // The rotation re-sealed every password under another key, with the same values: version 2
+    // changed no password, and the current folder equals version 1.
+    let dir = tmp();
+    let base = dir.path();
+    let t = hq(base);
+    ok(&run_in(base, &["key", "rotate", "--target", s(&t)]), "rotate");
+    let r = run_in(base, &["history", "show", "2", "--target", s(&t), "--format", "json"]);
+    ok(&r, "history show 2");
+    let v = r.json();
+    let changes = v["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().all(|c| c["status"] == "same"),
+        "a rotation shows as a change: {changes:?}"
+    );
+    let one = format!("{}@1", s(&t));
+    let r = run_in(base, &["diff", &one, s(&t), "--exit-code"]);
+    assert_eq!(r.code, 0, "diff across the rotation: {}{}", r.stdout, r.stderr);
+    let r = run_in(
+        base,
+        &["rollback", "--target", s(&t), "--to", "1", "--dry-run", "--format", "json"],
+    );
+    ok(&r, "rollback --dry-run");
+    let r = run_in(base, &["validate", &one]);
+    ok(&r, "validate DIR@1 under the retired key");
+}
+
+#[test]
+fn a_sealed_export_after_a_rollback_across_a_rotation_is_all_under_its_header_key() {
+    // Rolled back to version 1: the live values are under the retired key. A sealed export
+    // names the current key, and every value in it is sealed under that key, so another
+    // server given that key file (`--source-key`) imports it.
+    let dir = tmp();
+    let base = dir.path();
+    let t = hq(base);
+    let old = key_id(base, &t);
+    ok(&run_in(base, &["key", "rotate", "--target", s(&t)]), "rotate");
+    ok(&run_in(base, &["rollback", "--target", s(&t), "--to", "1"]), "rollback");
+    let new = key_id(base, &t);
+    assert!(sealed_ids(&t.join("cwd")).contains_key(&old), "the rollback restores old values");
+    let out = base.join("sealed.xml");
+    ok(&run_in(base, &["export", "--target", s(&t), "--out", s(&out)]), "export");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains(&format!("server_key_id=\"{new}\"")));
+    assert!(!text.contains(&format!("1,{old},")), "a value under the retired key in the export");
+    let other = base.join("other");
+    let key_file = t.join(".jims-import/server.key");
+    let r = run_in(base, &["import", s(&out), "--target", s(&other), "--source-key", s(&key_file)]);
+    ok(&r, "import elsewhere with the current key");
+    assert_eq!(opened(base, &other), opened(base, &t));
+}

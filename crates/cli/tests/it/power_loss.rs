@@ -30,14 +30,14 @@ use crate::support::{Run, cmd, fixture};
 
 /// Every file (and folder, and link) under a path, as text that tells them apart: the exact
 /// state of a folder, comparable byte for byte.
-type Files = BTreeMap<String, Vec<u8>>;
+pub(crate) type Files = BTreeMap<String, Vec<u8>>;
 
 fn secrets() -> String {
     format!("file:{}", fixture("exports/full.secrets.toml").display())
 }
 
 /// Runs `jimsctl ARGS` with `cwd` as its working folder (the mount: every path is relative).
-fn run(cwd: &Path, args: &[&str]) -> Run {
+pub(crate) fn run(cwd: &Path, args: &[&str]) -> Run {
     let out = cmd().current_dir(cwd).args(args).output().expect("the binary runs");
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -46,7 +46,7 @@ fn run(cwd: &Path, args: &[&str]) -> Run {
     }
 }
 
-fn ok(cwd: &Path, args: &[&str]) -> Run {
+pub(crate) fn ok(cwd: &Path, args: &[&str]) -> Run {
     let r = run(cwd, args);
     assert_eq!(r.code, 0, "jimsctl {args:?}: {}{}", r.stdout, r.stderr);
     r
@@ -54,7 +54,7 @@ fn ok(cwd: &Path, args: &[&str]) -> Run {
 
 /// Everything under `root/rel` (absent: empty), folders and links included; the folder's lock
 /// file, which any reader creates, is left out.
-fn files(root: &Path, rel: &str) -> Option<Files> {
+pub(crate) fn files(root: &Path, rel: &str) -> Option<Files> {
     let top = root.join(rel);
     let meta = std::fs::symlink_metadata(&top).ok()?;
     let mut out = Files::new();
@@ -88,7 +88,7 @@ fn files(root: &Path, rel: &str) -> Option<Files> {
 
 /// What the operation writes.
 #[derive(Clone, Copy, Debug)]
-enum Item {
+pub(crate) enum Item {
     /// A managed folder (or one being made managed), by its path under the mount.
     Folder(&'static str),
     /// An output file or folder.
@@ -98,11 +98,11 @@ enum Item {
 /// A folder or output as found: what `history` says (after the recovery it triggers) and every
 /// byte under it.
 #[derive(Clone, Debug, PartialEq)]
-struct Found {
+pub(crate) struct Found {
     /// `history --format json`, for a managed folder.
-    history: Option<serde_json::Value>,
+    pub(crate) history: Option<serde_json::Value>,
     /// Everything under it; `None` when absent.
-    files: Option<Files>,
+    pub(crate) files: Option<Files>,
 }
 
 impl Found {
@@ -137,18 +137,45 @@ fn find(root: &Path, item: Item) -> Found {
 }
 
 /// One operation under test.
-struct Scenario {
-    name: &'static str,
+pub(crate) struct Scenario {
+    pub(crate) name: &'static str,
     /// Builds the starting state on the mount (not under test).
-    prepare: fn(&Path),
+    pub(crate) prepare: fn(&Path),
     /// The command, run in the mount.
-    op: Vec<String>,
+    pub(crate) op: Vec<String>,
     /// What it writes.
-    items: Vec<Item>,
+    pub(crate) items: Vec<Item>,
     /// Check every distinct crash state (else a sample of this many).
-    sample: Option<usize>,
+    pub(crate) sample: Option<usize>,
     /// Environment of the command under test.
-    env: Vec<(&'static str, &'static str)>,
+    pub(crate) env: Vec<(&'static str, &'static str)>,
+}
+
+/// A check of a folder state under the mount, with the crash state's label.
+pub(crate) type Check<'a> = &'a dyn Fn(&Path, &str);
+/// Builds the command once the starting state is there.
+pub(crate) type Op<'a> = &'a dyn Fn(&Path) -> Vec<String>;
+/// Tells a third outcome from `(now, old, new)`.
+pub(crate) type Interrupted<'a> = &'a dyn Fn(&Found, &Found, &Found) -> bool;
+
+/// What a scenario adds to the common checks (the state files' scenarios, which need a server
+/// the test started or an id the preparation made).
+#[derive(Default)]
+pub(crate) struct Hooks<'a> {
+    /// More preparation, after [`Scenario::prepare`].
+    pub(crate) setup: Option<&'a dyn Fn(&Path)>,
+    /// The command, built once the starting state is there (instead of [`Scenario::op`]).
+    pub(crate) op: Option<Op<'a>>,
+    /// Checks every crash state once the next command has opened (and recovered) it, and the
+    /// state after a second power cut during that recovery.
+    pub(crate) check: Option<Check<'a>>,
+    /// Checks every crash state as the power cut left it, before anything opens it.
+    pub(crate) raw: Option<Check<'a>>,
+    /// A third outcome the operation leaves by design, beside the old and the new state (an
+    /// interrupted push: its journal is there for the next push): `(now, old, new)`.
+    pub(crate) interrupted: Option<Interrupted<'a>>,
+    /// What must work after the common follow-ups (rollback, the next import).
+    pub(crate) follow: Option<Check<'a>>,
 }
 
 /// The changed export the follow-up imports use (and the re-import imports).
@@ -169,7 +196,7 @@ fn third_export() -> std::path::PathBuf {
         .clone()
 }
 
-fn changed_export() -> std::path::PathBuf {
+pub(crate) fn changed_export() -> std::path::PathBuf {
     static CHANGED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     CHANGED
         .get_or_init(|| {
@@ -185,7 +212,7 @@ fn changed_export() -> std::path::PathBuf {
         .clone()
 }
 
-fn import_args(export: &Path, target: &str) -> Vec<String> {
+pub(crate) fn import_args(export: &Path, target: &str) -> Vec<String> {
     vec![
         "import".into(),
         export.display().to_string(),
@@ -196,11 +223,11 @@ fn import_args(export: &Path, target: &str) -> Vec<String> {
     ]
 }
 
-fn full() -> std::path::PathBuf {
+pub(crate) fn full() -> std::path::PathBuf {
     fixture("exports/full.xml")
 }
 
-fn import(root: &Path, export: &Path, target: &str) {
+pub(crate) fn import(root: &Path, export: &Path, target: &str) {
     let args = import_args(export, target);
     ok(root, &args.iter().map(String::as_str).collect::<Vec<_>>());
 }
@@ -214,22 +241,34 @@ fn strs(v: &[String]) -> Vec<&str> {
 enum Which {
     Old,
     New,
+    /// The third outcome of [`Hooks::interrupted`].
+    Interrupted,
 }
 
 /// Runs the scenario: records one run, then checks its crash states. Returns (crash points,
 /// distinct states, states checked).
-fn sweep(s: &Scenario) -> (usize, usize, usize, usize) {
+fn sweep(s: &Scenario, hooks: &Hooks<'_>) -> (usize, usize, usize, usize) {
     if let Err(missing) = powercut_fs::require() {
         panic!("{missing}");
     }
     let mut m = TestMount::new(PowerCutFs::new());
     (s.prepare)(m.path());
+    if let Some(setup) = hooks.setup {
+        setup(m.path());
+    }
+    let op = hooks.op.map_or_else(|| s.op.clone(), |op| op(m.path()));
     let old: Vec<Found> = s.items.iter().map(|i| find(m.path(), *i)).collect();
     m.fs.sync_all();
     let start = m.fs.durable();
     m.fs.start_recording();
-    let out = cmd().current_dir(m.path()).args(&s.op).envs(s.env.iter().copied()).output().unwrap();
-    assert!(out.status.success(), "{}: {}", s.name, String::from_utf8_lossy(&out.stderr));
+    let out = cmd().current_dir(m.path()).args(&op).envs(s.env.iter().copied()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}{}",
+        s.name,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rec = m.fs.stop_recording();
     let new: Vec<Found> = s.items.iter().map(|i| find(m.path(), *i)).collect();
     for (i, (o, n)) in old.iter().zip(&new).enumerate() {
@@ -264,7 +303,7 @@ fn sweep(s: &Scenario) -> (usize, usize, usize, usize) {
             at.len() - 1
         );
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            check_state(s, snap, &old, &new, &label)
+            check_state(s, &op, hooks, snap, &old, &new, &label)
         }));
         let (whiches, cuts) = checked.unwrap_or_else(|failure| {
             // The crash state, as a folder to look at.
@@ -294,6 +333,8 @@ fn full_sweep() -> bool {
 /// Mounts `snap` and checks every item: old or new exactly; then what follows works.
 fn check_state(
     s: &Scenario,
+    op: &[String],
+    hooks: &Hooks<'_>,
     snap: &Snapshot,
     old: &[Found],
     new: &[Found],
@@ -305,6 +346,9 @@ fn check_state(
     let mut found = Vec::new();
     let mut second_cuts = 0;
     for (i, item) in s.items.iter().enumerate() {
+        if let (Some(raw), Item::Folder(_)) = (hooks.raw, item) {
+            raw(root, &format!("{label}, as the power cut left it"));
+        }
         // The next open recovers an interrupted commit: recorded, for a second power cut.
         m.fs.start_recording();
         let now = find(root, *item);
@@ -313,13 +357,18 @@ fn check_state(
             Which::New
         } else if now == old[i] {
             Which::Old
+        } else if hooks.interrupted.is_some_and(|f| f(&now, &old[i], &new[i])) {
+            Which::Interrupted
         } else {
             panic!(
                 "{label}: {item:?} is neither as before nor as after the operation:\n{}",
                 difference(&now, &old[i], &new[i])
             );
         };
-        second_cuts += recovery_cut(*item, &recovery, &now, label);
+        second_cuts += recovery_cut(*item, &recovery, &now, hooks, label);
+        if let (Some(check), Item::Folder(_)) = (hooks.check, item) {
+            check(root, label);
+        }
         out.push(which);
         found.push(now);
     }
@@ -327,7 +376,10 @@ fn check_state(
     for (item, first) in s.items.iter().zip(&found) {
         // As it is now: a follow-up of another item (a batch run again) may have changed it.
         let now = if first.history.is_some() { find(root, *item) } else { first.clone() };
-        follow_up(s, root, *item, &now, label);
+        follow_up(op, root, *item, &now, label);
+    }
+    if let Some(follow) = hooks.follow {
+        follow(root, label);
     }
     // Nothing left over beside the folders once the next commands ran.
     for e in std::fs::read_dir(root).unwrap() {
@@ -344,6 +396,7 @@ fn recovery_cut(
     item: Item,
     recovery: &powercut_fs::Recording,
     after: &Found,
+    hooks: &Hooks<'_>,
     label: &str,
 ) -> usize {
     let Item::Folder(_) = item else { return 0 };
@@ -360,6 +413,9 @@ fn recovery_cut(
             at[0],
             difference(&again, after, after)
         );
+        if let Some(check) = hooks.check {
+            check(m.path(), &format!("{label}, then a second power cut after {}", at[0]));
+        }
         cuts += 1;
     }
     cuts
@@ -368,7 +424,7 @@ fn recovery_cut(
 /// What the next command does after a power cut: a managed folder rolls back (when it has an
 /// earlier version) and takes the next import; a folder never made, or an output, takes the
 /// same command again.
-fn follow_up(s: &Scenario, root: &Path, item: Item, now: &Found, label: &str) {
+fn follow_up(op: &[String], root: &Path, item: Item, now: &Found, label: &str) {
     match item {
         Item::Folder(rel) => {
             if let Some(current) = now.current() {
@@ -393,15 +449,15 @@ fn follow_up(s: &Scenario, root: &Path, item: Item, now: &Found, label: &str) {
                 );
             } else {
                 // Never made managed: the same command makes it now.
-                let r = run(root, &strs(&s.op));
-                assert_eq!(r.code, 0, "{label}: {:?} again: {}", s.op, r.stderr);
+                let r = run(root, &strs(op));
+                assert_eq!(r.code, 0, "{label}: {op:?} again: {}", r.stderr);
                 assert!(find(root, item).history.is_some(), "{label}");
             }
         }
         Item::Output(rel) => {
             let _ = std::fs::remove_dir_all(root.join(rel));
             let _ = std::fs::remove_file(root.join(rel));
-            ok(root, &strs(&s.op));
+            ok(root, &strs(op));
         }
     }
 }
@@ -454,7 +510,12 @@ fn difference(now: &Found, old: &Found, new: &Found) -> String {
 }
 
 fn report(s: &Scenario) {
-    let (points, distinct, checked, second) = sweep(s);
+    report_with(s, &Hooks::default());
+}
+
+/// [`report`] with the scenario's [`Hooks`].
+pub(crate) fn report_with(s: &Scenario, hooks: &Hooks<'_>) {
+    let (points, distinct, checked, second) = sweep(s, hooks);
     eprintln!(
         "power loss: {}: {points} crash points (changes), {distinct} distinct durable states, \
          {checked} checked, and {second} second power cuts during the recovery",
