@@ -26,7 +26,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -757,19 +757,17 @@ fn batch(exports: &Path, out: &Path, jobs: usize, grouped: bool) -> Result<usize
             pipeline::Error::new(pipeline::ErrorKind::SourceConfig, format!("no source {spec}"))
         })
     };
-    let report = pipeline::batch::run(
-        &entries,
-        &defaults,
-        &options,
-        &open,
-        &pipeline::NonInteractive,
-        &|_| {},
-        &AtomicBool::new(false),
-    )?;
-    if let Some(bad) = report.imports.iter().find(|r| !r.succeeded()) {
-        eprintln!("{}: {} {:?}", bad.export.display(), bad.status.as_str(), bad.error);
+    let report = pipeline::batch::run(&pipeline::batch::Config {
+        defaults,
+        options,
+        ..pipeline::batch::Config::new(&entries, &open)
+    })?;
+    // A fresh import writes, a re-import finds every target already holds it.
+    let failed = |r: &&pipeline::batch::EntryReport| !r.status.is_imported();
+    if let Some(bad) = report.imports.iter().find(failed) {
+        eprintln!("{}: {:?} {:?}", bad.export.display(), bad.status, bad.error);
     }
-    Ok(report.imports.iter().filter(|r| !r.succeeded()).count())
+    Ok(report.imports.iter().filter(failed).count())
 }
 
 /// This process's CPU time so far, user and system, in seconds (`/proc/self/stat`, in clock

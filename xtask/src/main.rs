@@ -25,6 +25,7 @@ mod fixtures;
 mod fuzz;
 mod layout_floor;
 mod power_loss;
+mod rules;
 mod setup;
 mod suite;
 mod synth;

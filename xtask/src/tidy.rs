@@ -2,10 +2,11 @@
 //! rules that a reviewer would otherwise have to remember.
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::{Path, PathBuf};
 
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    /// Every `.rs` file below `dir`, but in `target/`, `snapshots/`, `fixtures/` and `.git/`.
+    pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
             let p = e.path();
@@ -86,51 +87,6 @@ mod tests {
             "crates without `[lints] workspace = true`:\n{}",
             missing.join("\n")
         );
-    }
-
-    /// The stand-in JIMS is for tests and demos: no crate depends on it but as a
-    /// dev-dependency, and it depends on no jimsctl crate but model and format-xml; the live
-    /// JIMS stage (remote) depends on no other jimsctl crate (ARCHITECTURE.md).
-    #[test]
-    fn fake_jims_and_remote_keep_to_their_dependencies() {
-        let root = crate::root();
-        let internal = |text: &str, section: &str| -> Vec<String> {
-            let Some(start) = text.find(&format!("[{section}]")) else { return Vec::new() };
-            let body = &text[start + section.len() + 2..];
-            let body = &body[..body.find("\n[").unwrap_or(body.len())];
-            body.lines()
-                .filter_map(|l| l.split(['.', ' ', '=']).next())
-                .filter(|name| {
-                    !name.is_empty()
-                        && (root.join("crates").join(name).is_dir()
-                            || root.join("plugins").join(name).is_dir())
-                })
-                .map(str::to_owned)
-                .collect()
-        };
-        let mut wrong = Vec::new();
-        for dir in ["crates", "plugins"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let Ok(text) = std::fs::read_to_string(e.path().join("Cargo.toml")) else {
-                    continue;
-                };
-                let deps = internal(&text, "dependencies");
-                if deps.iter().any(|d| d == "fake-jims") {
-                    wrong.push(format!("{name} depends on fake-jims"));
-                }
-                let allowed: &[&str] = match name.as_str() {
-                    "fake-jims" => &["model", "format-xml"],
-                    "remote" => &[],
-                    _ => continue,
-                };
-                for d in deps.iter().filter(|d| !allowed.contains(&d.as_str())) {
-                    wrong.push(format!("{name} depends on {d}"));
-                }
-            }
-        }
-        assert!(wrong.is_empty(), "dependency rules broken:\n{}", wrong.join("\n"));
     }
 
     /// Like `cargo insta test --unreferenced=reject`: every snapshot file must still be asserted

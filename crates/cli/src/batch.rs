@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crypto::Secret;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline::batch::{self, Defaults, Entry, EntryReport, EntryStatus, Event, Report};
-use pipeline::{Error, ErrorKind};
-use secrets::Table;
+use pipeline::{Error, ErrorKind, Row, Secret, Status, Table};
+use serde_json::{Value, json};
 
 use crate::args::{BatchArgs, OutputFormat};
+use crate::exit::Exit;
 use crate::render::{self, escape_for_terminal};
 use crate::sources;
 use crate::term::{self, Style};
@@ -81,7 +81,7 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
                     bar.set_message(format!("{failed}writing the last imports to disk…"));
                 }
             }
-            Event::Done(r) if !r.succeeded() => {
+            Event::Done(r) if !Exit::entry_succeeded(r) => {
                 let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
                 bar.set_message(format!("{n} failed"));
             }
@@ -93,13 +93,21 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
         memo: Mutex::new(HashMap::new()),
         remember: !a.no_shared_lookups,
     };
-    let report = batch::run(&entries, &defaults, &options, &open, &interaction, &observe, &cancel)?;
+    let report = batch::run(&batch::Config {
+        entries: &entries,
+        defaults,
+        options,
+        open: &open,
+        interaction: &interaction,
+        observe: &observe,
+        cancel: &cancel,
+    })?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     drop(interaction);
 
-    let json = serde_json::to_value(&report).unwrap_or_default();
+    let json = report_json(&report);
     if let Some(path) = &a.report {
         pipeline::write_file_atomic(
             path,
@@ -117,7 +125,66 @@ pub(crate) fn run(a: BatchArgs, style: Style) -> Result<u8, Error> {
             out!("{text}");
         }
     }
-    Ok(report.exit_code())
+    Ok(Exit::batch_code(&report))
+}
+
+/// The report of docs/cli.md: each entry with its status word and the exit code `import` (and
+/// `push`) would have returned, and the totals with the count of each status.
+fn report_json(report: &Report) -> Value {
+    let imports: Vec<Value> = report.imports.iter().map(entry_json).collect();
+    let t = &report.totals;
+    let mut statuses: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &report.imports {
+        *statuses.entry(Exit::of_entry(&r.status).word()).or_default() += 1;
+    }
+    let mut totals = json!({
+        "imports": t.imports,
+        "imported": t.imported,
+        "unchanged": t.unchanged,
+        "dry_run": t.dry_run,
+        "failed": t.failed,
+        "skipped": t.skipped,
+        "statuses": statuses,
+        "lookups": t.lookups,
+        "seconds": t.seconds,
+    });
+    if let Some(p) = &t.push {
+        totals["push"] = json!(p);
+    }
+    json!({"imports": imports, "totals": totals, "cancelled": report.cancelled})
+}
+
+/// One entry of the report: every member, whatever its status (`null` or `[]` where it has
+/// none), and `push` with `--push` once its import succeeded.
+fn entry_json(r: &EntryReport) -> Value {
+    let exit = Exit::of_entry(&r.status);
+    let mut v = json!({
+        "export": r.export.display().to_string(),
+        "target": r.target.display().to_string(),
+        "status": exit.word(),
+        "exit_code": exit.code(),
+        "sections": r.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "passwords": r.passwords,
+        "missing": r.missing,
+        "version": r.version,
+        "created": r.created,
+        "error": r.error,
+        "seconds": r.seconds,
+    });
+    if let Some(p) = &r.push {
+        let exit = Exit::of_entry_push(&p.status);
+        let mut push = json!({"status": exit.word(), "exit_code": exit.code()});
+        if let Some(remote) = &p.remote {
+            push["remote"] = json!(remote);
+        }
+        push["sections"] = json!(p.files);
+        if let Some(e) = &p.error {
+            push["error"] = json!(e);
+        }
+        push["seconds"] = json!(p.seconds);
+        v["push"] = push;
+    }
+    v
 }
 
 /// The entries: from the manifest (a target whose parent folder is missing fails, as with
@@ -135,10 +202,7 @@ fn list(a: &BatchArgs) -> Result<Vec<Entry>, Error> {
     };
     let entries = batch::scan(exports, targets)?;
     if !a.dry_run && !targets.is_dir() {
-        std::fs::create_dir_all(targets).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot create {}: {e}", targets.display()))
-                .with_path(targets)
-        })?;
+        pipeline::create_output_folder(targets)?;
     }
     Ok(entries)
 }
@@ -188,7 +252,7 @@ struct BatchInteraction {
     remember: bool,
 }
 
-fn memo_key(row: &secrets::Row) -> MemoKey {
+fn memo_key(row: &Row) -> MemoKey {
     (
         row.keys.iter().map(|k| k.as_str().to_owned()).collect(),
         row.data.clone(),
@@ -203,8 +267,8 @@ impl pipeline::Interaction for BatchInteraction {
 
     fn warn(&self, message: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
+            Some(bar) => bar.suspend(|| errln!("warning: {message}")),
+            None => errln!("warning: {message}"),
         }
     }
 
@@ -288,17 +352,18 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
             t.lookups.misses, t.lookups.hits
         );
     }
-    let failures: Vec<&EntryReport> = report
+    let failures: Vec<(&EntryReport, Exit)> = report
         .imports
         .iter()
-        .filter(|r| r.exit_code != 0 && r.status != EntryStatus::Skipped)
+        .map(|r| (r, Exit::of_entry(&r.status)))
+        .filter(|(r, exit)| exit.code() != 0 && r.status != EntryStatus::Skipped)
         .collect();
     // One aligned row per import that did not succeed: status, export → target, exit code, why.
     let mut grid = crate::grid::Grid::headless(style).indent(2);
-    for r in &failures {
-        let why = match (&r.error, r.status) {
+    for (r, exit) in &failures {
+        let why = match (&r.error, &r.status) {
             (Some(e), _) => escape_for_terminal(e.lines().next().unwrap_or_default()).into_owned(),
-            (None, EntryStatus::MissingPasswords) => format!(
+            (None, EntryStatus::Ended(Status::MissingPasswords)) => format!(
                 "{} missing: {}",
                 crate::import::plural(r.passwords.map_or(0, |p| p.remaining), "password"),
                 r.missing
@@ -309,17 +374,17 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
                     .join(", ")
                     + if r.missing.len() > 3 { ", …" } else { "" }
             ),
-            (None, EntryStatus::WarningNotAccepted) => {
+            (None, EntryStatus::Ended(Status::WarningNotAccepted)) => {
                 "a partial import: give --accept-warning (or accept_warning = true)".to_owned()
             }
-            (None, s) => s.as_str().to_owned(),
+            (None, _) => exit.word().to_owned(),
         };
         grid.row([
-            style.red(r.status.as_str()),
+            style.red(exit.word()),
             render::path(&r.export),
             "→".to_owned(),
             render::path(&r.target),
-            format!("(exit {}):", r.exit_code),
+            format!("(exit {}):", exit.code()),
             why,
         ]);
     }
@@ -328,12 +393,16 @@ fn summary(report: &Report, report_file: Option<&std::path::Path>, style: Style)
         let _ = writeln!(out, "Pushes: {} pushed or up to date, {} failed.", p.pushed, p.failed);
         let mut grid = crate::grid::Grid::headless(style).indent(2);
         for r in &report.imports {
-            let Some(push) = r.push.as_ref().filter(|p| p.exit_code != 0) else { continue };
+            let Some(push) = r.push.as_ref() else { continue };
+            let exit = Exit::of_entry_push(&push.status);
+            if exit.code() == 0 {
+                continue;
+            }
             let why = push.error.as_deref().unwrap_or_default();
             grid.row([
-                format!("push {}", style.red(push.status)),
+                format!("push {}", style.red(exit.word())),
                 render::path(&r.target),
-                format!("(exit {}):", push.exit_code),
+                format!("(exit {}):", exit.code()),
                 escape_for_terminal(why.lines().next().unwrap_or_default()).into_owned(),
             ]);
         }

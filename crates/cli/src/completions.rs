@@ -20,11 +20,11 @@ pub(crate) fn print(shell: clap_complete::Shell) -> Result<u8, Error> {
 
 /// Writes `jimsctl.1` and one page per subcommand (`jimsctl-import.1`, …) into `dir`.
 pub(crate) fn man(dir: &Path) -> Result<u8, Error> {
-    let fail = |e: std::io::Error| {
-        Error::new(ErrorKind::Io, format!("cannot write the man pages into {}: {e}", dir.display()))
-            .with_path(dir)
+    let fail = |e: Error| {
+        let message = format!("cannot write the man pages into {}: {e}", dir.display());
+        Error::new(e.kind().clone(), message).with_path(dir).caused_by(e)
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    pipeline::create_output_folder(dir).map_err(fail)?;
     let cmd = Cli::command();
     let mut written = 0usize;
     write_pages(&cmd, "jimsctl", dir, &mut written).map_err(fail)?;
@@ -37,11 +37,14 @@ fn write_pages(
     name: &str,
     dir: &Path,
     written: &mut usize,
-) -> std::io::Result<()> {
+) -> Result<(), Error> {
     let cmd = cmd.clone().bin_name(name.replace('-', " "));
     let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).title(name.to_owned()).render(&mut buf)?;
-    std::fs::write(dir.join(format!("{name}.1")), buf)?;
+    clap_mangen::Man::new(cmd.clone())
+        .title(name.to_owned())
+        .render(&mut buf)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot make the page {name}: {e}")))?;
+    pipeline::write_file_atomic(&dir.join(format!("{name}.1")), &buf, 0o644)?;
     *written += 1;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         write_pages(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;

@@ -4,10 +4,8 @@
 
 use std::fmt::Write as _;
 
-use model::Configuration;
-use pipeline::diff::{Side, SideKind};
-use pipeline::{Error, ErrorKind};
-use select::{Plan, SectionPlan};
+use pipeline::diff::{RollbackPreview, Side, SideKind, VersionChanges};
+use pipeline::{Configuration, Error, Plan, SectionPlan};
 use serde_json::{Value, json};
 
 use crate::args::{DiffArgs, OutputFormat, RollbackArgs, TargetArgs};
@@ -218,31 +216,16 @@ pub(crate) fn clean(text: &str) -> String {
 
 /// `jimsctl history show N --target DIR`.
 pub(crate) fn history_show(n: u64, t: TargetArgs, style: Style) -> Result<u8, Error> {
-    let target = store::Target::open_state(&t.target)?;
-    let info = target.version_info(n)?;
-    let now = target.version_configuration(n)?;
-    let versions = target.history()?;
-    let before_n = versions.iter().map(|v| v.version).filter(|v| *v < n).max();
-    let before = match before_n {
-        Some(p) => target.version_configuration(p)?,
-        None => Configuration::new(),
-    };
-    let mut sections: Vec<_> = before.ids();
-    sections.extend(now.ids());
-    sections.sort();
-    sections.dedup();
-    let selection = select::Selection { sections, partial: false, merge_event_sources: false };
-    let mut right = now;
-    secrets::align_equal_secrets(&before, &mut right, &target.server_keys());
-    let plan = select::plan(&before, &right, &selection);
+    let VersionChanges { info, previous, before, after, plan } =
+        pipeline::diff::version_changes(&t.target, n)?;
     let holds: Vec<(&str, usize)> =
-        right.sections_in_table_order().iter().map(|s| (s.id.as_str(), s.item_count())).collect();
+        after.sections_in_table_order().iter().map(|s| (s.id.as_str(), s.item_count())).collect();
     if t.output.format == OutputFormat::Json {
         let v = json!({
             "version": info,
-            "previous": before_n,
+            "previous": previous,
             "holds": holds.iter().map(|(id, n)| json!({"section": id, "items": n})).collect::<Vec<_>>(),
-            "changes": sections_json(&plan, &before, &right),
+            "changes": sections_json(&plan, &before, &after),
         });
         outln!("{v:#}");
         return Ok(0);
@@ -262,71 +245,23 @@ pub(crate) fn history_show(n: u64, t: TargetArgs, style: Style) -> Result<u8, Er
     outln!("{head}.");
     let list: Vec<String> = holds.iter().map(|(id, n)| format!("{id} ({n})")).collect();
     outln!("Holds: {}.", if list.is_empty() { "nothing".to_owned() } else { list.join(", ") });
-    match before_n {
+    match previous {
         Some(p) => outln!("Changes from version {p}:"),
         None => outln!("Changes from an empty folder:"),
     }
-    out!("{}", changes_text(&plan, &before, &right, style));
+    out!("{}", changes_text(&plan, &before, &after, style));
     Ok(0)
 }
 
 /// `jimsctl rollback --dry-run`: what restoring the version would change, writing nothing.
 pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Error> {
     let t = &r.target;
-    let target = store::Target::open_state(&t.target)?;
-    let versions = target.history()?;
-    let current = target.version();
-    if versions.is_empty() {
-        return Err(Error::new(
-            ErrorKind::Target,
-            format!("{} has no history yet: there is nothing to roll back", t.target.display()),
-        ));
-    }
-    let to = match r.to {
-        Some(n) => n,
-        None => {
-            versions.iter().map(|v| v.version).filter(|v| *v < current).max().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Target,
-                    format!(
-                        "{} is at its first version: there is no earlier version to roll back to",
-                        t.target.display()
-                    ),
-                )
-            })?
-        }
-    };
-    if to == current {
-        return Err(Error::new(
-            ErrorKind::Target,
-            format!(
-                "version {to} is the current version of {}: there is nothing to restore",
-                t.target.display()
-            ),
-        ));
-    }
-    // The live files as they are, hand edits included: what the rollback replaces. A section
-    // whose live file a hand edit broke is not compared item by item, only named.
-    let (now, unreadable) = target.live_configuration_readable()?;
-    let edited = target.drift()?.filter(|d| !d.is_clean());
-    let then = target.version_configuration(to)?;
-    let broken = |id: &model::SectionId| unreadable.iter().any(|(u, _)| u == id);
-    let mut sections: Vec<_> = now.ids();
-    sections.extend(then.ids());
-    sections.retain(|id| !broken(id));
-    sections.sort();
-    sections.dedup();
-    let selection = select::Selection { sections, partial: false, merge_event_sources: false };
-    let mut right = then.clone();
-    for (id, _) in &unreadable {
-        right.remove(*id);
-    }
-    secrets::align_equal_secrets(&now, &mut right, &target.server_keys());
-    let plan = select::plan(&now, &right, &selection);
-    let items_then = |id: model::SectionId| then.get(id).map(|s| s.item_count());
+    let RollbackPreview { from: current, to, now, then, compared: right, plan, unreadable, edited } =
+        pipeline::diff::rollback_preview(&t.target, r.to)?;
+    let items_then = |id: pipeline::SectionId| then.get(id).map(|s| s.item_count());
     if t.output.format == OutputFormat::Json {
         let v = json!({
-            "status": "dry-run",
+            "status": crate::exit::Exit::DryRun.word(),
             "from": current,
             "to": to,
             "would_be_version": current + 1,

@@ -10,6 +10,7 @@ use crate::args::{
     BundleFormat, ConvertArgs, ConvertKind, ExportArgs, OutputFormat, PasswordsArg, RollbackArgs,
     TargetArgs,
 };
+use crate::exit::Exit;
 use crate::render;
 
 /// `jimsctl server init [--adopt]`.
@@ -19,9 +20,14 @@ pub(crate) fn init(
     adopt: bool,
     format: OutputFormat,
 ) -> Result<u8, Error> {
-    let report = if adopt { store::adopt(dir, server_id) } else { store::init(dir, server_id) }?;
+    let report = if adopt {
+        pipeline::folder::adopt(dir, server_id)
+    } else {
+        pipeline::folder::init(dir, server_id)
+    }?;
     if format == OutputFormat::Json {
-        out_json!(json!({"status": if adopt {"adopted"} else {"initialised"}, "dir": report.dir,
+        let status = if adopt { Exit::Adopted } else { Exit::Initialised };
+        out_json!(json!({"status": status.word(), "dir": report.dir,
                        "server_id": report.server_id, "key_id": report.key_id.as_str(),
                        "sealed": report.sealed}));
     } else {
@@ -116,8 +122,7 @@ pub(crate) fn convert(a: ConvertArgs) -> Result<u8, Error> {
 
 /// `jimsctl history`.
 pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_state(&t.target).map_err(Error::from)?;
-    let versions = target.history().map_err(Error::from)?;
+    let versions = pipeline::folder::history(&t.target)?;
     if t.output.format == OutputFormat::Json {
         let current = versions.iter().map(|v| v.version).max().unwrap_or(0);
         out_json!(json!({"current": current, "versions": versions}));
@@ -132,16 +137,13 @@ pub(crate) fn history(t: TargetArgs) -> Result<u8, Error> {
 
 /// `jimsctl rollback`.
 pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
-    // A rollback replaces every section and never looks at their content: a live file
-    // damaged by hand does not stand in the way of restoring a good version.
-    let target = store::Target::open_to_replace(&r.target.target, &model::SectionId::ALL)
-        .map_err(Error::from)?;
-    let report = target.rollback(r.to).map_err(Error::from)?;
+    let report = pipeline::folder::rollback(&r.target.target, r.to)?;
     if report.unchanged {
         if r.target.output.format == OutputFormat::Json {
             outln!(
                 "{:#}",
-                json!({"status": "unchanged", "version": report.version, "files_written": []})
+                json!({"status": Exit::Unchanged.word(), "version": report.version,
+                    "files_written": []})
             );
         } else {
             outln!(
@@ -154,7 +156,7 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
         return Ok(0);
     }
     if r.target.output.format == OutputFormat::Json {
-        out_json!(json!({"status": "rolled-back", "version": report.version,
+        out_json!(json!({"status": Exit::RolledBack.word(), "version": report.version,
             "files_written": report.files_written}));
     } else {
         outln!(
@@ -169,11 +171,11 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
 
 /// `jimsctl key id`.
 pub(crate) fn key_id(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_state(&t.target).map_err(Error::from)?;
+    let key_id = pipeline::folder::key_id(&t.target)?;
     if t.output.format == OutputFormat::Json {
-        out_json!(json!({"key_id": target.key_id().as_str()}));
+        out_json!(json!({"key_id": key_id}));
     } else {
-        outln!("{}", target.key_id());
+        outln!("{key_id}");
     }
     Ok(0)
 }

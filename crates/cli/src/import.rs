@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use pipeline::{Error, ErrorKind, ImportOptions};
+use pipeline::{Chain, Emitted, Error, ErrorKind, ImportOptions, Secret, Table};
 
 use crate::args::{ImportArgs, OutputFormat, PasswordsArgs, ResolveArgs};
+use crate::exit::Exit;
 use crate::settings::{self, FoundIn};
 use crate::term::{self, Style};
 use crate::{prompt, render, sources};
@@ -33,7 +34,7 @@ pub(crate) fn import(mut a: ImportArgs, style: Style) -> Result<u8, Error> {
         settings::remember_export_folder(&a.resolve.export);
     }
     print_outcome(&outcome, &a.resolve, a.dry_run, &found, style);
-    Ok(outcome.status.exit_code())
+    Ok(Exit::of_import(outcome.status).code())
 }
 
 /// `jimsctl passwords`.
@@ -65,7 +66,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
         &interaction,
     )?;
     let emitted = match &a.emit {
-        Some(path) => Some(emit_skeleton(path, &outcome.table, a.force)?),
+        Some(path) => Some(pipeline::emit_skeleton(path, &outcome.table, a.force)?),
         None => None,
     };
     if a.resolve.output.format == OutputFormat::Json {
@@ -91,7 +92,7 @@ pub(crate) fn passwords(mut a: PasswordsArgs, style: Style) -> Result<u8, Error>
             }
         }
     }
-    Ok(if outcome.table.remaining() == 0 { 0 } else { 3 })
+    Ok(if outcome.table.remaining() == 0 { 0 } else { Exit::MissingPasswords.code() })
 }
 
 fn print_outcome(
@@ -154,7 +155,7 @@ fn locate(a: &mut ResolveArgs) -> Result<FoundIn, Error> {
 /// is asked last, after every other source). `prompt` needs a terminal when `will_prompt`.
 /// Each SPEC is checked now, but its source is opened only once the import has checked its
 /// export and its target.
-fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bool), Error> {
+fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(Chain, bool), Error> {
     let options =
         sources::options(a.secrets_timeout, render::verbosity() == render::Verbosity::Verbose);
     let mut chain = Vec::new();
@@ -171,79 +172,12 @@ fn build_chain(a: &ResolveArgs, will_prompt: bool) -> Result<(secrets::Chain, bo
             chain.push(sources::deferred(spec, &options)?);
         }
     }
-    Ok((secrets::Chain::new(chain), prompt))
-}
-
-/// What `--emit` did.
-#[derive(Clone, Copy, Debug)]
-enum Emitted {
-    /// Wrote a new file with this many keys.
-    New(usize),
-    /// Merged into the existing file: `added` keys added to its `kept`.
-    Merged {
-        /// Keys added.
-        added: usize,
-        /// Keys the file held.
-        kept: usize,
-    },
+    Ok((Chain::new(chain), prompt))
 }
 
 /// `1 key`, `2 keys`.
 pub(crate) fn plural(n: usize, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
-}
-
-/// Writes the skeleton of `table` to `path` (mode 0600, atomically). An existing file is merged
-/// into, never lost: every key and value it has is kept and the missing keys are added empty;
-/// `force` overwrites it with the skeleton alone. A file that is not a usable secrets file is
-/// refused (exit 2) unless `force`.
-fn emit_skeleton(path: &Path, table: &secrets::Table, force: bool) -> Result<Emitted, Error> {
-    let format = match path.extension().and_then(|e| e.to_str()) {
-        Some("toml") => secrets::SkeletonFormat::Toml,
-        Some("json") => secrets::SkeletonFormat::Json,
-        _ => {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!("--emit {}: the file must end in .json or .toml", path.display()),
-            ));
-        }
-    };
-    let existing = match std::fs::read(path) {
-        Ok(bytes) if !force => Some(crypto::SecretBytes::new(bytes)),
-        Ok(_) => None,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(Error::new(
-                ErrorKind::Input,
-                format!(
-                    "--emit {}: cannot read the existing file to add the missing keys to it: {e}",
-                    path.display()
-                ),
-            ));
-        }
-    };
-    let Some(existing) = existing else {
-        let text = secrets::skeleton(table, format);
-        pipeline::write_file_atomic(path, text.as_bytes(), 0o600)?;
-        return Ok(Emitted::New(table.missing().count()));
-    };
-    let kept = secrets::FileSource::parse(&existing, format, path)
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!(
-                    "--emit: {e}; it was left as it was (--force overwrites it with the missing \
-                     keys only, losing what it holds)"
-                ),
-            )
-        })?
-        .len();
-    let (merged, added) = secrets::merge_skeleton(&existing, format, table, path)
-        .map_err(|e| Error::new(ErrorKind::Input, format!("--emit: {e}")))?;
-    if added > 0 {
-        pipeline::write_file_atomic(path, &merged, 0o600)?;
-    }
-    Ok(Emitted::Merged { added, kept })
 }
 
 /// Asks the partial-import warning and the missing passwords on a terminal; without one,
@@ -254,7 +188,7 @@ struct TerminalInteraction {
 
 impl pipeline::Interaction for TerminalInteraction {
     fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        errln!("warning: {message}");
     }
 
     fn accept_partial(&self, warning: &str) -> bool {
@@ -285,10 +219,7 @@ impl pipeline::Interaction for TerminalInteraction {
         self.accept_partial(partial.warning)
     }
 
-    fn prompt_passwords(
-        &self,
-        table: &mut secrets::Table,
-    ) -> Result<Option<Vec<(usize, crypto::Secret)>>, Error> {
+    fn prompt_passwords(&self, table: &mut Table) -> Result<Option<Vec<(usize, Secret)>>, Error> {
         let color = term::color_dialog();
         match prompt::run(table, &self.title, color) {
             Ok(prompt::Ended::Assigned(typed)) => Ok(Some(typed)),

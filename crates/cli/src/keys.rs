@@ -1,10 +1,12 @@
 //! The key commands beyond `key id`: `key public`, `key rotate`, `key list`, `key retire`, and
 //! what `export --to` and an import of a sealed bundle print about recipients.
 
+use pipeline::folder::KeyKind;
 use pipeline::{Error, ExportReport, SealedToNote};
 use serde_json::json;
 
 use crate::args::{KeyPublicArgs, KeyRetireArgs, KeyRotateArgs, OutputFormat, TargetArgs};
+use crate::exit::Exit;
 
 /// What a rotation does not do: said after every rotation.
 pub(crate) const ROTATION_LIMITS: &str = "A rotation re-seals what this folder stores; it does \
@@ -20,19 +22,8 @@ fn shown(s: &str) -> String {
 /// `jimsctl key public`: the folder's transport public key as a public-key file, made first in
 /// a folder that has none.
 pub(crate) fn public(a: KeyPublicArgs) -> Result<u8, Error> {
-    let (key, created, server_id) = {
-        let target = store::Target::open_state(&a.target)?;
-        match target.transport_keys()?.0 {
-            Some(key) => (key, false, target.server_id().to_owned()),
-            None => {
-                drop(target);
-                let target = store::Target::open_to_replace(&a.target, &model::SectionId::ALL)?;
-                let (key, created) = target.ensure_transport_key()?;
-                (key, created, target.server_id().to_owned())
-            }
-        }
-    };
-    let file = crypto::PublicKeyFile { server_id, public: key.public().clone() };
+    let pipeline::folder::TransportPublicKey { file, created } =
+        pipeline::folder::public_key(&a.target)?;
     let text = file.to_text();
     if let Some(out) = &a.out {
         pipeline::write_file_atomic(out, text.as_bytes(), 0o644)?;
@@ -48,7 +39,7 @@ pub(crate) fn public(a: KeyPublicArgs) -> Result<u8, Error> {
         outln!("{v:#}");
     } else {
         if created {
-            eprintln!("Made a transport key pair for {} (it had none).", a.target.display());
+            errln!("Made a transport key pair for {} (it had none).", a.target.display());
         }
         match &a.out {
             Some(out) => outln!(
@@ -71,12 +62,7 @@ fn hex_of(bytes: &[u8]) -> String {
 
 /// `jimsctl key rotate [--transport] [--dry-run]`.
 pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
-    let target = store::Target::open(&a.target)?;
-    let report = if a.transport {
-        target.rotate_transport(a.dry_run)?
-    } else {
-        target.rotate_key(a.dry_run)?
-    };
+    let report = pipeline::folder::rotate_key(&a.target, a.transport, a.dry_run)?;
     let limits = if a.transport {
         "Bundles already sealed to the old transport key still import here (it is kept in the \
          key ring until `jimsctl key retire`); give the senders the new public key \
@@ -87,7 +73,8 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
     if a.output.format == OutputFormat::Json {
         outln!(
             "{:#}",
-            json!({"status": if a.dry_run {"dry-run"} else {"rotated"}, "kind": report.kind,
+            json!({"status": if a.dry_run {Exit::DryRun} else {Exit::Rotated}.word(),
+                "kind": report.kind,
                 "old_key_id": report.old_id, "new_key_id": report.new_id,
                 "resealed": report.resealed, "untouched": report.untouched,
                 "version": report.version, "note": limits})
@@ -97,7 +84,7 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
     let verb = if a.dry_run { "Would rotate" } else { "Rotated" };
     let old = report.old_id.as_deref().unwrap_or("none");
     match report.kind {
-        store::KeyKind::Server => {
+        KeyKind::Server => {
             outln!(
                 "{verb} the server key of {}: key {old} {} retired (kept in the key ring), new \
                  key {}.",
@@ -114,7 +101,7 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
                 if report.untouched == 1 { "it is" } else { "they are" }
             );
         }
-        store::KeyKind::Transport => outln!(
+        KeyKind::Transport => outln!(
             "{verb} the transport key of {}: key {old} {} retired (kept in the key ring), new \
              key {}.",
             a.target.display(),
@@ -128,8 +115,7 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
 
 /// `jimsctl key list`.
 pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
-    let target = store::Target::open_read(&t.target)?;
-    let keys = target.key_list()?;
+    let keys = pipeline::folder::key_list(&t.target)?;
     if t.output.format == OutputFormat::Json {
         outln!("{:#}", json!({"keys": keys}));
         return Ok(0);
@@ -137,7 +123,7 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
     let style = crate::term::Style { on: crate::term::color_stdout() };
     let mut grid = crate::grid::Grid::new(["KIND", "ID", "STATE", "RETIRED", "VERSIONS"], style);
     for k in &keys {
-        let versions = if k.kind == store::KeyKind::Transport {
+        let versions = if k.kind == KeyKind::Transport {
             "-".to_owned()
         } else if k.versions.is_empty() {
             "none".to_owned()
@@ -168,12 +154,11 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
 
 /// `jimsctl key retire --id ID [--reseal-history]`.
 pub(crate) fn retire(a: KeyRetireArgs) -> Result<u8, Error> {
-    let target = store::Target::open(&a.target)?;
-    let report = target.retire_key(&a.id, a.reseal_history)?;
+    let report = pipeline::folder::retire_key(&a.target, &a.id, a.reseal_history)?;
     if a.output.format == OutputFormat::Json {
         outln!(
             "{:#}",
-            json!({"status": "retired", "kind": report.kind, "key_id": report.id,
+            json!({"status": Exit::Retired.word(), "kind": report.kind, "key_id": report.id,
                 "resealed_versions": report.resealed_versions, "version": report.version})
         );
         return Ok(0);
@@ -192,7 +177,7 @@ pub(crate) fn retire(a: KeyRetireArgs) -> Result<u8, Error> {
         report.id,
         a.target.display()
     );
-    if report.kind == store::KeyKind::Transport {
+    if report.kind == KeyKind::Transport {
         outln!("Bundles sealed to it no longer import here.");
     }
     Ok(0)
@@ -218,6 +203,6 @@ pub(crate) fn print_sealed_to(note: Option<&SealedToNote>, missing: bool) {
         && note.opened_with.is_none()
         && missing
     {
-        eprintln!("note: {}", note.not_a_recipient_message());
+        errln!("note: {}", note.not_a_recipient_message());
     }
 }

@@ -40,6 +40,7 @@ mod args;
 mod batch;
 mod completions;
 mod diff;
+mod exit;
 mod folder;
 mod grid;
 mod hardening;
@@ -128,7 +129,7 @@ fn parse_args() -> Result<Cli, u8> {
     };
     let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
     errln!("{}", text.trim_end());
-    Err(u8::try_from(e.exit_code()).unwrap_or(2))
+    Err(u8::try_from(e.exit_code()).unwrap_or(exit::Exit::Invalid.code()))
 }
 
 fn output_format(command: &Command) -> OutputFormat {
@@ -160,9 +161,10 @@ fn output_format(command: &Command) -> OutputFormat {
 
 /// Prints `e` and returns its exit code: the one place where errors become exit codes.
 fn report_error(e: &Error, format: OutputFormat) -> u8 {
-    let code = e.exit_code();
+    let exit = exit::Exit::of_error(e);
+    let code = exit.code();
     if format == OutputFormat::Json {
-        let mut v = json!({"status": e.status(), "exit_code": code, "error": e.to_string()});
+        let mut v = json!({"status": exit.word(), "exit_code": code, "error": e.to_string()});
         if let ErrorKind::Invalid(problems) = e.kind() {
             v["problems"] = problems.iter().map(|p| json!(p.to_string())).collect();
         }

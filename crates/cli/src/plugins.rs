@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use pipeline::Error;
-use pipeline::registry::{self, PluginInfo};
+use pipeline::sources::{self as registry, PluginInfo};
 use serde_json::{Value, json};
 
 use crate::args::{OutputFormat, PluginsCommand};
@@ -17,9 +17,8 @@ use crate::term::Style;
 /// Runs `jimsctl plugins …`.
 pub(crate) fn run(command: PluginsCommand, style: Style) -> Result<u8, Error> {
     let PluginsCommand::List(output) = command;
-    let r = pipeline::default_registry();
-    let folders = r.plugin_dirs();
-    let plugins = r.plugins();
+    let folders = registry::plugin_dirs();
+    let plugins = registry::plugins();
     if output.format == OutputFormat::Json {
         out_json!(list_json(folders, &plugins));
     } else {

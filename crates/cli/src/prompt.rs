@@ -25,8 +25,7 @@ use crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, queue};
-use crypto::Secret;
-use secrets::Table;
+use pipeline::{Secret, Table};
 
 use crate::render;
 
@@ -151,7 +150,7 @@ impl Dialog {
             ));
             return;
         }
-        if let Err(why) = secrets::check_password(self.entry.expose()) {
+        if let Err(why) = pipeline::check_password(self.entry.expose()) {
             self.note = Note::Refused(format!("Not assigned: the password {why}."));
             return;
         }

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use pipeline::Error;
-use pipeline::push::{FileResult, PushOutcome, PushStatus};
+use pipeline::push::{FileResult, PushOutcome, PushStatus, RemoteConfig};
+use pipeline::{Chain, Error, Secret, Table};
 use serde_json::{Value, json};
 
 use crate::args::{OutputArgs, OutputFormat, TargetArgs, parse_timeout};
+use crate::exit::Exit;
 use crate::term::{self, Style};
 use crate::{prompt, render, sources};
 
@@ -137,7 +138,7 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
             let report = pipeline::remote_set(&a.target, &settings)?;
             if a.output.format == OutputFormat::Json {
                 let mut v = serde_json::to_value(&report).unwrap_or_default();
-                v["status"] = json!("set");
+                v["status"] = json!(Exit::Set.word());
                 out_json!(v);
             } else {
                 outln!(
@@ -212,7 +213,7 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
         RemoteCommand::Unset(t) => {
             let had = pipeline::remote_unset(&t.target)?;
             if t.output.format == OutputFormat::Json {
-                out_json!(json!({"status": if had { "unset" } else { "none" }}));
+                out_json!(json!({"status": if had { Exit::Unset } else { Exit::NoRemote }.word()}));
             } else if had {
                 outln!("Forgot the remote of {} and its last push.", render::path(&t.target));
             } else {
@@ -255,7 +256,7 @@ fn host_of(url: &str) -> String {
     pipeline::push::host_of(url)
 }
 
-fn describe_remote(r: &store::RemoteConfig) -> String {
+fn describe_remote(r: &RemoteConfig) -> String {
     let mut out = format!("  user: {}\n", r.user);
     if let Some(pin) = &r.pin_sha256 {
         out.push_str(&format!("  trust: the certificate with SHA-256 {pin}\n"));
@@ -280,7 +281,7 @@ struct Prompt {
 }
 
 impl pipeline::push::AskPassword for Prompt {
-    fn ask(&self, table: &mut secrets::Table) -> Option<crypto::Secret> {
+    fn ask(&self, table: &mut Table) -> Option<Secret> {
         match prompt::run(table, &self.title, self.color) {
             Ok(prompt::Ended::Assigned(mut found)) => found.pop().map(|(_, s)| s),
             _ => None,
@@ -305,7 +306,7 @@ pub(crate) fn push(a: PushArgs, style: Style) -> Result<u8, Error> {
             chain.push(sources::open(spec, &options)?);
         }
     }
-    let chain = secrets::Chain::new(chain);
+    let chain = Chain::new(chain);
     let push_options = pipeline::PushOptions {
         sections: a.sections.clone(),
         all: a.all,
@@ -328,14 +329,15 @@ pub(crate) fn push(a: PushArgs, style: Style) -> Result<u8, Error> {
     } else {
         print_push(&outcome, style);
     }
-    Ok(outcome.status.exit_code())
+    Ok(Exit::of_push(outcome.status).code())
 }
 
 /// The JSON of live-jims.md, one entry per native file.
 pub(crate) fn push_json(o: &PushOutcome) -> Value {
+    let exit = Exit::of_push(o.status);
     let mut v = json!({
-        "status": o.status.as_str(),
-        "exit_code": o.status.exit_code(),
+        "status": exit.word(),
+        "exit_code": exit.code(),
         "remote": o.remote,
         "version": o.version,
         "interrupted": o.interrupted,

@@ -11,9 +11,8 @@ use std::path::Path;
 
 use unicode_width::UnicodeWidthStr;
 
-use pipeline::{Outcome, Status};
-use secrets::Table;
-use select::{Action, PARTIAL_WARNING, Plan};
+use pipeline::folder::VersionInfo;
+use pipeline::{Action, Outcome, PARTIAL_WARNING, Plan, Status, Table};
 use serde_json::{Value, json};
 
 use crate::grid::Grid;
@@ -503,13 +502,7 @@ pub(crate) fn foreign_keys_json(o: &Outcome) -> Value {
 
 /// `import` as one JSON object; a dry run of a partial import carries the warning's text.
 pub(crate) fn import_json(o: &Outcome, export: &str, target: &str, dry_run: bool) -> Value {
-    let status = match o.status {
-        Status::Imported => "imported",
-        Status::Unchanged => "unchanged",
-        Status::DryRun => "dry-run",
-        Status::MissingPasswords => "missing-passwords",
-        Status::WarningNotAccepted => "warning-not-accepted",
-    };
+    let status = crate::exit::Exit::of_import(o.status).word();
     let mut v = json!({
         "status": status,
         "export": export,
@@ -544,7 +537,7 @@ pub(crate) fn table_json(table: &Table) -> Value {
 }
 
 /// `history` as a table for people, the current version marked with `*`.
-pub(crate) fn history(versions: &[store::VersionInfo], style: Style) -> String {
+pub(crate) fn history(versions: &[VersionInfo], style: Style) -> String {
     // The current version is marked with `*` before its number, the others with a space.
     let mut grid = Grid::new([" Version", "Time", "Action", "Export", "Sections"], style);
     for v in versions {

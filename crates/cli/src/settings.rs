@@ -83,9 +83,7 @@ fn load<T: Default + for<'de> Deserialize<'de>>(path: Option<&Path>) -> Result<T
 
 fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot create {}: {e}", dir.display()))
-        })?;
+        pipeline::create_output_folder(dir)?;
     }
     let text = toml::to_string(value)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode settings: {e}")))?;

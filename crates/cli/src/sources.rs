@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use pipeline::{Error, ErrorKind};
-use secrets::{SecretSource, SourceOptions};
+use pipeline::{Error, ErrorKind, SecretSource, SourceOptions};
 
 /// The sources' options from `--secrets-timeout` (seconds, checked by the argument parser to be
 /// above 0 and at most a day; anything else is clamped rather than trusted) and `--verbose`.

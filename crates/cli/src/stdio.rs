@@ -75,7 +75,11 @@ pub(crate) fn json(value: &serde_json::Value) -> String {
 /// The process's exit code for a command that returned `code`: a success whose output could
 /// not be written is a failure (1); a closed pipe changes nothing.
 pub(crate) fn exit_code(code: u8) -> u8 {
-    if code == 0 && STDOUT_FAILED.load(Ordering::Relaxed) { 1 } else { code }
+    if code == 0 && STDOUT_FAILED.load(Ordering::Relaxed) {
+        crate::exit::Exit::Failed.code()
+    } else {
+        code
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<u8, Error> {
         Err(e) if a.output.format == OutputFormat::Json => {
             let v = json!({"path": a.path, "valid": false, "problems": [e.to_string()]});
             outln!("{v:#}");
-            return Ok(e.exit_code());
+            return Ok(crate::exit::Exit::of_error(&e).code());
         }
         Err(e) => return Err(e),
     };
@@ -38,7 +38,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<u8, Error> {
     } else {
         text(&v, &shown, items);
     }
-    Ok(if v.is_valid() { 0 } else { 2 })
+    Ok(if v.is_valid() { 0 } else { crate::exit::Exit::Invalid.code() })
 }
 
 fn text(v: &Validation, shown: &str, items: usize) {

@@ -10,7 +10,9 @@ use model::{Configuration, SectionId};
 use select::{Plan, Selection};
 
 use crate::error::{Error, ErrorKind};
+
 use crate::input::{ExportFormat, read_export};
+pub use store::{Drift, FileDrift, VersionInfo};
 
 /// What one side of a diff is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -158,13 +160,132 @@ pub fn diff(a: &Side, b: &Side, extra_keys: &[crypto::ServerKey]) -> Plan {
     keys.extend(a.keys());
     keys.extend(b.keys());
     let mut right = b.configuration.clone();
-    secrets::align_equal_secrets(&a.configuration, &mut right, &keys);
-    let mut sections: Vec<SectionId> = a.configuration.ids();
-    sections.extend(right.ids());
+    compare(&a.configuration, &mut right, &keys)
+}
+
+/// The plan from `before` to `after`, over every section either holds; a password of `after`
+/// equal by value to `before`'s (opened with `keys`) is made to hold `before`'s written form,
+/// so that it is not reported changed.
+fn compare(before: &Configuration, after: &mut Configuration, keys: &[&crypto::ServerKey]) -> Plan {
+    secrets::align_equal_secrets(before, after, keys);
+    let mut sections: Vec<SectionId> = before.ids();
+    sections.extend(after.ids());
     sections.sort();
     sections.dedup();
     let selection = Selection { sections, partial: false, merge_event_sources: false };
-    select::plan(&a.configuration, &right, &selection)
+    select::plan(before, after, &selection)
+}
+
+/// A version of a managed folder against the one before it (`history show N`).
+#[derive(Debug)]
+pub struct VersionChanges {
+    /// The version's record.
+    pub info: VersionInfo,
+    /// The version before it, if any.
+    pub previous: Option<u64>,
+    /// The previous version's configuration (empty for the first version).
+    pub before: Configuration,
+    /// The version's configuration (its passwords equal to the previous version's hold the
+    /// same written form).
+    pub after: Configuration,
+    /// What changed from `before` to `after`.
+    pub plan: Plan,
+}
+
+/// `history show N`: version `n` of the folder `dir` and what it changed from the version
+/// before it (from an empty folder for the first).
+///
+/// # Errors
+/// A folder that is not managed, a version not in its history, or one that cannot be read.
+pub fn version_changes(dir: &Path, n: u64) -> Result<VersionChanges, Error> {
+    let target = store::Target::open_state(dir)?;
+    let info = target.version_info(n)?;
+    let mut after = target.version_configuration(n)?;
+    let versions = target.history()?;
+    let previous = versions.iter().map(|v| v.version).filter(|v| *v < n).max();
+    let before = match previous {
+        Some(p) => target.version_configuration(p)?,
+        None => Configuration::new(),
+    };
+    let plan = compare(&before, &mut after, &target.server_keys());
+    Ok(VersionChanges { info, previous, before, after, plan })
+}
+
+/// What a rollback would change (`rollback --dry-run`).
+#[derive(Debug)]
+pub struct RollbackPreview {
+    /// The current version.
+    pub from: u64,
+    /// The version restored.
+    pub to: u64,
+    /// The live configuration as it is, hand edits included (what the rollback replaces),
+    /// without the sections whose live file no longer reads.
+    pub now: Configuration,
+    /// The configuration restored, whole.
+    pub then: Configuration,
+    /// The configuration restored as compared: without the sections in `unreadable`, and its
+    /// passwords equal to the current ones holding the same written form.
+    pub compared: Configuration,
+    /// What the rollback would change from `now` to `compared`.
+    pub plan: Plan,
+    /// The sections whose live file a hand edit broke, each with why it does not read: not
+    /// compared item by item, only named (the rollback replaces them).
+    pub unreadable: Vec<(SectionId, String)>,
+    /// What was changed by hand in the live files since the current version, if anything (and
+    /// if the version's record tells).
+    pub edited: Option<Drift>,
+}
+
+/// `rollback --dry-run`: what restoring version `to` of the folder `dir` (by default the one
+/// before the current) would change to the live files as they are, writing nothing.
+///
+/// # Errors
+/// [`ErrorKind::Target`] for a folder with no history, no earlier version, or `to` the current
+/// version; a folder that is not managed, or a version not in its history.
+pub fn rollback_preview(dir: &Path, to: Option<u64>) -> Result<RollbackPreview, Error> {
+    let target = store::Target::open_state(dir)?;
+    let versions = target.history()?;
+    let current = target.version();
+    if versions.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Target,
+            format!("{} has no history yet: there is nothing to roll back", dir.display()),
+        ));
+    }
+    let to = match to {
+        Some(n) => n,
+        None => {
+            versions.iter().map(|v| v.version).filter(|v| *v < current).max().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Target,
+                    format!(
+                        "{} is at its first version: there is no earlier version to roll back to",
+                        dir.display()
+                    ),
+                )
+            })?
+        }
+    };
+    if to == current {
+        return Err(Error::new(
+            ErrorKind::Target,
+            format!(
+                "version {to} is the current version of {}: there is nothing to restore",
+                dir.display()
+            ),
+        ));
+    }
+    // The live files as they are, hand edits included: what the rollback replaces. A section
+    // whose live file a hand edit broke is not compared item by item, only named.
+    let (now, unreadable) = target.live_configuration_readable()?;
+    let edited = target.drift()?.filter(|d| !d.is_clean());
+    let then = target.version_configuration(to)?;
+    let mut compared = then.clone();
+    for (id, _) in &unreadable {
+        compared.remove(*id);
+    }
+    let plan = compare(&now, &mut compared, &target.server_keys());
+    Ok(RollbackPreview { from: current, to, now, then, compared, plan, unreadable, edited })
 }
 
 /// Reads a server key file (`--source-key`), for [`diff`].

@@ -1,12 +1,14 @@
-//! The pipeline's error: one kind per exit code family of docs/cli.md, and a message that names the
+//! The pipeline's error: its kind (what failed, typed, for a program to act on; the command line
+//! maps kinds to the exit codes of docs/cli.md in its one table) and a message that names the
 //! file, item or source, never a secret.
 
 use std::path::PathBuf;
 
 use model::Problem;
 
-/// What kind of failure this is; the CLI maps kinds to exit codes in one place.
-#[derive(Debug)]
+/// What kind of failure this is; the CLI maps kinds to exit codes in one place (the exit code
+/// each kind has there is noted here).
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A missing, unreadable or malformed input file (exit 2).
@@ -74,32 +76,6 @@ impl Error {
     pub fn path(&self) -> Option<&std::path::Path> {
         self.path.as_deref()
     }
-
-    /// The `status` that `import --format json` and a batch report give this error, following
-    /// its exit code: `invalid` for bad input of any kind (exit 2: a malformed file, an unknown
-    /// section, a failed validation, a wrong key…), `busy` (exit 5), else `failed` (exit 1).
-    pub fn status(&self) -> &'static str {
-        match self.exit_code() {
-            2 => "invalid",
-            5 => "busy",
-            _ => "failed",
-        }
-    }
-
-    /// The exit code of docs/cli.md for this error.
-    pub fn exit_code(&self) -> u8 {
-        match self.kind {
-            ErrorKind::Input
-            | ErrorKind::Usage
-            | ErrorKind::Selection
-            | ErrorKind::Invalid(_)
-            | ErrorKind::Crypto
-            | ErrorKind::SourceConfig
-            | ErrorKind::Target => 2,
-            ErrorKind::Busy => 5,
-            ErrorKind::SourceFailed | ErrorKind::Io | ErrorKind::Network => 1,
-        }
-    }
 }
 
 impl From<store::Error> for Error {
@@ -158,7 +134,7 @@ mod tests {
         let stage = secrets::check_source_key(&model::Configuration::new(), &key).unwrap_err();
         let shown = stage.to_string();
         let e = Error::from(stage);
-        assert_eq!((e.exit_code(), e.to_string()), (2, shown));
+        assert_eq!((e.kind(), e.to_string()), (&ErrorKind::Crypto, shown));
         let source = std::error::Error::source(&e).expect("the cause is kept");
         let typed = source.downcast_ref::<secrets::Error>().expect("as the stage's own type");
         assert_eq!(typed.kind(), secrets::ErrorKind::WrongSourceKey);

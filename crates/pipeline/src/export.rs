@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use model::{Configuration, Export, Header, PasswordsMode, Scope, SecretState, SectionId};
+use model::{Configuration, Export, Header, PasswordsMode, Scope, SectionId};
 
 use crate::error::{Error, ErrorKind};
 use crate::input::{ExportFormat, read_export};
@@ -87,21 +87,12 @@ fn format_for(out: &Path, explicit: Option<ExportFormat>) -> ExportFormat {
     })
 }
 
-/// Whether any secret field of `config` holds a plaintext password: then a file written from
-/// it gets mode 0600 (and a folder 0700), as README.md promises for plaintext exports.
-fn holds_plaintext(config: &Configuration) -> bool {
-    config
-        .secret_fields()
-        .iter()
-        .any(|f| SecretState::classify(config.secret_value(&f.location)) == SecretState::Plaintext)
-}
-
-/// The bundle's bytes, from the default registry's writer of `format`.
+/// The bundle's bytes in `format` (a bundle format: `export` and `convert` write a folder
+/// themselves).
 fn encode(export: &Export, format: ExportFormat) -> Result<Vec<u8>, Error> {
-    let writer = crate::default_registry()
-        .writer(crate::stages::format_name(format))
-        .ok_or_else(|| Error::new(ErrorKind::Usage, format!("no writer writes a {format}")))?;
-    writer.write(export).map_err(|e| Error::new(ErrorKind::Input, e.to_string()).caused_by(e))
+    format.write_bundle(export)?.ok_or_else(|| {
+        Error::new(ErrorKind::Usage, format!("a {format} is no single file to write"))
+    })
 }
 
 /// Parses `--sections` ids: every unknown id is named, with the valid ones.
@@ -157,57 +148,34 @@ pub fn export(
     }
     let mut opened = 0;
     let mut sealed = 0;
+    // What becomes of each secret field is the secrets crate's: sealed, omitted or opened.
+    let folder_error = |e: secrets::Error| {
+        let error = Error::from(e);
+        let message = format!("{}: {error}", target_dir.display());
+        Error::new(error.kind().clone(), message).caused_by(error)
+    };
     match options.passwords {
+        // Sealed means sealed: a plaintext password edited into cwd/ by hand is sealed with
+        // this folder's key (bound to its field, as an import seals it), never written out in
+        // clear under a header that says the passwords are sealed.
         PasswordsOut::Sealed => {
-            // Sealed means sealed: a plaintext password edited into cwd/ by hand is sealed
-            // with this folder's key (bound to its field, as an import seals it), never
-            // written out in clear under a header that says the passwords are sealed. And a
-            // value under one of the folder's retired keys (a rollback across a rotation) is
-            // sealed again under the current key, which the header names: every sealed value
-            // of the bundle opens with the key it names.
-            for field in config.secret_fields() {
-                let raw = config.secret_value(&field.location);
-                if let SecretState::Sealed { key_id: Some(id) } = SecretState::classify(raw)
-                    && target.retired_keys().iter().any(|k| k.id().as_str() == id)
-                    && let Ok(secret) = target.open_sealed(raw, field.binding().as_bytes())
-                    && let Ok(value) =
-                        target.key().seal(secret.expose(), field.binding().as_bytes())
-                {
-                    config.set_secret_value(&field.location, value);
-                    continue;
-                }
-                if SecretState::classify(raw) == SecretState::Plaintext {
-                    let value = target.key().seal(raw.as_bytes(), field.binding().as_bytes());
-                    let value = value.map_err(|e| {
-                        Error::new(
-                            ErrorKind::Io,
-                            format!(
-                                "{}: {}/{} {}: could not seal the password: {e}",
-                                target_dir.display(),
-                                field.section(),
-                                field.item_id,
-                                field.field
-                            ),
-                        )
-                    })?;
-                    config.set_secret_value(&field.location, value);
-                    sealed += 1;
-                }
-            }
+            // A value under one of the folder's retired keys (a rollback across a rotation) is
+            // sealed again under the current key, which the header names.
+            secrets::reseal_retired(
+                &mut config,
+                secrets::FolderKeys { current: target.key(), retired: target.retired_keys() },
+            )
+            .map_err(folder_error)?;
+            sealed = secrets::seal_plaintext(&mut config, target.key()).map_err(folder_error)?;
         }
         PasswordsOut::Omit => {
-            for field in config.secret_fields() {
-                config.set_secret_value(&field.location, "");
-            }
+            secrets::omit(&mut config);
         }
+        // The same opening as push's.
         PasswordsOut::Plain => {
-            // The same opening as push's, in the crate that owns secret fields.
             let revealed =
                 secrets::reveal_for_sending(&mut config, target.key(), target.retired_keys())
-                    .map_err(|e| {
-                        Error::new(ErrorKind::Crypto, format!("{}: {e}", target_dir.display()))
-                            .caused_by(e)
-                    })?;
+                    .map_err(folder_error)?;
             opened = revealed.opened;
         }
     }
@@ -313,11 +281,14 @@ pub fn convert(
                 .into_iter()
                 .map(|(rel, bytes)| (rel, zeroize::Zeroizing::new(bytes)))
                 .collect();
-        let (file_mode, dir_mode) =
-            if holds_plaintext(&export.configuration) { (0o600, 0o700) } else { (0o644, 0o755) };
+        let (file_mode, dir_mode) = if secrets::holds_plaintext(&export.configuration) {
+            (0o600, 0o700)
+        } else {
+            (0o644, 0o755)
+        };
         write_folder_atomic(out, &files, file_mode, dir_mode)?;
     } else {
-        let mode = if holds_plaintext(&export.configuration) { 0o600 } else { 0o644 };
+        let mode = if secrets::holds_plaintext(&export.configuration) { 0o600 } else { 0o644 };
         let bytes = zeroize::Zeroizing::new(encode(&export, format)?);
         write_file_atomic(out, &bytes, mode)?;
     }

@@ -101,9 +101,9 @@ impl Interaction for NonInteractive {
     }
 }
 
-/// How an import ended, when it ended as the import rules say rather than by an error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// How an import ended, when it ended as the import rules say rather than by an error (the
+/// command line gives each its status word and exit code, noted here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Written (exit 0).
     Imported,
@@ -116,17 +116,6 @@ pub enum Status {
     MissingPasswords,
     /// A partial import whose warning was not accepted (exit 4); nothing written.
     WarningNotAccepted,
-}
-
-impl Status {
-    /// The exit code of docs/cli.md.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Status::Imported | Status::Unchanged | Status::DryRun => 0,
-            Status::MissingPasswords => 3,
-            Status::WarningNotAccepted => 4,
-        }
-    }
 }
 
 /// Everything an import did or would do, for the CLI to render.

@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
 
+pub use remote::CertInfo;
+pub use store::{PushRecord, RemoteConfig};
+
 /// How long a request may take by default (`--timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -47,7 +50,7 @@ pub struct RemoteSettings {
 #[derive(Clone, Debug, Serialize)]
 pub struct RemoteSetReport {
     /// The remote now set.
-    pub remote: store::RemoteConfig,
+    pub remote: RemoteConfig,
     /// Whether a remote was set before.
     pub replaced: bool,
     /// Whether the record of the last push was kept (same URL).
@@ -58,9 +61,9 @@ pub struct RemoteSetReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct RemoteShow {
     /// The remote, if one is set.
-    pub remote: Option<store::RemoteConfig>,
+    pub remote: Option<RemoteConfig>,
     /// The last successful push.
-    pub last_push: Option<store::PushRecord>,
+    pub last_push: Option<PushRecord>,
     /// Whether a push was interrupted (the next one sends everything).
     pub interrupted: bool,
 }
@@ -153,7 +156,7 @@ fn parse_endpoints(items: &[String]) -> Result<BTreeMap<String, String>, Error> 
 }
 
 /// The endpoint of native file `rel` on this remote: `None` when mapped to `-`.
-fn endpoint_of(remote: &store::RemoteConfig, section: SectionId, rel: &str) -> Option<String> {
+fn endpoint_of(remote: &RemoteConfig, section: SectionId, rel: &str) -> Option<String> {
     let stem = default_endpoint(rel);
     let mapped = remote.endpoints.get(stem).or_else(|| remote.endpoints.get(section.as_str()));
     match mapped.map(String::as_str) {
@@ -199,7 +202,7 @@ pub fn remote_set(dir: &Path, settings: &RemoteSettings) -> Result<RemoteSetRepo
         }
     };
     let endpoints = parse_endpoints(&settings.endpoints)?;
-    let config = store::RemoteConfig {
+    let config = RemoteConfig {
         url: url.to_string(),
         user: user.to_owned(),
         pin_sha256: pin,
@@ -229,7 +232,7 @@ pub fn remote_unset(dir: &Path) -> Result<bool, Error> {
 }
 
 /// `remote fingerprint URL`: the server's certificate, trusting nothing, sending nothing.
-pub fn remote_fingerprint(url: &str, timeout: Duration) -> Result<remote::CertInfo, Error> {
+pub fn remote_fingerprint(url: &str, timeout: Duration) -> Result<CertInfo, Error> {
     let url = remote::Url::parse(url).map_err(url_error)?;
     remote::fingerprint(&url, timeout)
         .map_err(|e| Error::new(ErrorKind::Network, e.to_string()).caused_by(e))
@@ -282,9 +285,8 @@ impl AskPassword for NoAsking {
     }
 }
 
-/// How a push ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// How a push ended (the command line gives each its status word and exit code, noted here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushStatus {
     /// Every section planned was sent (exit 0).
     Pushed,
@@ -303,33 +305,6 @@ pub enum PushStatus {
     Restored,
     /// A failure midway, and some sections could not be put back (exit 7).
     Mixed,
-}
-
-impl PushStatus {
-    /// The `status` of the JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PushStatus::Pushed => "pushed",
-            PushStatus::UpToDate => "up-to-date",
-            PushStatus::DryRun => "dry-run",
-            PushStatus::MissingPasswords => "missing-passwords",
-            PushStatus::Refused => "refused",
-            PushStatus::Failed => "failed",
-            PushStatus::Restored => "restored",
-            PushStatus::Mixed => "mixed",
-        }
-    }
-
-    /// The exit code (docs/cli.md).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            PushStatus::Pushed | PushStatus::UpToDate | PushStatus::DryRun => 0,
-            PushStatus::MissingPasswords => 3,
-            PushStatus::Refused => 2,
-            PushStatus::Failed | PushStatus::Restored => 1,
-            PushStatus::Mixed => 7,
-        }
-    }
 }
 
 /// A native file against the last push.
@@ -586,7 +561,7 @@ fn no_remote(dir: &Path) -> Error {
 }
 
 /// The trust of a remote as recorded.
-fn trust_of(remote: &store::RemoteConfig) -> Result<remote::Trust, Error> {
+fn trust_of(remote: &RemoteConfig) -> Result<remote::Trust, Error> {
     match (&remote.pin_sha256, &remote.ca_file) {
         (Some(pin), _) => Ok(remote::Trust::Pin(remote::Pin::parse(pin).map_err(url_error)?)),
         (None, Some(ca)) => {
@@ -993,7 +968,7 @@ mod tests {
     #[test]
     fn endpoints_map_by_section_or_file_and_refuse_the_rest() {
         let m = parse_endpoints(&["session=cache2".into(), "clients_http=-".into()]).unwrap();
-        let remote = store::RemoteConfig {
+        let remote = RemoteConfig {
             url: String::new(),
             user: String::new(),
             pin_sha256: None,
@@ -1019,7 +994,7 @@ mod tests {
             "session=a\u{1b}",
         ] {
             let e = parse_endpoints(&[bad.to_owned()]).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), &ErrorKind::Usage, "{bad}");
             assert!(!e.to_string().contains('\u{1b}'));
         }
         assert!(parse_endpoints(&["transports=-".into()]).is_ok());

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crypto::{KEY_WRAP_SUITE, PublicKeyFile, ServerKey};
-use model::{Configuration, Header, Recipient, SealedTo, SecretState};
+use model::{Configuration, Header, Recipient, SealedTo};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
@@ -117,33 +117,15 @@ pub(crate) fn seal_to(
     recipients: &[PublicKeyFile],
 ) -> Result<usize, Error> {
     let data_key = crypto::generate_data_key().map_err(crypto_failure)?;
-    let mut sealed = 0;
-    for field in config.secret_fields() {
-        let raw = config.secret_value(&field.location);
-        let binding = field.binding();
-        let secret = match SecretState::classify(raw) {
-            SecretState::Sealed { .. } => {
-                target.open_sealed(raw, binding.as_bytes()).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Crypto,
-                        format!(
-                            "{}: section `{}`, item `{}`, field `{}` does not open: {e}; nothing \
-                             was written",
-                            target.dir().display(),
-                            field.section(),
-                            field.item_id,
-                            field.field
-                        ),
-                    )
-                })?
-            }
-            SecretState::Plaintext => crypto::Secret::copy_from(raw.as_bytes()),
-            _ => continue,
+    let keys = secrets::FolderKeys { current: target.key(), retired: target.retired_keys() };
+    let sealed = secrets::seal_under(config, keys, &data_key).map_err(|e| {
+        let kind = match e.kind() {
+            secrets::ErrorKind::Tampered => ErrorKind::Crypto,
+            _ => ErrorKind::Io,
         };
-        let value = data_key.seal(secret.expose(), binding.as_bytes()).map_err(crypto_failure)?;
-        config.set_secret_value(&field.location, value);
-        sealed += 1;
-    }
+        Error::new(kind, format!("{}: {e}; nothing was written", target.dir().display()))
+            .caused_by(e)
+    })?;
     // The wraps are not part of the authenticated bytes: placeholders first, then the wraps.
     let placeholder = |f: &PublicKeyFile| Recipient {
         key_id: f.public.id().as_str().to_owned(),

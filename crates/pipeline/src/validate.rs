@@ -49,28 +49,10 @@ pub fn validate(spec: &str) -> Result<Validation, Error> {
         problems.push(p.to_string());
     }
     let mut passwords = BTreeMap::new();
-    let keys = side.keys();
     for field in config.secret_fields() {
-        let raw = config.secret_value(&field.location);
-        let state = SecretState::classify(raw);
+        let state = SecretState::classify(config.secret_value(&field.location));
         *passwords.entry(state.label()).or_insert(0) += 1;
-        let place = format!("{}/{}: field {}", field.section(), field.item_id, field.field);
-        match state {
-            SecretState::Sealed { key_id: None } => problems.push(format!(
-                "{place}: the sealed value is malformed (not '{{aesgcm}} 1,<key id>,<hex>')"
-            )),
-            SecretState::Sealed { key_id: Some(id) } => {
-                if let Some(key) = keys.iter().find(|k| k.id().as_str() == id)
-                    && key.open(raw, field.binding().as_bytes()).is_err()
-                {
-                    problems.push(format!(
-                        "{place}: the sealed value does not open under this folder's key: it \
-                         was altered or is corrupt"
-                    ));
-                }
-            }
-            _ => {}
-        }
     }
+    problems.extend(secrets::sealed_problems(config, &side.keys()));
     Ok(Validation { side, problems, unchecked_templates, passwords })
 }

@@ -1,8 +1,13 @@
-//! The registry of stages: the one place where the pipeline finds its readers (by format), its
-//! bundle writers (by format) and its secret sources (by the scheme of `--secrets SPEC`).
+//! The registry of secret sources: the one place where the pipeline finds the source a
+//! `--secrets SPEC` names, by its scheme, built in or loaded from a plugin.
 //!
-//! [`Registry::builtin`] holds the built-in stages (the XML and JSON bundles, the server
-//! folder, the `env`, `file:`, `dir:` and `cmd:` sources) and the `plugin:` scheme, whose
+//! Secret sources are the only stage of an import that is found at run time: a site adds one
+//! without rebuilding jimsctl (a plugin, through the C ABI of `plugin-api`). Readers and
+//! writers of the export formats are not registered here: they are a closed, typed list in the
+//! pipeline (`pipeline::ExportFormat`), changed only with the code.
+//!
+//! [`Registry::builtin`] holds the built-in sources (`env`, `file:`, `dir:` and `cmd:`) and the
+//! `plugin:` scheme, whose
 //! sources are loaded from shared libraries found in the folders of `JIMSCTL_PLUGIN_PATH` and
 //! in `plugins/` beside the binary ([`default_plugin_dirs`]), when they are trusted: a folder
 //! given as a relative path, or a folder or library writable by its group or others, or owned
@@ -17,7 +22,6 @@
 //! registry is cheap to make.
 
 mod plugins;
-mod stages;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,7 +33,6 @@ pub use plugins::{
     LoadError, LoadErrorKind, PLUGIN_PATH_VAR, PluginInfo, PluginSource, default_plugin_dirs,
     find_libraries, host_abi,
 };
-pub use stages::{Input, JsonBundle, Reader, ServerFolder, StageError, Writer, XmlBundle};
 
 /// Builds the secret sources of one `--secrets` scheme.
 pub trait SourceFactory: Send + Sync {
@@ -71,10 +74,8 @@ impl SourceFactory for Builtin {
     }
 }
 
-/// The stages the pipeline chains, by name.
+/// The secret sources, by the scheme of their SPEC, and the plugin folders.
 pub struct Registry {
-    readers: Vec<Box<dyn Reader>>,
-    writers: Vec<Box<dyn Writer>>,
     sources: BTreeMap<String, Box<dyn SourceFactory>>,
     plugins: plugins::Plugins,
 }
@@ -82,8 +83,6 @@ pub struct Registry {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registry")
-            .field("readers", &self.readers.iter().map(|r| r.format()).collect::<Vec<_>>())
-            .field("writers", &self.writers.iter().map(|w| w.format()).collect::<Vec<_>>())
             .field("schemes", &self.schemes())
             .field("plugin_dirs", &self.plugins.dirs())
             .finish()
@@ -97,72 +96,29 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// A registry with no stage and no plugin folder.
+    /// A registry with no source and no plugin folder.
     pub fn empty() -> Registry {
-        Registry {
-            readers: Vec::new(),
-            writers: Vec::new(),
-            sources: BTreeMap::new(),
-            plugins: plugins::Plugins::new(Vec::new()),
-        }
+        Registry { sources: BTreeMap::new(), plugins: plugins::Plugins::new(Vec::new()) }
     }
 
-    /// The built-in stages, and plugins from [`default_plugin_dirs`].
+    /// The built-in sources, and plugins from [`default_plugin_dirs`].
     pub fn builtin() -> Registry {
         Registry::builtin_with_plugin_dirs(default_plugin_dirs())
     }
 
-    /// The built-in stages, and plugins from `dirs` (in search order).
+    /// The built-in sources, and plugins from `dirs` (in search order).
     pub fn builtin_with_plugin_dirs(dirs: Vec<PathBuf>) -> Registry {
         let mut r = Registry::empty();
         r.plugins = plugins::Plugins::new(dirs);
-        r.register_reader(Box::new(XmlBundle));
-        r.register_reader(Box::new(JsonBundle));
-        r.register_reader(Box::new(ServerFolder));
-        r.register_writer(Box::new(XmlBundle));
-        r.register_writer(Box::new(JsonBundle));
         for scheme in ["env", "file", "dir", "cmd"] {
             r.register_source(Box::new(Builtin(scheme)));
         }
         r
     }
 
-    /// Adds a reader; readers are asked in the order registered, and a later one of the same
-    /// format replaces the earlier.
-    pub fn register_reader(&mut self, reader: Box<dyn Reader>) {
-        self.readers.retain(|r| r.format() != reader.format());
-        self.readers.push(reader);
-    }
-
-    /// Adds a bundle writer; a later one of the same format replaces the earlier.
-    pub fn register_writer(&mut self, writer: Box<dyn Writer>) {
-        self.writers.retain(|w| w.format() != writer.format());
-        self.writers.push(writer);
-    }
-
     /// Adds (or replaces) the source factory of a scheme.
     pub fn register_source(&mut self, factory: Box<dyn SourceFactory>) {
         self.sources.insert(factory.scheme().to_owned(), factory);
-    }
-
-    /// The reader of `format`.
-    pub fn reader(&self, format: &str) -> Option<&dyn Reader> {
-        self.readers.iter().find(|r| r.format() == format).map(|r| &**r)
-    }
-
-    /// The first reader that recognises `input`.
-    pub fn reader_for(&self, input: &Input<'_>) -> Option<&dyn Reader> {
-        self.readers.iter().find(|r| r.recognises(input)).map(|r| &**r)
-    }
-
-    /// The formats readers are registered for, in order.
-    pub fn reader_formats(&self) -> Vec<&str> {
-        self.readers.iter().map(|r| r.format()).collect()
-    }
-
-    /// The writer of `format`.
-    pub fn writer(&self, format: &str) -> Option<&dyn Writer> {
-        self.writers.iter().find(|w| w.format() == format).map(|w| &**w)
     }
 
     /// The `--secrets` schemes known: the registered ones, `plugin` and `prompt`.
@@ -199,7 +155,7 @@ impl Registry {
             secrets::Spec::Prompt => Ok(None),
             other => Err(SourceError::config(
                 other.kind(),
-                format!("`{spec}` names a source that this registry has no stage for"),
+                format!("`{spec}` names a source that this registry has no factory for"),
             )
             .into()),
         }
@@ -224,8 +180,6 @@ mod tests {
     #[test]
     fn builtins_are_registered_by_name() {
         let r = Registry::builtin_with_plugin_dirs(Vec::new());
-        assert_eq!(r.reader_formats(), ["xml", "json", "folder"]);
-        assert!(r.writer("json").is_some() && r.writer("folder").is_none());
         assert_eq!(r.schemes(), ["cmd", "dir", "env", "file", "plugin", "prompt"]);
         let o = SourceOptions::default();
         assert_eq!(r.source("env", &o).unwrap().unwrap().kind(), "env");
@@ -254,7 +208,6 @@ mod tests {
     fn an_empty_registry_knows_no_builtin_source() {
         let r = Registry::empty();
         let e = r.source("env", &SourceOptions::default()).err().unwrap();
-        assert!(e.to_string().contains("no stage for"), "{e}");
-        assert!(r.reader_for(&Input::Folder(std::path::Path::new("."))).is_none());
+        assert!(e.to_string().contains("no factory for"), "{e}");
     }
 }

@@ -15,7 +15,11 @@
 //! 3. [`seal_resolved`] seals what was found into the configuration.
 //!
 //! For `push`, [`reveal_for_sending`] opens a managed folder's sealed passwords in memory for a
-//! live JIMS, which reads plaintext only.
+//! live JIMS, which reads plaintext only. Outside an import, [`seal_plaintext`] seals what an
+//! adopted folder or an export holds in clear, [`omit`] blanks every field, [`seal_under`]
+//! seals a folder's passwords under a bundle's data key (`export --to`) and
+//! [`holds_plaintext`] says whether a file written from a configuration must be private: this
+//! crate is the one owner of what a secret field holds.
 //!
 //! [`Table::to_json`] is the `passwords --format json` shape; [`skeleton`] writes a secrets
 //! file to fill in.
@@ -26,6 +30,7 @@
 mod chain;
 mod compare;
 mod error;
+mod fields;
 mod hash;
 mod prepare;
 mod reveal;
@@ -37,6 +42,9 @@ mod table;
 pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
 pub use compare::{align_equal_secrets, keep_equal_sealed_secrets};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
+pub use fields::{
+    FolderKeys, holds_plaintext, omit, reseal_retired, seal_plaintext, seal_under, sealed_problems,
+};
 pub use prepare::{Keys, Prepared, check_source_key, prepare, prepare_with};
 pub use reveal::{Revealed, reveal_for_sending};
 pub use skeleton::{SkeletonFormat, merge_skeleton, skeleton};

@@ -231,7 +231,7 @@ pub fn check_source_key(export: &Configuration, source_key: &ServerKey) -> Resul
 }
 
 /// `section `event_sources`, item `DC1`, field `password``.
-fn place(field: &SecretField) -> String {
+pub(crate) fn place(field: &SecretField) -> String {
     format!("section `{}`, item `{}`, field `{}`", field.section(), field.item_id, field.field)
 }
 
@@ -260,7 +260,12 @@ fn tampered(broken: Vec<String>) -> Error {
     )
 }
 
-fn seal(key: &ServerKey, plaintext: &[u8], field: &SecretField) -> Result<String, Error> {
+/// `plaintext` sealed under `key`, bound to `field`.
+pub(crate) fn seal(
+    key: &ServerKey,
+    plaintext: &[u8],
+    field: &SecretField,
+) -> Result<String, Error> {
     key.seal(plaintext, field.binding().as_bytes()).map_err(|e| {
         Error::new(
             ErrorKind::Internal,

@@ -11,6 +11,7 @@ use crypto::{Secret, ServerKey};
 use model::{Configuration, SecretState};
 
 use crate::error::{Error, ErrorKind};
+use crate::fields::FolderKeys;
 
 /// What [`reveal_for_sending`] did. `sent` holds every non-empty value now in the
 /// configuration, so that a server's answer can be shown with each of them replaced by `***`;
@@ -57,9 +58,7 @@ pub fn reveal_for_sending(
                 out.sent.push(Secret::copy_from(raw.as_bytes()));
             }
             SecretState::Sealed { key_id } => {
-                let key = key_id
-                    .and_then(|id| retired.iter().find(|k| k.id().as_str() == id))
-                    .unwrap_or(key);
+                let key = FolderKeys { current: key, retired }.for_id(key_id);
                 if let Some(id) = key_id.filter(|id| *id != key.id().as_str()) {
                     return Err(Error::new(
                         ErrorKind::Tampered,
@@ -98,21 +97,7 @@ pub fn reveal_for_sending(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::{Element, Section, SectionId};
-
-    fn config_with(values: &[&str]) -> Configuration {
-        let mut config = Configuration::new();
-        let mut probes = SectionId::PcProbes.empty_root();
-        for (i, v) in values.iter().enumerate() {
-            let mut item = Element::new("credential");
-            item.set_attr("id", format!("p{i}"));
-            item.set_attr("username", "svc");
-            item.set_attr("password", *v);
-            probes.children.push(item);
-        }
-        config.insert(Section::single(SectionId::PcProbes, probes));
-        config
-    }
+    use crate::fields::tests::config_with;
 
     #[test]
     fn sealed_values_open_plaintext_stays_and_machine_bound_is_reported() {

@@ -71,7 +71,7 @@ mod xml;
 use std::path::{Path, PathBuf};
 
 use crypto::{KeyId, ServerKey};
-use model::{Configuration, SecretState, Section, SectionFile, SectionId};
+use model::{Configuration, Section, SectionFile, SectionId};
 use serde::Serialize;
 
 pub use error::{Error, ErrorKind};
@@ -190,17 +190,11 @@ pub fn adopt(dir: &Path, server_id: Option<&str>) -> Result<InitReport, Error> {
     let found = live::parse(&cwd, &live, &[])?;
     let mut config = found.clone();
     fill_missing_files(&mut config);
-    let mut sealed = 0usize;
-    for field in config.secret_fields() {
-        let value = config.secret_value(&field.location);
-        if SecretState::classify(value) != SecretState::Plaintext {
-            continue;
-        }
-        let value =
-            key.seal(value.as_bytes(), field.binding().as_bytes()).map_err(target::crypto_error)?;
-        config.set_secret_value(&field.location, value);
-        sealed += 1;
-    }
+    // What a secret field holds is the secrets crate's to change.
+    let sealed = secrets::seal_plaintext(&mut config, &key).map_err(|e| {
+        Error::new(ErrorKind::Crypto, format!("could not seal the passwords found: {e}"))
+            .caused_by(e)
+    })?;
     let mut files = Vec::new();
     let mut sections = Vec::new();
     let mut counts = Counts::default();

@@ -308,6 +308,39 @@ fn sync_folder(place: &Place<'_>) -> Result<(), Error> {
     })
 }
 
+/// Makes the folder `path`, and every missing folder above it, for outputs to go in (the
+/// targets of `batch --exports`, the settings' folder, `man --out`). A folder that exists is
+/// fine; one inside a managed folder (links and `..` resolved) is refused, as every output
+/// there is.
+///
+/// # Errors
+/// [`ErrorKind::Output`] (exit 2) for a folder inside a managed folder; [`ErrorKind::Io`]
+/// naming the folder when it cannot be made.
+pub fn create_folder(path: &Path) -> Result<(), Error> {
+    // The nearest part of the path that exists, resolved, says where the folder would be.
+    let mut existing = path;
+    while !existing.as_os_str().is_empty() && fs::symlink_metadata(existing).is_err() {
+        existing = existing.parent().unwrap_or(Path::new(""));
+    }
+    let existing = if existing.as_os_str().is_empty() { Path::new(".") } else { existing };
+    if let Ok(real) = fs::canonicalize(existing)
+        && let Some(managed) = managed_ancestor(&real)?
+    {
+        return Err(refuse(
+            path,
+            format!(
+                "refusing to make {}: it is inside the managed server folder {}, which only \
+                 `jimsctl import` and `rollback` change; choose a folder outside it",
+                path.display(),
+                managed.display()
+            ),
+        ));
+    }
+    fs::create_dir_all(path).map_err(|e| {
+        Error::new(ErrorKind::Io, format!("cannot create {}: {e}", path.display())).at(path)
+    })
+}
+
 /// Writes `bytes` to `path` atomically and durably, with permission bits `mode` from the start
 /// (e.g. `0o600` for a file holding plaintext passwords): a reader, or the next run after a
 /// crash, sees the old file or the new one, never a part. See the module documentation for what

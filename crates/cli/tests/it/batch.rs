@@ -635,6 +635,23 @@ fn a_batch_replaces_a_damaged_file_that_import_stops_at() {
     assert_eq!(old, b"<templates><template id=");
 }
 
+/// The folder of targets that `--targets` makes is an output like any other: never inside a
+/// managed folder, where the batch would nest targets in another's tree.
+#[test]
+fn a_targets_folder_inside_a_managed_folder_is_refused_before_anything_is_made() {
+    let dir = tmp();
+    let exports = exports(dir.path(), &[("a.xml", "exports/full.xml")]);
+    let srv = dir.path().join("srv");
+    assert_eq!(run(&["server", "init", s(&srv)]).code, 0);
+    let targets = srv.join("cwd/targets");
+    let secrets = secrets_arg();
+    let r =
+        run(&["batch", "--exports", s(&exports), "--targets", s(&targets), "--secrets", &secrets]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("inside the managed server folder"), "{}", r.stderr);
+    assert!(!targets.exists(), "the targets folder was made");
+}
+
 #[test]
 fn the_progress_bar_moves_import_by_import_on_a_terminal() {
     // Eight slow imports in one group of commits (up to 64), one at a time, on a

@@ -32,6 +32,32 @@ fn man_pages_are_written_for_every_command() {
     assert!(import.contains("accept\\-warning"), "{import}");
 }
 
+/// Man pages are outputs like any other: never written into a managed folder, nor through a
+/// link that stands where a page goes.
+#[test]
+fn man_pages_are_refused_where_no_output_may_go() {
+    let dir = tmp();
+    let srv = dir.path().join("srv");
+    let r = run(&["server", "init", srv.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for inside in [srv.join("man"), srv.join("cwd/doc/man")] {
+        let r = run(&["man", "--out", inside.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("cannot write the man pages into"), "{}", r.stderr);
+        assert!(r.stderr.contains("inside the managed server folder"), "{}", r.stderr);
+        assert!(!inside.exists(), "{} was made", inside.display());
+    }
+    let out = dir.path().join("pages");
+    std::fs::create_dir(&out).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("jimsctl.1")).unwrap();
+    let r = run(&["man", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("jimsctl.1"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+}
+
 #[test]
 fn quiet_says_one_line_and_verbose_lists_every_item() {
     let dir = tmp();

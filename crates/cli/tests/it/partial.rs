@@ -259,7 +259,7 @@ fn a_dry_run_shows_its_plan_and_the_warning_even_with_passwords_missing() {
     let r = run(&["import", "exports/partial.xml", "--target", &target, "--dry-run"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stdout.starts_with("Dry run: importing exports/partial.xml"), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("Warning: {}", select::PARTIAL_WARNING)), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("Warning: {}", pipeline::PARTIAL_WARNING)), "{}", r.stdout);
     assert!(r.stdout.contains("user_directories  replaced"), "{}", r.stdout);
     assert!(r.stdout.contains("Add Missing Passwords"), "{}", r.stdout);
     assert!(!Path::new(&target).exists());
@@ -276,13 +276,13 @@ fn a_dry_run_shows_its_plan_and_the_warning_even_with_passwords_missing() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["status"], "missing-passwords");
-    assert_eq!(v["warning"], select::PARTIAL_WARNING);
+    assert_eq!(v["warning"], pipeline::PARTIAL_WARNING);
     assert!(v["plan"].is_object() || v["plan"].is_array(), "{v}");
     // An import that is not a dry run shows the warning only when it was not accepted.
     let r = run(&["import", "exports/partial.xml", "--target", &target, "--format", "json"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     let v = r.json();
-    assert_eq!(v["warning"], select::PARTIAL_WARNING);
+    assert_eq!(v["warning"], pipeline::PARTIAL_WARNING);
     // It still says what the import needs, and asked no source for it.
     assert_eq!(v["passwords"], serde_json::json!({"total": 7, "fixed": 0, "remaining": 7}));
     assert!(!Path::new(&target).exists());

@@ -1,21 +1,34 @@
-//! The pipeline's registry of stages: readers by format, bundle writers by format and secret
-//! sources by the scheme of `--secrets`, built in or loaded from plugins (see the `registry`
-//! crate). One registry serves the whole process, so every plugin library is loaded and every
-//! folder searched once.
+//! Secret sources by the SPEC of `--secrets`, built in or loaded from plugins, through the
+//! registry (the `registry` crate), and the plugins it found. One registry serves the whole
+//! process, so every plugin library is loaded and every folder searched once.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use registry::Registry;
 use secrets::{SecretSource, SourceOptions};
 
 use crate::error::Error;
-use crate::input::ExportFormat;
 
-/// The process's registry: the built-in stages, and plugins from the folders of
+pub use registry::{LoadError, LoadErrorKind, PLUGIN_PATH_VAR, PluginInfo, host_abi};
+
+/// The process's registry: the built-in sources, and plugins from the folders of
 /// `JIMSCTL_PLUGIN_PATH` and `plugins/` beside the binary (read once, at the first call).
-pub fn default_registry() -> &'static Registry {
+fn default_registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::builtin)
+}
+
+/// The plugin folders, in search order: those of `JIMSCTL_PLUGIN_PATH`, then `plugins/` beside
+/// the binary.
+pub fn plugin_dirs() -> &'static [PathBuf] {
+    default_registry().plugin_dirs()
+}
+
+/// Every library found in the plugin folders, loaded and checked (once per process), with its
+/// name, version and ABI, and why it is not usable, if it is not.
+pub fn plugins() -> Vec<PluginInfo> {
+    default_registry().plugins()
 }
 
 /// The secret source a `--secrets SPEC` names, through the default registry: `env`, `file:`,
@@ -60,38 +73,9 @@ pub fn deferred_source(
     Ok(Some(Box::new(secrets::Deferred::new(kind, opener))))
 }
 
-/// The registry's name of a format.
-pub(crate) fn format_name(format: ExportFormat) -> &'static str {
-    match format {
-        ExportFormat::Xml => "xml",
-        ExportFormat::Json => "json",
-        ExportFormat::Folder => "folder",
-    }
-}
-
-/// The format a registry name stands for.
-pub(crate) fn format_of(name: &str) -> Option<ExportFormat> {
-    match name {
-        "xml" => Some(ExportFormat::Xml),
-        "json" => Some(ExportFormat::Json),
-        "folder" => Some(ExportFormat::Folder),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_format_has_its_stages() {
-        let r = default_registry();
-        for f in [ExportFormat::Xml, ExportFormat::Json, ExportFormat::Folder] {
-            assert_eq!(format_of(format_name(f)), Some(f));
-            assert!(r.reader(format_name(f)).is_some(), "{f}");
-        }
-        assert!(r.writer("xml").is_some() && r.writer("json").is_some());
-    }
 
     #[test]
     fn deferred_sources_open_when_started() {
@@ -101,7 +85,8 @@ mod tests {
         let e = s.start().unwrap_err();
         assert!(e.to_string().contains("/no/such/secrets.toml"), "{e}");
         assert!(deferred_source("prompt", &o).unwrap().is_none());
-        assert_eq!(deferred_source("vault:x", &o).err().unwrap().exit_code(), 2);
+        let e = deferred_source("vault:x", &o).err().unwrap();
+        assert_eq!(e.kind(), &crate::ErrorKind::SourceConfig);
         assert_eq!(deferred_source("plugin:x", &o).unwrap().unwrap().kind(), "plugin:x");
     }
 
@@ -111,7 +96,7 @@ mod tests {
         assert_eq!(secret_source("env", &o).unwrap().unwrap().kind(), "env");
         assert!(secret_source("prompt", &o).unwrap().is_none());
         let e = secret_source("plugin:no-such-plugin", &o).err().unwrap();
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.kind(), &crate::ErrorKind::SourceConfig);
         assert!(e.to_string().contains("no plugin named `no-such-plugin`"), "{e}");
     }
 }
