@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use model::SectionId;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
-use quick_xml::{Reader, Writer};
+use quick_xml::{Reader, Writer, XmlVersion};
 use serde_json::Value;
 
 /// The folders of a target, made in this order (the target itself first).
@@ -96,8 +96,8 @@ fn from_xml(bytes: &[u8]) -> Result<Vec<(&'static str, Vec<u8>)>> {
             Event::Start(e) => {
                 depth += 1;
                 if current.is_none() {
-                    if depth == 2 && e.name().as_ref() == b"section" {
-                        let id = attr(e, b"id")?.context("a section without an id")?;
+                    if depth == 2 && e.name().as_ref() == "section" {
+                        let id = attr(e, "id")?.context("a section without an id")?;
                         section = Some(
                             SectionId::parse(&id)
                                 .with_context(|| format!("unknown section {id}"))?,
@@ -106,7 +106,7 @@ fn from_xml(bytes: &[u8]) -> Result<Vec<(&'static str, Vec<u8>)>> {
                             current = Some((native_path(section.unwrap(), None)?, document(), 2));
                         }
                     } else if depth == 3 && section == Some(SectionId::Transports) {
-                        let file = attr(e, b"file")?.context("an xports without a file")?;
+                        let file = attr(e, "file")?.context("an xports without a file")?;
                         let rel = native_path(SectionId::Transports, Some(&file))?;
                         current = Some((rel, document(), 3));
                         let mut root = BytesStart::new("xports");
@@ -150,11 +150,11 @@ fn from_xml(bytes: &[u8]) -> Result<Vec<(&'static str, Vec<u8>)>> {
     Ok(complete(out))
 }
 
-fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>> {
+fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>> {
     for a in e.attributes() {
         let a = a?;
         if a.key.as_ref() == name {
-            return Ok(Some(a.unescape_value()?.into_owned()));
+            return Ok(Some(a.normalized_value(XmlVersion::Implicit1_0)?.into_owned()));
         }
     }
     Ok(None)

@@ -40,28 +40,11 @@
 //! - The name of a section's root element is not written: it is the section's
 //!   [`model::SectionId::root_name`] when read back.
 
-mod error;
 mod read;
 mod shape;
 mod write;
 
-pub use error::{Error, ErrorKind};
+pub use model::read::{Error, ErrorKind};
+pub use model::read::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_VALUE_BYTES};
 pub use read::read_bundle;
 pub use write::write_bundle;
-
-/// The largest input [`read_bundle`] accepts: 256 MiB. A bigger file is refused with
-/// [`ErrorKind::TooLarge`] before it is parsed. A full JIMS configuration at the product's
-/// limits is a few megabytes.
-pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
-
-/// The deepest nesting of JSON objects and arrays [`read_bundle`] accepts: 64 levels, the
-/// top-level object counting as one. Deeper input is refused with [`ErrorKind::TooDeep`].
-pub const MAX_DEPTH: usize = 64;
-
-/// The most attributes one element may have: more is refused with [`ErrorKind::TooBig`] (as
-/// in the XML reader).
-pub const MAX_ATTRIBUTES: usize = 1024;
-
-/// The longest string value [`read_bundle`] accepts, in bytes: 1 MiB. Longer is refused with
-/// [`ErrorKind::TooBig`] (as in the XML reader).
-pub const MAX_VALUE_BYTES: usize = 1024 * 1024;

@@ -20,9 +20,6 @@ pub(crate) const TOP_MEMBER: &str = "jims_export";
 pub(crate) const PASSWORD: &str = "password";
 /// The attribute of a `<password>` element that holds the secret.
 pub(crate) const FSW_ATTRIBUTE: &str = "fswSpi1";
-/// The folder of the `transports` native files, left out of the JSON member names.
-const TRANSPORT_FOLDER: &str = "config/";
-
 /// Where an element sits, as far as the password shortcut cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ctx {
@@ -226,23 +223,6 @@ pub(crate) fn looks_like_root_fallback(config: &Element) -> bool {
         && matches!(config.children.as_slice(), [only] if only.name == ROOT_MEMBER)
 }
 
-/// The JSON member name of a `transports` native file: its file name.
-pub(crate) fn transport_key(path: &str) -> &str {
-    path.strip_prefix(TRANSPORT_FOLDER).unwrap_or(path)
-}
-
-/// The native file of the `transports` member `key`, if it names one.
-pub(crate) fn transport_path(key: &str) -> Option<&'static str> {
-    SectionId::Transports.native_files().iter().copied().find(|p| transport_key(p) == key)
-}
-
-/// The valid `transports` member names, for messages.
-pub(crate) fn transport_keys() -> String {
-    let keys: Vec<&str> =
-        SectionId::Transports.native_files().iter().map(|p| transport_key(p)).collect();
-    keys.join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,13 +282,5 @@ mod tests {
         assert_eq!(plain_session_config(&with_config), None);
         let config = Element::new("config").with_attr("a", "1");
         assert_eq!(plain_session_config(&cache.with_child(config.clone())), Some(&config));
-    }
-
-    #[test]
-    fn transport_names() {
-        assert_eq!(transport_key("config/clients_http.xml"), "clients_http.xml");
-        assert_eq!(transport_path("clients_https.xml"), Some("config/clients_https.xml"));
-        assert_eq!(transport_path("config/clients_https.xml"), None);
-        assert_eq!(transport_keys(), "clients_https.xml, clients_http.xml");
     }
 }

@@ -4,7 +4,7 @@
 use model::name::check_xml_name;
 use model::{Attribute, Element, Export, Section, SectionId};
 
-use crate::error::{Error, ErrorKind};
+use crate::{Error, ErrorKind};
 
 use crate::shape::{
     self, CHILDREN_MEMBER, CREDENTIALS_MEMBER, Ctx, ROOT_MEMBER, SECTIONS_MEMBER, Shape,
@@ -218,7 +218,11 @@ impl Writer {
                 self.out.push(b'{');
                 let mut first = true;
                 for file in &section.files {
-                    self.member(&mut first, level + 1, shape::transport_key(file.path));
+                    self.member(
+                        &mut first,
+                        level + 1,
+                        model::read::sections::transports_file_name(file.path),
+                    );
                     self.list_value(id, &file.root, level + 1);
                 }
                 self.close(b'}', level, first);

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::error::{ErrorKind, Fail};
+use model::read::{ErrorKind, Refusal};
 
 /// Where a value being decoded comes from, for error messages.
 #[derive(Copy, Clone, Debug)]
@@ -51,7 +51,7 @@ pub(crate) fn unescape<'a>(
     raw: &'a str,
     offset: usize,
     place: Place<'_>,
-) -> Result<Cow<'a, str>, Fail> {
+) -> Result<Cow<'a, str>, Refusal> {
     let bytes = raw.as_bytes();
     // One pass finds the first '&' (or, in an attribute value, a '<', which is refused).
     let attribute = matches!(place, Place::Attribute { .. });
@@ -63,7 +63,7 @@ pub(crate) fn unescape<'a>(
         return Ok(Cow::Borrowed(raw));
     };
     if attribute && let Some(p) = bytes[first..].iter().position(|&b| b == b'<') {
-        return Err(Fail::new(
+        return Err(Refusal::new(
             ErrorKind::Syntax,
             offset + first + p,
             format!("{} holds a raw '<'; write it as &lt;", place.describe()),
@@ -81,7 +81,7 @@ pub(crate) fn unescape<'a>(
         push_literal(&mut out, &raw[rest_start..amp], spaces);
         let after = &raw[amp + 1..];
         let Some(semi) = after.bytes().take(40).position(|b| b == b';') else {
-            return Err(Fail::new(
+            return Err(Refusal::new(
                 ErrorKind::Entity,
                 offset + amp,
                 format!(
@@ -105,7 +105,7 @@ pub(crate) fn unescape<'a>(
                     } else {
                         format!("the character reference &{name};")
                     };
-                    Fail::new(
+                    Refusal::new(
                         ErrorKind::Entity,
                         offset + amp,
                         format!("{what} in {} is not a valid character", place.describe()),
@@ -117,7 +117,7 @@ pub(crate) fn unescape<'a>(
                     } else {
                         format!("the unknown entity reference &{name};")
                     };
-                    return Err(Fail::new(
+                    return Err(Refusal::new(
                         ErrorKind::Entity,
                         offset + amp,
                         format!("{} holds {what}: {ACCEPTED}", place.describe()),
@@ -282,24 +282,24 @@ mod tests {
     #[test]
     fn refuses_unknown_and_broken_references() {
         let e = unescape("ab&nbsp;", 10, ATTR).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Entity);
+        assert_eq!(*e.error.kind(), ErrorKind::Entity);
         assert_eq!(e.offset, 12);
-        assert!(e.message.contains("&nbsp;"), "{}", e.message);
+        assert!(e.error.message().contains("&nbsp;"), "{}", e.error.message());
         for bad in ["&#0;", "&#xD800;", "&#;", "&#x;", "&#12a;", "&#99999999999;"] {
             let e = unescape(bad, 0, ATTR).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::Entity, "{bad}");
+            assert_eq!(*e.error.kind(), ErrorKind::Entity, "{bad}");
         }
         let e = unescape("a & b", 0, ATTR).unwrap_err();
         assert_eq!(e.offset, 2);
-        assert!(e.message.contains("&amp;"));
+        assert!(e.error.message().contains("&amp;"));
     }
 
     #[test]
     fn secret_values_are_not_quoted() {
         let e = unescape("hunter&two;", 0, SECRET).unwrap_err();
-        assert!(!e.message.contains("two"), "{}", e.message);
+        assert!(!e.error.message().contains("two"), "{}", e.error.message());
         let e = unescape("x&#99999999;", 0, SECRET).unwrap_err();
-        assert!(!e.message.contains("9999"), "{}", e.message);
+        assert!(!e.error.message().contains("9999"), "{}", e.error.message());
     }
 
     #[test]

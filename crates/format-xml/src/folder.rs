@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 
 use model::{Configuration, Export, Header, Section, SectionId};
 
-use crate::MAX_INPUT_BYTES;
-use crate::error::{Error, ErrorKind};
 use crate::read::read_native_file;
 use crate::write::write_native_file;
+use crate::{Error, ErrorKind, MAX_INPUT_BYTES};
 
 /// The working folder inside a server folder.
 pub const CWD: &str = "cwd";
@@ -74,7 +73,7 @@ pub fn folder_files(config: &Configuration) -> Result<Vec<(PathBuf, Vec<u8>)>, E
 
 /// The `cwd` folder of `dir`: `dir/cwd` when it exists, else `dir` itself.
 fn cwd_of(dir: &Path) -> Result<PathBuf, Error> {
-    let meta = fs::metadata(dir).map_err(|e| Error::io(dir, "cannot read the folder", e))?;
+    let meta = fs::metadata(dir).map_err(|e| io_error(dir, "cannot read the folder", e))?;
     if !meta.is_dir() {
         return Err(Error::new(
             ErrorKind::NoConfiguration,
@@ -96,30 +95,23 @@ fn read_limited(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     let file = match fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, "cannot open the file", e)),
+        Err(e) => return Err(io_error(path, "cannot open the file", e)),
     };
-    let len = file.metadata().map_err(|e| Error::io(path, "cannot read the file", e))?.len();
-    let too_large = || {
-        Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the file is larger than the {} MiB this reader accepts",
-                MAX_INPUT_BYTES >> 20
-            ),
-        )
-        .with_path(path)
-    };
-    if len > MAX_INPUT_BYTES as u64 {
-        return Err(too_large());
-    }
+    let len = file.metadata().map_err(|e| io_error(path, "cannot read the file", e))?.len();
+    model::read::check_size(len).map_err(|e| e.with_path(path))?;
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(MAX_INPUT_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, "cannot read the file", e))?;
+        .map_err(|e| io_error(path, "cannot read the file", e))?;
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(too_large());
+        return Err(model::read::too_large(None).with_path(path));
     }
     Ok(Some(bytes))
+}
+
+/// An error reading `path`, saying `what` failed and why, caused by `source`.
+fn io_error(path: &Path, what: &str, source: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{what}: {source}")).with_path(path).caused_by(source)
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@
 //!
 //! Untrusted input is bounded: at most [`MAX_INPUT_BYTES`] bytes, at most [`MAX_DEPTH`] levels
 //! of elements, at most [`MAX_ATTRIBUTES`] attributes on an element, values and text of at most
-//! [`MAX_VALUE_BYTES`] bytes, UTF-8 only, no DOCTYPE (so no entity expansion), no NUL or control bytes. The
-//! reader never panics and never recurses on the input's depth. Errors carry the 1-based line
-//! and column (in characters) of the problem, and never quote a secret value.
+//! [`MAX_VALUE_BYTES`] bytes, UTF-8 only, no DOCTYPE (so no entity expansion), no NUL or control
+//! bytes. The reader never panics and never recurses on the input's depth. The bounds, the
+//! header and section rules and the [`Error`] type are [`model::read`]'s, the same as the JSON
+//! reader's: errors carry the 1-based line and column (in characters) of the problem, and never
+//! quote a secret value.
 //!
 //! ```
 //! let bundle = br#"<?xml version="1.0" encoding="UTF-8"?>
@@ -31,29 +33,12 @@
 //! assert_eq!(format_xml::write_bundle(&export).unwrap(), bundle);
 //! ```
 
-mod error;
 mod escape;
 pub mod folder;
 mod read;
 mod write;
 
-pub use error::{Error, ErrorKind};
+pub use model::read::{Error, ErrorKind};
+pub use model::read::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_VALUE_BYTES};
 pub use read::{read_bundle, read_native_file};
 pub use write::{write_bundle, write_native_file};
-
-/// The largest input the readers accept: 256 MiB. A real JIMS configuration is a few hundred
-/// kilobytes at most; anything larger is refused before it is parsed, so that a hostile or
-/// mistaken input cannot exhaust memory.
-pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
-
-/// The deepest nesting of elements the readers accept, counting the root element as level 1
-/// (in a bundle, `<jims_export>` is level 1 and a section's root level 3).
-pub const MAX_DEPTH: usize = 64;
-
-/// The most attributes one element may carry. A JIMS element has a few dozen at most; a
-/// hostile input with millions is refused before they are stored.
-pub const MAX_ATTRIBUTES: usize = 1024;
-
-/// The longest attribute value, as written in the input, and the longest text of one element:
-/// 1 MiB. The largest JIMS values (descriptions, certificate hashes) are far shorter.
-pub const MAX_VALUE_BYTES: usize = 1024 * 1024;

@@ -10,9 +10,10 @@
 use model::name::check_xml_name;
 use model::{Element, Export, SectionFile, SectionId};
 
-use crate::error::{Error, ErrorKind};
 use crate::escape::{escape_attribute, escape_text, escaped_attribute_len, escaped_text_len};
-use crate::read::{BUNDLE_ROOT, FILE_ATTR, SECTION, file_name};
+use crate::read::{BUNDLE_ROOT, FILE_ATTR, SECTION};
+use crate::{Error, ErrorKind};
+use model::read::sections::transports_file_name;
 
 const DECLARATION: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 const SPACES: &[u8; 64] = b"                                                                ";
@@ -195,7 +196,12 @@ fn emit_bundle(out: &mut impl Sink, export: &Export) {
         out.raw(b">\n");
         for file in &section.files {
             if section.id == SectionId::Transports {
-                write_element(out, &file.root, 2, Some((FILE_ATTR, file_name(file.path))));
+                write_element(
+                    out,
+                    &file.root,
+                    2,
+                    Some((FILE_ATTR, transports_file_name(file.path))),
+                );
             } else {
                 write_element(out, &file.root, 2, None);
             }

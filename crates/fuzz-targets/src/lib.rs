@@ -5,7 +5,9 @@
 //! stable Rust.
 //!
 //! Each function panics only when an invariant breaks; a parser refusing the input is fine:
-//! - the parsers never panic, and their errors render (`Display`) without panicking;
+//! - the parsers never panic, and their errors render (`Display`) without panicking; a
+//!   reader's error that has a position is on a line of the input, at a column (in characters)
+//!   within that line;
 //! - what a reader accepts, its writer writes and the reader reads back to the same value
 //!   (the formats are lossless), and so does the other format's writer and reader: in
 //!   particular whatever the JSON reader accepts, the XML writer's output reads back equal, so
@@ -42,7 +44,7 @@ pub fn xml_bundle(data: &[u8]) {
             assert!(again == written, "writing the XML read back gives other bytes");
             json_round_trip(&export, "XML");
         }
-        Err(e) => render(&e),
+        Err(e) => render_placed(&e, data),
     }
 }
 
@@ -56,7 +58,7 @@ pub fn json_bundle(data: &[u8]) {
             assert!(again == written, "writing the JSON read back gives other bytes");
             xml_round_trip(&export, "JSON");
         }
-        Err(e) => render(&e),
+        Err(e) => render_placed(&e, data),
     }
 }
 
@@ -148,7 +150,7 @@ pub fn native_file(data: &[u8]) {
             });
             assert!(back == file, "{path} changed in a write and read");
         }
-        Err(e) => render(&e),
+        Err(e) => render_placed(&e, bytes),
     }
 }
 
@@ -264,6 +266,29 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 }
 
 /// Renders an error, as the CLI would.
+/// A reader's error renders, and its position, when it has one, lies in `input`: a line the
+/// input has, and a column (counted in characters, as both readers count it) at most one past
+/// the end of that line.
+fn render_placed(e: &model::read::Error, input: &[u8]) {
+    render(e);
+    let Some(line) = e.line() else { return };
+    let Some(text) =
+        usize::try_from(line - 1).ok().and_then(|i| input.split(|&b| b == b'\n').nth(i))
+    else {
+        panic!("an error on line {line}, past the input's last line: {e}");
+    };
+    let text =
+        if line == 1 { text.strip_prefix(model::read::UTF8_BOM).unwrap_or(text) } else { text };
+    let chars = text.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+    if let Some(column) = e.column() {
+        assert!(
+            (1..=chars + 1).contains(&column),
+            "an error at column {column} of a line of {chars} characters: {e}"
+        );
+    }
+}
+
+/// An error renders without panicking.
 fn render(e: &dyn std::fmt::Display) {
     let _ = e.to_string();
 }
@@ -298,6 +323,24 @@ mod tests {
             }
             assert!(!name.is_empty());
         }
+    }
+
+    #[test]
+    fn an_error_placed_outside_its_input_is_caught() {
+        use model::read::{Error, ErrorKind};
+        let at = |line, column| Error::new(ErrorKind::Syntax, "x").at(line, column);
+        let placed = |e: Error, input: &'static [u8]| {
+            let check = std::panic::AssertUnwindSafe(move || render_placed(&e, input));
+            std::panic::catch_unwind(check).is_ok()
+        };
+        assert!(placed(at(1, 6), b"short"));
+        assert!(!placed(at(1, 7), b"short"));
+        assert!(placed(at(2, 1), b"a\n"));
+        assert!(!placed(at(3, 1), b"a\n"));
+        // Columns count characters, and a byte order mark is none.
+        assert!(placed(at(1, 3), "\u{feff}é€".as_bytes()));
+        assert!(!placed(at(1, 4), "\u{feff}é€".as_bytes()));
+        assert!(placed(Error::new(ErrorKind::TooLarge, "x"), b""));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! keeps the root element of its native file(s) as a generic, order-preserving [`Element`] tree,
 //! so that every attribute and child element, known or not, survives a read, merge and write.
 //! Typed access to the fields this project understands sits on top of that tree
-//! ([`items`], [`secret`]), and [`validate()`] checks the import rules.
+//! ([`items`], [`secret`]), and [`validate()`] checks the import rules. [`read`] holds what
+//! every reader of an export applies whatever its format: its error type, the bounds on
+//! untrusted input, and the rules of a bundle's header and sections.
 //!
 //! Architecture invariant: this crate does no I/O, knows no file format and no key. It is the
 //! vocabulary every other crate speaks.
@@ -15,6 +17,7 @@ pub mod items;
 pub mod location;
 pub mod misplaced;
 pub mod name;
+pub mod read;
 pub mod sealed_to;
 pub mod secret;
 pub mod section;

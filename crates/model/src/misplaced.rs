@@ -197,116 +197,146 @@ fn mentions_password(root: &Element) -> bool {
     false
 }
 
-/// One element waiting to be looked at.
-struct Visit<'a> {
+/// An element being walked: its role, its item, its first `<password>` child, and the next of
+/// its children to walk into.
+struct Frame<'a> {
     element: &'a Element,
     role: Role,
-    /// Child indices from the root.
-    path: Vec<usize>,
-    /// Element names from the root.
-    names: Vec<&'a str>,
     item: Option<&'a str>,
+    /// The index of its first child named `password`, if any.
+    first_password: Option<usize>,
+    next: usize,
 }
 
-fn walk<'a>(
+/// What a walk shares: the section, the file, and the path and names of the element being
+/// looked at (the root's name first), which a report copies. Nothing else is allocated per
+/// element.
+struct Walk<'a, 'o> {
     section: SectionId,
-    specs: &[HolderSpec],
+    specs: &'static [HolderSpec],
     file: usize,
-    root: &'a Element,
-    out: &mut Vec<Misplaced>,
-) {
-    let item_name = section.item_name();
-    let item_holds = specs.iter().any(|s| s.names.is_empty());
-    let mut stack = vec![Visit {
-        element: root,
-        role: Role::Root,
-        path: Vec::new(),
-        names: vec![root.name.as_str()],
-        item: None,
-    }];
-    while let Some(v) = stack.pop() {
-        let e = v.element;
-        let report = |kind: MisplacedKind, path: &[usize], names: &[&str]| Misplaced {
-            section,
-            file,
-            path: path.to_vec(),
+    path: Vec<usize>,
+    names: Vec<&'a str>,
+    out: &'o mut Vec<Misplaced>,
+}
+
+impl<'a> Walk<'a, '_> {
+    /// Reports a problem of the element at `path` (the current one, or its child `child`),
+    /// named by `names`.
+    fn report(
+        &mut self,
+        kind: MisplacedKind,
+        child: Option<usize>,
+        names: &[&str],
+        item: Option<&str>,
+    ) {
+        let mut path = Vec::with_capacity(self.path.len() + 1);
+        path.extend_from_slice(&self.path);
+        path.extend(child);
+        self.out.push(Misplaced {
+            section: self.section,
+            file: self.file,
+            path,
             names: names.iter().map(|n| (*n).to_owned()).collect(),
-            item: v.item.map(str::to_owned),
+            item: item.map(str::to_owned),
             kind,
-        };
-        let password_children = e.children.iter().filter(|c| c.name == SECRET_ELEMENT_NAME).count();
-        let mut found = Vec::new();
+        });
+    }
+
+    /// Looks at `e` (at the current path), reporting its own attributes, its text and its
+    /// `<password>` children, and returns its frame.
+    fn look_at(&mut self, e: &'a Element, role: Role, item: Option<&'a str>) -> Frame<'a> {
+        let first_password = e.children.iter().position(|c| c.name == SECRET_ELEMENT_NAME);
+        let names = std::mem::take(&mut self.names);
         for a in &e.attributes {
             let kind = match a.name.as_str() {
-                PASSWORD_ATTRIBUTE if v.role.holds_password() && password_children > 0 => {
+                PASSWORD_ATTRIBUTE if role.holds_password() && first_password.is_some() => {
                     MisplacedKind::AttributeAndElement
                 }
-                PASSWORD_ATTRIBUTE if v.role.holds_password() || v.role == Role::Reported => {
-                    continue;
-                }
+                PASSWORD_ATTRIBUTE if role.holds_password() || role == Role::Reported => continue,
                 PASSWORD_ATTRIBUTE => MisplacedKind::PasswordAttribute,
-                SECRET_VALUE_ATTRIBUTE if matches!(v.role, Role::Field | Role::Reported) => {
-                    continue;
-                }
+                SECRET_VALUE_ATTRIBUTE if matches!(role, Role::Field | Role::Reported) => continue,
                 SECRET_VALUE_ATTRIBUTE => MisplacedKind::FswAttribute,
                 _ => continue,
             };
-            found.push(report(kind, &v.path, &v.names));
+            self.report(kind, None, &names, item);
         }
-        if v.role == Role::Field {
+        if role == Role::Field {
             if e.attr(SECRET_VALUE_ATTRIBUTE).is_some() && e.text.is_some() {
-                found.push(report(MisplacedKind::TwoValues, &v.path, &v.names));
+                self.report(MisplacedKind::TwoValues, None, &names, item);
             }
             if !e.children.is_empty() {
-                found.push(report(MisplacedKind::NestedInPassword, &v.path, &v.names));
+                self.report(MisplacedKind::NestedInPassword, None, &names, item);
             }
         }
-        out.append(&mut found);
-        // Children are pushed in reverse, so that they are looked at in document order.
-        let mut seen_password = false;
-        let mut children: Vec<Visit<'a>> = Vec::with_capacity(e.children.len());
-        for (i, c) in e.children.iter().enumerate() {
-            let mut path = v.path.clone();
-            path.push(i);
-            let mut names = v.names.clone();
-            names.push(c.name.as_str());
-            let (role, item) = match v.role {
-                Role::Root if c.name == item_name => {
-                    (Role::Item { holder: item_holds }, c.attr("id"))
+        // Its `<password>` children other than its field, before anything below it: a second
+        // one is named by its holder, a stray one by its own place.
+        if let Some(first) = first_password {
+            for (i, c) in e.children.iter().enumerate().skip(first) {
+                if c.name != SECRET_ELEMENT_NAME || (i == first && role.holds_password()) {
+                    continue;
                 }
-                Role::Item { .. } if specs.iter().any(|s| s.names.contains(&c.name.as_str())) => {
-                    (Role::Holder, v.item)
-                }
-                _ => (Role::Other, v.item),
-            };
-            let role = if c.name == SECRET_ELEMENT_NAME {
-                let first = !seen_password;
-                seen_password = true;
-                if v.role.holds_password() && first {
-                    Role::Field
+                if role.holds_password() {
+                    self.report(MisplacedKind::SecondElement, Some(i), &names, item);
                 } else {
-                    // A second one is named by its holder; a stray one by its own place.
-                    let (kind, shown) = if v.role.holds_password() {
-                        (MisplacedKind::SecondElement, &v.names)
-                    } else {
-                        (MisplacedKind::PasswordElement, &names)
-                    };
-                    out.push(Misplaced {
-                        section,
-                        file,
-                        path: path.clone(),
-                        names: shown.iter().map(|n| (*n).to_owned()).collect(),
-                        item: item.map(str::to_owned),
-                        kind,
-                    });
-                    Role::Reported
+                    let mut shown = names.clone();
+                    shown.push(&c.name);
+                    self.report(MisplacedKind::PasswordElement, Some(i), &shown, item);
                 }
-            } else {
-                role
-            };
-            children.push(Visit { element: c, role, path, names, item });
+            }
         }
-        stack.extend(children.into_iter().rev());
+        self.names = names;
+        Frame { element: e, role, item, first_password, next: 0 }
+    }
+
+    /// The role and item of child `i` of the element of `parent`.
+    fn child_role(&self, parent: &Frame<'a>, i: usize, c: &'a Element) -> (Role, Option<&'a str>) {
+        if c.name == SECRET_ELEMENT_NAME {
+            let field = parent.role.holds_password() && parent.first_password == Some(i);
+            return (if field { Role::Field } else { Role::Reported }, parent.item);
+        }
+        match parent.role {
+            Role::Root if c.name == self.section.item_name() => {
+                let holder = self.specs.iter().any(|s| s.names.is_empty());
+                (Role::Item { holder }, c.attr("id"))
+            }
+            Role::Item { .. } if self.specs.iter().any(|s| s.names.contains(&c.name.as_str())) => {
+                (Role::Holder, parent.item)
+            }
+            _ => (Role::Other, parent.item),
+        }
+    }
+}
+
+/// Reports every misplaced password of the file `file` whose root is `root`, in document order:
+/// an element's own attributes and `<password>` children before anything below it. Depth
+/// first with a stack of frames: the depth of the input never reaches the call stack.
+fn walk(
+    section: SectionId,
+    specs: &'static [HolderSpec],
+    file: usize,
+    root: &Element,
+    out: &mut Vec<Misplaced>,
+) {
+    let mut walk =
+        Walk { section, specs, file, path: Vec::new(), names: vec![root.name.as_str()], out };
+    let mut stack = vec![walk.look_at(root, Role::Root, None)];
+    while let Some(top) = stack.last_mut() {
+        let Some(c) = top.element.children.get(top.next) else {
+            stack.pop();
+            if !stack.is_empty() {
+                walk.path.pop();
+                walk.names.pop();
+            }
+            continue;
+        };
+        let i = top.next;
+        top.next += 1;
+        let (role, item) = walk.child_role(top, i, c);
+        walk.path.push(i);
+        walk.names.push(&c.name);
+        let frame = walk.look_at(c, role, item);
+        stack.push(frame);
     }
 }
 
@@ -382,6 +412,41 @@ mod tests {
              element where no password belongs (a password belongs in the oAuth or webapi of an \
              SRX); jimsctl would store it unsealed, so it refuses it: remove it or move it there"
         );
+    }
+
+    #[test]
+    fn an_element_s_own_password_children_come_before_what_its_children_hold() {
+        use MisplacedKind::*;
+        // <SRX> is looked at before anything below it: its stray <password> children are
+        // named before the stray ones deeper in its first child, and each element's
+        // attributes before its children's.
+        let s = srx(vec![
+            Element::new("deep")
+                .with_attr("password", "a")
+                .with_child(Element::new("deeper").with_child(pw("b")))
+                .with_child(pw("c")),
+            pw("d"),
+            Element::new("oAuth")
+                .with_child(pw("e"))
+                .with_child(Element::new("x").with_attr("fswSpi1", "f")),
+            pw("g"),
+        ]);
+        assert_eq!(
+            kinds(&s),
+            [
+                (PasswordElement, vec![0, 1]),
+                (PasswordElement, vec![0, 3]),
+                (PasswordAttribute, vec![0, 0]),
+                (PasswordElement, vec![0, 0, 1]),
+                (PasswordElement, vec![0, 0, 0, 0]),
+                (FswAttribute, vec![0, 2, 1]),
+            ]
+        );
+        let found = misplaced_secrets(&s);
+        assert_eq!(found[0].names, ["SRXes", "SRX", "password"]);
+        assert_eq!(found[4].names, ["SRXes", "SRX", "deep", "deeper", "password"]);
+        assert_eq!(found[5].names, ["SRXes", "SRX", "oAuth", "x"]);
+        assert!(found.iter().all(|m| m.item.as_deref() == Some("SRX1") && m.file == 0));
     }
 
     #[test]

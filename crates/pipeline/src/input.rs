@@ -15,8 +15,9 @@ use model::Export;
 
 use crate::error::{Error, ErrorKind};
 
-/// The largest export file read, in bytes (256 MiB): larger files are refused before reading.
-pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest export file read, in bytes: the readers' limit ([`model::read::MAX_INPUT_BYTES`],
+/// 256 MiB). Larger files are refused before reading.
+pub const MAX_EXPORT_BYTES: u64 = model::read::MAX_INPUT_BYTES as u64;
 
 /// The kind of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -126,11 +127,7 @@ pub fn read_export(path: &Path) -> Result<(Export, ExportFormat), Error> {
     if meta.len() > MAX_EXPORT_BYTES {
         return Err(Error::new(
             ErrorKind::Input,
-            format!(
-                "{shown}: the file is {} bytes, more than the {MAX_EXPORT_BYTES} bytes allowed: exports larger than {} MiB are refused",
-                meta.len(),
-                MAX_EXPORT_BYTES / (1024 * 1024)
-            ),
+            format!("{shown}: {}", model::read::too_large(Some(meta.len())).message()),
         )
         .with_path(path));
     }
@@ -152,7 +149,7 @@ fn read_bounded(path: &Path, len: u64) -> Result<crypto::SecretBytes, Error> {
     let too_large = || {
         Error::new(
             ErrorKind::Input,
-            format!("{}: exports larger than 256 MiB are refused", path.display()),
+            format!("{}: {}", path.display(), model::read::too_large(None).message()),
         )
         .with_path(path)
     };

@@ -23,7 +23,7 @@ const META: &str = "meta.json";
 /// The folder of the native files inside an archive.
 const CWD_PREFIX: &str = "cwd/";
 /// The largest member accepted when reading (a native file is at most the input limit).
-const MAX_MEMBER: u64 = 256 * 1024 * 1024;
+const MAX_MEMBER: u64 = model::read::MAX_INPUT_BYTES as u64;
 /// The tar block size.
 const BLOCK: usize = 512;
 

@@ -184,7 +184,7 @@ fn elements_nested_100000_deep() {
     let at = s.find("</section>").unwrap();
     s.insert_str(at, &format!("{}{}</cache>", "<a>".repeat(100_000), "</a>".repeat(100_000)));
     b.write("deep.xml", s);
-    b.refused("deep.xml", &["deep.xml:3:", "nested deeper than 64 levels"]);
+    b.refused("deep.xml", &["deep.xml:3:", "elements nest deeper than 64 levels"]);
 }
 
 #[test]

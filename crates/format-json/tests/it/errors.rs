@@ -229,9 +229,14 @@ fn wrong_top_level_shape() {
 
 #[test]
 fn format_version() {
-    for (value, shown) in
-        [("2", "2"), ("\"2\"", "\"2\""), ("1.0", "1.0"), ("-1", "-1"), ("\"01\"", "\"01\"")]
-    {
+    for (value, shown) in [
+        ("2", "2"),
+        ("\"2\"", "2"),
+        ("1.0", "1.0"),
+        ("-1", "-1"),
+        ("\"01\"", "01"),
+        ("\"x y\"", "\"x y\""),
+    ] {
         let input =
             format!("{{\"jims_export\": {{\"format_version\": {value}, \"sections\": {{}}}}}}");
         let (kind, line, column, message) = fails(input.as_bytes());
@@ -259,10 +264,10 @@ fn format_version() {
 #[test]
 fn invalid_header_values() {
     let cases = [
-        (r#""scope": "most""#, "invalid scope \"most\"; expected \"full\" or \"partial\"", 32),
+        (r#""scope": "most""#, "invalid scope \"most\": it must be \"full\" or \"partial\"", 32),
         (
             r#""passwords": "some""#,
-            "invalid passwords \"some\"; expected \"included\" or \"omitted\"",
+            "invalid passwords \"some\": it must be \"included\" or \"omitted\"",
             36,
         ),
         (
@@ -290,7 +295,7 @@ fn unknown_and_repeated_sections() {
     assert_eq!((line, column), (Some(1), Some(37)));
     assert_eq!(
         message,
-        "sections: unknown section id \"users\"; the valid ids are event_sources, \
+        "sections: unknown section id \"users\"; the sections are event_sources, \
          user_directories, templates, pc_probes, syslog_sources, srx_clients, cso_clients, \
          session, transports, admin_clients"
     );
@@ -298,12 +303,12 @@ fn unknown_and_repeated_sections() {
         fails(bundle(r#"{"session": {}, "session": {}}"#).as_bytes());
     assert_eq!(kind, ErrorKind::DuplicateSection);
     assert_eq!((line, column), (Some(1), Some(54)));
-    assert_eq!(message, "sections: the section session is given twice; keep one");
+    assert_eq!(message, "sections: section session appears twice in the bundle; keep one");
     let (kind, _, _, message) = fails(bundle(r#"{"transports": {"clients.xml": []}}"#).as_bytes());
     assert_eq!(kind, ErrorKind::UnknownSection);
     assert_eq!(
         message,
-        "sections.transports: unknown transports file \"clients.xml\"; the valid names are \
+        "sections.transports: unknown transports file \"clients.xml\"; the transports files are \
          clients_https.xml, clients_http.xml"
     );
     let (kind, _, _, message) = fails(
@@ -312,7 +317,8 @@ fn unknown_and_repeated_sections() {
     assert_eq!(kind, ErrorKind::DuplicateSection);
     assert_eq!(
         message,
-        "sections.transports: the transports file clients_http.xml is given twice; keep one"
+        "sections.transports: the transports file clients_http.xml appears twice in the bundle; \
+         keep one"
     );
 }
 
@@ -336,8 +342,8 @@ fn full_scope_names_the_missing_sections() {
     assert_eq!((line, column), (Some(1), Some(input.len() as u64 - 1)));
     assert_eq!(
         message,
-        "scope is full but the sections templates, session are missing; add them (an empty list \
-         section is []) or set scope to partial"
+        "the header says scope full, but the bundle lacks the sections templates, session; a \
+         full bundle holds every section (an empty one too): add them, or make the scope partial"
     );
     let full =
         input.replace("\"admin_clients\"", "\"templates\": [], \"session\": {}, \"admin_clients\"");
@@ -379,7 +385,11 @@ fn invalid_utf8_is_named() {
     let e = read_bundle(b"{\"jims_export\": {\n  \"se\xffctions\": {}}}").unwrap_err();
     assert_eq!(*e.kind(), ErrorKind::InvalidUtf8);
     assert_eq!((e.line(), e.column()), (Some(2), Some(6)));
-    assert_eq!(e.message(), "the bundle is not valid UTF-8 (byte 23); save it as UTF-8");
+    assert_eq!(
+        e.message(),
+        "the input is not valid UTF-8 (an invalid byte sequence starts here); only UTF-8 is \
+         accepted"
+    );
 }
 
 #[test]
@@ -396,7 +406,10 @@ fn nesting_is_limited() {
     assert_eq!(kind, ErrorKind::TooDeep);
     assert_eq!(line, Some(1));
     assert!(column.is_some());
-    assert!(message.ends_with("objects and arrays nest deeper than 64 levels"), "{message}");
+    assert!(
+        message.ends_with("objects and arrays nest deeper than 64 levels; deeper input is refused"),
+        "{message}"
+    );
     // Far deeper than serde_json's own limit: still a clean error, no stack overflow.
     let (kind, _, _, _) = fails(nested(10_000).as_bytes());
     assert_eq!(kind, ErrorKind::TooDeep);
@@ -415,7 +428,38 @@ fn oversized_input_is_refused_before_parsing() {
     assert_eq!((e.line(), e.column()), (None, None));
     assert_eq!(
         e.to_string(),
-        "huge.json: the bundle is 268435457 bytes, more than the 256 MiB this jimsctl reads; \
-         split it into partial bundles"
+        "huge.json: the input is 268435457 bytes: exports larger than 256 MiB are refused; split \
+         it into partial bundles"
     );
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // Five characters in 15 bytes (2 + 3 + 3 + 3 + 4), and five in 5.
+    let (wide, narrow) = ("é€漢字😀", "abcde");
+    let place = |description: &str, bom: &str| {
+        let input = format!(
+            "{bom}{{\"jims_export\": {{\"sections\": {{\n\"templates\": [{{\"description\": \
+             \"{description}\", \"n\": 5}}]}}}}}}"
+        );
+        let e = read_bundle(input.as_bytes()).unwrap_err();
+        assert_eq!(*e.kind(), ErrorKind::Shape, "{e}");
+        (e.line(), e.column())
+    };
+    assert_eq!(place(wide, ""), place(narrow, ""));
+    assert_eq!(place(wide, ""), (Some(2), Some(45)), "at the 5");
+    // The byte order mark is no character, and does not count on line 1 either.
+    assert_eq!(place(wide, "\u{feff}"), place(narrow, ""));
+    let line1 = |description: &str, bom: &str| {
+        let input =
+            format!("{bom}{{\"jims_export\": {{\"server_id\": \"{description}\", \"x\": 1}}}}");
+        let e = read_bundle(input.as_bytes()).unwrap_err();
+        (e.line(), e.column())
+    };
+    assert_eq!(line1(wide, "\u{feff}"), line1(narrow, ""));
+    assert_eq!(line1(wide, ""), (Some(1), Some(45)), "at the 1");
+    // Malformed JSON after wide characters: serde_json's own errors are counted the same way.
+    let e = read_bundle("{\"jims_export\": {\"é€\" 1}}".as_bytes()).unwrap_err();
+    assert_eq!(*e.kind(), ErrorKind::Syntax);
+    assert_eq!((e.line(), e.column()), (Some(1), Some(23)), "at the 1: {e}");
 }

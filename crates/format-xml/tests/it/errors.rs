@@ -91,11 +91,24 @@ fn transport_files() {
     let e = bundle_err(with_section(
         "  <section id=\"transports\"><xports file=\"x.xml\"/></section>\n",
     ));
-    check(&e, ErrorKind::InvalidSection, 3, 28, "file=\"x.xml\"");
+    check(
+        &e,
+        ErrorKind::UnknownSection,
+        3,
+        28,
+        "unknown transports file \"x.xml\"; the transports files are clients_https.xml, \
+         clients_http.xml",
+    );
     let e = bundle_err(with_section(
         "  <section id=\"transports\"><xports file=\"clients_http.xml\"/><xports file=\"clients_http.xml\"/></section>\n",
     ));
-    check(&e, ErrorKind::InvalidSection, 3, 61, "two <xports> for clients_http.xml");
+    check(
+        &e,
+        ErrorKind::DuplicateSection,
+        3,
+        61,
+        "the transports file clients_http.xml appears twice in the bundle; keep one",
+    );
 }
 
 #[test]
@@ -151,7 +164,8 @@ fn full_scope_with_missing_sections_names_them() {
         ErrorKind::MissingSections,
         2,
         40,
-        "scope=\"full\" but lacks the sections templates, session",
+        "the header says scope full, but the bundle lacks the sections templates, session; a \
+         full bundle holds every section (an empty one too): add them, or make the scope partial",
     );
 }
 
@@ -364,14 +378,14 @@ fn nesting_depth_is_limited() {
     assert_eq!(e.line(), Some(2));
     let expected_col = "<section id=\"session\"><cache>".len() + 3 * 61 + 1;
     assert_eq!(e.column(), Some(expected_col as u64), "{e}");
-    assert!(e.to_string().contains("nested deeper than 64 levels"), "{e}");
+    assert!(e.to_string().contains("elements nest deeper than 64 levels"), "{e}");
     // Very deep input fails the same way, without exhausting the stack.
     let e = bundle_err(nested(200_000));
     assert_eq!(e.kind(), &ErrorKind::TooDeep);
     let native = format!("{}{}", "<cache>", "<x>".repeat(100));
     let e =
         read_native_file(SectionId::Session, "config/cache.xml", native.as_bytes()).unwrap_err();
-    check(&e, ErrorKind::TooDeep, 1, 7 + 3 * 63 + 1, "nested deeper than 64 levels");
+    check(&e, ErrorKind::TooDeep, 1, 7 + 3 * 63 + 1, "nest deeper than 64 levels");
 }
 
 #[test]
@@ -380,7 +394,13 @@ fn input_size_is_limited() {
     let big = vec![0u8; MAX_INPUT_BYTES + 1];
     let e = bundle_err(&big);
     assert_eq!(e.kind(), &ErrorKind::TooLarge, "{e}");
-    assert!(e.to_string().contains("more than the 256 MiB"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the input is 268435457 bytes: exports larger than 256 MiB are refused; split it into \
+         partial bundles"
+    );
+    // A refusal of the whole input has no position.
+    assert_eq!((e.line(), e.column()), (None, None));
     let e = read_native_file(SectionId::Session, "config/cache.xml", &big).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::TooLarge);
 }
@@ -424,4 +444,64 @@ fn display_with_path() {
     let e = bundle_err(format!("{DECL}<export/>")).with_path("exports/hq.xml");
     assert!(e.to_string().starts_with("exports/hq.xml:2:1: the root element is <export>"), "{e}");
     assert_eq!(e.path(), Some(std::path::Path::new("exports/hq.xml")));
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // Five characters in 15 bytes (2 + 3 + 3 + 3 + 4), and five in 5.
+    let (wide, narrow) = ("é€漢字😀", "abcde");
+    let place = |description: &str, bom: &str| {
+        let e = bundle_err(format!(
+            "{bom}{OPEN}  <section id=\"session\"><cache description=\"{description}\" a=b/>\
+             </section>\n</jims_export>\n"
+        ));
+        assert_eq!(e.kind(), &ErrorKind::Syntax, "{e}");
+        (e.line(), e.column())
+    };
+    assert_eq!(place(wide, ""), place(narrow, ""));
+    assert_eq!(place(wide, ""), (Some(2), Some(54)), "at the b");
+    let line1 = |description: &str, bom: &str| {
+        let e = bundle_err(format!(
+            "{bom}<jims_export format_version=\"1\" server_id=\"{description}\" scope=\"x\"/>"
+        ));
+        assert_eq!(e.kind(), &ErrorKind::InvalidHeader, "{e}");
+        (e.line(), e.column())
+    };
+    // The byte order mark is no character.
+    assert_eq!(line1(wide, "\u{feff}"), line1(narrow, ""));
+    assert_eq!(line1(wide, ""), (Some(1), Some(58)), "at the value of scope");
+}
+
+#[test]
+fn references_in_text_are_decoded_across_runs_and_a_lone_ampersand_is_refused() {
+    let bundle = |text: &str| {
+        with_section(&format!(
+            "  <section id=\"session\"><cache><note>{text}</note></cache></section>\n"
+        ))
+    };
+    let note = |text: &str| {
+        let export = read_bundle(bundle(text).as_bytes()).unwrap();
+        let root = &export.configuration.sections()[0].files[0].root;
+        root.children[0].text.clone()
+    };
+    assert_eq!(note(" a &amp; b&#x41;&#66;&lt;c ").as_deref(), Some(" a & bAB<c "));
+    assert_eq!(note("&quot;&apos;&gt;").as_deref(), Some("\"'>"));
+    let e = bundle_err(bundle("AT&T and more"));
+    check(&e, ErrorKind::Entity, 3, 40, "does not start a complete entity reference");
+    let e = bundle_err(bundle("x &unknown; y"));
+    check(
+        &e,
+        ErrorKind::Entity,
+        3,
+        40,
+        "the text of <note> holds the unknown entity reference &unknown;",
+    );
+}
+
+#[test]
+fn unclosed_declarations_and_instructions() {
+    let e = bundle_err("<?xml version=\"1.0\"");
+    check(&e, ErrorKind::Syntax, 1, 1, "the XML declaration is not closed");
+    let e = bundle_err(format!("{DECL}{OPEN}<?pi never closed"));
+    check(&e, ErrorKind::Syntax, 3, 1, "a processing instruction is not closed");
 }

@@ -20,7 +20,7 @@ const SHOWN: usize = 10;
 /// The largest secrets file read, in bytes: the limit of an export (256 MiB). A larger file,
 /// or one that is no regular file (a FIFO, a device such as `/dev/zero`), is refused before
 /// anything is read.
-pub const MAX_SECRETS_FILE: u64 = 256 * 1024 * 1024;
+pub const MAX_SECRETS_FILE: u64 = model::read::MAX_INPUT_BYTES as u64;
 /// The key under which the `toml` crate hands over a date or time.
 const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
 
