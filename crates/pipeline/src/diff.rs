@@ -55,11 +55,6 @@ impl std::fmt::Debug for Side {
 }
 
 impl Side {
-    /// The managed folder's key, for a managed side or a version of one.
-    pub fn key(&self) -> Option<&crypto::ServerKey> {
-        self.target.as_ref().map(store::TargetView::key)
-    }
-
     /// Every key of the managed folder (its current key, then its retired ones), for a managed
     /// side or a version of one; none for another side.
     pub fn keys(&self) -> Vec<&crypto::ServerKey> {

@@ -434,16 +434,15 @@ fn next_push_converges(jims: &Jims, root: &Path, label: &str) {
     assert_eq!(record["version"], h["current"], "{label}: the record is not of the version pushed");
 }
 
-#[test]
-fn power_loss_push() {
-    let jims = Jims::start();
-    let setup = |root: &Path| jims.remote_set(root);
+/// A push scenario: `setup` prepares the folder (remote set, earlier pushes), then `push` runs;
+/// an interrupted push is an accepted state, and the next push must converge.
+fn push_scenario(jims: &Jims, label: &'static str, setup: &dyn Fn(&Path)) {
     let op = |_: &Path| jims.push_args();
-    let follow = |root: &Path, label: &str| next_push_converges(&jims, root, label);
+    let follow = |root: &Path, label: &str| next_push_converges(jims, root, label);
     report_with(
-        &on_t("push (the first)", |root| import(root, &full(), "t"), &[]),
+        &on_t(label, |root| import(root, &full(), "t"), &[]),
         &Hooks {
-            setup: Some(&setup),
+            setup: Some(setup),
             op: Some(&op),
             interrupted: Some(&interrupted_push),
             follow: Some(&follow),
@@ -453,26 +452,20 @@ fn power_loss_push() {
 }
 
 #[test]
+fn power_loss_push() {
+    let jims = Jims::start();
+    push_scenario(&jims, "push (the first)", &|root| jims.remote_set(root));
+}
+
+#[test]
 fn power_loss_push_over_an_earlier_push() {
     // remote.json replaced: the changed sections only.
     let jims = Jims::start();
-    let setup = |root: &Path| {
+    push_scenario(&jims, "push (over an earlier push)", &|root| {
         jims.remote_set(root);
         jims.push(root);
         import(root, &changed_export(), "t");
-    };
-    let op = |_: &Path| jims.push_args();
-    let follow = |root: &Path, label: &str| next_push_converges(&jims, root, label);
-    report_with(
-        &on_t("push (over an earlier push)", |root| import(root, &full(), "t"), &[]),
-        &Hooks {
-            setup: Some(&setup),
-            op: Some(&op),
-            interrupted: Some(&interrupted_push),
-            follow: Some(&follow),
-            ..Hooks::default()
-        },
-    );
+    });
 }
 
 #[test]
