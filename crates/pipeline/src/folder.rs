@@ -80,7 +80,7 @@ pub fn public_key(dir: &Path) -> Result<TransportPublicKey, Error> {
         Some(key) => (key, false, target.server_id().to_owned()),
         None => {
             drop(target);
-            let target = store::Target::open_to_replace(dir, &SectionId::ALL)?;
+            let mut target = store::Target::open_to_replace(dir, &SectionId::ALL)?;
             let (key, created) = target.ensure_transport_key()?;
             (key, created, target.server_id().to_owned())
         }

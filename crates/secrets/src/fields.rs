@@ -1,12 +1,15 @@
 //! What becomes of a configuration's secret fields outside an import: sealed in place (an
 //! adopted folder, an export of a folder whose `cwd/` holds a password typed in by hand),
 //! blanked (`export --passwords omit`), opened from a folder's keys and sealed again under a
-//! bundle's data key (`export --to`), and whether any is in plaintext (the mode of a file
-//! written from it). Beside [`crate::prepare`] (an import) and [`crate::reveal_for_sending`]
-//! (a live JIMS), so that this crate owns every change to a secret field.
+//! bundle's data key (`export --to`) or under another key of the folder ([`reseal`]: a key
+//! rotation, a key retirement), and whether any is in plaintext (the mode of a file written
+//! from it). Beside [`crate::prepare`] (an import) and [`crate::reveal_for_sending`] (a live
+//! JIMS), so that this crate owns every change to a secret field.
+
+use std::fmt;
 
 use crypto::{Secret, ServerKey};
-use model::{Configuration, SecretState};
+use model::{Configuration, FieldLocation, SecretState, SectionId};
 
 use crate::error::{Error, ErrorKind};
 use crate::prepare::{place, seal};
@@ -29,6 +32,152 @@ impl<'a> FolderKeys<'a> {
             .and_then(|id| self.retired.iter().find(|k| k.id().as_str() == id))
             .unwrap_or(self.current)
     }
+
+    /// Opens the sealed value `sealed`, bound to `binding`, with the key its id names: a
+    /// retired key of that id, else the current one (whose error then says the value is under
+    /// another key).
+    ///
+    /// # Errors
+    /// The value is malformed, under a key the folder does not hold, altered or moved.
+    pub fn open(&self, sealed: &str, binding: &[u8]) -> Result<Secret, crypto::Error> {
+        let id = crypto::SealedValue::parse(sealed)?.key_id;
+        self.for_id(Some(id)).open(sealed, binding)
+    }
+}
+
+/// What [`reseal`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Sealed values opened and sealed again.
+    pub resealed: usize,
+    /// `{capi}`, `{fsw}` and unknown-scheme values, left as they are (only the machine that
+    /// made them can read them).
+    pub untouched: usize,
+    /// The sections that hold a value sealed again, in order.
+    pub sections: Vec<SectionId>,
+}
+
+/// A sealed value that does not open with a folder's keys: where it is and why, never the
+/// value. Shown as `section `S`, item `I`, field `F`: <why>`.
+#[derive(Debug)]
+pub struct Unopened {
+    /// The value's section.
+    pub section: SectionId,
+    /// The id of the item that holds it.
+    pub item: String,
+    /// The field (`password`, `oauth`, `webapi`).
+    pub field: &'static str,
+    /// Why it does not open (malformed, under a key the folder lacks, altered or moved).
+    pub error: crypto::Error,
+}
+
+impl fmt::Display for Unopened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "section `{}`, item `{}`, field `{}`: {}",
+            self.section, self.item, self.field, self.error
+        )
+    }
+}
+
+/// Why [`reseal`] changed nothing.
+#[derive(Debug)]
+pub enum ResealError {
+    /// These sealed values do not open, every one of them, in the configuration's order.
+    Unopened(Vec<Unopened>),
+    /// Sealing failed (the operating system's random number generator):
+    /// [`ErrorKind::Internal`], naming the field.
+    Seal(Error),
+}
+
+impl fmt::Display for ResealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResealError::Unopened(values) => {
+                write!(f, "{} sealed password(s) do not open: ", values.len())?;
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                Ok(())
+            }
+            ResealError::Seal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ResealError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ResealError::Unopened(values) => values.first().map(|v| &v.error as _),
+            ResealError::Seal(e) => Some(e),
+        }
+    }
+}
+
+/// Opens every sealed value of `config` with the folder's `keys` (only those under the key
+/// `only_key`, when given) and seals it again under `under`, bound to the same field: a server
+/// key rotation (`under` the new key) and a key retirement (the values under the retired key,
+/// `under` the current one). Plaintext, missing and machine-bound values are left as they are.
+///
+/// All or nothing: every value is opened and sealed again before `config` changes, so on an
+/// error it is as it was. The passwords opened live only in [`crypto::Secret`]s, each wiped
+/// once sealed again.
+///
+/// # Errors
+/// [`ResealError::Unopened`] naming every value that does not open (malformed, under a key the
+/// folder does not hold, altered or moved); [`ResealError::Seal`] when sealing fails.
+pub fn reseal(
+    config: &mut Configuration,
+    keys: FolderKeys<'_>,
+    only_key: Option<&str>,
+    under: &ServerKey,
+) -> Result<Resealed, ResealError> {
+    let mut done = Resealed::default();
+    let mut sealed: Vec<(FieldLocation, String)> = Vec::new();
+    let mut unopened = Vec::new();
+    for field in config.secret_fields() {
+        let raw = config.secret_value(&field.location);
+        match SecretState::classify(raw) {
+            SecretState::Sealed { key_id } => {
+                if only_key.is_some() && key_id != only_key {
+                    continue;
+                }
+                match keys.open(raw, field.binding().as_bytes()) {
+                    Ok(secret) => {
+                        let value =
+                            seal(under, secret.expose(), &field).map_err(ResealError::Seal)?;
+                        sealed.push((field.location, value));
+                        if !done.sections.contains(&field.section()) {
+                            done.sections.push(field.section());
+                        }
+                    }
+                    Err(error) => unopened.push(Unopened {
+                        section: field.section(),
+                        item: field.item_id,
+                        field: field.field,
+                        error,
+                    }),
+                }
+            }
+            SecretState::Capi | SecretState::Fsw | SecretState::Unknown { .. } => {
+                done.untouched += 1;
+            }
+            SecretState::Plaintext | SecretState::Missing => {}
+        }
+    }
+    if !unopened.is_empty() {
+        return Err(ResealError::Unopened(unopened));
+    }
+    done.resealed = sealed.len();
+    done.sections.sort_unstable();
+    for (location, value) in sealed {
+        config.set_secret_value(&location, value);
+    }
+    Ok(done)
 }
 
 /// Seals every plaintext secret field of `config` under `key`, each bound to its field (as an
@@ -234,6 +383,120 @@ pub(crate) mod tests {
         let opened = current.open(&v[0], fields[0].binding().as_bytes()).unwrap();
         assert_eq!(opened.expose(), b"old-pw");
         assert_eq!((v[1].as_str(), v[2].as_str()), (under_current.as_str(), "plain"));
+    }
+
+    /// `config` with the field `i` sealed under `key`, holding `password`.
+    fn seal_at(config: &mut Configuration, i: usize, key: &ServerKey, password: &str) -> String {
+        let field = &config.secret_fields()[i];
+        let value = key.seal(password.as_bytes(), field.binding().as_bytes()).unwrap();
+        config.set_secret_value(&field.location, value.clone());
+        value
+    }
+
+    #[test]
+    fn reseal_opens_every_sealed_value_with_the_key_it_names_and_seals_it_under_another() {
+        let (old, now, new) = (
+            ServerKey::generate().unwrap(),
+            ServerKey::generate().unwrap(),
+            ServerKey::generate().unwrap(),
+        );
+        let mut config =
+            config_with(&["a", "b", "plain", "", "{capi} blob", "{fsw} 1,ab", "{x} y"]);
+        seal_at(&mut config, 0, &old, "pw-old");
+        seal_at(&mut config, 1, &now, "pw-now");
+        let keys = FolderKeys { current: &now, retired: std::slice::from_ref(&old) };
+        let done = reseal(&mut config, keys, None, &new).unwrap();
+        assert_eq!(
+            done,
+            Resealed { resealed: 2, untouched: 3, sections: vec![SectionId::PcProbes] }
+        );
+        let v = values(&config);
+        let fields = config.secret_fields();
+        for (i, want) in [(0, &b"pw-old"[..]), (1, b"pw-now")] {
+            let binding = fields[i].binding();
+            assert_eq!(new.open(&v[i], binding.as_bytes()).unwrap().expose(), want);
+            // Bound to its field still: it does not open as another's.
+            assert!(new.open(&v[i], fields[1 - i].binding().as_bytes()).is_err());
+        }
+        assert_eq!(&v[2..], ["plain", "", "{capi} blob", "{fsw} 1,ab", "{x} y"]);
+    }
+
+    #[test]
+    fn reseal_of_one_key_id_leaves_the_values_under_the_others_as_they_are() {
+        let retired = [ServerKey::generate().unwrap(), ServerKey::generate().unwrap()];
+        let [old, older] = &retired;
+        let now = ServerKey::generate().unwrap();
+        let mut config = config_with(&["a", "b", "c", "{aesgcm} nonsense"]);
+        seal_at(&mut config, 0, old, "pw-old");
+        let under_older = seal_at(&mut config, 1, older, "pw-older");
+        let under_now = seal_at(&mut config, 2, &now, "pw-now");
+        let keys = FolderKeys { current: &now, retired: &retired };
+        let done = reseal(&mut config, keys, Some(old.id().as_str()), &now).unwrap();
+        assert_eq!((done.resealed, done.sections.as_slice()), (1, &[SectionId::PcProbes][..]));
+        let v = values(&config);
+        let binding = config.secret_fields()[0].binding();
+        assert_eq!(now.open(&v[0], binding.as_bytes()).unwrap().expose(), b"pw-old");
+        // Under another key, or malformed (no key id at all): not opened, not changed.
+        assert_eq!(&v[1..], [under_older.as_str(), under_now.as_str(), "{aesgcm} nonsense"]);
+        // A key no value is under: nothing to do, no section.
+        let done = reseal(&mut config, keys, Some("0123456789abcdef"), &now).unwrap();
+        assert_eq!(done, Resealed::default());
+        assert_eq!(values(&config), v);
+    }
+
+    #[test]
+    fn a_value_that_does_not_reseal_is_named_by_its_place_never_its_value_and_nothing_changes() {
+        let (now, stranger, new) = (
+            ServerKey::generate().unwrap(),
+            ServerKey::generate().unwrap(),
+            ServerKey::generate().unwrap(),
+        );
+        let mut config = config_with(&["a", "b", "c", "{aesgcm} 1,zz", "plain"]);
+        seal_at(&mut config, 0, &now, "good-pw");
+        // Moved from another field: it does not open as this one's.
+        let moved = now.seal(b"hidden-pw", b"pc_probes\0elsewhere\0password").unwrap();
+        config.set_secret_value(&config.secret_fields()[1].location, moved);
+        seal_at(&mut config, 2, &stranger, "strangers-pw");
+        let before = values(&config);
+        let keys = FolderKeys { current: &now, retired: &[] };
+        let Err(ResealError::Unopened(bad)) = reseal(&mut config, keys, None, &new) else {
+            panic!("the values that do not open are refused");
+        };
+        assert_eq!(values(&config), before, "nothing changed");
+        let places: Vec<(SectionId, &str, &str)> =
+            bad.iter().map(|u| (u.section, u.item.as_str(), u.field)).collect();
+        let want = |item| (SectionId::PcProbes, item, "password");
+        assert_eq!(places, [want("p1"), want("p2"), want("p3")]);
+        assert!(matches!(bad[0].error, crypto::Error::Tampered), "{:?}", bad[0].error);
+        assert!(matches!(bad[1].error, crypto::Error::ForeignKey { .. }), "{:?}", bad[1].error);
+        assert!(matches!(bad[2].error, crypto::Error::Malformed(_)), "{:?}", bad[2].error);
+        assert!(
+            bad[0].to_string().starts_with("section `pc_probes`, item `p1`, field `password`: "),
+            "{}",
+            bad[0]
+        );
+        let shown = ResealError::Unopened(bad).to_string();
+        assert!(shown.starts_with("3 sealed password(s) do not open: "), "{shown}");
+        for secret in
+            ["hidden-pw", "strangers-pw", "good-pw", before[1].as_str(), before[2].as_str()]
+        {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn machine_bound_values_are_left_untouched_and_counted() {
+        let (now, new) = (ServerKey::generate().unwrap(), ServerKey::generate().unwrap());
+        let machine = ["{capi} AQAAANCMnd8B", "{fsw} 1,00ff", "{future} 2,abc"];
+        let mut config = config_with(&machine);
+        let keys = FolderKeys { current: &now, retired: &[] };
+        let done = reseal(&mut config, keys, None, &new).unwrap();
+        assert_eq!(done, Resealed { resealed: 0, untouched: 3, sections: Vec::new() });
+        assert_eq!(values(&config), machine);
+        // Whatever key is asked for: they have none.
+        let done = reseal(&mut config, keys, Some(now.id().as_str()), &new).unwrap();
+        assert_eq!(done.untouched, 3);
+        assert_eq!(values(&config), machine);
     }
 
     #[test]

@@ -17,9 +17,10 @@
 //! For `push`, [`reveal_for_sending`] opens a managed folder's sealed passwords in memory for a
 //! live JIMS, which reads plaintext only. Outside an import, [`seal_plaintext`] seals what an
 //! adopted folder or an export holds in clear, [`omit`] blanks every field, [`seal_under`]
-//! seals a folder's passwords under a bundle's data key (`export --to`) and
-//! [`holds_plaintext`] says whether a file written from a configuration must be private: this
-//! crate is the one owner of what a secret field holds.
+//! seals a folder's passwords under a bundle's data key (`export --to`), [`reseal`] opens a
+//! folder's sealed passwords and seals them again under another of its keys (the store's key
+//! rotation and retirement) and [`holds_plaintext`] says whether a file written from a
+//! configuration must be private: this crate is the one owner of what a secret field holds.
 //!
 //! [`Table::to_json`] is the `passwords --format json` shape; [`skeleton`] writes a secrets
 //! file to fill in.
@@ -43,7 +44,8 @@ pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, se
 pub use compare::{align_equal_secrets, keep_equal_sealed_secrets};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use fields::{
-    FolderKeys, holds_plaintext, omit, reseal_retired, seal_plaintext, seal_under, sealed_problems,
+    FolderKeys, ResealError, Resealed, Unopened, holds_plaintext, omit, reseal, reseal_retired,
+    seal_plaintext, seal_under, sealed_problems,
 };
 pub use prepare::{Keys, Prepared, check_source_key, prepare, prepare_with};
 pub use reveal::{Revealed, reveal_for_sending};

@@ -31,8 +31,6 @@ pub enum ErrorKind {
     Crypto,
     /// The version asked for is not in the folder's history (exit 2).
     NoSuchVersion,
-    /// A write was asked of a folder opened for reading: a bug of the caller (exit 1).
-    ReadOnly,
     /// The server id is not acceptable (exit 2).
     InvalidServerId,
     /// An interrupted commit could not be finished nor undone automatically (exit 1).

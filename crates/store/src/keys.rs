@@ -37,7 +37,7 @@
 use std::path::Path;
 
 use crypto::{KeyId, Secret, ServerKey, TransportKey};
-use model::{Configuration, SecretState, SectionId};
+use model::{Configuration, SecretState};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -48,7 +48,7 @@ use crate::history::{self, CommitMeta, Counts};
 use crate::layout::{STATE_DIR, StatePaths};
 use crate::live::{self, NativeFiles};
 use crate::server::{self, ServerToml};
-use crate::target::Target;
+use crate::target::{Target, Write};
 use crate::txn::{self, Change, WithCommit};
 
 /// The transport key file in the state folder.
@@ -497,173 +497,16 @@ impl<A: crate::target::Access> Target<A> {
         Ok((current, self.ring.transport_keys()))
     }
 
-    /// The folder's transport key, made now (durably, mode 0600) when the folder has none.
-    /// Needs the folder opened for writing when it has none.
-    pub fn ensure_transport_key(&self) -> Result<(TransportKey, bool), Error> {
-        let state = self.state_paths();
-        if let Some(key) = read_transport(&state)? {
-            return Ok((key, false));
-        }
-        self.check_writable()?;
-        let key = TransportKey::generate().map_err(crate::target::crypto_error)?;
-        let file = Change::replace(TRANSPORT_KEY, key.to_key_file().as_bytes(), 0o600);
-        txn::run(&state, &[file], None)?;
-        Ok((key, true))
+    /// The folder's server keys, current and retired, as the secrets crate opens a value with
+    /// them (the key its id names).
+    pub fn folder_keys(&self) -> secrets::FolderKeys<'_> {
+        secrets::FolderKeys { current: &self.key, retired: self.ring.server_keys() }
     }
 
     /// Opens a sealed value of this folder with the key its id names: the current key or a
-    /// retired one.
+    /// retired one ([`secrets::FolderKeys::open`]).
     pub fn open_sealed(&self, sealed: &str, binding: &[u8]) -> Result<Secret, crypto::Error> {
-        let id = crypto::SealedValue::parse(sealed)?.key_id;
-        match self.ring.server_keys().iter().find(|k| k.id().as_str() == id) {
-            Some(k) => k.open(sealed, binding),
-            None => self.key.open(sealed, binding),
-        }
-    }
-
-    /// Opens every sealed value of `config` with the folder's keys, or names every one that
-    /// does not open.
-    fn open_all(
-        &self,
-        config: &Configuration,
-        only_id: Option<&str>,
-    ) -> Result<(Vec<(model::SecretField, Secret)>, usize), Error> {
-        let mut opened = Vec::new();
-        let mut broken = Vec::new();
-        let mut untouched = 0;
-        for field in config.secret_fields() {
-            let raw = config.secret_value(&field.location);
-            match SecretState::classify(raw) {
-                SecretState::Sealed { key_id } => {
-                    if only_id.is_some() && key_id != only_id {
-                        continue;
-                    }
-                    match self.open_sealed(raw, field.binding().as_bytes()) {
-                        Ok(s) => opened.push((field, s)),
-                        Err(e) => broken.push(format!(
-                            "section `{}`, item `{}`, field `{}`: {e}",
-                            field.section(),
-                            field.item_id,
-                            field.field
-                        )),
-                    }
-                }
-                SecretState::Capi | SecretState::Fsw | SecretState::Unknown { .. } => {
-                    untouched += 1;
-                }
-                SecretState::Plaintext | SecretState::Missing => {}
-            }
-        }
-        if !broken.is_empty() {
-            let count = broken.len();
-            broken.truncate(10);
-            return Err(Error::new(
-                ErrorKind::Tampered,
-                format!(
-                    "{count} sealed password(s) of {} do not open with its keys, so nothing was \
-                     changed: {}; restore them (`jimsctl rollback`) or import them again",
-                    self.dir.display(),
-                    broken.join("; ")
-                ),
-            )
-            .at(&self.dir));
-        }
-        Ok((opened, untouched))
-    }
-
-    /// `key rotate`: a new server key; every sealed value of the live folder opened (one that
-    /// does not open is [`ErrorKind::Tampered`], and nothing changes) and sealed again under it
-    /// with the same binding, committed as one new version (action `key-rotate`); the old key
-    /// kept in the key ring. `{capi}`/`{fsw}` values are left as they are.
-    pub fn rotate_key(self, dry_run: bool) -> Result<RotateReport, Error> {
-        self.check_writable()?;
-        self.check_existing()?;
-        let (opened, untouched) = self.open_all(&self.configuration, None)?;
-        let new_key = ServerKey::generate().map_err(crate::target::crypto_error)?;
-        let mut config = self.configuration.clone();
-        let mut sections: Vec<SectionId> = Vec::new();
-        for (field, secret) in &opened {
-            let sealed = new_key
-                .seal(secret.expose(), field.binding().as_bytes())
-                .map_err(crate::target::crypto_error)?;
-            config.set_secret_value(&field.location, sealed);
-            if !sections.contains(&field.section()) {
-                sections.push(field.section());
-            }
-        }
-        sections.sort();
-        let mut report = RotateReport {
-            kind: KeyKind::Server,
-            old_id: Some(self.key.id().as_str().to_owned()),
-            new_id: new_key.id().as_str().to_owned(),
-            resealed: opened.len(),
-            untouched,
-            version: None,
-            dry_run,
-        };
-        if dry_run {
-            return Ok(report);
-        }
-        let state = self.state_paths();
-        let mut toml = server::read_toml(&state)?;
-        new_key.id().as_str().clone_into(&mut toml.key_id);
-        // In this order: the old key is in the ring before `server.key` no longer holds it.
-        let changes = vec![
-            self.ring.file(Some((KeyKind::Server, self.key.id(), self.key.to_key_file())), None),
-            Change::replace(server::KEY_FILE, new_key.to_key_file().as_bytes(), 0o600),
-            Change::replace(server::TOML_FILE, server::toml_text(&toml)?.as_bytes(), 0o644),
-        ];
-        let with = WithCommit {
-            key_switch: Some((self.key.id().as_str().to_owned(), report.new_id.clone())),
-            changes,
-        };
-        let mut counts = Counts::default();
-        for s in &sections {
-            if let Some(sec) = config.get(*s) {
-                counts.items.insert(*s, sec.item_count() as u64);
-            }
-        }
-        counts.passwords.sealed = opened.len() as u64;
-        let files = self.files_for(&config)?;
-        let items = Some(crate::digest::items(&config));
-        let meta =
-            CommitMeta { action: "key-rotate".to_owned(), export: None, sections, counts, items };
-        let committed = self.write_version(files, meta, None, Some(with))?;
-        // Nothing to re-seal: the keys changed alone, and no version was made.
-        report.version = (!committed.unchanged).then_some(committed.version);
-        Ok(report)
-    }
-
-    /// `key rotate --transport`: a new transport key pair, the old one kept in the key ring
-    /// (so bundles already sealed to it still import).
-    pub fn rotate_transport(self, dry_run: bool) -> Result<RotateReport, Error> {
-        self.check_writable()?;
-        self.check_existing()?;
-        let state = self.state_paths();
-        let old = read_transport(&state)?;
-        let new = TransportKey::generate().map_err(crate::target::crypto_error)?;
-        let report = RotateReport {
-            kind: KeyKind::Transport,
-            old_id: old.as_ref().map(|k| k.id().as_str().to_owned()),
-            new_id: new.id().as_str().to_owned(),
-            resealed: 0,
-            untouched: 0,
-            version: None,
-            dry_run,
-        };
-        if dry_run {
-            return Ok(report);
-        }
-        // In this order: the old key is in the ring before `transport.key` no longer holds it.
-        let mut changes = Vec::with_capacity(2);
-        if let Some(old) = &old {
-            changes.push(
-                self.ring.file(Some((KeyKind::Transport, old.id(), old.to_key_file())), None),
-            );
-        }
-        changes.push(Change::replace(TRANSPORT_KEY, new.to_key_file().as_bytes(), 0o600));
-        txn::run(&state, &changes, None)?;
-        Ok(report)
+        self.folder_keys().open(sealed, binding)
     }
 
     fn check_existing(&self) -> Result<(), Error> {
@@ -758,15 +601,183 @@ impl<A: crate::target::Access> Target<A> {
         }
         Ok(out)
     }
+}
+
+/// What only a handle opened to write the folder may do with its keys: make, rotate and retire
+/// them. A read-only handle ([`crate::TargetView`]) has none of these methods, so it cannot be
+/// asked (see the `compile_fail` examples of [`crate::TargetView`]). What the type cannot say is
+/// whether the handle holds the lock now: one of [`Target::open_unlocked`] takes it before it
+/// writes, and writes only if the folder is still as it read it (else [`ErrorKind::Busy`]), as
+/// its commit does.
+impl Target<Write> {
+    /// The folder's transport key, made now (durably, mode 0600) when the folder has none.
+    pub fn ensure_transport_key(&mut self) -> Result<(TransportKey, bool), Error> {
+        self.check_existing()?;
+        let state = self.state_paths();
+        if let Some(key) = read_transport(&state)? {
+            return Ok((key, false));
+        }
+        self.relock_keys()?;
+        let key = TransportKey::generate().map_err(crate::target::crypto_error)?;
+        let file = Change::replace(TRANSPORT_KEY, key.to_key_file().as_bytes(), 0o600);
+        txn::run(&state, &[file], None)?;
+        Ok((key, true))
+    }
+
+    /// Takes the lock of a handle opened without it (a handle that holds it has nothing to
+    /// check), as a commit does: the folder must still be at the version it read, with the same
+    /// live files, and also with the same keys (a rotation with nothing to re-seal, a transport
+    /// rotation or a retirement changes them without a version), else [`ErrorKind::Busy`].
+    fn relock_keys(&mut self) -> Result<(), Error> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        self.relock()?;
+        let state = self.state_paths();
+        let (_, key) = server::read(&state)?;
+        let ring = KeyRing::read(&state, Some(key.id()))?;
+        let transport = read_transport(&state)?;
+        let ids = |ring: &KeyRing| ring.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+        let same = key.id() == self.key.id()
+            && ids(&ring) == ids(&self.ring)
+            && transport.as_ref().map(|t| t.id()) == self.transport.as_ref().map(|t| t.id());
+        if !same {
+            self.lock = None;
+            return Err(self.changed("its keys were changed meanwhile"));
+        }
+        Ok(())
+    }
+
+    /// Seals again under `under`, in `config` (which parses from this folder: the live
+    /// configuration or an earlier version's), every sealed value under the key `only_key` (every
+    /// one, when `None`), each opened with the folder's keys: the secrets crate's
+    /// [`secrets::reseal`]. A value that does not open is [`ErrorKind::Tampered`], naming every
+    /// such value (never the value), and `config` is left as it was.
+    fn reseal(
+        &self,
+        config: &mut Configuration,
+        only_key: Option<&str>,
+        under: &ServerKey,
+    ) -> Result<secrets::Resealed, Error> {
+        secrets::reseal(config, self.folder_keys(), only_key, under).map_err(|e| match e {
+            secrets::ResealError::Unopened(unopened) => {
+                let count = unopened.len();
+                let shown: Vec<String> = unopened.iter().take(10).map(|u| u.to_string()).collect();
+                Error::new(
+                    ErrorKind::Tampered,
+                    format!(
+                        "{count} sealed password(s) of {} do not open with its keys, so nothing \
+                         was changed: {}; restore them (`jimsctl rollback`) or import them again",
+                        self.dir.display(),
+                        shown.join("; ")
+                    ),
+                )
+                .at(&self.dir)
+            }
+            secrets::ResealError::Seal(e) => {
+                Error::new(ErrorKind::Crypto, format!("could not seal the passwords again: {e}"))
+                    .caused_by(e)
+            }
+        })
+    }
+
+    /// `key rotate`: a new server key; every sealed value of the live folder opened (one that
+    /// does not open is [`ErrorKind::Tampered`], and nothing changes) and sealed again under it
+    /// with the same binding, committed as one new version (action `key-rotate`); the old key
+    /// kept in the key ring. `{capi}`/`{fsw}` values are left as they are.
+    pub fn rotate_key(mut self, dry_run: bool) -> Result<RotateReport, Error> {
+        self.check_existing()?;
+        if !dry_run {
+            self.relock_keys()?;
+        }
+        let new_key = ServerKey::generate().map_err(crate::target::crypto_error)?;
+        let mut config = self.configuration.clone();
+        let secrets::Resealed { resealed, untouched, sections } =
+            self.reseal(&mut config, None, &new_key)?;
+        let mut report = RotateReport {
+            kind: KeyKind::Server,
+            old_id: Some(self.key.id().as_str().to_owned()),
+            new_id: new_key.id().as_str().to_owned(),
+            resealed,
+            untouched,
+            version: None,
+            dry_run,
+        };
+        if dry_run {
+            return Ok(report);
+        }
+        let state = self.state_paths();
+        let mut toml = server::read_toml(&state)?;
+        new_key.id().as_str().clone_into(&mut toml.key_id);
+        // In this order: the old key is in the ring before `server.key` no longer holds it.
+        let changes = vec![
+            self.ring.file(Some((KeyKind::Server, self.key.id(), self.key.to_key_file())), None),
+            Change::replace(server::KEY_FILE, new_key.to_key_file().as_bytes(), 0o600),
+            Change::replace(server::TOML_FILE, server::toml_text(&toml)?.as_bytes(), 0o644),
+        ];
+        let with = WithCommit {
+            key_switch: Some((self.key.id().as_str().to_owned(), report.new_id.clone())),
+            changes,
+        };
+        let mut counts = Counts::default();
+        for s in &sections {
+            if let Some(sec) = config.get(*s) {
+                counts.items.insert(*s, sec.item_count() as u64);
+            }
+        }
+        counts.passwords.sealed = resealed as u64;
+        let files = self.files_for(&config)?;
+        let items = Some(crate::digest::items(&config));
+        let meta =
+            CommitMeta { action: "key-rotate".to_owned(), export: None, sections, counts, items };
+        let committed = self.write_version(files, meta, None, Some(with))?;
+        // Nothing to re-seal: the keys changed alone, and no version was made.
+        report.version = (!committed.unchanged).then_some(committed.version);
+        Ok(report)
+    }
+
+    /// `key rotate --transport`: a new transport key pair, the old one kept in the key ring
+    /// (so bundles already sealed to it still import).
+    pub fn rotate_transport(mut self, dry_run: bool) -> Result<RotateReport, Error> {
+        self.check_existing()?;
+        if !dry_run {
+            self.relock_keys()?;
+        }
+        let state = self.state_paths();
+        let old = read_transport(&state)?;
+        let new = TransportKey::generate().map_err(crate::target::crypto_error)?;
+        let report = RotateReport {
+            kind: KeyKind::Transport,
+            old_id: old.as_ref().map(|k| k.id().as_str().to_owned()),
+            new_id: new.id().as_str().to_owned(),
+            resealed: 0,
+            untouched: 0,
+            version: None,
+            dry_run,
+        };
+        if dry_run {
+            return Ok(report);
+        }
+        // In this order: the old key is in the ring before `transport.key` no longer holds it.
+        let mut changes = Vec::with_capacity(2);
+        if let Some(old) = &old {
+            changes.push(
+                self.ring.file(Some((KeyKind::Transport, old.id(), old.to_key_file())), None),
+            );
+        }
+        changes.push(Change::replace(TRANSPORT_KEY, new.to_key_file().as_bytes(), 0o600));
+        txn::run(&state, &changes, None)?;
+        Ok(report)
+    }
 
     /// `key retire --id ID`: removes a retired key from the ring, destroying it. Refused
     /// ([`ErrorKind::KeyInUse`]) while a version holds values under it, unless
     /// `reseal_history`: then those versions are re-sealed under the current key first (the
     /// current version by a new commit, action `key-reseal`; each archive replaced atomically),
     /// and the key leaves the ring only once none needs it.
-    pub fn retire_key(self, id: &str, reseal_history: bool) -> Result<RetireReport, Error> {
-        self.check_writable()?;
+    pub fn retire_key(mut self, id: &str, reseal_history: bool) -> Result<RetireReport, Error> {
         self.check_existing()?;
+        self.relock_keys()?;
         let (transport, _) = self.transport_keys()?;
         if self.key.id().as_str() == id || transport.as_ref().is_some_and(|t| t.id().as_str() == id)
         {
@@ -833,23 +844,12 @@ impl<A: crate::target::Access> Target<A> {
         // The current version N is under the key too: a new version (`key-reseal`) holds its
         // values re-sealed, and N, which that commit keeps as `history/N/` (its live files as
         // read), is re-sealed there as well once kept.
-        let (opened, _) = self.open_all(&self.configuration, Some(id))?;
         let mut config = self.configuration.clone();
-        let mut sections = Vec::new();
-        for (field, secret) in &opened {
-            let sealed = self
-                .key
-                .seal(secret.expose(), field.binding().as_bytes())
-                .map_err(crate::target::crypto_error)?;
-            config.set_secret_value(&field.location, sealed);
-            if !sections.contains(&field.section()) {
-                sections.push(field.section());
-            }
-        }
-        sections.sort();
+        let secrets::Resealed { resealed, sections, .. } =
+            self.reseal(&mut config, Some(id), &self.key)?;
         let n = self.version;
-        let resealed = self.resealed_files(&self.live, &self.configuration, id)?;
-        for (at, NewFile { path, bytes }) in resealed.into_iter().enumerate() {
+        let kept = self.resealed_files(&self.live, &self.configuration, id)?;
+        for (at, NewFile { path, bytes }) in kept.into_iter().enumerate() {
             let mode = self.stamps.files.get(path).map_or(0o640, |s| s.permissions());
             let name = format!("history/{n}/cwd/{path}");
             changes.insert(at, Change::replace(name, &bytes, mode));
@@ -857,7 +857,7 @@ impl<A: crate::target::Access> Target<A> {
         report.resealed_versions.push(n);
         report.resealed_versions.sort_unstable();
         let mut counts = Counts::default();
-        counts.passwords.sealed = opened.len() as u64;
+        counts.passwords.sealed = resealed as u64;
         let files = self.files_for(&config)?;
         let items = Some(crate::digest::items(&config));
         let meta =
@@ -902,15 +902,8 @@ impl<A: crate::target::Access> Target<A> {
         config: &Configuration,
         id: &str,
     ) -> Result<Vec<NewFile>, Error> {
-        let (opened, _) = self.open_all(config, Some(id))?;
         let mut config = config.clone();
-        for (field, secret) in &opened {
-            let sealed = self
-                .key
-                .seal(secret.expose(), field.binding().as_bytes())
-                .map_err(crate::target::crypto_error)?;
-            config.set_secret_value(&field.location, sealed);
-        }
+        self.reseal(&mut config, Some(id), &self.key)?;
         let changed: Vec<&'static str> =
             files.iter().filter(|(_, b)| contains(b, id.as_bytes())).map(|(rel, _)| *rel).collect();
         Ok(crate::target::files_of(&config)?

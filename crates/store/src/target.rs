@@ -49,41 +49,51 @@ pub struct CommitReport {
 const READ_ATTEMPTS: u32 = 200;
 
 /// What a [`Target`] handle may do: [`Write`] or [`Read`], decided by how it was opened and
-/// fixed in its type, so that a handle opened for reading cannot even be asked to commit or
-/// roll back. Only these two.
+/// fixed in its type, so that a handle opened for reading cannot even be asked to write: to
+/// commit, roll back, or make, rotate or retire a key. Only these two.
 pub trait Access: sealed::Sealed {
-    /// Whether a handle of this kind may write the folder.
+    /// Whether a handle of this kind may write the folder (for code generic over the kind; the
+    /// store itself needs no such check: a write is a method of [`Write`] handles only).
     const WRITES: bool;
 }
 
 /// A [`Target`] opened to write the folder ([`Target::open`], [`Target::open_to_replace`],
-/// [`Target::open_unlocked`], [`Target::open_exclusive_state`]): it commits and rolls back.
+/// [`Target::open_unlocked`], [`Target::open_exclusive_state`]): it commits, rolls back, and
+/// makes, rotates and retires keys.
 #[derive(Debug)]
 pub enum Write {}
 
 /// A [`Target`] opened to look only ([`Target::open_read`], [`Target::open_view`],
-/// [`Target::open_state`], [`Target::detached`]): it has no commit and no rollback, takes no
-/// lock, and reads the last committed version even in the middle of a commit.
+/// [`Target::open_state`], [`Target::detached`]): it has no commit, no rollback and no key
+/// change, takes no lock, and reads the last committed version even in the middle of a commit.
 ///
 /// Asking one to commit or roll back does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// let t = store::Target::open_read(std::path::Path::new("srv")).unwrap();
 /// let c = t.configuration().clone();
 /// t.commit(&c, store::CommitMeta::default());
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// store::Target::open_state(std::path::Path::new("srv")).unwrap().rollback(None);
 /// ```
 ///
-/// while the same calls on a handle opened to write do:
+/// nor does asking one to make, rotate or retire a key (see [`TargetView`]). The same calls on a
+/// handle opened to write compile:
 ///
 /// ```no_run
-/// let t = store::Target::open(std::path::Path::new("srv")).unwrap();
+/// # fn main() -> Result<(), store::Error> {
+/// let dir = std::path::Path::new("srv");
+/// let t = store::Target::open(dir)?;
 /// let c = t.configuration().clone();
-/// t.commit(&c, store::CommitMeta::default()).unwrap();
-/// store::Target::open(std::path::Path::new("srv")).unwrap().rollback(None).unwrap();
+/// t.commit(&c, store::CommitMeta::default())?;
+/// store::Target::open(dir)?.rollback(None)?;
+/// store::Target::open(dir)?.rotate_key(false)?;
+/// store::Target::open(dir)?.rotate_transport(false)?;
+/// store::Target::open(dir)?.retire_key("0123456789abcdef", true)?;
+/// store::Target::open_unlocked(dir, &[])?.ensure_transport_key()?;
+/// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub enum Read {}
@@ -103,7 +113,36 @@ mod sealed {
     impl Sealed for super::Read {}
 }
 
-/// A managed folder opened for reading only: see [`Read`].
+/// A managed folder opened for reading only: see [`Read`]. Asking one to make, rotate or retire
+/// a key does not compile (the same calls on a [`Target`] opened to write do: see [`Read`]):
+///
+/// ```compile_fail,E0599
+/// # fn main() -> Result<(), store::Error> {
+/// # let dir = std::path::Path::new("srv");
+/// store::TargetView::open_read(dir)?.rotate_key(false)?;
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail,E0599
+/// # fn main() -> Result<(), store::Error> {
+/// # let dir = std::path::Path::new("srv");
+/// store::TargetView::open_state(dir)?.rotate_transport(false)?;
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail,E0599
+/// # fn main() -> Result<(), store::Error> {
+/// # let dir = std::path::Path::new("srv");
+/// store::TargetView::open_read(dir)?.retire_key("0123456789abcdef", true)?;
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail,E0599
+/// # fn main() -> Result<(), store::Error> {
+/// # let dir = std::path::Path::new("srv");
+/// store::TargetView::open_view(dir, &[])?.ensure_transport_key()?;
+/// # Ok(()) }
+/// ```
 pub type TargetView = Target<Read>;
 
 /// A managed server folder, opened: to write it ([`Write`], the default) or only to read it
@@ -224,7 +263,6 @@ impl Target<Write> {
     /// Restores version `to` (by default the one before the current) as a new version, so that
     /// it can itself be undone. The restored files are byte for byte those of version `to`.
     pub fn rollback(mut self, to: Option<u64>) -> Result<CommitReport, Error> {
-        self.check_writable()?;
         self.relock()?;
         if self.is_new() {
             return Err(Error::new(
@@ -373,15 +411,9 @@ impl Target<Read> {
     }
 }
 
-impl<A: Access> Target<A> {
-    /// Opens `dir` to write it (see [`Target::open_to_replace`]; `hold`: keep the lock), as a
-    /// handle of kind `A`: [`Write`] for every caller but a writer generic over the kind, which
-    /// has checked that it may write.
-    pub(crate) fn open_writable(
-        dir: &Path,
-        replaced: &[SectionId],
-        hold: bool,
-    ) -> Result<Target<A>, Error> {
+impl Target<Write> {
+    /// Opens `dir` to write it (see [`Target::open_to_replace`]; `hold`: keep the lock).
+    fn open_writable(dir: &Path, replaced: &[SectionId], hold: bool) -> Result<Target, Error> {
         for _ in 0..3 {
             match layout::classify(dir)? {
                 DirState::Missing => {
@@ -402,7 +434,7 @@ impl<A: Access> Target<A> {
                     if crate::commit::recover(dir, &state)? == Recovery::Removed {
                         continue;
                     }
-                    let mut target = Target::<A>::load(dir, state, lock, replaced)?;
+                    let mut target = Target::load(dir, state, lock, replaced)?;
                     if !hold {
                         target.lock = None;
                     }
@@ -412,7 +444,9 @@ impl<A: Access> Target<A> {
         }
         Err(Error::busy(dir))
     }
+}
 
+impl<A: Access> Target<A> {
     /// Reads the last committed version of the managed folder `dir` without a lock: `None`
     /// when a commit switched `cwd/` (or began or ended) while it was being read, so that what
     /// was read may be a mix (the caller reads again).
@@ -632,25 +666,27 @@ impl<A: Access> Target<A> {
         StatePaths::new(self.dir.join(STATE_DIR))
     }
 
-    pub(crate) fn check_writable(&self) -> Result<(), Error> {
-        if !A::WRITES {
-            return Err(Error::new(
-                ErrorKind::ReadOnly,
-                format!(
-                    "{} was opened for reading only; open it for an import",
-                    self.dir.display()
-                ),
-            ));
+    /// Every version of the folder, oldest first, the highest marked current. A new folder has
+    /// none.
+    pub fn history(&self) -> Result<Vec<VersionInfo>, Error> {
+        if self.is_new() {
+            return Ok(Vec::new());
         }
-        Ok(())
+        history::list_upto(&self.state(), self.version)
     }
+}
 
+/// How a handle opened to write the folder writes it: what [`Target::commit`],
+/// [`Target::rollback`] and the key changes (module `keys`) share. The handle's type is the whole
+/// check that it may write; what it cannot say, whether the lock is held now (a handle of
+/// [`Target::open_unlocked`] holds none), `relock` checks when the write begins.
+impl Target<Write> {
     /// Takes the lock of a folder opened without it ([`Target::open_unlocked`]), finishing or
     /// undoing an interrupted commit, and checks that the folder is still at the version it
     /// was opened at, with the same live files: without reading them again, by the stamps of
     /// what was read (a file written, replaced, linked or re-moded since has another one) and
     /// by the record of the version read, which the next commit moves away.
-    fn relock(&mut self) -> Result<(), Error> {
+    pub(crate) fn relock(&mut self) -> Result<(), Error> {
         if self.lock.is_some() || !self.managed {
             return Ok(());
         }
@@ -677,7 +713,7 @@ impl<A: Access> Target<A> {
     }
 
     /// The error of a commit whose folder changed since it was opened (exit 5: busy).
-    fn changed(&self, why: &str) -> Error {
+    pub(crate) fn changed(&self, why: &str) -> Error {
         Error::new(
             ErrorKind::Busy,
             format!(
@@ -695,7 +731,6 @@ impl<A: Access> Target<A> {
         mut meta: CommitMeta,
         group: Option<&Group>,
     ) -> Result<(CommitReport, Option<Staged>), Error> {
-        self.check_writable()?;
         let files = self.files_for(new)?;
         if !self.is_new() && self.holds(&files) {
             return Ok((self.unchanged_report(&files), None));
@@ -876,15 +911,6 @@ impl<A: Access> Target<A> {
             unchanged: false,
         };
         Ok((report, None))
-    }
-
-    /// Every version of the folder, oldest first, the highest marked current. A new folder has
-    /// none.
-    pub fn history(&self) -> Result<Vec<VersionInfo>, Error> {
-        if self.is_new() {
-            return Ok(Vec::new());
-        }
-        history::list_upto(&self.state(), self.version)
     }
 }
 

@@ -190,19 +190,6 @@ fn the_audit_log_has_one_line_per_version_and_no_secret() {
     assert!(String::from_utf8_lossy(&v0["meta.json"]).contains(r#""action": "init""#));
 }
 
-/// A handle opened for reading has no commit and no rollback at all (the `compile_fail`
-/// examples of `store::Read` show it); what else writes refuses it.
-#[test]
-fn a_folder_opened_for_reading_cannot_be_written() {
-    let (_t, dir) = scratch("srv");
-    store::init(&dir, None).unwrap();
-    let t = Target::open_read(&dir).unwrap();
-    assert_eq!(t.rotate_key(false).unwrap_err().kind(), ErrorKind::ReadOnly);
-    let t = Target::open_state(&dir).unwrap();
-    assert_eq!(t.retire_key("0123456789abcdef", true).unwrap_err().kind(), ErrorKind::ReadOnly);
-    assert_eq!(Target::open_read(&dir).unwrap().version(), 0);
-}
-
 #[test]
 fn opened_to_replace_a_section_its_old_content_is_not_parsed_but_identical_bytes_are_kept() {
     let (_t, dir) = scratch("srv");

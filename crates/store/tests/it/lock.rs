@@ -34,8 +34,8 @@ fn a_second_writer_is_busy_and_readers_never_are() {
     let r1 = Target::open_read(&dir).unwrap();
     let r2 = Target::open_read(&dir).unwrap();
     let w = Target::open(&dir).unwrap();
-    assert_eq!(r1.rotate_key(false).unwrap_err().kind(), ErrorKind::ReadOnly);
-    drop((r2, w));
+    assert_eq!((r1.version(), r2.version(), w.version()), (0, 0, 0));
+    drop((r1, r2, w));
 }
 
 #[test]
@@ -166,6 +166,91 @@ fn an_import_opened_without_the_lock_commits_only_at_the_version_it_read() {
     assert!(report.unchanged);
     assert_eq!(report.version, version + 1);
     drop(held);
+}
+
+/// A key change on a handle opened without the lock takes it first and changes the keys only if
+/// the folder is still as the handle read it, with the same keys: the state files of the
+/// folder, whatever changed them meanwhile, stay as that change left them.
+#[test]
+fn a_key_change_opened_without_the_lock_writes_only_if_nothing_changed_meanwhile() {
+    let (_t, dir) = scratch("srv");
+    store::init(&dir, None).unwrap();
+    let state = dir.join(".jims-import");
+    let key_files = || -> Vec<Option<Vec<u8>>> {
+        ["server.key", "server.toml", "transport.key", "keyring"]
+            .map(|f| std::fs::read(state.join(f)).ok())
+            .into()
+    };
+    let busy = |e: store::Error, why: &str| {
+        assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
+        assert!(e.to_string().contains(why), "{e}");
+        assert!(e.to_string().contains("nothing was written"), "{e}");
+    };
+    let sections = [SectionId::EventSources];
+
+    // A commit meanwhile: each key change is busy, and writes nothing.
+    let slow = [(); 4].map(|_| Target::open_unlocked(&dir, &[]).unwrap());
+    Target::open(&dir).unwrap().commit(&config(1, "5"), meta(&sections)).unwrap();
+    let before = key_files();
+    let [a, b, c, mut d] = slow;
+    busy(a.rotate_key(false).unwrap_err(), "version 1 is current now, not version 0");
+    busy(b.rotate_transport(false).unwrap_err(), "version 1 is current now");
+    busy(c.retire_key("0123456789abcdef", true).unwrap_err(), "version 1 is current now");
+    // (A folder made before transport keys has none to make.)
+    let away = dir.with_file_name("transport.key");
+    std::fs::rename(state.join("transport.key"), &away).unwrap();
+    let before_transport = key_files();
+    busy(d.ensure_transport_key().unwrap_err(), "version 1 is current now");
+    assert_eq!(key_files(), before_transport);
+    std::fs::rename(&away, state.join("transport.key")).unwrap();
+    assert_eq!(key_files(), before);
+
+    // A writer holding the folder: busy.
+    let slow = Target::open_unlocked(&dir, &[]).unwrap();
+    let held = Target::open(&dir).unwrap();
+    assert_eq!(slow.rotate_key(false).unwrap_err().kind(), ErrorKind::Busy);
+    drop(held);
+    assert_eq!(key_files(), before);
+
+    // The keys changed meanwhile without a version (nothing to re-seal, a transport key): busy,
+    // and the ring keeps the key the other rotation retired.
+    for transport in [false, true] {
+        let slow = Target::open_unlocked(&dir, &[]).unwrap();
+        let w = Target::open(&dir).unwrap();
+        let other = if transport { w.rotate_transport(false) } else { w.rotate_key(false) };
+        let other = other.unwrap();
+        assert_eq!(other.version, None, "no version: nothing to re-seal");
+        let after_other = key_files();
+        let e = if transport { slow.rotate_key(false) } else { slow.rotate_transport(false) };
+        busy(e.unwrap_err(), "its keys were changed meanwhile");
+        assert_eq!(key_files(), after_other);
+        let ring = std::fs::read_to_string(state.join("keyring")).unwrap();
+        assert!(ring.contains(other.old_id.as_deref().unwrap()), "{ring}");
+    }
+
+    // Nothing changed meanwhile: it writes, as one opened with the lock would.
+    let t = Target::open_unlocked(&dir, &[]).unwrap();
+    let old = t.key_id().clone();
+    let report = t.rotate_key(false).unwrap();
+    assert_eq!(report.old_id.as_deref(), Some(old.as_str()));
+    assert_eq!(Target::open_read(&dir).unwrap().key_id().as_str(), report.new_id);
+    let report = Target::open_unlocked(&dir, &[]).unwrap().retire_key(old.as_str(), false).unwrap();
+    assert_eq!(report.id, old.as_str());
+    std::fs::remove_file(state.join("transport.key")).unwrap();
+    let mut t = Target::open_unlocked(&dir, &[]).unwrap();
+    let (made, created) = t.ensure_transport_key().unwrap();
+    assert!(created);
+    // It holds the lock now, until dropped.
+    assert_eq!(Target::open(&dir).unwrap_err().kind(), ErrorKind::Busy);
+    drop(t);
+    let list = Target::open_read(&dir).unwrap().key_list().unwrap();
+    assert!(list.iter().any(|k| k.id == made.id().as_str() && k.state == "current"), "{list:?}");
+    // A dry run writes nothing, so it needs no lock.
+    let dry = Target::open_unlocked(&dir, &[]).unwrap();
+    let _held = Target::open(&dir).unwrap();
+    let before = key_files();
+    assert!(dry.rotate_key(true).unwrap().dry_run);
+    assert_eq!(key_files(), before);
 }
 
 #[test]
