@@ -161,11 +161,7 @@ pub fn export(
         PasswordsOut::Sealed => {
             // A value under one of the folder's retired keys (a rollback across a rotation) is
             // sealed again under the current key, which the header names.
-            secrets::reseal_retired(
-                &mut config,
-                secrets::FolderKeys { current: target.key(), retired: target.retired_keys() },
-            )
-            .map_err(folder_error)?;
+            secrets::reseal_retired(&mut config, target.folder_keys()).map_err(folder_error)?;
             sealed = secrets::seal_plaintext(&mut config, target.key()).map_err(folder_error)?;
         }
         PasswordsOut::Omit => {

@@ -117,8 +117,7 @@ pub(crate) fn seal_to(
     recipients: &[PublicKeyFile],
 ) -> Result<usize, Error> {
     let data_key = crypto::generate_data_key().map_err(crypto_failure)?;
-    let keys = secrets::FolderKeys { current: target.key(), retired: target.retired_keys() };
-    let sealed = secrets::seal_under(config, keys, &data_key).map_err(|e| {
+    let sealed = secrets::seal_under(config, target.folder_keys(), &data_key).map_err(|e| {
         let kind = match e.kind() {
             secrets::ErrorKind::Tampered => ErrorKind::Crypto,
             _ => ErrorKind::Io,

@@ -17,10 +17,11 @@
 //! become, never the current key also listed as retired nor a key gone from both places:
 //!
 //! - A server-key rotation is one commit: the values of the live folder are re-sealed under a
-//!   new key, and the new `keyring` (the old key added), `server.key` and `server.toml` are
-//!   staged with the commit and put in place, in that order, once the new `cwd/` is switched in
-//!   (the commit's journal names them: a crash after the switch is finished by the next open,
-//!   one before it undone with its staging folder). A folder with nothing to re-seal makes no
+//!   new key (opened and sealed again by [`secrets::reseal`]: the store opens no value itself),
+//!   and the new `keyring` (the old key added), `server.key` and `server.toml` are staged with
+//!   the commit and put in place, in that order, once the new `cwd/` is switched in (the
+//!   commit's journal names them: a crash after the switch is finished by the next open, one
+//!   before it undone with its staging folder). A folder with nothing to re-seal makes no
 //!   version: the three files change as one standalone change.
 //! - `key rotate --transport` changes `keyring` (the old key added), then `transport.key`.
 //! - `key retire` changes the re-sealed archives, then `keyring` (the key removed); with

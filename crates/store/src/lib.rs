@@ -19,12 +19,13 @@
 //!   [`Target::open_state`] serve export and history without a lock, reading the last
 //!   committed version even in the middle of a commit; [`check_target`] checks cheaply that a
 //!   folder can be imported into. How a folder was opened is in its handle's type: a
-//!   [`Target`] (of [`Write`]) commits and rolls back, a [`TargetView`] (of [`Read`]) has no
-//!   such methods at all.
+//!   [`Target`] (of [`Write`]) commits, rolls back and makes, rotates and retires keys, a
+//!   [`TargetView`] (of [`Read`]) has no such methods at all.
 //! - `transport.key` and `keyring` (module `keys`): the folder's transport key pair and its
 //!   retired keys; [`Target::rotate_key`], [`Target::rotate_transport`], [`Target::key_list`]
 //!   and [`Target::retire_key`], each one atomic change of the state files (module `txn`, or
-//!   the commit it rides on), which lock-free readers read whole at any moment.
+//!   the commit it rides on), which lock-free readers read whole at any moment. The passwords
+//!   they re-seal are opened and sealed again by the secrets crate ([`secrets::reseal`]).
 //! - [`output`] writes what jimsctl makes outside managed folders (exports, converted bundles
 //!   and folders, reports) with the same durable steps, never inside a managed folder and never
 //!   over anything but a regular file.

@@ -78,7 +78,7 @@ fn adopt_seals_plaintext_and_keeps_everything_else() {
         match SecretState::classify(value) {
             SecretState::Sealed { key_id } => {
                 assert_eq!(key_id, Some(report.key_id.as_str()));
-                let pw = t.key().open(value, f.binding().as_bytes()).unwrap();
+                let pw = t.open_sealed(value, f.binding().as_bytes()).unwrap();
                 opened.push((f.item_id.clone(), pw.expose_str().unwrap().to_owned()));
             }
             SecretState::Capi => assert_eq!(f.item_id, "DC2"),
