@@ -40,6 +40,12 @@ impl Run {
 /// A `jimsctl` command with a clean environment: no colour, no inherited secrets.
 pub(crate) fn cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jimsctl"));
+    isolate(&mut c);
+    c
+}
+
+/// Gives `c` (jimsctl, or a shell that runs it) the clean environment of [`cmd`].
+pub(crate) fn isolate(c: &mut Command) {
     c.env_remove("NO_COLOR").env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");
     c.stdin(Stdio::null());
     for (k, _) in std::env::vars() {
@@ -50,7 +56,6 @@ pub(crate) fn cmd() -> Command {
     // Settings and state go to a folder of this test process, never the user's.
     let home = isolated_home();
     c.env("XDG_CONFIG_HOME", home.join("config")).env("XDG_STATE_HOME", home.join("state"));
-    c
 }
 
 /// A folder standing in for the user's configuration and state folders in this process.
