@@ -430,10 +430,12 @@ fn print_push(o: &PushOutcome, style: Style) {
     }
     let p = &o.passwords;
     outln!(
-        "Passwords: {} opened with the folder's key, {} plaintext, {} machine-bound, {} empty.",
+        "Passwords: {} opened with the folder's key, {} plaintext, {} machine-bound, {} from a \
+         template, {} empty.",
         p.opened,
         p.plaintext,
         p.machine_bound,
+        p.from_template,
         p.missing
     );
     if let Some(m) = &o.message {

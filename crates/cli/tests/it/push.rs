@@ -1116,6 +1116,25 @@ fn plaintext_goes_as_it_is_and_machine_bound_values_unchanged_with_a_warning() {
 }
 
 #[test]
+fn a_password_left_to_a_template_is_counted_apart_from_an_empty_one() {
+    let s = Setup::new();
+    let _server = s.start(|_| {});
+    s.set_remote();
+    // The fixture's 48 items that name a template leave their password to it (P1 among them);
+    // P2 has none of its own and no template: the one empty password.
+    set_password(&s.target, "config/pc_probe.xml", "P2", "");
+    let v = s.push(&["--format", "json"]).json();
+    assert_eq!(v["exit_code"], 0, "{v}");
+    assert_eq!(
+        (v["passwords"]["from_template"].as_u64(), v["passwords"]["missing"].as_u64()),
+        (Some(48), Some(1))
+    );
+    let r = s.push(&["--sections", "pc_probes"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(", 1 from a template, 1 empty."), "{}", r.stdout);
+}
+
+#[test]
 fn export_plain_opens_passwords_through_the_same_door_and_refuses_an_altered_one() {
     let s = Setup::new();
     let t = s.t();
