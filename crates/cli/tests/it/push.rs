@@ -855,6 +855,9 @@ fn remote_fingerprint_shows_the_certificate_without_trusting_or_sending() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(&s.pin), "{}", r.stdout);
     assert!(r.stdout.contains("Valid:"), "{}", r.stdout);
+    let block: Vec<&str> = r.stdout.lines().take(5).collect();
+    assert!(block[4].starts_with("Names:"), "{}", r.stdout);
+    crate::support::assert_aligned(&block);
     let v = run(&["remote", "fingerprint", &s.url(), "--format", "json"]).json();
     assert_eq!(v["sha256"], s.pin.as_str());
     assert_eq!(v["names"][0], "127.0.0.1");

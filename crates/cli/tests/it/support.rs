@@ -189,3 +189,15 @@ pub(crate) fn mkfifo(path: &Path) {
     use rustix::fs::{CWD, FileType, Mode, mknodat};
     mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(0o644), 0).expect("mkfifo");
 }
+
+/// Asserts that the labelled `lines` (`Label: value`) of a block have their values in one
+/// column, one space after the longest label.
+pub(crate) fn assert_aligned(lines: &[&str]) {
+    let label_end = |l: &str| l.find(": ").unwrap_or_else(|| panic!("a label: {l:?}")) + 1;
+    let widest = lines.iter().map(|l| label_end(l)).max().expect("lines") + 1;
+    for l in lines {
+        let rest = &l[label_end(l)..];
+        let value = l.len() - rest.trim_start().len();
+        assert_eq!(value, widest, "not aligned: {l:?} in\n{}", lines.join("\n"));
+    }
+}
