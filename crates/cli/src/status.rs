@@ -26,7 +26,7 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
             "remote": s.remote,
             "last_push": s.last_push,
         });
-        outln!("{v:#}");
+        out_json!(v);
         return Ok(if a.exit_code && edited { 1 } else { 0 });
     }
     outln!("{}{}", label("Folder"), dir.display());

@@ -17,7 +17,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<u8, Error> {
         Ok(v) => v,
         Err(e) if a.output.format == OutputFormat::Json => {
             let v = json!({"path": a.path, "valid": false, "problems": [e.to_string()]});
-            outln!("{v:#}");
+            out_json!(v);
             return Ok(crate::exit::Exit::of_error(&e).code());
         }
         Err(e) => return Err(e),
@@ -36,7 +36,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<u8, Error> {
             "unchecked_template_references": v.unchecked_templates,
             "problems": v.problems,
         });
-        outln!("{out:#}");
+        out_json!(out);
     } else {
         text(&v, &shown, items);
     }
