@@ -318,9 +318,5 @@ fn settings_show_paths_escaped() {
 /// Runs a prepared command to its end.
 fn run_cmd(c: &mut Command) -> Run {
     let out = c.output().expect("the binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }

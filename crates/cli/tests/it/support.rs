@@ -21,7 +21,8 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    /// The result of a finished process.
+    pub(crate) fn of(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -66,12 +67,43 @@ pub(crate) fn isolated_home() -> &'static Path {
 
 /// Runs `jimsctl ARGS` in `cwd`.
 pub(crate) fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    Run::from(cmd().current_dir(cwd).args(args).output().expect("the binary runs"))
+    Run::of(cmd().current_dir(cwd).args(args).output().expect("the binary runs"))
 }
 
 /// Runs `jimsctl ARGS` in the fixtures folder.
 pub(crate) fn run(args: &[&str]) -> Run {
     run_in(&fixtures(), args)
+}
+
+/// A path as the `&str` an argument list takes.
+pub(crate) fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// `--secrets` for the fixture's secrets file (`file:…/exports/full.secrets.toml`).
+pub(crate) fn full_secrets() -> String {
+    format!("file:{}", fixture("exports/full.secrets.toml").display())
+}
+
+/// Runs `jimsctl import EXPORT --target TARGET EXTRA…` in the fixtures folder.
+pub(crate) fn import_into(export: &str, target: &Path, extra: &[&str]) -> Run {
+    run(&[&["import", export, "--target", s(target)], extra].concat())
+}
+
+/// The arguments of `jimsctl remote set --target TARGET --url URL --user USER REST…` (`REST`:
+/// the trust, `--pin-sha256 HEX` or `--ca-file FILE`, and any other flag).
+pub(crate) fn remote_set_args<'a>(
+    target: &'a str,
+    url: &'a str,
+    user: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    [&["remote", "set", "--target", target, "--url", url, "--user", user], rest].concat()
+}
+
+/// Runs `jimsctl remote set …` (see [`remote_set_args`]) in the fixtures folder.
+pub(crate) fn remote_set(target: &str, url: &str, user: &str, rest: &[&str]) -> Run {
+    run(&remote_set_args(target, url, user, rest))
 }
 
 /// A temporary folder for targets and outputs.
