@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
@@ -156,17 +156,43 @@ impl ServerKey {
                 expected: self.id.0.clone(),
             });
         }
-        let mut raw = hex::decode(parsed.hex).map_err(|_| Error::Malformed("bad hex digits"))?;
-        if raw.len() < NONCE_LEN + TAG_LEN {
+        let hex = parsed.hex.as_bytes();
+        if hex.len() % 2 != 0 {
+            return Err(Error::Malformed("bad hex digits"));
+        }
+        if hex.len() < 2 * (NONCE_LEN + TAG_LEN) {
             return Err(Error::Malformed("too short"));
         }
-        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
-        let result = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: binding })
-            .map(Secret::new)
-            .map_err(|_| Error::Tampered);
-        raw.zeroize();
+        let (nonce_hex, rest) = hex.split_at(2 * NONCE_LEN);
+        let (ciphertext_hex, tag_hex) = rest.split_at(rest.len() - 2 * TAG_LEN);
+        let mut nonce = [0u8; NONCE_LEN];
+        let mut tag = [0u8; TAG_LEN];
+        read_hex(nonce_hex, &mut nonce)?;
+        read_hex(tag_hex, &mut tag)?;
+        // The ciphertext is decoded into a buffer and decrypted there in place, so the buffer
+        // holds the password once `decrypt_in_place_detached` succeeds: it is copied into a
+        // `Secret`, and the buffer wiped, whatever happened.
+        let len = ciphertext_hex.len() / 2;
+        let mut stack = [0u8; STACK_PLAINTEXT];
+        let mut heap = Zeroizing::new(Vec::new());
+        let buffer: &mut [u8] = if len <= STACK_PLAINTEXT {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, 0);
+            &mut heap[..]
+        };
+        let result = read_hex(ciphertext_hex, buffer).and_then(|()| {
+            self.cipher
+                .decrypt_in_place_detached(
+                    Nonce::from_slice(&nonce),
+                    binding,
+                    buffer,
+                    aes_gcm::Tag::from_slice(&tag),
+                )
+                .map(|()| Secret::copy_from(buffer))
+                .map_err(|_| Error::Tampered)
+        });
+        buffer.zeroize();
         result
     }
 }
@@ -223,6 +249,26 @@ impl<'a> SealedValue<'a> {
             .ok_or(Error::Malformed("expected '{aesgcm} 1,<key id>,<hex>'"))?;
         Ok(SealedValue { key_id: parts.key_id, hex: parts.hex })
     }
+}
+
+/// Decodes the hex digits `hex` (upper or lower case) into `out`, which is half as long.
+fn read_hex(hex: &[u8], out: &mut [u8]) -> Result<(), Error> {
+    fn nibble(d: u8) -> Option<u8> {
+        match d {
+            b'0'..=b'9' => Some(d - b'0'),
+            b'a'..=b'f' => Some(d - b'a' + 10),
+            b'A'..=b'F' => Some(d - b'A' + 10),
+            _ => None,
+        }
+    }
+    debug_assert_eq!(hex.len(), 2 * out.len());
+    for (b, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(hi), Some(lo)) => *b = (hi << 4) | lo,
+            _ => return Err(Error::Malformed("bad hex digits")),
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` as lowercase hex digits at the start of `out`, and returns the rest of `out`.
@@ -324,6 +370,21 @@ mod tests {
             let bad = bad.replace("abc", k.id().as_str()).replace("x,", &format!("{},", k.id()));
             assert!(k.open(&bad, b"").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn upper_case_digits_open_and_odd_or_short_ones_do_not() {
+        let k = key(3);
+        let sealed = k.seal("pw-\u{e9}".as_bytes(), b"s\0i\0password").unwrap();
+        let (head, hex) = sealed.rsplit_once(',').unwrap();
+        let upper = format!("{head},{}", hex.to_ascii_uppercase());
+        assert_eq!(k.open(&upper, b"s\0i\0password").unwrap().expose(), "pw-\u{e9}".as_bytes());
+        let odd = format!("{head},{}", &hex[1..]);
+        assert!(matches!(k.open(&odd, b"s\0i\0password"), Err(Error::Malformed(_))));
+        let short = format!("{head},{}", &hex[..2 * (NONCE_LEN + TAG_LEN) - 2]);
+        assert!(matches!(k.open(&short, b"s\0i\0password"), Err(Error::Malformed(_))));
+        let no_plaintext = format!("{head},{}", &hex[..2 * (NONCE_LEN + TAG_LEN)]);
+        assert!(matches!(k.open(&no_plaintext, b"s\0i\0password"), Err(Error::Tampered)));
     }
 
     #[test]

@@ -470,8 +470,8 @@ fn run<A: Access>(
     let mut opening_keys = vec![target.key()];
     opening_keys.extend(target.retired_keys());
     opening_keys.extend(data_key.as_ref().or(source_key.as_ref()));
-    let (plaintext_kept, _) =
-        secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &opening_keys);
+    let held = secrets::HeldPasswords::new(target.configuration(), &opening_keys);
+    let (plaintext_kept, _) = held.keep_equal_sealed(&mut merged);
     if !options.no_plan {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
         plan.note_kept(kept.clone());
@@ -566,10 +566,9 @@ fn run<A: Access>(
         outcome.status = Status::MissingPasswords;
         return Ok(outcome);
     }
-    secrets::seal_resolved(&mut merged, &table, resolved, target.key())?;
     // A password given by a source that the target already holds keeps the target's sealed
     // value too; the plan then says which passwords really change.
-    secrets::keep_equal_sealed_secrets(target.configuration(), &mut merged, &opening_keys);
+    secrets::seal_resolved_keeping(&mut merged, &table, resolved, target.key(), Some(&held))?;
     if outcome.plan.is_some() {
         let mut plan = select::plan(target.configuration(), &merged, &selection);
         plan.note_kept(kept);

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crypto::{Secret, ServerKey};
 use model::Configuration;
 
+use crate::compare::HeldPasswords;
 use crate::error::{Error, ErrorKind};
 use crate::hash::{FastMap, hash_bytes};
 use crate::source::{Answer, Request, SecretSource};
@@ -188,6 +189,22 @@ pub fn seal_resolved(
     resolved: Resolved,
     key: &ServerKey,
 ) -> Result<(), Error> {
+    seal_resolved_keeping(config, table, resolved, key, None)
+}
+
+/// [`seal_resolved`] for an import into a target that may hold some of these passwords
+/// already: a password `held` holds sealed under `key` for the same field keeps that sealed
+/// value (so its file keeps its bytes) rather than being sealed afresh.
+///
+/// # Errors
+/// As [`seal_resolved`].
+pub fn seal_resolved_keeping(
+    config: &mut Configuration,
+    table: &Table,
+    resolved: Resolved,
+    key: &ServerKey,
+    held: Option<&HeldPasswords<'_>>,
+) -> Result<(), Error> {
     for (index, secret) in &resolved.secrets {
         let Some(row) = table.row(*index) else {
             return Err(Error::new(
@@ -195,13 +212,17 @@ pub fn seal_resolved(
                 format!("a resolved password names row {index}, which the table does not have"),
             ));
         };
-        let sealed = key.seal(secret.expose(), row.binding.as_bytes()).map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("could not seal the password of row {index} (`{}`): {e}", row.key()),
-            )
-            .with_source(e)
-        })?;
+        let kept = held.and_then(|h| h.sealed_equal(&row.binding, secret.expose()));
+        let sealed = match kept {
+            Some(kept) => kept.to_owned(),
+            None => key.seal(secret.expose(), row.binding.as_bytes()).map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("could not seal the password of row {index} (`{}`): {e}", row.key()),
+                )
+                .with_source(e)
+            })?,
+        };
         if !config.set_secret_value(&row.location, sealed) {
             return Err(Error::new(
                 ErrorKind::Internal,

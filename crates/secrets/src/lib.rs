@@ -40,8 +40,11 @@ mod sources;
 mod state;
 mod table;
 
-pub use chain::{Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved};
-pub use compare::{align_equal_secrets, keep_equal_sealed_secrets};
+pub use chain::{
+    Cache, Chain, Resolved, check_password, resolve, resolve_row, seal_resolved,
+    seal_resolved_keeping,
+};
+pub use compare::{HeldPasswords, align_equal_secrets, keep_equal_sealed_secrets};
 pub use error::{Error, ErrorKind, SourceError, SourceErrorKind};
 pub use fields::{
     FolderKeys, holds_plaintext, omit, reseal_retired, seal_plaintext, seal_under, sealed_problems,

@@ -89,8 +89,9 @@ fn lock_new(
 }
 
 /// Plans `spec` against `cwd` (absent, or the `cwd/` being adopted).
-fn plan_version(cwd: &Path, spec: VersionSpec) -> Result<(Record, Plan), Error> {
-    let record = Record::new(spec.version, &spec.meta, None).with_digests(&spec.meta, &spec.files);
+fn plan_version(cwd: &Path, mut spec: VersionSpec) -> Result<(Record, Plan), Error> {
+    let items = spec.meta.items.take();
+    let record = Record::new(spec.version, &spec.meta, None).with_digests(items, &spec.files);
     let plan = Plan::new(cwd, spec.files, None)?;
     Ok((record, plan))
 }

@@ -122,15 +122,16 @@ impl Record {
         }
     }
 
-    /// This record with the digests of `files` and of the items `meta` carries.
+    /// This record with the digests of `files` and the digests of the items (those a
+    /// [`CommitMeta`] carries, moved here rather than copied: a few per item).
     pub(crate) fn with_digests(
         mut self,
-        meta: &CommitMeta,
+        items: Option<crate::digest::ItemDigests>,
         files: &[crate::commit::NewFile],
     ) -> Record {
         self.digests = Some(crate::digest::Digests {
             files: crate::digest::files(files),
-            items: meta.items.clone().unwrap_or_default(),
+            items: items.unwrap_or_default(),
         });
         self
     }

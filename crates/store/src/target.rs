@@ -812,7 +812,7 @@ impl<A: Access> Target<A> {
     fn write_version_in(
         self,
         files: Vec<NewFile>,
-        meta: CommitMeta,
+        mut meta: CommitMeta,
         restored: Option<u64>,
         state_files: Option<crate::txn::WithCommit>,
         group: Option<&Group>,
@@ -829,7 +829,8 @@ impl<A: Access> Target<A> {
         let state = self.state();
         let version = self.version + 1;
         let cwd = self.dir.join(CWD);
-        let record = Record::new(version, &meta, restored).with_digests(&meta, &files);
+        let items = meta.items.take();
+        let record = Record::new(version, &meta, restored).with_digests(items, &files);
         // The live files were read when the folder was opened, and are still those (checked
         // under the lock still held).
         let plan = Plan::new(&cwd, files, Some((self.live, self.stamps)))?;
