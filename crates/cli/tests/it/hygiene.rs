@@ -165,7 +165,7 @@ fn no_command_prints_or_stores_a_password_in_clear() {
         ],
         vec!["diff".into(), format!("{t}@1"), t.clone(), "-v".into()],
         vec!["diff".into(), plain_s.clone(), t.clone(), "--format".into(), "json".into()],
-        vec!["diff".into(), "exports/full.xml".into(), plain_s.clone()],
+        vec!["diff".into(), "exports/full.xml".into(), plain_s],
         vec!["history".into(), "show".into(), "2".into(), "--target".into(), t.clone()],
         vec!["rollback".into(), "--target".into(), t.clone()],
         vec!["key".into(), "id".into(), "--target".into(), t.clone()],
