@@ -308,6 +308,12 @@ mod tests {
                 "the power-loss tests' filesystem writes its durable state out for a test to read",
             ),
             (
+                "crates/fuzz-targets/",
+                "",
+                "the txn_journal fuzz target makes, copies and edits a managed folder of its own in \
+                 a temporary folder, as a test does, to feed the store's recovery",
+            ),
+            (
                 "plugins/keepass/src/lib.rs",
                 "/dev/tty",
                 "asks the database's password on the terminal, writes no file",

@@ -27,7 +27,7 @@ pub(crate) fn run(a: DiffArgs, style: Style) -> Result<u8, Error> {
             "differ": differ,
             "sections": sections_json(&plan, &left.configuration, &right.configuration),
         });
-        outln!("{v:#}");
+        out_json!(v);
     } else if crate::render::verbosity() != crate::render::Verbosity::Quiet {
         outln!("--- {} ({})", clean(&left.label), describe(&left));
         outln!("+++ {} ({})", clean(&right.label), describe(&right));
@@ -227,7 +227,7 @@ pub(crate) fn history_show(n: u64, t: TargetArgs, style: Style) -> Result<u8, Er
             "holds": holds.iter().map(|(id, n)| json!({"section": id, "items": n})).collect::<Vec<_>>(),
             "changes": sections_json(&plan, &before, &after),
         });
-        outln!("{v:#}");
+        out_json!(v);
         return Ok(0);
     }
     let mut head = format!(
@@ -274,7 +274,7 @@ pub(crate) fn rollback_dry_run(r: RollbackArgs, style: Style) -> Result<u8, Erro
                 "items_after": items_then(*id),
             })).collect::<Vec<_>>(),
         });
-        outln!("{v:#}");
+        out_json!(v);
         return Ok(0);
     }
     outln!(

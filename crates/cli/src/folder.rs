@@ -140,11 +140,8 @@ pub(crate) fn rollback(r: RollbackArgs) -> Result<u8, Error> {
     let report = pipeline::folder::rollback(&r.target.target, r.to)?;
     if report.unchanged {
         if r.target.output.format == OutputFormat::Json {
-            outln!(
-                "{:#}",
-                json!({"status": Exit::Unchanged.word(), "version": report.version,
-                    "files_written": []})
-            );
+            out_json!(json!({"status": Exit::Unchanged.word(), "version": report.version,
+                    "files_written": []}));
         } else {
             outln!(
                 "Nothing to restore: {} already holds what that version holds, so no new version \

@@ -36,7 +36,7 @@ pub(crate) fn public(a: KeyPublicArgs) -> Result<u8, Error> {
         } else {
             v["file"] = json!(text);
         }
-        outln!("{v:#}");
+        out_json!(v);
     } else {
         if created {
             errln!("Made a transport key pair for {} (it had none).", a.target.display());
@@ -71,14 +71,11 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
         ROTATION_LIMITS
     };
     if a.output.format == OutputFormat::Json {
-        outln!(
-            "{:#}",
-            json!({"status": if a.dry_run {Exit::DryRun} else {Exit::Rotated}.word(),
+        out_json!(json!({"status": if a.dry_run {Exit::DryRun} else {Exit::Rotated}.word(),
                 "kind": report.kind,
                 "old_key_id": report.old_id, "new_key_id": report.new_id,
                 "resealed": report.resealed, "untouched": report.untouched,
-                "version": report.version, "note": limits})
-        );
+                "version": report.version, "note": limits}));
         return Ok(0);
     }
     let verb = if a.dry_run { "Would rotate" } else { "Rotated" };
@@ -117,7 +114,7 @@ pub(crate) fn rotate(a: KeyRotateArgs) -> Result<u8, Error> {
 pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
     let keys = pipeline::folder::key_list(&t.target)?;
     if t.output.format == OutputFormat::Json {
-        outln!("{:#}", json!({"keys": keys}));
+        out_json!(json!({"keys": keys}));
         return Ok(0);
     }
     let style = crate::term::Style { on: crate::term::color_stdout() };
@@ -156,11 +153,8 @@ pub(crate) fn list(t: TargetArgs) -> Result<u8, Error> {
 pub(crate) fn retire(a: KeyRetireArgs) -> Result<u8, Error> {
     let report = pipeline::folder::retire_key(&a.target, &a.id, a.reseal_history)?;
     if a.output.format == OutputFormat::Json {
-        outln!(
-            "{:#}",
-            json!({"status": Exit::Retired.word(), "kind": report.kind, "key_id": report.id,
-                "resealed_versions": report.resealed_versions, "version": report.version})
-        );
+        out_json!(json!({"status": Exit::Retired.word(), "kind": report.kind, "key_id": report.id,
+                "resealed_versions": report.resealed_versions, "version": report.version}));
         return Ok(0);
     }
     if let Some(v) = report.version {

@@ -233,12 +233,16 @@ pub(crate) fn remote(command: RemoteCommand, style: Style) -> Result<u8, Error> 
                     "names": info.names,
                 }));
             } else {
-                outln!("SHA-256 fingerprint: {}", style.bold(&info.sha256.to_string()));
-                outln!("Subject:     {}", info.subject);
-                outln!("Issuer:      {}", info.issuer);
-                outln!("Valid:       {} to {}", info.not_before, info.not_after);
+                const LABELS: [&str; 5] =
+                    ["SHA-256 fingerprint", "Subject", "Issuer", "Valid", "Names"];
+                let label = |name| render::label(&LABELS, name);
+                let fingerprint = style.bold(&info.sha256.to_string());
+                outln!("{}{fingerprint}", label("SHA-256 fingerprint"));
+                outln!("{}{}", label("Subject"), info.subject);
+                outln!("{}{}", label("Issuer"), info.issuer);
+                outln!("{}{} to {}", label("Valid"), info.not_before, info.not_after);
                 if !info.names.is_empty() {
-                    outln!("Names:       {}", info.names.join(", "));
+                    outln!("{}{}", label("Names"), info.names.join(", "));
                 }
                 outln!(
                     "Nothing was trusted or sent. Compare this fingerprint with the server's own \
@@ -430,10 +434,12 @@ fn print_push(o: &PushOutcome, style: Style) {
     }
     let p = &o.passwords;
     outln!(
-        "Passwords: {} opened with the folder's key, {} plaintext, {} machine-bound, {} empty.",
+        "Passwords: {} opened with the folder's key, {} plaintext, {} machine-bound, {} from a \
+         template, {} empty.",
         p.opened,
         p.plaintext,
         p.machine_bound,
+        p.from_template,
         p.missing
     );
     if let Some(m) = &o.message {

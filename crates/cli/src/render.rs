@@ -132,6 +132,15 @@ pub(crate) fn pad(text: &str, cells: usize) -> String {
     out
 }
 
+/// The label `name` of a block of labelled lines whose labels are `labels` (`name` among them):
+/// `name:` padded so that every line's value starts in the same column, one space after the
+/// longest label (`jimsctl status`, `remote fingerprint`).
+pub(crate) fn label(labels: &[&str], name: &str) -> String {
+    debug_assert!(labels.contains(&name), "{name} is one of the block's labels");
+    let widest = labels.iter().map(|l| width(l)).max().unwrap_or(0);
+    pad(&format!("{name}:"), widest + 2)
+}
+
 /// The columns of the Add Missing Passwords table, as the brief names them.
 pub(crate) const TABLE_HEADERS: [&str; 7] =
     ["Index", "Type", "Data Type", "Data", "Username", "Password", "Template"];

@@ -26,15 +26,15 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
             "remote": s.remote,
             "last_push": s.last_push,
         });
-        outln!("{v:#}");
+        out_json!(v);
         return Ok(if a.exit_code && edited { 1 } else { 0 });
     }
-    outln!("Folder:   {}", dir.display());
-    outln!("Server:   {}", clean(&s.server_id));
-    outln!("Key id:   {}", s.key_id);
+    outln!("{}{}", label("Folder"), dir.display());
+    outln!("{}{}", label("Server"), clean(&s.server_id));
+    outln!("{}{}", label("Key id"), s.key_id);
     match &s.current {
         Some(v) => {
-            let mut line = format!("Version:  {} ({} at {}", s.version, v.action, v.time);
+            let mut line = format!("{}{} ({} at {}", label("Version"), s.version, v.action, v.time);
             if let Some(e) = &v.export {
                 line.push_str(&format!(", from {}", clean(e)));
             }
@@ -43,23 +43,30 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
             }
             outln!("{line})");
         }
-        None => outln!("Version:  {}", s.version),
+        None => outln!("{}{}", label("Version"), s.version),
     }
     match &s.drift {
         None => outln!(
-            "Live files: cannot tell whether they were edited by hand (version {} was written \
-             before jimsctl recorded what it wrote; the next import or rollback records it)",
+            "{}cannot tell whether they were edited by hand (version {} was written before \
+             jimsctl recorded what it wrote; the next import or rollback records it)",
+            label("Live files"),
             s.version
         ),
         Some(d) if d.is_clean() => {
             outln!(
-                "Live files: {} (no hand edits since version {})",
+                "{}{} (no hand edits since version {})",
+                label("Live files"),
                 style.green("unchanged"),
                 s.version
             )
         }
         Some(d) => {
-            outln!("Live files: {} by hand since version {}:", style.yellow("changed"), s.version);
+            outln!(
+                "{}{} by hand since version {}:",
+                label("Live files"),
+                style.yellow("changed"),
+                s.version
+            );
             let mut files = crate::grid::Grid::headless(style).indent(2);
             for f in &d.files {
                 let change = serde_json::to_value(f.change)
@@ -95,12 +102,12 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
         }
     }
     match (&s.remote, &s.last_push) {
-        (None, _) => outln!("Remote:   none set"),
+        (None, _) => outln!("{}none set", label("Remote")),
         (Some(r), push) => {
             let url = r.url.as_deref().map(clean).unwrap_or_else(|| "(no URL)".into());
             let user =
                 r.user.as_deref().map(|u| format!(" (user {})", clean(u))).unwrap_or_default();
-            outln!("Remote:   {url}{user}");
+            outln!("{}{url}{user}", label("Remote"));
             match push {
                 Some(p) => {
                     let version = p
@@ -115,11 +122,20 @@ pub(crate) fn run(a: StatusArgs, style: Style) -> Result<u8, Error> {
                         }
                         _ => String::new(),
                     };
-                    outln!("Last push: {version}{time}{behind}");
+                    outln!("{}{version}{time}{behind}", label("Last push"));
                 }
-                None => outln!("Last push: never"),
+                None => outln!("{}never", label("Last push")),
             }
         }
     }
     Ok(if a.exit_code && edited { 1 } else { 0 })
+}
+
+/// Every label of the status block, so that their values line up.
+const LABELS: [&str; 7] =
+    ["Folder", "Server", "Key id", "Version", "Live files", "Remote", "Last push"];
+
+/// `name:` as the status block's label (see [`crate::render::label`]).
+fn label(name: &str) -> String {
+    crate::render::label(&LABELS, name)
 }

@@ -5,16 +5,16 @@
 //!   `set -o pipefail`. Any other failure to write it is said once on standard error and turns a
 //!   success into exit 1.
 //! - Standard error that cannot be written is ignored: never a panic (exit 101).
-//! - Both streams are anstream's: where the colour choice (`--color`, `NO_COLOR`, `CLICOLOR`,
-//!   `CLICOLOR_FORCE`, a terminal or not) says no colour, any colour left in the text is
-//!   stripped there, whoever put it in.
+//! - Both streams are anstream's, with jimsctl's own colour choice ([`crate::term`]: `--color`,
+//!   `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`, a terminal or not): where it says no colour, any
+//!   colour left in the text is stripped there, whoever put it in.
 //! - Whatever is printed passes [`render::terminal_safe`]: a control character that jimsctl did
 //!   not put there itself (its colours) is escaped, a second line of defence behind
 //!   [`render::escape_for_terminal`], which every piece of input text passes where it is
 //!   formatted. JSON goes out through [`json`], which escapes what `serde_json` leaves raw.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::render;
@@ -31,7 +31,9 @@ pub(crate) fn stdout(args: fmt::Arguments<'_>) {
     }
     let text = fmt::format(args);
     let text = render::terminal_safe(&text);
-    let mut out = anstream::stdout().lock();
+    let raw = std::io::stdout();
+    let choice = crate::term::stream_choice(raw.is_terminal());
+    let mut out = anstream::AutoStream::new(raw.lock(), choice);
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         STDOUT_GONE.store(true, Ordering::Relaxed);
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -45,7 +47,9 @@ pub(crate) fn stdout(args: fmt::Arguments<'_>) {
 pub(crate) fn stderr(args: fmt::Arguments<'_>) {
     let text = fmt::format(args);
     let text = render::terminal_safe(&text);
-    let mut err = anstream::stderr().lock();
+    let raw = std::io::stderr();
+    let choice = crate::term::stream_choice(raw.is_terminal());
+    let mut err = anstream::AutoStream::new(raw.lock(), choice);
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 

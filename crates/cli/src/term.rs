@@ -49,40 +49,66 @@ pub(crate) fn color_from_args(args: &[std::ffi::OsString]) -> ColorWhen {
     when
 }
 
-/// Whether `stream` gets colour, as anstream decides it (and so clap): `--color always` or
-/// `never` as given; with `auto`, never when `NO_COLOR` is set and not empty, always when
-/// `CLICOLOR_FORCE` is set and not empty, never when `CLICOLOR=0`, and otherwise only on a
-/// terminal that has colours (`TERM` set and not `dumb`, or `CLICOLOR` set, or under CI).
-fn color_for(stream: &impl anstream::stream::RawStream) -> bool {
-    anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
-}
-
-/// Whether standard output gets colour (see [`color_for`]).
-pub(crate) fn color_stdout() -> bool {
-    color_for(&std::io::stdout())
-}
-
-/// Whether standard error gets colour (see [`color_for`]).
-pub(crate) fn color_stderr() -> bool {
-    color_for(&std::io::stderr())
-}
-
-/// Whether the terminal dialogs (on the terminal by nature, whatever standard error is) use
-/// colour: the rules of [`color_for`] for a stream that is a terminal.
-pub(crate) fn color_dialog() -> bool {
+/// Whether `stream` gets colour: `--color always` or `never` as given; with `auto`, never when
+/// `NO_COLOR` is set and not empty, always when `CLICOLOR_FORCE` asks for it (see
+/// [`clicolor_force`]), never when `CLICOLOR=0`, and otherwise only on a terminal that has
+/// colours (`TERM` set and not `dumb`, or `CLICOLOR` set, or under CI). anstream's own rule,
+/// but for `CLICOLOR_FORCE=0`, which anstream takes as forcing colour and the convention does
+/// not; jimsctl's streams, clap's messages, the dialogs and the progress bar all follow this
+/// one decision.
+fn color_for(is_terminal: bool) -> bool {
     match anstream::ColorChoice::global() {
         anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
         anstream::ColorChoice::Never => false,
         anstream::ColorChoice::Auto => {
             let clicolor = anstyle_query::clicolor();
             !anstyle_query::no_color()
-                && (anstyle_query::clicolor_force()
+                && (clicolor_force()
                     || (clicolor != Some(false)
+                        && is_terminal
                         && (anstyle_query::term_supports_color()
                             || clicolor == Some(true)
                             || anstyle_query::is_ci())))
         }
     }
+}
+
+/// Whether `CLICOLOR_FORCE` forces colour: set to anything but `0`
+/// (<https://bixense.com/clicolors/>: "`CLICOLOR_FORCE != 0`"); set but empty counts as unset,
+/// as an empty `NO_COLOR` does.
+fn clicolor_force() -> bool {
+    clicolor_force_value(std::env::var_os("CLICOLOR_FORCE").as_deref())
+}
+
+/// [`clicolor_force`] for the variable's value.
+fn clicolor_force_value(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// anstream's choice for a stream, from [`color_for`]: `Always` passes jimsctl's colours
+/// through, `Never` strips every colour left in the text.
+pub(crate) fn stream_choice(is_terminal: bool) -> anstream::ColorChoice {
+    if color_for(is_terminal) {
+        anstream::ColorChoice::Always
+    } else {
+        anstream::ColorChoice::Never
+    }
+}
+
+/// Whether standard output gets colour (see [`color_for`]).
+pub(crate) fn color_stdout() -> bool {
+    color_for(std::io::stdout().is_terminal())
+}
+
+/// Whether standard error gets colour (see [`color_for`]).
+pub(crate) fn color_stderr() -> bool {
+    color_for(std::io::stderr().is_terminal())
+}
+
+/// Whether the terminal dialogs (on the terminal by nature, whatever standard error is) use
+/// colour: the rules of [`color_for`] for a stream that is a terminal.
+pub(crate) fn color_dialog() -> bool {
+    color_for(true)
 }
 
 /// Whether there is a person to ask: standard input and standard error are terminals.
@@ -152,5 +178,16 @@ mod tests {
         }
         assert_eq!(Style { on: true }.red("x"), "\x1b[31mx\x1b[0m");
         assert_eq!(Style { on: false }.red("x"), "x");
+    }
+
+    #[test]
+    fn clicolor_force_forces_for_any_value_but_0_and_empty() {
+        use std::ffi::OsStr;
+        for v in ["1", "yes", "true", "00", " 0"] {
+            assert!(clicolor_force_value(Some(OsStr::new(v))), "{v:?}");
+        }
+        assert!(!clicolor_force_value(Some(OsStr::new("0"))));
+        assert!(!clicolor_force_value(Some(OsStr::new(""))));
+        assert!(!clicolor_force_value(None));
     }
 }

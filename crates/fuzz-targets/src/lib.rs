@@ -14,7 +14,10 @@
 //!   no name the JSON reader lets in can inject markup into XML (issue 12);
 //! - what a reader accepts holds only valid XML names and no password outside its field;
 //! - a sealed value opens only under its key and binding, and sealing then opening gives the
-//!   plaintext back.
+//!   plaintext back;
+//! - the journal of an interrupted change of a managed folder's state files (`txn.json`), as a
+//!   crash or a hand left it, never makes a reader write, never moves anything outside the
+//!   state folder, and is either finished (leaving no journal) or refused.
 
 use std::path::Path;
 
@@ -32,6 +35,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("secrets_file", secrets_file),
     ("public_key_file", public_key_file),
     ("sealed_header", sealed_header),
+    ("txn_journal", txn_journal),
 ];
 
 /// The XML bundle reader (`format_xml::read_bundle`), and the round trips of what it accepts.
@@ -251,6 +255,186 @@ pub fn sealed_header(data: &[u8]) {
     }
 }
 
+/// The journal of an interrupted standalone change of a managed folder's state files
+/// (`.jims-import/txn.json`, read by the store's recovery and by its lock-free readers): the
+/// input is the journal's bytes, written into a managed folder (made once, copied afresh for
+/// each input) beside a staging folder `txn/` holding copies of some of its state files.
+///
+/// - A reader that finds the folder locked (a change under way) reads around the journal: it
+///   never panics and changes no file.
+/// - The recovery, once the lock is free, finishes or refuses the change: it never panics,
+///   changes nothing outside the state folder (the live `cwd/` and the folder's siblings
+///   included), leaves neither journal nor staging folder when it succeeds, and changes nothing
+///   at all when it refuses a name that is no state file.
+pub fn txn_journal(data: &[u8]) {
+    let _ = txn_journal_recovery(data);
+}
+
+/// [`txn_journal`], returning what the recovery said: `Ok` when it finished the change, else
+/// its error's text.
+fn txn_journal_recovery(data: &[u8]) -> Result<(), String> {
+    let place = txn::Place::get();
+    // One input at a time in the process's folder (the tests run on several threads).
+    let _turn = place.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = place.fresh();
+    let state = dir.join(".jims-import");
+    let held = store::Target::open(&dir).expect("the copied folder opens");
+    txn::stage(&state, data);
+    let before = txn::tree(&place.root);
+    match store::Target::open_read(&dir) {
+        Ok(view) => assert!(view.version() == 0, "a reader read a version that is not there"),
+        Err(e) => render(&e),
+    }
+    let read = txn::tree(&place.root);
+    assert!(read == before, "a reader changed a file: {:?}", txn::changed(&before, &read));
+    drop(held);
+    let recovered = store::Target::open(&dir);
+    let after = txn::tree(&place.root);
+    let outside = |t: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
+        t.iter().filter(|(p, _)| !p.starts_with("folder/.jims-import/")).cloned().collect()
+    };
+    assert!(
+        outside(&after) == outside(&before),
+        "the recovery changed a file outside the state: {:?}",
+        txn::changed(&before, &after)
+    );
+    match recovered {
+        Ok(target) => {
+            for left in ["txn.json", "txn.json.tmp", "txn"] {
+                assert!(!state.join(left).exists(), "a finished change left {left} behind");
+            }
+            drop(target);
+            Ok(())
+        }
+        Err(e) => {
+            let text = e.to_string();
+            if text.contains("which is no state file") {
+                let unlocked = |t: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+                    t.into_iter().filter(|(p, _)| !p.ends_with("/lock")).collect()
+                };
+                assert!(
+                    unlocked(after) == unlocked(before),
+                    "a journal refused for a name changed something: {text}"
+                );
+            }
+            Err(text)
+        }
+    }
+}
+
+/// The managed folder [`txn_journal`] works in.
+mod txn {
+    use std::path::{Path, PathBuf};
+
+    /// A folder of this process: `template/` (a managed folder, made once), `folder/` (its copy
+    /// for the current input) and `sibling.txt` beside it.
+    pub(super) struct Place {
+        pub(super) root: PathBuf,
+        /// Held while an input is tried.
+        pub(super) turn: std::sync::Mutex<()>,
+    }
+
+    impl Place {
+        /// This process's place, made on first use under `/dev/shm` (no disk syncs) when there
+        /// is one; the places of processes that are gone are removed.
+        pub(super) fn get() -> &'static Place {
+            static PLACE: std::sync::OnceLock<Place> = std::sync::OnceLock::new();
+            PLACE.get_or_init(|| {
+                let shm = Path::new("/dev/shm");
+                let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+                let prefix = "jimsctl-fuzz-txn-";
+                for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let gone = name
+                        .strip_prefix(prefix)
+                        .is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+                    if gone {
+                        let _ = std::fs::remove_dir_all(entry.path());
+                    }
+                }
+                let root = base.join(format!("{prefix}{}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&root);
+                std::fs::create_dir_all(&root).expect("a folder for the fuzz target");
+                store::init(&root.join("template"), Some("fuzz")).expect("a managed folder");
+                std::fs::write(root.join("sibling.txt"), b"beside the folder").expect("written");
+                Place { root, turn: std::sync::Mutex::new(()) }
+            })
+        }
+
+        /// A fresh copy of the template as `folder/`.
+        pub(super) fn fresh(&self) -> PathBuf {
+            let dir = self.root.join("folder");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).expect("the last input's folder goes");
+            }
+            copy(&self.root.join("template"), &dir);
+            dir
+        }
+    }
+
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir(to).expect("a folder is made");
+        let mode = std::fs::metadata(from).expect("a folder").permissions();
+        std::fs::set_permissions(to, mode).expect("its mode is set");
+        for entry in std::fs::read_dir(from).expect("a folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                copy(&path, &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(&path, to.join(entry.file_name())).expect("a file is copied");
+            }
+        }
+    }
+
+    /// Writes `journal` as `state/txn.json`, beside a staging folder that holds copies of
+    /// state files under their staged names (`history/0.json` is `history~0.json`).
+    pub(super) fn stage(state: &Path, journal: &[u8]) {
+        let staging = state.join("txn");
+        std::fs::create_dir(&staging).expect("the staging folder is made");
+        for name in ["server.toml", "transport.key", "history/0.json", "audit.log"] {
+            let from = state.join(name);
+            std::fs::copy(&from, staging.join(name.replace('/', "~"))).expect("staged");
+        }
+        std::fs::write(state.join("txn.json"), journal).expect("the journal is written");
+    }
+
+    /// The paths that differ between two [`tree`]s.
+    pub(super) fn changed(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)]) -> Vec<String> {
+        let mut paths: Vec<String> = a
+            .iter()
+            .filter(|x| !b.contains(x))
+            .chain(b.iter().filter(|x| !a.contains(x)))
+            .map(|(p, _)| p.clone())
+            .collect();
+        paths.dedup();
+        paths
+    }
+
+    /// Every file under `root`, by path relative to it, with its bytes, sorted.
+    pub(super) fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+                if rel.starts_with("template") {
+                    continue;
+                }
+                if path.is_dir() {
+                    out.push((format!("{rel}/"), Vec::new()));
+                    walk(root, &path, out);
+                } else {
+                    out.push((rel, std::fs::read(&path).unwrap_or_default()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(root, root, &mut out);
+        out.sort();
+        out
+    }
+}
+
 /// A fixed transport key for the fuzz targets.
 fn transport_key() -> &'static crypto::TransportKey {
     static KEY: std::sync::OnceLock<crypto::TransportKey> = std::sync::OnceLock::new();
@@ -323,6 +507,23 @@ mod tests {
             }
             assert!(!name.is_empty());
         }
+    }
+
+    #[test]
+    fn a_txn_journal_is_finished_or_refused_by_what_it_names() {
+        let ok = |j: &str| txn_journal_recovery(j.as_bytes());
+        assert_eq!(ok(r#"{"entries":[{"name":"server.toml"},{"name":"history/0.json"}]}"#), Ok(()));
+        assert_eq!(ok(r#"{"entries":[]}"#), Ok(()));
+        let refused = ok(r#"{"entries":[{"name":"server.toml"},{"name":"../sibling.txt"}]}"#);
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("which is no state file")),
+            "{refused:?}"
+        );
+        let unreadable = ok(r#"{"entries":[{"name":"ser"#);
+        assert!(unreadable.as_ref().is_err_and(|e| e.contains("txn.json")), "{unreadable:?}");
+        // A removal of the key the folder needs: refused when the folder is read, no panic.
+        let removed = ok(r#"{"entries":[{"name":"server.key","remove":true}]}"#);
+        assert!(removed.is_err(), "{removed:?}");
     }
 
     #[test]

@@ -373,8 +373,10 @@ pub struct PushPasswords {
     pub opened: usize,
     /// Plaintext values sent as they are.
     pub plaintext: usize,
-    /// Fields without a password.
+    /// Fields without a password, but those left to a template.
     pub missing: usize,
+    /// Fields left empty in an item that names a template (JIMS uses the template's).
+    pub from_template: usize,
     /// `{capi}`/`{fsw}` values sent unchanged (only the machine that made them can read them).
     pub machine_bound: usize,
 }
@@ -455,6 +457,7 @@ fn build_body(
     counts.opened += revealed.opened;
     counts.plaintext += revealed.plaintext;
     counts.missing += revealed.missing;
+    counts.from_template += revealed.from_template;
     counts.machine_bound += revealed.machine_bound.len();
     machine_bound.extend(revealed.machine_bound);
     sent.extend(revealed.sent);

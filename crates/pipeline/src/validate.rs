@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use model::{ProblemKind, SecretState, SectionId};
+use model::{ProblemKind, SectionId};
 
 use crate::diff::{Side, open_side};
 use crate::error::Error;
@@ -19,9 +19,13 @@ pub struct Validation {
     /// Template references that could not be checked because the file holds no `templates`
     /// section (a partial file).
     pub unchecked_templates: usize,
-    /// How many secret fields are in each state (`missing`, `plaintext`, `aesgcm`, `capi`,
-    /// `fsw`, `unknown-scheme`).
+    /// How many secret fields are in each state (`missing`, `template`: left empty in an item
+    /// that names a template, which uses the template's, `plaintext`, `aesgcm`, `capi`, `fsw`,
+    /// `unknown-scheme`), by the import's own rules ([`secrets::census`]).
     pub passwords: BTreeMap<&'static str, usize>,
+    /// The rows of the Add Missing Passwords table of an import into a new server (what
+    /// `jimsctl passwords FILE` shows as Remaining before any source is asked).
+    pub new_server_rows: usize,
 }
 
 impl Validation {
@@ -48,11 +52,13 @@ pub fn validate(spec: &str) -> Result<Validation, Error> {
         }
         problems.push(p.to_string());
     }
-    let mut passwords = BTreeMap::new();
-    for field in config.secret_fields() {
-        let state = SecretState::classify(config.secret_value(&field.location));
-        *passwords.entry(state.label()).or_insert(0) += 1;
-    }
+    let census = secrets::census(config);
     problems.extend(secrets::sealed_problems(config, &side.keys()));
-    Ok(Validation { side, problems, unchecked_templates, passwords })
+    Ok(Validation {
+        side,
+        problems,
+        unchecked_templates,
+        passwords: census.states,
+        new_server_rows: census.new_server_rows,
+    })
 }

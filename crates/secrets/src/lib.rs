@@ -38,6 +38,7 @@ mod reveal;
 mod skeleton;
 mod source;
 mod sources;
+mod state;
 mod table;
 
 pub use chain::{
@@ -61,4 +62,5 @@ pub use sources::{
     CmdSource, DirSource, EnvLookup, EnvSource, FileFormat, FileSource, KEYS_VARIABLE,
     MAX_SECRETS_FILE,
 };
+pub use state::{Census, FieldState, census};
 pub use table::{ItemJson, MissingReason, Row, Table, TableJson};

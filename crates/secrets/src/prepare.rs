@@ -5,6 +5,7 @@ use crypto::{Secret, ServerKey};
 use model::{Configuration, SecretField, SecretState, SectionId};
 
 use crate::error::{Error, ErrorKind};
+use crate::state::{FieldState, Rule, Target, rule};
 use crate::table::{MissingReason, Row, Table};
 
 /// The outcome of [`prepare`]: the table of what is still missing, and counters for the report.
@@ -101,64 +102,52 @@ pub fn prepare_with(
     let mut fields: Vec<SecretField> = config.secret_fields();
     fields.retain(|f| imported(f));
     let target_id = target_key.id().as_str();
-    let source_id = source_key.map(|k| k.id().as_str());
-    let same_server = export_key_id == Some(target_id)
-        || keys.retired.iter().any(|k| Some(k.id().as_str()) == export_key_id);
+    let target = Target {
+        same_server: export_key_id == Some(target_id)
+            || keys.retired.iter().any(|k| Some(k.id().as_str()) == export_key_id),
+        key_id: Some(target_id),
+        source_id: source_key.map(|k| k.id().as_str()),
+        retired: keys.retired,
+    };
 
     let mut broken: Vec<String> = Vec::new();
     let mut actions = Vec::with_capacity(fields.len());
     for field in &fields {
         let raw = config.secret_value(&field.location);
-        let action =
-            match SecretState::classify(raw) {
-                SecretState::Missing if field.template.is_some() => Action::Inherit,
-                SecretState::Missing => Action::Row(MissingReason::Missing),
-                SecretState::Plaintext => Action::SealPlain,
-                SecretState::Capi | SecretState::Fsw | SecretState::Unknown { .. } => {
-                    if same_server { Action::Keep } else { Action::Row(MissingReason::OtherServer) }
-                }
-                SecretState::Sealed { key_id: Some(id) } if id == target_id => {
-                    match target_key.open(raw, field.binding().as_bytes()) {
-                        Ok(_) => Action::Keep,
-                        Err(e) => {
-                            broken.push(describe(field, "this server's key", &e));
-                            Action::Keep
-                        }
-                    }
-                }
-                SecretState::Sealed { key_id: Some(id) } if source_id == Some(id) => {
-                    let key = source_key.unwrap_or(target_key);
-                    match key.open(raw, field.binding().as_bytes()) {
-                        Ok(secret) => Action::Reseal(secret),
-                        Err(e) => {
-                            broken.push(describe(field, "the source key", &e));
-                            Action::Keep
-                        }
-                    }
-                }
-                SecretState::Sealed { key_id: Some(id) }
-                    if keys.retired.iter().any(|k| k.id().as_str() == id) =>
-                {
-                    let key = keys.retired.iter().find(|k| k.id().as_str() == id);
-                    match key.map(|k| k.open(raw, field.binding().as_bytes())) {
-                        Some(Ok(secret)) => Action::Reseal(secret),
-                        Some(Err(e)) => {
-                            broken.push(describe(field, "a retired key of this server", &e));
-                            Action::Keep
-                        }
-                        None => Action::Row(MissingReason::ForeignKey),
-                    }
-                }
-                SecretState::Sealed { key_id: Some(_) } => Action::Row(MissingReason::ForeignKey),
-                SecretState::Sealed { key_id: None } => {
-                    broken.push(format!(
-                        "{} (its value starts with {{aesgcm}} but is not of the form \
-                     '{{aesgcm}} 1,<key id>,<hex>')",
-                        place(field)
-                    ));
-                    Action::Keep
+        let mut open =
+            |key: &ServerKey, under: &str| match key.open(raw, field.binding().as_bytes()) {
+                Ok(secret) => Some(secret),
+                Err(e) => {
+                    broken.push(describe(field, under, &e));
+                    None
                 }
             };
+        let action = match rule(FieldState::from_value(field, raw), &target) {
+            Rule::Inherit => Action::Inherit,
+            Rule::SealPlain => Action::SealPlain,
+            Rule::Keep => Action::Keep,
+            Rule::Row(reason) => Action::Row(reason),
+            Rule::OpenWithTarget => {
+                open(target_key, "this server's key");
+                Action::Keep
+            }
+            Rule::OpenWithSource => match source_key.and_then(|k| open(k, "the source key")) {
+                Some(secret) => Action::Reseal(secret),
+                None => Action::Keep,
+            },
+            Rule::OpenWithRetired(key) => match open(key, "a retired key of this server") {
+                Some(secret) => Action::Reseal(secret),
+                None => Action::Keep,
+            },
+            Rule::Malformed => {
+                broken.push(format!(
+                    "{} (its value starts with {{aesgcm}} but is not of the form \
+                     '{{aesgcm}} 1,<key id>,<hex>')",
+                    place(field)
+                ));
+                Action::Keep
+            }
+        };
         actions.push(action);
     }
 

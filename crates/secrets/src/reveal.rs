@@ -12,6 +12,7 @@ use model::{Configuration, SecretState};
 
 use crate::error::{Error, ErrorKind};
 use crate::fields::FolderKeys;
+use crate::state::FieldState;
 
 /// What [`reveal_for_sending`] did. `sent` holds every non-empty value now in the
 /// configuration, so that a server's answer can be shown with each of them replaced by `***`;
@@ -22,8 +23,11 @@ pub struct Revealed {
     pub opened: usize,
     /// Plaintext values, sent as they are.
     pub plaintext: usize,
-    /// Fields with no password (sent empty).
+    /// Fields with no password (sent empty), but those left to a template.
     pub missing: usize,
+    /// Fields left empty in an item that names a template, whose credentials JIMS uses (sent
+    /// empty: no password is missing).
+    pub from_template: usize,
     /// Machine-bound values sent unchanged: `section/item field (scheme)` for each.
     pub machine_bound: Vec<String>,
     /// Every non-empty value now in the configuration (for redaction).
@@ -46,7 +50,14 @@ pub fn reveal_for_sending(
     for field in config.secret_fields() {
         let raw = config.secret_value(&field.location);
         let what = format!("{}/{} {}", field.section(), field.item_id, field.field);
-        match SecretState::classify(raw) {
+        let state = match FieldState::from_value(&field, raw) {
+            FieldState::FromTemplate => {
+                out.from_template += 1;
+                continue;
+            }
+            FieldState::Own(state) => state,
+        };
+        match state {
             SecretState::Missing => out.missing += 1,
             SecretState::Plaintext => {
                 out.plaintext += 1;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{assert_no_secret, filters, fixture, run, run_in, tmp, tree};
+use crate::support::{assert_no_secret, filters, fixture, run, run_in, s, tmp, tree};
 
 fn secrets_arg() -> String {
     format!("file:{}", fixture("exports/full.secrets.toml").display())
@@ -33,10 +33,6 @@ fn entry<'a>(report: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|e| e["export"].as_str().unwrap().ends_with(name))
         .unwrap_or_else(|| panic!("no entry for {name} in {report:#}"))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Colour, decided as anstream (and so clap) decides it: `--color auto|always|never`, then
+//! Colour, decided once for jimsctl and clap: `--color auto|always|never`, then
 //! `NO_COLOR`, `CLICOLOR_FORCE`, `CLICOLOR`, and whether the stream is a terminal that has
 //! colours. Checked on standard output through a pipe and on a real pseudo-terminal (`script`
 //! from util-linux), with the Add Missing Passwords table, whose header is bold and whose
@@ -45,6 +45,52 @@ fn through_a_pipe_colour_follows_the_flag_then_no_color_then_clicolor_force() {
     assert!(coloured(&piped(&[("CLICOLOR_FORCE", "1")], &["--color=auto"])));
 }
 
+#[test]
+fn clicolor_force_0_or_empty_forces_nothing_any_other_value_forces_colour() {
+    // https://bixense.com/clicolors/: "CLICOLOR_FORCE != 0": colour; `0` is not a request.
+    assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "0")], &[])), "CLICOLOR_FORCE=0");
+    assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "")], &[])), "empty: as unset");
+    for v in ["1", "yes", "true", "2"] {
+        assert!(coloured(&piped(&[("CLICOLOR_FORCE", v)], &[])), "CLICOLOR_FORCE={v}");
+    }
+    assert!(coloured(&piped(&[("CLICOLOR_FORCE", "0")], &["--color", "always"])), "the flag wins");
+    assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "0")], &["--color=never"])));
+    assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "0")], &["--color=auto"])));
+    assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "0"), ("CLICOLOR", "1")], &[])), "not a tty");
+    assert!(!coloured(&piped(&[("CLICOLOR_FORCE", "2"), ("NO_COLOR", "1")], &[])), "NO_COLOR wins");
+}
+
+#[test]
+fn clicolor_force_0_leaves_errors_and_clap_messages_plain_too() {
+    let run = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = cmd();
+        c.current_dir(fixtures()).env("TERM", "xterm-256color").env("CI", "true");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // jimsctl's own error, and clap's usage error.
+    for args in [&["validate", "no-such-file.xml"][..], &["--no-such-flag"][..]] {
+        let (code, err) = run(&[("CLICOLOR_FORCE", "0")], args);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.starts_with("error:"), "{err:?}");
+        assert!(!err.contains('\x1b'), "CLICOLOR_FORCE=0 coloured {args:?}: {err:?}");
+        let (code, err) = run(&[("CLICOLOR_FORCE", "1")], args);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("\x1b[31m"), "CLICOLOR_FORCE=1 colours {args:?}: {err:?}");
+    }
+    // clap's help, on standard output.
+    let help = |v: &str| {
+        let out = cmd().env("CLICOLOR_FORCE", v).args(["import", "--help"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(!help("0").contains('\x1b'), "CLICOLOR_FORCE=0: plain help");
+    assert!(help("1").contains('\x1b'), "CLICOLOR_FORCE=1: coloured help");
+}
+
 /// `jimsctl passwords exports/full.xml` on a pseudo-terminal with `envs` (and `TERM` as given,
 /// or unset); everything the terminal showed.
 fn on_terminal(term: Option<&str>, envs: &[(&str, &str)], flags: &[&str]) -> String {
@@ -84,6 +130,11 @@ fn on_a_terminal_colour_is_on_unless_no_color_clicolor_0_a_dumb_terminal_or_neve
     assert!(!coloured(&on_terminal(Some("dumb"), &[], &[])), "TERM=dumb has no colours");
     assert!(!coloured(&on_terminal(None, &[], &[])), "no TERM: no colours known");
     assert!(coloured(&on_terminal(Some("dumb"), &[("CLICOLOR_FORCE", "1")], &[])));
+    assert!(
+        !coloured(&on_terminal(Some("dumb"), &[("CLICOLOR_FORCE", "0")], &[])),
+        "forces nothing"
+    );
+    assert!(coloured(&on_terminal(Some("xterm"), &[("CLICOLOR_FORCE", "0")], &[])), "nor prevents");
     assert!(coloured(&on_terminal(Some("dumb"), &[], &["--color", "always"])));
     assert!(coloured(&on_terminal(None, &[("CI", "true")], &[])), "a CI log keeps colours");
 }

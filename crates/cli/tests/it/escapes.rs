@@ -10,7 +10,7 @@ use crate::support::{Run, cmd, fixture, run, tmp};
 
 /// Fails when `text` holds a control character other than a newline (or jimsctl's colours,
 /// which these runs, not on a terminal, never use), a C1 control or a bidirectional override.
-fn assert_clean(what: &str, text: &str) {
+pub(crate) fn assert_clean(what: &str, text: &str) {
     for c in text.chars() {
         let raw = (c.is_control() && c != '\n')
             || ('\u{202a}'..='\u{202e}').contains(&c)
@@ -73,6 +73,32 @@ fn paths_with_control_characters_are_shown_escaped() {
         let r = run(&args);
         assert_run_clean(args[0], &r);
         assert!(r.code == 0 || r.code == 2, "{args:?}: {}", r.stderr);
+    }
+    // Every command's JSON is JSON, the paths read back exactly (a C1 control or a
+    // bidirectional override is a `\u` escape of JSON, never the terminal's `\u{9b}`).
+    for (args, key) in [
+        (vec!["validate", e], Some("path")),
+        (vec!["status", "--target", t], Some("target")),
+        (vec!["diff", e, t], None),
+        (vec!["rollback", "--dry-run", "--target", t, "--to", "1"], None),
+        (vec!["history", "show", "1", "--target", t], None),
+        (vec!["history", "--target", t], None),
+        (vec!["key", "list", "--target", t], None),
+        (vec!["key", "rotate", "--dry-run", "--target", t], None),
+        (vec!["key", "public", "--target", t], None),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--format", "json"]);
+        let r = run(&args);
+        assert_run_clean(&format!("{args:?}"), &r);
+        assert!(r.code == 0 || r.code == 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        let v = r.json();
+        if let Some(key) = key {
+            assert_eq!(v[key], args[args.len() - 3], "{args:?}");
+        }
+        if args[0] == "diff" {
+            assert_eq!(v["a"]["path"], e, "{args:?}");
+        }
     }
 
     // Errors naming a path: a missing export, a missing secrets file, a bad output place.
@@ -292,9 +318,5 @@ fn settings_show_paths_escaped() {
 /// Runs a prepared command to its end.
 fn run_cmd(c: &mut Command) -> Run {
     let out = c.output().expect("the binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }

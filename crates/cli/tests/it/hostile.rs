@@ -143,11 +143,7 @@ fn run_limited(dir: &Path, mib: u64, args: &[&str]) -> Run {
         .env("XDG_STATE_HOME", isolated_home().join("state"))
         .output()
         .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 /// A sparse file of `len` bytes that starts like a bundle: no disk, no time to make.

@@ -1,6 +1,7 @@
 //! Secret hygiene: every command, with known passwords, on success and on every error path;
 //! none of the passwords may appear in any output, in the target folder (history and audit log
-//! included) or in a snapshot. Plaintext exists only in a `--passwords plain` export.
+//! included) or in a snapshot, and no output holds a raw control character. Plaintext exists
+//! only in a `--passwords plain` export.
 
 use std::path::{Path, PathBuf};
 
@@ -143,7 +144,7 @@ fn no_command_prints_or_stores_a_password_in_clear() {
         ],
         vec![
             "import".into(),
-            plain_s,
+            plain_s.clone(),
             "--target".into(),
             t.clone(),
             "--format".into(),
@@ -151,6 +152,21 @@ fn no_command_prints_or_stores_a_password_in_clear() {
         ],
         vec!["history".into(), "--target".into(), t.clone()],
         vec!["history".into(), "--target".into(), t.clone(), "--format".into(), "json".into()],
+        vec!["rollback".into(), "--dry-run".into(), "--target".into(), t.clone()],
+        vec![
+            "rollback".into(),
+            "--dry-run".into(),
+            "--target".into(),
+            t.clone(),
+            "--to".into(),
+            "1".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec!["diff".into(), format!("{t}@1"), t.clone(), "-v".into()],
+        vec!["diff".into(), plain_s.clone(), t.clone(), "--format".into(), "json".into()],
+        vec!["diff".into(), "exports/full.xml".into(), plain_s],
+        vec!["history".into(), "show".into(), "2".into(), "--target".into(), t.clone()],
         vec!["rollback".into(), "--target".into(), t.clone()],
         vec!["key".into(), "id".into(), "--target".into(), t.clone()],
         // Issue 17: keys and bundles sealed to public keys.
@@ -222,8 +238,7 @@ fn no_command_prints_or_stores_a_password_in_clear() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = run(&args);
         assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
-        scan(&format!("the stdout of {args:?}"), &r.stdout, &known);
-        scan(&format!("the stderr of {args:?}"), &r.stderr, &known);
+        check(&args, &r, &known);
     }
     // The plaintext export holds them (that is what it is for) and nothing else does.
     let plain_text = std::fs::read_to_string(&plain).unwrap();
@@ -519,4 +534,158 @@ fn no_push_output_record_journal_audit_line_or_server_log_holds_a_password() {
     scan_tree(&s.target, &known, &[]);
     let audit = std::fs::read_to_string(s.target.join(".jims-import/audit.log")).unwrap();
     assert!(audit.contains("\"action\":\"push\""));
+}
+
+/// Writes `to` in place of `from` (which must be there) in the file at `path`.
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from} in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// `rollback --dry-run`, `diff` and `history show`, with their notes (live files changed by
+/// hand, files that no longer read), on hostile content: ids and descriptions holding escape
+/// sequences (ESC, a C1 CSI, a right-to-left override, written as character references) and
+/// known passwords in clear, both in an export (whose name holds an escape too) and edited by
+/// hand into the live files, one of which then holds a raw ESC and one a stray password. No
+/// output holds a password or a raw control character; the JSON parses and gives the ids back.
+#[test]
+fn rollback_dry_run_and_diff_notes_show_hostile_names_escaped_and_no_password() {
+    let known = known_passwords();
+    let (hidden, hidden_too, stray) = (&known[0], &known[1], &known[2]);
+    let dir = tmp();
+    let t = dir.path().join("t");
+    let t_s = t.display().to_string();
+    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let src = tmp();
+    let old = crate::support::old_full(src.path()).display().to_string();
+    for export in [old.as_str(), "exports/full.xml"] {
+        let r = run(&["import", export, "--target", &t_s, "--secrets", &secrets]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+
+    // Ids, a description and a password that a person would see, or must never see.
+    let dc1 = "<event_source id=\"DC1\"";
+    let dc1_hostile = "<event_source id=\"DC1&#27;[2J&#27;]0;owned&#7;\"";
+    let dc3 = "<event_source id=\"DC3\"";
+    let dc3_hostile = "<event_source id=\"DC3&#x9b;31m&#x202e;x\"";
+    let dc4 =
+        "server=\"10.0.0.14\" initial_timespan=\"24\" tls_min=\"1.2\" username=\"\" password=\"\"";
+    let dc4_known = |pw: &str| dc4.replace("password=\"\"", &format!("password=\"{pw}\""));
+    let desc = "description=\"Domain controller 5 (";
+    let desc_hostile = "description=\"Domain&#27;]0;title&#7; controller 5 (";
+    let hostile_export = dir.path().join("hostile\x1b[31m.xml");
+    std::fs::copy(fixture("exports/full.xml"), &hostile_export).unwrap();
+    for (from, to) in [
+        (dc1, dc1_hostile.to_owned()),
+        (dc3, dc3_hostile.to_owned()),
+        (dc4, dc4_known(hidden)),
+        (desc, desc_hostile.to_owned()),
+    ] {
+        edit(&hostile_export, from, &to);
+    }
+    let es = t.join("cwd/config/event_log_reader.xml");
+    let es_text = std::fs::read_to_string(&es).unwrap();
+    let dc4_live = es_text.find("server=\"10.0.0.14\"").unwrap();
+    let dc4_live = &es_text[dc4_live..dc4_live + es_text[dc4_live..].find("/>").unwrap()];
+    for (from, to) in [
+        (dc1, dc1_hostile.to_owned()),
+        (dc3, dc3_hostile.to_owned()),
+        (dc4_live, dc4_known(hidden_too)),
+        (desc, desc_hostile.to_owned()),
+    ] {
+        edit(&es, from, &to);
+    }
+    // A file added by hand, its name holding an escape.
+    std::fs::write(t.join("cwd/config/\x1b[31mnew.xml"), "<x/>").unwrap();
+
+    let h = hostile_export.display().to_string();
+    let (v1, v2) = (format!("{t_s}@1"), format!("{t_s}@2"));
+    let readable: Vec<Vec<&str>> = vec![
+        vec!["rollback", "--dry-run", "--target", &t_s],
+        vec!["rollback", "--dry-run", "--target", &t_s, "--to", "1", "-v"],
+        vec!["diff", &t_s, &v1],
+        vec!["diff", &v2, &t_s, "-v"],
+        vec!["diff", &h, &t_s],
+        vec!["diff", &t_s, &h, "--exit-code"],
+        vec!["diff", &h, "exports/full.xml", "-v"],
+        vec!["history", "show", "2", "--target", &t_s],
+        vec!["status", "--target", &t_s],
+    ];
+    let shown = |out: &str| {
+        assert!(
+            out.contains(r"DC1\x1b[2J\x1b]0;owned\x07"),
+            "the hostile id is shown escaped:\n{out}"
+        );
+        assert!(out.contains(r"DC3\x9b31m\u{202e}x"), "{out}");
+    };
+    let mut hostile_seen = 0;
+    for args in &readable {
+        let text = run(args);
+        check(args, &text, &known);
+        assert!([0, 1].contains(&text.code), "{args:?}: {}{}", text.stdout, text.stderr);
+        let mut json_args = args.clone();
+        json_args.extend(["--format", "json"]);
+        let json = run(&json_args);
+        check(&json_args, &json, &known);
+        let v = json.json();
+        // The JSON carries the ids as they are, escaped the JSON way.
+        if json.stdout.contains(r"DC1\u001b[2J\u001b]0;owned\u0007") {
+            assert!(json.stdout.contains(r"DC3\u009b31m\u202ex"), "{}", json.stdout);
+            assert!(v.to_string().contains("DC3\u{9b}31m\u{202e}x"), "the id read back: {v}");
+            shown(&text.stdout);
+            hostile_seen += 1;
+        }
+    }
+    assert!(hostile_seen >= 6, "the hostile ids reached {hostile_seen} outputs");
+    let r = run(&["diff", &t_s, &v1]);
+    assert!(
+        r.stdout.contains("Note: A is read from the live files, changed by hand"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("~ DC4: domain_controller.password"), "{}", r.stdout);
+
+    // Live files that no longer read: a raw ESC beside a password, and a stray password.
+    std::fs::write(
+        t.join("cwd/config/syslog.xml"),
+        format!(
+            "<syslog_sources><syslog_source id=\"S1\" secret=\"{hidden}\">\x1b[2J</syslog_sources>"
+        ),
+    )
+    .unwrap();
+    edit(&t.join("cwd/config/cache.xml"), "<config ", &format!("<config password=\"{stray}\" "));
+    for args in [
+        vec!["rollback", "--dry-run", "--target", &t_s],
+        vec!["rollback", "--dry-run", "--target", &t_s, "--format", "json"],
+        vec!["diff", &t_s, &v2],
+        vec!["diff", &t_s, &v2, "--format", "json"],
+        vec!["diff", &v1, &v2, "--format", "json"],
+        vec!["status", "--target", &t_s],
+    ] {
+        let r = run(&args);
+        check(&args, &r, &known);
+        if args.contains(&"json") {
+            r.json();
+        }
+        if args[0] == "rollback" && !args.contains(&"json") {
+            assert!(r.stdout.contains("syslog_sources  replaced  its live file was changed by hand and no longer reads"), "{}", r.stdout);
+            assert!(
+                r.stdout.contains(
+                    "session  replaced  its live file was changed by hand and no longer reads"
+                ),
+                "{}",
+                r.stdout
+            );
+        }
+    }
+}
+
+/// No known password and no raw control character in `r`'s output, and no panic.
+fn check(args: &[&str], r: &crate::support::Run, known: &[String]) {
+    assert_ne!(r.code, 101, "{args:?} panicked: {}", r.stderr);
+    scan(&format!("the stdout of {args:?}"), &r.stdout, known);
+    scan(&format!("the stderr of {args:?}"), &r.stderr, known);
+    crate::escapes::assert_clean(&format!("the stdout of {args:?}"), &r.stdout);
+    crate::escapes::assert_clean(&format!("the stderr of {args:?}"), &r.stderr);
 }

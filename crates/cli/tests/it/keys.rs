@@ -7,15 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Run, fixture, run_in, tmp, tree};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn secrets() -> String {
-    format!("file:{}", fixture("exports/full.secrets.toml").display())
-}
+use crate::support::{Run, fixture, full_secrets, import_into, run_in, s, tmp, tree};
 
 fn ok(r: &Run, what: &str) {
     assert_eq!(r.code, 0, "{what}: {}{}", r.stdout, r.stderr);
@@ -39,12 +31,28 @@ fn public(base: &Path, t: &Path) -> PathBuf {
 /// The fixture imported into a new folder `name` (server id `hq`).
 fn hq(base: &Path) -> PathBuf {
     let t = init(base, "hq", "hq");
-    let r = run_in(
-        base,
-        &["import", s(&fixture("exports/full.xml")), "--target", s(&t), "--secrets", &secrets()],
-    );
+    let r = import_into("exports/full.xml", &t, &["--secrets", &full_secrets()]);
     ok(&r, "import into hq");
     t
+}
+
+/// The fixture imported into `hq` (see [`hq`]), a new folder `branch` (server id `branch-01`)
+/// and branch's public-key file: a sender and a receiver.
+fn hq_and_branch(base: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let a = hq(base);
+    let b = init(base, "branch", "branch-01");
+    let b_pub = public(base, &b);
+    (a, b, b_pub)
+}
+
+/// `export --target from --to P… --out out`, in `base`.
+fn export_to(base: &Path, from: &Path, to: &[&Path], out: &Path) -> Run {
+    let mut args = vec!["export", "--target", s(from)];
+    for p in to {
+        args.extend(["--to", s(p)]);
+    }
+    args.extend(["--out", s(out)]);
+    run_in(base, &args)
 }
 
 /// The passwords of `t`, opened: a plaintext export's body (header left out: it names the key
@@ -112,27 +120,13 @@ fn assert_absent(keys: &[Vec<u8>], dir: &Path, what: &str) {
 fn two_servers_exchange_a_bundle_with_no_source_key_and_no_secret_key_crosses() {
     let dir = tmp();
     let base = dir.path();
-    let a = hq(base);
-    let b = init(base, "branch", "branch-01");
+    let (a, b, b_pub) = hq_and_branch(base);
     let c = init(base, "west", "west, second site");
-    let (b_pub, c_pub) = (public(base, &b), public(base, &c));
+    let c_pub = public(base, &c);
     let want = opened(base, &a);
     for (bundle, format) in [("to-both.xml", "xml"), ("to-both.json", "json")] {
         let bundle = base.join(bundle);
-        let r = run_in(
-            base,
-            &[
-                "export",
-                "--target",
-                s(&a),
-                "--to",
-                s(&b_pub),
-                "--to",
-                s(&c_pub),
-                "--out",
-                s(&bundle),
-            ],
-        );
+        let r = export_to(base, &a, &[&b_pub, &c_pub], &bundle);
         ok(&r, "export --to");
         assert!(r.stdout.contains(&transport_id(&b_pub)), "{}", r.stdout);
         let text = std::fs::read_to_string(&bundle).unwrap();
@@ -174,16 +168,11 @@ fn two_servers_exchange_a_bundle_with_no_source_key_and_no_secret_key_crosses() 
 fn a_server_that_is_not_a_recipient_gets_exit_3_naming_every_id() {
     let dir = tmp();
     let base = dir.path();
-    let a = hq(base);
-    let b = init(base, "branch", "branch-01");
+    let (a, b, b_pub) = hq_and_branch(base);
     let d = init(base, "other", "other-site");
-    let b_pub = public(base, &b);
     let d_pub = public(base, &d);
     let bundle = base.join("to-b.xml");
-    ok(
-        &run_in(base, &["export", "--target", s(&a), "--to", s(&b_pub), "--out", s(&bundle)]),
-        "export",
-    );
+    ok(&export_to(base, &a, &[&b_pub], &bundle), "export");
     let before = tree(&d);
     let r = run_in(base, &["import", s(&bundle), "--target", s(&d)]);
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
@@ -270,16 +259,11 @@ fn mutations(text: &str, b_id: &str) -> Vec<(String, String)> {
 fn every_header_field_and_the_wrap_edited_is_exit_2_and_nothing_is_written() {
     let dir = tmp();
     let base = dir.path();
-    let a = hq(base);
-    let b = init(base, "branch", "branch-01");
-    let b_pub = public(base, &b);
+    let (a, b, b_pub) = hq_and_branch(base);
     let b_id = transport_id(&b_pub);
     for name in ["sealed.xml", "sealed.json"] {
         let bundle = base.join(name);
-        ok(
-            &run_in(base, &["export", "--target", s(&a), "--to", s(&b_pub), "--out", s(&bundle)]),
-            "export",
-        );
+        ok(&export_to(base, &a, &[&b_pub], &bundle), "export");
         let text = std::fs::read_to_string(&bundle).unwrap();
         let before = tree(&b);
         let cases = mutations(&text, &b_id);
@@ -316,9 +300,7 @@ fn every_header_field_and_the_wrap_edited_is_exit_2_and_nothing_is_written() {
 fn export_to_refuses_bad_public_key_files_with_exit_2() {
     let dir = tmp();
     let base = dir.path();
-    let a = hq(base);
-    let b = init(base, "branch", "branch-01");
-    let b_pub = public(base, &b);
+    let (a, b, b_pub) = hq_and_branch(base);
     let good = std::fs::read_to_string(&b_pub).unwrap();
     let out = base.join("x.xml");
     let cases: Vec<(&str, String)> = vec![
@@ -340,19 +322,16 @@ fn export_to_refuses_bad_public_key_files_with_exit_2() {
     for (what, text) in cases {
         let p = base.join("bad.pub");
         std::fs::write(&p, &text).unwrap();
-        let r = run_in(base, &["export", "--target", s(&a), "--to", s(&p), "--out", s(&out)]);
+        let r = export_to(base, &a, &[&p], &out);
         assert_eq!(r.code, 2, "{what}: {}", r.stderr);
         assert!(r.stderr.contains("bad.pub"), "{what}: names the file: {}", r.stderr);
         assert!(!r.stderr.contains('\u{1b}'), "{what}: no raw control character");
         assert!(!out.exists(), "{what}: nothing written");
     }
     let missing = base.join("missing.pub");
-    let r = run_in(base, &["export", "--target", s(&a), "--to", s(&missing), "--out", s(&out)]);
+    let r = export_to(base, &a, &[&missing], &out);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    let r = run_in(
-        base,
-        &["export", "--target", s(&a), "--to", s(&b_pub), "--to", s(&b_pub), "--out", s(&out)],
-    );
+    let r = export_to(base, &a, &[&b_pub, &b_pub], &out);
     assert_eq!(r.code, 2, "a recipient twice: {}", r.stderr);
     let r = run_in(
         base,
@@ -452,7 +431,7 @@ fn a_rotation_keeps_every_password_history_rollback_and_imports_of_older_exports
             "--target",
             s(&a),
             "--secrets",
-            &secrets(),
+            &full_secrets(),
             "--accept-warning",
         ],
     );
@@ -534,15 +513,10 @@ fn a_rotation_leaves_capi_and_fsw_values_as_they_are_and_refuses_a_value_that_do
 fn a_transport_rotation_keeps_bundles_sealed_to_the_old_key_importable_until_retired() {
     let dir = tmp();
     let base = dir.path();
-    let a = hq(base);
-    let b = init(base, "branch", "branch-01");
-    let b_pub = public(base, &b);
+    let (a, b, b_pub) = hq_and_branch(base);
     let old_id = transport_id(&b_pub);
     let bundle = base.join("to-b.xml");
-    ok(
-        &run_in(base, &["export", "--target", s(&a), "--to", s(&b_pub), "--out", s(&bundle)]),
-        "export",
-    );
+    ok(&export_to(base, &a, &[&b_pub], &bundle), "export");
     let r = run_in(base, &["key", "rotate", "--target", s(&b), "--transport"]);
     ok(&r, "rotate --transport");
     let new_pub = public(base, &b);
@@ -576,7 +550,7 @@ fn a_rotation_and_an_import_at_the_same_time_find_the_folder_busy() {
                     "--target".into(),
                     s(&a).into(),
                     "--secrets".into(),
-                    secrets(),
+                    full_secrets(),
                 ],
             }
         };
@@ -607,15 +581,10 @@ fn a_rotation_and_an_import_at_the_same_time_find_the_folder_busy() {
 fn a_malformed_sealing_field_is_refused_by_both_readers_with_its_place() {
     let dir = tmp();
     let base = dir.path();
-    let a = hq(base);
-    let b = init(base, "branch", "branch-01");
-    let b_pub = public(base, &b);
+    let (a, b, b_pub) = hq_and_branch(base);
     for name in ["sealed.xml", "sealed.json"] {
         let bundle = base.join(name);
-        ok(
-            &run_in(base, &["export", "--target", s(&a), "--to", s(&b_pub), "--out", s(&bundle)]),
-            "export",
-        );
+        ok(&export_to(base, &a, &[&b_pub], &bundle), "export");
         let text = std::fs::read_to_string(&bundle).unwrap();
         let broken = [
             text.replacen("recipient_1", "recipient_2", 1),
@@ -683,10 +652,7 @@ fn a_rotation_with_nothing_to_reseal_still_switches_the_key_without_a_version() 
     assert!(!ring.contains(&new), "the current key is in the ring");
     // No version uses the old key: it retires at once, and the folder still imports.
     ok(&run_in(base, &["key", "retire", "--target", s(&t), "--id", &old]), "retire");
-    let r = run_in(
-        base,
-        &["import", s(&fixture("exports/full.xml")), "--target", s(&t), "--secrets", &secrets()],
-    );
+    let r = import_into("exports/full.xml", &t, &["--secrets", &full_secrets()]);
     ok(&r, "import after");
     assert_eq!(sealed_ids(&t.join("cwd")).keys().collect::<Vec<_>>(), [&new]);
 }

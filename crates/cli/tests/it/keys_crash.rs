@@ -8,11 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::support::{Run, cmd, fixture, run_in, tree};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::support::{Run, cmd, fixture, run_in, s, tree};
 
 fn ok(r: &Run, what: &str) {
     assert_eq!(r.code, 0, "{what}: {}{}", r.stdout, r.stderr);

@@ -11,11 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::support::{Run, cmd, fixture, run_in};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::support::{Run, cmd, fixture, run_in, s};
 
 fn ok(r: &Run, what: &str) {
     assert_eq!(r.code, 0, "{what}: {}{}", r.stdout, r.stderr);

@@ -29,6 +29,7 @@ mod plugins;
 mod power_loss;
 mod power_loss_state;
 mod push;
+mod quickstart;
 mod recipes;
 mod reimport;
 mod settings;

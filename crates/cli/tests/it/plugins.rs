@@ -86,11 +86,7 @@ fn run_with(env: &[(&str, &Path)], args: &[&str]) -> Run {
         c.env(k, v);
     }
     let out = c.args(args).output().expect("the binary runs");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::of(out);
     for text in [&run.stdout, &run.stderr] {
         assert_no_secret(text);
         for pw in KEEPASS_PASSWORDS {
@@ -404,11 +400,7 @@ fn run_in(dir: &Path, path: &str, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("the binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 #[test]

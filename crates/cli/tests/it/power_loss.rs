@@ -39,11 +39,7 @@ fn secrets() -> String {
 /// Runs `jimsctl ARGS` with `cwd` as its working folder (the mount: every path is relative).
 pub(crate) fn run(cwd: &Path, args: &[&str]) -> Run {
     let out = cmd().current_dir(cwd).args(args).output().expect("the binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 pub(crate) fn ok(cwd: &Path, args: &[&str]) -> Run {

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{cmd, fixture, fixture_passwords, run, tmp, tree};
+use crate::support::{
+    cmd, fixture, fixture_passwords, full_secrets, import_into, remote_set, remote_set_args, run,
+    tmp, tree,
+};
 
 /// The administrator's password the fake JIMS expects.
 pub(crate) const ADMIN_PW: &str = "Adm1n-Pw-7c41e2";
@@ -28,9 +31,7 @@ pub(crate) struct Setup {
 }
 
 pub(crate) fn import(target: &Path, export: &str) {
-    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    let t = target.display().to_string();
-    let r = run(&["import", export, "--target", &t, "--secrets", &secrets, "--accept-warning"]);
+    let r = import_into(export, target, &["--secrets", &full_secrets(), "--accept-warning"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
 
@@ -64,6 +65,14 @@ impl Setup {
             port: free_port(),
             dir,
         }
+    }
+
+    /// A setup with a fake JIMS started and set as the folder's remote.
+    pub(crate) fn serving() -> (Setup, fake_jims::Server) {
+        let s = Setup::new();
+        let server = s.start(|_| {});
+        s.set_remote();
+        (s, server)
     }
 
     pub(crate) fn t(&self) -> String {
@@ -111,11 +120,7 @@ impl Setup {
     /// `jimsctl remote set` of this setup's target, server and pin, with `extra` arguments.
     pub(crate) fn remote_set(&self, extra: &[&str]) -> crate::support::Run {
         let (t, url) = (self.t(), self.url());
-        let mut args =
-            vec!["remote", "set", "--target", &t, "--url", &url, "--user", "admin", "--pin-sha256"];
-        args.push(&self.pin);
-        args.extend_from_slice(extra);
-        run(&args)
+        remote_set(&t, &url, "admin", &[&["--pin-sha256", &self.pin], extra].concat())
     }
 
     pub(crate) fn push(&self, extra: &[&str]) -> crate::support::Run {
@@ -164,9 +169,7 @@ fn puts(log: &[String]) -> Vec<String> {
 
 #[test]
 fn a_first_push_sends_every_section_but_admin_clients_in_order_with_plaintext_passwords() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     let r = s.push(&["--format", "json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let v = r.json();
@@ -210,9 +213,7 @@ fn a_first_push_sends_every_section_but_admin_clients_in_order_with_plaintext_pa
 
 #[test]
 fn a_second_push_sends_only_what_changed_and_then_nothing_without_connecting() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     assert_eq!(s.push(&[]).code, 0);
     let before = s.held();
     // A partial import that changes something (the same values again would change nothing and
@@ -293,18 +294,7 @@ fn a_wrong_pin_or_an_unknown_ca_sends_nothing() {
     let server = s.start(|_| {});
     let other = "ab".repeat(32);
     let t = s.t();
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
-        &t,
-        "--url",
-        &s.url(),
-        "--user",
-        "admin",
-        "--pin-sha256",
-        &other,
-    ]);
+    let r = remote_set(&t, &s.url(), "admin", &["--pin-sha256", &other]);
     assert_eq!(r.code, 0);
     let r = s.push(&["--format", "json"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
@@ -317,18 +307,7 @@ fn a_wrong_pin_or_an_unknown_ca_sends_nothing() {
     let ca = rcgen::generate_simple_self_signed(vec!["elsewhere".to_owned()]).unwrap();
     let ca_file = s.dir.path().join("other-ca.pem");
     std::fs::write(&ca_file, ca.cert.pem()).unwrap();
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
-        &t,
-        "--url",
-        &s.url(),
-        "--user",
-        "admin",
-        "--ca-file",
-        ca_file.to_str().unwrap(),
-    ]);
+    let r = remote_set(&t, &s.url(), "admin", &["--ca-file", ca_file.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = s.push(&[]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
@@ -361,18 +340,12 @@ fn a_ca_file_checks_the_chain_and_the_host_name() {
     });
     let t = s.t();
     let set = |host: &str| {
-        run(&[
-            "remote",
-            "set",
-            "--target",
+        remote_set(
             &t,
-            "--url",
             &format!("https://{host}:{}", s.port),
-            "--user",
             "admin",
-            "--ca-file",
-            ca_file.to_str().unwrap(),
-        ])
+            &["--ca-file", ca_file.to_str().unwrap()],
+        )
     };
     // By name "localhost" the certificate (for 127.0.0.1 only) does not match: refused.
     assert_eq!(set("localhost").code, 0);
@@ -391,9 +364,7 @@ fn a_ca_file_checks_the_chain_and_the_host_name() {
 
 #[test]
 fn a_wrong_administrator_password_stops_after_one_request() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     let wrong = s.dir.path().join("wrong.json");
     std::fs::write(&wrong, r#"{"account": {"admin": "not-it"}}"#).unwrap();
     let t = s.t();
@@ -408,9 +379,7 @@ fn a_wrong_administrator_password_stops_after_one_request() {
 
 #[test]
 fn a_missing_administrator_password_is_exit_3_with_its_row() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     let t = s.t();
     let r = run(&["push", "--target", &t]);
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
@@ -611,8 +580,7 @@ fn a_push_or_an_import_while_a_push_runs_is_busy() {
     let r = s.push(&["--format", "json"]);
     assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.json()["status"], "busy");
-    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
-    let r = run(&["import", "exports/partial.xml", "--target", &t, "--secrets", &secrets]);
+    let r = import_into("exports/partial.xml", &s.target, &["--secrets", &full_secrets()]);
     assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
     let r = run(&["remote", "unset", "--target", &t]);
     assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
@@ -645,9 +613,7 @@ fn a_404_names_the_endpoint_and_how_to_map_or_skip_it() {
 
 #[test]
 fn sections_and_all_choose_what_is_sent() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     let r = s.push(&["--sections", "session,transports", "--format", "json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(puts(&server.log()), ["cache", "clients_https", "clients_http"]);
@@ -678,9 +644,7 @@ fn sections_and_all_choose_what_is_sent() {
 
 #[test]
 fn a_sealed_value_that_does_not_open_sends_nothing() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     let file = s.target.join("cwd/config/event_log_reader.xml");
     let text = std::fs::read_to_string(&file).unwrap();
     let at = text.find("{aesgcm} 1,").unwrap() + "{aesgcm} 1,".len() + 20;
@@ -701,38 +665,24 @@ fn remote_set_show_unset_keep_or_drop_the_last_push() {
     let server = s.start(|_| {});
     let t = s.t();
     // The port defaults to 1505.
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
+    let r = remote_set(
         &t,
-        "--url",
         "https://jims.example",
-        "--user",
         "admin",
-        "--pin-sha256",
-        &s.pin,
-        "--format",
-        "json",
-    ]);
+        &["--pin-sha256", &s.pin, "--format", "json"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["remote"]["url"], "https://jims.example:1505");
     assert!(!r.stdout.contains(ADMIN_PW));
     s.set_remote();
     assert_eq!(s.push(&[]).code, 0);
     // Same URL, another pin spelled without colons: the record stays.
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
+    let r = remote_set(
         &t,
-        "--url",
         &format!("{}/", s.url()),
-        "--user",
         "admin",
-        "--pin-sha256",
-        &s.pin.replace(':', "").to_lowercase(),
-    ]);
+        &["--pin-sha256", &s.pin.replace(':', "").to_lowercase()],
+    );
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("record of the last push is kept"), "{}", r.stdout);
     let r = run(&["remote", "show", "--target", &t, "--format", "json"]);
@@ -744,18 +694,7 @@ fn remote_set_show_unset_keep_or_drop_the_last_push() {
     assert!(text.contains("Last push: version 1"), "{text}");
     assert_eq!(s.push(&["--format", "json"]).json()["status"], "up-to-date");
     // A new URL: a new server, no record.
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
-        &t,
-        "--url",
-        "https://localhost:1",
-        "--user",
-        "admin",
-        "--pin-sha256",
-        &s.pin,
-    ]);
+    let r = remote_set(&t, "https://localhost:1", "admin", &["--pin-sha256", &s.pin]);
     assert!(r.stdout.contains("next push sends every section"), "{}", r.stdout);
     assert!(
         run(&["remote", "show", "--target", &t, "--format", "json"]).json()["last_push"].is_null()
@@ -830,18 +769,7 @@ fn remote_set_refuses_every_bad_input_with_exit_2() {
     }
     assert!(!s.state("remote.toml").exists());
     // Not a managed folder.
-    let r = run(&[
-        "remote",
-        "set",
-        "--target",
-        &nowhere,
-        "--url",
-        "https://h",
-        "--user",
-        "a",
-        "--pin-sha256",
-        &pin,
-    ]);
+    let r = remote_set(&nowhere, "https://h", "a", &["--pin-sha256", &pin]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = run(&["push", "--target", &nowhere]);
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -855,6 +783,9 @@ fn remote_fingerprint_shows_the_certificate_without_trusting_or_sending() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(&s.pin), "{}", r.stdout);
     assert!(r.stdout.contains("Valid:"), "{}", r.stdout);
+    let block: Vec<&str> = r.stdout.lines().take(5).collect();
+    assert!(block[4].starts_with("Names:"), "{}", r.stdout);
+    crate::support::assert_aligned(&block);
     let v = run(&["remote", "fingerprint", &s.url(), "--format", "json"]).json();
     assert_eq!(v["sha256"], s.pin.as_str());
     assert_eq!(v["names"][0], "127.0.0.1");
@@ -876,7 +807,7 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     for name in ["up1", "up2", "down", "noremote"] {
         std::fs::copy(fixture("exports/full.xml"), exports.join(format!("{name}.xml"))).unwrap();
     }
-    let secrets = format!("file:{}", fixture("exports/full.secrets.toml").display());
+    let secrets = full_secrets();
     let (e, t) = (exports.display().to_string(), targets.display().to_string());
     let batch = |extra: &[&str]| {
         let mut args = vec![
@@ -906,18 +837,12 @@ fn a_batch_pushes_every_target_it_imports_and_one_server_down_stops_no_other() {
     let down_port = free_port();
     for (name, port) in [("up1", s.port), ("up2", other.port), ("down", down_port)] {
         let target = targets.join(name).display().to_string();
-        let r = run(&[
-            "remote",
-            "set",
-            "--target",
+        let r = remote_set(
             &target,
-            "--url",
             &format!("https://127.0.0.1:{port}"),
-            "--user",
             "admin",
-            "--pin-sha256",
-            &s.pin,
-        ]);
+            &["--pin-sha256", &s.pin],
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
     let report = s.dir.path().join("report.json");
@@ -986,38 +911,19 @@ fn run_aborting_at(n: usize, args: &[&str]) -> crate::support::Run {
         .args(args)
         .output()
         .unwrap();
-    crate::support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::support::Run::of(out)
 }
 
 #[test]
 fn remote_set_aborted_at_any_step_leaves_the_old_remote_or_the_new_one() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     assert_eq!(s.push(&[]).code, 0);
     let t = s.t();
     let new_url = "https://localhost:9";
     let mut n = 1;
     loop {
-        let r = run_aborting_at(
-            n,
-            &[
-                "remote",
-                "set",
-                "--target",
-                &t,
-                "--url",
-                new_url,
-                "--user",
-                "admin",
-                "--pin-sha256",
-                &s.pin,
-            ],
-        );
+        let r =
+            run_aborting_at(n, &remote_set_args(&t, new_url, "admin", &["--pin-sha256", &s.pin]));
         let v = run(&["remote", "show", "--target", &t, "--format", "json"]).json();
         let url = v["remote"]["url"].as_str().unwrap().to_owned();
         assert!(url == s.url() || url == new_url, "step {n}: {v}");
@@ -1045,9 +951,7 @@ fn remote_set_aborted_at_any_step_leaves_the_old_remote_or_the_new_one() {
 
 #[test]
 fn a_push_aborted_at_any_step_of_its_records_converges_on_the_next() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     let t = s.t();
     let mut n = 1;
     loop {
@@ -1092,9 +996,7 @@ fn set_password(target: &Path, rel: &str, id: &str, value: &str) {
 
 #[test]
 fn plaintext_goes_as_it_is_and_machine_bound_values_unchanged_with_a_warning() {
-    let s = Setup::new();
-    let server = s.start(|_| {});
-    s.set_remote();
+    let (s, server) = Setup::serving();
     set_password(&s.target, "config/pc_probe.xml", "P2", "{fsw} 1,4394f44695021004");
     set_password(&s.target, "config/templates.xml", "probe-admins", "Hand-Plain-77");
     let r = s.push(&["--sections", "pc_probes,templates"]);
@@ -1113,6 +1015,23 @@ fn plaintext_goes_as_it_is_and_machine_bound_values_unchanged_with_a_warning() {
         (Some(1), Some(1))
     );
     assert_eq!(server.log().len(), 4);
+}
+
+#[test]
+fn a_password_left_to_a_template_is_counted_apart_from_an_empty_one() {
+    let (s, _server) = Setup::serving();
+    // The fixture's 48 items that name a template leave their password to it (P1 among them);
+    // P2 has none of its own and no template: the one empty password.
+    set_password(&s.target, "config/pc_probe.xml", "P2", "");
+    let v = s.push(&["--format", "json"]).json();
+    assert_eq!(v["exit_code"], 0, "{v}");
+    assert_eq!(
+        (v["passwords"]["from_template"].as_u64(), v["passwords"]["missing"].as_u64()),
+        (Some(48), Some(1))
+    );
+    let r = s.push(&["--sections", "pc_probes"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(", 1 from a template, 1 empty."), "{}", r.stdout);
 }
 
 #[test]
@@ -1151,83 +1070,20 @@ fn hostile_names_reach_no_terminal_raw() {
         .unwrap();
     let t = hostile.display().to_string();
     let mut runs = vec![
-        run(&[
-            "remote",
-            "set",
-            "--target",
-            &t,
-            "--url",
-            "https://h",
-            "--user",
-            "a",
-            "--ca-file",
-            ca.to_str().unwrap(),
-        ]),
+        remote_set(&t, "https://h", "a", &["--ca-file", ca.to_str().unwrap()]),
         run(&["remote", "show", "--target", &t]),
         run(&["remote", "show", "--target", &t, "--format", "json"]),
         run(&["push", "--target", &t]),
         run(&["push", "--target", &t, "--format", "json"]),
-        run(&[
-            "remote",
-            "set",
-            "--target",
-            &t,
-            "--url",
-            "https://h\x1b[2J",
-            "--user",
-            "a",
-            "--pin-sha256",
-            &s.pin,
-        ]),
-        run(&[
-            "remote",
-            "set",
-            "--target",
-            &t,
-            "--url",
-            "https://h",
-            "--user",
-            "a\x1b",
-            "--pin-sha256",
-            &s.pin,
-        ]),
-        run(&[
-            "remote",
-            "set",
-            "--target",
-            &t,
-            "--url",
-            "https://h",
-            "--user",
-            "a",
-            "--pin-sha256",
-            "\x1b[2J",
-        ]),
-        run(&[
-            "remote",
-            "set",
-            "--target",
-            &t,
-            "--url",
-            "https://h",
-            "--user",
-            "a",
-            "--pin-sha256",
-            &s.pin,
-            "--endpoint",
-            "cache=\x1b",
-        ]),
+        remote_set(&t, "https://h\x1b[2J", "a", &["--pin-sha256", &s.pin]),
+        remote_set(&t, "https://h", "a\x1b", &["--pin-sha256", &s.pin]),
+        remote_set(&t, "https://h", "a", &["--pin-sha256", "\x1b[2J"]),
+        remote_set(&t, "https://h", "a", &["--pin-sha256", &s.pin, "--endpoint", "cache=\x1b"]),
     ];
     runs.push(run(&["remote", "unset", "--target", &t]));
     for r in &runs {
-        for text in [&r.stdout, &r.stderr] {
-            for c in text.chars() {
-                let raw = (c.is_control() && c != '\n')
-                    || ('\u{202a}'..='\u{202e}').contains(&c)
-                    || ('\u{2066}'..='\u{2069}').contains(&c);
-                assert!(!raw, "a raw {c:?} reached the output:\n{text:?}");
-            }
-        }
+        crate::escapes::assert_clean("remote, push (stdout)", &r.stdout);
+        crate::escapes::assert_clean("remote, push (stderr)", &r.stderr);
         assert_ne!(r.code, 101, "{}", r.stderr);
     }
     assert_eq!(runs[0].code, 0, "{}", runs[0].stderr);

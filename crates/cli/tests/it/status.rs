@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{fixture, run, tmp};
+use crate::support::{assert_aligned, filters, fixture, fixtures, run, tmp};
 
 fn managed(dir: &Path) -> String {
     let target = dir.join("t").display().to_string();
@@ -20,14 +20,14 @@ fn a_folder_as_written_is_unchanged_and_shows_its_key_id() {
     let key_id = run(&["key", "id", "--target", &t]).stdout.trim().to_owned();
     let r = run(&["status", "--target", &t, "--exit-code"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains(&format!("Key id:   {key_id}")), "{}", r.stdout);
-    assert!(r.stdout.contains("Version:  1 (import at "), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("Key id:     {key_id}")), "{}", r.stdout);
+    assert!(r.stdout.contains("Version:    1 (import at "), "{}", r.stdout);
     assert!(
         r.stdout.contains("Live files: unchanged (no hand edits since version 1)"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("Remote:   none set"), "{}", r.stdout);
+    assert!(r.stdout.contains("Remote:     none set"), "{}", r.stdout);
     let v = run(&["status", "--target", &t, "--format", "json"]).json();
     assert_eq!(v["edited"], false);
     assert_eq!(v["key_id"], key_id.as_str());
@@ -82,8 +82,12 @@ fn the_remote_and_its_last_push_are_shown_when_set() {
     )
     .unwrap();
     let r = run(&["status", "--target", &t]);
-    assert!(r.stdout.contains("Remote:   https://jims.example:1505 (user admin)"), "{}", r.stdout);
-    assert!(r.stdout.contains("Last push: never"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Remote:     https://jims.example:1505 (user admin)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Last push:  never"), "{}", r.stdout);
     std::fs::write(
         state.join("remote.json"),
         r#"{"url": "https://jims.example:1505", "time": "2026-12-01T10:00:00Z", "version": 0, "files": {}}"#,
@@ -92,7 +96,7 @@ fn the_remote_and_its_last_push_are_shown_when_set() {
     let r = run(&["status", "--target", &t]);
     assert!(
         r.stdout.contains(
-            "Last push: version 0 at 2026-12-01T10:00:00Z; the folder is now at version 1"
+            "Last push:  version 0 at 2026-12-01T10:00:00Z; the folder is now at version 1"
         ),
         "{}",
         r.stdout
@@ -110,4 +114,41 @@ fn status_of_what_is_not_a_managed_folder_is_exit_2() {
     let r = run(&["status", "--target", "server-folder"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("adopt"), "{}", r.stderr);
+}
+
+#[test]
+fn the_labels_of_the_status_block_line_up_in_every_state() {
+    let dir = tmp();
+    let t = managed(dir.path());
+    let status = || {
+        let r = run(&["status", "--target", &t]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let block: Vec<&str> = r.stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert!(block.len() >= 6, "{}", r.stdout);
+        assert_aligned(&block);
+        r.stdout
+    };
+    let unchanged = status();
+    let cache = Path::new(&t).join("cwd/config/cache.xml");
+    let text = std::fs::read_to_string(&cache).unwrap();
+    std::fs::write(&cache, text.replace("probe_timeout=\"480\"", "probe_timeout=\"481\"")).unwrap();
+    let state = Path::new(&t).join(".jims-import");
+    std::fs::write(
+        state.join("remote.toml"),
+        "url = \"https://jims.example:1505\"\nuser = \"admin\"\n",
+    )
+    .unwrap();
+    let never_pushed = status();
+    std::fs::write(
+        state.join("remote.json"),
+        r#"{"url": "https://jims.example:1505", "time": "2026-12-01T10:00:00Z", "version": 1, "files": {}}"#,
+    )
+    .unwrap();
+    let pushed = status();
+    let fixtures = std::fs::canonicalize(fixtures()).unwrap().display().to_string();
+    let mut filters = filters();
+    filters.push((fixtures.as_str(), "[FIXTURES]"));
+    insta::with_settings!({filters => filters}, {
+        insta::assert_snapshot!("status_text", format!("{unchanged}\n{never_pushed}\n{pushed}"));
+    });
 }

@@ -18,15 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::hostile::assert_no_password;
-use crate::support::{Run, cmd, fixture, run, run_in, tmp, tree};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn full_secrets() -> String {
-    format!("file:{}", fixture("exports/full.secrets.toml").display())
-}
+use crate::support::{Run, cmd, fixture, full_secrets, import_into, run, run_in, s, tmp, tree};
 
 /// Runs `cmd()` with `args` in the fixtures folder and `env` set.
 fn run_env(env: &[(&str, OsString)], args: &[&str]) -> Run {
@@ -35,12 +27,7 @@ fn run_env(env: &[(&str, OsString)], args: &[&str]) -> Run {
     for (k, v) in env {
         c.env(k, v);
     }
-    let out = c.args(args).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(c.args(args).output().unwrap())
 }
 
 /// A `cmd:` SPEC running the shell `body` through `sh`, which first logs the key it is asked
@@ -69,7 +56,7 @@ fn imported(dir: &Path) -> PathBuf {
     // An older state of the fixture's server, so that importing the fixture (or its partial
     // export) changes something and makes a version (an import that changes nothing makes none).
     let old = crate::support::old_full(dir);
-    let r = run(&["import", s(&old), "--target", s(&t), "--secrets", &full_secrets()]);
+    let r = import_into(s(&old), &t, &["--secrets", &full_secrets()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     t
 }
@@ -96,18 +83,11 @@ fn a_broken_export_is_reported_before_any_secret_source_is_opened() {
     assert!(logged(&log).is_empty(), "the cmd: source ran");
     assert!(!target.exists());
     // A malformed SPEC is an argument: refused at once, before the export is read.
-    let r = run(&["import", "bad/truncated.xml", "--target", s(&target), "--secrets", "vault:x"]);
+    let r = import_into("bad/truncated.xml", &target, &["--secrets", "vault:x"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("vault:x") && !r.stderr.contains("truncated"), "{}", r.stderr);
     // A good export with a missing secrets file: now the file is named.
-    let r = run(&[
-        "import",
-        "exports/full.xml",
-        "--target",
-        s(&target),
-        "--secrets",
-        "file:/no/such/secrets.toml",
-    ]);
+    let r = import_into("exports/full.xml", &target, &["--secrets", "file:/no/such/secrets.toml"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("/no/such/secrets.toml"), "{}", r.stderr);
 }
@@ -195,25 +175,10 @@ fn an_import_waiting_on_its_source_holds_nothing_and_then_finds_the_folder_chang
     let r =
         run(&["passwords", "exports/full.xml", "--target", s(&t), "--secrets", &full_secrets()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(&[
-        "import",
-        "exports/partial.xml",
-        "--target",
-        s(&t),
-        "--dry-run",
-        "--secrets",
-        &full_secrets(),
-    ]);
+    let r = import_into("exports/partial.xml", &t, &["--dry-run", "--secrets", &full_secrets()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(&[
-        "import",
-        "exports/partial.xml",
-        "--target",
-        s(&t),
-        "--accept-warning",
-        "--secrets",
-        &full_secrets(),
-    ]);
+    let r =
+        import_into("exports/partial.xml", &t, &["--accept-warning", "--secrets", &full_secrets()]);
     assert_eq!(r.code, 0, "another import while the first waits: {}", r.stderr);
     assert!(started_at.elapsed() < Duration::from_secs(30));
     let after_other = tree(&t);
@@ -246,7 +211,7 @@ fn two_imports_creating_one_folder_while_one_waits_leave_the_other_s() {
         .unwrap();
     wait_for(&started, &mut slow);
     assert!(!t.exists(), "nothing is made while the source is asked");
-    let r = run(&["import", "exports/full.xml", "--target", s(&t), "--secrets", &full_secrets()]);
+    let r = import_into("exports/full.xml", &t, &["--secrets", &full_secrets()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let made = tree(&t);
     std::fs::write(&release, "").unwrap();
@@ -488,15 +453,11 @@ fn keys_that_could_be_misread_never_reach_a_cmd_source() {
     for (n, id) in ["..", ".", "A&#10;B"].iter().enumerate() {
         let export = dir.path().join(format!("odd{n}.xml"));
         std::fs::write(&export, text.replace("id=\"AD4\"", &format!("id=\"{id}\""))).unwrap();
-        let r = run(&[
-            "import",
+        let r = import_into(
             s(&export),
-            "--target",
-            s(&dir.path().join(format!("t{n}"))),
-            "--accept-warning",
-            "--secrets",
-            &spec,
-        ]);
+            &dir.path().join(format!("t{n}")),
+            &["--accept-warning", "--secrets", &spec],
+        );
         // Refused as an id (exit 2), or that key never asked: the row is answered by its
         // template's key (exit 0) or stays missing (exit 3).
         assert!([0, 2, 3].contains(&r.code), "{id}: {}", r.stderr);
@@ -521,14 +482,11 @@ fn secrets_files_that_are_no_regular_files_are_refused_and_readable_ones_warned_
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     for file in [&zero, &fifo] {
         let started = Instant::now();
-        let r = run(&[
-            "import",
+        let r = import_into(
             "exports/full.xml",
-            "--target",
-            s(&t),
-            "--secrets",
-            &format!("file:{}", file.display()),
-        ]);
+            &t,
+            &["--secrets", &format!("file:{}", file.display())],
+        );
         assert_eq!(r.code, 2, "{}", r.stderr);
         assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
         assert!(started.elapsed() < Duration::from_secs(10));
@@ -539,14 +497,11 @@ fn secrets_files_that_are_no_regular_files_are_refused_and_readable_ones_warned_
     for (mode, warned) in [(0o644, true), (0o600, false)] {
         std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode)).unwrap();
         let target = dir.path().join(format!("t{mode:o}"));
-        let r = run(&[
-            "import",
+        let r = import_into(
             "exports/full.xml",
-            "--target",
-            s(&target),
-            "--secrets",
-            &format!("file:{}", copy.display()),
-        ]);
+            &target,
+            &["--secrets", &format!("file:{}", copy.display())],
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
         let said = r.stderr.contains("warning:") && r.stderr.contains("chmod 600");
         assert_eq!(said, warned, "mode {mode:o}: {}", r.stderr);
@@ -564,38 +519,17 @@ fn a_source_key_other_users_can_read_is_refused() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     for mode in [0o644, 0o640, 0o604, 0o620] {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
-        let r = run(&[
-            "import",
-            s(&export),
-            "--target",
-            s(&dir.path().join("t2")),
-            "--source-key",
-            s(&key),
-        ]);
+        let r = import_into(s(&export), &dir.path().join("t2"), &["--source-key", s(&key)]);
         assert_eq!(r.code, 2, "mode {mode:o}: {}", r.stderr);
         assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
     }
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = run(&[
-        "import",
-        s(&export),
-        "--target",
-        s(&dir.path().join("t2")),
-        "--source-key",
-        s(&key),
-    ]);
+    let r = import_into(s(&export), &dir.path().join("t2"), &["--source-key", s(&key)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let fifo = dir.path().join("fifo.key");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = run(&[
-        "import",
-        s(&export),
-        "--target",
-        s(&dir.path().join("t3")),
-        "--source-key",
-        s(&fifo),
-    ]);
+    let r = import_into(s(&export), &dir.path().join("t3"), &["--source-key", s(&fifo)]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
 }
@@ -687,15 +621,8 @@ fn removing_a_lock_file_cannot_let_a_second_writer_in() {
     let _ = std::fs::remove_file(t.join(".jims-import/lock"));
     std::fs::write(t.join(".jims-import/lock"), "").unwrap();
     std::fs::remove_file(t.join(".jims-import/lock")).unwrap();
-    let r = run(&[
-        "import",
-        "exports/partial.xml",
-        "--target",
-        s(&t),
-        "--accept-warning",
-        "--secrets",
-        &full_secrets(),
-    ]);
+    let r =
+        import_into("exports/partial.xml", &t, &["--accept-warning", "--secrets", &full_secrets()]);
     assert_eq!(r.code, 5, "a second writer got in: {}", r.stderr);
     let r = run(&["rollback", "--target", s(&t)]);
     assert_eq!(r.code, 5, "{}", r.stderr);
@@ -825,15 +752,8 @@ fn a_person_thinking_at_the_prompt_holds_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = run(&["export", "--target", s(&t), "--out", s(&dir.path().join("o.json"))]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(&[
-        "import",
-        "exports/partial.xml",
-        "--target",
-        s(&t),
-        "--accept-warning",
-        "--secrets",
-        &full_secrets(),
-    ]);
+    let r =
+        import_into("exports/partial.xml", &t, &["--accept-warning", "--secrets", &full_secrets()]);
     assert_eq!(r.code, 0, "an import while a person is at the prompt: {}", r.stderr);
     // Esc: cancelled, nothing written by the prompting import.
     let after = tree(&t);

@@ -21,7 +21,8 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    /// The result of a finished process.
+    pub(crate) fn of(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -40,6 +41,12 @@ impl Run {
 /// A `jimsctl` command with a clean environment: no colour, no inherited secrets.
 pub(crate) fn cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jimsctl"));
+    isolate(&mut c);
+    c
+}
+
+/// Gives `c` (jimsctl, or a shell that runs it) the clean environment of [`cmd`].
+pub(crate) fn isolate(c: &mut Command) {
     c.env_remove("NO_COLOR").env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");
     c.stdin(Stdio::null());
     for (k, _) in std::env::vars() {
@@ -50,7 +57,6 @@ pub(crate) fn cmd() -> Command {
     // Settings and state go to a folder of this test process, never the user's.
     let home = isolated_home();
     c.env("XDG_CONFIG_HOME", home.join("config")).env("XDG_STATE_HOME", home.join("state"));
-    c
 }
 
 /// A folder standing in for the user's configuration and state folders in this process.
@@ -61,12 +67,43 @@ pub(crate) fn isolated_home() -> &'static Path {
 
 /// Runs `jimsctl ARGS` in `cwd`.
 pub(crate) fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    Run::from(cmd().current_dir(cwd).args(args).output().expect("the binary runs"))
+    Run::of(cmd().current_dir(cwd).args(args).output().expect("the binary runs"))
 }
 
 /// Runs `jimsctl ARGS` in the fixtures folder.
 pub(crate) fn run(args: &[&str]) -> Run {
     run_in(&fixtures(), args)
+}
+
+/// A path as the `&str` an argument list takes.
+pub(crate) fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// `--secrets` for the fixture's secrets file (`file:…/exports/full.secrets.toml`).
+pub(crate) fn full_secrets() -> String {
+    format!("file:{}", fixture("exports/full.secrets.toml").display())
+}
+
+/// Runs `jimsctl import EXPORT --target TARGET EXTRA…` in the fixtures folder.
+pub(crate) fn import_into(export: &str, target: &Path, extra: &[&str]) -> Run {
+    run(&[&["import", export, "--target", s(target)], extra].concat())
+}
+
+/// The arguments of `jimsctl remote set --target TARGET --url URL --user USER REST…` (`REST`:
+/// the trust, `--pin-sha256 HEX` or `--ca-file FILE`, and any other flag).
+pub(crate) fn remote_set_args<'a>(
+    target: &'a str,
+    url: &'a str,
+    user: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    [&["remote", "set", "--target", target, "--url", url, "--user", user], rest].concat()
+}
+
+/// Runs `jimsctl remote set …` (see [`remote_set_args`]) in the fixtures folder.
+pub(crate) fn remote_set(target: &str, url: &str, user: &str, rest: &[&str]) -> Run {
+    run(&remote_set_args(target, url, user, rest))
 }
 
 /// A temporary folder for targets and outputs.
@@ -183,4 +220,16 @@ pub(crate) fn old_full(dir: &Path) -> PathBuf {
 pub(crate) fn mkfifo(path: &Path) {
     use rustix::fs::{CWD, FileType, Mode, mknodat};
     mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(0o644), 0).expect("mkfifo");
+}
+
+/// Asserts that the labelled `lines` (`Label: value`) of a block have their values in one
+/// column, one space after the longest label.
+pub(crate) fn assert_aligned(lines: &[&str]) {
+    let label_end = |l: &str| l.find(": ").unwrap_or_else(|| panic!("a label: {l:?}")) + 1;
+    let widest = lines.iter().map(|l| label_end(l)).max().expect("lines") + 1;
+    for l in lines {
+        let rest = &l[label_end(l)..];
+        let value = l.len() - rest.trim_start().len();
+        assert_eq!(value, widest, "not aligned: {l:?} in\n{}", lines.join("\n"));
+    }
 }

@@ -67,3 +67,39 @@ fn the_corpora_stay_small() {
     }
     assert!(total < 1024 * 1024, "the saved fuzz inputs take {total} bytes; minimise them");
 }
+
+#[test]
+fn every_target_is_built_run_and_listed_in_each_place() {
+    let mut names: Vec<&str> = fuzz_targets::TARGETS.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    // `fuzz/Cargo.toml`: one `[[bin]]` per target, at `fuzz_targets/<name>.rs`.
+    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
+    let mut bins: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"'))
+        .filter(|n| *n != "jimsctl-fuzz")
+        .collect();
+    bins.sort_unstable();
+    assert_eq!(bins, names, "fuzz/Cargo.toml's [[bin]]s");
+    for name in &names {
+        let path = format!("path = \"fuzz_targets/{name}.rs\"");
+        assert!(manifest.contains(&path), "fuzz/Cargo.toml: {path}");
+        let body = std::fs::read_to_string(fuzz_dir().join(format!("fuzz_targets/{name}.rs")))
+            .unwrap_or_else(|e| panic!("fuzz/fuzz_targets/{name}.rs: {e}"));
+        assert!(body.contains(&format!("fuzz_targets::{name}(data)")), "{name}.rs calls {name}");
+    }
+    let mut files: Vec<String> = inputs(&fuzz_dir().join("fuzz_targets"))
+        .iter()
+        .filter_map(|p| Some(p.file_stem()?.to_string_lossy().into_owned()))
+        .collect();
+    files.sort_unstable();
+    assert_eq!(files, names, "fuzz/fuzz_targets/");
+    // `cargo xtask fuzz` runs them all.
+    let xtask = std::fs::read_to_string(fuzz_dir().join("../xtask/src/fuzz.rs")).unwrap();
+    let list = xtask.split("pub(crate) const TARGETS").nth(1).unwrap();
+    let list = &list[list.find('[').unwrap()..];
+    let list = &list[list[1..].find('[').unwrap() + 1..list.find("];").unwrap()];
+    let mut listed: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+    listed.sort_unstable();
+    assert_eq!(listed, names, "xtask/src/fuzz.rs's TARGETS");
+}

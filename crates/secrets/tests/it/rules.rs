@@ -284,3 +284,40 @@ fn the_table_in_json() {
     );
     insta::assert_json_snapshot!(p.table.to_json());
 }
+
+#[test]
+fn the_census_reads_fields_as_prepare_does_and_counts_its_rows_on_a_new_server() {
+    let sealed = key(2).seal(b"pw", &es_binding("DC6")).unwrap();
+    let templated = config_of(
+        vec![
+            // Left to the template, absent or empty: not missing, no row.
+            event_source("DC1", "10.0.0.1", None, Some("t1"), None),
+            event_source("DC2", "10.0.0.2", None, Some("t1"), Some("")),
+            // Its own value, unusable on a new server: a row.
+            event_source("DC3", "10.0.0.3", None, Some("t1"), Some("{capi} 1,00")),
+            // No template: missing, a row.
+            event_source("DC4", "10.0.0.4", None, None, None),
+            // Plaintext, sealed by the import: no row, with or without a template.
+            event_source("DC5", "10.0.0.5", None, None, Some("pw5")),
+            event_source("DC7", "10.0.0.7", None, Some("t1"), Some("pw7")),
+            // Sealed under another server's key: a row.
+            event_source("DC6", "10.0.0.6", None, None, Some(&sealed)),
+        ],
+        vec![template("t1", "event_source", Some("CORP\\svc"), Some("{fsw} 1,aa"))],
+    );
+    let census = secrets::census(&templated);
+    let want =
+        [("aesgcm", 1), ("capi", 1), ("fsw", 1), ("missing", 1), ("plaintext", 2), ("template", 2)];
+    assert_eq!(census.states, want.into_iter().collect());
+    assert_eq!(census.new_server_rows, 4);
+
+    for c in [templated, every_kind_of_row()] {
+        let census = secrets::census(&c);
+        assert_eq!(census.states.values().sum::<usize>(), c.secret_fields().len());
+        let mut copy = c.clone();
+        let p = prepare(&mut copy, &c.ids(), None, &key(1), None).unwrap();
+        assert_eq!(census.new_server_rows, p.table.total(), "the census and the table agree");
+        let missing = p.table.rows.iter().filter(|r| r.reason == MissingReason::Missing).count();
+        assert_eq!(census.states.get("missing").copied().unwrap_or(0), missing);
+    }
+}
