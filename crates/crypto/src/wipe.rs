@@ -27,6 +27,50 @@ impl SecretBytes {
     pub fn with_capacity(capacity: usize) -> SecretBytes {
         SecretBytes(Vec::with_capacity(capacity))
     }
+
+    /// Reads a regular file (or any reader whose reads stop short of the bytes asked only at
+    /// its end) to its end, into wiped memory: sized for the `expected` bytes an inspection
+    /// found, so that one `read` takes the whole file, and on to the end if it grew since,
+    /// every larger buffer replacing a wiped one. `None` when it holds more than `limit` bytes
+    /// (what was read is wiped).
+    ///
+    /// # Errors
+    /// A read that fails (an interrupted one is tried again).
+    pub fn read_bounded(
+        mut reader: impl std::io::Read,
+        expected: u64,
+        limit: u64,
+    ) -> std::io::Result<Option<SecretBytes>> {
+        let most = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1);
+        let expected = usize::try_from(expected.min(limit)).unwrap_or(usize::MAX);
+        // One byte beyond what is expected: a file that grew fills it.
+        let mut bytes = SecretBytes(vec![0; expected.saturating_add(1).min(most)]);
+        let mut filled = 0;
+        loop {
+            if filled == bytes.len() {
+                if filled >= most {
+                    return Ok(None);
+                }
+                let mut grown = SecretBytes(vec![0; filled.saturating_mul(2).clamp(1, most)]);
+                grown[..filled].copy_from_slice(&bytes);
+                bytes = grown;
+            }
+            match reader.read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    filled += n;
+                    // Short of the bytes asked, past the size expected: the end.
+                    if filled >= expected && filled < bytes.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        bytes.truncate(filled);
+        Ok(Some(bytes))
+    }
 }
 
 impl Clone for SecretBytes {
@@ -86,6 +130,25 @@ fn wipe(bytes: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bounded_read_takes_what_the_reader_holds_within_the_limit() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let read = |expected: u64, limit: u64| {
+            SecretBytes::read_bounded(std::io::Cursor::new(&data), expected, limit).unwrap()
+        };
+        // As inspected, grown since (less expected than it holds), shrunk since (more).
+        for expected in [1000, 0, 1, 999, 5000] {
+            assert_eq!(read(expected, 1000).as_deref().map(|b| &b[..]), Some(&data[..]));
+        }
+        // More than the limit, whatever was expected.
+        for expected in [0, 999, 1000, 5000] {
+            assert!(read(expected, 999).is_none(), "expected {expected}");
+        }
+        assert_eq!(read(0, 0), None);
+        let empty = SecretBytes::read_bounded(std::io::empty(), 0, 0).unwrap().unwrap();
+        assert!(empty.is_empty());
+    }
 
     #[test]
     fn wipes_the_bytes_and_the_spare_capacity() {

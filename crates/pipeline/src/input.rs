@@ -8,7 +8,6 @@
 //! secret sources are (see `crate::sources`).
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 
 use model::Export;
@@ -136,10 +135,9 @@ pub fn read_export(path: &Path) -> Result<(Export, ExportFormat), Error> {
 }
 
 /// Reads a file of at most [`MAX_EXPORT_BYTES`] into a buffer wiped on drop (an export may hold
-/// plaintext passwords), sized from the `len` the caller found: one `read` for the whole file
-/// (a regular file's read stops short of the byte asked beyond its size only at its end), and
-/// on to the end, within the limit, if it grew meanwhile. Opened non-blocking, so that a FIFO
-/// put in its place since is never waited on.
+/// plaintext passwords), sized from the `len` the caller found
+/// ([`crypto::SecretBytes::read_bounded`]). Opened non-blocking, so that a FIFO put in its place
+/// since is never waited on.
 fn read_bounded(path: &Path, len: u64) -> Result<crypto::SecretBytes, Error> {
     use std::os::unix::fs::OpenOptionsExt;
     let err = |e: std::io::Error| {
@@ -153,40 +151,14 @@ fn read_bounded(path: &Path, len: u64) -> Result<crypto::SecretBytes, Error> {
         )
         .with_path(path)
     };
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(err)?;
-    let len = len.min(MAX_EXPORT_BYTES) as usize;
-    let mut bytes = crypto::SecretBytes::with_capacity(len + 1);
-    bytes.resize(len + 1, 0);
-    let mut filled = 0;
-    loop {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                filled += n;
-                if filled == bytes.len() {
-                    // Grown since it was inspected: the rest as it comes, within the limit.
-                    bytes.truncate(filled);
-                    let rest = MAX_EXPORT_BYTES + 1 - filled as u64;
-                    (&mut file).take(rest).read_to_end(&mut bytes).map_err(err)?;
-                    if bytes.len() as u64 > MAX_EXPORT_BYTES {
-                        return Err(too_large());
-                    }
-                    return Ok(bytes);
-                }
-                if filled >= len {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(err(e)),
-        }
-    }
-    bytes.truncate(filled);
-    Ok(bytes)
+    crypto::SecretBytes::read_bounded(file, len, MAX_EXPORT_BYTES)
+        .map_err(err)?
+        .ok_or_else(too_large)
 }
 
 /// Parses bundle bytes read from `path` (used for error messages only), in the format their

@@ -2,7 +2,6 @@
 
 use std::collections::hash_map::Entry;
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -185,39 +184,9 @@ fn read_bounded(path: &Path) -> Result<(crypto::SecretBytes, u32), SourceError> 
     if meta.len() > MAX_SECRETS_FILE {
         return Err(too_large());
     }
-    // Sized from the inspection: one read for the whole file (a regular file's read stops short
-    // of the byte asked beyond its size only at its end), on to the end if it grew since.
-    let len = meta.len() as usize;
-    let mut bytes = crypto::SecretBytes::with_capacity(len + 1);
-    bytes.resize(len + 1, 0);
-    let mut file = file;
-    let mut filled = 0;
-    loop {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                filled += n;
-                if filled == bytes.len() {
-                    bytes.truncate(filled);
-                    let rest = MAX_SECRETS_FILE + 1 - filled as u64;
-                    (&mut file)
-                        .take(rest)
-                        .read_to_end(&mut bytes)
-                        .map_err(|e| fail(e.to_string()))?;
-                    if bytes.len() as u64 > MAX_SECRETS_FILE {
-                        return Err(too_large());
-                    }
-                    return Ok((bytes, meta.mode()));
-                }
-                if filled >= len {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(fail(e.to_string())),
-        }
-    }
-    bytes.truncate(filled);
+    let bytes = crypto::SecretBytes::read_bounded(file, meta.len(), MAX_SECRETS_FILE)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(too_large)?;
     Ok((bytes, meta.mode()))
 }
 
