@@ -251,22 +251,37 @@ impl<'a> SealedValue<'a> {
     }
 }
 
+/// The value of each byte as a hex digit, [`NOT_HEX`] for a byte that is none.
+const HEX_VALUES: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+const NOT_HEX: u8 = 0xFF;
+
 /// Decodes the hex digits `hex` (upper or lower case) into `out`, which is half as long.
 fn read_hex(hex: &[u8], out: &mut [u8]) -> Result<(), Error> {
-    fn nibble(d: u8) -> Option<u8> {
-        match d {
-            b'0'..=b'9' => Some(d - b'0'),
-            b'a'..=b'f' => Some(d - b'a' + 10),
-            b'A'..=b'F' => Some(d - b'A' + 10),
-            _ => None,
-        }
-    }
     debug_assert_eq!(hex.len(), 2 * out.len());
+    // Any byte that is no digit sets the high bits of `bad`: one test at the end, no branch
+    // per digit.
+    let mut bad = 0u8;
     for (b, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        match (nibble(pair[0]), nibble(pair[1])) {
-            (Some(hi), Some(lo)) => *b = (hi << 4) | lo,
-            _ => return Err(Error::Malformed("bad hex digits")),
-        }
+        let (hi, lo) = (HEX_VALUES[usize::from(pair[0])], HEX_VALUES[usize::from(pair[1])]);
+        bad |= hi | lo;
+        *b = (hi << 4) | (lo & 0x0F);
+    }
+    if bad & 0xF0 != 0 {
+        return Err(Error::Malformed("bad hex digits"));
     }
     Ok(())
 }
@@ -369,6 +384,22 @@ mod tests {
             let k = key(1);
             let bad = bad.replace("abc", k.id().as_str()).replace("x,", &format!("{},", k.id()));
             assert!(k.open(&bad, b"").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hex_digits_decode_as_the_hex_crate_does_and_nothing_else_does() {
+        for c in 0..=u8::MAX {
+            for pair in [[c, b'7'], [b'7', c]] {
+                let mut ours = [0u8; 1];
+                let mut theirs = [0u8; 1];
+                let got = read_hex(&pair, &mut ours).is_ok();
+                let want = hex::decode_to_slice(pair, &mut theirs).is_ok();
+                assert_eq!(got, want, "{pair:?}");
+                if want {
+                    assert_eq!(ours, theirs, "{pair:?}");
+                }
+            }
         }
     }
 
