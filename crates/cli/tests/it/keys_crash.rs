@@ -88,25 +88,10 @@ fn a_rotation_killed_at_every_step_leaves_the_old_key_or_the_new_one_never_a_mix
     ok(&r, "import");
     let old = run_in(base, &["key", "id", "--target", s(&template)]).stdout.trim().to_owned();
     let before = opened(base, &template);
-    let mut finished = false;
-    for n in 1..500u64 {
-        let t = base.join(format!("n{n}"));
-        let st = std::process::Command::new("cp").arg("-a").arg(&template).arg(&t).status();
-        assert!(st.unwrap().success());
-        let out = cmd()
-            .current_dir(base)
-            .args(["key", "rotate", "--target", s(&t)])
-            .env("JIMSCTL_FAULT_STEP", n.to_string())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let completed = out.status.success();
-        if !completed {
-            assert!(stderr.contains("aborting at step"), "step {n}: {stderr}");
-        }
+    let steps = kill_at_every_step(base, &template, &["key", "rotate"], |n, t, completed| {
         // On disk, before any recovery: every value is under a key the folder holds.
         let state = t.join(".jims-import");
-        let mut held = ring_ids(&t);
+        let mut held = ring_ids(t);
         held.insert(file_key_id(&state.join("server.key")));
         let staged = state.join("staging/state/server.key");
         if staged.exists() && state.join("journal.json").exists() {
@@ -116,10 +101,10 @@ fn a_rotation_killed_at_every_step_leaves_the_old_key_or_the_new_one_never_a_mix
             assert!(held.contains(&id), "step {n}: a live value under {id}, a key not held");
         }
         // The next command recovers: the old key with every value under it, or the new one.
-        let r = run_in(base, &["history", "--target", s(&t), "--format", "json"]);
+        let r = run_in(base, &["history", "--target", s(t), "--format", "json"]);
         ok(&r, &format!("step {n}: history"));
         let current = r.json()["current"].as_u64().unwrap();
-        let key = run_in(base, &["key", "id", "--target", s(&t)]).stdout.trim().to_owned();
+        let key = run_in(base, &["key", "id", "--target", s(t)]).stdout.trim().to_owned();
         let live = sealed_ids(&t.join("cwd"));
         assert_eq!(live, BTreeSet::from([key.clone()]), "step {n}: every live value under {key}");
         if key == old {
@@ -127,34 +112,20 @@ fn a_rotation_killed_at_every_step_leaves_the_old_key_or_the_new_one_never_a_mix
             assert_eq!(current, 1, "step {n}: the old key and a new version");
         } else {
             assert_eq!(current, 2, "step {n}: the new key without its version");
-            assert!(ring_ids(&t).contains(&old), "step {n}: the old key is not in the ring");
-            assert_eq!(archived_ids(&t, 1), BTreeSet::from([old.clone()]), "step {n}");
+            assert!(ring_ids(t).contains(&old), "step {n}: the old key is not in the ring");
+            assert_eq!(archived_ids(t, 1), BTreeSet::from([old.clone()]), "step {n}");
         }
         for leftover in ["staging", "journal.json", "journal.json.tmp"] {
             assert!(!state.join(leftover).exists(), "step {n}: {leftover} left");
         }
-        assert_eq!(opened(base, &t), before, "step {n}: the passwords that open changed");
+        assert_eq!(opened(base, t), before, "step {n}: the passwords that open changed");
         let r = run_in(
             base,
-            &[
-                "import",
-                s(&fixture("exports/full.xml")),
-                "--target",
-                s(&t),
-                "--secrets",
-                &secrets(),
-            ],
+            &["import", s(&fixture("exports/full.xml")), "--target", s(t), "--secrets", &secrets()],
         );
         ok(&r, &format!("step {n}: the next import"));
-        std::fs::remove_dir_all(&t).unwrap();
-        if completed {
-            assert!(n > 10, "only {n} steps: is the store's fault hook compiled in?");
-            eprintln!("key rotate killed at each of {} steps", n - 1);
-            finished = true;
-            break;
-        }
-    }
-    assert!(finished, "the rotation never completed");
+    });
+    assert!(steps > 10, "only {steps} steps: is the store's fault hook compiled in?");
 }
 
 /// Runs `op` (with `--target` of a fresh copy of `template` appended) killed at step 1, 2, …
